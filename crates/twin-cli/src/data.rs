@@ -1,0 +1,72 @@
+//! Loading the twin a command works on, and exporting it.
+
+use std::path::Path;
+
+use twin_core::crs::Crs;
+use twin_core::synth::SynthConfig;
+use twin_core::{LoadMode, Mapping, Twin, island};
+
+use crate::DataArgs;
+
+/// Loads the --data files, or the bundled island when there are none. Rejected
+/// features of a lenient load are listed on stderr.
+pub fn load(args: &DataArgs) -> Result<Twin, String> {
+    if args.data.is_empty() {
+        if !(args.scale.is_finite() && args.scale > 0.0) {
+            return Err(format!(
+                "--scale must be a positive number, got {}",
+                args.scale
+            ));
+        }
+        let config = SynthConfig {
+            seed: args.seed,
+            scale: args.scale,
+        };
+        return island::load(&config).map_err(|e| e.to_string());
+    }
+    let crs: Crs = args.crs.parse().map_err(|e| format!("--crs: {e}"))?;
+    let mapping = Mapping::default().with_crs(crs);
+    let mode = if args.lenient {
+        LoadMode::Lenient
+    } else {
+        LoadMode::Strict
+    };
+    let mut twin = Twin::new(twin_core::crs::LocalFrame::chongming());
+    for path in &args.data {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let report = match ext.as_str() {
+            "fgb" => twin.load_flatgeobuf(path, &mapping, mode),
+            "geojson" | "json" => twin.load_geojson(path, &mapping, mode),
+            _ => {
+                return Err(format!(
+                    "{}: unknown data format (expected .geojson, .json or .fgb)",
+                    path.display()
+                ));
+            }
+        }
+        .map_err(|e| e.to_string())?;
+        for r in &report.rejected {
+            eprintln!("twin: rejected {r}");
+        }
+    }
+    Ok(twin)
+}
+
+/// `twin export --fgb FILE`.
+pub fn export(args: &DataArgs, out: &Path) -> Result<(), String> {
+    let twin = load(args)?;
+    let file = std::fs::File::create(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let assets: Vec<_> = twin.iter().map(|(_, a)| a).collect();
+    twin_core::load::write_flatgeobuf(
+        assets.iter().copied(),
+        "twin",
+        std::io::BufWriter::new(file),
+    )
+    .map_err(|e| e.to_string())?;
+    eprintln!("wrote {} assets to {}", assets.len(), out.display());
+    Ok(())
+}

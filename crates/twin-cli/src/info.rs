@@ -1,0 +1,59 @@
+//! `twin info`: counts per kind and per town.
+
+use std::fmt::Write as _;
+
+use twin_core::{AssetKind, Twin};
+
+use crate::DataArgs;
+
+/// Prints the counts of the loaded twin.
+pub fn run(args: &DataArgs) -> Result<(), String> {
+    let started = std::time::Instant::now();
+    let twin = crate::data::load(args)?;
+    let loaded_in = started.elapsed();
+    print!("{}", report(&twin));
+    println!("loaded in {:.2} s", loaded_in.as_secs_f64());
+    if args.data.is_empty() {
+        println!("data: {}", twin_core::island::ATTRIBUTION);
+    }
+    Ok(())
+}
+
+/// The text `twin info` prints (without timing).
+pub fn report(twin: &Twin) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "{} assets", twin.len());
+    let _ = writeln!(out, "\nper kind:");
+    for (kind, n) in twin.counts_by_kind() {
+        let _ = writeln!(out, "  {kind:<28} {n:>9}");
+    }
+    let _ = writeln!(
+        out,
+        "\nper town (assets located in it, towns and islands not counted):"
+    );
+    let mut rows: Vec<(String, usize)> = twin
+        .counts_by_town()
+        .into_iter()
+        .map(|(town, n)| {
+            let name = match town.and_then(|h| twin.get(h)) {
+                Some(t) => format!(
+                    "{} {}",
+                    t.name_zh.as_deref().unwrap_or(""),
+                    t.name_en.as_deref().unwrap_or(&t.id)
+                ),
+                None => "(in no town)".to_string(),
+            };
+            (name, n)
+        })
+        .collect();
+    rows.sort();
+    for (name, n) in rows {
+        let _ = writeln!(out, "  {name:<28} {n:>9}");
+    }
+    let towns = twin
+        .iter()
+        .filter(|(_, a)| a.kind == AssetKind::Town)
+        .count();
+    let _ = writeln!(out, "\n{towns} towns");
+    out
+}

@@ -1,0 +1,164 @@
+//! `twin query contains|bbox|near|knn`.
+
+use clap::Subcommand;
+use twin_core::{Handle, KindFilter, Twin};
+
+use crate::DataArgs;
+
+/// The spatial questions.
+#[derive(Subcommand, Debug, Clone)]
+pub enum QueryKind {
+    /// Assets whose geometry covers the point.
+    Contains {
+        /// Longitude (WGS84).
+        #[arg(allow_negative_numbers = true)]
+        lon: f64,
+        /// Latitude (WGS84).
+        #[arg(allow_negative_numbers = true)]
+        lat: f64,
+        /// Keep only this kind (e.g. town, building, sensor, sensor:pm25; comma for several).
+        #[arg(long)]
+        kind: Option<String>,
+    },
+    /// Assets whose lon/lat bounding box intersects the box.
+    Bbox {
+        /// West longitude.
+        #[arg(allow_negative_numbers = true)]
+        min_lon: f64,
+        /// South latitude.
+        #[arg(allow_negative_numbers = true)]
+        min_lat: f64,
+        /// East longitude.
+        #[arg(allow_negative_numbers = true)]
+        max_lon: f64,
+        /// North latitude.
+        #[arg(allow_negative_numbers = true)]
+        max_lat: f64,
+        /// Keep only this kind.
+        #[arg(long)]
+        kind: Option<String>,
+    },
+    /// Assets within a distance (metres, in the local frame) of the point.
+    Near {
+        /// Longitude.
+        #[arg(allow_negative_numbers = true)]
+        lon: f64,
+        /// Latitude.
+        #[arg(allow_negative_numbers = true)]
+        lat: f64,
+        /// Distance in metres.
+        metres: f64,
+        /// Keep only this kind.
+        #[arg(long)]
+        kind: Option<String>,
+    },
+    /// The k assets nearest the point, nearest first, with distances in metres.
+    Knn {
+        /// Longitude.
+        #[arg(allow_negative_numbers = true)]
+        lon: f64,
+        /// Latitude.
+        #[arg(allow_negative_numbers = true)]
+        lat: f64,
+        /// How many.
+        k: usize,
+        /// Keep only this kind.
+        #[arg(long)]
+        kind: Option<String>,
+    },
+}
+
+fn check_lon_lat(lon: f64, lat: f64) -> Result<(), String> {
+    if !lon.is_finite() || !lat.is_finite() || lon.abs() > 180.0 || lat.abs() > 90.0 {
+        return Err(format!("({lon}, {lat}) is not a WGS84 longitude/latitude"));
+    }
+    Ok(())
+}
+
+/// Runs the query and prints one asset per line.
+pub fn run(q: &QueryKind, data: &DataArgs) -> Result<(), String> {
+    let filter = |k: &Option<String>| k.as_deref().map(KindFilter::parse);
+    // Check the arguments before the (slower) load.
+    match q {
+        QueryKind::Contains { lon, lat, .. }
+        | QueryKind::Knn { lon, lat, .. }
+        | QueryKind::Near { lon, lat, .. } => check_lon_lat(*lon, *lat)?,
+        QueryKind::Bbox {
+            min_lon,
+            min_lat,
+            max_lon,
+            max_lat,
+            ..
+        } => {
+            check_lon_lat(*min_lon, *min_lat)?;
+            check_lon_lat(*max_lon, *max_lat)?;
+            if min_lon > max_lon || min_lat > max_lat {
+                return Err("bbox: min must not exceed max".into());
+            }
+        }
+    }
+    if let QueryKind::Near { metres, .. } = q
+        && !(metres.is_finite() && *metres >= 0.0)
+    {
+        return Err(format!(
+            "near: distance {metres} must be a non-negative number"
+        ));
+    }
+    let twin = crate::data::load(data)?;
+    let lines: Vec<String> = match q {
+        QueryKind::Contains { lon, lat, kind } => rows(
+            &twin,
+            twin.query_containing(*lon, *lat, filter(kind).as_ref()),
+        ),
+        QueryKind::Bbox {
+            min_lon,
+            min_lat,
+            max_lon,
+            max_lat,
+            kind,
+        } => rows(
+            &twin,
+            twin.query_bbox(
+                (*min_lon, *min_lat),
+                (*max_lon, *max_lat),
+                filter(kind).as_ref(),
+            ),
+        ),
+        QueryKind::Near {
+            lon,
+            lat,
+            metres,
+            kind,
+        } => rows(
+            &twin,
+            twin.query_within_distance(*lon, *lat, *metres, filter(kind).as_ref()),
+        ),
+        QueryKind::Knn { lon, lat, k, kind } => twin
+            .query_nearest(*lon, *lat, *k, filter(kind).as_ref())
+            .into_iter()
+            .map(|(h, d)| format!("{}\t{d:.2}", row(&twin, h)))
+            .collect(),
+    };
+    for l in lines {
+        println!("{l}");
+    }
+    Ok(())
+}
+
+fn row(twin: &Twin, h: Handle) -> String {
+    match twin.get(h) {
+        Some(a) => {
+            let name = match (&a.name_zh, &a.name_en) {
+                (Some(zh), Some(en)) => format!("{zh} ({en})"),
+                (Some(n), None) | (None, Some(n)) => n.clone(),
+                (None, None) => String::new(),
+            };
+            format!("{}\t{}", a.id, name)
+        }
+        None => format!("{h}"),
+    }
+}
+
+fn rows(twin: &Twin, hs: Vec<Handle>) -> Vec<String> {
+    hs.into_iter().map(|h| row(twin, h)).collect()
+}

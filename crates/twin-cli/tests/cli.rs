@@ -1,0 +1,163 @@
+//! The `twin` binary end to end: outputs with known answers, errors on stderr with a
+//! non-zero status.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+fn twin(args: &[&str], stdin: &str) -> Output {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_twin"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[test]
+fn crs_converts_csv_at_full_precision() {
+    // Expected values from PROJ 9 through pyproj (always_xy=True).
+    let o = twin(
+        &["crs", "--from", "EPSG:4326", "--to", "EPSG:32651"],
+        "121.5,31.5\n# comment\n\n121.5,31.5,keep,these\n",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let text = stdout(&o);
+    let lines: Vec<&str> = text.lines().collect();
+    let (x, y) = lines[0].split_once(',').unwrap();
+    let (x, y): (f64, f64) = (x.parse().unwrap(), y.parse().unwrap());
+    assert!((x - 357546.07419570873).abs() < 1e-3, "{x}");
+    assert!((y - 3485991.0964056393).abs() < 1e-3, "{y}");
+    assert!(lines[0].len() > 30, "full precision: {}", lines[0]);
+    assert_eq!(lines[1], "# comment");
+    assert_eq!(lines[2], "");
+    assert!(lines[3].ends_with(",keep,these"), "{}", lines[3]);
+
+    let o = twin(
+        &["crs", "--from", "EPSG:4326", "--to", "EPSG:3857"],
+        "121.5,31.5\n",
+    );
+    let text = stdout(&o);
+    let (x, y) = text.trim().split_once(',').unwrap();
+    assert!((x.parse::<f64>().unwrap() - 13525318.13138274).abs() < 1e-3);
+    assert!((y.parse::<f64>().unwrap() - 3697855.330337703).abs() < 1e-3);
+}
+
+#[test]
+fn crs_gcj02_round_trips_and_bad_lines_fail() {
+    let o = twin(
+        &["crs", "--from", "EPSG:4326", "--to", "GCJ02"],
+        "121.5,31.5\n",
+    );
+    assert!(o.status.success());
+    let out = stdout(&o);
+    let o = twin(&["crs", "--from", "GCJ02", "--to", "EPSG:4326"], &out);
+    let back = stdout(&o);
+    let (x, y) = back.trim().split_once(',').unwrap();
+    assert!((x.parse::<f64>().unwrap() - 121.5).abs() < 1e-7);
+    assert!((y.parse::<f64>().unwrap() - 31.5).abs() < 1e-7);
+
+    let o = twin(
+        &["crs", "--from", "EPSG:4326", "--to", "EPSG:3857"],
+        "121.5,31.5\nabc,31\n121.6\n",
+    );
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(err.contains("line 2") && err.contains("`abc`"), "{err}");
+    assert!(err.contains("line 3") && err.contains("missing y"), "{err}");
+    assert_eq!(
+        stdout(&o).lines().count(),
+        1,
+        "the good line is still written"
+    );
+
+    let o = twin(&["crs", "--from", "EPSG:99999999", "--to", "EPSG:4326"], "");
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("twin: --from"), "{}", stderr(&o));
+}
+
+#[test]
+fn query_contains_names_the_town_and_island() {
+    // Real boundaries only are needed: give them as --data.
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/chongming/");
+    let islands = format!("{root}islands.geojson");
+    let towns = format!("{root}towns.geojson");
+    let o = twin(
+        &[
+            "query", "contains", "121.397", "31.623", "--data", &islands, "--data", &towns,
+        ],
+        "",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        stdout(&o),
+        "CM-ISL-CHONGMING\t崇明岛 (Chongming Island)\nCM-TOWN-CHENGQIAO\t城桥镇 (Chengqiao)\n"
+    );
+    let o = twin(
+        &[
+            "query", "contains", "121.397", "31.623", "--kind", "town", "--data", &towns,
+        ],
+        "",
+    );
+    assert_eq!(stdout(&o), "CM-TOWN-CHENGQIAO\t城桥镇 (Chengqiao)\n");
+
+    let o = twin(
+        &[
+            "query", "knn", "121.69", "31.40", "2", "--kind", "town", "--data", &towns,
+        ],
+        "",
+    );
+    let out = stdout(&o);
+    let first: Vec<&str> = out.lines().next().unwrap().split('\t').collect();
+    assert_eq!(first[0], "CM-TOWN-CHANGXING");
+    assert_eq!(first[2], "0.00");
+
+    let o = twin(&["info", "--data", &towns], "");
+    assert!(stdout(&o).contains("18 towns"), "{}", stdout(&o));
+}
+
+#[test]
+fn bad_data_and_arguments_fail_with_a_message() {
+    let dir = std::env::temp_dir().join(format!("twin-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let bad = dir.join("bad.geojson");
+    std::fs::write(&bad, r#"{"type":"FeatureCollection","features":[{"type":"Feature","properties":{"id":"a","kind":"road"},"geometry":{"type":"Point","coordinates":[121.4,31.6]}},{"type":"Feature","properties":{"kind":"road"},"geometry":{"type":"Point","coordinates":[121.4,31.6]}}]}"#).unwrap();
+    let bad = bad.to_str().unwrap();
+
+    let o = twin(&["info", "--data", bad], "");
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("bad.geojson: feature 1") && err.contains("missing id"),
+        "{err}"
+    );
+
+    let o = twin(&["info", "--data", bad, "--lenient"], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).starts_with("1 assets"), "{}", stdout(&o));
+    assert!(stderr(&o).contains("rejected"), "{}", stderr(&o));
+
+    let o = twin(&["query", "contains", "500", "31"], "");
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("not a WGS84"), "{}", stderr(&o));
+
+    let o = twin(&["info", "--data", "/nonexistent.geojson"], "");
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("/nonexistent.geojson"));
+    std::fs::remove_dir_all(&dir).ok();
+}

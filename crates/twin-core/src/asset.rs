@@ -1,0 +1,209 @@
+//! One physical object: its identity, kind, geometry, vertical extent, properties and
+//! where it came from.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use geo_types::Geometry;
+
+use crate::crs::Crs;
+use crate::kind::{AssetKind, ZLevel};
+
+/// A dense handle to an asset inside one [`crate::Twin`]: an index into its tables.
+///
+/// Handles are given in load order, never reused while the twin lives (a removed
+/// asset leaves a hole), and are the fast path for live state and rendering: a state
+/// texture row, a vertex attribute, a slot in a column. They are not stable across
+/// processes; the external [`Asset::id`] is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Handle(pub u32);
+
+impl Handle {
+    /// The handle as an index into per-asset arrays.
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl fmt::Display for Handle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "#{}", self.0)
+    }
+}
+
+/// A typed property value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PropValue {
+    /// Text.
+    Str(String),
+    /// A number (all numbers are f64, as in GeoJSON).
+    Num(f64),
+    /// A boolean.
+    Bool(bool),
+}
+
+impl PropValue {
+    /// The value as text, if it is text.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            PropValue::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The value as a number, if it is a number.
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            PropValue::Num(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// The value as a boolean, if it is one.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            PropValue::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for PropValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PropValue::Str(s) => f.write_str(s),
+            PropValue::Num(n) => write!(f, "{n}"),
+            PropValue::Bool(b) => write!(f, "{b}"),
+        }
+    }
+}
+
+impl From<&str> for PropValue {
+    fn from(s: &str) -> Self {
+        PropValue::Str(s.to_string())
+    }
+}
+impl From<String> for PropValue {
+    fn from(s: String) -> Self {
+        PropValue::Str(s)
+    }
+}
+impl From<f64> for PropValue {
+    fn from(n: f64) -> Self {
+        PropValue::Num(n)
+    }
+}
+impl From<bool> for PropValue {
+    fn from(b: bool) -> Self {
+        PropValue::Bool(b)
+    }
+}
+
+/// Properties of an asset, by name, in a stable (sorted) order.
+pub type Properties = BTreeMap<String, PropValue>;
+
+/// Vertical extent of an asset, in metres.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Vertical {
+    /// Elevation of the asset's base above the ellipsoid's reference surface (m). Negative
+    /// for underground assets (a pipe at −2 m).
+    pub base: f64,
+    /// Height above the base (m): a building's height, 0 for flat things.
+    pub height: f64,
+    /// The layer the asset belongs to.
+    pub z_level: ZLevel,
+}
+
+impl Vertical {
+    /// A flat asset at ground level of the given z-level.
+    pub fn flat(z_level: ZLevel) -> Self {
+        Vertical {
+            base: 0.0,
+            height: 0.0,
+            z_level,
+        }
+    }
+
+    /// Elevation of the top (base + height).
+    pub fn top(&self) -> f64 {
+        self.base + self.height
+    }
+}
+
+/// Where an asset was read from: a file (or other named source) and the feature's index in it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Source {
+    /// The file path or source name (e.g. `towns_osm.geojson`, `synthetic:roads`).
+    pub file: Arc<str>,
+    /// Zero-based index of the feature in that source.
+    pub feature: usize,
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} feature {}", self.file, self.feature)
+    }
+}
+
+/// One physical object held by the twin.
+///
+/// `geometry` is in WGS84 longitude/latitude degrees (converted at load from
+/// `source_crs`); the twin also keeps a copy in its local metric frame for queries.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Asset {
+    /// Stable external id, unique in the twin (e.g. `CM-BLD-000123`).
+    pub id: String,
+    /// What the object is.
+    pub kind: AssetKind,
+    /// Chinese name, where known (e.g. `城桥镇`).
+    pub name_zh: Option<String>,
+    /// English name, where known (e.g. `Chengqiao`).
+    pub name_en: Option<String>,
+    /// Footprint / line / point in WGS84 lon/lat degrees.
+    pub geometry: Geometry<f64>,
+    /// The CRS the geometry was given in by its source.
+    pub source_crs: Crs,
+    /// Base elevation, height and z-level.
+    pub vertical: Vertical,
+    /// Other properties.
+    pub properties: Properties,
+    /// Id of the asset this one is attached to (a sensor on a building or canal).
+    pub attached_to: Option<String>,
+    /// Id of the asset this one is part of (a BIM element of a building).
+    pub part_of: Option<String>,
+    /// Where it was read from.
+    pub source: Source,
+}
+
+impl Asset {
+    /// A new asset with no names, properties or relations, at its kind's default z-level,
+    /// from WGS84 geometry.
+    pub fn new(id: impl Into<String>, kind: AssetKind, geometry: Geometry<f64>) -> Self {
+        let z = kind.default_z_level();
+        Asset {
+            id: id.into(),
+            kind,
+            name_zh: None,
+            name_en: None,
+            geometry,
+            source_crs: Crs::Wgs84,
+            vertical: Vertical::flat(z),
+            properties: Properties::new(),
+            attached_to: None,
+            part_of: None,
+            source: Source {
+                file: Arc::from("api"),
+                feature: 0,
+            },
+        }
+    }
+
+    /// The best display name: Chinese, else English, else the id.
+    pub fn display_name(&self) -> &str {
+        self.name_zh
+            .as_deref()
+            .or(self.name_en.as_deref())
+            .unwrap_or(&self.id)
+    }
+}

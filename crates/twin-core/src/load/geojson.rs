@@ -1,0 +1,129 @@
+//! GeoJSON FeatureCollections.
+
+use std::sync::Arc;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::ReadResult;
+use super::convert::{geometry_from_geojson, to_wgs84, wgs84_transformer};
+use super::mapping::Mapping;
+use crate::crs::Transformer;
+use crate::error::{FeatureError, LoadError, Problem};
+
+#[derive(Deserialize)]
+struct RawCollection<'a> {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(borrow, default)]
+    features: Option<Vec<&'a RawValue>>,
+}
+
+/// Reads a GeoJSON file into assets (not yet inserted into a twin).
+///
+/// The file must hold a FeatureCollection (or a single Feature). A file that is not
+/// JSON, is empty or truncated, or has no `features` array fails with
+/// [`LoadError::Format`]; each bad feature becomes an `Err` entry naming the file, its
+/// index and id, so a lenient caller can keep the rest.
+pub fn read_geojson(path: &std::path::Path, mapping: &Mapping) -> Result<ReadResult, LoadError> {
+    let name = path.display().to_string();
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+        file: name.clone(),
+        source,
+    })?;
+    read_geojson_str(&text, &name, mapping)
+}
+
+/// Reads GeoJSON text; `file` names it in errors.
+pub fn read_geojson_str(
+    text: &str,
+    file: &str,
+    mapping: &Mapping,
+) -> Result<ReadResult, LoadError> {
+    let format = |message: String| LoadError::Format {
+        file: file.to_string(),
+        message,
+    };
+    if text.trim().is_empty() {
+        return Err(format("the file is empty".into()));
+    }
+    let raw: RawCollection<'_> = serde_json::from_str(text).map_err(|e| {
+        let what = if e.is_eof() {
+            "truncated JSON"
+        } else {
+            "not valid GeoJSON"
+        };
+        format(format!("{what}: {e}"))
+    })?;
+    let features: Vec<&str> = match raw.kind.as_str() {
+        "FeatureCollection" => raw
+            .features
+            .ok_or_else(|| format("FeatureCollection without a `features` array".into()))?
+            .into_iter()
+            .map(RawValue::get)
+            .collect(),
+        "Feature" => vec![text],
+        other => {
+            return Err(format(format!(
+                "expected a FeatureCollection or a Feature, found `{other}`"
+            )));
+        }
+    };
+    let transformer = wgs84_transformer(&mapping.crs, file)?;
+    let file: Arc<str> = Arc::from(file);
+    Ok(features
+        .iter()
+        .enumerate()
+        .map(|(index, json)| read_feature(json, &file, index, mapping, &transformer))
+        .collect())
+}
+
+fn read_feature(
+    json: &str,
+    file: &Arc<str>,
+    index: usize,
+    mapping: &Mapping,
+    transformer: &Transformer,
+) -> Result<crate::asset::Asset, FeatureError> {
+    let err = |id: Option<String>, problem: Problem| FeatureError {
+        file: file.clone(),
+        index,
+        id,
+        problem,
+    };
+    let feature: geojson::Feature =
+        serde_json::from_str(json).map_err(|e| err(None, Problem::Decode(e.to_string())))?;
+    let fallback_id = feature.id.as_ref().map(|id| match id {
+        geojson::feature::Id::String(s) => s.clone(),
+        geojson::feature::Id::Number(n) => n.to_string(),
+    });
+    // Read the id first so a geometry error can name it.
+    let id_guess = feature
+        .properties
+        .as_ref()
+        .and_then(|p| p.get(&mapping.id))
+        .and_then(|v| match v {
+            serde_json::Value::String(s) => Some(format!("{}{}", mapping.id_prefix, s.trim())),
+            serde_json::Value::Number(n) => Some(format!("{}{n}", mapping.id_prefix)),
+            _ => None,
+        })
+        .or_else(|| {
+            fallback_id
+                .as_ref()
+                .map(|s| format!("{}{s}", mapping.id_prefix))
+        });
+    let geometry = match &feature.geometry {
+        None => return Err(err(id_guess, Problem::MissingGeometry)),
+        Some(g) => geometry_from_geojson(&g.value).map_err(|p| err(id_guess.clone(), p))?,
+    };
+    let geometry = to_wgs84(geometry, transformer).map_err(|p| err(id_guess.clone(), p))?;
+    mapping
+        .asset_from_properties(
+            feature.properties.as_ref(),
+            fallback_id,
+            geometry,
+            file,
+            index,
+        )
+        .map_err(|(id, p)| err(id, p))
+}

@@ -1,0 +1,457 @@
+//! The twin: every asset by id and handle, its local-frame geometry, the spatial index
+//! and the located-in relation.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use geo::{BoundingRect, InteriorPoint, Intersects, MapCoords};
+use geo_types::{Geometry, Point};
+
+use crate::asset::{Asset, Handle, Source};
+use crate::crs::LocalFrame;
+use crate::error::{FeatureError, LoadError, Problem, TwinError};
+use crate::index::{Entry, SpatialIndex};
+use crate::kind::AssetKind;
+use crate::load::{self, LoadMode, LoadReport, Mapping};
+
+/// An asset held by the twin, with what the twin derives from it.
+#[derive(Clone, Debug)]
+pub(crate) struct Slot {
+    pub(crate) asset: Asset,
+    /// The geometry in the twin's local frame (east/north metres).
+    pub(crate) local: Geometry<f64>,
+    pub(crate) entry: Entry,
+    /// The town (for towns: the island) whose area holds the asset's interior point.
+    pub(crate) located_in: Option<Handle>,
+}
+
+/// The digital twin: assets with stable ids and dense handles, a local metric frame,
+/// an R-tree, and the relations between assets.
+///
+/// Every change is validated first and applied whole or not at all (a lenient load
+/// applies the valid part); nothing already held is lost to bad input.
+#[derive(Debug)]
+pub struct Twin {
+    frame: LocalFrame,
+    pub(crate) slots: Vec<Option<Slot>>,
+    by_id: HashMap<String, Handle>,
+    pub(crate) index: SpatialIndex,
+}
+
+/// Whether a new batch is big enough, relative to the tree, to rebuild it by bulk load.
+fn rebuild_worthwhile(existing: usize, added: usize) -> bool {
+    existing == 0 || added * 4 >= existing
+}
+
+impl Twin {
+    /// An empty twin whose local metric frame is centred at `frame`'s origin.
+    pub fn new(frame: LocalFrame) -> Self {
+        Twin {
+            frame,
+            slots: Vec::new(),
+            by_id: HashMap::new(),
+            index: SpatialIndex::default(),
+        }
+    }
+
+    /// The R-tree of asset envelopes (local frame), for callers that need raw
+    /// envelope queries or statistics.
+    pub fn index(&self) -> &SpatialIndex {
+        &self.index
+    }
+
+    /// The local metric frame used for the index, distances and rendering.
+    pub fn frame(&self) -> &LocalFrame {
+        &self.frame
+    }
+
+    /// Number of assets held.
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// True when the twin holds no asset.
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    /// One past the highest handle ever given: the length per-asset arrays need.
+    pub fn handle_capacity(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// The handle of the asset with this id.
+    pub fn handle(&self, id: &str) -> Option<Handle> {
+        self.by_id.get(id).copied()
+    }
+
+    /// The asset with this handle.
+    pub fn get(&self, h: Handle) -> Option<&Asset> {
+        self.slot(h).map(|s| &s.asset)
+    }
+
+    /// The asset with this id.
+    pub fn get_by_id(&self, id: &str) -> Option<&Asset> {
+        self.handle(id).and_then(|h| self.get(h))
+    }
+
+    pub(crate) fn slot(&self, h: Handle) -> Option<&Slot> {
+        self.slots.get(h.index()).and_then(|s| s.as_ref())
+    }
+
+    /// The asset's geometry in the local frame (east/north metres from the origin).
+    pub fn local_geometry(&self, h: Handle) -> Option<&Geometry<f64>> {
+        self.slot(h).map(|s| &s.local)
+    }
+
+    /// Every asset with its handle, in handle order.
+    pub fn iter(&self) -> impl Iterator<Item = (Handle, &Asset)> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.as_ref().map(|s| (Handle(i as u32), &s.asset)))
+    }
+
+    /// The town an asset lies in (for a town: its island). Computed when assets or towns
+    /// are loaded, from the asset's interior point.
+    pub fn located_in(&self, h: Handle) -> Option<Handle> {
+        self.slot(h).and_then(|s| s.located_in)
+    }
+
+    /// The asset a sensor (or other asset) is attached to.
+    pub fn attached_to(&self, h: Handle) -> Option<Handle> {
+        self.get(h)
+            .and_then(|a| a.attached_to.as_deref())
+            .and_then(|id| self.handle(id))
+    }
+
+    /// The asset this one is part of (a BIM element's building).
+    pub fn part_of(&self, h: Handle) -> Option<Handle> {
+        self.get(h)
+            .and_then(|a| a.part_of.as_deref())
+            .and_then(|id| self.handle(id))
+    }
+
+    /// Number of assets of each kind (sensors counted per sensor type), sorted by kind.
+    pub fn counts_by_kind(&self) -> BTreeMap<String, usize> {
+        let mut out = BTreeMap::new();
+        for (_, a) in self.iter() {
+            *out.entry(a.kind.to_string()).or_insert(0) += 1;
+        }
+        out
+    }
+
+    /// Number of assets located in each town, by the town's handle; assets in no town
+    /// are counted under `None`. Towns and islands themselves are not counted.
+    pub fn counts_by_town(&self) -> BTreeMap<Option<Handle>, usize> {
+        let mut out = BTreeMap::new();
+        for s in self.slots.iter().flatten() {
+            if matches!(s.asset.kind, AssetKind::Town | AssetKind::Island) {
+                continue;
+            }
+            *out.entry(s.located_in).or_insert(0) += 1;
+        }
+        out
+    }
+
+    /// Loads a GeoJSON file. See [`crate::load`] for what is checked.
+    pub fn load_geojson(
+        &mut self,
+        path: &std::path::Path,
+        mapping: &Mapping,
+        mode: LoadMode,
+    ) -> Result<LoadReport, LoadError> {
+        let read = load::read_geojson(path, mapping)?;
+        self.insert_read(read, mode)
+    }
+
+    /// Loads GeoJSON text; `name` names it in errors.
+    pub fn load_geojson_str(
+        &mut self,
+        text: &str,
+        name: &str,
+        mapping: &Mapping,
+        mode: LoadMode,
+    ) -> Result<LoadReport, LoadError> {
+        let read = load::read_geojson_str(text, name, mapping)?;
+        self.insert_read(read, mode)
+    }
+
+    /// Loads a FlatGeobuf file.
+    pub fn load_flatgeobuf(
+        &mut self,
+        path: &std::path::Path,
+        mapping: &Mapping,
+        mode: LoadMode,
+    ) -> Result<LoadReport, LoadError> {
+        let read = load::read_flatgeobuf(path, mapping)?;
+        self.insert_read(read, mode)
+    }
+
+    /// Inserts what a reader produced: decode errors count as rejected features.
+    pub fn insert_read(
+        &mut self,
+        read: load::ReadResult,
+        mode: LoadMode,
+    ) -> Result<LoadReport, LoadError> {
+        let mut rejected = Vec::new();
+        let mut assets = Vec::with_capacity(read.len());
+        for r in read {
+            match r {
+                Ok(a) => assets.push(a),
+                Err(e) => rejected.push(e),
+            }
+        }
+        if mode == LoadMode::Strict && !rejected.is_empty() {
+            return Err(LoadError::Rejected(rejected));
+        }
+        let mut report = self.insert_assets(assets, mode)?;
+        rejected.append(&mut report.rejected);
+        rejected.sort_by(|a, b| (&a.file, a.index).cmp(&(&b.file, b.index)));
+        report.rejected = rejected;
+        Ok(report)
+    }
+
+    /// Inserts one asset.
+    pub fn insert(&mut self, asset: Asset) -> Result<Handle, LoadError> {
+        let report = self.insert_assets(vec![asset], LoadMode::Strict)?;
+        Ok(report.inserted[0])
+    }
+
+    /// Inserts a batch of assets: checked whole first (ids unique in the twin and the
+    /// batch, geometry valid, relation targets known), then indexed and related.
+    /// Strict: any problem fails the batch and leaves the twin unchanged.
+    pub fn insert_assets(
+        &mut self,
+        assets: Vec<Asset>,
+        mode: LoadMode,
+    ) -> Result<LoadReport, LoadError> {
+        let mut rejected: Vec<FeatureError> = Vec::new();
+        let reject = |a: &Asset, problem: Problem| FeatureError {
+            file: a.source.file.clone(),
+            index: a.source.feature,
+            id: (!a.id.is_empty()).then(|| a.id.clone()),
+            problem,
+        };
+
+        // Pass 1: ids and geometry.
+        let mut ok = vec![true; assets.len()];
+        let mut batch_ids: HashMap<&str, &Source> = HashMap::with_capacity(assets.len());
+        let mut locals: Vec<Option<Geometry<f64>>> = Vec::with_capacity(assets.len());
+        for (i, a) in assets.iter().enumerate() {
+            let problem = if a.id.trim().is_empty() {
+                Some(Problem::MissingId {
+                    property: "id".into(),
+                })
+            } else if let Some(h) = self.by_id.get(&a.id) {
+                let first = self.slots[h.index()]
+                    .as_ref()
+                    .map(|s| s.asset.source.clone());
+                first.map(|first| Problem::DuplicateId {
+                    id: a.id.clone(),
+                    first,
+                })
+            } else if let Some(first) = batch_ids.get(a.id.as_str()) {
+                Some(Problem::DuplicateId {
+                    id: a.id.clone(),
+                    first: (*first).clone(),
+                })
+            } else {
+                load::check_asset_geometry(&a.geometry).err()
+            };
+            match problem {
+                Some(p) => {
+                    rejected.push(reject(a, p));
+                    ok[i] = false;
+                    locals.push(None);
+                }
+                None => {
+                    batch_ids.insert(&a.id, &a.source);
+                    locals.push(Some(self.to_local(&a.geometry)));
+                }
+            }
+        }
+
+        // Pass 2: relation targets, repeated until no more assets drop out (a sensor
+        // attached to a rejected asset is rejected too).
+        loop {
+            let accepted: HashSet<&str> = assets
+                .iter()
+                .zip(&ok)
+                .filter(|(_, ok)| **ok)
+                .map(|(a, _)| a.id.as_str())
+                .collect();
+            let mut changed = false;
+            for (i, a) in assets.iter().enumerate() {
+                if !ok[i] {
+                    continue;
+                }
+                let known = |id: &str| self.by_id.contains_key(id) || accepted.contains(id);
+                let bad = [("attached_to", &a.attached_to), ("part_of", &a.part_of)]
+                    .into_iter()
+                    .find_map(|(relation, target)| match target {
+                        Some(t) if !known(t) => Some(Problem::UnknownRelationTarget {
+                            relation,
+                            target: t.clone(),
+                        }),
+                        _ => None,
+                    });
+                if let Some(p) = bad {
+                    rejected.push(reject(a, p));
+                    ok[i] = false;
+                    changed = true;
+                }
+            }
+            if !changed {
+                break;
+            }
+        }
+
+        if mode == LoadMode::Strict && !rejected.is_empty() {
+            rejected.sort_by_key(|e| e.index);
+            return Err(LoadError::Rejected(rejected));
+        }
+
+        // Apply.
+        let mut inserted = Vec::new();
+        let mut new_entries = Vec::new();
+        let mut has_areas = false;
+        for ((a, local), ok) in assets.into_iter().zip(locals).zip(ok) {
+            let (true, Some(local)) = (ok, local) else {
+                continue;
+            };
+            let h = Handle(self.slots.len() as u32);
+            let entry = envelope_entry(h, &local);
+            has_areas |= matches!(a.kind, AssetKind::Town | AssetKind::Island);
+            self.by_id.insert(a.id.clone(), h);
+            self.slots.push(Some(Slot {
+                asset: a,
+                local,
+                entry,
+                located_in: None,
+            }));
+            new_entries.push(entry);
+            inserted.push(h);
+        }
+        if rebuild_worthwhile(self.index.len(), new_entries.len()) {
+            let all: Vec<Entry> = self.slots.iter().flatten().map(|s| s.entry).collect();
+            self.index = SpatialIndex::bulk_load(all);
+        } else {
+            for e in new_entries {
+                self.index.insert(e);
+            }
+        }
+        if has_areas {
+            let all: Vec<Handle> = self.iter().map(|(h, _)| h).collect();
+            self.relate(&all);
+        } else {
+            self.relate(&inserted);
+        }
+        rejected.sort_by(|a, b| (&a.file, a.index).cmp(&(&b.file, b.index)));
+        Ok(LoadReport { inserted, rejected })
+    }
+
+    /// Removes an asset by id and returns it. Assets attached to it keep their
+    /// `attached_to` id (it no longer resolves).
+    pub fn remove(&mut self, id: &str) -> Result<Asset, TwinError> {
+        let h = self
+            .by_id
+            .remove(id)
+            .ok_or_else(|| TwinError::UnknownId(id.to_string()))?;
+        let slot = self.slots[h.index()]
+            .take()
+            .ok_or(TwinError::UnknownHandle(h.0))?;
+        self.index.remove(&slot.entry);
+        if matches!(slot.asset.kind, AssetKind::Town | AssetKind::Island) {
+            for s in self.slots.iter_mut().flatten() {
+                if s.located_in == Some(h) {
+                    s.located_in = None;
+                }
+            }
+        }
+        Ok(slot.asset)
+    }
+
+    /// Moves an asset to a new WGS84 geometry (a ferry, a vehicle): the index entry
+    /// and the located-in town follow. A bad geometry changes nothing.
+    pub fn move_asset(&mut self, h: Handle, geometry: Geometry<f64>) -> Result<(), TwinError> {
+        let id = self
+            .get(h)
+            .map(|a| a.id.clone())
+            .ok_or(TwinError::UnknownHandle(h.0))?;
+        load::check_asset_geometry(&geometry)
+            .map_err(|problem| TwinError::Invalid { id, problem })?;
+        let local = self.to_local(&geometry);
+        let entry = envelope_entry(h, &local);
+        let old = {
+            let slot = self.slots[h.index()]
+                .as_mut()
+                .ok_or(TwinError::UnknownHandle(h.0))?;
+            slot.asset.geometry = geometry;
+            slot.local = local;
+            std::mem::replace(&mut slot.entry, entry)
+        };
+        self.index.remove(&old);
+        self.index.insert(entry);
+        self.relate(&[h]);
+        Ok(())
+    }
+
+    /// Converts a WGS84 geometry to the local frame.
+    pub fn to_local(&self, g: &Geometry<f64>) -> Geometry<f64> {
+        let f = self.frame;
+        g.map_coords(|c| {
+            let (x, y) = f.to_local(c.x, c.y);
+            geo_types::Coord { x, y }
+        })
+    }
+
+    /// Computes located-in for the given assets: towns for most kinds, islands for towns.
+    fn relate(&mut self, handles: &[Handle]) {
+        let mut updates = Vec::with_capacity(handles.len());
+        for &h in handles {
+            let Some(slot) = self.slot(h) else { continue };
+            let want = match slot.asset.kind {
+                AssetKind::Island => None,
+                AssetKind::Town => Some(AssetKind::Island),
+                _ => Some(AssetKind::Town),
+            };
+            let found = want.and_then(|kind| {
+                let p = slot.local.interior_point()?;
+                self.container_of(p, &kind, h)
+            });
+            updates.push((h, found));
+        }
+        for (h, found) in updates {
+            if let Some(s) = self.slots[h.index()].as_mut() {
+                s.located_in = found;
+            }
+        }
+    }
+
+    /// The first asset of `kind` (other than `except`) whose local geometry covers `p`.
+    fn container_of(&self, p: Point<f64>, kind: &AssetKind, except: Handle) -> Option<Handle> {
+        self.index
+            .at_point([p.x(), p.y()])
+            .filter(|e| e.handle != except)
+            .filter_map(|e| self.slot(e.handle).map(|s| (e.handle, s)))
+            .filter(|(_, s)| &s.asset.kind == kind)
+            .find(|(_, s)| s.local.intersects(&p))
+            .map(|(h, _)| h)
+    }
+}
+
+/// The index entry of a local geometry (a degenerate box for a point).
+pub(crate) fn envelope_entry(h: Handle, local: &Geometry<f64>) -> Entry {
+    match local.bounding_rect() {
+        Some(r) => Entry {
+            handle: h,
+            min: [r.min().x, r.min().y],
+            max: [r.max().x, r.max().y],
+        },
+        None => Entry {
+            handle: h,
+            min: [0.0, 0.0],
+            max: [0.0, 0.0],
+        },
+    }
+}
