@@ -48,7 +48,13 @@ pub fn report(twin: &Twin) -> String {
         .collect();
     rows.sort();
     for (name, n) in rows {
-        let _ = writeln!(out, "  {name:<28} {n:>9}");
+        // Chinese characters take two terminal columns: pad by display width.
+        let width: usize = name
+            .chars()
+            .map(|c| if c > '\u{2e80}' { 2 } else { 1 })
+            .sum();
+        let pad = " ".repeat(28usize.saturating_sub(width));
+        let _ = writeln!(out, "  {name}{pad} {n:>9}");
     }
     let towns = twin
         .iter()

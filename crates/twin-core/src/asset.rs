@@ -1,7 +1,6 @@
 //! One physical object: its identity, kind, geometry, vertical extent, properties and
 //! where it came from.
 
-use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::Arc;
 
@@ -100,8 +99,93 @@ impl From<bool> for PropValue {
     }
 }
 
-/// Properties of an asset, by name, in a stable (sorted) order.
-pub type Properties = BTreeMap<String, PropValue>;
+/// Properties of an asset, by name, in sorted order.
+///
+/// A sorted vector rather than a tree map: assets carry a handful of properties, and a
+/// million of them must stay small (a `BTreeMap` allocates a node for 11 entries even
+/// for one). Lookups are binary searches.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Properties(Vec<(String, PropValue)>);
+
+impl Properties {
+    /// No properties.
+    pub fn new() -> Self {
+        Properties(Vec::new())
+    }
+
+    /// The value of a property.
+    pub fn get(&self, key: &str) -> Option<&PropValue> {
+        self.0
+            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .ok()
+            .map(|i| &self.0[i].1)
+    }
+
+    /// True when the property is set.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Sets a property; returns the value it replaced.
+    pub fn insert(&mut self, key: String, value: PropValue) -> Option<PropValue> {
+        match self.0.binary_search_by(|(k, _)| k.as_str().cmp(&key)) {
+            Ok(i) => Some(std::mem::replace(&mut self.0[i].1, value)),
+            Err(i) => {
+                self.0.insert(i, (key, value));
+                None
+            }
+        }
+    }
+
+    /// Removes a property; returns its value.
+    pub fn remove(&mut self, key: &str) -> Option<PropValue> {
+        self.0
+            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .ok()
+            .map(|i| self.0.remove(i).1)
+    }
+
+    /// Number of properties.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// The properties in name order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &PropValue)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    /// Frees spare capacity (call after building an asset's properties).
+    pub fn shrink_to_fit(&mut self) {
+        self.0.shrink_to_fit();
+    }
+}
+
+impl<'a> IntoIterator for &'a Properties {
+    type Item = (&'a String, &'a PropValue);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (String, PropValue)>,
+        fn(&'a (String, PropValue)) -> (&'a String, &'a PropValue),
+    >;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+}
+
+impl FromIterator<(String, PropValue)> for Properties {
+    fn from_iter<I: IntoIterator<Item = (String, PropValue)>>(iter: I) -> Self {
+        let mut p = Properties::new();
+        for (k, v) in iter {
+            p.insert(k, v);
+        }
+        p
+    }
+}
 
 /// Vertical extent of an asset, in metres.
 #[derive(Clone, Copy, Debug, PartialEq)]

@@ -5,13 +5,20 @@
 //! transverse Mercator centred on the twin, see [`crate::crs::LocalFrame`]: scale error
 //! below 50 ppm across the three islands). Exact tests run on the local geometry after
 //! the R-tree's envelope filter; results are sorted by handle (nearest-first for kNN).
+//!
+//! A query without a filter searches the twin's global R-tree; a query with one searches
+//! the per-kind trees of the kinds it admits, so "the nearest water-level gauge" does not
+//! walk past the buildings around it. Within-distance queries decide most candidates by
+//! their box alone (wholly in reach or wholly out) and measure the rest exactly.
 
 use geo::{BoundingRect, Distance, Euclidean, Intersects};
 use geo_types::{Coord, Geometry, LineString, Point, Polygon, Rect};
+use rstar::RTreeObject;
 
 use crate::asset::Handle;
+use crate::index::Entry;
 use crate::kind::AssetKind;
-use crate::twin::Twin;
+use crate::twin::{Slot, Twin};
 
 /// Which kinds a query keeps.
 #[derive(Clone, Debug, PartialEq)]
@@ -57,17 +64,20 @@ impl KindFilter {
     }
 }
 
-fn passes(filter: Option<&KindFilter>, kind: &AssetKind) -> bool {
-    filter.is_none_or(|f| f.matches(kind))
-}
-
-/// Samples per edge when a lon/lat box is projected into the local frame (its edges
-/// curve slightly there); the local envelope of the samples, padded by 1 m plus 1% of
-/// its size (more than the curvature between samples), is a superset of the box for the
-/// candidate search.
-const BOX_EDGE_SAMPLES: usize = 8;
-
 impl Twin {
+    /// Entries of the trees for `filter` whose boxes intersect the box, with their slots.
+    fn candidates<'a>(
+        &'a self,
+        min: [f64; 2],
+        max: [f64; 2],
+        filter: Option<&'a KindFilter>,
+    ) -> impl Iterator<Item = (&'a Entry, &'a Slot)> + 'a {
+        self.trees(filter)
+            .into_iter()
+            .flat_map(move |t| t.in_box(min, max))
+            .filter_map(|e| self.slot(e.handle).map(|s| (e, s)))
+    }
+
     /// Assets whose lon/lat bounding box intersects the box (like PostGIS `&&`).
     pub fn query_bbox(
         &self,
@@ -78,17 +88,9 @@ impl Twin {
         let query = Rect::new(Coord { x: min.0, y: min.1 }, Coord { x: max.0, y: max.1 });
         let (lmin, lmax) = self.local_box_of(&query);
         let mut out: Vec<Handle> = self
-            .index
-            .in_box(lmin, lmax)
-            .filter_map(|e| self.slot(e.handle).map(|s| (e.handle, s)))
-            .filter(|(_, s)| passes(filter, &s.asset.kind))
-            .filter(|(_, s)| {
-                s.asset
-                    .geometry
-                    .bounding_rect()
-                    .is_some_and(|r| r.intersects(&query))
-            })
-            .map(|(h, _)| h)
+            .candidates(lmin, lmax, filter)
+            .filter(|(_, s)| s.wgs_box.intersects(&query))
+            .map(|(e, _)| e.handle)
             .collect();
         out.sort_unstable();
         out
@@ -103,10 +105,8 @@ impl Twin {
         filter: Option<&KindFilter>,
     ) -> Vec<Handle> {
         let mut out: Vec<Handle> = self
-            .index
-            .in_box(min, max)
-            .filter(|e| filter.is_none() || self.kind_passes(e.handle, filter))
-            .map(|e| e.handle)
+            .candidates(min, max, filter)
+            .map(|(e, _)| e.handle)
             .collect();
         out.sort_unstable();
         out
@@ -120,8 +120,30 @@ impl Twin {
         metres: f64,
         filter: Option<&KindFilter>,
     ) -> Vec<Handle> {
+        if !metres.is_finite() || metres < 0.0 {
+            return Vec::new();
+        }
         let (x, y) = self.frame().to_local(lon, lat);
-        self.within_local(&Geometry::Point(Point::new(x, y)), metres, filter)
+        let p = [x, y];
+        let point = Geometry::Point(Point::new(x, y));
+        let r2 = metres * metres;
+        let mut out: Vec<Handle> = self
+            .candidates([x - metres, y - metres], [x + metres, y + metres], filter)
+            .filter(|(e, s)| {
+                // The box decides most candidates: all of it within reach, or none of it.
+                let near = e.envelope().distance_2(&p);
+                if near > r2 {
+                    return false;
+                }
+                if far_corner_distance_2(e, p) <= r2 {
+                    return true;
+                }
+                Euclidean.distance(&s.local, &point) <= metres
+            })
+            .map(|(e, _)| e.handle)
+            .collect();
+        out.sort_unstable();
+        out
     }
 
     /// Assets within `metres` of a WGS84 geometry.
@@ -131,31 +153,19 @@ impl Twin {
         metres: f64,
         filter: Option<&KindFilter>,
     ) -> Vec<Handle> {
-        let local = self.to_local(geometry);
-        self.within_local(&local, metres, filter)
-    }
-
-    fn within_local(
-        &self,
-        local: &Geometry<f64>,
-        metres: f64,
-        filter: Option<&KindFilter>,
-    ) -> Vec<Handle> {
         if !metres.is_finite() || metres < 0.0 {
             return Vec::new();
         }
+        let local = self.to_local(geometry);
         let Some(r) = local.bounding_rect() else {
             return Vec::new();
         };
         let min = [r.min().x - metres, r.min().y - metres];
         let max = [r.max().x + metres, r.max().y + metres];
         let mut out: Vec<Handle> = self
-            .index
-            .in_box(min, max)
-            .filter_map(|e| self.slot(e.handle).map(|s| (e.handle, s)))
-            .filter(|(_, s)| passes(filter, &s.asset.kind))
-            .filter(|(_, s)| Euclidean.distance(&s.local, local) <= metres)
-            .map(|(h, _)| h)
+            .candidates(min, max, filter)
+            .filter(|(_, s)| Euclidean.distance(&s.local, &local) <= metres)
+            .map(|(e, _)| e.handle)
             .collect();
         out.sort_unstable();
         out
@@ -175,25 +185,28 @@ impl Twin {
         }
         let (x, y) = self.frame().to_local(lon, lat);
         let p = Point::new(x, y);
+        let point = Geometry::Point(p);
         // Boxes come nearest-first by their distance, a lower bound of the true distance:
         // once the k-th best true distance is below the next box distance, no later
-        // asset can enter the result.
+        // asset of that tree can enter the result.
         let mut best: Vec<(Handle, f64)> = Vec::with_capacity(k + 1);
-        for (e, box_d2) in self.index.nearest_boxes([x, y]) {
-            if best.len() == k && box_d2.sqrt() > best[k - 1].1 {
-                break;
-            }
-            let Some(s) = self.slot(e.handle) else {
-                continue;
-            };
-            if !passes(filter, &s.asset.kind) {
-                continue;
-            }
-            let d = Euclidean.distance(&s.local, &Geometry::Point(p));
-            let pos = best.partition_point(|&(h, bd)| bd < d || (bd == d && h < e.handle));
-            if pos < k {
-                best.insert(pos, (e.handle, d));
-                best.truncate(k);
+        for tree in self.trees(filter) {
+            for (e, box_d2) in tree.nearest_boxes([x, y]) {
+                if best.len() == k && box_d2.sqrt() > best[k - 1].1 {
+                    break;
+                }
+                let Some(s) = self.slot(e.handle) else {
+                    continue;
+                };
+                let d = match &s.local {
+                    Geometry::Point(q) => Euclidean.distance(*q, p),
+                    g => Euclidean.distance(g, &point),
+                };
+                let pos = best.partition_point(|&(h, bd)| bd < d || (bd == d && h < e.handle));
+                if pos < k {
+                    best.insert(pos, (e.handle, d));
+                    best.truncate(k);
+                }
             }
         }
         best
@@ -204,10 +217,10 @@ impl Twin {
         let (x, y) = self.frame().to_local(lon, lat);
         let p = Point::new(x, y);
         let mut out: Vec<Handle> = self
-            .index
-            .at_point([x, y])
+            .trees(filter)
+            .into_iter()
+            .flat_map(|t| t.at_point([x, y]))
             .filter_map(|e| self.slot(e.handle).map(|s| (e.handle, s)))
-            .filter(|(_, s)| passes(filter, &s.asset.kind))
             .filter(|(_, s)| s.local.intersects(&p))
             .map(|(h, _)| h)
             .collect();
@@ -226,39 +239,45 @@ impl Twin {
             return Vec::new();
         };
         let mut out: Vec<Handle> = self
-            .index
-            .in_box([r.min().x, r.min().y], [r.max().x, r.max().y])
-            .filter_map(|e| self.slot(e.handle).map(|s| (e.handle, s)))
-            .filter(|(_, s)| passes(filter, &s.asset.kind))
+            .candidates([r.min().x, r.min().y], [r.max().x, r.max().y], filter)
             .filter(|(_, s)| s.local.intersects(&local))
-            .map(|(h, _)| h)
+            .map(|(e, _)| e.handle)
             .collect();
         out.sort_unstable();
         out
     }
 
-    fn kind_passes(&self, h: Handle, filter: Option<&KindFilter>) -> bool {
-        self.get(h).is_some_and(|a| passes(filter, &a.kind))
-    }
-
     /// The padded local-frame envelope of a lon/lat rectangle.
     fn local_box_of(&self, r: &Rect<f64>) -> ([f64; 2], [f64; 2]) {
         let (x0, y0, x1, y1) = (r.min().x, r.min().y, r.max().x, r.max().y);
-        let n = BOX_EDGE_SAMPLES;
+        let (xm, ym) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0);
         let mut min = [f64::INFINITY; 2];
         let mut max = [f64::NEG_INFINITY; 2];
-        for i in 0..=n {
-            let t = i as f64 / n as f64;
-            let (lon, lat) = (x0 + (x1 - x0) * t, y0 + (y1 - y0) * t);
-            for (px, py) in [(lon, y0), (lon, y1), (x0, lat), (x1, lat)] {
-                let (e, nn) = self.frame().to_local(px, py);
-                min = [min[0].min(e), min[1].min(nn)];
-                max = [max[0].max(e), max[1].max(nn)];
-            }
+        for (px, py) in [
+            (x0, y0),
+            (xm, y0),
+            (x1, y0),
+            (x1, ym),
+            (x1, y1),
+            (xm, y1),
+            (x0, y1),
+            (x0, ym),
+        ] {
+            let (e, n) = self.frame().to_local(px, py);
+            min = [min[0].min(e), min[1].min(n)];
+            max = [max[0].max(e), max[1].max(n)];
         }
         let pad = 1.0 + 0.01 * (max[0] - min[0]).max(max[1] - min[1]);
         ([min[0] - pad, min[1] - pad], [max[0] + pad, max[1] + pad])
     }
+}
+
+/// Squared distance from `p` to the farthest corner of the entry's box.
+fn far_corner_distance_2(e: &Entry, p: [f64; 2]) -> f64 {
+    let (lo, hi) = (e.min(), e.max());
+    let dx = (p[0] - lo[0]).abs().max((hi[0] - p[0]).abs());
+    let dy = (p[1] - lo[1]).abs().max((hi[1] - p[1]).abs());
+    dx * dx + dy * dy
 }
 
 /// A WGS84 polygon for a lon/lat rectangle (handy for `query_intersecting`).

@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use geo::{BoundingRect, InteriorPoint, Intersects, MapCoords};
-use geo_types::{Geometry, Point};
+use geo_types::{Geometry, Point, Rect};
 
 use crate::asset::{Asset, Handle, Source};
 use crate::crs::LocalFrame;
@@ -20,6 +20,8 @@ pub(crate) struct Slot {
     /// The geometry in the twin's local frame (east/north metres).
     pub(crate) local: Geometry<f64>,
     pub(crate) entry: Entry,
+    /// The lon/lat bounding box of `asset.geometry`.
+    pub(crate) wgs_box: Rect<f64>,
     /// The town (for towns: the island) whose area holds the asset's interior point.
     pub(crate) located_in: Option<Handle>,
 }
@@ -35,6 +37,9 @@ pub struct Twin {
     pub(crate) slots: Vec<Option<Slot>>,
     by_id: HashMap<String, Handle>,
     pub(crate) index: SpatialIndex,
+    /// One tree per kind, for queries with a kind filter: a filtered nearest-neighbour
+    /// search need not walk past every asset of the other kinds.
+    pub(crate) by_kind: BTreeMap<AssetKind, SpatialIndex>,
 }
 
 /// Whether a new batch is big enough, relative to the tree, to rebuild it by bulk load.
@@ -50,6 +55,7 @@ impl Twin {
             slots: Vec::new(),
             by_id: HashMap::new(),
             index: SpatialIndex::default(),
+            by_kind: BTreeMap::new(),
         }
     }
 
@@ -57,6 +63,20 @@ impl Twin {
     /// envelope queries or statistics.
     pub fn index(&self) -> &SpatialIndex {
         &self.index
+    }
+
+    /// The trees a query with this filter must search: the global one without a
+    /// filter, else the per-kind trees of the kinds that pass it.
+    pub(crate) fn trees(&self, filter: Option<&crate::query::KindFilter>) -> Vec<&SpatialIndex> {
+        match filter {
+            None => vec![&self.index],
+            Some(f) => self
+                .by_kind
+                .iter()
+                .filter(|(k, _)| f.matches(k))
+                .map(|(_, t)| t)
+                .collect(),
+        }
     }
 
     /// The local metric frame used for the index, distances and rendering.
@@ -313,31 +333,50 @@ impl Twin {
 
         // Apply.
         let mut inserted = Vec::new();
-        let mut new_entries = Vec::new();
+        let mut new_entries: Vec<(AssetKind, Entry)> = Vec::new();
         let mut has_areas = false;
-        for ((a, local), ok) in assets.into_iter().zip(locals).zip(ok) {
+        let accepted = ok.iter().filter(|ok| **ok).count();
+        self.slots.reserve_exact(accepted);
+        self.by_id.reserve(accepted);
+        for ((mut a, local), ok) in assets.into_iter().zip(locals).zip(ok) {
             let (true, Some(local)) = (ok, local) else {
                 continue;
             };
+            a.properties.shrink_to_fit();
             let h = Handle(self.slots.len() as u32);
             let entry = envelope_entry(h, &local);
             has_areas |= matches!(a.kind, AssetKind::Town | AssetKind::Island);
+            let a_kind = a.kind.clone();
             self.by_id.insert(a.id.clone(), h);
+            let wgs_box = bounding_box(&a.geometry);
             self.slots.push(Some(Slot {
                 asset: a,
                 local,
                 entry,
+                wgs_box,
                 located_in: None,
             }));
-            new_entries.push(entry);
+            new_entries.push((a_kind, entry));
             inserted.push(h);
         }
         if rebuild_worthwhile(self.index.len(), new_entries.len()) {
             let all: Vec<Entry> = self.slots.iter().flatten().map(|s| s.entry).collect();
             self.index = SpatialIndex::bulk_load(all);
+            let mut groups: BTreeMap<AssetKind, Vec<Entry>> = BTreeMap::new();
+            for s in self.slots.iter().flatten() {
+                groups
+                    .entry(s.asset.kind.clone())
+                    .or_default()
+                    .push(s.entry);
+            }
+            self.by_kind = groups
+                .into_iter()
+                .map(|(k, v)| (k, SpatialIndex::bulk_load(v)))
+                .collect();
         } else {
-            for e in new_entries {
+            for (kind, e) in new_entries {
                 self.index.insert(e);
+                self.by_kind.entry(kind).or_default().insert(e);
             }
         }
         if has_areas {
@@ -361,6 +400,9 @@ impl Twin {
             .take()
             .ok_or(TwinError::UnknownHandle(h.0))?;
         self.index.remove(&slot.entry);
+        if let Some(t) = self.by_kind.get_mut(&slot.asset.kind) {
+            t.remove(&slot.entry);
+        }
         if matches!(slot.asset.kind, AssetKind::Town | AssetKind::Island) {
             for s in self.slots.iter_mut().flatten() {
                 if s.located_in == Some(h) {
@@ -382,16 +424,24 @@ impl Twin {
             .map_err(|problem| TwinError::Invalid { id, problem })?;
         let local = self.to_local(&geometry);
         let entry = envelope_entry(h, &local);
-        let old = {
+        let (old, kind) = {
             let slot = self.slots[h.index()]
                 .as_mut()
                 .ok_or(TwinError::UnknownHandle(h.0))?;
             slot.asset.geometry = geometry;
             slot.local = local;
-            std::mem::replace(&mut slot.entry, entry)
+            slot.wgs_box = bounding_box(&slot.asset.geometry);
+            (
+                std::mem::replace(&mut slot.entry, entry),
+                slot.asset.kind.clone(),
+            )
         };
         self.index.remove(&old);
         self.index.insert(entry);
+        if let Some(t) = self.by_kind.get_mut(&kind) {
+            t.remove(&old);
+            t.insert(entry);
+        }
         self.relate(&[h]);
         Ok(())
     }
@@ -430,28 +480,27 @@ impl Twin {
 
     /// The first asset of `kind` (other than `except`) whose local geometry covers `p`.
     fn container_of(&self, p: Point<f64>, kind: &AssetKind, except: Handle) -> Option<Handle> {
-        self.index
+        self.by_kind
+            .get(kind)?
             .at_point([p.x(), p.y()])
             .filter(|e| e.handle != except)
             .filter_map(|e| self.slot(e.handle).map(|s| (e.handle, s)))
-            .filter(|(_, s)| &s.asset.kind == kind)
             .find(|(_, s)| s.local.intersects(&p))
             .map(|(h, _)| h)
     }
 }
 
+/// The bounding box of a geometry (a zero box at the origin for an empty one, which
+/// the checks before insertion never let through).
+pub(crate) fn bounding_box(g: &Geometry<f64>) -> Rect<f64> {
+    g.bounding_rect()
+        .unwrap_or_else(|| Rect::new(geo_types::Coord::zero(), geo_types::Coord::zero()))
+}
+
 /// The index entry of a local geometry (a degenerate box for a point).
 pub(crate) fn envelope_entry(h: Handle, local: &Geometry<f64>) -> Entry {
     match local.bounding_rect() {
-        Some(r) => Entry {
-            handle: h,
-            min: [r.min().x, r.min().y],
-            max: [r.max().x, r.max().y],
-        },
-        None => Entry {
-            handle: h,
-            min: [0.0, 0.0],
-            max: [0.0, 0.0],
-        },
+        Some(r) => Entry::new(h, [r.min().x, r.min().y], [r.max().x, r.max().y]),
+        None => Entry::new(h, [0.0, 0.0], [0.0, 0.0]),
     }
 }

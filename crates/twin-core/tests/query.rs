@@ -133,7 +133,7 @@ fn check_all(t: &Twin, q: (f64, f64), r: f64, k: usize, bw: f64, bh: f64) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
 
     #[test]
     fn queries_equal_brute_force(

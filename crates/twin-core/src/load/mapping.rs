@@ -227,6 +227,7 @@ impl Mapping {
             };
             properties.insert(k.clone(), value);
         }
+        properties.shrink_to_fit();
 
         Ok(Asset {
             id,
