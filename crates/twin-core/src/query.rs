@@ -87,10 +87,13 @@ impl Twin {
     ) -> Vec<Handle> {
         let query = Rect::new(Coord { x: min.0, y: min.1 }, Coord { x: max.0, y: max.1 });
         let (lmin, lmax) = self.local_box_of(&query);
+        // The per-kind trees already hold only admitted kinds: no asset need be read.
         let mut out: Vec<Handle> = self
-            .candidates(lmin, lmax, filter)
-            .filter(|(_, s)| s.wgs_box.intersects(&query))
-            .map(|(e, _)| e.handle)
+            .trees(filter)
+            .into_iter()
+            .flat_map(|t| t.in_box(lmin, lmax))
+            .map(|e| e.handle)
+            .filter(|h| self.lonlat_boxes[h.index()].intersects(&query))
             .collect();
         out.sort_unstable();
         out
@@ -105,8 +108,10 @@ impl Twin {
         filter: Option<&KindFilter>,
     ) -> Vec<Handle> {
         let mut out: Vec<Handle> = self
-            .candidates(min, max, filter)
-            .map(|(e, _)| e.handle)
+            .trees(filter)
+            .into_iter()
+            .flat_map(|t| t.in_box(min, max))
+            .map(|e| e.handle)
             .collect();
         out.sort_unstable();
         out
