@@ -32,6 +32,11 @@
 //! nearest, containing a point, intersecting a polygon — each with an optional
 //! [`KindFilter`]. [`measure`] gives areas and lengths, geodesic or in the local frame.
 //!
+//! ## Live state
+//! [`state`] holds what sensors report: per asset and channel the latest value, time
+//! and quality in dense columns, history at 12 bytes per sample, ingest with typed
+//! refusals, change tracking for renderers, and time travel.
+//!
 //! ## Data
 //! [`island`] loads the bundled real boundaries of Chongming's three islands and 18
 //! towns (OpenStreetMap, ODbL) and [`synth`] generates the seeded, labelled synthetic
@@ -55,6 +60,7 @@ pub mod kind;
 pub mod load;
 pub mod measure;
 pub mod query;
+pub mod state;
 pub mod synth;
 mod twin;
 

@@ -1,0 +1,315 @@
+//! Overlays: live state turned into a colour per asset, refreshed incrementally.
+//!
+//! An [`Overlay`] holds named [`Layer`]s, each for the assets of some kinds, colouring
+//! one channel with a [`Style`] (a numeric ramp, thresholds, or categories), with
+//! colours for assets that have never reported and for *stale* ones (silent longer than
+//! the layer allows). Alerts highlight assets over their style; a region choropleth
+//! colours towns by an indicator.
+//!
+//! The output is one dense RGBA array by handle plus the ranges of handles whose colour
+//! changed since the last refresh: a renderer uploads those rows of its state texture and
+//! never re-meshes. A refresh touches only the assets whose state changed
+//! ([`super::StateStore::take_changed`]) and those whose silence deadline passed
+//! (deadlines are kept in one-second buckets, so staleness shows at the first whole
+//! second after the limit), so its cost follows the updates, not the size of the twin.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+
+use super::channel::ChannelId;
+use super::store::StateStore;
+use crate::asset::Handle;
+use crate::query::KindFilter;
+use crate::twin::Twin;
+
+/// An 8-bit RGBA colour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Rgba(pub [u8; 4]);
+
+impl Rgba {
+    /// An opaque colour.
+    pub const fn rgb(r: u8, g: u8, b: u8) -> Rgba {
+        Rgba([r, g, b, 255])
+    }
+
+    /// Fully transparent: the asset is drawn with its base colour.
+    pub const NONE: Rgba = Rgba([0, 0, 0, 0]);
+
+    /// Parses `#rrggbb` or `#rrggbbaa`.
+    pub fn parse(s: &str) -> Option<Rgba> {
+        let h = s.trim().strip_prefix('#')?;
+        let byte = |i: usize| u8::from_str_radix(h.get(i..i + 2)?, 16).ok();
+        match h.len() {
+            6 => Some(Rgba([byte(0)?, byte(2)?, byte(4)?, 255])),
+            8 => Some(Rgba([byte(0)?, byte(2)?, byte(4)?, byte(6)?])),
+            _ => None,
+        }
+    }
+
+    fn lerp(a: Rgba, b: Rgba, t: f64) -> Rgba {
+        let mut out = [0u8; 4];
+        for (i, o) in out.iter_mut().enumerate() {
+            let v = a.0[i] as f64 + (b.0[i] as f64 - a.0[i] as f64) * t;
+            *o = v.round().clamp(0.0, 255.0) as u8;
+        }
+        Rgba(out)
+    }
+}
+
+/// How a value becomes a colour.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Style {
+    /// Linear interpolation between stops sorted by value; clamped outside them.
+    Ramp(Vec<(f64, Rgba)>),
+    /// `colors[i]` for values in `[breaks[i-1], breaks[i])`: `colors` has one more
+    /// entry than `breaks` (sorted).
+    Thresholds {
+        /// Upper bounds (exclusive) of all classes but the last.
+        breaks: Vec<f64>,
+        /// One colour per class.
+        colors: Vec<Rgba>,
+    },
+    /// A colour per encoded value (enum state index, bool 0/1), `other` for the rest.
+    Categories {
+        /// Value → colour.
+        map: Vec<(f64, Rgba)>,
+        /// For values not listed.
+        other: Rgba,
+    },
+}
+
+/// Why a style cannot be used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum StyleError {
+    /// A ramp needs at least one stop, sorted and finite.
+    #[error("a ramp needs one or more finite stops in increasing order")]
+    BadRamp,
+    /// Thresholds need sorted finite breaks and one more colour than breaks.
+    #[error("thresholds need sorted finite breaks and one more colour than breaks")]
+    BadThresholds,
+}
+
+impl Style {
+    /// Checks the style's invariants.
+    pub fn validate(&self) -> Result<(), StyleError> {
+        let sorted = |v: &mut dyn Iterator<Item = f64>| {
+            let v: Vec<f64> = v.collect();
+            v.iter().all(|x| x.is_finite()) && v.windows(2).all(|w| w[0] <= w[1])
+        };
+        match self {
+            Style::Ramp(stops) if stops.is_empty() || !sorted(&mut stops.iter().map(|s| s.0)) => {
+                Err(StyleError::BadRamp)
+            }
+            Style::Thresholds { breaks, colors }
+                if colors.len() != breaks.len() + 1 || !sorted(&mut breaks.iter().copied()) =>
+            {
+                Err(StyleError::BadThresholds)
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// The colour of a value.
+    pub fn color(&self, x: f64) -> Rgba {
+        match self {
+            Style::Ramp(stops) => {
+                let i = stops.partition_point(|s| s.0 <= x);
+                match (i, stops.get(i)) {
+                    (0, Some(first)) => first.1,
+                    (_, None) => stops.last().map(|s| s.1).unwrap_or(Rgba::NONE),
+                    (i, Some(hi)) => {
+                        let lo = stops[i - 1];
+                        let span = hi.0 - lo.0;
+                        let t = if span > 0.0 { (x - lo.0) / span } else { 1.0 };
+                        Rgba::lerp(lo.1, hi.1, t)
+                    }
+                }
+            }
+            Style::Thresholds { breaks, colors } => {
+                let i = breaks.partition_point(|b| *b <= x);
+                colors.get(i).copied().unwrap_or(Rgba::NONE)
+            }
+            Style::Categories { map, other } => map
+                .iter()
+                .find(|(v, _)| *v == x)
+                .map(|(_, c)| *c)
+                .unwrap_or(*other),
+        }
+    }
+}
+
+/// One named style layer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Layer {
+    /// Its name (`water level`, `air quality`).
+    pub name: String,
+    /// The assets it colours.
+    pub kinds: KindFilter,
+    /// The channel it reads.
+    pub channel: ChannelId,
+    /// Value → colour.
+    pub style: Style,
+    /// An asset silent for longer than this is drawn `stale`.
+    pub stale_after_ms: Option<i64>,
+    /// Colour of stale assets.
+    pub stale: Rgba,
+    /// Colour of assets that never reported.
+    pub no_data: Rgba,
+}
+
+/// Live colours of every asset of a twin.
+#[derive(Debug)]
+pub struct Overlay {
+    layers: Vec<Layer>,
+    layer_of: Vec<Option<u16>>,
+    colors: Vec<Rgba>,
+    highlight: Vec<Option<Rgba>>,
+    /// Silence deadlines in one-second buckets (a timing wheel: O(1) to queue), at
+    /// most one queued per asset (`queued`); a due asset that reported since is queued
+    /// again at its new deadline.
+    deadlines: BTreeMap<i64, Vec<u32>>,
+    queued: Vec<bool>,
+    /// Assets to recolour at the next refresh (highlights set or cleared).
+    pending: Vec<u32>,
+    changed: Vec<u32>,
+}
+
+impl Overlay {
+    /// An overlay of these layers over the twin's assets (each asset takes the first
+    /// layer whose kinds match). All colours start as each layer's `no_data`.
+    pub fn new(twin: &Twin, layers: Vec<Layer>) -> Result<Overlay, StyleError> {
+        for l in &layers {
+            l.style.validate()?;
+        }
+        let n = twin.handle_capacity();
+        let mut layer_of = vec![None; n];
+        let mut colors = vec![Rgba::NONE; n];
+        for (h, a) in twin.iter() {
+            if let Some(i) = layers.iter().position(|l| l.kinds.matches(&a.kind)) {
+                layer_of[h.index()] = Some(i as u16);
+                colors[h.index()] = layers[i].no_data;
+            }
+        }
+        Ok(Overlay {
+            layers,
+            layer_of,
+            colors,
+            highlight: vec![None; n],
+            deadlines: BTreeMap::new(),
+            queued: vec![false; n],
+            pending: Vec::new(),
+            changed: (0..n as u32).collect(),
+        })
+    }
+
+    /// The layers.
+    pub fn layers(&self) -> &[Layer] {
+        &self.layers
+    }
+
+    /// Colours by handle, 4 bytes each: what a renderer uploads.
+    pub fn colors(&self) -> &[Rgba] {
+        &self.colors
+    }
+
+    /// The colour of one asset.
+    pub fn color(&self, h: Handle) -> Rgba {
+        self.colors.get(h.index()).copied().unwrap_or(Rgba::NONE)
+    }
+
+    /// Highlights an asset (an open alert) with a colour over its style, or removes it.
+    pub fn set_highlight(&mut self, h: Handle, color: Option<Rgba>) {
+        if let Some(slot) = self.highlight.get_mut(h.index())
+            && *slot != color
+        {
+            *slot = color;
+            self.pending.push(h.0);
+        }
+    }
+
+    /// Colours the given regions (towns) by an indicator value through `style`
+    /// (a choropleth); regions not listed keep their colour.
+    pub fn choropleth(&mut self, values: &[(Handle, f64)], style: &Style) {
+        for &(h, v) in values {
+            if let Some(c) = self.colors.get_mut(h.index()) {
+                let new = if v.is_finite() {
+                    style.color(v)
+                } else {
+                    Rgba::NONE
+                };
+                if *c != new {
+                    *c = new;
+                    self.changed.push(h.0);
+                }
+            }
+        }
+    }
+
+    /// Recolours what changed in the store since the last refresh and what fell silent
+    /// by `now_ms`; returns the merged ranges of handles whose colour changed.
+    pub fn refresh(&mut self, store: &mut StateStore, now_ms: i64) -> Vec<Range<u32>> {
+        for h in std::mem::take(&mut self.pending) {
+            self.recolor(store, h, now_ms);
+        }
+        for r in store.take_changed() {
+            for h in r {
+                self.recolor(store, h, now_ms);
+            }
+        }
+        while let Some(entry) = self.deadlines.first_entry() {
+            if *entry.key() > now_ms {
+                break;
+            }
+            for h in entry.remove() {
+                if let Some(q) = self.queued.get_mut(h as usize) {
+                    *q = false;
+                }
+                self.recolor(store, h, now_ms);
+            }
+        }
+        let mut hs = std::mem::take(&mut self.changed);
+        hs.sort_unstable();
+        hs.dedup();
+        let mut out: Vec<Range<u32>> = Vec::new();
+        for h in hs {
+            match out.last_mut() {
+                Some(r) if r.end == h => r.end = h + 1,
+                _ => out.push(h..h + 1),
+            }
+        }
+        out
+    }
+
+    fn recolor(&mut self, store: &StateStore, h: u32, now_ms: i64) {
+        let i = h as usize;
+        let Some(Some(li)) = self.layer_of.get(i).copied() else {
+            return;
+        };
+        let layer = &self.layers[li as usize];
+        let color = match store.latest(Handle(h), layer.channel) {
+            None => layer.no_data,
+            Some(l) => match layer.stale_after_ms {
+                Some(limit) if now_ms.saturating_sub(l.ts) > limit => layer.stale,
+                Some(limit) => {
+                    if !self.queued[i] {
+                        self.queued[i] = true;
+                        // Due at the first whole second after the limit passes.
+                        let due = l.ts.saturating_add(limit).saturating_add(1);
+                        let due = due
+                            .saturating_add(999)
+                            .div_euclid(1000)
+                            .saturating_mul(1000);
+                        self.deadlines.entry(due).or_default().push(h);
+                    }
+                    layer.style.color(l.value)
+                }
+                None => layer.style.color(l.value),
+            },
+        };
+        let color = self.highlight[i].unwrap_or(color);
+        if self.colors[i] != color {
+            self.colors[i] = color;
+            self.changed.push(h);
+        }
+    }
+}
