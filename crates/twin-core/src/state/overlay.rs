@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::ops::Range;
 
 use super::channel::ChannelId;
-use super::store::StateStore;
+use super::store::{StateStore, merge_ranges};
 use crate::asset::Handle;
 use crate::query::KindFilter;
 use crate::twin::Twin;
@@ -267,17 +267,7 @@ impl Overlay {
                 self.recolor(store, h, now_ms);
             }
         }
-        let mut hs = std::mem::take(&mut self.changed);
-        hs.sort_unstable();
-        hs.dedup();
-        let mut out: Vec<Range<u32>> = Vec::new();
-        for h in hs {
-            match out.last_mut() {
-                Some(r) if r.end == h => r.end = h + 1,
-                _ => out.push(h..h + 1),
-            }
-        }
-        out
+        merge_ranges(std::mem::take(&mut self.changed))
     }
 
     fn recolor(&mut self, store: &StateStore, h: u32, now_ms: i64) {

@@ -466,18 +466,25 @@ impl StateStore {
     /// The handles whose latest state changed since the last call, as sorted,
     /// merged ranges (what a renderer uploads), and forgets them.
     pub fn take_changed(&mut self) -> Vec<Range<u32>> {
-        let mut hs = std::mem::take(&mut self.dirty);
+        let hs = std::mem::take(&mut self.dirty);
         for &h in &hs {
             self.dirty_bits[h as usize / 64] = 0;
         }
-        hs.sort_unstable();
-        let mut out: Vec<Range<u32>> = Vec::new();
-        for h in hs {
-            match out.last_mut() {
-                Some(r) if r.end == h => r.end = h + 1,
-                _ => out.push(h..h + 1),
-            }
-        }
-        out
+        merge_ranges(hs)
     }
+}
+
+/// Sorts handles and merges them into ranges of consecutive handles (duplicates
+/// allowed).
+pub(crate) fn merge_ranges(mut hs: Vec<u32>) -> Vec<Range<u32>> {
+    hs.sort_unstable();
+    let mut out: Vec<Range<u32>> = Vec::new();
+    for h in hs {
+        match out.last_mut() {
+            Some(r) if h < r.end => {}
+            Some(r) if r.end == h => r.end = h + 1,
+            _ => out.push(h..h + 1),
+        }
+    }
+    out
 }
