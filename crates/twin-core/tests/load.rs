@@ -391,3 +391,38 @@ fn flatgeobuf_round_trip_and_corrupt_files() {
     assert_eq!(errs[0].id.as_deref(), Some("NANPT"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn corrupt_flatgeobuf_bytes_never_panic() {
+    // Flip 1–4 bytes anywhere in a real file, 400 times (deterministic LCG): every read
+    // ends in data or a typed error, never a panic (the flatgeobuf crate's own decoders
+    // would panic on inconsistent lengths; twin decodes with checked indexes).
+    let t = twin_core::island::load_real().unwrap();
+    let assets: Vec<_> = t.iter().map(|(_, a)| a).collect();
+    let mut buf = Vec::new();
+    write_flatgeobuf(assets.iter().copied(), "x", &mut buf).unwrap();
+    let path = std::env::temp_dir().join(format!("twin-flip-{}.fgb", std::process::id()));
+    let mut state = 12345u64;
+    let (mut failed_whole, mut rejected) = (0, 0);
+    for i in 0..400 {
+        let mut b = buf.clone();
+        for _ in 0..(1 + i % 4) {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let pos = (state >> 33) as usize % b.len();
+            b[pos] ^= (state >> 20) as u8 | 1;
+        }
+        std::fs::write(&path, &b).unwrap();
+        let mut tw = twin();
+        match tw.load_flatgeobuf(&path, &Mapping::default(), LoadMode::Lenient) {
+            Err(e) => {
+                failed_whole += 1;
+                assert!(e.to_string().contains("twin-flip"), "{e}");
+            }
+            Ok(report) => rejected += report.rejected.len(),
+        }
+    }
+    std::fs::remove_file(&path).ok();
+    assert!(failed_whole + rejected > 0, "corruption was noticed");
+}

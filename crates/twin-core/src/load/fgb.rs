@@ -8,7 +8,11 @@ use std::sync::Arc;
 
 use fallible_streaming_iterator::FallibleStreamingIterator;
 use flatgeobuf::{ColumnType, FgbCrs, FgbReader, FgbWriter, FgbWriterOptions, GeometryType};
-use geozero::{ColumnValue, PropertyProcessor, ToGeo};
+use geo_types::{
+    Coord, Geometry, GeometryCollection, LineString, MultiLineString, MultiPoint, MultiPolygon,
+    Point, Polygon,
+};
+use geozero::{ColumnValue, PropertyProcessor};
 use serde_json::{Map, Value};
 
 use super::ReadResult;
@@ -43,6 +47,16 @@ pub fn read_flatgeobuf_from<R: Read + Seek>(
         .select_all_seq()
         .map_err(|e| format(format!("cannot read features: {e}")))?;
     let transformer = wgs84_transformer(&mapping.crs, file)?;
+    let header_type = iter.header().geometry_type();
+    let columns: Vec<(String, ColumnType)> = iter
+        .header()
+        .columns()
+        .map(|cs| {
+            cs.iter()
+                .map(|c| (c.name().to_string(), c.type_()))
+                .collect()
+        })
+        .unwrap_or_default();
     let file: Arc<str> = Arc::from(file);
     let mut out = Vec::new();
     let mut index = 0usize;
@@ -63,21 +77,28 @@ pub fn read_flatgeobuf_from<R: Read + Seek>(
             id,
             problem,
         };
-        let mut props = PropCollector(Map::new());
-        let result = match geozero::FeatureProperties::process_properties(feature, &mut props) {
-            Err(e) => Err(err(None, Problem::Decode(e.to_string()))),
-            Ok(_) => {
-                let id_guess = props.0.get(&mapping.id).map(|v| match v {
+        let props = feature
+            .fbs_feature()
+            .properties()
+            .map(|p| read_properties(p.bytes(), &columns))
+            .unwrap_or_else(|| Ok(Map::new()));
+        let result = match props {
+            Err(e) => Err(err(None, Problem::Decode(e))),
+            Ok(props) => {
+                let id_guess = props.get(&mapping.id).map(|v| match v {
                     Value::String(s) => format!("{}{s}", mapping.id_prefix),
                     other => format!("{}{other}", mapping.id_prefix),
                 });
                 feature
-                    .to_geo()
-                    .map_err(|e| err(id_guess.clone(), Problem::Decode(e.to_string())))
+                    .fbs_feature()
+                    .geometry()
+                    .ok_or(Problem::MissingGeometry)
+                    .and_then(|g| decode_geometry(&g, header_type, 0).map_err(Problem::Decode))
+                    .map_err(|p| err(id_guess.clone(), p))
                     .and_then(|g| to_wgs84(g, &transformer).map_err(|p| err(id_guess.clone(), p)))
                     .and_then(|g| {
                         mapping
-                            .asset_from_properties(Some(&props.0), None, g, &file, index)
+                            .asset_from_properties(Some(&props), None, g, &file, index)
                             .map_err(|(id, p)| err(id, p))
                     })
             }
@@ -88,30 +109,173 @@ pub fn read_flatgeobuf_from<R: Read + Seek>(
     Ok(out)
 }
 
-struct PropCollector(Map<String, Value>);
-
-impl PropertyProcessor for PropCollector {
-    fn property(&mut self, _i: usize, name: &str, v: &ColumnValue) -> geozero::error::Result<bool> {
-        let value = match v {
-            ColumnValue::Bool(b) => Value::Bool(*b),
-            ColumnValue::Byte(n) => Value::from(*n),
-            ColumnValue::UByte(n) => Value::from(*n),
-            ColumnValue::Short(n) => Value::from(*n),
-            ColumnValue::UShort(n) => Value::from(*n),
-            ColumnValue::Int(n) => Value::from(*n),
-            ColumnValue::UInt(n) => Value::from(*n),
-            ColumnValue::Long(n) => Value::from(*n),
-            ColumnValue::ULong(n) => Value::from(*n),
-            ColumnValue::Float(f) => Value::from(f64::from(*f)),
-            ColumnValue::Double(f) => Value::from(*f),
-            ColumnValue::String(s) | ColumnValue::Json(s) | ColumnValue::DateTime(s) => {
-                Value::String((*s).to_string())
-            }
-            ColumnValue::Binary(_) => return Ok(false),
-        };
-        self.0.insert(name.to_string(), value);
-        Ok(false)
+/// Decodes a FlatGeobuf geometry with every index checked (the flatgeobuf crate's own
+/// decoder panics when `ends` and `xy` disagree in a corrupt file).
+fn decode_geometry(
+    g: &flatgeobuf::Geometry<'_>,
+    header_type: GeometryType,
+    depth: usize,
+) -> Result<Geometry<f64>, String> {
+    if depth > 8 {
+        return Err("geometry nested too deeply".into());
     }
+    let ty = if header_type == GeometryType::Unknown {
+        g.type_()
+    } else {
+        header_type
+    };
+    let xy: Vec<f64> = g.xy().map(|v| v.iter().collect()).unwrap_or_default();
+    if !xy.len().is_multiple_of(2) {
+        return Err(format!("{} coordinate values: not x,y pairs", xy.len()));
+    }
+    let coords: Vec<Coord<f64>> = xy
+        .chunks_exact(2)
+        .map(|c| Coord { x: c[0], y: c[1] })
+        .collect();
+    let ends: Vec<usize> = g
+        .ends()
+        .map(|v| v.iter().map(|e| e as usize).collect())
+        .unwrap_or_default();
+    // Splits the coordinates at `ends` (one run when there are none).
+    let runs = || -> Result<Vec<LineString<f64>>, String> {
+        if ends.is_empty() {
+            return Ok(vec![LineString::new(coords.clone())]);
+        }
+        let mut start = 0usize;
+        let mut out = Vec::with_capacity(ends.len());
+        for &end in &ends {
+            if end <= start || end > coords.len() {
+                return Err(format!(
+                    "ring/part end {end} outside {start}..={}",
+                    coords.len()
+                ));
+            }
+            out.push(LineString::new(coords[start..end].to_vec()));
+            start = end;
+        }
+        Ok(out)
+    };
+    let parts = || -> Result<Vec<Geometry<f64>>, String> {
+        g.parts()
+            .map(|ps| {
+                ps.iter()
+                    .map(|p| decode_geometry(&p, GeometryType::Unknown, depth + 1))
+                    .collect()
+            })
+            .unwrap_or_else(|| Ok(Vec::new()))
+    };
+    let polygon = |mut rings: Vec<LineString<f64>>| -> Result<Polygon<f64>, String> {
+        if rings.is_empty() || rings[0].0.is_empty() {
+            return Err("polygon without rings".into());
+        }
+        let exterior = rings.remove(0);
+        Ok(Polygon::new(exterior, rings))
+    };
+    Ok(match ty {
+        GeometryType::Point => match coords.first() {
+            Some(c) => Geometry::Point(Point(*c)),
+            None => return Err("point without coordinates".into()),
+        },
+        GeometryType::MultiPoint => {
+            Geometry::MultiPoint(MultiPoint(coords.iter().map(|c| Point(*c)).collect()))
+        }
+        GeometryType::LineString => Geometry::LineString(LineString::new(coords)),
+        GeometryType::MultiLineString => Geometry::MultiLineString(MultiLineString(runs()?)),
+        GeometryType::Polygon => Geometry::Polygon(polygon(runs()?)?),
+        GeometryType::MultiPolygon => {
+            let ps = parts()?;
+            if ps.is_empty() {
+                // Written without parts: a single polygon in xy/ends.
+                Geometry::MultiPolygon(MultiPolygon(vec![polygon(runs()?)?]))
+            } else {
+                let polys = ps
+                    .into_iter()
+                    .map(|p| match p {
+                        Geometry::Polygon(p) => Ok(p),
+                        _ => Err("a multipolygon part is not a polygon".to_string()),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?;
+                Geometry::MultiPolygon(MultiPolygon(polys))
+            }
+        }
+        GeometryType::GeometryCollection => {
+            Geometry::GeometryCollection(GeometryCollection(parts()?))
+        }
+        other => return Err(format!("unsupported FlatGeobuf geometry type {other:?}")),
+    })
+}
+
+/// Decodes a feature's property bytes with every length checked: the flatgeobuf
+/// crate's own decoder indexes slices unchecked and panics on a corrupt file.
+fn read_properties(
+    bytes: &[u8],
+    columns: &[(String, ColumnType)],
+) -> Result<Map<String, Value>, String> {
+    let mut out = Map::new();
+    let mut at = 0usize;
+    let take = |at: &mut usize, n: usize| -> Result<&[u8], String> {
+        let end = at
+            .checked_add(n)
+            .filter(|e| *e <= bytes.len())
+            .ok_or_else(|| {
+                format!(
+                    "property bytes end early (need {n} at offset {at} of {})",
+                    bytes.len()
+                )
+            })?;
+        let s = &bytes[*at..end];
+        *at = end;
+        Ok(s)
+    };
+    fn arr<const N: usize>(s: &[u8]) -> [u8; N] {
+        let mut a = [0u8; N];
+        a.copy_from_slice(&s[..N]);
+        a
+    }
+    while at < bytes.len() {
+        if bytes.len() - at < 2 {
+            // A trailing byte after the last value: tolerated, as GDAL writes it.
+            break;
+        }
+        let ci = u16::from_le_bytes(arr(take(&mut at, 2)?)) as usize;
+        let (name, ty) = columns.get(ci).ok_or_else(|| {
+            format!(
+                "property refers to column {ci}, the file has {}",
+                columns.len()
+            )
+        })?;
+        let value = match *ty {
+            ColumnType::Bool => Value::Bool(take(&mut at, 1)?[0] != 0),
+            ColumnType::Byte => Value::from(take(&mut at, 1)?[0] as i8),
+            ColumnType::UByte => Value::from(take(&mut at, 1)?[0]),
+            ColumnType::Short => Value::from(i16::from_le_bytes(arr(take(&mut at, 2)?))),
+            ColumnType::UShort => Value::from(u16::from_le_bytes(arr(take(&mut at, 2)?))),
+            ColumnType::Int => Value::from(i32::from_le_bytes(arr(take(&mut at, 4)?))),
+            ColumnType::UInt => Value::from(u32::from_le_bytes(arr(take(&mut at, 4)?))),
+            ColumnType::Long => Value::from(i64::from_le_bytes(arr(take(&mut at, 8)?))),
+            ColumnType::ULong => Value::from(u64::from_le_bytes(arr(take(&mut at, 8)?))),
+            ColumnType::Float => Value::from(f64::from(f32::from_le_bytes(arr(take(&mut at, 4)?)))),
+            ColumnType::Double => Value::from(f64::from_le_bytes(arr(take(&mut at, 8)?))),
+            ColumnType::String | ColumnType::Json | ColumnType::DateTime | ColumnType::Binary => {
+                let len = u32::from_le_bytes(arr(take(&mut at, 4)?)) as usize;
+                let raw = take(&mut at, len)?;
+                if *ty == ColumnType::Binary {
+                    continue;
+                }
+                let text = std::str::from_utf8(raw)
+                    .map_err(|_| format!("property `{name}` is not valid UTF-8"))?;
+                Value::String(text.to_string())
+            }
+            other => return Err(format!("property `{name}` has unsupported type {other:?}")),
+        };
+        // JSON numbers cannot be NaN: keep such a value as text so the mapping refuses it.
+        let value = match value {
+            Value::Null => Value::String("NaN".into()),
+            v => v,
+        };
+        out.insert(name.clone(), value);
+    }
+    Ok(out)
 }
 
 /// The columns written for every asset, before its own properties.
