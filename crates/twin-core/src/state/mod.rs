@@ -38,11 +38,17 @@
 //! (ramps, thresholds, categories, stale and no-data colours, alert highlights, a
 //! choropleth of regions) and reports the ranges of handles whose colour changed.
 //!
+//! ## Alerts
+//! [`alert::AlertEngine`] evaluates threshold rules (hysteresis, minimum duration) on
+//! every applied sample and keeps alerts through raised → acknowledged → cleared,
+//! deduplicated per (rule, asset), with events to subscribers.
+//!
 //! ## Time travel
 //! [`StateStore::value_at`] and [`StateStore::state_at`] answer from history: the
 //! state at `t` is, for each series, its last sample at or before `t` (as long as
 //! retention kept it).
 
+pub mod alert;
 mod channel;
 pub mod history;
 pub mod overlay;

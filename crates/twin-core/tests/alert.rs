@@ -1,0 +1,232 @@
+//! Threshold alerts: raised exactly at the crossing sample, cleared only past the
+//! hysteresis, minimum duration, deduplication, lifecycle, rules files.
+
+use geo_types::{Geometry, Point};
+use twin_core::crs::LocalFrame;
+use twin_core::state::alert::{
+    AlertEngine, AlertEvent, AlertState, Condition, RuleError, Severity, ThresholdRule,
+    load_rules_json,
+};
+use twin_core::state::{ChannelSpec, Quality, Retention, Sample, StateStore};
+use twin_core::{Asset, AssetKind, KindFilter, LoadMode, SensorType, Twin};
+
+const T0: i64 = 1_763_700_000_000;
+
+fn setup(min_duration_ms: i64) -> (Twin, StateStore, AlertEngine) {
+    let mut t = Twin::new(LocalFrame::chongming());
+    t.insert_assets(
+        vec![
+            Asset::new(
+                "WL1",
+                AssetKind::Sensor(SensorType::WaterLevel),
+                Geometry::Point(Point::new(121.40, 31.62)),
+            ),
+            Asset::new(
+                "PM1",
+                AssetKind::Sensor(SensorType::Pm25),
+                Geometry::Point(Point::new(121.40, 31.62)),
+            ),
+        ],
+        LoadMode::Strict,
+    )
+    .unwrap();
+    let mut s = StateStore::new(t.handle_capacity(), Retention::default(), None);
+    let level = s.register(ChannelSpec::number("level", "m"));
+    let rule = ThresholdRule {
+        id: "level-high".into(),
+        kinds: KindFilter::parse("sensor:water_level"),
+        channel: level,
+        condition: Condition::Above(4.0),
+        hysteresis: 0.5,
+        min_duration_ms,
+        severity: Severity::Critical,
+    };
+    (t, s, AlertEngine::new(vec![rule]))
+}
+
+/// Applies one level sample per second from `values`, returning the index of each
+/// sample that raised or cleared an alert.
+fn run(
+    t: &Twin,
+    s: &mut StateStore,
+    e: &mut AlertEngine,
+    id: &str,
+    values: &[f64],
+) -> Vec<(usize, &'static str)> {
+    let rx = e.subscribe();
+    let h = t.handle(id).unwrap();
+    let level = s.channel("level").unwrap();
+    let mut out = Vec::new();
+    for (i, &v) in values.iter().enumerate() {
+        let sample = Sample {
+            handle: h,
+            channel: level,
+            ts: T0 + i as i64 * 1000,
+            value: v,
+            quality: Quality::Good,
+        };
+        s.apply(&[sample], sample.ts);
+        e.process(t, s, &[sample]);
+        for ev in rx.try_iter() {
+            out.push((
+                i,
+                match ev {
+                    AlertEvent::Raised(_) => "raised",
+                    AlertEvent::Cleared(_) => "cleared",
+                    AlertEvent::Acknowledged(_) => "acknowledged",
+                },
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn fires_at_the_crossing_sample_and_clears_only_past_hysteresis() {
+    let (t, mut s, mut e) = setup(0);
+    // 4.0 is not above 4.0; 4.01 is (index 2). 3.6 and 3.51 are inside the hysteresis
+    // band (clear at ≤ 3.5); 3.5 clears (index 7). Then it can fire again (index 9).
+    let events = run(
+        &t,
+        &mut s,
+        &mut e,
+        "WL1",
+        &[3.0, 4.0, 4.01, 4.5, 3.9, 3.6, 3.51, 3.5, 3.0, 4.2],
+    );
+    assert_eq!(events, vec![(2, "raised"), (7, "cleared"), (9, "raised")]);
+    let open: Vec<_> = e.open().collect();
+    assert_eq!(open.len(), 1);
+    assert_eq!(open[0].raised_at, T0 + 9000);
+    assert_eq!(open[0].value, 4.2);
+    assert_eq!(open[0].asset_id, "WL1");
+    assert_eq!(open[0].severity, Severity::Critical);
+    let first = e.alert(1).unwrap();
+    assert_eq!(
+        (first.raised_at, first.cleared_at),
+        (T0 + 2000, Some(T0 + 7000))
+    );
+    assert_eq!(first.state, AlertState::Cleared);
+}
+
+#[test]
+fn minimum_duration_needs_the_condition_on_every_sample() {
+    let (t, mut s, mut e) = setup(3000);
+    // Above from index 1; a dip at 3 restarts the clock; above again from 4, and at
+    // index 7 it has held for 3 s (4 → 7).
+    let events = run(
+        &t,
+        &mut s,
+        &mut e,
+        "WL1",
+        &[3.0, 4.5, 4.6, 3.9, 4.5, 4.5, 4.5, 4.5, 4.5],
+    );
+    assert_eq!(events, vec![(7, "raised")]);
+}
+
+#[test]
+fn one_open_alert_per_rule_and_asset_other_kinds_ignored_and_acknowledge() {
+    let (t, mut s, mut e) = setup(0);
+    let events = run(&t, &mut s, &mut e, "WL1", &[5.0, 6.0, 7.0, 5.0]);
+    assert_eq!(events, vec![(0, "raised")], "deduplicated while open");
+    // A PM2.5 sensor on the same channel name is not watched by a water-level rule.
+    let events = run(&t, &mut s, &mut e, "PM1", &[50.0, 60.0]);
+    assert!(events.is_empty());
+
+    let rx = e.subscribe();
+    let id = e.open().next().unwrap().id;
+    assert!(e.acknowledge(id, T0 + 10_000));
+    assert!(!e.acknowledge(id, T0 + 11_000), "only once");
+    assert!(!e.acknowledge(999, T0), "unknown id");
+    assert_eq!(e.alert(id).unwrap().state, AlertState::Acknowledged);
+    assert!(
+        matches!(rx.try_recv(), Ok(AlertEvent::Acknowledged(a)) if a.acknowledged_at == Some(T0 + 10_000))
+    );
+    // A sample older than the latest is history only: no effect on the alert.
+    let events = run(&t, &mut s, &mut e, "WL1", &[3.0]);
+    assert!(events.is_empty());
+    // Acknowledged alerts still clear when a new sample is past the hysteresis.
+    let h = t.handle("WL1").unwrap();
+    let level = s.channel("level").unwrap();
+    let sample = Sample {
+        handle: h,
+        channel: level,
+        ts: T0 + 20_000,
+        value: 3.0,
+        quality: Quality::Good,
+    };
+    s.apply(&[sample], sample.ts);
+    e.process(&t, &s, &[sample]);
+    assert!(
+        matches!(rx.try_iter().last(), Some(AlertEvent::Cleared(a)) if a.cleared_at == Some(T0 + 20_000))
+    );
+    assert_eq!(e.open().count(), 0);
+}
+
+#[test]
+fn late_samples_do_not_move_alerts() {
+    let (t, mut s, mut e) = setup(0);
+    let h = t.handle("WL1").unwrap();
+    let level = s.channel("level").unwrap();
+    let new = Sample {
+        handle: h,
+        channel: level,
+        ts: T0 + 5000,
+        value: 3.0,
+        quality: Quality::Good,
+    };
+    let late = Sample {
+        handle: h,
+        channel: level,
+        ts: T0,
+        value: 9.0,
+        quality: Quality::Good,
+    };
+    s.apply(&[new, late], T0 + 5000);
+    e.process(&t, &s, &[new, late]);
+    assert_eq!(e.open().count(), 0);
+}
+
+#[test]
+fn rules_files_are_checked() {
+    let (_, s, _) = setup(0);
+    let ok = r#"[{"id":"hi","kinds":"sensor:water_level","channel":"level","above":4.0,"hysteresis":0.5,"min_duration_s":30,"severity":"critical"},
+                {"id":"lo","kinds":"sensor:water_level","channel":"level","below":0.5,"severity":"warning"}]"#;
+    let rules = load_rules_json(ok, &s).unwrap();
+    assert_eq!(rules.len(), 2);
+    assert_eq!(rules[0].min_duration_ms, 30_000);
+    assert_eq!(rules[1].condition, Condition::Below(0.5));
+    for (text, want) in [
+        (
+            r#"[{"id":"a","kinds":"x","channel":"salinity","above":1,"severity":"info"}]"#,
+            "unknown channel `salinity`",
+        ),
+        (
+            r#"[{"id":"a","kinds":"x","channel":"level","above":1,"below":2,"severity":"info"}]"#,
+            "exactly one",
+        ),
+        (
+            r#"[{"id":"a","kinds":"x","channel":"level","above":1,"severity":"urgent"}]"#,
+            "severity `urgent`",
+        ),
+        (
+            r#"[{"id":"a","kinds":"x","channel":"level","above":1,"hysteresis":-1,"severity":"info"}]"#,
+            "hysteresis",
+        ),
+        (
+            r#"[{"id":"a","kinds":"x","channel":"level","above":1,"severity":"info","colour":"red"}]"#,
+            "unknown field",
+        ),
+        (
+            r#"[{"id":"a","kinds":"x","channel":"level","above":1,"severity":"info"},{"id":"a","kinds":"x","channel":"level","above":2,"severity":"info"}]"#,
+            "duplicate rule id",
+        ),
+    ] {
+        let err = load_rules_json(text, &s).unwrap_err();
+        assert!(err.to_string().contains(want), "{err} should say {want}");
+        assert!(matches!(err, RuleError::Rule { .. }), "{err}");
+    }
+    assert!(matches!(
+        load_rules_json("{", &s),
+        Err(RuleError::Format(_))
+    ));
+}
