@@ -230,3 +230,42 @@ fn rules_files_are_checked() {
         Err(RuleError::Format(_))
     ));
 }
+
+#[test]
+fn state_rules_watch_an_enumerated_channel() {
+    let (t, mut s, _) = setup(0);
+    let charger = s.register(ChannelSpec::enumeration(
+        "charger",
+        &["idle", "charging", "fault"],
+    ));
+    let rules = load_rules_json(
+        r#"[{"id":"charger-fault","kinds":"sensor","channel":"charger","state":"fault","severity":"warning"}]"#,
+        &s,
+    )
+    .unwrap();
+    assert_eq!(rules[0].condition, Condition::Equals(2.0));
+    let err = load_rules_json(
+        r#"[{"id":"x","kinds":"sensor","channel":"charger","state":"melted","severity":"warning"}]"#,
+        &s,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("melted"), "{err}");
+    let mut e = AlertEngine::new(rules);
+    let rx = e.subscribe();
+    let h = t.handle("PM1").unwrap();
+    for (i, state) in [1.0, 2.0, 2.0, 0.0].into_iter().enumerate() {
+        let sample = Sample {
+            handle: h,
+            channel: charger,
+            ts: T0 + i as i64 * 1000,
+            value: state,
+            quality: Quality::Good,
+        };
+        s.apply(&[sample], sample.ts);
+        e.process(&t, &s, &[sample]);
+    }
+    let events: Vec<AlertEvent> = rx.try_iter().collect();
+    assert!(
+        matches!(&events[..], [AlertEvent::Raised(a), AlertEvent::Cleared(b)] if a.raised_at == T0 + 1000 && b.cleared_at == Some(T0 + 3000))
+    );
+}

@@ -54,6 +54,9 @@ pub enum Condition {
     Above(f64),
     /// The value is below the limit.
     Below(f64),
+    /// The value equals this one (an enumerated state's index, a bool's 0/1); it
+    /// clears as soon as the value differs (no hysteresis).
+    Equals(f64),
 }
 
 /// A threshold rule.
@@ -80,6 +83,7 @@ impl ThresholdRule {
         match self.condition {
             Condition::Above(x) => v > x,
             Condition::Below(x) => v < x,
+            Condition::Equals(x) => v == x,
         }
     }
 
@@ -87,6 +91,7 @@ impl ThresholdRule {
         match self.condition {
             Condition::Above(x) => v <= x - self.hysteresis,
             Condition::Below(x) => v >= x + self.hysteresis,
+            Condition::Equals(x) => v != x,
         }
     }
 }
@@ -295,6 +300,8 @@ struct RuleFile {
     #[serde(default)]
     below: Option<f64>,
     #[serde(default)]
+    state: Option<serde_json::Value>,
+    #[serde(default)]
     hysteresis: f64,
     #[serde(default)]
     min_duration_s: f64,
@@ -320,8 +327,9 @@ pub enum RuleError {
 }
 
 /// Reads threshold rules from JSON: an array of
-/// `{"id", "kinds", "channel", "above"|"below", "hysteresis", "min_duration_s", "severity"}`,
-/// channels resolved against the store.
+/// `{"id", "kinds", "channel", "above"|"below"|"state", "hysteresis", "min_duration_s",
+/// "severity"}`, channels (and `state` values of enumerated or boolean channels)
+/// resolved against the store.
 pub fn load_rules_json(text: &str, store: &StateStore) -> Result<Vec<ThresholdRule>, RuleError> {
     let raw: Vec<serde_json::Value> =
         serde_json::from_str(text).map_err(|e| RuleError::Format(e.to_string()))?;
@@ -341,10 +349,34 @@ pub fn load_rules_json(text: &str, store: &StateStore) -> Result<Vec<ThresholdRu
         let channel = store
             .channel(&r.channel)
             .ok_or_else(|| fail(format!("unknown channel `{}`", r.channel)))?;
-        let condition = match (r.above, r.below) {
-            (Some(x), None) if x.is_finite() => Condition::Above(x),
-            (None, Some(x)) if x.is_finite() => Condition::Below(x),
-            _ => return Err(fail("give exactly one finite `above` or `below`".into())),
+        let spec = store
+            .spec(channel)
+            .ok_or_else(|| fail(format!("unknown channel `{}`", r.channel)))?;
+        let condition = match (r.above, r.below, &r.state) {
+            (Some(x), None, None) if x.is_finite() => Condition::Above(x),
+            (None, Some(x), None) if x.is_finite() => Condition::Below(x),
+            (None, None, Some(v)) => {
+                let value = match v {
+                    serde_json::Value::String(s) => super::channel::Value::Text(s.clone()),
+                    serde_json::Value::Bool(b) => super::channel::Value::Bool(*b),
+                    serde_json::Value::Number(n) => {
+                        super::channel::Value::Num(n.as_f64().unwrap_or(f64::NAN))
+                    }
+                    other => return Err(fail(format!("`state` {other} is not a value"))),
+                };
+                let x = super::channel::encode(&spec.ty, &value).map_err(|_| {
+                    fail(format!(
+                        "`state` {value} is not a value of channel `{}`",
+                        r.channel
+                    ))
+                })?;
+                Condition::Equals(x)
+            }
+            _ => {
+                return Err(fail(
+                    "give exactly one of a finite `above`, a finite `below` or a `state`".into(),
+                ));
+            }
         };
         if !(r.hysteresis.is_finite() && r.hysteresis >= 0.0) {
             return Err(fail("`hysteresis` must be a number ≥ 0".into()));

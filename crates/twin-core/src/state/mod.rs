@@ -43,6 +43,11 @@
 //! every applied sample and keeps alerts through raised → acknowledged → cleared,
 //! deduplicated per (rule, asset), with events to subscribers.
 //!
+//! ## Vital signs
+//! [`vitals::VitalSigns`] keeps, per town and island, sensors online and offline, mean
+//! and maximum per channel and open alerts by severity, updated per applied sample,
+//! and recomputes the same table for a past time from history.
+//!
 //! ## Time travel
 //! [`StateStore::value_at`] and [`StateStore::state_at`] answer from history: the
 //! state at `t` is, for each series, its last sample at or before `t` (as long as
@@ -53,6 +58,7 @@ mod channel;
 pub mod history;
 pub mod overlay;
 mod store;
+pub mod vitals;
 
 pub use channel::{ChannelId, ChannelSpec, ChannelType, Quality, Value, decode};
 pub use history::{History, Retention, SeriesKey};

@@ -1,0 +1,389 @@
+//! Town vital signs: per town and per island, how many sensors are online, the mean
+//! and maximum of each channel, and the open alerts by severity — the table a district
+//! operations centre puts on its big screen.
+//!
+//! [`VitalSigns`] is updated incrementally: [`VitalSigns::update`] takes the samples
+//! just applied to the store and moves each one's contribution (count, sum, and a
+//! multiset for the maximum, so a falling maximum is exact) from the old value to the
+//! new; [`VitalSigns::tick`] marks sensors offline when they have been silent longer than
+//! the window (deadlines in one-second buckets). Means and maxima are over the latest
+//! value of every sensor that has reported, online or not; "online" means a sample
+//! within the window. [`VitalSigns::at`] recomputes the table for a past time from
+//! history, the same way.
+
+use std::collections::BTreeMap;
+
+use super::alert::{AlertEngine, Severity};
+use super::channel::ChannelId;
+use super::store::{Sample, StateStore};
+use crate::asset::Handle;
+use crate::kind::AssetKind;
+use crate::twin::Twin;
+
+/// An f64 ordered by `total_cmp`, for the maximum multisets.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Ordered(f64);
+impl Eq for Ordered {}
+impl PartialOrd for Ordered {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Ordered {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&o.0)
+    }
+}
+
+/// Count, sum and the multiset of values of one channel in one town.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Agg {
+    sum: f64,
+    values: BTreeMap<Ordered, u32>,
+    count: usize,
+}
+
+impl Agg {
+    fn add(&mut self, v: f64) {
+        self.sum += v;
+        self.count += 1;
+        *self.values.entry(Ordered(v)).or_insert(0) += 1;
+    }
+
+    fn remove(&mut self, v: f64) {
+        if let Some(n) = self.values.get_mut(&Ordered(v)) {
+            *n -= 1;
+            if *n == 0 {
+                self.values.remove(&Ordered(v));
+            }
+            self.sum -= v;
+            self.count -= 1;
+        }
+    }
+
+    fn stats(&self) -> Option<ChannelStats> {
+        let max = self.values.keys().next_back()?.0;
+        // The mean comes from a running sum: exact for integer-valued channels, and
+        // within rounding (~1e-12 relative per update) for the others.
+        Some(ChannelStats {
+            count: self.count,
+            mean: self.sum / self.count as f64,
+            max,
+        })
+    }
+}
+
+/// Mean and maximum of one channel over a region's sensors.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ChannelStats {
+    /// Sensors that have reported the channel.
+    pub count: usize,
+    /// Mean of their latest values.
+    pub mean: f64,
+    /// Maximum of their latest values.
+    pub max: f64,
+}
+
+/// One row of the table: a town or an island.
+#[derive(Clone, Debug, PartialEq)]
+pub struct VitalRow {
+    /// The town or island.
+    pub region: Handle,
+    /// Its display name.
+    pub name: String,
+    /// True for an island row (the sum of its towns).
+    pub island: bool,
+    /// Sensors located in it.
+    pub sensors: usize,
+    /// Of which reported within the window.
+    pub online: usize,
+    /// Per channel.
+    pub channels: BTreeMap<ChannelId, ChannelStats>,
+    /// Open alerts by severity (info, warning, critical).
+    pub alerts: [usize; 3],
+}
+
+impl VitalRow {
+    /// Sensors not online (never reported or silent past the window).
+    pub fn offline(&self) -> usize {
+        self.sensors - self.online
+    }
+}
+
+/// Incrementally kept vital signs of every town and island.
+#[derive(Debug)]
+pub struct VitalSigns {
+    window_ms: i64,
+    /// Row index (into `towns`) of each sensor handle.
+    town_of: Vec<Option<u16>>,
+    towns: Vec<Handle>,
+    sensors: Vec<usize>,
+    online: Vec<usize>,
+    /// Per channel, the value each sensor contributes (NaN: none).
+    last: BTreeMap<ChannelId, Vec<f64>>,
+    aggs: BTreeMap<(u16, ChannelId), Agg>,
+    last_ts: Vec<i64>,
+    is_online: Vec<bool>,
+    /// Silence deadlines in one-second buckets, at most one queued per sensor.
+    deadlines: BTreeMap<i64, Vec<u32>>,
+    queued: Vec<bool>,
+}
+
+impl VitalSigns {
+    /// Vital signs of the twin's towns; a sensor is online while its last sample is at
+    /// most `window_ms` old.
+    pub fn new(twin: &Twin, window_ms: i64) -> VitalSigns {
+        let towns: Vec<Handle> = twin
+            .iter()
+            .filter(|(_, a)| a.kind == AssetKind::Town)
+            .map(|(h, _)| h)
+            .collect();
+        let n = twin.handle_capacity();
+        let mut town_of = vec![None; n];
+        let mut sensors = vec![0; towns.len()];
+        for (h, a) in twin.iter() {
+            if a.kind.sensor_type().is_none() {
+                continue;
+            }
+            if let Some(t) = twin.located_in(h)
+                && let Some(i) = towns.iter().position(|x| *x == t)
+            {
+                town_of[h.index()] = Some(i as u16);
+                sensors[i] += 1;
+            }
+        }
+        VitalSigns {
+            window_ms: window_ms.max(0),
+            town_of,
+            online: vec![0; towns.len()],
+            towns,
+            sensors,
+            last: BTreeMap::new(),
+            aggs: BTreeMap::new(),
+            last_ts: vec![i64::MIN; n],
+            is_online: vec![false; n],
+            deadlines: BTreeMap::new(),
+            queued: vec![false; n],
+        }
+    }
+
+    /// Takes samples just given to `store.apply` (only those that became the latest
+    /// value count) and updates counts, sums, maxima and online sensors.
+    pub fn update(&mut self, store: &StateStore, samples: &[Sample], now_ms: i64) {
+        for s in samples {
+            let i = s.handle.index();
+            let Some(Some(town)) = self.town_of.get(i).copied() else {
+                continue;
+            };
+            let applied = store
+                .latest(s.handle, s.channel)
+                .is_some_and(|l| l.ts == s.ts && l.value == s.value);
+            if !applied {
+                continue;
+            }
+            let n = self.town_of.len();
+            let col = self
+                .last
+                .entry(s.channel)
+                .or_insert_with(|| vec![f64::NAN; n]);
+            let old = std::mem::replace(&mut col[i], s.value);
+            let agg = self.aggs.entry((town, s.channel)).or_default();
+            if !old.is_nan() {
+                agg.remove(old);
+            }
+            agg.add(s.value);
+            if s.ts > self.last_ts[i] {
+                self.last_ts[i] = s.ts;
+                self.set_online(i, town, s.ts, now_ms);
+            }
+        }
+        self.tick(now_ms);
+    }
+
+    fn set_online(&mut self, i: usize, town: u16, ts: i64, now_ms: i64) {
+        let online = now_ms.saturating_sub(ts) <= self.window_ms;
+        if online != self.is_online[i] {
+            self.is_online[i] = online;
+            if online {
+                self.online[town as usize] += 1;
+            } else {
+                self.online[town as usize] -= 1;
+            }
+        }
+        if online {
+            self.queue(i, ts);
+        }
+    }
+
+    fn queue(&mut self, i: usize, ts: i64) {
+        if !self.queued[i] {
+            self.queued[i] = true;
+            let due = ts.saturating_add(self.window_ms).saturating_add(1);
+            let due = due
+                .saturating_add(999)
+                .div_euclid(1000)
+                .saturating_mul(1000);
+            self.deadlines.entry(due).or_default().push(i as u32);
+        }
+    }
+
+    /// Marks sensors silent longer than the window as offline.
+    pub fn tick(&mut self, now_ms: i64) {
+        while let Some(entry) = self.deadlines.first_entry() {
+            if *entry.key() > now_ms {
+                break;
+            }
+            for i in entry.remove() {
+                let i = i as usize;
+                self.queued[i] = false;
+                let Some(Some(town)) = self.town_of.get(i).copied() else {
+                    continue;
+                };
+                if !self.is_online[i] {
+                    continue;
+                }
+                if now_ms.saturating_sub(self.last_ts[i]) > self.window_ms {
+                    self.is_online[i] = false;
+                    self.online[town as usize] -= 1;
+                } else {
+                    // It reported since this deadline was set: watch its new one.
+                    self.queue(i, self.last_ts[i]);
+                }
+            }
+        }
+    }
+
+    /// The table now: one row per town, then one per island (sums of its towns),
+    /// each with the open alerts of its assets by severity.
+    pub fn table(&self, twin: &Twin, alerts: Option<&AlertEngine>) -> Vec<VitalRow> {
+        let rows = (0..self.towns.len())
+            .map(|t| {
+                let channels = self
+                    .aggs
+                    .range((t as u16, ChannelId(0))..=(t as u16, ChannelId(u16::MAX)))
+                    .filter_map(|((_, c), agg)| agg.stats().map(|s| (*c, s)))
+                    .collect();
+                (self.sensors[t], self.online[t], channels)
+            })
+            .collect();
+        build_rows(twin, &self.towns, rows, &self.aggs, alerts)
+    }
+
+    /// The table as it was at time `t`, recomputed from the store's history (the
+    /// latest sample at or before `t` of every sensor and channel; online = a sample
+    /// within the window before `t`). Alerts are not counted.
+    pub fn at(&self, twin: &Twin, store: &StateStore, t: i64) -> Vec<VitalRow> {
+        let mut aggs: BTreeMap<(u16, ChannelId), Agg> = BTreeMap::new();
+        let mut online = vec![0usize; self.towns.len()];
+        let mut last_ts: BTreeMap<Handle, i64> = BTreeMap::new();
+        for (h, c, ts, v) in store.state_at(t, None) {
+            let Some(Some(town)) = self.town_of.get(h.index()).copied() else {
+                continue;
+            };
+            aggs.entry((town, c)).or_default().add(v);
+            let e = last_ts.entry(h).or_insert(ts);
+            *e = (*e).max(ts);
+        }
+        for (h, ts) in last_ts {
+            if let Some(Some(town)) = self.town_of.get(h.index()).copied()
+                && t.saturating_sub(ts) <= self.window_ms
+            {
+                online[town as usize] += 1;
+            }
+        }
+        let rows = (0..self.towns.len())
+            .map(|ti| {
+                let channels = aggs
+                    .range((ti as u16, ChannelId(0))..=(ti as u16, ChannelId(u16::MAX)))
+                    .filter_map(|((_, c), agg)| agg.stats().map(|s| (*c, s)))
+                    .collect();
+                (self.sensors[ti], online[ti], channels)
+            })
+            .collect();
+        build_rows(twin, &self.towns, rows, &aggs, None)
+    }
+}
+
+type RowData = (usize, usize, BTreeMap<ChannelId, ChannelStats>);
+
+fn build_rows(
+    twin: &Twin,
+    towns: &[Handle],
+    data: Vec<RowData>,
+    aggs: &BTreeMap<(u16, ChannelId), Agg>,
+    alerts: Option<&AlertEngine>,
+) -> Vec<VitalRow> {
+    let severity_index = |s: Severity| match s {
+        Severity::Info => 0,
+        Severity::Warning => 1,
+        Severity::Critical => 2,
+    };
+    let mut town_alerts = vec![[0usize; 3]; towns.len()];
+    if let Some(engine) = alerts {
+        for a in engine.open() {
+            if let Some(i) = a.town.and_then(|t| towns.iter().position(|x| *x == t)) {
+                town_alerts[i][severity_index(a.severity)] += 1;
+            }
+        }
+    }
+    let name = |h: Handle| {
+        twin.get(h)
+            .map(|a| a.display_name().to_string())
+            .unwrap_or_default()
+    };
+    let mut rows: Vec<VitalRow> = towns
+        .iter()
+        .zip(data)
+        .zip(&town_alerts)
+        .map(|((&h, (sensors, online, channels)), al)| VitalRow {
+            region: h,
+            name: name(h),
+            island: false,
+            sensors,
+            online,
+            channels,
+            alerts: *al,
+        })
+        .collect();
+    // Islands: merge the towns located in each.
+    let mut islands: BTreeMap<Handle, Vec<usize>> = BTreeMap::new();
+    for (i, &t) in towns.iter().enumerate() {
+        if let Some(island) = twin.located_in(t) {
+            islands.entry(island).or_default().push(i);
+        }
+    }
+    for (island, members) in islands {
+        let mut merged: BTreeMap<ChannelId, Agg> = BTreeMap::new();
+        for &i in &members {
+            for ((_, c), agg) in
+                aggs.range((i as u16, ChannelId(0))..=(i as u16, ChannelId(u16::MAX)))
+            {
+                let m = merged.entry(*c).or_default();
+                m.sum += agg.sum;
+                m.count += agg.count;
+                for (v, n) in &agg.values {
+                    *m.values.entry(*v).or_insert(0) += n;
+                }
+            }
+        }
+        let mut alerts = [0usize; 3];
+        for &i in &members {
+            for k in 0..3 {
+                alerts[k] += town_alerts[i][k];
+            }
+        }
+        rows.push(VitalRow {
+            region: island,
+            name: name(island),
+            island: true,
+            sensors: members.iter().map(|&i| rows[i].sensors).sum(),
+            online: members.iter().map(|&i| rows[i].online).sum(),
+            channels: merged
+                .into_iter()
+                .filter_map(|(c, a)| a.stats().map(|s| (c, s)))
+                .collect(),
+            alerts,
+        });
+    }
+    rows
+}
