@@ -1,6 +1,7 @@
 //! # twin: the command line of the twin engine
 //!
-//! `twin info` counts what a twin holds per kind and per town; `twin crs` converts
+//! `twin run` is the island, live: every sensor driven by the seeded simulator, alerts
+//! printed as they are raised and cleared, and the town vital-signs table. `twin info` counts what a twin holds per kind and per town; `twin crs` converts
 //! coordinates read as CSV on stdin (like PROJ's `cs2cs`); `twin query` answers spatial
 //! questions; `twin export` writes the twin as FlatGeobuf. With no `--data`, every
 //! command works on the bundled island (real boundaries + seeded synthetic
@@ -10,6 +11,7 @@ mod crs_cmd;
 mod data;
 mod info;
 mod query_cmd;
+mod run;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -30,6 +32,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
+    /// The island, live: simulated sensors, alerts and the town vital-signs table.
+    Run(run::RunArgs),
     /// Counts of the loaded twin per kind and per town.
     Info(DataArgs),
     /// Convert `x,y` CSV lines from stdin between CRSs (EPSG:4326, EPSG:4490, EPSG:3857,
@@ -83,6 +87,7 @@ pub struct DataArgs {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Run(args) => run::run(&args),
         Command::Info(data) => info::run(&data),
         Command::Crs { from, to } => crs_cmd::run(&from, &to),
         Command::Query { query, data } => query_cmd::run(&query, &data),

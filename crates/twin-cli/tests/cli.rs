@@ -161,3 +161,46 @@ fn bad_data_and_arguments_fail_with_a_message() {
     assert!(stderr(&o).contains("/nonexistent.geojson"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn run_drives_the_island_raises_the_charger_fault_and_prints_vital_signs() {
+    // A tenth of the island's sensors, 6 simulated minutes as fast as possible: the
+    // default incidents put a charger fault at +5 min.
+    let o = twin(
+        &[
+            "run",
+            "--for",
+            "6m",
+            "--speed",
+            "max",
+            "--start-ms",
+            "1763700000000",
+            "--scale",
+            "0.1",
+            "--table-every",
+            "5",
+        ],
+        "",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("incident planned: water-level surge"), "{out}");
+    assert_eq!(out.matches("samples/min").count(), 6, "{out}");
+    assert!(out.contains("rejected 0"), "{out}");
+    let fault: Vec<&str> = out.lines().filter(|l| l.contains("ALERT RAISED")).collect();
+    assert_eq!(fault.len(), 1, "{out}");
+    assert!(
+        fault[0].starts_with("[04:45:00Z]") && fault[0].contains("charger-fault"),
+        "{}",
+        fault[0]
+    );
+    // Tables at +5 min and at the end, each with 18 towns and 3 islands.
+    assert_eq!(out.matches("vital signs at").count(), 2, "{out}");
+    assert!(out.contains("陈家镇") && out.contains("* 崇明岛"), "{out}");
+
+    let o = twin(&["run", "--for", "ten minutes"], "");
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("duration"), "{}", stderr(&o));
+    let o = twin(&["run", "--for", "1m", "--speed", "fast"], "");
+    assert!(stderr(&o).contains("--speed"), "{}", stderr(&o));
+}

@@ -41,7 +41,8 @@
 //! [`island`] loads the bundled real boundaries of Chongming's three islands and 18
 //! towns (OpenStreetMap, ODbL) and [`synth`] generates the seeded, labelled synthetic
 //! roads, canals, fields, buildings, stations and ~100,000 sensors that no open source
-//! provides here, with a scale knob for benchmarks.
+//! provides here, with a scale knob for benchmarks. [`sim`] drives every sensor with
+//! seeded telemetry (daily patterns, tides, injected incidents) on the standard channels.
 //!
 //! ```
 //! use twin_core::{island, KindFilter};
@@ -60,6 +61,7 @@ pub mod kind;
 pub mod load;
 pub mod measure;
 pub mod query;
+pub mod sim;
 pub mod state;
 pub mod synth;
 mod twin;

@@ -56,6 +56,7 @@
 pub mod alert;
 mod channel;
 pub mod history;
+pub mod live;
 pub mod overlay;
 mod store;
 pub mod vitals;

@@ -1,0 +1,71 @@
+//! A live twin: the twin with its state store, alert engine and vital signs, fed by
+//! one call per batch of samples.
+
+use super::alert::{AlertEngine, RuleError, ThresholdRule, load_rules_json};
+use super::store::{IngestReport, Sample, StateStore};
+use super::vitals::{VitalRow, VitalSigns};
+use crate::twin::Twin;
+
+/// The default alert rules of the bundled island (`assets/rules/chongming.json`),
+/// written for the channels of [`crate::sim::standard_channels`].
+pub const DEFAULT_RULES_JSON: &str = include_str!("../../../../assets/rules/chongming.json");
+
+/// The twin, its live state, alerts and vital signs, kept consistent by [`LiveTwin::apply`].
+#[derive(Debug)]
+pub struct LiveTwin {
+    /// The assets.
+    pub twin: Twin,
+    /// Latest values and history.
+    pub store: StateStore,
+    /// Rules and alerts.
+    pub alerts: AlertEngine,
+    /// Per-town vital signs.
+    pub vitals: VitalSigns,
+}
+
+impl LiveTwin {
+    /// A live twin; sensors count as online while their last sample is at most
+    /// `online_window_ms` old.
+    pub fn new(
+        twin: Twin,
+        store: StateStore,
+        rules: Vec<ThresholdRule>,
+        online_window_ms: i64,
+    ) -> Self {
+        let vitals = VitalSigns::new(&twin, online_window_ms);
+        LiveTwin {
+            twin,
+            store,
+            alerts: AlertEngine::new(rules),
+            vitals,
+        }
+    }
+
+    /// Parses rules (JSON, see [`load_rules_json`]) against this twin's channels and
+    /// replaces the engine's rules; open alerts are dropped. On error nothing changes.
+    pub fn set_rules_json(&mut self, text: &str) -> Result<(), RuleError> {
+        let rules = load_rules_json(text, &self.store)?;
+        self.alerts = AlertEngine::new(rules);
+        Ok(())
+    }
+
+    /// Applies a batch: the store first, then alerts and vital signs see the samples
+    /// that became latest values.
+    pub fn apply(&mut self, samples: &[Sample], now_ms: i64) -> IngestReport {
+        self.store.ensure_capacity(self.twin.handle_capacity());
+        let report = self.store.apply(samples, now_ms);
+        self.alerts.process(&self.twin, &self.store, samples);
+        self.vitals.update(&self.store, samples, now_ms);
+        report
+    }
+
+    /// Lets time pass without samples (sensors fall offline).
+    pub fn tick(&mut self, now_ms: i64) {
+        self.vitals.tick(now_ms);
+    }
+
+    /// The vital-signs table now, with open alerts.
+    pub fn vital_signs(&self) -> Vec<VitalRow> {
+        self.vitals.table(&self.twin, Some(&self.alerts))
+    }
+}
