@@ -11,6 +11,7 @@ mod crs_cmd;
 mod data;
 mod info;
 mod query_cmd;
+mod replay;
 mod run;
 
 use std::path::PathBuf;
@@ -34,6 +35,8 @@ struct Cli {
 enum Command {
     /// The island, live: simulated sensors, alerts and the town vital-signs table.
     Run(run::RunArgs),
+    /// Play recorded telemetry (JSON Lines or CSV) into the live island.
+    Replay(replay::ReplayArgs),
     /// Counts of the loaded twin per kind and per town.
     Info(DataArgs),
     /// Convert `x,y` CSV lines from stdin between CRSs (EPSG:4326, EPSG:4490, EPSG:3857,
@@ -88,6 +91,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run::run(&args),
+        Command::Replay(args) => replay::run(&args),
         Command::Info(data) => info::run(&data),
         Command::Crs { from, to } => crs_cmd::run(&from, &to),
         Command::Query { query, data } => query_cmd::run(&query, &data),

@@ -11,7 +11,7 @@ use twin_core::sim::{SimConfig, Simulator, standard_channels};
 use twin_core::state::alert::AlertEvent;
 use twin_core::state::live::{DEFAULT_RULES_JSON, LiveTwin};
 use twin_core::state::vitals::VitalRow;
-use twin_core::state::{Retention, Sample, StateStore};
+use twin_core::state::{IngestReport, Retention, Sample, StateStore};
 
 use crate::DataArgs;
 
@@ -74,10 +74,152 @@ pub fn parse_duration_ms(s: &str) -> Result<i64, String> {
     Ok(ms as i64)
 }
 
-fn clock(ms: i64) -> String {
+/// `HH:MM:SSZ` of a UTC millisecond time.
+pub fn clock(ms: i64) -> String {
     let s = ms.div_euclid(1000);
     let (h, m, sec) = ((s / 3600) % 24, (s / 60) % 60, s % 60);
     format!("{h:02}:{m:02}:{sec:02}Z")
+}
+
+/// Parses `--speed`: a positive number of simulated seconds per real second, or `max`.
+pub fn parse_speed(s: &str) -> Result<Option<f64>, String> {
+    match s.trim() {
+        "max" => Ok(None),
+        s => match s.parse::<f64>() {
+            Ok(v) if v.is_finite() && v > 0.0 => Ok(Some(v)),
+            _ => Err(format!("--speed `{s}`: a positive number or `max`")),
+        },
+    }
+}
+
+/// Loads the twin (per `data`), the standard channels and the rules into a live twin.
+pub fn live_twin(
+    data: &DataArgs,
+    rules: Option<&PathBuf>,
+    history_mib: usize,
+) -> Result<(LiveTwin, twin_core::sim::StandardChannels), String> {
+    let rules_text = match rules {
+        Some(p) => std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?,
+        None => DEFAULT_RULES_JSON.to_string(),
+    };
+    let twin = crate::data::load(data)?;
+    let retention = Retention {
+        max_age_ms: Some(6 * 3_600_000),
+        max_samples: None,
+    };
+    let budget = history_mib.saturating_mul(1 << 20);
+    let mut store = StateStore::new(twin.handle_capacity(), retention, Some(budget));
+    let channels = standard_channels(&mut store);
+    let mut live = LiveTwin::new(twin, store, Vec::new(), 120_000);
+    live.set_rules_json(&rules_text).map_err(|e| match rules {
+        Some(p) => format!("{}: {e}", p.display()),
+        None => e.to_string(),
+    })?;
+    Ok((live, channels))
+}
+
+/// What the console shows while a live twin runs: a status line per simulated minute,
+/// alerts (a few per rule and minute, the rest counted), the vital-signs table.
+pub struct Console {
+    events: std::sync::mpsc::Receiver<AlertEvent>,
+    start_ms: i64,
+    minute: (u64, u64, u64, Duration),
+    printed: std::collections::BTreeMap<String, usize>,
+    alert_lines: usize,
+    table_every_ms: i64,
+    last_table: Option<i64>,
+}
+
+impl Console {
+    /// A console for `live`, starting at simulated time `start_ms`.
+    pub fn new(
+        live: &mut LiveTwin,
+        start_ms: i64,
+        alert_lines: usize,
+        table_every_min: u64,
+    ) -> Self {
+        Console {
+            events: live.alerts.subscribe(),
+            start_ms,
+            minute: (0, 0, 0, Duration::ZERO),
+            printed: Default::default(),
+            alert_lines,
+            table_every_ms: (table_every_min.max(1) * 60_000) as i64,
+            last_table: None,
+        }
+    }
+
+    /// Reports one simulated second: `samples` given, what the store made of them, and
+    /// how long applying took.
+    pub fn step(
+        &mut self,
+        live: &LiveTwin,
+        t: i64,
+        samples: usize,
+        report: &IngestReport,
+        took: Duration,
+    ) {
+        self.minute.0 += samples as u64;
+        self.minute.1 += report.applied;
+        self.minute.2 += report.rejected_total();
+        self.minute.3 += took;
+        for e in self.events.try_iter() {
+            let rule = match &e {
+                AlertEvent::Raised(a) | AlertEvent::Acknowledged(a) | AlertEvent::Cleared(a) => {
+                    a.rule.clone()
+                }
+            };
+            let n = self.printed.entry(rule).or_insert(0);
+            *n += 1;
+            if *n <= self.alert_lines {
+                println!("{}", describe_event(live, &e));
+            }
+        }
+        let elapsed = t - self.start_ms;
+        if elapsed % 60_000 == 0 {
+            for (rule, n) in std::mem::take(&mut self.printed) {
+                if n > self.alert_lines {
+                    println!(
+                        "[{}] ALERT ... and {} more events of {rule} this minute",
+                        clock(t),
+                        n - self.alert_lines
+                    );
+                }
+            }
+            let (samples, applied, rejected, took) = self.minute;
+            println!(
+                "[{}] {samples:>7} samples/min  applied {applied:>7}  rejected {rejected}  open alerts {}  ingest {:.1} ms/s  history {:.0} MiB",
+                clock(t),
+                live.alerts.open().count(),
+                took.as_secs_f64() * 1000.0 / 60.0,
+                live.store.history().bytes() as f64 / 1_048_576.0
+            );
+            self.minute = (0, 0, 0, Duration::ZERO);
+        }
+        if elapsed % self.table_every_ms == 0 {
+            print!("{}", vitals_table(&live.vital_signs(), live, t));
+            self.last_table = Some(t);
+        }
+    }
+
+    /// The final table (unless it was just printed).
+    pub fn finish(&mut self, live: &LiveTwin, t: i64) {
+        if self.last_table != Some(t) {
+            print!("{}", vitals_table(&live.vital_signs(), live, t));
+        }
+    }
+}
+
+/// Sleeps until simulated time `t` is due at `speed` (no wait for `max`).
+pub fn pace(real_start: Instant, start_ms: i64, t: i64, speed: Option<f64>) {
+    if let Some(speed) = speed {
+        let due =
+            real_start + Duration::from_secs_f64((t - start_ms).max(0) as f64 / 1000.0 / speed);
+        let now = Instant::now();
+        if due > now {
+            std::thread::sleep(due - now);
+        }
+    }
 }
 
 /// Runs the live island.
@@ -87,41 +229,16 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         .as_deref()
         .map(parse_duration_ms)
         .transpose()?;
-    let speed: Option<f64> = match args.speed.trim() {
-        "max" => None,
-        s => match s.parse::<f64>() {
-            Ok(v) if v.is_finite() && v > 0.0 => Some(v),
-            _ => return Err(format!("--speed `{s}`: a positive number or `max`")),
-        },
-    };
-    let rules_text = match &args.rules {
-        Some(p) => std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?,
-        None => DEFAULT_RULES_JSON.to_string(),
-    };
+    let speed = parse_speed(&args.speed)?;
     let start_ms = args.start_ms.unwrap_or_else(|| {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_millis() as i64)
             .unwrap_or(0)
     });
-
     let loaded = Instant::now();
-    let twin = crate::data::load(&args.data)?;
-    let retention = Retention {
-        max_age_ms: Some(6 * 3_600_000),
-        max_samples: None,
-    };
-    let budget = args.history_mib.saturating_mul(1 << 20);
-    let mut store = StateStore::new(twin.handle_capacity(), retention, Some(budget));
-    let channels = standard_channels(&mut store);
-    let config = SimConfig::default_for(&twin, args.data.seed, start_ms);
-    let mut live = LiveTwin::new(twin, store, Vec::new(), 120_000);
-    live.set_rules_json(&rules_text)
-        .map_err(|e| match &args.rules {
-            Some(p) => format!("{}: {e}", p.display()),
-            None => e.to_string(),
-        })?;
-    let events = live.alerts.subscribe();
+    let (mut live, channels) = live_twin(&args.data, args.rules.as_ref(), args.history_mib)?;
+    let config = SimConfig::default_for(&live.twin, args.data.seed, start_ms);
     println!(
         "twin run: {} assets loaded in {:.2} s; {} rules; simulator seed {}",
         live.twin.len(),
@@ -133,78 +250,20 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         println!("  incident planned: {}", incident.describe(&live.twin));
     }
     let mut sim = Simulator::new(&live.twin, &channels, config);
-
+    let mut console = Console::new(&mut live, start_ms, args.alert_lines, args.table_every);
     let real_start = Instant::now();
     let mut t = start_ms;
     let mut batch: Vec<Sample> = Vec::new();
-    let mut minute = (0u64, 0u64, 0u64, Duration::ZERO); // samples, applied, rejected, ingest time
-    let table_every_ms = (args.table_every.max(1) * 60_000) as i64;
-    let mut printed: std::collections::BTreeMap<String, usize> = Default::default();
-    loop {
-        if let Some(d) = duration_ms
-            && t - start_ms >= d
-        {
-            break;
-        }
-        if let Some(speed) = speed {
-            let due = real_start + Duration::from_secs_f64((t - start_ms) as f64 / 1000.0 / speed);
-            let now = Instant::now();
-            if due > now {
-                std::thread::sleep(due - now);
-            }
-        }
+    while duration_ms.is_none_or(|d| t - start_ms < d) {
+        pace(real_start, start_ms, t, speed);
         t += 1000;
         batch.clear();
         sim.tick(t, &mut batch);
         let began = Instant::now();
         let report = live.apply(&batch, t);
-        minute.3 += began.elapsed();
-        minute.0 += batch.len() as u64;
-        minute.1 += report.applied;
-        minute.2 += report.rejected_total();
-        for e in events.try_iter() {
-            let rule = match &e {
-                AlertEvent::Raised(a) | AlertEvent::Acknowledged(a) | AlertEvent::Cleared(a) => {
-                    a.rule.clone()
-                }
-            };
-            let n = printed.entry(rule).or_insert(0);
-            *n += 1;
-            if *n <= args.alert_lines {
-                println!("{}", describe_event(&live, &e));
-            }
-        }
-        let elapsed = t - start_ms;
-        if elapsed % 60_000 == 0 {
-            for (rule, n) in std::mem::take(&mut printed) {
-                if n > args.alert_lines {
-                    println!(
-                        "[{}] ALERT ... and {} more events of {rule} this minute",
-                        clock(t),
-                        n - args.alert_lines
-                    );
-                }
-            }
-            let open = live.alerts.open().count();
-            println!(
-                "[{}] {:>7} samples/min  applied {:>7}  rejected {}  open alerts {}  ingest {:.1} ms/s  history {:.0} MiB",
-                clock(t),
-                minute.0,
-                minute.1,
-                minute.2,
-                open,
-                minute.3.as_secs_f64() * 1000.0 / 60.0,
-                live.store.history().bytes() as f64 / 1_048_576.0
-            );
-            minute = (0, 0, 0, Duration::ZERO);
-        }
-        if elapsed % table_every_ms == 0 {
-            print!("{}", vitals_table(&live.vital_signs(), &live, t));
-        }
+        console.step(&live, t, batch.len(), &report, began.elapsed());
     }
-    if (t - start_ms) % table_every_ms != 0 {
-        print!("{}", vitals_table(&live.vital_signs(), &live, t));
-    }
+    console.finish(&live, t);
     println!(
         "twin run: simulated {} in {:.1} s real time",
         clock(t - start_ms),

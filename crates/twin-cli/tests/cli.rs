@@ -204,3 +204,42 @@ fn run_drives_the_island_raises_the_charger_fault_and_prints_vital_signs() {
     let o = twin(&["run", "--for", "1m", "--speed", "fast"], "");
     assert!(stderr(&o).contains("--speed"), "{}", stderr(&o));
 }
+
+#[test]
+fn replay_plays_a_recorded_surge_into_an_alert() {
+    // One water-level gauge rises above the 3.3 m rule for 50 s; the rule needs 30 s.
+    let t0 = 1_763_700_000_000i64;
+    let mut text = String::new();
+    for s in 0..60 {
+        let v = if s >= 10 { 3.5 } else { 2.5 };
+        text.push_str(&format!(
+            "{{\"id\":\"CM-S-WL-000001\",\"channel\":\"level\",\"ts\":{},\"value\":{v}}}\n",
+            t0 + s * 1000
+        ));
+    }
+    text.push_str("{\"id\":\"NOPE\",\"channel\":\"level\",\"ts\":1763700001000,\"value\":1}\n");
+    text.push_str("this line is broken\n");
+    let dir = std::env::temp_dir().join(format!("twin-replay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("surge.jsonl");
+    std::fs::write(&path, text).unwrap();
+    let o = twin(&["replay", path.to_str().unwrap(), "--scale", "0.1"], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    let err = stderr(&o);
+    assert!(err.contains("surge.jsonl:62: not JSON"), "{err}");
+    assert!(
+        err.contains("NOPE") && err.contains("unknown asset id"),
+        "{err}"
+    );
+    let raised: Vec<&str> = out.lines().filter(|l| l.contains("ALERT RAISED")).collect();
+    assert_eq!(raised.len(), 1, "{out}");
+    // First sample above the limit at +10 s, held 30 s: raised with the +40 s sample.
+    assert!(
+        raised[0].starts_with("[04:40:40Z]") && raised[0].contains("water-level-high"),
+        "{}",
+        raised[0]
+    );
+    assert!(out.contains("1 readings refused"), "{out}");
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -64,6 +64,7 @@ pub mod query;
 pub mod sim;
 pub mod state;
 pub mod synth;
+pub mod telemetry;
 mod twin;
 
 pub use asset::{Asset, Handle, PropValue, Properties, Source, Vertical};

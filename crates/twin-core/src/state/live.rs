@@ -59,6 +59,26 @@ impl LiveTwin {
         report
     }
 
+    /// Applies readings by external id and channel name: each is resolved against the
+    /// twin and the store's channels (refusals are counted in the report), then the
+    /// samples go through [`LiveTwin::apply`].
+    pub fn apply_readings(&mut self, readings: &[super::Reading], now_ms: i64) -> IngestReport {
+        self.store.ensure_capacity(self.twin.handle_capacity());
+        let mut samples = Vec::with_capacity(readings.len());
+        let mut refused = Vec::new();
+        for r in readings {
+            match self.store.resolve(&self.twin, r) {
+                Ok(s) => samples.push(s),
+                Err(reason) => refused.push((reason, r)),
+            }
+        }
+        let mut report = self.apply(&samples, now_ms);
+        for (reason, r) in refused {
+            report.note_rejection(reason, &r.id, &r.channel, r.ts);
+        }
+        report
+    }
+
     /// Lets time pass without samples (sensors fall offline).
     pub fn tick(&mut self, now_ms: i64) {
         self.vitals.tick(now_ms);

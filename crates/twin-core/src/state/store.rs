@@ -142,6 +142,11 @@ impl IngestReport {
         }
     }
 
+    /// Counts a refusal made outside the store (a reading that did not resolve).
+    pub fn note_rejection(&mut self, reason: RejectReason, asset: &str, channel: &str, ts: i64) {
+        self.reject(reason, || asset.to_string(), channel, ts);
+    }
+
     fn reject(
         &mut self,
         reason: RejectReason,

@@ -1,0 +1,242 @@
+//! Telemetry files: readings as JSON Lines or CSV, parsed line by line with every bad
+//! line reported (file, line number, what was wrong) and the good ones kept.
+//!
+//! JSON Lines: one object per line,
+//! `{"id": "CM-S-WL-000001", "channel": "level", "ts": 1763700000000, "value": 2.41}`
+//! with an optional `"quality": "good" | "uncertain" | "bad"`. `value` is a number, a
+//! boolean or a state name. `ts` is UTC milliseconds since the Unix epoch.
+//!
+//! CSV: `id,channel,ts,value[,quality]` per line; a first line starting with `id,` is a
+//! header. A value that parses as a number is a number, `true`/`false` a boolean,
+//! anything else a state name. Blank lines and lines starting with `#` are skipped in
+//! both formats.
+//!
+//! [`Replay`] hands the readings out in time order, one batch per step, for
+//! `twin replay FILE --speed N`.
+
+use std::fmt;
+use std::path::Path;
+
+use serde_json::Value as Json;
+
+use crate::error::LoadError;
+use crate::state::{Quality, Reading, Value};
+
+/// A line that could not be read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LineError {
+    /// The file.
+    pub file: String,
+    /// One-based line number.
+    pub line: usize,
+    /// What was wrong.
+    pub message: String,
+}
+
+impl fmt::Display for LineError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.message)
+    }
+}
+
+/// Readings of a file and the lines that were refused.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TelemetryFile {
+    /// The readings, in file order.
+    pub readings: Vec<Reading>,
+    /// Lines that could not be read.
+    pub errors: Vec<LineError>,
+}
+
+/// The two formats.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// One JSON object per line.
+    JsonLines,
+    /// `id,channel,ts,value[,quality]`.
+    Csv,
+}
+
+impl Format {
+    /// The format a file name says (`.csv`: CSV; `.jsonl`, `.ndjson`, `.json`: JSON Lines).
+    pub fn from_path(p: &Path) -> Option<Format> {
+        match p.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "csv" => Some(Format::Csv),
+            "jsonl" | "ndjson" | "json" => Some(Format::JsonLines),
+            _ => None,
+        }
+    }
+}
+
+/// Reads a telemetry file (format from its extension).
+pub fn read_file(path: &Path) -> Result<TelemetryFile, LoadError> {
+    let name = path.display().to_string();
+    let format = Format::from_path(path).ok_or_else(|| LoadError::Format {
+        file: name.clone(),
+        message: "unknown telemetry format (expected .jsonl, .ndjson, .json or .csv)".into(),
+    })?;
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
+        file: name.clone(),
+        source,
+    })?;
+    Ok(parse(&text, &name, format))
+}
+
+/// Parses telemetry text; `file` names it in errors.
+pub fn parse(text: &str, file: &str, format: Format) -> TelemetryFile {
+    let mut out = TelemetryFile::default();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        if format == Format::Csv && i == 0 && line.to_ascii_lowercase().starts_with("id,") {
+            continue;
+        }
+        let parsed = match format {
+            Format::JsonLines => parse_json_line(line),
+            Format::Csv => parse_csv_line(line),
+        };
+        match parsed {
+            Ok(r) => out.readings.push(r),
+            Err(message) => out.errors.push(LineError {
+                file: file.to_string(),
+                line: i + 1,
+                message,
+            }),
+        }
+    }
+    out
+}
+
+fn quality(s: Option<&str>) -> Result<Quality, String> {
+    match s {
+        None => Ok(Quality::Good),
+        Some(q) => {
+            Quality::parse(q).ok_or_else(|| format!("quality `{q}` is not good, uncertain or bad"))
+        }
+    }
+}
+
+/// Parses one JSON Lines reading.
+pub fn parse_json_line(line: &str) -> Result<Reading, String> {
+    let v: Json = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
+    let obj = v.as_object().ok_or("not a JSON object")?;
+    let text = |k: &str| -> Result<String, String> {
+        match obj.get(k) {
+            Some(Json::String(s)) if !s.is_empty() => Ok(s.clone()),
+            Some(_) => Err(format!("`{k}` must be a non-empty string")),
+            None => Err(format!("missing `{k}`")),
+        }
+    };
+    let id = text("id")?;
+    let channel = text("channel")?;
+    let ts = match obj.get("ts") {
+        Some(Json::Number(n)) => n
+            .as_i64()
+            .ok_or_else(|| format!("`ts` {n} is not whole milliseconds"))?,
+        Some(other) => return Err(format!("`ts` must be UTC milliseconds, got {other}")),
+        None => return Err("missing `ts`".into()),
+    };
+    let value = match obj.get("value") {
+        Some(Json::Number(n)) => Value::Num(n.as_f64().ok_or("`value` is not a number")?),
+        Some(Json::Bool(b)) => Value::Bool(*b),
+        Some(Json::String(s)) => Value::Text(s.clone()),
+        Some(other) => {
+            return Err(format!(
+                "`value` must be a number, boolean or state, got {other}"
+            ));
+        }
+        None => return Err("missing `value`".into()),
+    };
+    let quality = quality(obj.get("quality").and_then(Json::as_str))?;
+    Ok(Reading {
+        id,
+        channel,
+        ts,
+        value,
+        quality,
+    })
+}
+
+/// Parses one CSV reading.
+pub fn parse_csv_line(line: &str) -> Result<Reading, String> {
+    let cols: Vec<&str> = line.split(',').map(str::trim).collect();
+    if !(4..=5).contains(&cols.len()) {
+        return Err(format!(
+            "{} columns, expected id,channel,ts,value[,quality]",
+            cols.len()
+        ));
+    }
+    if cols[0].is_empty() || cols[1].is_empty() {
+        return Err("empty id or channel".into());
+    }
+    let ts: i64 = cols[2]
+        .parse()
+        .map_err(|_| format!("ts `{}` is not UTC milliseconds", cols[2]))?;
+    let value = match cols[3] {
+        "true" => Value::Bool(true),
+        "false" => Value::Bool(false),
+        s => match s.parse::<f64>() {
+            Ok(n) => Value::Num(n),
+            Err(_) if !s.is_empty() => Value::Text(s.to_string()),
+            Err(_) => return Err("empty value".into()),
+        },
+    };
+    Ok(Reading {
+        id: cols[0].to_string(),
+        channel: cols[1].to_string(),
+        ts,
+        value,
+        quality: quality(cols.get(4).copied())?,
+    })
+}
+
+/// Readings in time order, handed out up to a time.
+#[derive(Clone, Debug)]
+pub struct Replay {
+    readings: Vec<Reading>,
+    next: usize,
+}
+
+impl Replay {
+    /// Sorts the readings by time (stable: file order within one millisecond).
+    pub fn new(mut readings: Vec<Reading>) -> Self {
+        readings.sort_by_key(|r| r.ts);
+        Replay { readings, next: 0 }
+    }
+
+    /// Time of the first reading.
+    pub fn start(&self) -> Option<i64> {
+        self.readings.first().map(|r| r.ts)
+    }
+
+    /// Time of the last reading.
+    pub fn end(&self) -> Option<i64> {
+        self.readings.last().map(|r| r.ts)
+    }
+
+    /// The readings not yet handed out with `ts <= until`.
+    pub fn until(&mut self, until: i64) -> &[Reading] {
+        let from = self.next;
+        while self.next < self.readings.len() && self.readings[self.next].ts <= until {
+            self.next += 1;
+        }
+        &self.readings[from..self.next]
+    }
+
+    /// Number of readings.
+    pub fn len(&self) -> usize {
+        self.readings.len()
+    }
+
+    /// True when there are no readings.
+    pub fn is_empty(&self) -> bool {
+        self.readings.is_empty()
+    }
+
+    /// True when every reading has been handed out.
+    pub fn is_done(&self) -> bool {
+        self.next >= self.readings.len()
+    }
+}
