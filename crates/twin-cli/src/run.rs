@@ -30,6 +30,10 @@ pub struct RunArgs {
     /// Alert rules (JSON) instead of the bundled island's defaults.
     #[arg(long)]
     pub rules: Option<PathBuf>,
+    /// Time the simulator's incidents are planned from, UTC ms (default: the start;
+    /// give the first run's start when resuming, to keep its incidents on schedule).
+    #[arg(long)]
+    pub incidents_from: Option<i64>,
     /// Print the vital-signs table every this many simulated minutes.
     #[arg(long, default_value_t = 10)]
     pub table_every: u64,
@@ -37,6 +41,13 @@ pub struct RunArgs {
     /// sensors at 1 Hz fill ~70 MiB a minute).
     #[arg(long, default_value_t = 512)]
     pub history_mib: usize,
+    /// Save a snapshot of the live twin (assets, latest state, rules, open alerts) here
+    /// when the run ends (written atomically).
+    #[arg(long)]
+    pub save: Option<PathBuf>,
+    /// Start from this snapshot instead of loading the island afresh.
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
     /// Alert lines printed per rule per simulated minute (the rest are counted).
     #[arg(long, default_value_t = 5)]
     pub alert_lines: usize,
@@ -237,8 +248,37 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
             .unwrap_or(0)
     });
     let loaded = Instant::now();
-    let (mut live, channels) = live_twin(&args.data, args.rules.as_ref(), args.history_mib)?;
-    let config = SimConfig::default_for(&live.twin, args.data.seed, start_ms);
+    let (mut live, channels) = match &args.resume {
+        None => live_twin(&args.data, args.rules.as_ref(), args.history_mib)?,
+        Some(p) => {
+            let retention = Retention {
+                max_age_ms: Some(6 * 3_600_000),
+                max_samples: None,
+            };
+            let budget = args.history_mib.saturating_mul(1 << 20);
+            let mut live =
+                twin_core::snapshot::load(p, retention, Some(budget)).map_err(|e| e.to_string())?;
+            let channels = standard_channels(&mut live.store);
+            if let Some(r) = &args.rules {
+                let text =
+                    std::fs::read_to_string(r).map_err(|e| format!("{}: {e}", r.display()))?;
+                live.set_rules_json(&text)
+                    .map_err(|e| format!("{}: {e}", r.display()))?;
+            }
+            println!(
+                "twin run: resumed from {} ({} open alerts)",
+                p.display(),
+                live.alerts.open().count()
+            );
+            (live, channels)
+        }
+    };
+    let mut config = SimConfig::default_for(
+        &live.twin,
+        args.data.seed,
+        args.incidents_from.unwrap_or(start_ms),
+    );
+    config.start_ms = start_ms;
     println!(
         "twin run: {} assets loaded in {:.2} s; {} rules; simulator seed {}",
         live.twin.len(),
@@ -269,6 +309,10 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         clock(t - start_ms),
         real_start.elapsed().as_secs_f64()
     );
+    if let Some(p) = &args.save {
+        twin_core::snapshot::save(&live, p).map_err(|e| e.to_string())?;
+        println!("twin run: snapshot saved to {}", p.display());
+    }
     Ok(())
 }
 

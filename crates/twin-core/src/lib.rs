@@ -62,6 +62,7 @@ pub mod load;
 pub mod measure;
 pub mod query;
 pub mod sim;
+pub mod snapshot;
 pub mod state;
 pub mod synth;
 pub mod telemetry;

@@ -31,6 +31,25 @@ pub enum KindFilter {
     AnyOf(Vec<KindFilter>),
 }
 
+impl std::fmt::Display for KindFilter {
+    /// The text [`KindFilter::parse`] reads back.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            KindFilter::Is(k) => write!(f, "{k}"),
+            KindFilter::AnySensor => f.write_str("sensor"),
+            KindFilter::AnyOf(fs) => {
+                for (i, x) in fs.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(",")?;
+                    }
+                    write!(f, "{x}")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 impl KindFilter {
     /// Parses a kind name for a filter: `sensor` matches every sensor, `sensor:pm25` (or
     /// `pm25`) one type, anything else the kind of that name. A comma separates

@@ -155,11 +155,13 @@ fn decode_geometry(
         }
         Ok(out)
     };
-    let parts = || -> Result<Vec<Geometry<f64>>, String> {
+    // Parts of a multipolygon are polygons (writers need not tag them); parts of a
+    // collection carry their own type.
+    let parts = |part_type: GeometryType| -> Result<Vec<Geometry<f64>>, String> {
         g.parts()
             .map(|ps| {
                 ps.iter()
-                    .map(|p| decode_geometry(&p, GeometryType::Unknown, depth + 1))
+                    .map(|p| decode_geometry(&p, part_type, depth + 1))
                     .collect()
             })
             .unwrap_or_else(|| Ok(Vec::new()))
@@ -183,7 +185,7 @@ fn decode_geometry(
         GeometryType::MultiLineString => Geometry::MultiLineString(MultiLineString(runs()?)),
         GeometryType::Polygon => Geometry::Polygon(polygon(runs()?)?),
         GeometryType::MultiPolygon => {
-            let ps = parts()?;
+            let ps = parts(GeometryType::Polygon)?;
             if ps.is_empty() {
                 // Written without parts: a single polygon in xy/ends.
                 Geometry::MultiPolygon(MultiPolygon(vec![polygon(runs()?)?]))
@@ -199,7 +201,7 @@ fn decode_geometry(
             }
         }
         GeometryType::GeometryCollection => {
-            Geometry::GeometryCollection(GeometryCollection(parts()?))
+            Geometry::GeometryCollection(GeometryCollection(parts(GeometryType::Unknown)?))
         }
         other => return Err(format!("unsupported FlatGeobuf geometry type {other:?}")),
     })
@@ -300,6 +302,17 @@ pub fn write_flatgeobuf<'a>(
     name: &str,
     out: impl Write,
 ) -> Result<(), LoadError> {
+    write_flatgeobuf_with(assets, name, out, true)
+}
+
+/// Like [`write_flatgeobuf`]; without a spatial index the features keep the order they
+/// are given in (a packed index sorts them along a Hilbert curve).
+pub fn write_flatgeobuf_with<'a>(
+    assets: impl IntoIterator<Item = &'a Asset> + Clone,
+    name: &str,
+    out: impl Write,
+    spatial_index: bool,
+) -> Result<(), LoadError> {
     let fail = |e: &dyn std::fmt::Display| LoadError::Format {
         file: name.to_string(),
         message: format!("cannot write FlatGeobuf: {e}"),
@@ -334,7 +347,7 @@ pub fn write_flatgeobuf<'a>(
     );
 
     let options = FgbWriterOptions {
-        write_index: true,
+        write_index: spatial_index,
         detect_type: false,
         promote_to_multi: false,
         crs: FgbCrs {

@@ -13,7 +13,9 @@ mod fgb;
 mod geojson;
 mod mapping;
 
-pub use self::fgb::{read_flatgeobuf, write_flatgeobuf};
+pub use self::fgb::{
+    read_flatgeobuf, read_flatgeobuf_from, write_flatgeobuf, write_flatgeobuf_with,
+};
 pub use self::geojson::{read_geojson, read_geojson_str};
 pub use self::mapping::{KindSource, Mapping};
 

@@ -201,6 +201,76 @@ impl AlertEngine {
         self.subscribers.retain(|s| s.send(e.clone()).is_ok());
     }
 
+    /// Puts back alerts that were open when a snapshot was taken: they stay open until
+    /// their rule sees a clearing sample. Alerts of rules the engine does not have are
+    /// returned.
+    pub fn restore(&mut self, alerts: Vec<Alert>) -> Vec<Alert> {
+        let mut orphans = Vec::new();
+        for a in alerts {
+            let Some(ri) = self.rules.iter().position(|r| r.id == a.rule) else {
+                orphans.push(a);
+                continue;
+            };
+            self.next_id = self.next_id.max(a.id + 1);
+            self.watches.insert(
+                (ri as u16, a.asset.0),
+                Watch {
+                    since: Some(a.raised_at),
+                    open: (a.state != AlertState::Cleared).then_some(a.id),
+                },
+            );
+            self.alerts.insert(a.id, a);
+        }
+        orphans
+    }
+
+    /// The rules as JSON that [`load_rules_json`] reads back.
+    pub fn rules_json(&self, store: &StateStore) -> String {
+        let rules: Vec<serde_json::Value> = self
+            .rules
+            .iter()
+            .map(|r| {
+                let mut o = serde_json::Map::new();
+                o.insert("id".into(), r.id.clone().into());
+                o.insert("kinds".into(), r.kinds.to_string().into());
+                let channel = store
+                    .spec(r.channel)
+                    .map(|s| s.name.clone())
+                    .unwrap_or_default();
+                o.insert("channel".into(), channel.into());
+                match r.condition {
+                    Condition::Above(x) => o.insert("above".into(), x.into()),
+                    Condition::Below(x) => o.insert("below".into(), x.into()),
+                    Condition::Equals(x) => {
+                        let v = store
+                            .spec(r.channel)
+                            .map(|s| super::channel::decode(&s.ty, x))
+                            .unwrap_or(super::channel::Value::Num(x));
+                        let json = match v {
+                            super::channel::Value::Num(n) => serde_json::Value::from(n),
+                            super::channel::Value::Bool(b) => b.into(),
+                            super::channel::Value::Text(t) => t.into(),
+                        };
+                        o.insert("state".into(), json)
+                    }
+                };
+                o.insert("hysteresis".into(), r.hysteresis.into());
+                o.insert(
+                    "min_duration_s".into(),
+                    (r.min_duration_ms as f64 / 1000.0).into(),
+                );
+                let sev = match r.severity {
+                    Severity::Info => "info",
+                    Severity::Warning => "warning",
+                    Severity::Critical => "critical",
+                };
+                o.insert("severity".into(), sev.into());
+                serde_json::Value::Object(o)
+            })
+            .collect();
+        serde_json::Value::Array(rules).to_string()
+    }
+
     /// Acknowledges an open alert; false if it is unknown, cleared or acknowledged.
     pub fn acknowledge(&mut self, id: u64, at_ms: i64) -> bool {
         let Some(a) = self.alerts.get_mut(&id) else {

@@ -1,0 +1,389 @@
+//! Snapshots: the whole live twin — assets, the latest state of every channel, the
+//! alert rules and the open alerts — in one versioned file, written atomically.
+//!
+//! ## Format (version 1)
+//! `TWINSNAP` magic, a little-endian `u32` version, the local frame's origin (three
+//! `f64`), a `u32` section count, then sections, each a `u8` kind, a `u64` length, a
+//! CRC-32 of its bytes and the bytes:
+//!
+//! | kind | holds |
+//! |---|---|
+//! | 1 | the assets, as FlatGeobuf (WGS84, every property, in handle order) |
+//! | 2 | the channels, as JSON (`name`, `type`, `unit`) |
+//! | 3 | the latest state: 23-byte rows (asset index `u32`, channel `u16`, quality `u8`, time `i64`, value `f64`) |
+//! | 4 | the alert rules, as the JSON `load_rules_json` reads |
+//! | 5 | the open alerts, as JSON |
+//!
+//! History is not saved: a restored twin starts its history from the snapshot.
+//!
+//! ## Safety
+//! [`save`] writes a temporary file beside the target, syncs it to disk and renames it
+//! over the target, so a crash leaves either the old snapshot or the new one, never a
+//! mix. [`load`] checks the magic, the version, every length and every checksum before
+//! it builds anything, and refuses a truncated or corrupted file with a
+//! [`SnapshotError`] that says which part is wrong.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use serde_json::{Value as Json, json};
+
+use crate::asset::Handle;
+use crate::crs::LocalFrame;
+use crate::load::{LoadMode, Mapping};
+use crate::state::alert::{Alert, AlertState, Severity};
+use crate::state::live::LiveTwin;
+use crate::state::{ChannelId, ChannelSpec, ChannelType, Quality, Retention, Sample, StateStore};
+use crate::twin::Twin;
+
+const MAGIC: &[u8; 8] = b"TWINSNAP";
+/// The snapshot format version this build writes and reads.
+pub const VERSION: u32 = 1;
+const ROW: usize = 4 + 2 + 1 + 8 + 8;
+
+/// Why a snapshot could not be written or read.
+#[derive(Debug, thiserror::Error)]
+pub enum SnapshotError {
+    /// Reading or writing the file failed.
+    #[error("{file}: {source}")]
+    Io {
+        /// The file.
+        file: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The file is not a snapshot, is of another version, truncated or corrupted.
+    #[error("{file}: {message}")]
+    Invalid {
+        /// The file.
+        file: String,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+fn section(out: &mut Vec<u8>, kind: u8, bytes: &[u8]) {
+    out.push(kind);
+    out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+    out.extend_from_slice(&crc32fast::hash(bytes).to_le_bytes());
+    out.extend_from_slice(bytes);
+}
+
+fn channel_json(spec: &ChannelSpec) -> Json {
+    let ty = match &spec.ty {
+        ChannelType::Number => json!("number"),
+        ChannelType::Bool => json!("bool"),
+        ChannelType::Enum(states) => json!({ "enum": states }),
+    };
+    json!({ "name": spec.name, "type": ty, "unit": spec.unit })
+}
+
+fn severity_name(s: Severity) -> &'static str {
+    match s {
+        Severity::Info => "info",
+        Severity::Warning => "warning",
+        Severity::Critical => "critical",
+    }
+}
+
+/// The snapshot bytes of a live twin.
+pub fn to_bytes(live: &LiveTwin) -> Result<Vec<u8>, SnapshotError> {
+    let twin = &live.twin;
+    let assets: Vec<(Handle, &crate::Asset)> = twin.iter().collect();
+    let mut index_of = vec![u32::MAX; twin.handle_capacity()];
+    for (i, (h, _)) in assets.iter().enumerate() {
+        index_of[h.index()] = i as u32;
+    }
+    let mut fgb = Vec::new();
+    // Without a spatial index, so that features keep handle order: state rows refer
+    // to assets by their position.
+    crate::load::write_flatgeobuf_with(assets.iter().map(|(_, a)| *a), "twin", &mut fgb, false)
+        .map_err(|e| SnapshotError::Invalid {
+            file: "snapshot".into(),
+            message: e.to_string(),
+        })?;
+    let channels: Vec<Json> = live
+        .store
+        .channels()
+        .map(|(_, s)| channel_json(s))
+        .collect();
+    let mut rows = Vec::new();
+    for (c, _) in live.store.channels() {
+        for (h, _) in &assets {
+            if let Some(l) = live.store.latest(*h, c) {
+                rows.extend_from_slice(&index_of[h.index()].to_le_bytes());
+                rows.extend_from_slice(&c.0.to_le_bytes());
+                rows.push(l.quality as u8);
+                rows.extend_from_slice(&l.ts.to_le_bytes());
+                rows.extend_from_slice(&l.value.to_le_bytes());
+            }
+        }
+    }
+    let alerts: Vec<Json> = live
+        .alerts
+        .open()
+        .map(|a| {
+            json!({
+                "id": a.id, "rule": a.rule, "asset": a.asset_id, "severity": severity_name(a.severity),
+                "raised_at": a.raised_at, "value": a.value,
+                "acknowledged_at": a.acknowledged_at,
+            })
+        })
+        .collect();
+    let f = twin.frame();
+    let mut out = Vec::with_capacity(fgb.len() + rows.len() + 4096);
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&VERSION.to_le_bytes());
+    for v in [f.origin_lon(), f.origin_lat(), f.origin_height()] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    out.extend_from_slice(&5u32.to_le_bytes());
+    section(&mut out, 1, &fgb);
+    section(&mut out, 2, Json::Array(channels).to_string().as_bytes());
+    section(&mut out, 3, &rows);
+    section(&mut out, 4, live.alerts.rules_json(&live.store).as_bytes());
+    section(&mut out, 5, Json::Array(alerts).to_string().as_bytes());
+    Ok(out)
+}
+
+/// Writes the snapshot atomically: temporary file, fsync, rename.
+pub fn save(live: &LiveTwin, path: &Path) -> Result<(), SnapshotError> {
+    let bytes = to_bytes(live)?;
+    let io = |source| SnapshotError::Io {
+        file: path.display().to_string(),
+        source,
+    };
+    let tmp = temp_path(path);
+    let mut f = std::fs::File::create(&tmp).map_err(io)?;
+    f.write_all(&bytes).map_err(io)?;
+    f.sync_all().map_err(io)?;
+    drop(f);
+    std::fs::rename(&tmp, path).map_err(io)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Ok(d) = std::fs::File::open(dir)
+    {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// The temporary file a save writes before renaming it over `path`.
+pub fn temp_path(path: &Path) -> PathBuf {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".tmp");
+    path.with_file_name(name)
+}
+
+/// Reads a snapshot file into a live twin (history starts empty).
+pub fn load(
+    path: &Path,
+    retention: Retention,
+    budget_bytes: Option<usize>,
+) -> Result<LiveTwin, SnapshotError> {
+    let bytes = std::fs::read(path).map_err(|source| SnapshotError::Io {
+        file: path.display().to_string(),
+        source,
+    })?;
+    from_bytes(&bytes, &path.display().to_string(), retention, budget_bytes)
+}
+
+/// Builds a live twin from snapshot bytes; `file` names them in errors.
+pub fn from_bytes(
+    bytes: &[u8],
+    file: &str,
+    retention: Retention,
+    budget_bytes: Option<usize>,
+) -> Result<LiveTwin, SnapshotError> {
+    let bad = |message: String| SnapshotError::Invalid {
+        file: file.to_string(),
+        message,
+    };
+    if bytes.len() < 8 || &bytes[..8] != MAGIC {
+        return Err(bad("not a twin snapshot (no TWINSNAP header)".into()));
+    }
+    let mut at = 8usize;
+    let mut take = |n: usize, what: &str| -> Result<&[u8], SnapshotError> {
+        let end = at
+            .checked_add(n)
+            .filter(|e| *e <= bytes.len())
+            .ok_or_else(|| {
+                bad(format!(
+                    "truncated: {what} needs {n} bytes at offset {at}, the file has {}",
+                    bytes.len()
+                ))
+            })?;
+        let s = &bytes[at..end];
+        at = end;
+        Ok(s)
+    };
+    let u32_at = |s: &[u8]| u32::from_le_bytes([s[0], s[1], s[2], s[3]]);
+    let f64_at = |s: &[u8]| {
+        let mut a = [0u8; 8];
+        a.copy_from_slice(&s[..8]);
+        f64::from_le_bytes(a)
+    };
+    let version = u32_at(take(4, "the version")?);
+    if version != VERSION {
+        return Err(bad(format!(
+            "snapshot version {version}; this build reads version {VERSION}"
+        )));
+    }
+    let lon = f64_at(take(8, "the frame")?);
+    let lat = f64_at(take(8, "the frame")?);
+    let h = f64_at(take(8, "the frame")?);
+    let frame = LocalFrame::try_new(lon, lat, h).map_err(|e| bad(format!("frame: {e}")))?;
+    let count = u32_at(take(4, "the section count")?);
+    let mut sections: Vec<(u8, &[u8])> = Vec::new();
+    for i in 0..count {
+        let head = take(13, "a section header")?;
+        let kind = head[0];
+        let mut len = [0u8; 8];
+        len.copy_from_slice(&head[1..9]);
+        let len = u64::from_le_bytes(len);
+        let crc = u32_at(&head[9..13]);
+        let len = usize::try_from(len).map_err(|_| bad(format!("section {i} is too large")))?;
+        let body = take(len, &format!("section {i} (kind {kind})"))?;
+        if crc32fast::hash(body) != crc {
+            return Err(bad(format!(
+                "corrupted: checksum of section {i} (kind {kind}) does not match"
+            )));
+        }
+        sections.push((kind, body));
+    }
+    if at != bytes.len() {
+        return Err(bad(format!(
+            "{} unexpected bytes after the last section",
+            bytes.len() - at
+        )));
+    }
+    let get = |kind: u8| {
+        sections
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map(|(_, b)| *b)
+            .ok_or_else(|| bad(format!("section kind {kind} is missing")))
+    };
+
+    // Assets.
+    let read =
+        crate::load::read_flatgeobuf_from(std::io::Cursor::new(get(1)?), file, &Mapping::default())
+            .map_err(|e| bad(format!("assets: {e}")))?;
+    let mut twin = Twin::new(frame);
+    let report = twin
+        .insert_read(read, LoadMode::Strict)
+        .map_err(|e| bad(format!("assets: {e}")))?;
+    let handles = report.inserted;
+
+    // Channels.
+    let mut store = StateStore::new(twin.handle_capacity(), retention, budget_bytes);
+    let channels: Vec<Json> =
+        serde_json::from_slice(get(2)?).map_err(|e| bad(format!("channels: {e}")))?;
+    for c in &channels {
+        let name = c["name"]
+            .as_str()
+            .ok_or_else(|| bad("channels: a channel without a name".into()))?;
+        let ty = match &c["type"] {
+            Json::String(s) if s == "number" => ChannelType::Number,
+            Json::String(s) if s == "bool" => ChannelType::Bool,
+            Json::Object(o) => ChannelType::Enum(
+                o.get("enum")
+                    .and_then(Json::as_array)
+                    .ok_or_else(|| bad(format!("channels: `{name}` has a bad enum")))?
+                    .iter()
+                    .map(|v| v.as_str().unwrap_or_default().to_string())
+                    .collect(),
+            ),
+            other => return Err(bad(format!("channels: `{name}` has unknown type {other}"))),
+        };
+        store.register(ChannelSpec {
+            name: name.to_string(),
+            ty,
+            unit: c["unit"].as_str().map(str::to_string),
+        });
+    }
+
+    // Latest state.
+    let rows = get(3)?;
+    if rows.len() % ROW != 0 {
+        return Err(bad("state: rows are not whole".into()));
+    }
+    let mut samples = Vec::with_capacity(rows.len() / ROW);
+    let mut newest = i64::MIN;
+    for r in rows.chunks_exact(ROW) {
+        let idx = u32_at(&r[0..4]) as usize;
+        let channel = ChannelId(u16::from_le_bytes([r[4], r[5]]));
+        let quality = Quality::from_u8(r[6]);
+        let mut ts = [0u8; 8];
+        ts.copy_from_slice(&r[7..15]);
+        let ts = i64::from_le_bytes(ts);
+        let value = f64_at(&r[15..23]);
+        let handle = *handles
+            .get(idx)
+            .ok_or_else(|| bad(format!("state: asset index {idx} out of range")))?;
+        newest = newest.max(ts);
+        samples.push(Sample {
+            handle,
+            channel,
+            ts,
+            value,
+            quality,
+        });
+    }
+    let report = store.apply(&samples, newest);
+    if report.rejected_total() > 0 {
+        return Err(bad(format!(
+            "state: {} rows refused ({:?})",
+            report.rejected_total(),
+            report.examples.first()
+        )));
+    }
+    // The restored latest values are not "changes" for a renderer's first frame.
+    store.take_changed();
+
+    // Rules and open alerts.
+    let rules_text = std::str::from_utf8(get(4)?).map_err(|e| bad(format!("rules: {e}")))?;
+    let mut live = LiveTwin::new(twin, store, Vec::new(), 120_000);
+    live.set_rules_json(rules_text)
+        .map_err(|e| bad(format!("rules: {e}")))?;
+    let alerts: Vec<Json> =
+        serde_json::from_slice(get(5)?).map_err(|e| bad(format!("alerts: {e}")))?;
+    let mut restored = Vec::with_capacity(alerts.len());
+    for a in alerts {
+        let asset_id = a["asset"].as_str().unwrap_or_default().to_string();
+        let asset = live
+            .twin
+            .handle(&asset_id)
+            .ok_or_else(|| bad(format!("alerts: unknown asset `{asset_id}`")))?;
+        let acknowledged_at = a["acknowledged_at"].as_i64();
+        restored.push(Alert {
+            id: a["id"].as_u64().unwrap_or(0),
+            rule: a["rule"].as_str().unwrap_or_default().to_string(),
+            asset,
+            asset_id,
+            town: live.twin.located_in(asset),
+            severity: Severity::parse(a["severity"].as_str().unwrap_or(""))
+                .unwrap_or(Severity::Warning),
+            raised_at: a["raised_at"].as_i64().unwrap_or(0),
+            value: a["value"].as_f64().unwrap_or(f64::NAN),
+            state: if acknowledged_at.is_some() {
+                AlertState::Acknowledged
+            } else {
+                AlertState::Raised
+            },
+            acknowledged_at,
+            cleared_at: None,
+        });
+    }
+    let orphans = live.alerts.restore(restored);
+    if let Some(o) = orphans.first() {
+        return Err(bad(format!(
+            "alerts: alert {} names unknown rule `{}`",
+            o.id, o.rule
+        )));
+    }
+    Ok(live)
+}
