@@ -40,6 +40,7 @@ fn setup(min_duration_ms: i64) -> (Twin, StateStore, AlertEngine) {
         hysteresis: 0.5,
         min_duration_ms,
         severity: Severity::Critical,
+        near: None,
     };
     (t, s, AlertEngine::new(vec![rule]))
 }
@@ -268,4 +269,126 @@ fn state_rules_watch_an_enumerated_channel() {
     assert!(
         matches!(&events[..], [AlertEvent::Raised(a), AlertEvent::Cleared(b)] if a.raised_at == T0 + 1000 && b.cleared_at == Some(T0 + 3000))
     );
+}
+
+/// Applies `(seconds, value)` samples of one asset's level and collects the events.
+fn feed(
+    t: &Twin,
+    s: &mut StateStore,
+    e: &mut AlertEngine,
+    id: &str,
+    samples: &[(i64, f64)],
+) -> Vec<(i64, &'static str)> {
+    let rx = e.subscribe();
+    let h = t.handle(id).unwrap();
+    let level = s.channel("level").unwrap();
+    let mut out = Vec::new();
+    for &(sec, v) in samples {
+        let sample = Sample {
+            handle: h,
+            channel: level,
+            ts: T0 + sec * 1000,
+            value: v,
+            quality: Quality::Good,
+        };
+        s.apply(&[sample], sample.ts);
+        e.process(t, s, &[sample]);
+        for ev in rx.try_iter() {
+            out.push((
+                sec,
+                match ev {
+                    AlertEvent::Raised(_) => "raised",
+                    AlertEvent::Cleared(_) => "cleared",
+                    AlertEvent::Acknowledged(_) => "ack",
+                },
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn rate_of_change_silence_and_spatial_rules() {
+    let (t, mut s, _) = setup(0);
+    let rules = load_rules_json(
+        r#"[{"id":"jump","kinds":"sensor:water_level","channel":"level","change_above":1.5,"window_s":10,"hysteresis":0.5,"severity":"warning"},
+            {"id":"quiet","kinds":"sensor:water_level","channel":"level","silent_s":60,"severity":"info"}]"#,
+        &s,
+    )
+    .unwrap();
+    assert_eq!(
+        rules[0].condition,
+        Condition::ChangeAbove {
+            change: 1.5,
+            window_ms: 10_000
+        }
+    );
+    let mut e = AlertEngine::new(rules);
+    // Level 1.0 every second; at 20 s it reads 2.6: 1.6 above the value 10 s before.
+    // It stays at 2.6: at 30 s the change over 10 s is 0 (≤ 1.0), so it clears.
+    let mut samples: Vec<(i64, f64)> = (0..20).map(|s| (s, 1.0)).collect();
+    samples.extend((20..31).map(|s| (s, 2.6)));
+    let events = feed(&t, &mut s, &mut e, "WL1", &samples);
+    assert_eq!(events, vec![(20, "raised"), (30, "cleared")]);
+
+    // Silence: last sample at 30 s; nothing at 89 s, raised at the first scan past 90 s.
+    let rx = e.subscribe();
+    e.tick(&t, &s, T0 + 89_000);
+    assert!(rx.try_recv().is_err());
+    e.tick(&t, &s, T0 + 91_000);
+    assert!(
+        matches!(rx.try_recv(), Ok(AlertEvent::Raised(a)) if a.rule == "quiet" && a.asset_id == "WL1")
+    );
+    e.tick(&t, &s, T0 + 95_000);
+    assert!(rx.try_recv().is_err(), "one alert while silent");
+    let events = feed(&t, &mut s, &mut e, "WL1", &[(96, 2.6)]);
+    assert_eq!(events, vec![(96, "cleared")]);
+
+    // Spatial: only water-level sensors within 100 m of a building are watched.
+    let mut t2 = Twin::new(LocalFrame::chongming());
+    t2.insert_assets(
+        vec![
+            Asset::new(
+                "B",
+                AssetKind::Building,
+                Geometry::Point(Point::new(121.40, 31.62)),
+            ),
+            // ~48 m east of the building (0.0005° of longitude at 31.62° N).
+            Asset::new(
+                "NEAR",
+                AssetKind::Sensor(SensorType::WaterLevel),
+                Geometry::Point(Point::new(121.4005, 31.62)),
+            ),
+            // ~950 m east.
+            Asset::new(
+                "FAR",
+                AssetKind::Sensor(SensorType::WaterLevel),
+                Geometry::Point(Point::new(121.41, 31.62)),
+            ),
+        ],
+        LoadMode::Strict,
+    )
+    .unwrap();
+    let mut s2 = StateStore::new(t2.handle_capacity(), Retention::default(), None);
+    s2.register(ChannelSpec::number("level", "m"));
+    let rules = load_rules_json(
+        r#"[{"id":"near-building","kinds":"sensor:water_level","channel":"level","above":4,"near_kinds":"building","near_m":100,"severity":"critical"}]"#,
+        &s2,
+    )
+    .unwrap();
+    let mut e2 = AlertEngine::new(rules);
+    assert_eq!(feed(&t2, &mut s2, &mut e2, "FAR", &[(0, 5.0)]), vec![]);
+    assert_eq!(
+        feed(&t2, &mut s2, &mut e2, "NEAR", &[(0, 5.0)]),
+        vec![(0, "raised")]
+    );
+    let err = load_rules_json(
+        r#"[{"id":"x","kinds":"sensor","channel":"level","above":4,"near_kinds":"building","severity":"info"}]"#,
+        &s2,
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("near_m"), "{err}");
+    // Rules survive the JSON a snapshot writes.
+    let back = load_rules_json(&e2.rules_json(&s2), &s2).unwrap();
+    assert_eq!(back, e2.rules());
 }

@@ -185,6 +185,7 @@ fn islands_sum_their_towns_and_alerts_are_counted() {
         hysteresis: 0.0,
         min_duration_ms: 0,
         severity: Severity::Warning,
+        near: None,
     }]);
     let samples: Vec<Sample> = [(0, 1.0), (1, 2.0), (4, 5.0), (5, 7.0)]
         .iter()

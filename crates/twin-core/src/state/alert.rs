@@ -1,5 +1,11 @@
-//! Alerts: threshold rules with hysteresis and a minimum duration, evaluated per
-//! applied sample, with a raised → acknowledged → cleared lifecycle.
+//! Alerts: rules evaluated per applied sample, with a raised → acknowledged → cleared
+//! lifecycle.
+//!
+//! A [`ThresholdRule`] has one [`Condition`]: a threshold (above / below, with
+//! hysteresis and a minimum duration), an enumerated state, a rate of change over a
+//! window (from history), or silence (no sample for N seconds, checked by
+//! [`AlertEngine::tick`]). With [`Near`], it watches only the assets within some metres
+//! of assets of other kinds (a spatial rule).
 //!
 //! A rule watches one channel of the assets of some kinds. `Above(x)` holds while the
 //! value is above `x`; once raised, the alert clears only when the value falls to
@@ -57,6 +63,32 @@ pub enum Condition {
     /// The value equals this one (an enumerated state's index, a bool's 0/1); it
     /// clears as soon as the value differs (no hysteresis).
     Equals(f64),
+    /// The value moved by more than `change` (either way) since `window_ms` ago (the
+    /// last sample at or before then, from history); clears at `change − hysteresis`.
+    ChangeAbove {
+        /// The largest allowed change.
+        change: f64,
+        /// Over this window.
+        window_ms: i64,
+    },
+    /// The asset sent nothing on the channel for longer than `after_ms` (checked by
+    /// [`AlertEngine::tick`]); clears with its next sample. Only assets that have
+    /// reported at least once are watched.
+    Silent {
+        /// Allowed silence.
+        after_ms: i64,
+    },
+}
+
+/// Restricts a rule to assets within `metres` of an asset of other kinds ("a PM2.5
+/// sensor within 500 m of a school"). The set is computed once, when the engine
+/// first sees the twin.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Near {
+    /// The kinds of the assets to be near.
+    pub kinds: KindFilter,
+    /// How near, in metres (local frame).
+    pub metres: f64,
 }
 
 /// A threshold rule.
@@ -76,22 +108,32 @@ pub struct ThresholdRule {
     pub min_duration_ms: i64,
     /// The severity of its alerts.
     pub severity: Severity,
+    /// Only assets near assets of other kinds (a spatial rule), or all.
+    pub near: Option<Near>,
 }
 
 impl ThresholdRule {
-    fn holds(&self, v: f64) -> bool {
+    /// Whether the condition holds for `v`; `before` is the value `window_ms` ago for
+    /// [`Condition::ChangeAbove`].
+    fn holds(&self, v: f64, before: Option<f64>) -> bool {
         match self.condition {
             Condition::Above(x) => v > x,
             Condition::Below(x) => v < x,
             Condition::Equals(x) => v == x,
+            Condition::ChangeAbove { change, .. } => before.is_some_and(|b| (v - b).abs() > change),
+            Condition::Silent { .. } => false,
         }
     }
 
-    fn cleared(&self, v: f64) -> bool {
+    fn cleared(&self, v: f64, before: Option<f64>) -> bool {
         match self.condition {
             Condition::Above(x) => v <= x - self.hysteresis,
             Condition::Below(x) => v >= x + self.hysteresis,
             Condition::Equals(x) => v != x,
+            Condition::ChangeAbove { change, .. } => {
+                before.is_none_or(|b| (v - b).abs() <= change - self.hysteresis)
+            }
+            Condition::Silent { .. } => true,
         }
     }
 }
@@ -161,14 +203,23 @@ pub struct AlertEngine {
     alerts: BTreeMap<u64, Alert>,
     next_id: u64,
     subscribers: Vec<Sender<AlertEvent>>,
+    /// Per rule with `near`: which handles it watches (computed on first use).
+    near_sets: Vec<Option<Vec<bool>>>,
+    /// The last time `tick` scanned for silent assets.
+    last_scan: i64,
+    /// Per silence rule, the assets it watches (computed on first use).
+    silent_watch: Vec<Option<Vec<Handle>>>,
 }
 
 impl AlertEngine {
     /// An engine with these rules.
     pub fn new(rules: Vec<ThresholdRule>) -> Self {
         AlertEngine {
+            near_sets: vec![None; rules.len()],
+            silent_watch: vec![None; rules.len()],
             rules,
             next_id: 1,
+            last_scan: i64::MIN,
             ..AlertEngine::default()
         }
     }
@@ -253,7 +304,18 @@ impl AlertEngine {
                         };
                         o.insert("state".into(), json)
                     }
+                    Condition::ChangeAbove { change, window_ms } => {
+                        o.insert("window_s".into(), (window_ms as f64 / 1000.0).into());
+                        o.insert("change_above".into(), change.into())
+                    }
+                    Condition::Silent { after_ms } => {
+                        o.insert("silent_s".into(), (after_ms as f64 / 1000.0).into())
+                    }
                 };
+                if let Some(n) = &r.near {
+                    o.insert("near_kinds".into(), n.kinds.to_string().into());
+                    o.insert("near_m".into(), n.metres.into());
+                }
                 o.insert("hysteresis".into(), r.hysteresis.into());
                 o.insert(
                     "min_duration_s".into(),
@@ -289,17 +351,111 @@ impl AlertEngine {
     /// Evaluates the rules on samples just given to `store.apply`: only those that
     /// became the latest value count (late and refused samples do not move alerts).
     pub fn process(&mut self, twin: &Twin, store: &StateStore, samples: &[Sample]) {
+        self.prepare_near(twin);
         for s in samples {
             let applied = store
                 .latest(s.handle, s.channel)
                 .is_some_and(|l| l.ts == s.ts && l.value == s.value);
             if applied {
-                self.on_sample(twin, s);
+                self.on_sample(twin, store, s);
             }
         }
     }
 
-    fn on_sample(&mut self, twin: &Twin, s: &Sample) {
+    /// Computes the watched set of every spatial rule not yet prepared.
+    fn prepare_near(&mut self, twin: &Twin) {
+        for (ri, rule) in self.rules.iter().enumerate() {
+            let (Some(near), None) = (&rule.near, &self.near_sets[ri]) else {
+                continue;
+            };
+            let mut set = vec![false; twin.handle_capacity()];
+            for (_, a) in twin.iter() {
+                if near.kinds.matches(&a.kind) {
+                    for w in
+                        twin.query_within_distance_of(&a.geometry, near.metres, Some(&rule.kinds))
+                    {
+                        set[w.index()] = true;
+                    }
+                }
+            }
+            self.near_sets[ri] = Some(set);
+        }
+    }
+
+    fn watches_asset(&self, ri: usize, h: Handle) -> bool {
+        match &self.near_sets[ri] {
+            None => true,
+            Some(set) => set.get(h.index()).copied().unwrap_or(false),
+        }
+    }
+
+    /// Raises silence alerts: assets of a [`Condition::Silent`] rule whose last sample
+    /// on its channel is older than the allowed silence. Scans at most once a second.
+    pub fn tick(&mut self, twin: &Twin, store: &StateStore, now_ms: i64) {
+        if now_ms < self.last_scan.saturating_add(1000) {
+            return;
+        }
+        self.last_scan = now_ms;
+        self.prepare_near(twin);
+        for ri in 0..self.rules.len() {
+            let Condition::Silent { after_ms } = self.rules[ri].condition else {
+                continue;
+            };
+            let channel = self.rules[ri].channel;
+            if self.silent_watch[ri].is_none() {
+                let rule = &self.rules[ri];
+                let list: Vec<Handle> = twin
+                    .iter()
+                    .filter(|(h, a)| rule.kinds.matches(&a.kind) && self.watches_asset(ri, *h))
+                    .map(|(h, _)| h)
+                    .collect();
+                self.silent_watch[ri] = Some(list);
+            }
+            let mut raised = Vec::new();
+            for &h in self.silent_watch[ri].as_deref().unwrap_or(&[]) {
+                let Some(l) = store.latest(h, channel) else {
+                    continue;
+                };
+                if now_ms.saturating_sub(l.ts) <= after_ms {
+                    continue;
+                }
+                let key = (ri as u16, h.0);
+                if self.watches.get(&key).is_some_and(|w| w.open.is_some()) {
+                    continue;
+                }
+                raised.push((h, l.value));
+            }
+            for (h, value) in raised {
+                let e = self.raise(twin, ri, h, now_ms, value);
+                self.emit(e);
+            }
+        }
+    }
+
+    fn raise(&mut self, twin: &Twin, ri: usize, h: Handle, at: i64, value: f64) -> AlertEvent {
+        let rule = &self.rules[ri];
+        let id = self.next_id;
+        self.next_id += 1;
+        let alert = Alert {
+            id,
+            rule: rule.id.clone(),
+            asset: h,
+            asset_id: twin.get(h).map(|a| a.id.clone()).unwrap_or_default(),
+            town: twin.located_in(h),
+            severity: rule.severity,
+            raised_at: at,
+            value,
+            state: AlertState::Raised,
+            acknowledged_at: None,
+            cleared_at: None,
+        };
+        self.alerts.insert(id, alert.clone());
+        let w = self.watches.entry((ri as u16, h.0)).or_default();
+        w.open = Some(id);
+        AlertEvent::Raised(alert)
+    }
+
+    fn on_sample(&mut self, twin: &Twin, store: &StateStore, s: &Sample) {
         for ri in 0..self.rules.len() {
             let rule = &self.rules[ri];
             if rule.channel != s.channel {
@@ -308,38 +464,26 @@ impl AlertEngine {
             let Some(asset) = twin.get(s.handle) else {
                 continue;
             };
-            if !rule.kinds.matches(&asset.kind) {
+            if !rule.kinds.matches(&asset.kind) || !self.watches_asset(ri, s.handle) {
                 continue;
             }
+            let before = match rule.condition {
+                Condition::ChangeAbove { window_ms, .. } => store
+                    .value_at(s.handle, s.channel, s.ts.saturating_sub(window_ms))
+                    .map(|(_, v)| v),
+                _ => None,
+            };
             let key = (ri as u16, s.handle.0);
             let mut w = self.watches.get(&key).copied().unwrap_or_default();
+            let mut raise = false;
             let mut event = None;
             match w.open {
-                None if rule.holds(s.value) => {
+                None if rule.holds(s.value, before) => {
                     let since = *w.since.get_or_insert(s.ts);
-                    if s.ts.saturating_sub(since) >= rule.min_duration_ms {
-                        let id = self.next_id;
-                        self.next_id += 1;
-                        let alert = Alert {
-                            id,
-                            rule: rule.id.clone(),
-                            asset: s.handle,
-                            asset_id: asset.id.clone(),
-                            town: twin.located_in(s.handle),
-                            severity: rule.severity,
-                            raised_at: s.ts,
-                            value: s.value,
-                            state: AlertState::Raised,
-                            acknowledged_at: None,
-                            cleared_at: None,
-                        };
-                        self.alerts.insert(id, alert.clone());
-                        w.open = Some(id);
-                        event = Some(AlertEvent::Raised(alert));
-                    }
+                    raise = s.ts.saturating_sub(since) >= rule.min_duration_ms;
                 }
                 None => w.since = None,
-                Some(id) if rule.cleared(s.value) => {
+                Some(id) if rule.cleared(s.value, before) => {
                     w.open = None;
                     w.since = None;
                     if let Some(a) = self.alerts.get_mut(&id) {
@@ -351,6 +495,9 @@ impl AlertEngine {
                 Some(_) => {}
             }
             self.watches.insert(key, w);
+            if raise {
+                event = Some(self.raise(twin, ri, s.handle, s.ts, s.value));
+            }
             if let Some(e) = event {
                 self.emit(e);
             }
@@ -371,6 +518,16 @@ struct RuleFile {
     below: Option<f64>,
     #[serde(default)]
     state: Option<serde_json::Value>,
+    #[serde(default)]
+    change_above: Option<f64>,
+    #[serde(default)]
+    window_s: Option<f64>,
+    #[serde(default)]
+    silent_s: Option<f64>,
+    #[serde(default)]
+    near_kinds: Option<String>,
+    #[serde(default)]
+    near_m: Option<f64>,
     #[serde(default)]
     hysteresis: f64,
     #[serde(default)]
@@ -396,10 +553,11 @@ pub enum RuleError {
     },
 }
 
-/// Reads threshold rules from JSON: an array of
-/// `{"id", "kinds", "channel", "above"|"below"|"state", "hysteresis", "min_duration_s",
-/// "severity"}`, channels (and `state` values of enumerated or boolean channels)
-/// resolved against the store.
+/// Reads rules from JSON: an array of `{"id", "kinds", "channel", one condition,
+/// "hysteresis", "min_duration_s", "severity", "near_kinds", "near_m"}` where the
+/// condition is `"above": x`, `"below": x`, `"state": s`, `"change_above": x` with
+/// `"window_s": w`, or `"silent_s": n`. Channels (and `state` values of enumerated or
+/// boolean channels) are resolved against the store.
 pub fn load_rules_json(text: &str, store: &StateStore) -> Result<Vec<ThresholdRule>, RuleError> {
     let raw: Vec<serde_json::Value> =
         serde_json::from_str(text).map_err(|e| RuleError::Format(e.to_string()))?;
@@ -422,6 +580,27 @@ pub fn load_rules_json(text: &str, store: &StateStore) -> Result<Vec<ThresholdRu
         let spec = store
             .spec(channel)
             .ok_or_else(|| fail(format!("unknown channel `{}`", r.channel)))?;
+        let given = [
+            r.above.is_some(),
+            r.below.is_some(),
+            r.state.is_some(),
+            r.change_above.is_some(),
+            r.silent_s.is_some(),
+        ]
+        .iter()
+        .filter(|g| **g)
+        .count();
+        if given != 1 {
+            return Err(fail(
+                "give exactly one of `above`, `below`, `state`, `change_above` (with `window_s`) or `silent_s`".into(),
+            ));
+        }
+        let seconds = |v: Option<f64>, name: &str| -> Result<i64, RuleError> {
+            match v {
+                Some(x) if x.is_finite() && x > 0.0 => Ok((x * 1000.0).round() as i64),
+                _ => Err(fail(format!("`{name}` must be a number of seconds > 0"))),
+            }
+        };
         let condition = match (r.above, r.below, &r.state) {
             (Some(x), None, None) if x.is_finite() => Condition::Above(x),
             (None, Some(x), None) if x.is_finite() => Condition::Below(x),
@@ -442,11 +621,17 @@ pub fn load_rules_json(text: &str, store: &StateStore) -> Result<Vec<ThresholdRu
                 })?;
                 Condition::Equals(x)
             }
-            _ => {
-                return Err(fail(
-                    "give exactly one of a finite `above`, a finite `below` or a `state`".into(),
-                ));
-            }
+            (None, None, None) => match (r.change_above, r.silent_s) {
+                (Some(c), None) if c.is_finite() && c >= 0.0 => Condition::ChangeAbove {
+                    change: c,
+                    window_ms: seconds(r.window_s, "window_s")?,
+                },
+                (None, Some(_)) => Condition::Silent {
+                    after_ms: seconds(r.silent_s, "silent_s")?,
+                },
+                _ => return Err(fail("`change_above` must be a finite number ≥ 0".into())),
+            },
+            _ => return Err(fail("`above` / `below` must be finite numbers".into())),
         };
         if !(r.hysteresis.is_finite() && r.hysteresis >= 0.0) {
             return Err(fail("`hysteresis` must be a number ≥ 0".into()));
@@ -460,6 +645,18 @@ pub fn load_rules_json(text: &str, store: &StateStore) -> Result<Vec<ThresholdRu
                 r.severity
             ))
         })?;
+        let near = match (r.near_kinds, r.near_m) {
+            (None, None) => None,
+            (Some(k), Some(m)) if m.is_finite() && m >= 0.0 => Some(Near {
+                kinds: KindFilter::parse(&k),
+                metres: m,
+            }),
+            _ => {
+                return Err(fail(
+                    "`near_kinds` needs `near_m`, a distance ≥ 0 in metres".into(),
+                ));
+            }
+        };
         if out.iter().any(|o| o.id == r.id) {
             return Err(fail("duplicate rule id".into()));
         }
@@ -471,6 +668,7 @@ pub fn load_rules_json(text: &str, store: &StateStore) -> Result<Vec<ThresholdRu
             hysteresis: r.hysteresis,
             min_duration_ms: (r.min_duration_s * 1000.0).round() as i64,
             severity,
+            near,
         });
     }
     Ok(out)

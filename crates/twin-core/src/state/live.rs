@@ -55,6 +55,7 @@ impl LiveTwin {
         self.store.ensure_capacity(self.twin.handle_capacity());
         let report = self.store.apply(samples, now_ms);
         self.alerts.process(&self.twin, &self.store, samples);
+        self.alerts.tick(&self.twin, &self.store, now_ms);
         self.vitals.update(&self.store, samples, now_ms);
         report
     }
@@ -81,6 +82,7 @@ impl LiveTwin {
 
     /// Lets time pass without samples (sensors fall offline).
     pub fn tick(&mut self, now_ms: i64) {
+        self.alerts.tick(&self.twin, &self.store, now_ms);
         self.vitals.tick(now_ms);
     }
 
