@@ -56,17 +56,45 @@ pub fn load(args: &DataArgs) -> Result<Twin, String> {
     Ok(twin)
 }
 
-/// `twin export --fgb FILE`.
-pub fn export(args: &DataArgs, out: &Path) -> Result<(), String> {
-    let twin = load(args)?;
-    let file = std::fs::File::create(out).map_err(|e| format!("{}: {e}", out.display()))?;
-    let assets: Vec<_> = twin.iter().map(|(_, a)| a).collect();
-    twin_core::load::write_flatgeobuf(
-        assets.iter().copied(),
-        "twin",
-        std::io::BufWriter::new(file),
-    )
-    .map_err(|e| e.to_string())?;
-    eprintln!("wrote {} assets to {}", assets.len(), out.display());
+/// `twin export [--fgb FILE] [--gpkg FILE] [--snapshot FILE]`.
+pub fn export(
+    args: &DataArgs,
+    fgb: Option<&Path>,
+    gpkg: Option<&Path>,
+    snapshot: Option<&Path>,
+) -> Result<(), String> {
+    if fgb.is_none() && gpkg.is_none() {
+        return Err("export: give --fgb FILE and/or --gpkg FILE".into());
+    }
+    let live = match snapshot {
+        Some(p) => Some(
+            twin_core::snapshot::load(p, twin_core::state::Retention::default(), None)
+                .map_err(|e| e.to_string())?,
+        ),
+        None => None,
+    };
+    let loaded;
+    let (twin, store) = match &live {
+        Some(l) => (&l.twin, Some(&l.store)),
+        None => {
+            loaded = load(args)?;
+            (&loaded, None)
+        }
+    };
+    if let Some(out) = fgb {
+        let file = std::fs::File::create(out).map_err(|e| format!("{}: {e}", out.display()))?;
+        let assets: Vec<_> = twin.iter().map(|(_, a)| a).collect();
+        twin_core::load::write_flatgeobuf(
+            assets.iter().copied(),
+            "twin",
+            std::io::BufWriter::new(file),
+        )
+        .map_err(|e| e.to_string())?;
+        eprintln!("wrote {} assets to {}", assets.len(), out.display());
+    }
+    if let Some(out) = gpkg {
+        let n = crate::gpkg::write(twin, store, out)?;
+        eprintln!("wrote {n} assets to {}", out.display());
+    }
     Ok(())
 }

@@ -3,12 +3,13 @@
 //! `twin run` is the island, live: every sensor driven by the seeded simulator, alerts
 //! printed as they are raised and cleared, and the town vital-signs table. `twin info` counts what a twin holds per kind and per town; `twin crs` converts
 //! coordinates read as CSV on stdin (like PROJ's `cs2cs`); `twin query` answers spatial
-//! questions; `twin export` writes the twin as FlatGeobuf. With no `--data`, every
+//! questions; `twin export` writes the twin as FlatGeobuf or a GeoPackage. With no `--data`, every
 //! command works on the bundled island (real boundaries + seeded synthetic
 //! infrastructure). Errors go to stderr with a non-zero exit status.
 
 mod crs_cmd;
 mod data;
+mod gpkg;
 mod info;
 mod query_cmd;
 mod replay;
@@ -56,11 +57,18 @@ enum Command {
         #[command(flatten)]
         data: DataArgs,
     },
-    /// Write the loaded twin to a FlatGeobuf file.
+    /// Write the twin to FlatGeobuf and/or a GeoPackage (with latest state when it
+    /// comes from a snapshot).
     Export {
-        /// Output file (.fgb).
+        /// FlatGeobuf output file (.fgb).
         #[arg(long)]
-        fgb: PathBuf,
+        fgb: Option<PathBuf>,
+        /// GeoPackage output file (.gpkg): assets with their latest state.
+        #[arg(long)]
+        gpkg: Option<PathBuf>,
+        /// Export this snapshot (from `twin run --save`) instead of loading the island.
+        #[arg(long)]
+        snapshot: Option<PathBuf>,
         #[command(flatten)]
         data: DataArgs,
     },
@@ -95,7 +103,12 @@ fn main() -> ExitCode {
         Command::Info(data) => info::run(&data),
         Command::Crs { from, to } => crs_cmd::run(&from, &to),
         Command::Query { query, data } => query_cmd::run(&query, &data),
-        Command::Export { fgb, data } => data::export(&data, &fgb),
+        Command::Export {
+            fgb,
+            gpkg,
+            snapshot,
+            data,
+        } => data::export(&data, fgb.as_deref(), gpkg.as_deref(), snapshot.as_deref()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -292,3 +292,91 @@ fn run_saves_a_snapshot_and_resumes_from_it() {
     assert!(stderr(&o).contains("not a twin snapshot"), "{}", stderr(&o));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn export_writes_a_geopackage_that_gdal_opens() {
+    let dir = std::env::temp_dir().join(format!("twin-gpkg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let snap = dir.join("s.twinsnap");
+    let gpkg = dir.join("island.gpkg");
+    let (snap, gpkg) = (snap.to_str().unwrap(), gpkg.to_str().unwrap());
+    let o = twin(
+        &[
+            "run",
+            "--for",
+            "2m",
+            "--speed",
+            "max",
+            "--scale",
+            "0.05",
+            "--start-ms",
+            "1763700000000",
+            "--save",
+            snap,
+        ],
+        "",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = twin(&["export", "--snapshot", snap, "--gpkg", gpkg], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let wrote: usize = stderr(&o)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(wrote > 10_000, "{}", stderr(&o));
+
+    let ogrinfo = std::process::Command::new("ogrinfo")
+        .arg("--version")
+        .output();
+    if ogrinfo.is_err() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have ogrinfo (gdal-bin)"
+        );
+        eprintln!("ogrinfo not installed: skipping the GDAL half of this test");
+        return;
+    }
+    let info = std::process::Command::new("ogrinfo")
+        .args(["-so", "-al", gpkg])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&info.stdout);
+    assert!(
+        info.status.success(),
+        "{}",
+        String::from_utf8_lossy(&info.stderr)
+    );
+    assert!(text.contains("Layer name: assets"), "{text}");
+    assert!(text.contains(&format!("Feature Count: {wrote}")), "{text}");
+    assert!(text.contains("Geometry Column = geom"), "{text}");
+    assert!(text.contains("ID[\"EPSG\",4326]"), "{text}");
+    assert!(
+        !String::from_utf8_lossy(&info.stderr).contains("Warning"),
+        "{}",
+        String::from_utf8_lossy(&info.stderr)
+    );
+    // A known town polygon and a water-level gauge with its latest value and time.
+    let q = std::process::Command::new("ogrinfo")
+        .args([
+            "-q", gpkg, "-sql",
+            "SELECT asset_id, kind, name_zh, town, level_time, geom FROM assets WHERE asset_id IN ('CM-TOWN-CHENGQIAO', 'CM-S-WL-000001') ORDER BY asset_id",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&q.stdout);
+    assert!(
+        text.contains("asset_id (String) = CM-S-WL-000001"),
+        "{text}"
+    );
+    assert!(
+        text.contains("level_time (String) = 2025-11-21T04:42:00.000Z"),
+        "{text}"
+    );
+    assert!(text.contains("name_zh (String) = 城桥镇"), "{text}");
+    assert!(
+        text.contains("POLYGON") || text.contains("MULTIPOLYGON"),
+        "{text}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -1,0 +1,322 @@
+//! GeoPackage export: the assets of a twin, with their latest state, as one feature
+//! table that GDAL (`ogrinfo`) and QGIS open.
+//!
+//! The file follows OGC GeoPackage 1.3: the `GPKG` application id, the required
+//! `gpkg_spatial_ref_sys`, `gpkg_contents` and `gpkg_geometry_columns` tables, and a
+//! feature table `assets` whose `geom` column holds GeoPackage binary geometries (a `GP`
+//! header with the envelope, then little-endian WKB) in EPSG:4326. Columns: the asset's
+//! id, kind, sensor type, names, town, base, height, z-level, relations, its other
+//! properties as JSON, and for every channel of the state store `<channel>` (the latest
+//! value; a state name for enumerated channels) and `<channel>_time` (ISO 8601 UTC).
+//! The file is written to a temporary name and renamed when complete.
+
+use std::path::Path;
+
+use geo_types::{Coord, Geometry, LineString, Polygon};
+use rusqlite::{Connection, params_from_iter, types::Value as Sql};
+use twin_core::state::{ChannelType, StateStore, Value};
+use twin_core::{PropValue, Twin};
+
+fn wkb_coord(out: &mut Vec<u8>, c: Coord<f64>) {
+    out.extend_from_slice(&c.x.to_le_bytes());
+    out.extend_from_slice(&c.y.to_le_bytes());
+}
+
+fn wkb_ring(out: &mut Vec<u8>, l: &LineString<f64>) {
+    out.extend_from_slice(&(l.0.len() as u32).to_le_bytes());
+    for c in &l.0 {
+        wkb_coord(out, *c);
+    }
+}
+
+fn wkb_polygon_body(out: &mut Vec<u8>, p: &Polygon<f64>) {
+    out.extend_from_slice(&(1 + p.interiors().len() as u32).to_le_bytes());
+    wkb_ring(out, p.exterior());
+    for r in p.interiors() {
+        wkb_ring(out, r);
+    }
+}
+
+fn wkb_header(out: &mut Vec<u8>, ty: u32) {
+    out.push(1); // little endian
+    out.extend_from_slice(&ty.to_le_bytes());
+}
+
+/// Well-known binary (little endian, 2D) of a geometry.
+pub fn wkb(g: &Geometry<f64>, out: &mut Vec<u8>) {
+    match g {
+        Geometry::Point(p) => {
+            wkb_header(out, 1);
+            wkb_coord(out, p.0);
+        }
+        Geometry::LineString(l) => {
+            wkb_header(out, 2);
+            wkb_ring(out, l);
+        }
+        Geometry::Polygon(p) => {
+            wkb_header(out, 3);
+            wkb_polygon_body(out, p);
+        }
+        Geometry::MultiPoint(m) => {
+            wkb_header(out, 4);
+            out.extend_from_slice(&(m.0.len() as u32).to_le_bytes());
+            for p in &m.0 {
+                wkb(&Geometry::Point(*p), out);
+            }
+        }
+        Geometry::MultiLineString(m) => {
+            wkb_header(out, 5);
+            out.extend_from_slice(&(m.0.len() as u32).to_le_bytes());
+            for l in &m.0 {
+                wkb_header(out, 2);
+                wkb_ring(out, l);
+            }
+        }
+        Geometry::MultiPolygon(m) => {
+            wkb_header(out, 6);
+            out.extend_from_slice(&(m.0.len() as u32).to_le_bytes());
+            for p in &m.0 {
+                wkb_header(out, 3);
+                wkb_polygon_body(out, p);
+            }
+        }
+        Geometry::GeometryCollection(c) => {
+            wkb_header(out, 7);
+            out.extend_from_slice(&(c.0.len() as u32).to_le_bytes());
+            for g in &c.0 {
+                wkb(g, out);
+            }
+        }
+        Geometry::Line(l) => wkb(
+            &Geometry::LineString(LineString::from(vec![l.start, l.end])),
+            out,
+        ),
+        Geometry::Rect(r) => wkb(&Geometry::Polygon(r.to_polygon()), out),
+        Geometry::Triangle(t) => wkb(&Geometry::Polygon(t.to_polygon()), out),
+    }
+}
+
+/// A GeoPackage binary geometry: `GP`, version 0, flags (little endian, an xy
+/// envelope), the SRS id, the envelope (minx, maxx, miny, maxy), then WKB.
+pub fn gpkg_geometry(g: &Geometry<f64>, srs_id: i32) -> Vec<u8> {
+    use geo::BoundingRect;
+    let mut out = Vec::with_capacity(64);
+    out.extend_from_slice(b"GP");
+    out.push(0);
+    out.push(0b0000_0011);
+    out.extend_from_slice(&srs_id.to_le_bytes());
+    let r = g.bounding_rect();
+    let (x0, x1, y0, y1) = r.map_or((0.0, 0.0, 0.0, 0.0), |r| {
+        (r.min().x, r.max().x, r.min().y, r.max().y)
+    });
+    for v in [x0, x1, y0, y1] {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    wkb(g, &mut out);
+    out
+}
+
+fn iso(ms: i64) -> String {
+    // Days from the civil calendar (proleptic Gregorian), UTC.
+    let secs = ms.div_euclid(1000);
+    let millis = ms.rem_euclid(1000);
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60
+    )
+}
+
+/// Writes the GeoPackage; `store` adds the latest state columns.
+pub fn write(twin: &Twin, store: Option<&StateStore>, path: &Path) -> Result<usize, String> {
+    let fail = |e: rusqlite::Error| format!("{}: {e}", path.display());
+    let tmp = path.with_extension("gpkg.tmp");
+    let _ = std::fs::remove_file(&tmp);
+    let mut db = Connection::open(&tmp).map_err(fail)?;
+    db.execute_batch(
+        "PRAGMA application_id = 1196444487; PRAGMA user_version = 10300;
+         CREATE TABLE gpkg_spatial_ref_sys (srs_name TEXT NOT NULL, srs_id INTEGER PRIMARY KEY,
+           organization TEXT NOT NULL, organization_coordsys_id INTEGER NOT NULL,
+           definition TEXT NOT NULL, description TEXT);
+         INSERT INTO gpkg_spatial_ref_sys VALUES
+           ('Undefined cartesian SRS', -1, 'NONE', -1, 'undefined', 'undefined cartesian coordinate reference system'),
+           ('Undefined geographic SRS', 0, 'NONE', 0, 'undefined', 'undefined geographic coordinate reference system'),
+           ('WGS 84 geodetic', 4326, 'EPSG', 4326,
+            'GEOGCS[\"WGS 84\",DATUM[\"WGS_1984\",SPHEROID[\"WGS 84\",6378137,298.257223563,AUTHORITY[\"EPSG\",\"7030\"]],AUTHORITY[\"EPSG\",\"6326\"]],PRIMEM[\"Greenwich\",0,AUTHORITY[\"EPSG\",\"8901\"]],UNIT[\"degree\",0.0174532925199433,AUTHORITY[\"EPSG\",\"9122\"]],AXIS[\"Latitude\",NORTH],AXIS[\"Longitude\",EAST],AUTHORITY[\"EPSG\",\"4326\"]]',
+            'longitude/latitude coordinates in decimal degrees on the WGS 84 spheroid');
+         CREATE TABLE gpkg_contents (table_name TEXT NOT NULL PRIMARY KEY, data_type TEXT NOT NULL,
+           identifier TEXT UNIQUE, description TEXT DEFAULT '',
+           last_change DATETIME NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ','now')),
+           min_x DOUBLE, min_y DOUBLE, max_x DOUBLE, max_y DOUBLE, srs_id INTEGER,
+           CONSTRAINT fk_gc_r_srs_id FOREIGN KEY (srs_id) REFERENCES gpkg_spatial_ref_sys(srs_id));
+         CREATE TABLE gpkg_geometry_columns (table_name TEXT NOT NULL, column_name TEXT NOT NULL,
+           geometry_type_name TEXT NOT NULL, srs_id INTEGER NOT NULL, z TINYINT NOT NULL, m TINYINT NOT NULL,
+           CONSTRAINT pk_geom_cols PRIMARY KEY (table_name, column_name));",
+    )
+    .map_err(fail)?;
+
+    let channels: Vec<(twin_core::state::ChannelId, String, ChannelType)> = store
+        .map(|s| {
+            s.channels()
+                .map(|(id, spec)| (id, spec.name.clone(), spec.ty.clone()))
+                .collect()
+        })
+        .unwrap_or_default();
+    let quote = |n: &str| format!("\"{}\"", n.replace('"', "\"\""));
+    let mut cols = vec![
+        "fid INTEGER PRIMARY KEY AUTOINCREMENT".to_string(),
+        "geom GEOMETRY".into(),
+        "asset_id TEXT NOT NULL UNIQUE".into(),
+        "kind TEXT".into(),
+        "sensor_type TEXT".into(),
+        "name_zh TEXT".into(),
+        "name_en TEXT".into(),
+        "town TEXT".into(),
+        "base REAL".into(),
+        "height REAL".into(),
+        "z_level TEXT".into(),
+        "attached_to TEXT".into(),
+        "part_of TEXT".into(),
+        "properties TEXT".into(),
+    ];
+    for (_, name, ty) in &channels {
+        let t = match ty {
+            ChannelType::Number => "REAL",
+            ChannelType::Bool => "BOOLEAN",
+            ChannelType::Enum(_) => "TEXT",
+        };
+        cols.push(format!("{} {t}", quote(name)));
+        cols.push(format!("{} TEXT", quote(&format!("{name}_time"))));
+    }
+    db.execute_batch(&format!("CREATE TABLE assets ({});", cols.join(", ")))
+        .map_err(fail)?;
+
+    let tx = db.transaction().map_err(fail)?;
+    let n_cols = 13 + 2 * channels.len();
+    let placeholders = vec!["?"; n_cols].join(", ");
+    let mut env = (
+        f64::INFINITY,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        f64::NEG_INFINITY,
+    );
+    let mut count = 0usize;
+    {
+        let mut stmt = tx
+            .prepare(&format!(
+                "INSERT INTO assets (geom, asset_id, kind, sensor_type, name_zh, name_en, town, base, height, z_level, attached_to, part_of, properties{}) VALUES ({placeholders})",
+                channels
+                    .iter()
+                    .map(|(_, n, _)| format!(", {}, {}", quote(n), quote(&format!("{n}_time"))))
+                    .collect::<String>()
+            ))
+            .map_err(fail)?;
+        let text = |s: Option<&str>| s.map_or(Sql::Null, |s| Sql::Text(s.to_string()));
+        for (h, a) in twin.iter() {
+            use geo::BoundingRect;
+            if let Some(r) = a.geometry.bounding_rect() {
+                env = (
+                    env.0.min(r.min().x),
+                    env.1.min(r.min().y),
+                    env.2.max(r.max().x),
+                    env.3.max(r.max().y),
+                );
+            }
+            let props: serde_json::Map<String, serde_json::Value> = a
+                .properties
+                .iter()
+                .map(|(k, v)| {
+                    let j = match v {
+                        PropValue::Str(s) => serde_json::Value::from(s.as_str()),
+                        PropValue::Num(n) => serde_json::Value::from(*n),
+                        PropValue::Bool(b) => serde_json::Value::from(*b),
+                    };
+                    (k.clone(), j)
+                })
+                .collect();
+            let town = twin
+                .located_in(h)
+                .and_then(|t| twin.get(t))
+                .map(|t| t.id.as_str());
+            let mut row: Vec<Sql> = vec![
+                Sql::Blob(gpkg_geometry(&a.geometry, 4326)),
+                Sql::Text(a.id.clone()),
+                Sql::Text(a.kind.as_str().to_string()),
+                text(a.kind.sensor_type().map(|t| t.as_str())),
+                text(a.name_zh.as_deref()),
+                text(a.name_en.as_deref()),
+                text(town),
+                Sql::Real(a.vertical.base),
+                Sql::Real(a.vertical.height),
+                Sql::Text(a.vertical.z_level.as_str().to_string()),
+                text(a.attached_to.as_deref()),
+                text(a.part_of.as_deref()),
+                Sql::Text(serde_json::Value::Object(props).to_string()),
+            ];
+            for (id, _, ty) in &channels {
+                match store.and_then(|s| s.latest(h, *id)) {
+                    None => row.extend([Sql::Null, Sql::Null]),
+                    Some(l) => {
+                        let v = match twin_core::state::decode(ty, l.value) {
+                            Value::Num(n) => Sql::Real(n),
+                            Value::Bool(b) => Sql::Integer(i64::from(b)),
+                            Value::Text(t) => Sql::Text(t),
+                        };
+                        row.extend([v, Sql::Text(iso(l.ts))]);
+                    }
+                }
+            }
+            stmt.execute(params_from_iter(row)).map_err(fail)?;
+            count += 1;
+        }
+    }
+    tx.execute(
+        "INSERT INTO gpkg_contents (table_name, data_type, identifier, description, min_x, min_y, max_x, max_y, srs_id)
+         VALUES ('assets', 'features', 'assets', 'twin assets with their latest state', ?1, ?2, ?3, ?4, 4326)",
+        rusqlite::params![env.0, env.1, env.2, env.3],
+    )
+    .map_err(fail)?;
+    tx.execute(
+        "INSERT INTO gpkg_geometry_columns VALUES ('assets', 'geom', 'GEOMETRY', 4326, 0, 0)",
+        [],
+    )
+    .map_err(fail)?;
+    tx.commit().map_err(fail)?;
+    db.close().map_err(|(_, e)| fail(e))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))?;
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_dates_and_wkb_bytes() {
+        assert_eq!(iso(0), "1970-01-01T00:00:00.000Z");
+        assert_eq!(iso(1_763_700_000_123), "2025-11-21T04:40:00.123Z");
+        assert_eq!(iso(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        let mut b = Vec::new();
+        wkb(&Geometry::Point(geo_types::Point::new(1.5, -2.0)), &mut b);
+        let mut want = vec![1u8, 1, 0, 0, 0];
+        want.extend_from_slice(&1.5f64.to_le_bytes());
+        want.extend_from_slice(&(-2.0f64).to_le_bytes());
+        assert_eq!(b, want);
+        let g = gpkg_geometry(&Geometry::Point(geo_types::Point::new(1.5, -2.0)), 4326);
+        assert_eq!(&g[..4], b"GP\x00\x03");
+        assert_eq!(i32::from_le_bytes([g[4], g[5], g[6], g[7]]), 4326);
+        assert_eq!(g.len(), 8 + 32 + 21);
+    }
+}
