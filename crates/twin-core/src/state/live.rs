@@ -1,7 +1,7 @@
 //! A live twin: the twin with its state store, alert engine and vital signs, fed by
 //! one call per batch of samples.
 
-use super::alert::{AlertEngine, RuleError, ThresholdRule, load_rules_json};
+use super::alert::{AlertEngine, RuleError, ThresholdRule, load_geofences_json, load_rules_json};
 use super::store::{IngestReport, Sample, StateStore};
 use super::vitals::{VitalRow, VitalSigns};
 use crate::twin::Twin;
@@ -41,11 +41,29 @@ impl LiveTwin {
         }
     }
 
-    /// Parses rules (JSON, see [`load_rules_json`]) against this twin's channels and
-    /// replaces the engine's rules; open alerts are dropped. On error nothing changes.
+    /// Parses rules (JSON, see [`load_rules_json`] and [`load_geofences_json`]) against
+    /// this twin's channels and replaces the engine's rules; open alerts are dropped. On
+    /// error nothing changes.
     pub fn set_rules_json(&mut self, text: &str) -> Result<(), RuleError> {
         let rules = load_rules_json(text, &self.store)?;
+        let fences = load_geofences_json(text)?;
         self.alerts = AlertEngine::new(rules);
+        for f in fences {
+            self.alerts.add_geofence(f);
+        }
+        Ok(())
+    }
+
+    /// Moves an asset (a ferry, a vehicle) and evaluates the geofences at `at_ms`. A bad
+    /// geometry changes nothing.
+    pub fn move_asset(
+        &mut self,
+        h: crate::asset::Handle,
+        geometry: geo_types::Geometry<f64>,
+        at_ms: i64,
+    ) -> Result<(), crate::error::TwinError> {
+        self.twin.move_asset(h, geometry)?;
+        self.alerts.on_moved(&self.twin, h, at_ms);
         Ok(())
     }
 

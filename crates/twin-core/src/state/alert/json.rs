@@ -60,6 +60,21 @@ impl AlertEngine {
                 serde_json::Value::Object(o)
             })
             .collect();
+        let mut rules = rules;
+        for f in self.geofences() {
+            let zone = geojson::Geometry::from(&f.zone);
+            rules.push(serde_json::json!({
+                "id": f.id,
+                "kinds": f.kinds.to_string(),
+                "geofence": zone,
+                "on": match f.on { FenceOn::Enter => "enter", FenceOn::Exit => "exit" },
+                "severity": match f.severity {
+                    Severity::Info => "info",
+                    Severity::Warning => "warning",
+                    Severity::Critical => "critical",
+                },
+            }));
+        }
         serde_json::Value::Array(rules).to_string()
     }
 }
@@ -122,6 +137,9 @@ pub fn load_rules_json(text: &str, store: &StateStore) -> Result<Vec<ThresholdRu
         serde_json::from_str(text).map_err(|e| RuleError::Format(e.to_string()))?;
     let mut out: Vec<ThresholdRule> = Vec::with_capacity(raw.len());
     for (index, v) in raw.into_iter().enumerate() {
+        if v.get("geofence").is_some() {
+            continue;
+        }
         let id_hint = v
             .get("id")
             .and_then(|x| x.as_str())
@@ -228,6 +246,64 @@ pub fn load_rules_json(text: &str, store: &StateStore) -> Result<Vec<ThresholdRu
             min_duration_ms: (r.min_duration_s * 1000.0).round() as i64,
             severity,
             near,
+        });
+    }
+    Ok(out)
+}
+
+/// Reads the geofence rules of a rules file: the objects with a `"geofence"` (a
+/// GeoJSON geometry, WGS84), `"id"`, `"kinds"`, `"on"` (`enter` or `exit`) and
+/// `"severity"`. Other rules are left to [`load_rules_json`].
+pub fn load_geofences_json(text: &str) -> Result<Vec<GeofenceRule>, RuleError> {
+    let raw: Vec<serde_json::Value> =
+        serde_json::from_str(text).map_err(|e| RuleError::Format(e.to_string()))?;
+    let mut out: Vec<GeofenceRule> = Vec::new();
+    for (index, v) in raw.into_iter().enumerate() {
+        let Some(zone) = v.get("geofence") else {
+            continue;
+        };
+        let id = v
+            .get("id")
+            .and_then(|x| x.as_str())
+            .unwrap_or("")
+            .to_string();
+        let fail = |message: String| RuleError::Rule {
+            index,
+            id: id.clone(),
+            message,
+        };
+        if id.is_empty() {
+            return Err(fail("missing `id`".into()));
+        }
+        let geometry: geojson::Geometry = serde_json::from_value(zone.clone())
+            .map_err(|e| fail(format!("`geofence` is not a GeoJSON geometry: {e}")))?;
+        let zone: geo_types::Geometry<f64> = geometry
+            .try_into()
+            .map_err(|e| fail(format!("`geofence`: {e}")))?;
+        crate::load::check_asset_geometry(&zone).map_err(|p| fail(format!("`geofence`: {p}")))?;
+        let kinds = v
+            .get("kinds")
+            .and_then(|x| x.as_str())
+            .ok_or_else(|| fail("missing `kinds`".into()))?;
+        let on = match v.get("on").and_then(|x| x.as_str()) {
+            Some("enter") => FenceOn::Enter,
+            Some("exit") => FenceOn::Exit,
+            other => return Err(fail(format!("`on` must be enter or exit, got {other:?}"))),
+        };
+        let severity = v
+            .get("severity")
+            .and_then(|x| x.as_str())
+            .and_then(Severity::parse)
+            .ok_or_else(|| fail("`severity` must be info, warning or critical".into()))?;
+        if out.iter().any(|o| o.id == id) {
+            return Err(fail("duplicate rule id".into()));
+        }
+        out.push(GeofenceRule {
+            kinds: KindFilter::parse(kinds),
+            zone,
+            on,
+            severity,
+            id,
         });
     }
     Ok(out)

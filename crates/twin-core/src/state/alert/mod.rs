@@ -5,7 +5,8 @@
 //! hysteresis and a minimum duration), an enumerated state, a rate of change over a
 //! window (from history), or silence (no sample for N seconds, checked by
 //! [`AlertEngine::tick`]). With [`Near`], it watches only the assets within some metres
-//! of assets of other kinds (a spatial rule).
+//! of assets of other kinds (a spatial rule). [`GeofenceRule`]s watch moving assets
+//! entering or leaving a zone ([`AlertEngine::on_moved`]).
 //!
 //! A rule watches one channel of the assets of some kinds. `Above(x)` holds while the
 //! value is above `x`; once raised, the alert clears only when the value falls to
@@ -22,9 +23,11 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::mpsc::{Receiver, Sender, channel};
 
+mod geofence;
 mod json;
 
-pub use json::{RuleError, load_rules_json};
+pub use geofence::{FenceOn, GeofenceRule};
+pub use json::{RuleError, load_geofences_json, load_rules_json};
 
 use crate::asset::Handle;
 use crate::query::KindFilter;
@@ -211,6 +214,12 @@ pub struct AlertEngine {
     last_scan: i64,
     /// Per silence rule, the assets it watches (computed on first use).
     silent_watch: Vec<Option<Vec<Handle>>>,
+    /// Geofences with their zone in the local frame (computed on first use).
+    fences: Vec<(GeofenceRule, Option<geo_types::Geometry<f64>>)>,
+    /// Whether each (fence, asset) was inside at its last move.
+    fence_inside: HashMap<(u16, u32), bool>,
+    /// The open alert of each (fence, asset).
+    fence_open: HashMap<(u16, u32), u64>,
 }
 
 impl AlertEngine {
@@ -260,6 +269,17 @@ impl AlertEngine {
     pub fn restore(&mut self, alerts: Vec<Alert>) -> Vec<Alert> {
         let mut orphans = Vec::new();
         for a in alerts {
+            if let Some(fi) = self.fences.iter().position(|(f, _)| f.id == a.rule) {
+                let key = (fi as u16, a.asset.0);
+                self.next_id = self.next_id.max(a.id + 1);
+                if a.state != AlertState::Cleared {
+                    self.fence_open.insert(key, a.id);
+                    self.fence_inside
+                        .insert(key, self.fences[fi].0.on == FenceOn::Enter);
+                }
+                self.alerts.insert(a.id, a);
+                continue;
+            }
             let Some(ri) = self.rules.iter().position(|r| r.id == a.rule) else {
                 orphans.push(a);
                 continue;
