@@ -139,12 +139,26 @@ fn iso(ms: i64) -> String {
     )
 }
 
-/// Writes the GeoPackage; `store` adds the latest state columns.
+/// Writes the GeoPackage; `store` adds the latest state columns. On error the
+/// temporary file is removed and `path` is untouched.
 pub fn write(twin: &Twin, store: Option<&StateStore>, path: &Path) -> Result<usize, String> {
-    let fail = |e: rusqlite::Error| format!("{}: {e}", path.display());
     let tmp = path.with_extension("gpkg.tmp");
-    let _ = std::fs::remove_file(&tmp);
-    let mut db = Connection::open(&tmp).map_err(fail)?;
+    let result = write_to(twin, store, path, &tmp);
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+fn write_to(
+    twin: &Twin,
+    store: Option<&StateStore>,
+    path: &Path,
+    tmp: &Path,
+) -> Result<usize, String> {
+    let fail = |e: rusqlite::Error| format!("{}: {e}", path.display());
+    let _ = std::fs::remove_file(tmp);
+    let mut db = Connection::open(tmp).map_err(fail)?;
     db.execute_batch(
         "PRAGMA application_id = 1196444487; PRAGMA user_version = 10300;
          CREATE TABLE gpkg_spatial_ref_sys (srs_name TEXT NOT NULL, srs_id INTEGER PRIMARY KEY,
@@ -175,6 +189,41 @@ pub fn write(twin: &Twin, store: Option<&StateStore>, path: &Path) -> Result<usi
         })
         .unwrap_or_default();
     let quote = |n: &str| format!("\"{}\"", n.replace('"', "\"\""));
+    // Channel columns must not collide (SQLite compares names without case) with the
+    // fixed columns or with each other: such a channel gets a `ch_` prefix.
+    let mut taken: std::collections::HashSet<String> = [
+        "fid",
+        "geom",
+        "asset_id",
+        "kind",
+        "sensor_type",
+        "name_zh",
+        "name_en",
+        "town",
+        "base",
+        "height",
+        "z_level",
+        "attached_to",
+        "part_of",
+        "properties",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .collect();
+    let channels: Vec<(twin_core::state::ChannelId, String, ChannelType)> = channels
+        .into_iter()
+        .map(|(id, name, ty)| {
+            let mut col = name.clone();
+            while taken.contains(&col.to_lowercase())
+                || taken.contains(&format!("{col}_time").to_lowercase())
+            {
+                col = format!("ch_{col}");
+            }
+            taken.insert(col.to_lowercase());
+            taken.insert(format!("{col}_time").to_lowercase());
+            (id, col, ty)
+        })
+        .collect();
     let mut cols = vec![
         "fid INTEGER PRIMARY KEY AUTOINCREMENT".to_string(),
         "geom GEOMETRY".into(),
@@ -295,7 +344,7 @@ pub fn write(twin: &Twin, store: Option<&StateStore>, path: &Path) -> Result<usi
     .map_err(fail)?;
     tx.commit().map_err(fail)?;
     db.close().map_err(|(_, e)| fail(e))?;
-    std::fs::rename(&tmp, path).map_err(|e| format!("{}: {e}", path.display()))?;
+    std::fs::rename(tmp, path).map_err(|e| format!("{}: {e}", path.display()))?;
     Ok(count)
 }
 
@@ -318,5 +367,39 @@ mod tests {
         assert_eq!(&g[..4], b"GP\x00\x03");
         assert_eq!(i32::from_le_bytes([g[4], g[5], g[6], g[7]]), 4326);
         assert_eq!(g.len(), 8 + 32 + 21);
+    }
+
+    #[test]
+    fn channel_names_that_collide_get_a_prefix() {
+        use twin_core::state::{ChannelSpec, Retention};
+        let mut twin = Twin::new(twin_core::crs::LocalFrame::chongming());
+        twin.insert(twin_core::Asset::new(
+            "A",
+            twin_core::AssetKind::Building,
+            Geometry::Point(geo_types::Point::new(121.4, 31.6)),
+        ))
+        .unwrap();
+        let mut store = StateStore::new(1, Retention::default(), None);
+        for name in ["height", "level", "Level", "level_time"] {
+            store.register(ChannelSpec::number(name, ""));
+        }
+        let dir = std::env::temp_dir().join(format!("twin-gpkg-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("c.gpkg");
+        assert_eq!(write(&twin, Some(&store), &path).unwrap(), 1);
+        let db = Connection::open(&path).unwrap();
+        let mut stmt = db
+            .prepare("SELECT name FROM pragma_table_info('assets')")
+            .unwrap();
+        let cols: Vec<String> = stmt
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .map(|c| c.unwrap())
+            .collect();
+        for want in ["height", "ch_height", "level", "ch_Level", "ch_ch_level_time"] {
+            assert!(cols.iter().any(|c| c == want), "{want} not in {cols:?}");
+        }
+        assert!(!path.with_extension("gpkg.tmp").exists());
+        std::fs::remove_dir_all(&dir).ok();
     }
 }

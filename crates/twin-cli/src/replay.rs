@@ -61,7 +61,13 @@ pub fn run(args: &ReplayArgs) -> Result<(), String> {
     let real_start = Instant::now();
     let mut t = start;
     let mut rejected = 0u64;
-    while !replay.is_done() {
+    while let Some(next) = replay.next_ts() {
+        // Skip quiet stretches: jump to the second before the next reading.
+        let next_second = next.div_euclid(1000) * 1000;
+        if next_second > t + 1000 {
+            t = next_second - 1000;
+            live.tick(t);
+        }
         pace(real_start, start, t, speed);
         t += 1000;
         let batch = replay.until(t).to_vec();

@@ -155,7 +155,7 @@ impl Console {
             minute: (0, 0, 0, Duration::ZERO),
             printed: Default::default(),
             alert_lines,
-            table_every_ms: (table_every_min.max(1) * 60_000) as i64,
+            table_every_ms: table_every_min.clamp(1, 1_000_000) as i64 * 60_000,
             last_table: None,
         }
     }
@@ -241,12 +241,10 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         .map(parse_duration_ms)
         .transpose()?;
     let speed = parse_speed(&args.speed)?;
-    let start_ms = args.start_ms.unwrap_or_else(|| {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_millis() as i64)
-            .unwrap_or(0)
-    });
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0);
     let loaded = Instant::now();
     let (mut live, channels) = match &args.resume {
         None => live_twin(&args.data, args.rules.as_ref(), args.history_mib)?,
@@ -273,6 +271,13 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
             (live, channels)
         }
     };
+    // Without --start-ms: now, or just after the newest state of a resumed snapshot
+    // (older samples would only go to history).
+    let start_ms = args.start_ms.unwrap_or_else(|| {
+        live.store
+            .newest_ts()
+            .map_or(now_ms, |t| now_ms.max(t.div_euclid(1000) * 1000))
+    });
     let mut config = SimConfig::default_for(
         &live.twin,
         args.data.seed,

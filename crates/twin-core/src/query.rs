@@ -104,6 +104,9 @@ impl Twin {
         max: (f64, f64),
         filter: Option<&KindFilter>,
     ) -> Vec<Handle> {
+        if ![min.0, min.1, max.0, max.1].iter().all(|v| v.is_finite()) {
+            return Vec::new();
+        }
         let query = Rect::new(Coord { x: min.0, y: min.1 }, Coord { x: max.0, y: max.1 });
         let (lmin, lmax) = self.local_box_of(&query);
         // The per-kind trees already hold only admitted kinds: no asset need be read.
@@ -144,7 +147,7 @@ impl Twin {
         metres: f64,
         filter: Option<&KindFilter>,
     ) -> Vec<Handle> {
-        if !metres.is_finite() || metres < 0.0 {
+        if !metres.is_finite() || metres < 0.0 || !lon.is_finite() || !lat.is_finite() {
             return Vec::new();
         }
         let (x, y) = self.frame().to_local(lon, lat);
@@ -204,9 +207,10 @@ impl Twin {
         k: usize,
         filter: Option<&KindFilter>,
     ) -> Vec<(Handle, f64)> {
-        if k == 0 {
+        if k == 0 || !lon.is_finite() || !lat.is_finite() {
             return Vec::new();
         }
+        let k = k.min(self.len());
         let (x, y) = self.frame().to_local(lon, lat);
         let p = Point::new(x, y);
         let point = Geometry::Point(p);
@@ -238,6 +242,9 @@ impl Twin {
 
     /// Assets whose geometry covers the point (inside or on the boundary).
     pub fn query_containing(&self, lon: f64, lat: f64, filter: Option<&KindFilter>) -> Vec<Handle> {
+        if !lon.is_finite() || !lat.is_finite() {
+            return Vec::new();
+        }
         let (x, y) = self.frame().to_local(lon, lat);
         let p = Point::new(x, y);
         let mut out: Vec<Handle> = self

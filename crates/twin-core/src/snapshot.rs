@@ -95,14 +95,39 @@ pub fn to_bytes(live: &LiveTwin) -> Result<Vec<u8>, SnapshotError> {
     for (i, (h, _)) in assets.iter().enumerate() {
         index_of[h.index()] = i as u32;
     }
+    // A relation may name an asset removed since (Twin::remove keeps the id): the
+    // snapshot drops such dangling relations so that it loads strictly.
+    let fixed: Vec<Option<crate::Asset>> = assets
+        .iter()
+        .map(|(_, a)| {
+            let dangling =
+                |r: &Option<String>| r.as_deref().is_some_and(|id| twin.handle(id).is_none());
+            (dangling(&a.attached_to) || dangling(&a.part_of)).then(|| {
+                let mut a = (*a).clone();
+                if dangling(&a.attached_to) {
+                    a.attached_to = None;
+                }
+                if dangling(&a.part_of) {
+                    a.part_of = None;
+                }
+                a
+            })
+        })
+        .collect();
+    let to_write: Vec<&crate::Asset> = assets
+        .iter()
+        .zip(&fixed)
+        .map(|((_, a), f)| f.as_ref().unwrap_or(a))
+        .collect();
     let mut fgb = Vec::new();
     // Without a spatial index, so that features keep handle order: state rows refer
     // to assets by their position.
-    crate::load::write_flatgeobuf_with(assets.iter().map(|(_, a)| *a), "twin", &mut fgb, false)
-        .map_err(|e| SnapshotError::Invalid {
+    crate::load::write_flatgeobuf_with(to_write.iter().copied(), "twin", &mut fgb, false).map_err(
+        |e| SnapshotError::Invalid {
             file: "snapshot".into(),
             message: e.to_string(),
-        })?;
+        },
+    )?;
     let channels: Vec<Json> = live
         .store
         .channels()
@@ -123,6 +148,7 @@ pub fn to_bytes(live: &LiveTwin) -> Result<Vec<u8>, SnapshotError> {
     let alerts: Vec<Json> = live
         .alerts
         .open()
+        .filter(|a| twin.handle(&a.asset_id) == Some(a.asset))
         .map(|a| {
             json!({
                 "id": a.id, "rule": a.rule, "asset": a.asset_id, "severity": severity_name(a.severity),

@@ -4,7 +4,8 @@
 //! JSON Lines: one object per line,
 //! `{"id": "CM-S-WL-000001", "channel": "level", "ts": 1763700000000, "value": 2.41}`
 //! with an optional `"quality": "good" | "uncertain" | "bad"`. `value` is a number, a
-//! boolean or a state name. `ts` is UTC milliseconds since the Unix epoch.
+//! boolean or a state name. `ts` is UTC milliseconds since the Unix epoch, between
+//! 1970 and 2200 ([`TS_RANGE`]).
 //!
 //! CSV: `id,channel,ts,value[,quality]` per line; a first line starting with `id,` is a
 //! header. A value that parses as a number is a number, `true`/`false` a boolean,
@@ -118,6 +119,18 @@ fn quality(s: Option<&str>) -> Result<Quality, String> {
     }
 }
 
+/// The timestamps a file may carry: 1970-01-01 to 2200-01-01 (UTC ms). Anything else is
+/// a unit mistake (seconds, microseconds) or garbage, refused with its line.
+pub const TS_RANGE: std::ops::RangeInclusive<i64> = 0..=7_258_118_400_000;
+
+fn check_ts(ts: i64) -> Result<i64, String> {
+    if TS_RANGE.contains(&ts) {
+        Ok(ts)
+    } else {
+        Err(format!("ts {ts} is outside 1970–2200 in UTC milliseconds"))
+    }
+}
+
 /// Parses one JSON Lines reading.
 pub fn parse_json_line(line: &str) -> Result<Reading, String> {
     let v: Json = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
@@ -132,9 +145,10 @@ pub fn parse_json_line(line: &str) -> Result<Reading, String> {
     let id = text("id")?;
     let channel = text("channel")?;
     let ts = match obj.get("ts") {
-        Some(Json::Number(n)) => n
-            .as_i64()
-            .ok_or_else(|| format!("`ts` {n} is not whole milliseconds"))?,
+        Some(Json::Number(n)) => check_ts(
+            n.as_i64()
+                .ok_or_else(|| format!("`ts` {n} is not whole milliseconds"))?,
+        )?,
         Some(other) => return Err(format!("`ts` must be UTC milliseconds, got {other}")),
         None => return Err("missing `ts`".into()),
     };
@@ -171,9 +185,11 @@ pub fn parse_csv_line(line: &str) -> Result<Reading, String> {
     if cols[0].is_empty() || cols[1].is_empty() {
         return Err("empty id or channel".into());
     }
-    let ts: i64 = cols[2]
-        .parse()
-        .map_err(|_| format!("ts `{}` is not UTC milliseconds", cols[2]))?;
+    let ts: i64 = check_ts(
+        cols[2]
+            .parse()
+            .map_err(|_| format!("ts `{}` is not UTC milliseconds", cols[2]))?,
+    )?;
     let value = match cols[3] {
         "true" => Value::Bool(true),
         "false" => Value::Bool(false),
@@ -223,6 +239,11 @@ impl Replay {
             self.next += 1;
         }
         &self.readings[from..self.next]
+    }
+
+    /// Time of the next reading not yet handed out.
+    pub fn next_ts(&self) -> Option<i64> {
+        self.readings.get(self.next).map(|r| r.ts)
     }
 
     /// Number of readings.

@@ -277,6 +277,16 @@ impl Twin {
                     id: a.id.clone(),
                     first: (*first).clone(),
                 })
+            } else if !(a.vertical.base.is_finite()) {
+                Some(Problem::BadProperty {
+                    name: "base".into(),
+                    message: format!("base {} is not a finite number", a.vertical.base),
+                })
+            } else if !(a.vertical.height.is_finite() && a.vertical.height >= 0.0) {
+                Some(Problem::BadProperty {
+                    name: "height".into(),
+                    message: format!("height {} is not a number ≥ 0", a.vertical.height),
+                })
             } else {
                 load::check_asset_geometry(&a.geometry).err()
             };

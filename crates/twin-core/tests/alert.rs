@@ -392,3 +392,24 @@ fn rate_of_change_silence_and_spatial_rules() {
     let back = load_rules_json(&e2.rules_json(&s2), &s2).unwrap();
     assert_eq!(back, e2.rules());
 }
+
+#[test]
+fn redelivered_samples_do_not_move_alerts() {
+    let (t, mut s, _) = setup(0);
+    let rules = load_rules_json(
+        r#"[{"id":"quiet","kinds":"sensor:water_level","channel":"level","silent_s":60,"severity":"info"}]"#,
+        &s,
+    )
+    .unwrap();
+    let mut e = AlertEngine::new(rules);
+    feed(&t, &mut s, &mut e, "WL1", &[(0, 1.0)]);
+    let rx = e.subscribe();
+    e.tick(&t, &s, T0 + 61_000);
+    assert!(matches!(rx.try_recv(), Ok(AlertEvent::Raised(_))));
+    // The same sample delivered again (MQTT at-least-once): no clear, no new alert.
+    let events = feed(&t, &mut s, &mut e, "WL1", &[(0, 1.0)]);
+    assert!(events.is_empty(), "{events:?}");
+    e.tick(&t, &s, T0 + 62_000);
+    assert!(rx.try_recv().is_err());
+    assert_eq!(e.open().count(), 1);
+}

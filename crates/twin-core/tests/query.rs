@@ -185,3 +185,22 @@ fn moving_keeps_a_bad_geometry_out() {
     assert_eq!(t.query_containing(121.5, 31.5, None), vec![h]);
     assert!(t.remove("nope").is_err());
 }
+
+#[test]
+fn non_finite_points_and_huge_k_answer_empty_or_everything() {
+    let t = build(&[
+        (0, (121.5, 31.5), 0.01, 0.01),
+        (2, (121.6, 31.6), 0.01, 0.01),
+    ]);
+    assert!(t.query_nearest(f64::NAN, 31.5, 3, None).is_empty());
+    assert!(t.query_containing(121.5, f64::INFINITY, None).is_empty());
+    assert!(
+        t.query_within_distance(f64::NAN, 31.5, 10.0, None)
+            .is_empty()
+    );
+    assert!(
+        t.query_bbox((f64::NAN, 31.0), (122.0, 32.0), None)
+            .is_empty()
+    );
+    assert_eq!(t.query_nearest(121.5, 31.5, usize::MAX, None).len(), 2);
+}

@@ -139,3 +139,43 @@ fn bad_files_are_refused_and_a_crashed_save_leaves_the_old_snapshot() {
     assert!(err.to_string().contains("missing.twinsnap"));
     std::fs::remove_dir_all(&d).ok();
 }
+
+#[test]
+fn dangling_relations_are_dropped_and_vital_signs_resume() {
+    let mut a = live();
+    let before: usize = a
+        .vital_signs()
+        .iter()
+        .filter(|r| !r.island)
+        .map(|r| r.online)
+        .sum();
+    assert!(before > 0);
+    // Remove a building some sensor is attached to: the sensor keeps the dead id.
+    let (sensor, building) = a
+        .twin
+        .iter()
+        .find_map(|(_, s)| {
+            let target = s.attached_to.clone()?;
+            target
+                .starts_with("CM-BLD-")
+                .then(|| (s.id.clone(), target))
+        })
+        .unwrap();
+    a.twin.remove(&building).unwrap();
+    let path = dir().join("dangling.twinsnap");
+    snapshot::save(&a, &path).unwrap();
+    let b = snapshot::load(&path, Retention::default(), None).unwrap();
+    assert_eq!(b.twin.get_by_id(&sensor).unwrap().attached_to, None);
+    assert!(b.twin.get_by_id(&building).is_none());
+    // Vital signs count the restored state at once.
+    let after: usize = b
+        .vital_signs()
+        .iter()
+        .filter(|r| !r.island)
+        .map(|r| r.online)
+        .sum();
+    assert!(after + 1 >= before && after > 0, "{after} vs {before}");
+    let channels_a: usize = a.vital_signs().iter().map(|r| r.channels.len()).sum();
+    let channels_b: usize = b.vital_signs().iter().map(|r| r.channels.len()).sum();
+    assert_eq!(channels_a, channels_b);
+}

@@ -67,3 +67,17 @@ fn replay_hands_out_readings_in_time_order() {
     assert_eq!(ids(r.until(i64::MAX)), vec!["A"]);
     assert!(r.is_done());
 }
+
+#[test]
+fn timestamps_outside_1970_to_2200_are_refused() {
+    let text = "A,l,-1,1\nB,l,9223372036854775807,1\nC,l,1763700000,1\nD,l,1763700000000,1\n";
+    let f = parse(text, "u.csv", Format::Csv);
+    // Seconds instead of milliseconds (1763700000 = 1970-01-21) still parse; the others
+    // are refused by line.
+    assert_eq!(f.readings.len(), 2);
+    assert_eq!(
+        f.errors.iter().map(|e| e.line).collect::<Vec<_>>(),
+        vec![1, 2]
+    );
+    assert!(f.errors[0].message.contains("outside 1970"));
+}

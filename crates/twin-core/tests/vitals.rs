@@ -237,3 +237,38 @@ fn islands_sum_their_towns_and_alerts_are_counted() {
     assert_eq!(east.online, 1);
     let _ = Handle(0);
 }
+
+#[test]
+fn an_outlier_that_comes_and_goes_leaves_the_mean_exact() {
+    let t = twin();
+    let mut s = StateStore::new(t.handle_capacity(), Retention::default(), None);
+    let level = s.register(ChannelSpec::number("level", "m"));
+    let mut v = VitalSigns::new(&t, WINDOW);
+    let h = t.handle("S0").unwrap();
+    let h1 = t.handle("S1").unwrap();
+    for (i, (handle, value)) in [(h1, 2.1), (h, 2.0), (h, 1e20), (h, 2.0)]
+        .into_iter()
+        .enumerate()
+    {
+        let sample = Sample {
+            handle,
+            channel: level,
+            ts: T0 + i as i64 * 1000,
+            value,
+            quality: Quality::Good,
+        };
+        s.apply(&[sample], sample.ts);
+        v.update(&s, &[sample], sample.ts);
+    }
+    let west = v
+        .table(&t, None)
+        .into_iter()
+        .find(|r| r.name == "West")
+        .unwrap();
+    assert!(
+        (west.channels[&level].mean - 2.05).abs() < 1e-12,
+        "{}",
+        west.channels[&level].mean
+    );
+    assert_eq!(west.channels[&level].max, 2.1);
+}

@@ -32,7 +32,11 @@ impl LiveTwin {
         rules: Vec<ThresholdRule>,
         online_window_ms: i64,
     ) -> Self {
-        let vitals = VitalSigns::new(&twin, online_window_ms);
+        let mut vitals = VitalSigns::new(&twin, online_window_ms);
+        // A store that already holds state (a restored snapshot) counts from the start.
+        if let Some(newest) = store.newest_ts() {
+            vitals.seed(&store, newest);
+        }
         LiveTwin {
             twin,
             store,
@@ -42,16 +46,12 @@ impl LiveTwin {
     }
 
     /// Parses rules (JSON, see [`load_rules_json`] and [`load_geofences_json`]) against
-    /// this twin's channels and replaces the engine's rules; open alerts are dropped. On
-    /// error nothing changes.
+    /// this twin's channels and replaces the engine's rules; open alerts of rules that
+    /// still exist stay open, subscribers stay subscribed. On error nothing changes.
     pub fn set_rules_json(&mut self, text: &str) -> Result<(), RuleError> {
         let rules = load_rules_json(text, &self.store)?;
         let fences = load_geofences_json(text)?;
-        self.alerts = AlertEngine::new(rules);
-        for f in fences {
-            self.alerts.add_geofence(f);
-        }
-        Ok(())
+        self.alerts.replace_rules(rules, fences)
     }
 
     /// Moves an asset (a ferry, a vehicle) and evaluates the geofences at `at_ms`. A bad

@@ -64,6 +64,8 @@ pub enum RejectReason {
     WrongType,
     /// An enumerated channel does not have this state.
     UnknownState,
+    /// The timestamp cannot be a reading's time (`i64::MIN` marks "no sample").
+    InvalidTimestamp,
 }
 
 impl fmt::Display for RejectReason {
@@ -76,6 +78,7 @@ impl fmt::Display for RejectReason {
             RejectReason::FutureTimestamp => "timestamp too far in the future",
             RejectReason::WrongType => "value type does not match the channel",
             RejectReason::UnknownState => "state not defined for the channel",
+            RejectReason::InvalidTimestamp => "invalid timestamp",
         })
     }
 }
@@ -311,6 +314,10 @@ impl StateStore {
             report.reject(RejectReason::UnknownHandle, asset, &spec.name, s.ts);
             return;
         }
+        if s.ts == NEVER {
+            report.reject(RejectReason::InvalidTimestamp, asset, &spec.name, s.ts);
+            return;
+        }
         let bad = match &spec.ty {
             _ if !s.value.is_finite() => Some(RejectReason::NotFinite),
             ChannelType::Number => None,
@@ -416,6 +423,15 @@ impl StateStore {
             value: col.value[i],
             quality: Quality::from_u8(col.quality[i]),
         })
+    }
+
+    /// The newest timestamp of any latest value (none when nothing has reported).
+    pub fn newest_ts(&self) -> Option<i64> {
+        self.columns
+            .iter()
+            .flat_map(|c| c.ts.iter().copied())
+            .filter(|t| *t != NEVER)
+            .max()
     }
 
     /// The latest value of a channel of an asset, decoded.

@@ -3,8 +3,8 @@
 //! operations centre puts on its big screen.
 //!
 //! [`VitalSigns`] is updated incrementally: [`VitalSigns::update`] takes the samples
-//! just applied to the store and moves each one's contribution (count, sum, and a
-//! multiset for the maximum, so a falling maximum is exact) from the old value to the
+//! just applied to the store and moves each one's contribution (count and a multiset of
+//! values, so a falling maximum is exact and the mean is summed afresh, without drift) from the old value to the
 //! new; [`VitalSigns::tick`] marks sensors offline when they have been silent longer than
 //! the window (deadlines in one-second buckets). Means and maxima are over the latest
 //! value of every sensor that has reported, online or not; "online" means a sample
@@ -35,17 +35,15 @@ impl Ord for Ordered {
     }
 }
 
-/// Count, sum and the multiset of values of one channel in one town.
+/// Count and the multiset of values of one channel in one town.
 #[derive(Clone, Debug, Default, PartialEq)]
 struct Agg {
-    sum: f64,
     values: BTreeMap<Ordered, u32>,
     count: usize,
 }
 
 impl Agg {
     fn add(&mut self, v: f64) {
-        self.sum += v;
         self.count += 1;
         *self.values.entry(Ordered(v)).or_insert(0) += 1;
     }
@@ -56,18 +54,28 @@ impl Agg {
             if *n == 0 {
                 self.values.remove(&Ordered(v));
             }
-            self.sum -= v;
             self.count -= 1;
         }
     }
 
     fn stats(&self) -> Option<ChannelStats> {
         let max = self.values.keys().next_back()?.0;
-        // The mean comes from a running sum: exact for integer-valued channels, and
-        // within rounding (~1e-12 relative per update) for the others.
+        // The mean is summed afresh from the multiset (compensated, Neumaier): a running
+        // sum updated by adding and subtracting drifts after an outlier comes and goes.
+        let (mut sum, mut carry) = (0.0f64, 0.0f64);
+        for (v, n) in &self.values {
+            let x = v.0 * f64::from(*n);
+            let t = sum + x;
+            if sum.abs() >= x.abs() {
+                carry += (sum - t) + x;
+            } else {
+                carry += (x - t) + sum;
+            }
+            sum = t;
+        }
         Some(ChannelStats {
             count: self.count,
-            mean: self.sum / self.count as f64,
+            mean: (sum + carry) / self.count as f64,
             max,
         })
     }
@@ -164,6 +172,36 @@ impl VitalSigns {
             is_online: vec![false; n],
             deadlines: BTreeMap::new(),
             queued: vec![false; n],
+        }
+    }
+
+    /// Counts the latest values a store already holds (a twin restored from a snapshot),
+    /// as if they had just arrived; `now_ms` decides who is online.
+    pub fn seed(&mut self, store: &StateStore, now_ms: i64) {
+        let n = self.town_of.len();
+        let channels: Vec<ChannelId> = store.channels().map(|(c, _)| c).collect();
+        for i in 0..n {
+            let Some(town) = self.town_of[i] else {
+                continue;
+            };
+            for &c in &channels {
+                let Some(l) = store.latest(Handle(i as u32), c) else {
+                    continue;
+                };
+                let col = self.last.entry(c).or_insert_with(|| vec![f64::NAN; n]);
+                let old = std::mem::replace(&mut col[i], l.value);
+                let agg = self.aggs.entry((town, c)).or_default();
+                if !old.is_nan() {
+                    agg.remove(old);
+                }
+                agg.add(l.value);
+                if l.ts > self.last_ts[i] {
+                    self.last_ts[i] = l.ts;
+                }
+            }
+            if self.last_ts[i] != i64::MIN {
+                self.set_online(i, town, self.last_ts[i], now_ms);
+            }
         }
     }
 
@@ -359,7 +397,6 @@ fn build_rows(
                 aggs.range((i as u16, ChannelId(0))..=(i as u16, ChannelId(u16::MAX)))
             {
                 let m = merged.entry(*c).or_default();
-                m.sum += agg.sum;
                 m.count += agg.count;
                 for (v, n) in &agg.values {
                     *m.values.entry(*v).or_insert(0) += n;

@@ -135,8 +135,9 @@ impl ThresholdRule {
             Condition::Above(x) => v <= x - self.hysteresis,
             Condition::Below(x) => v >= x + self.hysteresis,
             Condition::Equals(x) => v != x,
+            // Without an earlier value (evicted from history) nothing is known: stay.
             Condition::ChangeAbove { change, .. } => {
-                before.is_none_or(|b| (v - b).abs() <= change - self.hysteresis)
+                before.is_some_and(|b| (v - b).abs() <= change - self.hysteresis)
             }
             Condition::Silent { .. } => true,
         }
@@ -198,6 +199,9 @@ struct Watch {
     since: Option<i64>,
     /// The open alert.
     open: Option<u64>,
+    /// The last sample evaluated (time, value): an exact repeat or an older sample is
+    /// not evaluated again (at-least-once delivery must not move alerts).
+    last: Option<(i64, f64)>,
 }
 
 /// Evaluates rules on applied samples and keeps the alerts.
@@ -263,6 +267,38 @@ impl AlertEngine {
         self.subscribers.retain(|s| s.send(e.clone()).is_ok());
     }
 
+    /// Replaces the rules and geofences, keeping subscribers, alert numbering and the
+    /// open alerts whose rule id still exists (the others are dropped). Rule ids must be
+    /// unique across both kinds of rules.
+    pub fn replace_rules(
+        &mut self,
+        rules: Vec<ThresholdRule>,
+        fences: Vec<GeofenceRule>,
+    ) -> Result<(), RuleError> {
+        let mut ids = std::collections::HashSet::new();
+        for id in rules
+            .iter()
+            .map(|r| &r.id)
+            .chain(fences.iter().map(|f| &f.id))
+        {
+            if !ids.insert(id.clone()) {
+                return Err(RuleError::Format(format!(
+                    "rule id `{id}` is used twice (threshold and geofence ids share one namespace)"
+                )));
+            }
+        }
+        let open: Vec<Alert> = self.open().cloned().collect();
+        let mut next = AlertEngine::new(rules);
+        for f in fences {
+            next.add_geofence(f);
+        }
+        next.subscribers = std::mem::take(&mut self.subscribers);
+        next.next_id = self.next_id;
+        next.restore(open);
+        *self = next;
+        Ok(())
+    }
+
     /// Puts back alerts that were open when a snapshot was taken: they stay open until
     /// their rule sees a clearing sample. Alerts of rules the engine does not have are
     /// returned.
@@ -290,6 +326,7 @@ impl AlertEngine {
                 Watch {
                     since: Some(a.raised_at),
                     open: (a.state != AlertState::Cleared).then_some(a.id),
+                    last: None,
                 },
             );
             self.alerts.insert(a.id, a);
@@ -439,6 +476,12 @@ impl AlertEngine {
             };
             let key = (ri as u16, s.handle.0);
             let mut w = self.watches.get(&key).copied().unwrap_or_default();
+            if w.last
+                .is_some_and(|(t, v)| s.ts < t || (s.ts == t && s.value == v))
+            {
+                continue;
+            }
+            w.last = Some((s.ts, s.value));
             let mut raise = false;
             let mut event = None;
             match w.open {
