@@ -396,7 +396,13 @@ mod tests {
             .unwrap()
             .map(|c| c.unwrap())
             .collect();
-        for want in ["height", "ch_height", "level", "ch_Level", "ch_ch_level_time"] {
+        for want in [
+            "height",
+            "ch_height",
+            "level",
+            "ch_Level",
+            "ch_ch_level_time",
+        ] {
             assert!(cols.iter().any(|c| c == want), "{want} not in {cols:?}");
         }
         assert!(!path.with_extension("gpkg.tmp").exists());

@@ -413,3 +413,21 @@ fn redelivered_samples_do_not_move_alerts() {
     assert!(rx.try_recv().is_err());
     assert_eq!(e.open().count(), 1);
 }
+
+#[test]
+fn only_the_last_cleared_alerts_are_kept() {
+    let (t, mut s, mut e) = setup(0);
+    let n = twin_core::state::alert::MAX_CLEARED_KEPT + 5;
+    // Alternate 5.0 (raise) and 3.0 (clear): n alerts raised and cleared.
+    let samples: Vec<(i64, f64)> = (0..2 * n as i64)
+        .map(|i| (i, if i % 2 == 0 { 5.0 } else { 3.0 }))
+        .collect();
+    let events = feed(&t, &mut s, &mut e, "WL1", &samples);
+    assert_eq!(events.len(), 2 * n);
+    assert!(
+        e.alert(1).is_none() && e.alert(5).is_none(),
+        "the oldest cleared are dropped"
+    );
+    assert!(e.alert(6).is_some() && e.alert(n as u64).is_some());
+    assert_eq!(e.open().count(), 0);
+}

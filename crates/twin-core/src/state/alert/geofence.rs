@@ -105,6 +105,7 @@ impl AlertEngine {
                         a.state = AlertState::Cleared;
                         a.cleared_at = Some(at_ms);
                         let e = AlertEvent::Cleared(a.clone());
+                        self.retire(id);
                         self.emit(e);
                     }
                 }

@@ -204,6 +204,10 @@ struct Watch {
     last: Option<(i64, f64)>,
 }
 
+/// How many cleared alerts an engine keeps for [`AlertEngine::alert`] lookups (older
+/// ones are dropped; subscribers have had their events).
+pub const MAX_CLEARED_KEPT: usize = 10_000;
+
 /// Evaluates rules on applied samples and keeps the alerts.
 #[derive(Debug, Default)]
 pub struct AlertEngine {
@@ -218,6 +222,8 @@ pub struct AlertEngine {
     last_scan: i64,
     /// Per silence rule, the assets it watches (computed on first use).
     silent_watch: Vec<Option<Vec<Handle>>>,
+    /// Cleared alerts, oldest first: at most [`MAX_CLEARED_KEPT`] are kept.
+    cleared: std::collections::VecDeque<u64>,
     /// Geofences with their zone in the local frame (computed on first use).
     fences: Vec<(GeofenceRule, Option<geo_types::Geometry<f64>>)>,
     /// Whether each (fence, asset) was inside at its last move.
@@ -258,7 +264,17 @@ impl AlertEngine {
             .filter(|a| a.state != AlertState::Cleared)
     }
 
-    /// An alert by id.
+    /// Remembers a cleared alert, dropping the oldest beyond [`MAX_CLEARED_KEPT`].
+    fn retire(&mut self, id: u64) {
+        self.cleared.push_back(id);
+        while self.cleared.len() > MAX_CLEARED_KEPT {
+            if let Some(old) = self.cleared.pop_front() {
+                self.alerts.remove(&old);
+            }
+        }
+    }
+
+    /// An alert by id (open, or among the last cleared ones).
     pub fn alert(&self, id: u64) -> Option<&Alert> {
         self.alerts.get(&id)
     }
@@ -506,6 +522,9 @@ impl AlertEngine {
                 event = Some(self.raise(twin, ri, s.handle, s.ts, s.value));
             }
             if let Some(e) = event {
+                if let AlertEvent::Cleared(a) = &e {
+                    self.retire(a.id);
+                }
                 self.emit(e);
             }
         }
