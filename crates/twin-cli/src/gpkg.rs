@@ -15,6 +15,7 @@ use std::path::Path;
 use geo_types::{Coord, Geometry, LineString, Polygon};
 use rusqlite::{Connection, params_from_iter, types::Value as Sql};
 use twin_core::state::{ChannelType, StateStore, Value};
+use twin_core::telemetry::iso8601;
 use twin_core::{PropValue, Twin};
 
 fn wkb_coord(out: &mut Vec<u8>, c: Coord<f64>) {
@@ -114,29 +115,6 @@ pub fn gpkg_geometry(g: &Geometry<f64>, srs_id: i32) -> Vec<u8> {
     }
     wkb(g, &mut out);
     out
-}
-
-fn iso(ms: i64) -> String {
-    // Days from the civil calendar (proleptic Gregorian), UTC.
-    let secs = ms.div_euclid(1000);
-    let millis = ms.rem_euclid(1000);
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{millis:03}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60
-    )
 }
 
 /// Writes the GeoPackage; `store` adds the latest state columns. On error the
@@ -323,7 +301,7 @@ fn write_to(
                             Value::Bool(b) => Sql::Integer(i64::from(b)),
                             Value::Text(t) => Sql::Text(t),
                         };
-                        row.extend([v, Sql::Text(iso(l.ts))]);
+                        row.extend([v, Sql::Text(iso8601(l.ts))]);
                     }
                 }
             }
@@ -354,9 +332,9 @@ mod tests {
 
     #[test]
     fn iso_dates_and_wkb_bytes() {
-        assert_eq!(iso(0), "1970-01-01T00:00:00.000Z");
-        assert_eq!(iso(1_763_700_000_123), "2025-11-21T04:40:00.123Z");
-        assert_eq!(iso(951_782_400_000), "2000-02-29T00:00:00.000Z");
+        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso8601(1_763_700_000_123), "2025-11-21T04:40:00.123Z");
+        assert_eq!(iso8601(951_782_400_000), "2000-02-29T00:00:00Z");
         let mut b = Vec::new();
         wkb(&Geometry::Point(geo_types::Point::new(1.5, -2.0)), &mut b);
         let mut want = vec![1u8, 1, 0, 0, 0];

@@ -370,7 +370,7 @@ fn export_writes_a_geopackage_that_gdal_opens() {
         "{text}"
     );
     assert!(
-        text.contains("level_time (String) = 2025-11-21T04:42:00.000Z"),
+        text.contains("level_time (String) = 2025-11-21T04:42:00Z"),
         "{text}"
     );
     assert!(text.contains("name_zh (String) = 城桥镇"), "{text}");

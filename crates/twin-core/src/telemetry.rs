@@ -23,6 +23,33 @@ use serde_json::Value as Json;
 use crate::error::LoadError;
 use crate::state::{Quality, Reading, Value};
 
+/// UTC milliseconds as ISO 8601 (`2026-05-04T00:10:00Z`, with `.mmm` when there are
+/// milliseconds), by the days-to-civil algorithm of H. Hinnant.
+pub fn iso8601(ms: i64) -> String {
+    const MINUTE_MS: i64 = 60_000;
+    const HOUR_MS: i64 = 3_600_000;
+    const DAY_MS: i64 = 86_400_000;
+    let days = ms.div_euclid(DAY_MS);
+    let in_day = ms.rem_euclid(DAY_MS);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (h, rest) = (in_day / HOUR_MS, in_day % HOUR_MS);
+    let (m, rest) = (rest / MINUTE_MS, rest % MINUTE_MS);
+    let (s, milli) = (rest / 1000, rest % 1000);
+    if milli == 0 {
+        format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z")
+    } else {
+        format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{milli:03}Z")
+    }
+}
+
 /// A line that could not be read.
 #[derive(Clone, Debug, PartialEq)]
 pub struct LineError {

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use geo::BoundingRect;
 use geo_types::Coord;
 
-use super::model::{DAY_MS, HOUR_MS, MINUTE_MS, below, mix};
+use super::model::{MINUTE_MS, below, mix};
 use crate::asset::Handle;
 use crate::kind::{AssetKind, SensorType};
 use crate::twin::Twin;
@@ -329,29 +329,7 @@ fn span(ms: i64) -> String {
     }
 }
 
-/// UTC milliseconds as ISO 8601 (`2026-05-04T00:10:00Z`), by the days-to-civil
-/// algorithm of H. Hinnant.
-pub(super) fn iso(ms: i64) -> String {
-    let days = ms.div_euclid(DAY_MS);
-    let in_day = ms.rem_euclid(DAY_MS);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let (h, rest) = (in_day / HOUR_MS, in_day % HOUR_MS);
-    let (m, rest) = (rest / MINUTE_MS, rest % MINUTE_MS);
-    let (s, milli) = (rest / 1000, rest % 1000);
-    if milli == 0 {
-        format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z")
-    } else {
-        format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{milli:03}Z")
-    }
-}
+pub(super) use crate::telemetry::iso8601 as iso;
 
 /// The surge envelope at `t`: 0 before and after, rising linearly to 1, held, falling.
 pub(super) fn envelope(t: i64, start: i64, ramp: i64, hold: i64, fall: i64) -> f64 {
@@ -377,6 +355,7 @@ pub(super) fn envelope(t: i64, start: i64, ramp: i64, hold: i64, fall: i64) -> f
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::model::HOUR_MS;
 
     #[test]
     fn formats_times_and_spans() {
