@@ -49,12 +49,7 @@ pub fn report(twin: &Twin) -> String {
     rows.sort();
     for (name, n) in rows {
         // Chinese characters take two terminal columns: pad by display width.
-        let width: usize = name
-            .chars()
-            .map(|c| if c > '\u{2e80}' { 2 } else { 1 })
-            .sum();
-        let pad = " ".repeat(28usize.saturating_sub(width));
-        let _ = writeln!(out, "  {name}{pad} {n:>9}");
+        let _ = writeln!(out, "  {} {n:>9}", pad_to(&name, 28));
     }
     let towns = twin
         .iter()
@@ -62,4 +57,13 @@ pub fn report(twin: &Twin) -> String {
         .count();
     let _ = writeln!(out, "\n{towns} towns");
     out
+}
+
+/// `text` padded with spaces to `width` terminal columns (CJK characters take two).
+pub fn pad_to(text: &str, width: usize) -> String {
+    let used: usize = text
+        .chars()
+        .map(|c| if c > '\u{2e80}' { 2 } else { 1 })
+        .sum();
+    format!("{text}{}", " ".repeat(width.saturating_sub(used)))
 }

@@ -371,14 +371,10 @@ pub fn vitals_table(rows: &[VitalRow], live: &LiveTwin, t: i64) -> String {
         } else {
             r.name.clone()
         };
-        let width: usize = name
-            .chars()
-            .map(|c| if c > '\u{2e80}' { 2 } else { 1 })
-            .sum();
-        let pad = " ".repeat(14usize.saturating_sub(width));
         let _ = writeln!(
             out,
-            "  {name}{pad} {:>7} {:>7} {:>9} {:>9} {:>8} {:>8}  {}/{}/{}",
+            "  {} {:>7} {:>7} {:>9} {:>9} {:>8} {:>8}  {}/{}/{}",
+            crate::info::pad_to(&name, 14),
             r.online,
             r.offline(),
             stat(r, "level", false),

@@ -79,14 +79,6 @@ fn channel_json(spec: &ChannelSpec) -> Json {
     json!({ "name": spec.name, "type": ty, "unit": spec.unit })
 }
 
-fn severity_name(s: Severity) -> &'static str {
-    match s {
-        Severity::Info => "info",
-        Severity::Warning => "warning",
-        Severity::Critical => "critical",
-    }
-}
-
 /// The snapshot bytes of a live twin.
 pub fn to_bytes(live: &LiveTwin) -> Result<Vec<u8>, SnapshotError> {
     let twin = &live.twin;
@@ -151,7 +143,7 @@ pub fn to_bytes(live: &LiveTwin) -> Result<Vec<u8>, SnapshotError> {
         .filter(|a| twin.handle(&a.asset_id) == Some(a.asset))
         .map(|a| {
             json!({
-                "id": a.id, "rule": a.rule, "asset": a.asset_id, "severity": severity_name(a.severity),
+                "id": a.id, "rule": a.rule, "asset": a.asset_id, "severity": a.severity.as_str(),
                 "raised_at": a.raised_at, "value": a.value,
                 "acknowledged_at": a.acknowledged_at,
             })

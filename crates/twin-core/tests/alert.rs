@@ -54,32 +54,15 @@ fn run(
     id: &str,
     values: &[f64],
 ) -> Vec<(usize, &'static str)> {
-    let rx = e.subscribe();
-    let h = t.handle(id).unwrap();
-    let level = s.channel("level").unwrap();
-    let mut out = Vec::new();
-    for (i, &v) in values.iter().enumerate() {
-        let sample = Sample {
-            handle: h,
-            channel: level,
-            ts: T0 + i as i64 * 1000,
-            value: v,
-            quality: Quality::Good,
-        };
-        s.apply(&[sample], sample.ts);
-        e.process(t, s, &[sample]);
-        for ev in rx.try_iter() {
-            out.push((
-                i,
-                match ev {
-                    AlertEvent::Raised(_) => "raised",
-                    AlertEvent::Cleared(_) => "cleared",
-                    AlertEvent::Acknowledged(_) => "acknowledged",
-                },
-            ));
-        }
-    }
-    out
+    let samples: Vec<(i64, f64)> = values
+        .iter()
+        .enumerate()
+        .map(|(i, &v)| (i as i64, v))
+        .collect();
+    feed(t, s, e, id, &samples)
+        .into_iter()
+        .map(|(sec, what)| (sec as usize, what))
+        .collect()
 }
 
 #[test]

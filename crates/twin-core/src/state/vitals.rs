@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 
-use super::alert::{AlertEngine, Severity};
+use super::alert::AlertEngine;
 use super::channel::ChannelId;
 use super::store::{Sample, StateStore};
 use crate::asset::Handle;
@@ -351,16 +351,11 @@ fn build_rows(
     aggs: &BTreeMap<(u16, ChannelId), Agg>,
     alerts: Option<&AlertEngine>,
 ) -> Vec<VitalRow> {
-    let severity_index = |s: Severity| match s {
-        Severity::Info => 0,
-        Severity::Warning => 1,
-        Severity::Critical => 2,
-    };
     let mut town_alerts = vec![[0usize; 3]; towns.len()];
     if let Some(engine) = alerts {
         for a in engine.open() {
             if let Some(i) = a.town.and_then(|t| towns.iter().position(|x| *x == t)) {
-                town_alerts[i][severity_index(a.severity)] += 1;
+                town_alerts[i][a.severity.index()] += 1;
             }
         }
     }

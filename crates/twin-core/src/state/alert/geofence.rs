@@ -9,7 +9,7 @@
 use geo::Intersects;
 use geo_types::Geometry;
 
-use super::{Alert, AlertEngine, AlertEvent, AlertState, Severity};
+use super::{AlertEngine, AlertEvent, Severity};
 use crate::asset::Handle;
 use crate::query::KindFilter;
 use crate::twin::Twin;
@@ -78,34 +78,17 @@ impl AlertEngine {
                 // Only after the asset has been seen inside.
                 FenceOn::Exit => !inside && (was_inside == Some(true) || open.is_some()),
             };
+            let (rule_id, severity) = (rule.id.clone(), rule.severity);
             match (should_be_open, open) {
                 (true, None) => {
-                    let id = self.next_id;
-                    self.next_id += 1;
-                    let alert = Alert {
-                        id,
-                        rule: rule.id.clone(),
-                        asset: h,
-                        asset_id: asset.id.clone(),
-                        town: twin.located_in(h),
-                        severity: rule.severity,
-                        raised_at: at_ms,
-                        value: f64::from(u8::from(inside)),
-                        state: AlertState::Raised,
-                        acknowledged_at: None,
-                        cleared_at: None,
-                    };
-                    self.alerts.insert(id, alert.clone());
-                    self.fence_open.insert(key, id);
+                    let value = f64::from(u8::from(inside));
+                    let alert = self.open_alert(twin, rule_id, severity, h, at_ms, value);
+                    self.fence_open.insert(key, alert.id);
                     self.emit(AlertEvent::Raised(alert));
                 }
                 (false, Some(id)) => {
                     self.fence_open.remove(&key);
-                    if let Some(a) = self.alerts.get_mut(&id) {
-                        a.state = AlertState::Cleared;
-                        a.cleared_at = Some(at_ms);
-                        let e = AlertEvent::Cleared(a.clone());
-                        self.retire(id);
+                    if let Some(e) = self.clear_alert(id, at_ms) {
                         self.emit(e);
                     }
                 }

@@ -51,12 +51,7 @@ impl AlertEngine {
                     "min_duration_s".into(),
                     (r.min_duration_ms as f64 / 1000.0).into(),
                 );
-                let sev = match r.severity {
-                    Severity::Info => "info",
-                    Severity::Warning => "warning",
-                    Severity::Critical => "critical",
-                };
-                o.insert("severity".into(), sev.into());
+                o.insert("severity".into(), r.severity.as_str().into());
                 serde_json::Value::Object(o)
             })
             .collect();
@@ -68,11 +63,7 @@ impl AlertEngine {
                 "kinds": f.kinds.to_string(),
                 "geofence": zone,
                 "on": match f.on { FenceOn::Enter => "enter", FenceOn::Exit => "exit" },
-                "severity": match f.severity {
-                    Severity::Info => "info",
-                    Severity::Warning => "warning",
-                    Severity::Critical => "critical",
-                },
+                "severity": f.severity.as_str(),
             }));
         }
         serde_json::Value::Array(rules).to_string()

@@ -47,6 +47,20 @@ pub enum Severity {
 }
 
 impl Severity {
+    /// `info`, `warning` or `critical`, as rules files write it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Critical => "critical",
+        }
+    }
+
+    /// 0, 1 or 2: the position in per-severity counts.
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
     /// Parses `info`, `warning` or `critical`.
     pub fn parse(s: &str) -> Option<Severity> {
         match s.trim().to_ascii_lowercase().as_str() {
@@ -450,16 +464,32 @@ impl AlertEngine {
     }
 
     fn raise(&mut self, twin: &Twin, ri: usize, h: Handle, at: i64, value: f64) -> AlertEvent {
-        let rule = &self.rules[ri];
+        let (rule, severity) = (self.rules[ri].id.clone(), self.rules[ri].severity);
+        let alert = self.open_alert(twin, rule, severity, h, at, value);
+        let w = self.watches.entry((ri as u16, h.0)).or_default();
+        w.open = Some(alert.id);
+        AlertEvent::Raised(alert)
+    }
+
+    /// Numbers and stores a new raised alert (every kind of rule opens alerts here).
+    fn open_alert(
+        &mut self,
+        twin: &Twin,
+        rule: String,
+        severity: Severity,
+        h: Handle,
+        at: i64,
+        value: f64,
+    ) -> Alert {
         let id = self.next_id;
         self.next_id += 1;
         let alert = Alert {
             id,
-            rule: rule.id.clone(),
+            rule,
             asset: h,
             asset_id: twin.get(h).map(|a| a.id.clone()).unwrap_or_default(),
             town: twin.located_in(h),
-            severity: rule.severity,
+            severity,
             raised_at: at,
             value,
             state: AlertState::Raised,
@@ -467,9 +497,18 @@ impl AlertEngine {
             cleared_at: None,
         };
         self.alerts.insert(id, alert.clone());
-        let w = self.watches.entry((ri as u16, h.0)).or_default();
-        w.open = Some(id);
-        AlertEvent::Raised(alert)
+        alert
+    }
+
+    /// Clears an open alert at `at` and files it among the cleared ones (every kind of
+    /// rule clears alerts here); the event to emit, if it was known.
+    fn clear_alert(&mut self, id: u64, at: i64) -> Option<AlertEvent> {
+        let a = self.alerts.get_mut(&id)?;
+        a.state = AlertState::Cleared;
+        a.cleared_at = Some(at);
+        let e = AlertEvent::Cleared(a.clone());
+        self.retire(id);
+        Some(e)
     }
 
     fn on_sample(&mut self, twin: &Twin, store: &StateStore, s: &Sample) {
@@ -499,7 +538,7 @@ impl AlertEngine {
             }
             w.last = Some((s.ts, s.value));
             let mut raise = false;
-            let mut event = None;
+            let mut clear = None;
             match w.open {
                 None if rule.holds(s.value, before) => {
                     let since = *w.since.get_or_insert(s.ts);
@@ -509,22 +548,17 @@ impl AlertEngine {
                 Some(id) if rule.cleared(s.value, before) => {
                     w.open = None;
                     w.since = None;
-                    if let Some(a) = self.alerts.get_mut(&id) {
-                        a.state = AlertState::Cleared;
-                        a.cleared_at = Some(s.ts);
-                        event = Some(AlertEvent::Cleared(a.clone()));
-                    }
+                    clear = Some(id);
                 }
                 Some(_) => {}
             }
             self.watches.insert(key, w);
-            if raise {
-                event = Some(self.raise(twin, ri, s.handle, s.ts, s.value));
-            }
+            let event = if raise {
+                Some(self.raise(twin, ri, s.handle, s.ts, s.value))
+            } else {
+                clear.and_then(|id| self.clear_alert(id, s.ts))
+            };
             if let Some(e) = event {
-                if let AlertEvent::Cleared(a) = &e {
-                    self.retire(a.id);
-                }
                 self.emit(e);
             }
         }
