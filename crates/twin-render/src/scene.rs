@@ -1,0 +1,215 @@
+//! A scene: every asset of a twin turned into GPU-ready layers, once.
+//!
+//! [`Scene::build`] walks the twin's assets in their local-frame geometry and sorts them
+//! into [`LayerKind`]s: polygons become flat fills (islands, fields, water) or prisms
+//! (buildings, anything with a height), lines become ribbons as wide as their `width`
+//! property or their road class, points become marker instances. Live state never
+//! touches a scene: colours come from the state texture at draw time.
+
+use geo_types::{Geometry, LineString, Polygon};
+use twin_core::{Asset, AssetKind, Handle, Twin};
+
+use crate::geometry::{Chunk, Instance, MeshBuilder};
+use crate::palette::{self, LayerKind};
+
+/// Everything a renderer uploads to draw a twin.
+#[derive(Clone, Debug, Default)]
+pub struct Scene {
+    /// Triangle and line chunks per layer, indexed by [`LayerKind::index`].
+    pub layers: Vec<Vec<Chunk>>,
+    /// Marker instances (point assets).
+    pub markers: Vec<Instance>,
+    /// Smallest box (min east, north, up; max east, north, up) around all geometry, in
+    /// metres of the local frame; `None` for an empty scene.
+    pub bounds: Option<([f32; 3], [f32; 3])>,
+    /// One more than the largest handle drawn: the rows the state texture needs.
+    pub handle_capacity: u32,
+}
+
+impl Scene {
+    /// Builds the scene of every asset of `twin`.
+    pub fn build(twin: &Twin) -> Scene {
+        let mut builders: Vec<MeshBuilder> =
+            LayerKind::ALL.iter().map(|_| MeshBuilder::new()).collect();
+        let mut markers = Vec::new();
+        for (h, a) in twin.iter() {
+            let Some(g) = twin.local_geometry(h) else {
+                continue;
+            };
+            add_asset(&mut builders, &mut markers, h, a, g);
+        }
+        let mut scene = Scene {
+            layers: builders.into_iter().map(MeshBuilder::finish).collect(),
+            markers,
+            bounds: None,
+            handle_capacity: twin.handle_capacity() as u32,
+        };
+        scene.recompute_bounds();
+        scene
+    }
+
+    /// Adds ready-made chunks (e.g. a placed glTF model) to a layer.
+    pub fn add_chunks(&mut self, layer: LayerKind, chunks: Vec<Chunk>) {
+        for c in &chunks {
+            for v in &c.vertices {
+                self.handle_capacity = self.handle_capacity.max(v.handle + 1);
+            }
+        }
+        self.layers[layer.index()].extend(chunks);
+        self.recompute_bounds();
+    }
+
+    /// The chunks of one layer.
+    pub fn layer(&self, l: LayerKind) -> &[Chunk] {
+        &self.layers[l.index()]
+    }
+
+    /// Triangles over all layers.
+    pub fn triangles(&self) -> usize {
+        self.layers.iter().flatten().map(Chunk::triangles).sum()
+    }
+
+    fn recompute_bounds(&mut self) {
+        let mut lo = [f32::INFINITY; 3];
+        let mut hi = [f32::NEG_INFINITY; 3];
+        let mut grow = |p: [f32; 3]| {
+            for i in 0..3 {
+                lo[i] = lo[i].min(p[i]);
+                hi[i] = hi[i].max(p[i]);
+            }
+        };
+        for c in self.layers.iter().flatten() {
+            c.vertices.iter().for_each(|v| grow(v.pos));
+        }
+        self.markers.iter().for_each(|m| grow(m.pos));
+        self.bounds = (lo[0] <= hi[0]).then_some((lo, hi));
+    }
+}
+
+fn add_asset(
+    builders: &mut [MeshBuilder],
+    markers: &mut Vec<Instance>,
+    h: Handle,
+    a: &Asset,
+    g: &Geometry<f64>,
+) {
+    let layer = palette::layer_of(a);
+    let color = palette::base_color(a);
+    let z = a.vertical.base + layer.lift();
+    match g {
+        Geometry::Point(p) => markers.push(marker(h, a, p.x(), p.y(), color)),
+        Geometry::MultiPoint(m) => {
+            markers.extend(m.0.iter().map(|p| marker(h, a, p.x(), p.y(), color)));
+        }
+        Geometry::LineString(l) => line(builders, layer, h, a, l, z, color),
+        Geometry::MultiLineString(m) => {
+            for l in &m.0 {
+                line(builders, layer, h, a, l, z, color);
+            }
+        }
+        Geometry::Polygon(p) => polygon(builders, layer, h, a, p, z, color),
+        Geometry::MultiPolygon(m) => {
+            for p in &m.0 {
+                polygon(builders, layer, h, a, p, z, color);
+            }
+        }
+        Geometry::GeometryCollection(gc) => {
+            for g in &gc.0 {
+                add_asset(builders, markers, h, a, g);
+            }
+        }
+        // Other geo types (Line, Rect, Triangle) do not come out of twin's loaders.
+        _ => {}
+    }
+}
+
+fn marker(h: Handle, a: &Asset, x: f64, y: f64, color: [u8; 4]) -> Instance {
+    Instance {
+        pos: [x as f32, y as f32, a.vertical.base as f32],
+        handle: h.0,
+        color,
+        radius: palette::marker_radius(a),
+    }
+}
+
+fn line(
+    builders: &mut [MeshBuilder],
+    layer: LayerKind,
+    h: Handle,
+    a: &Asset,
+    l: &LineString<f64>,
+    z: f64,
+    color: [u8; 4],
+) {
+    let layer = match layer {
+        // A line can't be a town's fill: draw it as a border.
+        LayerKind::Towns | LayerKind::Land => LayerKind::TownBorders,
+        LayerKind::Markers | LayerKind::Buildings => LayerKind::Roads,
+        l => l,
+    };
+    builders[layer.index()].ribbon(l, palette::ribbon_width(a), z, h.0, color);
+}
+
+fn polygon(
+    builders: &mut [MeshBuilder],
+    layer: LayerKind,
+    h: Handle,
+    a: &Asset,
+    p: &Polygon<f64>,
+    z: f64,
+    color: [u8; 4],
+) {
+    let height = building_height(a);
+    if layer == LayerKind::Buildings || (layer == LayerKind::Markers && height > 0.0) {
+        let base = a.vertical.base;
+        builders[LayerKind::Buildings.index()].extrusion(p, base, base + height, h.0, color);
+        return;
+    }
+    let layer = if layer == LayerKind::Markers {
+        LayerKind::Areas
+    } else {
+        layer
+    };
+    builders[layer.index()].polygon(p, z, h.0, color);
+    if layer == LayerKind::Towns {
+        let border = [70, 70, 90, 255];
+        let zb = a.vertical.base + LayerKind::TownBorders.lift();
+        let b = &mut builders[LayerKind::TownBorders.index()];
+        b.polyline(p.exterior(), zb, h.0, border);
+        for r in p.interiors() {
+            b.polyline(r, zb, h.0, border);
+        }
+    }
+}
+
+/// A building's height: its vertical extent, else its floors × 3 m, else 6 m.
+fn building_height(a: &Asset) -> f64 {
+    if a.vertical.height.is_finite() && a.vertical.height > 0.0 {
+        return a.vertical.height;
+    }
+    if let Some(f) = a.properties.get("floors").and_then(|v| v.as_f64())
+        && f.is_finite()
+        && f > 0.0
+    {
+        return f * 3.0;
+    }
+    if a.kind == AssetKind::Building {
+        6.0
+    } else {
+        0.0
+    }
+}
+
+/// The box (min, max corners in the local frame, metres) around one asset, its height
+/// included: what a camera fits to fly to the asset or a town.
+pub fn asset_bounds(twin: &Twin, h: Handle) -> Option<([f32; 3], [f32; 3])> {
+    use geo::BoundingRect;
+    let a = twin.get(h)?;
+    let r = twin.local_geometry(h)?.bounding_rect()?;
+    let z0 = a.vertical.base;
+    let z1 = z0 + building_height(a).max(0.0);
+    Some((
+        [r.min().x as f32, r.min().y as f32, z0 as f32],
+        [r.max().x as f32, r.max().y as f32, z1 as f32],
+    ))
+}
