@@ -111,6 +111,34 @@ impl OrbitCamera {
         self.projection(aspect) * self.view()
     }
 
+    /// The point at height `z` (local frame) under pixel (x, y) of a `width` × `height`
+    /// viewport, or `None` when the ray through the pixel never reaches that height.
+    pub fn ground_point(
+        &self,
+        x: f32,
+        y: f32,
+        width: u32,
+        height: u32,
+        z: f32,
+    ) -> Option<[f32; 3]> {
+        let aspect = width as f32 / height.max(1) as f32;
+        let ndc_x = 2.0 * x / width.max(1) as f32 - 1.0;
+        let ndc_y = 1.0 - 2.0 * y / height.max(1) as f32;
+        // The ray from the eye through the pixel, built from the camera's axes (more
+        // precise in f32 than inverting the view-projection matrix).
+        let eye = self.eye();
+        let forward = (self.target - eye).normalize();
+        let right = forward.cross(Vec3::Z).normalize();
+        let up = right.cross(forward);
+        let tan = (self.fovy / 2.0).tan();
+        let dir = forward + right * (ndc_x * tan * aspect) + up * (ndc_y * tan);
+        if dir.z.abs() < 1e-9 {
+            return None;
+        }
+        let (a, t) = (eye, (z - eye.z) / dir.z);
+        (t > 0.0).then(|| (a + dir * t).to_array())
+    }
+
     /// The pixel (x right, y down, from the top-left corner) where a local-frame point
     /// appears in a `width` × `height` viewport, or `None` behind the camera.
     pub fn project(&self, p: [f32; 3], width: u32, height: u32) -> Option<[f32; 2]> {
@@ -156,6 +184,30 @@ mod tests {
                 "{q:?}"
             );
         }
+    }
+
+    #[test]
+    fn ground_point_inverts_project() {
+        let mut cam = OrbitCamera::top_down([0.0; 3], [1000.0, 1000.0, 0.0], 1.5);
+        cam.orbit(0.7, -0.6);
+        for p in [
+            [500.0f32, 500.0, 0.0],
+            [320.0, 610.0, 0.0],
+            [700.0, 200.0, 25.0],
+        ] {
+            let q = cam.project(p, 600, 400).unwrap();
+            let g = cam.ground_point(q[0], q[1], 600, 400, p[2]).unwrap();
+            assert!(
+                (g[0] - p[0]).abs() < 0.05 && (g[1] - p[1]).abs() < 0.05,
+                "{p:?} -> {g:?}"
+            );
+        }
+        // Above the horizon there is no ground.
+        let flat = OrbitCamera {
+            pitch: 0.06,
+            ..OrbitCamera::default()
+        };
+        assert!(flat.ground_point(300.0, 0.0, 600, 400, 0.0).is_none());
     }
 
     #[test]

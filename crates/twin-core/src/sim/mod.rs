@@ -77,12 +77,14 @@
 mod channels;
 mod incident;
 mod model;
+mod overlay;
 
 pub use channels::{
     CHARGER, ChargerState, ENERGY, LEVEL, MOISTURE, NOISE, OCCUPIED, PM25, POWER, StandardChannels,
     VEHICLES, WQI, channel_name, standard_channels, standard_specs,
 };
 pub use incident::{Incident, SimConfig};
+pub use overlay::standard_layers;
 
 use incident::envelope;
 use model::{Clock, Model, Params, mix};

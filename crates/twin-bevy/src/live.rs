@@ -1,0 +1,241 @@
+//! The viewer's live twin: the bundled island driven by the seeded simulator, its
+//! overlay, and the colours sent to the renderer.
+
+use std::sync::Mutex;
+use std::sync::mpsc::Receiver;
+
+use twin_core::sim::{SimConfig, Simulator, StandardChannels, standard_channels, standard_layers};
+use twin_core::state::alert::{Alert, AlertEvent};
+use twin_core::state::history::Retention;
+use twin_core::state::live::{DEFAULT_RULES_JSON, LiveTwin};
+use twin_core::state::{Overlay, Rgba, Sample, StateStore};
+use twin_core::{AssetKind, Handle, SensorType, Twin};
+
+/// Highlight of assets with an open alert.
+pub const ALERT_HIGHLIGHT: Rgba = Rgba::rgb(230, 0, 160);
+
+/// The running twin.
+pub struct Live {
+    /// Twin, state, alerts, vital signs.
+    pub live: LiveTwin,
+    /// The standard channels.
+    pub channels: StandardChannels,
+    /// The simulator.
+    pub sim: Simulator,
+    /// State → colour.
+    pub overlay: Overlay,
+    /// Simulated time now (UTC ms).
+    pub now_ms: i64,
+    /// Simulated seconds per real second.
+    pub speed: f64,
+    /// Paused.
+    pub paused: bool,
+    /// Samples applied in total.
+    pub applied: u64,
+    /// Alert events, newest last (bounded).
+    pub events: Vec<AlertEvent>,
+    /// Alert events from the engine (a mutex makes the receiver shareable for bevy).
+    rx: Mutex<Receiver<AlertEvent>>,
+    /// Building each building-energy sensor measures: buildings take its colour.
+    host_of: Vec<u32>,
+    /// Colours sent to the renderer (overlay colours plus hosts).
+    pub colors: Vec<Rgba>,
+    batch: Vec<Sample>,
+}
+
+/// Most alert events kept for the feed.
+const EVENTS_KEPT: usize = 500;
+
+impl Live {
+    /// The live twin of `twin`, simulated from `start_ms`.
+    pub fn new(twin: Twin, start_ms: i64, seed: u64) -> Result<Live, String> {
+        let retention = Retention {
+            max_age_ms: Some(2 * 3_600_000),
+            max_samples: None,
+        };
+        let mut store = StateStore::new(twin.handle_capacity(), retention, Some(512 << 20));
+        let channels = standard_channels(&mut store);
+        let config = SimConfig::default_for(&twin, seed, start_ms);
+        let sim = Simulator::new(&twin, &channels, config);
+        let overlay = Overlay::new(&twin, standard_layers(&channels)).map_err(|e| e.to_string())?;
+        let mut host_of = vec![u32::MAX; twin.handle_capacity()];
+        for (h, a) in twin.iter() {
+            if a.kind == AssetKind::Sensor(SensorType::BuildingEnergy)
+                && let Some(host) = twin.attached_to(h)
+                && twin
+                    .get(host)
+                    .is_some_and(|b| b.kind == AssetKind::Building)
+            {
+                host_of[h.index()] = host.0;
+            }
+        }
+        let mut live = LiveTwin::new(twin, store, Vec::new(), 120_000);
+        live.set_rules_json(DEFAULT_RULES_JSON)
+            .map_err(|e| e.to_string())?;
+        let rx = Mutex::new(live.alerts.subscribe());
+        let colors = vec![Rgba::NONE; live.twin.handle_capacity()];
+        Ok(Live {
+            live,
+            channels,
+            sim,
+            overlay,
+            now_ms: start_ms,
+            speed: 10.0,
+            paused: false,
+            applied: 0,
+            events: Vec::new(),
+            rx,
+            host_of,
+            colors,
+            batch: Vec::new(),
+        })
+    }
+
+    /// Advances simulated time by `real_s` real seconds at the current speed (at most
+    /// 20 simulator ticks per call, so a slow frame does not snowball).
+    pub fn advance(&mut self, real_s: f64) {
+        if self.paused {
+            return;
+        }
+        let target = self.now_ms + (real_s * self.speed * 1000.0).round() as i64;
+        let mut ticks = 0;
+        let mut t = (self.now_ms / 1000 + 1) * 1000;
+        while t <= target && ticks < 20 {
+            self.batch.clear();
+            self.sim.tick(t, &mut self.batch);
+            let report = self.live.apply(&self.batch, t);
+            self.applied += report.applied;
+            self.now_ms = t;
+            t += 1000;
+            ticks += 1;
+        }
+        if ticks < 20 {
+            self.now_ms = target.max(self.now_ms);
+            self.live.tick(self.now_ms);
+        }
+        self.take_events();
+    }
+
+    fn take_events(&mut self) {
+        let rx = self.rx.get_mut().unwrap_or_else(|e| e.into_inner());
+        while let Ok(e) = rx.try_recv() {
+            match &e {
+                AlertEvent::Raised(a) => self.overlay.set_highlight(a.asset, Some(ALERT_HIGHLIGHT)),
+                AlertEvent::Cleared(a) => self.overlay.set_highlight(a.asset, None),
+                AlertEvent::Acknowledged(_) => {}
+            }
+            self.events.push(e);
+        }
+        if self.events.len() > EVENTS_KEPT {
+            let drop = self.events.len() - EVENTS_KEPT;
+            self.events.drain(..drop);
+        }
+    }
+
+    /// Refreshes the overlay; returns the handle ranges whose colour changed in
+    /// [`Live::colors`] (hosts included).
+    pub fn refresh_colors(&mut self) -> Vec<std::ops::Range<u32>> {
+        let ranges = self.overlay.refresh(&mut self.live.store, self.now_ms);
+        let colors = self.overlay.colors();
+        let mut out = ranges.clone();
+        for r in &ranges {
+            for h in r.clone() {
+                let c = colors[h as usize];
+                self.colors[h as usize] = c;
+                let host = self.host_of[h as usize];
+                if host != u32::MAX {
+                    self.colors[host as usize] = c;
+                    out.push(host..host + 1);
+                }
+            }
+        }
+        merge(out)
+    }
+
+    /// Open alerts, most severe and newest first.
+    pub fn open_alerts(&self) -> Vec<Alert> {
+        let mut v: Vec<Alert> = self.live.alerts.open().cloned().collect();
+        v.sort_by(|a, b| {
+            b.severity
+                .cmp(&a.severity)
+                .then(b.raised_at.cmp(&a.raised_at))
+        });
+        v
+    }
+
+    /// The asset's live values: channel name, value as text, time.
+    pub fn values_of(&self, h: Handle) -> Vec<(String, String, i64)> {
+        let mut out = Vec::new();
+        for (id, spec) in self.live.store.channels() {
+            if let Some(l) = self.live.store.latest(h, id) {
+                let v = self
+                    .live
+                    .store
+                    .latest_value(h, id)
+                    .map(|v| format!("{v}"))
+                    .unwrap_or_default();
+                let name = match &spec.unit {
+                    Some(u) if !u.is_empty() => format!("{} ({u})", spec.name),
+                    _ => spec.name.clone(),
+                };
+                out.push((name, v, l.ts));
+            }
+        }
+        out
+    }
+
+    /// The asset's history of its first channel over the last `window_ms`.
+    pub fn recent(&self, h: Handle, window_ms: i64) -> Option<(String, Vec<(i64, f64)>)> {
+        let (id, spec) = self
+            .live
+            .store
+            .channels()
+            .find(|(id, _)| self.live.store.latest(h, *id).is_some())?;
+        let key = twin_core::state::SeriesKey::new(h.0, id.0);
+        let pts = self
+            .live
+            .store
+            .history()
+            .range(key, self.now_ms - window_ms, self.now_ms);
+        Some((spec.name.clone(), pts))
+    }
+}
+
+/// Sorts ranges and joins overlapping or touching ones.
+fn merge(mut v: Vec<std::ops::Range<u32>>) -> Vec<std::ops::Range<u32>> {
+    v.sort_by_key(|r| r.start);
+    let mut out: Vec<std::ops::Range<u32>> = Vec::with_capacity(v.len());
+    for r in v {
+        match out.last_mut() {
+            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
+            _ => out.push(r),
+        }
+    }
+    out
+}
+
+impl Live {
+    /// The colours the overlay gave every asset at a past time `t`, from history: each
+    /// asset's value at `t` through its layer's style (stale and no-data colours as the
+    /// live overlay would show them), building-energy colours on their buildings.
+    pub fn colors_at(&self, t: i64) -> Vec<Rgba> {
+        let layers = self.overlay.layers();
+        let mut out = vec![Rgba::NONE; self.colors.len()];
+        for (h, a) in self.live.twin.iter() {
+            let Some(layer) = layers.iter().find(|l| l.kinds.matches(&a.kind)) else {
+                continue;
+            };
+            let c = match self.live.store.value_at(h, layer.channel, t) {
+                None => layer.no_data,
+                Some((ts, _)) if layer.stale_after_ms.is_some_and(|s| t - ts > s) => layer.stale,
+                Some((_, v)) => layer.style.color(v),
+            };
+            out[h.index()] = c;
+            let host = self.host_of[h.index()];
+            if host != u32::MAX {
+                out[host as usize] = c;
+            }
+        }
+        out
+    }
+}
