@@ -1,7 +1,9 @@
 //! # twin: the command line of the twin engine
 //!
-//! `twin run` is the island, live: every sensor driven by the seeded simulator, alerts
-//! printed as they are raised and cleared, and the town vital-signs table. `twin info` counts what a twin holds per kind and per town; `twin crs` converts
+//! `twin run` is the island, live: every sensor driven by the seeded simulator (or, with
+//! `--mqtt`, by telemetry from an MQTT broker, several processes splitting the towns),
+//! alerts printed as they are raised and cleared, and the town vital-signs table;
+//! `twin publish` feeds a broker from the simulator. `twin info` counts what a twin holds per kind and per town; `twin crs` converts
 //! coordinates read as CSV on stdin (like PROJ's `cs2cs`); `twin query` answers spatial
 //! questions; `twin export` writes the twin as FlatGeobuf or a GeoPackage. With no `--data`, every
 //! command works on the bundled island (real boundaries + seeded synthetic
@@ -11,9 +13,13 @@ mod crs_cmd;
 mod data;
 mod gpkg;
 mod info;
+mod mqtt;
+mod publish;
 mod query_cmd;
 mod replay;
+mod report;
 mod run;
+mod wire;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -38,6 +44,8 @@ enum Command {
     Run(run::RunArgs),
     /// Play recorded telemetry (JSON Lines or CSV) into the live island.
     Replay(replay::ReplayArgs),
+    /// Publish the simulated island's telemetry to an MQTT broker (for `run --mqtt`).
+    Publish(publish::PublishArgs),
     /// Counts of the loaded twin per kind and per town.
     Info(DataArgs),
     /// Convert `x,y` CSV lines from stdin between CRSs (EPSG:4326, EPSG:4490, EPSG:3857,
@@ -100,6 +108,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(&args),
         Command::Replay(args) => replay::run(&args),
+        Command::Publish(args) => publish::run(&args),
         Command::Info(data) => info::run(&data),
         Command::Crs { from, to } => crs_cmd::run(&from, &to),
         Command::Query { query, data } => query_cmd::run(&query, &data),

@@ -1,6 +1,8 @@
 //! `twin run`: the island, live. Loads the twin, drives every sensor from the seeded
-//! simulator, applies each second's samples to the live state, and prints a status
-//! line, alerts as they are raised and cleared, and the town vital-signs table.
+//! simulator (or, with `--mqtt`, takes telemetry from an MQTT broker: [`crate::mqtt`]),
+//! applies each second's samples to the live state, and prints a status line, alerts as
+//! they are raised and cleared, and the town vital-signs table; `--report` writes the
+//! final vital signs and ingest counters as JSON ([`crate::report`]).
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
@@ -14,25 +16,28 @@ use twin_core::state::vitals::VitalRow;
 use twin_core::state::{IngestReport, Retention, Sample, StateStore};
 
 use crate::DataArgs;
+use crate::report::Counters;
 
 /// Options of `twin run`.
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
-    /// Simulated time to run (e.g. 90s, 20m, 2h); without it, runs until stopped.
+    /// Simulated time to run (e.g. 90s, 20m, 2h; with --mqtt: on the twin's clock from
+    /// the first message); without it, runs until stopped.
     #[arg(long = "for")]
     pub duration: Option<String>,
-    /// Simulated seconds per real second, or `max` to run as fast as possible.
-    #[arg(long, default_value = "1")]
-    pub speed: String,
+    /// Simulated seconds per real second, or `max` to run as fast as possible
+    /// (default 1).
+    #[arg(long, conflicts_with = "mqtt")]
+    pub speed: Option<String>,
     /// Simulated start, UTC milliseconds since the epoch (default: now).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "mqtt")]
     pub start_ms: Option<i64>,
     /// Alert rules (JSON) instead of the bundled island's defaults.
     #[arg(long)]
     pub rules: Option<PathBuf>,
     /// Time the simulator's incidents are planned from, UTC ms (default: the start;
     /// give the first run's start when resuming, to keep its incidents on schedule).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "mqtt")]
     pub incidents_from: Option<i64>,
     /// Print the vital-signs table every this many simulated minutes.
     #[arg(long, default_value_t = 10)]
@@ -51,6 +56,25 @@ pub struct RunArgs {
     /// Alert lines printed per rule per simulated minute (the rest are counted).
     #[arg(long, default_value_t = 5)]
     pub alert_lines: usize,
+    /// Take telemetry from this MQTT broker (mqtt://host:port) instead of the
+    /// simulator: topics twin/TOWN/KIND/ASSET-ID, JSON payloads, QoS 1.
+    #[arg(long)]
+    pub mqtt: Option<String>,
+    /// With --mqtt: only these towns (comma-separated ids such as CM-TOWN-CHENJIA, or
+    /// English names), subscribing to twin/TOWN/# of each.
+    #[arg(long, requires = "mqtt")]
+    pub towns: Option<String>,
+    /// With --mqtt: the client id of the persistent session (default: twin-run-all, or
+    /// twin-run- and a hash of --towns).
+    #[arg(long, requires = "mqtt")]
+    pub client_id: Option<String>,
+    /// With --mqtt: stop after this long (real time, e.g. 5s) connected without a
+    /// message, once messages have come.
+    #[arg(long, requires = "mqtt")]
+    pub idle_exit: Option<String>,
+    /// Write the final vital signs and ingest counters here as JSON when the run ends.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
     #[command(flatten)]
     pub data: DataArgs,
 }
@@ -233,20 +257,9 @@ pub fn pace(real_start: Instant, start_ms: i64, t: i64, speed: Option<f64>) {
     }
 }
 
-/// Runs the live island.
-pub fn run(args: &RunArgs) -> Result<(), String> {
-    let duration_ms = args
-        .duration
-        .as_deref()
-        .map(parse_duration_ms)
-        .transpose()?;
-    let speed = parse_speed(&args.speed)?;
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis() as i64)
-        .unwrap_or(0);
-    let loaded = Instant::now();
-    let (mut live, channels) = match &args.resume {
+/// Loads the live twin: the island afresh, or the snapshot of `--resume`.
+fn load_live(args: &RunArgs) -> Result<(LiveTwin, twin_core::sim::StandardChannels), String> {
+    Ok(match &args.resume {
         None => live_twin(&args.data, args.rules.as_ref(), args.history_mib)?,
         Some(p) => {
             let retention = Retention {
@@ -270,7 +283,49 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
             );
             (live, channels)
         }
-    };
+    })
+}
+
+/// Saves the snapshot (`--save`) and writes the report (`--report`) of a finished run.
+fn finish(
+    args: &RunArgs,
+    live: &LiveTwin,
+    counters: &Counters,
+    towns: Option<&[twin_core::Handle]>,
+    now_ms: i64,
+) -> Result<(), String> {
+    if let Some(p) = &args.save {
+        twin_core::snapshot::save(live, p).map_err(|e| e.to_string())?;
+        println!("twin run: snapshot saved to {}", p.display());
+    }
+    if let Some(p) = &args.report {
+        crate::report::write(p, live, counters, towns, now_ms)?;
+        println!("twin run: report written to {}", p.display());
+    }
+    Ok(())
+}
+
+/// Runs the live island.
+pub fn run(args: &RunArgs) -> Result<(), String> {
+    let duration_ms = args
+        .duration
+        .as_deref()
+        .map(parse_duration_ms)
+        .transpose()?;
+    let speed = parse_speed(args.speed.as_deref().unwrap_or("1"))?;
+    let now_ms = crate::mqtt::wall_ms();
+    let loaded = Instant::now();
+    let (mut live, channels) = load_live(args)?;
+    if let Some(url) = &args.mqtt {
+        println!(
+            "twin run: {} assets loaded in {:.2} s; {} rules",
+            live.twin.len(),
+            loaded.elapsed().as_secs_f64(),
+            live.alerts.rules().len()
+        );
+        let (counters, towns, now) = crate::mqtt::run(args, url, &mut live)?;
+        return finish(args, &live, &counters, towns.as_deref(), now);
+    }
     // Without --start-ms: now, or just after the newest state of a resumed snapshot
     // (older samples would only go to history).
     let start_ms = args.start_ms.unwrap_or_else(|| {
@@ -299,6 +354,7 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
     let real_start = Instant::now();
     let mut t = start_ms;
     let mut batch: Vec<Sample> = Vec::new();
+    let mut counters = Counters::new("simulator");
     while duration_ms.is_none_or(|d| t - start_ms < d) {
         pace(real_start, start_ms, t, speed);
         t += 1000;
@@ -307,6 +363,7 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         let began = Instant::now();
         let report = live.apply(&batch, t);
         console.step(&live, t, batch.len(), &report, began.elapsed());
+        counters.add(batch.len(), &report);
     }
     console.finish(&live, t);
     println!(
@@ -314,11 +371,7 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
         clock(t - start_ms),
         real_start.elapsed().as_secs_f64()
     );
-    if let Some(p) = &args.save {
-        twin_core::snapshot::save(&live, p).map_err(|e| e.to_string())?;
-        println!("twin run: snapshot saved to {}", p.display());
-    }
-    Ok(())
+    finish(args, &live, &counters, None, t)
 }
 
 fn describe_event(live: &LiveTwin, e: &AlertEvent) -> String {

@@ -66,6 +66,7 @@ pub mod snapshot;
 pub mod state;
 pub mod synth;
 pub mod telemetry;
+pub mod topic;
 mod twin;
 
 pub use asset::{Asset, Handle, PropValue, Properties, Source, Vertical};

@@ -1,0 +1,241 @@
+//! `twin publish --mqtt URL`: the seeded simulator's telemetry published to an MQTT
+//! broker, one message per sensor and second on its topic
+//! (`twin/<town>/<kind>/<asset-id>`, [`twin_core::topic`]) with the compact JSON
+//! payload of [`crate::wire`], QoS 1 — something to feed `twin run --mqtt` with.
+//!
+//! The client keeps a persistent session (clean session off, `--client-id`), so
+//! publishes not yet acknowledged when the broker goes away are sent again once it is
+//! back; at the end it waits until the broker has acknowledged every message (or
+//! fails, saying how many were not). Same seed, start and duration give the same
+//! stream: `--report FILE` writes its counts (messages, samples, per town) as JSON.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64};
+use std::sync::mpsc::{self, Receiver};
+use std::time::{Duration, Instant};
+
+use clap::Args;
+use rumqttc::{Client, QoS};
+use serde_json::json;
+use twin_core::sim::{SimConfig, Simulator, standard_channels};
+use twin_core::state::{Retention, Sample, StateStore, decode};
+use twin_core::topic;
+
+use crate::DataArgs;
+use crate::mqtt::{NetEvent, options, shut_down, spawn_connection, wall_ms};
+use crate::run::{clock, pace, parse_duration_ms, parse_speed};
+
+/// Options of `twin publish`.
+#[derive(Args, Debug, Clone)]
+pub struct PublishArgs {
+    /// The broker, mqtt://host:port.
+    #[arg(long)]
+    pub mqtt: String,
+    /// Simulated time to publish (e.g. 30s, 20m); without it, until stopped.
+    #[arg(long = "for")]
+    pub duration: Option<String>,
+    /// Simulated seconds per real second, or `max`.
+    #[arg(long, default_value = "1")]
+    pub speed: String,
+    /// Simulated start, UTC milliseconds since the epoch (default: now). Start in the
+    /// past to publish faster than real time: the twin refuses samples more than 5
+    /// minutes ahead of its wall clock.
+    #[arg(long)]
+    pub start_ms: Option<i64>,
+    /// Time the simulator's incidents are planned from, UTC ms (default: the start).
+    #[arg(long)]
+    pub incidents_from: Option<i64>,
+    /// Client id of the persistent session.
+    #[arg(long, default_value = "twin-publish")]
+    pub client_id: String,
+    /// Print a status line every this many simulated seconds.
+    #[arg(long, default_value_t = 60)]
+    pub status_every: u64,
+    /// Write the counts of what was published here as JSON.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+/// Counts of the stream.
+#[derive(Debug, Default)]
+struct Published {
+    messages: u64,
+    samples: u64,
+    acked: u64,
+    connections: u64,
+    per_town: BTreeMap<String, u64>,
+}
+
+impl Published {
+    fn drain(&mut self, rx: &Receiver<NetEvent>) {
+        for e in rx.try_iter() {
+            match e {
+                NetEvent::PubAck => self.acked += 1,
+                NetEvent::Connected { session_present } => {
+                    self.connections += 1;
+                    eprintln!("twin publish: connected (session present: {session_present})");
+                }
+                NetEvent::Lost(why) => eprintln!("twin publish: connection lost ({why})"),
+                NetEvent::Subscribed(_) | NetEvent::Message(..) => {}
+            }
+        }
+    }
+}
+
+/// Publishes the simulated island.
+pub fn run(args: &PublishArgs) -> Result<(), String> {
+    let duration_ms = args
+        .duration
+        .as_deref()
+        .map(parse_duration_ms)
+        .transpose()?;
+    let speed = parse_speed(&args.speed)?;
+    let opts = options(&args.mqtt, &args.client_id, false)?;
+    let twin = crate::data::load(&args.data)?;
+    let mut store = StateStore::new(twin.handle_capacity(), Retention::default(), None);
+    let channels = standard_channels(&mut store);
+    let start = args.start_ms.unwrap_or_else(wall_ms).div_euclid(1000) * 1000;
+    let mut config =
+        SimConfig::default_for(&twin, args.data.seed, args.incidents_from.unwrap_or(start));
+    config.start_ms = start;
+    let mut sim = Simulator::new(&twin, &channels, config);
+    // Topic and town level of every simulated sensor, by handle.
+    let mut topics: Vec<Option<(String, String)>> = vec![None; twin.handle_capacity()];
+    for h in sim.sensors() {
+        if let Some(t) = topic::topic_of(&twin, h) {
+            let town = topic::town_segment(&twin, topic::town_of(&twin, h));
+            topics[h.index()] = Some((t, town));
+        }
+    }
+    let names: Vec<(String, twin_core::state::ChannelType)> = store
+        .channels()
+        .map(|(_, s)| (s.name.clone(), s.ty.clone()))
+        .collect();
+
+    let (client, connection) = Client::new(opts, 1024);
+    let (tx, rx) = mpsc::channel();
+    let stop = Arc::new(AtomicBool::new(false));
+    let thread = spawn_connection(connection, tx, stop.clone(), Arc::new(AtomicU64::new(0)));
+    println!(
+        "twin publish: {} sensors of {} assets to {} as `{}`, QoS 1, simulator seed {}",
+        sim.sensor_count(),
+        twin.len(),
+        args.mqtt,
+        args.client_id,
+        args.data.seed
+    );
+    let mut out = Published::default();
+    let result = publish(
+        args,
+        &client,
+        &rx,
+        &mut sim,
+        &topics,
+        &names,
+        start,
+        duration_ms,
+        speed,
+        &mut out,
+    );
+    shut_down(&client, &stop, thread);
+    let (elapsed, t) = result?;
+    println!(
+        "twin publish: {} messages ({} samples) from {} to {} in {:.1} s ({:.0} messages/s), all acknowledged",
+        out.messages,
+        out.samples,
+        clock(start),
+        clock(t),
+        elapsed,
+        out.messages as f64 / elapsed.max(1e-9)
+    );
+    if let Some(p) = &args.report {
+        let report = json!({
+            "messages": out.messages,
+            "samples": out.samples,
+            "acked": out.acked,
+            "connections": out.connections,
+            "from_ms": start,
+            "to_ms": t,
+            "seconds": elapsed,
+            "messages_per_town": out.per_town,
+        });
+        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
+        std::fs::write(p, text + "\n").map_err(|e| format!("{}: {e}", p.display()))?;
+    }
+    Ok(())
+}
+
+/// The publishing loop; returns the real seconds it took and the last simulated time.
+#[allow(clippy::too_many_arguments)]
+fn publish(
+    args: &PublishArgs,
+    client: &Client,
+    rx: &Receiver<NetEvent>,
+    sim: &mut Simulator,
+    topics: &[Option<(String, String)>],
+    names: &[(String, twin_core::state::ChannelType)],
+    start: i64,
+    duration_ms: Option<i64>,
+    speed: Option<f64>,
+    out: &mut Published,
+) -> Result<(f64, i64), String> {
+    let real_start = Instant::now();
+    let status_every = args.status_every.max(1) as i64 * 1000;
+    let mut t = start;
+    let mut batch: Vec<Sample> = Vec::new();
+    while duration_ms.is_none_or(|d| t - start < d) {
+        pace(real_start, start, t, speed);
+        t += 1000;
+        batch.clear();
+        sim.tick(t, &mut batch);
+        // One message per sensor: a charger's `power` and `charger` samples together.
+        for group in batch.chunk_by(|a, b| a.handle == b.handle) {
+            let Some(Some((topic, town))) = topics.get(group[0].handle.index()) else {
+                continue;
+            };
+            let values: Vec<(&str, twin_core::state::Value)> = group
+                .iter()
+                .filter_map(|s| {
+                    let (name, ty) = names.get(usize::from(s.channel.0))?;
+                    Some((name.as_str(), decode(ty, s.value)))
+                })
+                .collect();
+            let payload = crate::wire::encode(t, &values);
+            client
+                .publish(topic.as_str(), QoS::AtLeastOnce, false, payload)
+                .map_err(|e| format!("MQTT publish: {e}"))?;
+            out.messages += 1;
+            out.samples += values.len() as u64;
+            *out.per_town.entry(town.clone()).or_insert(0) += 1;
+        }
+        out.drain(rx);
+        if (t - start) % status_every == 0 {
+            println!(
+                "[{}] published {} messages ({} samples), {} acknowledged",
+                clock(t),
+                out.messages,
+                out.samples,
+                out.acked
+            );
+        }
+    }
+    // Wait until the broker has every message; give up after 60 s without progress.
+    let mut last = (out.acked, Instant::now());
+    while out.acked < out.messages {
+        std::thread::sleep(Duration::from_millis(20));
+        out.drain(rx);
+        if out.acked != last.0 {
+            last = (out.acked, Instant::now());
+        } else if last.1.elapsed() > Duration::from_secs(60) {
+            return Err(format!(
+                "the broker acknowledged {} of {} messages (no progress for 60 s)",
+                out.acked, out.messages
+            ));
+        }
+    }
+    Ok((real_start.elapsed().as_secs_f64(), t))
+}

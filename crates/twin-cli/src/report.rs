@@ -1,0 +1,170 @@
+//! `--report FILE`: the end of a run as JSON — ingest counters and the vital signs per
+//! town and island — so that processes splitting the towns can be checked and merged.
+//!
+//! ```json
+//! {
+//!   "source": "mqtt",
+//!   "now_ms": 1763700031000, "now": "2025-11-21T04:40:31Z",
+//!   "towns": ["CM-TOWN-BAOZHEN", "..."],
+//!   "ingest": {"messages": 30600, "redelivered": 0, "bad_messages": 0, "acked": 30600,
+//!              "connections": 1, "readings": 31200, "applied": 31200, "out_of_order": 0,
+//!              "duplicates": 0, "replaced": 0, "rejected": {}, "rejected_total": 0,
+//!              "messages_per_town": {"CM-TOWN-BAOZHEN": 1530, "...": 0}},
+//!   "history_samples": 31200,
+//!   "open_alerts": 1,
+//!   "vital_signs": [{"id": "CM-TOWN-BAOZHEN", "name": "堡镇", "island": false,
+//!                    "covered": true, "sensors": 51, "online": 51, "offline": 0,
+//!                    "alerts": {"info": 0, "warning": 0, "critical": 0},
+//!                    "channels": {"level": {"count": 2, "mean": 2.41, "max": 2.57}}}]
+//! }
+//! ```
+//!
+//! `towns` is `null` for a process that takes every town. A row is `covered` when the
+//! process takes its town (an island row: all of the island's towns); rows of towns
+//! other processes take are listed with what this process knows of them (nothing
+//! reported). `rejected` counts refusals by reason; `readings` is every reading handed
+//! to the store, so `applied + out_of_order + duplicates + replaced + rejected_total ==
+//! readings`. Numbers are written so that they read back to the same f64.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde_json::{Value as Json, json};
+use twin_core::Handle;
+use twin_core::state::IngestReport;
+use twin_core::state::live::LiveTwin;
+use twin_core::telemetry::iso8601;
+
+/// What a run took in, summed over the run.
+#[derive(Clone, Debug, Default)]
+pub struct Counters {
+    /// `mqtt` or `simulator`.
+    pub source: &'static str,
+    /// MQTT messages received, redeliveries included.
+    pub messages: u64,
+    /// Of which carried the DUP flag (the broker sent them before).
+    pub redelivered: u64,
+    /// Messages refused whole (payload or topic).
+    pub bad_messages: u64,
+    /// Acknowledgements sent (after the message was applied).
+    pub acked: u64,
+    /// Connections made to the broker (1 + reconnections).
+    pub connections: u64,
+    /// Readings handed to the store.
+    pub readings: u64,
+    /// Good messages per town level of their topic (`_`: no town).
+    pub per_town: BTreeMap<String, u64>,
+    /// What the store made of the readings.
+    pub ingest: IngestReport,
+}
+
+impl Counters {
+    /// Counters for a source.
+    pub fn new(source: &'static str) -> Self {
+        Counters {
+            source,
+            ..Default::default()
+        }
+    }
+
+    /// Adds what one ingest call did with `readings` readings.
+    pub fn add(&mut self, readings: usize, report: &IngestReport) {
+        self.readings += readings as u64;
+        let mut counts = report.clone();
+        counts.examples.clear();
+        self.ingest.merge(counts);
+    }
+}
+
+/// The report as JSON; `towns` are the towns this process takes (`None`: all).
+pub fn to_json(live: &LiveTwin, c: &Counters, towns: Option<&[Handle]>, now_ms: i64) -> Json {
+    let twin = &live.twin;
+    let id = |h: Handle| twin.get(h).map(|a| a.id.clone()).unwrap_or_default();
+    let covers = |h: Handle| towns.is_none_or(|ts| ts.contains(&h));
+    let rows: Vec<Json> = live
+        .vital_signs()
+        .iter()
+        .map(|r| {
+            let covered = if r.island {
+                towns.is_none_or(|ts| {
+                    twin.iter()
+                        .filter(|(t, a)| {
+                            a.kind == twin_core::AssetKind::Town
+                                && twin.located_in(*t) == Some(r.region)
+                        })
+                        .all(|(t, _)| ts.contains(&t))
+                })
+            } else {
+                covers(r.region)
+            };
+            let channels: serde_json::Map<String, Json> = r
+                .channels
+                .iter()
+                .map(|(ch, s)| {
+                    let name = live
+                        .store
+                        .spec(*ch)
+                        .map_or_else(|| format!("#{}", ch.0), |sp| sp.name.clone());
+                    (
+                        name,
+                        json!({"count": s.count, "mean": s.mean, "max": s.max}),
+                    )
+                })
+                .collect();
+            json!({
+                "id": id(r.region),
+                "name": r.name,
+                "island": r.island,
+                "covered": covered,
+                "sensors": r.sensors,
+                "online": r.online,
+                "offline": r.offline(),
+                "alerts": {"info": r.alerts[0], "warning": r.alerts[1], "critical": r.alerts[2]},
+                "channels": channels,
+            })
+        })
+        .collect();
+    let rejected: serde_json::Map<String, Json> = c
+        .ingest
+        .rejected
+        .iter()
+        .map(|(r, n)| (format!("{r:?}"), json!(n)))
+        .collect();
+    json!({
+        "source": c.source,
+        "now_ms": now_ms,
+        "now": iso8601(now_ms),
+        "towns": towns.map(|ts| ts.iter().map(|h| id(*h)).collect::<Vec<_>>()),
+        "ingest": {
+            "messages": c.messages,
+            "redelivered": c.redelivered,
+            "bad_messages": c.bad_messages,
+            "acked": c.acked,
+            "connections": c.connections,
+            "readings": c.readings,
+            "applied": c.ingest.applied,
+            "out_of_order": c.ingest.out_of_order,
+            "duplicates": c.ingest.duplicates,
+            "replaced": c.ingest.replaced,
+            "rejected": rejected,
+            "rejected_total": c.ingest.rejected_total(),
+            "messages_per_town": c.per_town,
+        },
+        "history_samples": live.store.history().total_samples(),
+        "open_alerts": live.alerts.open().count(),
+        "vital_signs": rows,
+    })
+}
+
+/// Writes the report (pretty JSON) to `path`.
+pub fn write(
+    path: &Path,
+    live: &LiveTwin,
+    c: &Counters,
+    towns: Option<&[Handle]>,
+    now_ms: i64,
+) -> Result<(), String> {
+    let text = serde_json::to_string_pretty(&to_json(live, c, towns, now_ms))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    std::fs::write(path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))
+}
