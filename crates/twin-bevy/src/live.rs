@@ -38,6 +38,8 @@ pub struct Live {
     rx: Mutex<Receiver<AlertEvent>>,
     /// Building each building-energy sensor measures: buildings take its colour.
     host_of: Vec<u32>,
+    /// Sensors attached to each asset (the inspector lists their values).
+    attached: std::collections::HashMap<u32, Vec<Handle>>,
     /// Colours sent to the renderer (overlay colours plus hosts).
     pub colors: Vec<Rgba>,
     batch: Vec<Sample>,
@@ -59,7 +61,11 @@ impl Live {
         let sim = Simulator::new(&twin, &channels, config);
         let overlay = Overlay::new(&twin, standard_layers(&channels)).map_err(|e| e.to_string())?;
         let mut host_of = vec![u32::MAX; twin.handle_capacity()];
+        let mut attached: std::collections::HashMap<u32, Vec<Handle>> = Default::default();
         for (h, a) in twin.iter() {
+            if let Some(host) = twin.attached_to(h) {
+                attached.entry(host.0).or_default().push(h);
+            }
             if a.kind == AssetKind::Sensor(SensorType::BuildingEnergy)
                 && let Some(host) = twin.attached_to(h)
                 && twin
@@ -86,6 +92,7 @@ impl Live {
             events: Vec::new(),
             rx,
             host_of,
+            attached,
             colors,
             batch: Vec::new(),
         })
@@ -163,8 +170,18 @@ impl Live {
         v
     }
 
-    /// The asset's live values: channel name, value as text, time.
+    /// The live values of an asset and of the sensors attached to it: label, value as
+    /// text, time.
     pub fn values_of(&self, h: Handle) -> Vec<(String, String, i64)> {
+        let mut out = self.own_values(h, None);
+        for &s in self.attached.get(&h.0).into_iter().flatten().take(20) {
+            let id = self.live.twin.get(s).map(|a| a.id.as_str());
+            out.extend(self.own_values(s, id));
+        }
+        out
+    }
+
+    fn own_values(&self, h: Handle, prefix: Option<&str>) -> Vec<(String, String, i64)> {
         let mut out = Vec::new();
         for (id, spec) in self.live.store.channels() {
             if let Some(l) = self.live.store.latest(h, id) {
@@ -174,10 +191,13 @@ impl Live {
                     .latest_value(h, id)
                     .map(|v| format!("{v}"))
                     .unwrap_or_default();
-                let name = match &spec.unit {
+                let mut name = match &spec.unit {
                     Some(u) if !u.is_empty() => format!("{} ({u})", spec.name),
                     _ => spec.name.clone(),
                 };
+                if let Some(p) = prefix {
+                    name = format!("{p} {name}");
+                }
                 out.push((name, v, l.ts));
             }
         }

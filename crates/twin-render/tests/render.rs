@@ -250,9 +250,9 @@ fn picking_returns_the_asset_under_the_pixel() {
     hl.renderer.set_selected(Some(k.building));
     let (img, _) = hl.render(&cam).unwrap();
     let roof = pixel_at(&img, &cam, [0.0, 0.0, 20.0]);
-    // The tint is 65% of (1, 0.72, 0.05) over the base colour, in linear light.
+    // The tint is 65% of cyan (0, 0.85, 1) over the base colour, in linear light.
     let lin = |v: u8| ((v as f64 / 255.0 + 0.055) / 1.055).powf(2.4);
-    let tint = [1.0, 0.72, 0.05];
+    let tint = [0.0, 0.85, 1.0];
     let base = [226u8, 218, 204];
     let want: [u8; 3] = std::array::from_fn(|i| {
         let m = 0.35 * lin(base[i]) + 0.65 * tint[i];

@@ -51,13 +51,14 @@ fn linear_to_srgb(c: vec3<f32>) -> vec3<f32> {
 }
 
 // The asset's colour: its base colour (sRGB vertex colour) under its live state colour
-// (state alpha = how much the overlay replaces the base), then the selection tint.
+// (state alpha = how much the overlay replaces the base), then the selection tint
+// (cyan, a colour no standard overlay uses).
 fn asset_color(handle: u32, base: vec4<f32>) -> vec4<f32> {
     let width = textureDimensions(state).x;
     let s = textureLoad(state, vec2<u32>(handle % width, handle / width), 0);
     var c = vec4(mix(srgb_to_linear(base.rgb), s.rgb, s.a), max(base.a, s.a));
     if handle + 1u == g.selected.x {
-        c = vec4(mix(c.rgb, vec3(1.0, 0.72, 0.05), 0.65), 1.0);
+        c = vec4(mix(c.rgb, vec3(0.0, 0.85, 1.0), 0.65), 1.0);
     }
     return c;
 }
