@@ -9,7 +9,8 @@ use twin_core::state::alert::{Alert, AlertEvent};
 use twin_core::state::history::Retention;
 use twin_core::state::live::{DEFAULT_RULES_JSON, LiveTwin};
 use twin_core::state::{Overlay, Rgba, Sample, StateStore};
-use twin_core::{AssetKind, Handle, SensorType, Twin};
+use twin_core::{Handle, Twin};
+use twin_render::HostColors;
 
 /// Highlight of assets with an open alert.
 pub const ALERT_HIGHLIGHT: Rgba = Rgba::rgb(230, 0, 160);
@@ -36,8 +37,8 @@ pub struct Live {
     pub events: Vec<AlertEvent>,
     /// Alert events from the engine (a mutex makes the receiver shareable for bevy).
     rx: Mutex<Receiver<AlertEvent>>,
-    /// Building each building-energy sensor measures: buildings take its colour.
-    host_of: Vec<u32>,
+    /// Building-energy sensors colour the buildings they measure.
+    hosts: HostColors,
     /// Sensors attached to each asset (the inspector lists their values).
     attached: std::collections::HashMap<u32, Vec<Handle>>,
     /// Colours sent to the renderer (overlay colours plus hosts).
@@ -60,19 +61,11 @@ impl Live {
         let config = SimConfig::default_for(&twin, seed, start_ms);
         let sim = Simulator::new(&twin, &channels, config);
         let overlay = Overlay::new(&twin, standard_layers(&channels)).map_err(|e| e.to_string())?;
-        let mut host_of = vec![u32::MAX; twin.handle_capacity()];
+        let hosts = HostColors::building_energy(&twin);
         let mut attached: std::collections::HashMap<u32, Vec<Handle>> = Default::default();
-        for (h, a) in twin.iter() {
+        for (h, _) in twin.iter() {
             if let Some(host) = twin.attached_to(h) {
                 attached.entry(host.0).or_default().push(h);
-            }
-            if a.kind == AssetKind::Sensor(SensorType::BuildingEnergy)
-                && let Some(host) = twin.attached_to(h)
-                && twin
-                    .get(host)
-                    .is_some_and(|b| b.kind == AssetKind::Building)
-            {
-                host_of[h.index()] = host.0;
             }
         }
         let mut live = LiveTwin::new(twin, store, Vec::new(), 120_000);
@@ -91,7 +84,7 @@ impl Live {
             applied: 0,
             events: Vec::new(),
             rx,
-            host_of,
+            hosts,
             attached,
             colors,
             batch: Vec::new(),
@@ -143,20 +136,8 @@ impl Live {
     /// [`Live::colors`] (hosts included).
     pub fn refresh_colors(&mut self) -> Vec<std::ops::Range<u32>> {
         let ranges = self.overlay.refresh(&mut self.live.store, self.now_ms);
-        let colors = self.overlay.colors();
-        let mut out = ranges.clone();
-        for r in &ranges {
-            for h in r.clone() {
-                let c = colors[h as usize];
-                self.colors[h as usize] = c;
-                let host = self.host_of[h as usize];
-                if host != u32::MAX {
-                    self.colors[host as usize] = c;
-                    out.push(host..host + 1);
-                }
-            }
-        }
-        merge(out)
+        self.hosts
+            .apply(self.overlay.colors(), &ranges, &mut self.colors)
     }
 
     /// Open alerts, most severe and newest first.
@@ -221,19 +202,6 @@ impl Live {
     }
 }
 
-/// Sorts ranges and joins overlapping or touching ones.
-fn merge(mut v: Vec<std::ops::Range<u32>>) -> Vec<std::ops::Range<u32>> {
-    v.sort_by_key(|r| r.start);
-    let mut out: Vec<std::ops::Range<u32>> = Vec::with_capacity(v.len());
-    for r in v {
-        match out.last_mut() {
-            Some(last) if r.start <= last.end => last.end = last.end.max(r.end),
-            _ => out.push(r),
-        }
-    }
-    out
-}
-
 impl Live {
     /// The colours the overlay gave every asset at a past time `t`, from history: each
     /// asset's value at `t` through its layer's style (stale and no-data colours as the
@@ -251,8 +219,7 @@ impl Live {
                 Some((_, v)) => layer.style.color(v),
             };
             out[h.index()] = c;
-            let host = self.host_of[h.index()];
-            if host != u32::MAX {
+            if let Some(host) = self.hosts.host(h.0) {
                 out[host as usize] = c;
             }
         }

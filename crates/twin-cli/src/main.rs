@@ -16,6 +16,7 @@ mod info;
 mod mqtt;
 mod publish;
 mod query_cmd;
+mod render_cmd;
 mod replay;
 mod report;
 mod run;
@@ -44,6 +45,8 @@ enum Command {
     Run(run::RunArgs),
     /// Play recorded telemetry (JSON Lines or CSV) into the live island.
     Replay(replay::ReplayArgs),
+    /// Draw the twin (optionally a town, an asset, a live overlay) into a PNG, headless.
+    Render(render_cmd::RenderArgs),
     /// Publish the simulated island's telemetry to an MQTT broker (for `run --mqtt`).
     Publish(publish::PublishArgs),
     /// Counts of the loaded twin per kind and per town.
@@ -109,6 +112,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run::run(&args),
         Command::Replay(args) => replay::run(&args),
         Command::Publish(args) => publish::run(&args),
+        Command::Render(args) => render_cmd::run(&args),
         Command::Info(data) => info::run(&data),
         Command::Crs { from, to } => crs_cmd::run(&from, &to),
         Command::Query { query, data } => query_cmd::run(&query, &data),

@@ -90,7 +90,8 @@ impl OrbitCamera {
     /// The eye position.
     pub fn eye(&self) -> Vec3 {
         let (sh, ch) = self.heading.sin_cos();
-        let (sp, cp) = self.pitch.sin_cos();
+        // Straight down (or past it) would make the up vector parallel to the view.
+        let (sp, cp) = self.pitch.clamp(PITCH_RANGE.0, PITCH_RANGE.1).sin_cos();
         // Looking along (sin h · cos p, cos h · cos p, −sin p); the eye is behind that.
         self.target - self.distance * Vec3::new(sh * cp, ch * cp, -sp)
     }
@@ -219,6 +220,20 @@ mod tests {
         assert!(
             (after[0] - before[0] - 40.0).abs() < 0.5,
             "{before:?} {after:?}"
+        );
+    }
+
+    #[test]
+    fn a_pitch_of_exactly_straight_down_still_projects() {
+        let cam = OrbitCamera {
+            pitch: std::f32::consts::FRAC_PI_2,
+            distance: 100.0,
+            ..OrbitCamera::default()
+        };
+        let p = cam.project([0.0, 0.0, 0.0], 100, 100).unwrap();
+        assert!(
+            (p[0] - 50.0).abs() < 0.01 && (p[1] - 50.0).abs() < 0.01,
+            "{p:?}"
         );
     }
 

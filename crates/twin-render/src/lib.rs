@@ -36,6 +36,7 @@ pub mod camera;
 pub mod geometry;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod headless;
+pub mod hosts;
 pub mod model;
 pub mod palette;
 pub mod pipelines;
@@ -48,6 +49,7 @@ pub use camera::OrbitCamera;
 pub use geometry::{Chunk, Instance, MeshBuilder, Vertex};
 #[cfg(not(target_arch = "wasm32"))]
 pub use headless::{Headless, Image};
+pub use hosts::HostColors;
 pub use model::{Model, ModelError, Placement};
 pub use palette::LayerKind;
 pub use renderer::Renderer;

@@ -1,0 +1,258 @@
+//! `twin render`: any view of the twin to a PNG, headless (Mesa's lavapipe here).
+
+use std::path::PathBuf;
+
+use clap::Args;
+use twin_core::sim::{SimConfig, Simulator, standard_channels, standard_layers};
+use twin_core::state::history::Retention;
+use twin_core::state::{Overlay, Rgba, StateStore};
+use twin_core::{AssetKind, Handle, Twin};
+use twin_render::scene::asset_bounds;
+use twin_render::{Headless, HostColors, LayerKind, Model, OrbitCamera, Placement, Scene};
+
+use crate::DataArgs;
+
+/// Options of `twin render`.
+#[derive(Args, Debug)]
+pub struct RenderArgs {
+    /// The PNG to write.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Image width in pixels.
+    #[arg(long, default_value_t = 1280)]
+    pub width: u32,
+    /// Image height in pixels.
+    #[arg(long, default_value_t = 800)]
+    pub height: u32,
+    /// Frame one town: its id, Chinese or English name (城桥镇, Chengqiao).
+    #[arg(long)]
+    pub town: Option<String>,
+    /// Frame and highlight one asset by id.
+    #[arg(long)]
+    pub asset: Option<String>,
+    /// Colour live state with a standard overlay layer (`water level`, `air quality`,
+    /// `noise`, `soil moisture`, `traffic`, `parking`, `chargers`, `building energy`,
+    /// ...) or `all`, after simulating `--sim`.
+    #[arg(long)]
+    pub overlay: Option<String>,
+    /// Simulated time before the picture when --overlay is given.
+    #[arg(long, default_value = "2m")]
+    pub sim: String,
+    /// Degrees the camera looks down (90: straight down).
+    #[arg(long, default_value_t = 90.0)]
+    pub pitch: f32,
+    /// Heading the camera looks towards, degrees clockwise from north.
+    #[arg(long, default_value_t = 0.0)]
+    pub heading: f32,
+    /// Layers to hide, comma-separated (land, areas, water, roads, buildings, models,
+    /// markers, towns, town-borders, underground).
+    #[arg(long, value_delimiter = ',')]
+    pub hide: Vec<String>,
+    /// Layers to show that are hidden by default (underground).
+    #[arg(long, value_delimiter = ',')]
+    pub show: Vec<String>,
+    /// A glTF binary model standing for an asset: `FILE.glb@ASSET_ID[,HEADING[,SCALE]]`
+    /// (placed at the asset's centre and base, coloured by its state). Repeatable.
+    #[arg(long)]
+    pub model: Vec<String>,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+/// Runs `twin render`.
+pub fn run(args: &RenderArgs) -> Result<(), String> {
+    let mut twin = crate::data::load(&args.data)?;
+    let mut scene = Scene::build(&twin);
+    for spec in &args.model {
+        add_model(&twin, &mut scene, spec)?;
+    }
+    let mut hl =
+        Headless::with_scene(args.width, args.height, &scene).map_err(|e| e.to_string())?;
+    for (names, on) in [(&args.hide, false), (&args.show, true)] {
+        for name in names {
+            let l = LayerKind::parse(name).ok_or_else(|| {
+                let all: Vec<&str> = LayerKind::ALL.iter().map(|l| l.as_str()).collect();
+                format!(
+                    "--hide/--show: no layer `{name}` (layers: {})",
+                    all.join(", ")
+                )
+            })?;
+            hl.renderer.set_layer_visible(l, on);
+        }
+    }
+    if let Some(name) = &args.overlay {
+        let colors = overlay_colors(&mut twin, name, &args.sim)?;
+        hl.renderer.set_all_state(&colors);
+    }
+    let aspect = args.width as f32 / args.height.max(1) as f32;
+    let mut cam = OrbitCamera {
+        pitch: args.pitch.clamp(3.0, 90.0).to_radians(),
+        heading: args.heading.to_radians(),
+        ..OrbitCamera::default()
+    };
+    let focus = match (&args.asset, &args.town) {
+        (Some(id), _) => {
+            let h = twin
+                .handle(id)
+                .ok_or_else(|| format!("--asset: no asset `{id}`"))?;
+            hl.renderer.set_selected(Some(h));
+            let (lo, hi) =
+                asset_bounds(&twin, h).ok_or_else(|| format!("--asset {id}: no geometry"))?;
+            Some(widen((lo, hi), 150.0))
+        }
+        (None, Some(name)) => {
+            let h = find_town(&twin, name)?;
+            asset_bounds(&twin, h)
+        }
+        (None, None) => islands(&twin).or(scene.bounds),
+    };
+    let (lo, hi) = focus.ok_or("nothing to draw: the twin is empty")?;
+    cam.fit(lo, hi, aspect);
+    let t = std::time::Instant::now();
+    let (img, stats) = hl.render(&cam).map_err(|e| e.to_string())?;
+    img.save_png(&args.out).map_err(|e| e.to_string())?;
+    eprintln!(
+        "wrote {} ({}x{}, {} draw calls, {} triangles, {:.0} ms on {})",
+        args.out.display(),
+        args.width,
+        args.height,
+        stats.draw_calls,
+        stats.triangles,
+        t.elapsed().as_secs_f64() * 1e3,
+        hl.adapter().name
+    );
+    Ok(())
+}
+
+/// The box around the islands (kind island), for the default view.
+fn islands(twin: &Twin) -> Option<([f32; 3], [f32; 3])> {
+    twin.iter()
+        .filter(|(_, a)| a.kind == AssetKind::Island)
+        .filter_map(|(h, _)| asset_bounds(twin, h))
+        .reduce(|(l0, h0), (l1, h1)| {
+            (
+                std::array::from_fn(|i| l0[i].min(l1[i])),
+                std::array::from_fn(|i| h0[i].max(h1[i])),
+            )
+        })
+}
+
+fn widen((mut lo, mut hi): ([f32; 3], [f32; 3]), min_half: f32) -> ([f32; 3], [f32; 3]) {
+    for i in 0..2 {
+        let c = (lo[i] + hi[i]) / 2.0;
+        let half = ((hi[i] - lo[i]) / 2.0).max(min_half);
+        lo[i] = c - half;
+        hi[i] = c + half;
+    }
+    (lo, hi)
+}
+
+/// A town by id, Chinese name or English name (case-insensitive).
+fn find_town(twin: &Twin, name: &str) -> Result<Handle, String> {
+    let lower = name.to_lowercase();
+    let mut names = Vec::new();
+    for (h, a) in twin.iter() {
+        if a.kind != AssetKind::Town {
+            continue;
+        }
+        let en = a.name_en.as_deref().unwrap_or("");
+        if a.id == name || a.name_zh.as_deref() == Some(name) || en.to_lowercase() == lower {
+            return Ok(h);
+        }
+        names.push(format!("{} {}", a.name_zh.as_deref().unwrap_or(""), en));
+    }
+    Err(format!(
+        "--town: no town `{name}` (towns: {})",
+        names.join(", ")
+    ))
+}
+
+/// Simulates `sim` of telemetry and colours every asset with the chosen standard
+/// layer(s); building-energy meters colour their buildings.
+fn overlay_colors(twin: &mut Twin, name: &str, sim: &str) -> Result<Vec<Rgba>, String> {
+    let sim_ms = crate::run::parse_duration_ms(sim).map_err(|e| format!("--sim: {e}"))?;
+    let retention = Retention {
+        max_age_ms: Some(sim_ms + 60_000),
+        max_samples: None,
+    };
+    let mut store = StateStore::new(twin.handle_capacity(), retention, None);
+    let ch = standard_channels(&mut store);
+    let layers: Vec<_> = standard_layers(&ch)
+        .into_iter()
+        .filter(|l| name == "all" || l.name == name)
+        .collect();
+    if layers.is_empty() {
+        let all: Vec<String> = standard_layers(&ch).into_iter().map(|l| l.name).collect();
+        return Err(format!(
+            "--overlay: no layer `{name}` (layers: {}, or all)",
+            all.join(", ")
+        ));
+    }
+    let mut overlay = Overlay::new(twin, layers).map_err(|e| e.to_string())?;
+    // 2026-11-21 08:00 China time.
+    let start = 1_795_219_200_000;
+    let mut simulator = Simulator::new(twin, &ch, SimConfig::default_for(twin, 7, start));
+    let mut batch = Vec::new();
+    let mut t = start;
+    while t <= start + sim_ms {
+        batch.clear();
+        simulator.tick(t, &mut batch);
+        store.apply(&batch, t);
+        t += 1000;
+    }
+    overlay.refresh(&mut store, t - 1000);
+    let mut colors = vec![Rgba::NONE; twin.handle_capacity()];
+    let all = 0..colors.len() as u32;
+    HostColors::building_energy(twin).apply(
+        overlay.colors(),
+        std::slice::from_ref(&all),
+        &mut colors,
+    );
+    Ok(colors)
+}
+
+/// `FILE.glb@ASSET_ID[,HEADING[,SCALE]]`: the model placed on the asset.
+fn add_model(twin: &Twin, scene: &mut Scene, spec: &str) -> Result<(), String> {
+    let (file, rest) = spec
+        .rsplit_once('@')
+        .ok_or_else(|| format!("--model `{spec}`: expected FILE.glb@ASSET_ID[,HEADING[,SCALE]]"))?;
+    let mut parts = rest.split(',');
+    let id = parts.next().unwrap_or_default();
+    let num = |s: Option<&str>, what: &str, default: f64| -> Result<f64, String> {
+        s.map(|x| {
+            x.trim()
+                .parse::<f64>()
+                .map_err(|e| format!("--model `{spec}`: {what}: {e}"))
+        })
+        .transpose()
+        .map(|v| v.unwrap_or(default))
+    };
+    let heading = num(parts.next(), "heading", 0.0)?;
+    let scale = num(parts.next(), "scale", 1.0)?;
+    let h = twin
+        .handle(id)
+        .ok_or_else(|| format!("--model `{spec}`: no asset `{id}`"))?;
+    let a = twin
+        .get(h)
+        .ok_or_else(|| format!("--model `{spec}`: no asset `{id}`"))?;
+    let (lo, hi) =
+        asset_bounds(twin, h).ok_or_else(|| format!("--model `{spec}`: `{id}` has no geometry"))?;
+    let (lon, lat) = twin.frame().to_geographic(
+        ((lo[0] + hi[0]) / 2.0) as f64,
+        ((lo[1] + hi[1]) / 2.0) as f64,
+    );
+    let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
+    let model = Model::from_glb(&bytes, file).map_err(|e| e.to_string())?;
+    let placement = Placement {
+        lon,
+        lat,
+        base: a.vertical.base,
+        heading_deg: heading,
+        scale,
+    };
+    scene.add_chunks(
+        LayerKind::Models,
+        model.place(&placement, twin.frame(), h.0),
+    );
+    Ok(())
+}
