@@ -49,11 +49,11 @@ impl HostColors {
             }
             dst[start..end].copy_from_slice(&src[start..end]);
             out.push(start as u32..end as u32);
-            for h in start..end {
+            for (h, &c) in (start..end).zip(&src[start..end]) {
                 if let Some(host) = self.host(h as u32)
                     && let Some(d) = dst.get_mut(host as usize)
                 {
-                    *d = src[h];
+                    *d = c;
                     out.push(host..host + 1);
                 }
             }
