@@ -99,7 +99,7 @@ mod tests {
             Rgba::rgb(0, 0, 255),
         ];
         let mut dst = vec![Rgba::NONE; 4];
-        let changed = hc.apply(&src, &[2..4], &mut dst);
+        let changed = hc.apply(&src, std::slice::from_ref(&(2..4)), &mut dst);
         assert_eq!(
             dst,
             vec![
