@@ -79,10 +79,7 @@ impl Model {
     /// Reads a glTF (binary, or JSON with `external` buffers given in order for its
     /// buffers that have a URI).
     pub fn from_gltf(bytes: &[u8], external: &[Vec<u8>], file: &str) -> Result<Model, ModelError> {
-        let g = gltf::Gltf::from_slice(bytes).map_err(|e| ModelError::Format {
-            file: file.to_string(),
-            message: e.to_string(),
-        })?;
+        let g = read_validated(bytes, file)?;
         let bounds = |what: String| ModelError::Bounds {
             file: file.to_string(),
             what,
@@ -233,6 +230,43 @@ impl Model {
         b.triangles(&vertices, &self.indices);
         b.finish()
     }
+}
+
+/// Parses and validates a glTF. gltf-json 1.4.1's validation indexes a primitive's
+/// POSITION accessor without a bounds check and panics on files whose accessors are
+/// missing; those references are checked here first, and any other panic inside the
+/// parser becomes an error rather than taking the caller down.
+fn read_validated(bytes: &[u8], file: &str) -> Result<gltf::Gltf, ModelError> {
+    let format = |message: String| ModelError::Format {
+        file: file.to_string(),
+        message,
+    };
+    let raw =
+        gltf::Gltf::from_slice_without_validation(bytes).map_err(|e| format(e.to_string()))?;
+    let json = raw.document.as_json();
+    for (m, mesh) in json.meshes.iter().enumerate() {
+        for (p, prim) in mesh.primitives.iter().enumerate() {
+            let refs = prim
+                .attributes
+                .values()
+                .map(|i| i.value())
+                .chain(prim.indices.map(|i| i.value()));
+            for a in refs {
+                if a >= json.accessors.len() {
+                    return Err(format(format!(
+                        "mesh {m} primitive {p} uses accessor {a} of {}",
+                        json.accessors.len()
+                    )));
+                }
+            }
+        }
+    }
+    let blob = raw.blob;
+    let document =
+        std::panic::catch_unwind(move || gltf::Document::from_json(raw.document.into_json()))
+            .map_err(|_| format("the glTF parser failed on this file".into()))?
+            .map_err(|e| format(e.to_string()))?;
+    Ok(gltf::Gltf { document, blob })
 }
 
 fn linear_to_srgb(x: f32) -> f32 {
