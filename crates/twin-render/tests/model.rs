@@ -14,7 +14,7 @@ fn glb(positions: &[[f32; 3]], indices: &[u16], declared_len: Option<usize>) -> 
     let pos_len = bin.len();
     bin.extend(indices.iter().flat_map(|i| i.to_le_bytes()));
     let idx_len = bin.len() - pos_len;
-    while bin.len() % 4 != 0 {
+    while !bin.len().is_multiple_of(4) {
         bin.push(0);
     }
     let (mut lo, mut hi) = ([f32::MAX; 3], [f32::MIN; 3]);
@@ -44,7 +44,7 @@ fn glb(positions: &[[f32; 3]], indices: &[u16], declared_len: Option<usize>) -> 
         indices.len()
     );
     let mut json = json.into_bytes();
-    while json.len() % 4 != 0 {
+    while !json.len().is_multiple_of(4) {
         json.push(b' ');
     }
     let total = 12 + 8 + json.len() + 8 + bin.len();
@@ -117,8 +117,10 @@ fn placement_turns_gltf_axes_into_east_north_up_by_heading() {
         c.vertices[0].pos
     );
     // In a scene, the model is its own layer.
-    let mut scene = Scene::default();
-    scene.layers = vec![Vec::new(); LayerKind::ALL.len()];
+    let mut scene = Scene {
+        layers: vec![Vec::new(); LayerKind::ALL.len()],
+        ..Scene::default()
+    };
     scene.add_chunks(LayerKind::Models, m.place(&p0, &frame, 42));
     assert_eq!(scene.layer(LayerKind::Models)[0].triangles(), 1);
     assert_eq!(scene.handle_capacity, 43);
