@@ -116,6 +116,20 @@ impl Live {
         self.take_events();
     }
 
+    /// Simulates `ms` of telemetry at once (before the window opens).
+    pub fn fast_forward(&mut self, ms: i64) {
+        let end = self.now_ms + ms;
+        let mut t = (self.now_ms / 1000 + 1) * 1000;
+        while t <= end {
+            self.batch.clear();
+            self.sim.tick(t, &mut self.batch);
+            self.applied += self.live.apply(&self.batch, t).applied;
+            self.now_ms = t;
+            t += 1000;
+        }
+        self.take_events();
+    }
+
     fn take_events(&mut self) {
         let rx = self.rx.get_mut().unwrap_or_else(|e| e.into_inner());
         while let Ok(e) = rx.try_recv() {

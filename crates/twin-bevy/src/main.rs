@@ -14,10 +14,13 @@ use twin_render::Scene;
 
 const HELP: &str = "twin-viewer: the live island on the desktop
 
-usage: twin-viewer [--scale S] [--speed N] [--size WxH] [--screenshot FILE --after SECONDS]
+usage: twin-viewer [--scale S] [--speed N] [--skip MIN] [--size WxH] [--select ID]
+                   [--screenshot FILE --after SECONDS]
 
   --scale S          synthetic infrastructure scale (default: the bundled island, scale 1)
   --speed N          simulated seconds per real second (default 10)
+  --skip MIN         simulate MIN minutes before opening (incidents start 5, 10 and
+                     15 minutes in: a charger fault, a water-level surge, silent sensors)
   --size WxH         window size in logical pixels (default 1600x900)
   --screenshot FILE  save a screenshot of the window after --after seconds, then exit
   --select ID        select an asset and fly to it at start
@@ -33,6 +36,7 @@ struct Options {
     screenshot: Option<PathBuf>,
     after_s: f64,
     select: Option<String>,
+    skip_min: f64,
 }
 
 fn parse_args() -> Result<Options, String> {
@@ -43,6 +47,7 @@ fn parse_args() -> Result<Options, String> {
         screenshot: None,
         after_s: 8.0,
         select: None,
+        skip_min: 0.0,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -76,6 +81,11 @@ fn parse_args() -> Result<Options, String> {
                     .map_err(|e| format!("--after: {e}"))?
             }
             "--select" => o.select = Some(value("--select")?),
+            "--skip" => {
+                o.skip_min = value("--skip")?
+                    .parse()
+                    .map_err(|e| format!("--skip: {e}"))?
+            }
             other => return Err(format!("unknown argument `{other}`\n\n{HELP}")),
         }
     }
@@ -113,6 +123,7 @@ fn main() {
             std::process::exit(1);
         }
     };
+    live.fast_forward((opts.skip_min.max(0.0) * 60_000.0) as i64);
     live.speed = opts.speed;
     App::new()
         .add_plugins(DefaultPlugins.set(WindowPlugin {

@@ -57,10 +57,37 @@ impl OrbitCamera {
         let centre = (lo + hi) / 2.0;
         self.target = Vec3::new(centre.x, centre.y, lo.z.max(0.0).min(hi.z));
         let half = (hi - lo) / 2.0;
-        // The bounding sphere of the box, seen with the narrower field of view.
+        // The bounding sphere always fits; then the smallest distance that still keeps
+        // the box's eight corners in view (5% margin), by bisection.
         let radius = half.length().max(1.0);
         let half_fov = (self.fovy / 2.0).min((aspect.max(1e-3) * (self.fovy / 2.0).tan()).atan());
-        self.distance = radius / half_fov.sin();
+        let outer = radius / half_fov.sin();
+        let fits = |cam: &OrbitCamera| {
+            let vp = cam.view_proj(aspect);
+            (0..8).all(|i| {
+                let c = Vec3::new(
+                    if i & 1 == 0 { lo.x } else { hi.x },
+                    if i & 2 == 0 { lo.y } else { hi.y },
+                    if i & 4 == 0 { lo.z } else { hi.z },
+                );
+                let clip = vp * c.extend(1.0);
+                clip.w > 0.0 && (clip.x / clip.w).abs() <= 0.95 && (clip.y / clip.w).abs() <= 0.95
+            })
+        };
+        let (mut inside, mut outside) = (outer, 0.0f32);
+        for _ in 0..24 {
+            let mid = (inside + outside) / 2.0;
+            let probe = OrbitCamera {
+                distance: mid,
+                ..*self
+            };
+            if fits(&probe) {
+                inside = mid;
+            } else {
+                outside = mid;
+            }
+        }
+        self.distance = inside.max(1.0);
     }
 
     /// Rotates around the target: `d_heading` clockwise, `d_pitch` downwards (radians).
