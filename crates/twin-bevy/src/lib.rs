@@ -301,10 +301,7 @@ fn draw_twin(
         s.error = Some(e.to_string());
     }
     for (start, colors) in s.state.drain(..) {
-        let end = start + colors.len() as u32;
-        let mut dense = vec![Rgba::NONE; end as usize];
-        dense[start as usize..].copy_from_slice(&colors);
-        renderer.update_state(&dense, std::slice::from_ref(&(start..end)));
+        renderer.set_state_run(start, &colors);
     }
     renderer.set_selected(s.selected);
     for &(l, v) in &s.visible {

@@ -222,6 +222,11 @@ impl Renderer {
         self.state.set_ranges(colors, ranges);
     }
 
+    /// Sets the live colours of the handles `start..start + colors.len()`.
+    pub fn set_state_run(&mut self, start: u32, colors: &[Rgba]) {
+        self.state.set_run(start, colors);
+    }
+
     /// Sets every handle's live colour from a dense array.
     pub fn set_all_state(&mut self, colors: &[Rgba]) {
         let all = 0..colors.len() as u32;

@@ -98,6 +98,23 @@ impl StateTexture {
         }
     }
 
+    /// Sets the colours of `colors.len()` handles from `start` (past the end ignored).
+    pub fn set_run(&mut self, start: u32, colors: &[Rgba]) {
+        let start = (start as usize).min(self.mirror.len());
+        let end = (start + colors.len()).min(self.mirror.len());
+        if start == end {
+            return;
+        }
+        for (m, c) in self.mirror[start..end].iter_mut().zip(colors) {
+            *m = c.0;
+        }
+        let (r0, r1) = (
+            start / STATE_WIDTH as usize,
+            (end - 1) / STATE_WIDTH as usize,
+        );
+        self.dirty[r0..=r1].iter_mut().for_each(|d| *d = true);
+    }
+
     /// Sets one handle's colour.
     pub fn set(&mut self, handle: u32, c: Rgba) {
         if let Some(m) = self.mirror.get_mut(handle as usize) {

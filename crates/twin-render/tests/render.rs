@@ -199,14 +199,23 @@ fn known_scene_has_known_colours_and_live_state_does_not_remesh() {
         lit_flat([0, 0, 255]),
         2
     ));
+    // A run of colours from a start handle (how the bevy plugin sends them).
+    hl.renderer
+        .set_state_run(k.building.0, &[Rgba::rgb(0, 255, 0)]);
+    let (img, _) = hl.render(&cam).unwrap();
+    assert!(near(
+        pixel_at(&img, &cam, [0.0, 0.0, 20.0]),
+        lit_flat([0, 255, 0]),
+        2
+    ));
     assert_eq!(
         hl.renderer.stats().mesh_uploads,
         uploads,
         "a state change must not re-mesh"
     );
-    // Two state flushes after the first frame's, each one texture row (2048 × 4 bytes).
-    assert_eq!(hl.renderer.stats().state_uploads, 3);
-    assert_eq!(hl.renderer.stats().state_bytes, 3 * 2048 * 4);
+    // Three state flushes after the first frame's, each one texture row (2048 × 4 bytes).
+    assert_eq!(hl.renderer.stats().state_uploads, 4);
+    assert_eq!(hl.renderer.stats().state_bytes, 4 * 2048 * 4);
 
     // Hiding the buildings shows the land under them.
     hl.renderer.set_layer_visible(LayerKind::Buildings, false);
