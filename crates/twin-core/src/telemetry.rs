@@ -14,6 +14,18 @@
 //!
 //! [`Replay`] hands the readings out in time order, one batch per step, for
 //! `twin replay FILE --speed N`.
+//!
+//! ## Fast JSON
+//! [`parse_json_line`] first tries a hand-written parser for the common shape (a flat
+//! object of `id`, `channel`, `ts`, `value` and `quality`, strings without escapes;
+//! see [`parse_json_line_fast`]) that borrows from the line, and falls back to
+//! serde_json ([`parse_json_line_serde`]) for anything else, including every line it
+//! would refuse: the results and error messages are those of serde_json's path.
+//! [`ingest_json_lines`] parses a batch of lines that way, resolves each reading to a
+//! handle and channel without allocating (the twin's id map and the store's channel
+//! names are looked up by `&str`) and applies the batch to a [`LiveTwin`] in one call:
+//! the same as [`parse`] followed by [`LiveTwin::apply_readings`], without the
+//! `String`s.
 
 use std::fmt;
 use std::path::Path;
@@ -21,7 +33,15 @@ use std::path::Path;
 use serde_json::Value as Json;
 
 use crate::error::LoadError;
-use crate::state::{Quality, Reading, Value};
+use crate::state::live::LiveTwin;
+use crate::state::{IngestReport, Quality, Reading, RejectReason, Sample, StateStore, Value};
+use crate::twin::Twin;
+
+mod fast;
+mod ingest;
+
+pub use fast::{ReadingRef, ValueRef};
+pub use ingest::JsonIngest;
 
 /// UTC milliseconds as ISO 8601 (`2026-05-04T00:10:00Z`, with `.mmm` when there are
 /// milliseconds), by the days-to-civil algorithm of H. Hinnant.
@@ -137,6 +157,16 @@ pub fn parse(text: &str, file: &str, format: Format) -> TelemetryFile {
     out
 }
 
+/// A quality name as [`Quality::parse`] reads it, the usual spellings first.
+fn quality_name(q: &str) -> Option<Quality> {
+    match q {
+        "good" => Some(Quality::Good),
+        "uncertain" => Some(Quality::Uncertain),
+        "bad" => Some(Quality::Bad),
+        _ => Quality::parse(q),
+    }
+}
+
 fn quality(s: Option<&str>) -> Result<Quality, String> {
     match s {
         None => Ok(Quality::Good),
@@ -158,8 +188,25 @@ fn check_ts(ts: i64) -> Result<i64, String> {
     }
 }
 
-/// Parses one JSON Lines reading.
+/// Parses one JSON Lines reading: by the fast path when the line has the common shape,
+/// else by serde_json (see the module docs; the result is the same either way).
 pub fn parse_json_line(line: &str) -> Result<Reading, String> {
+    match fast::parse(line) {
+        Some(r) => Ok(r.to_reading()),
+        None => parse_json_line_serde(line),
+    }
+}
+
+/// The fast path of [`parse_json_line`] alone: the reading, borrowed from `line`, when
+/// the line has the common shape and is valid; `None` when only serde_json can say
+/// (anything unusual, and every line that would be refused).
+pub fn parse_json_line_fast(line: &str) -> Option<ReadingRef<'_>> {
+    fast::parse(line)
+}
+
+/// Parses one JSON Lines reading with serde_json: the reference for
+/// [`parse_json_line`], and its fallback.
+pub fn parse_json_line_serde(line: &str) -> Result<Reading, String> {
     let v: Json = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
     let obj = v.as_object().ok_or("not a JSON object")?;
     let text = |k: &str| -> Result<String, String> {
@@ -198,6 +245,72 @@ pub fn parse_json_line(line: &str) -> Result<Reading, String> {
         value,
         quality,
     })
+}
+
+impl ReadingRef<'_> {
+    /// The reading, owned.
+    pub fn to_reading(&self) -> Reading {
+        Reading {
+            id: self.id.to_string(),
+            channel: self.channel.to_string(),
+            ts: self.ts,
+            value: match self.value {
+                ValueRef::Num(n) => Value::Num(n),
+                ValueRef::Bool(b) => Value::Bool(b),
+                ValueRef::Text(s) => Value::Text(s.to_string()),
+            },
+            quality: self.quality,
+        }
+    }
+}
+
+impl<'a> From<&'a Reading> for ReadingRef<'a> {
+    fn from(r: &'a Reading) -> Self {
+        ReadingRef {
+            id: &r.id,
+            channel: &r.channel,
+            ts: r.ts,
+            value: match &r.value {
+                Value::Num(n) => ValueRef::Num(*n),
+                Value::Bool(b) => ValueRef::Bool(*b),
+                Value::Text(s) => ValueRef::Text(s),
+            },
+            quality: r.quality,
+        }
+    }
+}
+
+/// Resolves a borrowed reading against the twin and the store's channels, as
+/// [`StateStore::resolve`] does for a [`Reading`], without allocating.
+pub fn resolve(
+    twin: &Twin,
+    store: &StateStore,
+    r: &ReadingRef<'_>,
+) -> Result<Sample, RejectReason> {
+    let handle = twin.handle(r.id).ok_or(RejectReason::UnknownId)?;
+    let channel = store
+        .channel(r.channel)
+        .ok_or(RejectReason::UnknownChannel)?;
+    ingest::encode(store, handle, channel, r)
+}
+
+/// What [`ingest_json_lines`] did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Ingested {
+    /// The live twin's report (refusals of readings that did not resolve included).
+    pub report: IngestReport,
+    /// Lines that could not be read.
+    pub errors: Vec<LineError>,
+}
+
+/// Parses JSON Lines telemetry (`file` names it in errors) and applies its readings to
+/// `live` as one batch at `now_ms`: the same readings, errors and report as [`parse`]
+/// followed by [`LiveTwin::apply_readings`], through the fast parser and without
+/// allocating per reading (see the module docs). [`JsonIngest`] does the same with an
+/// id index kept between batches, faster.
+pub fn ingest_json_lines(live: &mut LiveTwin, text: &str, file: &str, now_ms: i64) -> Ingested {
+    let mut samples = Vec::with_capacity(text.len() / 64);
+    ingest::run(live, text, file, now_ms, &mut samples, None)
 }
 
 /// Parses one CSV reading.

@@ -230,6 +230,87 @@ fn booleans_and_states_decode_and_changes_come_as_merged_ranges() {
     assert_eq!(s.take_changed(), vec![5..6]);
 }
 
+#[test]
+fn samples_in_the_hot_log_are_visible_to_every_read() {
+    let t = twin(3);
+    let (mut s, level, online, _) = store(3);
+    let (h0, h1) = (t.handle("S0").unwrap(), t.handle("S1").unwrap());
+    let sample = |h: Handle, channel: ChannelId, dt: i64, value: f64| Sample {
+        handle: h,
+        channel,
+        ts: NOW + dt * 1000,
+        value,
+        quality: Quality::Good,
+    };
+    let batch: Vec<Sample> = (0..5)
+        .flat_map(|i| {
+            [
+                sample(h0, level, i, i as f64),
+                sample(h1, level, i, 10.0 + i as f64),
+                sample(h1, online, i, (i % 2) as f64),
+            ]
+        })
+        .collect();
+    let r = s.apply(&batch, NOW + 5_000);
+    assert_eq!(r.applied, 15);
+    // Applied samples wait in the hot log...
+    assert_eq!(s.history().pending(), 15);
+    // ... and every read sees them.
+    assert_eq!(s.value_at(h0, level, NOW + 2_500), Some((NOW + 2_000, 2.0)));
+    assert_eq!(
+        s.state_at(NOW + 3_000, None),
+        vec![
+            (h0, level, NOW + 3_000, 3.0),
+            (h1, level, NOW + 3_000, 13.0),
+            (h1, online, NOW + 3_000, 1.0),
+        ]
+    );
+    assert_eq!(s.history().pending(), 0);
+    let k1 = twin_core::state::SeriesKey::new(h1.0, level.0);
+    s.apply(&[sample(h1, level, 5, 15.0)], NOW + 5_000);
+    assert_eq!(s.history().pending(), 1);
+    assert_eq!(
+        s.history().range(k1, NOW + 3_000, NOW + 9_000),
+        vec![
+            (NOW + 3_000, 13.0),
+            (NOW + 4_000, 14.0),
+            (NOW + 5_000, 15.0)
+        ]
+    );
+    // A late sample is stored at once, after the pending ones of its series: the
+    // report knows whether it repeats one.
+    s.apply(&[sample(h0, level, 9, 9.0)], NOW + 9_000);
+    let r = s.apply(
+        &[
+            sample(h0, level, 7, 7.0),
+            sample(h0, level, 9, 9.0),
+            sample(h0, level, 7, 7.0),
+            sample(h0, level, 4, 4.0),
+            sample(h0, level, 4, 44.0),
+        ],
+        NOW + 9_000,
+    );
+    assert_eq!(
+        (r.applied, r.out_of_order, r.duplicates, r.replaced),
+        (0, 1, 3, 1)
+    );
+    let k0 = twin_core::state::SeriesKey::new(h0.0, level.0);
+    assert_eq!(
+        s.history().range(k0, NOW + 3_000, NOW + 9_000),
+        vec![
+            (NOW + 3_000, 3.0),
+            (NOW + 4_000, 44.0),
+            (NOW + 7_000, 7.0),
+            (NOW + 9_000, 9.0)
+        ]
+    );
+    // Compacting when idle leaves nothing for the next read to do.
+    s.apply(&[sample(h0, level, 10, 10.0)], NOW + 10_000);
+    assert_eq!(s.compact_history(), 1);
+    assert_eq!(s.history().pending(), 0);
+    assert_eq!(s.history().total_samples(), 19);
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 

@@ -98,8 +98,10 @@ impl LiveTwin {
         report
     }
 
-    /// Lets time pass without samples (sensors fall offline).
+    /// Lets time pass without samples (sensors fall offline; the history's hot log is
+    /// compacted now and then, see [`StateStore::tick`]).
     pub fn tick(&mut self, now_ms: i64) {
+        self.store.tick(now_ms);
         self.alerts.tick(&self.twin, &self.store, now_ms);
         self.vitals.tick(now_ms);
     }

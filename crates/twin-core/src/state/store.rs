@@ -286,14 +286,37 @@ impl StateStore {
         }
     }
 
-    /// The history of every series.
+    /// The history of every series. Its reads see every applied sample (those still
+    /// in the hot log are compacted first; see [`History`]).
     pub fn history(&self) -> &History {
         &self.history
     }
 
+    /// Moves every sample waiting in the history's hot log into its series (see
+    /// [`History::compact`]); returns how many. Reads do it by themselves; calling it
+    /// when idle keeps that work off the next read.
+    pub fn compact_history(&mut self) -> usize {
+        self.history.compact()
+    }
+
+    /// Housekeeping as time passes: see [`History::tick`] (compacts the history's hot
+    /// log at most every ten seconds of `now_ms`). Returns how many samples moved.
+    pub fn tick(&mut self, now_ms: i64) -> usize {
+        self.history.tick(now_ms)
+    }
+
+    /// Sets how many samples the history's hot log holds before an apply compacts it
+    /// (see [`History::set_hot_capacity`]).
+    pub fn set_history_hot_capacity(&mut self, samples: usize) {
+        self.history.set_hot_capacity(samples);
+    }
+
     /// Applies resolved samples. Each is checked (handle, channel, finite value of the
     /// channel's type, not too far in the future of `now_ms`); an older sample than the
-    /// latest goes to history only; an exact repeat changes nothing.
+    /// latest goes to history only; an exact repeat changes nothing. Samples at least
+    /// as new as the latest are appended to the history's hot log (compacted in
+    /// batches, see [`History`]); older ones are inserted at once, since the report says
+    /// whether each was new, a repeat or a replacement.
     pub fn apply(&mut self, samples: &[Sample], now_ms: i64) -> IngestReport {
         let mut report = IngestReport::default();
         for s in samples {
@@ -347,6 +370,7 @@ impl StateStore {
         let col = &mut self.columns[c];
         let latest_ts = col.ts[h];
         if s.ts < latest_ts {
+            // Late: stored at once, since the report needs to know what it did.
             match self.history.insert(key, s.ts, s.value) {
                 Inserted::Duplicate => report.duplicates += 1,
                 Inserted::Replaced => report.replaced += 1,
@@ -366,11 +390,43 @@ impl StateStore {
         col.value[h] = s.value;
         col.ts[h] = s.ts;
         col.quality[h] = s.quality as u8;
-        self.history.insert(key, s.ts, s.value);
+        // At least as new as the latest: to the hot log, no answer needed.
+        self.history.append(key, s.ts, s.value);
         let (word, bit) = (h / 64, 1u64 << (h % 64));
         if self.dirty_bits[word] & bit == 0 {
             self.dirty_bits[word] |= bit;
             self.dirty.push(s.handle.0);
+        }
+    }
+
+    /// Encodes a delivered value for `channel` as its column holds it (numbers as they
+    /// are, booleans as 0/1, states as their index), or says why it does not fit.
+    pub fn encode(&self, channel: ChannelId, value: &Value) -> Result<f64, RejectReason> {
+        let spec = self
+            .channels
+            .get(channel.0 as usize)
+            .ok_or(RejectReason::UnknownChannel)?;
+        encode(&spec.ty, value).map_err(|e| match e {
+            EncodeError::NotFinite => RejectReason::NotFinite,
+            EncodeError::WrongType => RejectReason::WrongType,
+            EncodeError::UnknownState => RejectReason::UnknownState,
+        })
+    }
+
+    /// [`StateStore::encode`] of the state name `state` (a [`Value::Text`]), without
+    /// allocating one.
+    pub fn encode_state(&self, channel: ChannelId, state: &str) -> Result<f64, RejectReason> {
+        let spec = self
+            .channels
+            .get(channel.0 as usize)
+            .ok_or(RejectReason::UnknownChannel)?;
+        match &spec.ty {
+            ChannelType::Enum(states) => states
+                .iter()
+                .position(|x| x == state)
+                .map(|i| i as f64)
+                .ok_or(RejectReason::UnknownState),
+            _ => Err(RejectReason::WrongType),
         }
     }
 
@@ -380,12 +436,7 @@ impl StateStore {
         let channel = self
             .channel(&r.channel)
             .ok_or(RejectReason::UnknownChannel)?;
-        let spec = &self.channels[channel.0 as usize];
-        let value = encode(&spec.ty, &r.value).map_err(|e| match e {
-            EncodeError::NotFinite => RejectReason::NotFinite,
-            EncodeError::WrongType => RejectReason::WrongType,
-            EncodeError::UnknownState => RejectReason::UnknownState,
-        })?;
+        let value = self.encode(channel, &r.value)?;
         Ok(Sample {
             handle,
             channel,
@@ -463,11 +514,9 @@ impl StateStore {
         let mut out: Vec<(Handle, ChannelId, i64, f64)> = match assets {
             None => self
                 .history
-                .keys()
-                .filter_map(|k| {
-                    let (ts, v) = self.history.at(k, t)?;
-                    Some((Handle(k.handle), ChannelId(k.channel), ts, v))
-                })
+                .at_all(t)
+                .into_iter()
+                .map(|(k, ts, v)| (Handle(k.handle), ChannelId(k.channel), ts, v))
                 .collect(),
             Some(hs) => hs
                 .iter()

@@ -2,8 +2,49 @@
 //!
 //! [`History`] keeps, for each series ([`SeriesKey`]: asset handle and channel), the
 //! samples `(ts, value)` it received, `ts` in UTC milliseconds (any `i64`) and `value`
-//! an `f64`. It is built for ~100,000 sensors reporting at 1 Hz: appends are O(1),
-//! storage is 12 bytes per sample, and memory can be capped.
+//! an `f64`. It is built for ~100,000 sensors reporting at 1 Hz: writes are a sequential
+//! append, storage is 12 bytes per sample, and memory can be capped.
+//!
+//! ## Writing: a hot log, compacted in batches
+//! There are two ways in. [`History::append`] (what the state store uses for every
+//! sample at least as new as the latest value) puts the sample in the *hot log*: one
+//! vector per channel of 16-byte records (the value, the time as an `i32` offset from
+//! the log's base, and the index of the series' previous pending record), in arrival
+//! order. An append is a vector push and one store into a dense array of chain heads
+//! indexed by handle: no hashing, no search, no touch of the series' chunks, whose
+//! scattered heap memory made a per-sample insert cost ~200 ns of cache misses.
+//! [`History::insert`] stores a sample at once and says what it did ([`Inserted`]);
+//! the store uses it for out-of-order samples, whose report needs the answer.
+//!
+//! *Compaction* moves pending samples into the chunks. It runs inside
+//! [`History::append`] when the log holds [`History::hot_capacity`] records (default
+//! [`DEFAULT_HOT_CAPACITY`], 16 MiB), on [`History::compact`], on [`History::tick`]
+//! at most every [`TICK_COMPACTION_MS`] (called by `LiveTwin::tick`), for one series before an [`History::insert`] or
+//! [`History::remove`] into it, for one channel before its retention changes, for
+//! everything before [`History::set_budget`], [`History::enforce`] and
+//! [`History::clear`], and before reads (below). It walks each channel's series in
+//! the order they first received a pending sample, collects each one's samples through
+//! its chain (in arrival order) and stores them together, so a series that received
+//! `k` samples pays its lookups and cache misses once rather than `k` times. A run of
+//! strictly increasing times after the series' newest (the normal case) is appended
+//! and trimmed once; anything else (late, repeated or replacing samples) goes through
+//! the same per-sample insert as [`History::insert`]. Per series, compaction stores
+//! exactly what inserting each sample on arrival would: the same samples, duplicates,
+//! replacements, retention drops and [`History::expired`] counts.
+//!
+//! ## Reading: every read sees every sample
+//! Reads take `&self` and see every sample appended so far. The state sits behind an
+//! `RwLock`: a read of one series (`at`, `range`, `downsample`, `len`, `latest`, …)
+//! first compacts that series if it has pending samples (the cost of one series
+//! insert), and a read of totals (`bytes`, `total_samples`, `series_count`, `keys`,
+//! `evicted`, `expired`, `at_all`) first compacts the whole log. With nothing pending,
+//! a read costs an uncontended shared lock. [`History::at`] skips the compaction when
+//! it provably gets the same answer: the series' pending samples are all after `t`,
+//! its channel keeps no sample count, and their times do not move the age cut-off past
+//! the answer. So the API needs no `&mut` for reading and
+//! `History` stays `Send + Sync`; the price is that the first read after a burst of
+//! appends pays for their compaction, and readers on other threads wait meanwhile.
+//! Writers hold `&mut self` and never lock.
 //!
 //! ## Layout: chunks, 12 bytes per sample
 //! A series is a sorted sequence of *chunks* of at most [`CHUNK_CAPACITY`] (256)
@@ -15,13 +56,18 @@
 //! table (grown by 1/8 at a time): 64 / 256 = 0.25 bytes per sample. A long series
 //! measures **12.29 bytes per sample** in total ([`History::bytes`] /
 //! [`History::total_samples`], 100,000 samples); 100,000 series of 600 samples each
-//! measure 13.2, the difference being the slack of each series' open chunk.
+//! measure 13.2, the difference being the slack of each series' open chunk. Pending
+//! samples cost 16 bytes each in the hot log ([`History::hot_bytes`], which also
+//! counts the chain heads: 4 bytes per handle and channel up to the highest handle
+//! seen; handles from 2^24 and channels from 4096 up skip the log and are inserted at
+//! once).
 //!
 //! A sample that lies before a chunk's base or more than `u32::MAX` ms (~49.7 days)
 //! after it cannot be stored as an offset: it goes to a neighbouring chunk, or the chunk
 //! is rebased when its offsets allow, or a new chunk is started. Timestamps anywhere in
 //! `i64::MIN..=i64::MAX` are therefore stored exactly; series whose consecutive samples
-//! are more than ~49.7 days apart pay one chunk per sample.
+//! are more than ~49.7 days apart pay one chunk per sample. (In the hot log, a sample
+//! more than ±2^31 ms from its channel log's base compacts that channel first.)
 //!
 //! ## Ordering and idempotence
 //! [`History::insert`] says what it did with an [`Inserted`]:
@@ -34,7 +80,8 @@
 //! - a sample with the time of a stored one but another value replaces it (the last
 //!   writer wins): [`Inserted::Replaced`]. `0.0` and `-0.0` count as different values.
 //!
-//! Each series holds at most one sample per millisecond, always sorted by time.
+//! Appended samples follow the same rules, in arrival order, when compacted. Each
+//! series holds at most one sample per millisecond, always sorted by time.
 //!
 //! ## Retention
 //! Every channel has a [`Retention`] ([`History::set_retention`], otherwise the default
@@ -53,35 +100,60 @@
 //! removed.
 //!
 //! ## Memory budget and eviction
-//! [`History::bytes`] is the heap actually held by sample storage, from capacities:
-//! chunk vectors plus chunk tables (the per-series map entry, ~100 bytes per series, is
-//! not counted). With a budget ([`History::new`], [`History::set_budget`]), an insert
-//! that leaves `bytes()` above it evicts whole chunks, oldest first across all
-//! series, until `bytes()` is within the budget again (possibly evicting the chunk
-//! just written to). "Oldest" is the base timestamp of each series' first chunk (the
-//! time of its first stored sample), kept in an ordered index of `(base, key)` — one
-//! entry per series, updated only when a series' first chunk changes, not on appends —
-//! so each eviction is O(log series). Evicted samples are counted by
-//! [`History::evicted`]; `bytes() <= budget` holds after every insert.
+//! [`History::bytes`] is the heap actually held by compacted sample storage, from
+//! capacities: chunk vectors plus chunk tables (the per-series map entry, ~100 bytes
+//! per series, and the hot log are not counted). With a budget ([`History::new`],
+//! [`History::set_budget`]), whenever samples reach the chunks (an insert, a
+//! compaction) and `bytes()` ends above the budget, whole chunks are evicted, oldest
+//! first across all series, until `bytes()` is within the budget again (possibly
+//! including chunks just written to). "Oldest" is the base timestamp of each series'
+//! first chunk (the time of its first stored sample), kept in an ordered index of
+//! `(base, key)` — one entry per series, updated only when a series' first chunk
+//! changes — so each eviction is O(log series). Evicted samples are counted by
+//! [`History::evicted`]. `bytes() <= budget` holds after every insert and compaction,
+//! so every value `bytes()` returns is within the budget. Appended samples are
+//! evicted for at their compaction, not one by one: when the budget and retention both
+//! bind while a batch is compacted, the chunks evicted can differ from what
+//! per-sample inserts would have evicted (the order, oldest first, is the same).
 //!
 //! ## Reads
 //! [`History::range`], [`History::iter_range`] (inclusive, sorted), [`History::at`]
-//! (last sample at or before `t`, for time travel), [`History::latest`],
-//! [`History::downsample`] (min/max/mean per bucket, for charts). Bad arguments
-//! (`from > to`, `bucket_ms <= 0`) give empty results. Nothing here panics, whatever
-//! the timestamps; values may be any `f64` but NaN (callers refuse NaN).
+//! (last sample at or before `t`, for time travel), [`History::at_all`] (the same for
+//! every series), [`History::latest`], [`History::downsample`] (min/max/mean per
+//! bucket, for charts). Bad arguments (`from > to`, `bucket_ms <= 0`) give empty
+//! results. Nothing here panics, whatever the timestamps; values may be any `f64` but
+//! NaN (callers refuse NaN).
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+mod cold;
+mod hot;
+mod inner;
+mod map;
+mod series;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+mod tests_hot;
+#[cfg(test)]
+mod tests_retention;
+
+use cold::Cold;
+use hot::PendingVs;
+use inner::Inner;
+
+/// Records the hot log holds before [`History::append`] compacts it (16 MiB of
+/// records); see [`History::set_hot_capacity`].
+pub const DEFAULT_HOT_CAPACITY: usize = 1 << 20;
+
+/// How often (clock time, ms) [`History::tick`] compacts a log that holds samples.
+pub const TICK_COMPACTION_MS: i64 = 10_000;
 
 /// Most samples a chunk holds.
 pub const CHUNK_CAPACITY: usize = 256;
 
 /// Capacity of a fresh chunk; it doubles up to [`CHUNK_CAPACITY`].
 const INITIAL_CHUNK_CAPACITY: usize = 8;
-
-/// 2^64, to scale sums down so that a mean of huge finite values cannot overflow.
-const TWO_POW_64: f64 = 18_446_744_073_709_551_616.0;
 
 /// Identifies one series: an asset handle and one of its channels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -173,397 +245,303 @@ pub struct Bucket {
     pub mean: f64,
 }
 
-/// Up to [`CHUNK_CAPACITY`] samples of one series, as offsets from a base time.
-///
-/// Invariants: `offsets.len() == values.len() <= CHUNK_CAPACITY`; `dead <
-/// offsets.len()` (a chunk always has a live sample); offsets strictly increase and
-/// `offsets[0] == 0` (the base is the time of the first stored sample, so chunk bases
-/// strictly increase along a series and chunks can be searched by base without
-/// touching their heap); `base + offset` never overflows. Only the first chunk of a
-/// series may have dead (retention-dropped) samples, all older than every live sample
-/// of the series.
-mod series;
-#[cfg(test)]
-mod tests;
-
-use series::Series;
-
-/// What [`History`]'s totals and eviction index know of a series.
-#[derive(Clone, Copy)]
-struct Snapshot {
-    front: Option<i64>,
-    bytes: usize,
-    len: usize,
-}
-
-impl Snapshot {
-    fn of(series: &Series) -> Self {
-        Snapshot {
-            front: series.front_base(),
-            bytes: series.bytes,
-            len: series.len,
-        }
-    }
-}
-
-/// Running summary of one bucket.
-struct Acc {
-    count: u32,
-    n: u64,
-    min: f64,
-    max: f64,
-    sum: f64,
-    /// Sum of `value / 2^64`: finite whenever the values are.
-    scaled: f64,
-}
-
-impl Acc {
-    fn new(v: f64) -> Self {
-        Acc {
-            count: 1,
-            n: 1,
-            min: v,
-            max: v,
-            sum: v,
-            scaled: v / TWO_POW_64,
-        }
-    }
-
-    fn add(&mut self, v: f64) {
-        self.count = self.count.saturating_add(1);
-        self.n += 1;
-        self.min = self.min.min(v);
-        self.max = self.max.max(v);
-        self.sum += v;
-        self.scaled += v / TWO_POW_64;
-    }
-
-    fn finish(&self, start: i64) -> Bucket {
-        let n = self.n as f64;
-        let mean = if self.sum.is_finite() {
-            self.sum / n
-        } else {
-            self.scaled / n * TWO_POW_64
-        };
-        Bucket {
-            start,
-            count: self.count,
-            min: self.min,
-            max: self.max,
-            mean,
-        }
-    }
-}
-
-/// A multiplicative hasher for series keys (two small integers): far cheaper than
-/// SipHash on the ingest path, and keys come from the twin, not from an attacker.
-#[derive(Clone, Copy, Debug, Default)]
-struct KeyHasher(u64);
-
-impl Hasher for KeyHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-    fn write_u16(&mut self, n: u16) {
-        self.write_u64(u64::from(n));
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(u64::from(n));
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
-
 /// Time series of every (asset, channel) of a live twin; see the module docs.
-#[derive(Clone, Debug, Default)]
+#[derive(Debug, Default)]
 pub struct History {
-    series: HashMap<SeriesKey, Series, BuildHasherDefault<KeyHasher>>,
-    retention: BTreeMap<u16, Retention>,
-    default_retention: Retention,
-    budget: Option<usize>,
-    /// `(first chunk base, key)` of every series: the eviction order.
-    oldest: BTreeSet<(i64, SeriesKey)>,
-    bytes: usize,
-    total: usize,
-    evicted: u64,
-    expired: u64,
+    inner: RwLock<Inner>,
+}
+
+impl Clone for History {
+    fn clone(&self) -> Self {
+        History {
+            inner: RwLock::new(self.shared().clone()),
+        }
+    }
 }
 
 impl History {
     /// An empty history: `default` retention for channels without their own, and at
     /// most `budget_bytes` of sample storage (`None`: no cap).
     pub fn new(default: Retention, budget_bytes: Option<usize>) -> Self {
+        let mut inner = Inner::default();
+        inner.cold.default_retention = default;
+        inner.cold.budget = budget_bytes;
         History {
-            default_retention: default,
-            budget: budget_bytes,
-            ..History::default()
+            inner: RwLock::new(inner),
         }
     }
 
-    /// Sets the retention of `channel`. It applies from the next insert into a series
-    /// of that channel, and to all series at the next [`History::enforce`].
-    pub fn set_retention(&mut self, channel: u16, retention: Retention) {
-        self.retention.insert(channel, retention);
+    fn inner(&mut self) -> &mut Inner {
+        self.inner.get_mut().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Makes `channel` use the default retention again.
+    fn shared(&self) -> RwLockReadGuard<'_, Inner> {
+        self.inner.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    fn exclusive(&self) -> RwLockWriteGuard<'_, Inner> {
+        self.inner.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `f` on the compacted history once series `key` has nothing pending.
+    fn read_key<R>(&self, key: SeriesKey, f: impl FnOnce(&Cold) -> R) -> R {
+        {
+            let inner = self.shared();
+            if !inner.hot.has_pending(key) {
+                return f(&inner.cold);
+            }
+        }
+        let mut inner = self.exclusive();
+        inner.compact_key(key);
+        f(&inner.cold)
+    }
+
+    /// Runs `f` on the compacted history once nothing is pending.
+    fn read_all<R>(&self, f: impl FnOnce(&Cold) -> R) -> R {
+        {
+            let inner = self.shared();
+            if inner.hot.pending() == 0 {
+                return f(&inner.cold);
+            }
+        }
+        let mut inner = self.exclusive();
+        inner.compact_all();
+        f(&inner.cold)
+    }
+
+    /// Sets the retention of `channel` (its pending samples are compacted first, under
+    /// the retention they arrived with). It applies from the next insert into a series
+    /// of that channel, and to all series at the next [`History::enforce`].
+    pub fn set_retention(&mut self, channel: u16, retention: Retention) {
+        let inner = self.inner();
+        inner.compact_channel(channel);
+        inner.cold.retention.insert(channel, retention);
+    }
+
+    /// Makes `channel` use the default retention again (after compacting it).
     pub fn clear_retention(&mut self, channel: u16) {
-        self.retention.remove(&channel);
+        let inner = self.inner();
+        inner.compact_channel(channel);
+        inner.cold.retention.remove(&channel);
     }
 
     /// The retention in force for `channel`.
     pub fn retention(&self, channel: u16) -> Retention {
-        self.retention
-            .get(&channel)
-            .copied()
-            .unwrap_or(self.default_retention)
+        self.shared().cold.retention(channel)
     }
 
     /// The memory budget in bytes, if any.
     pub fn budget(&self) -> Option<usize> {
-        self.budget
+        self.shared().cold.budget
     }
 
-    /// Sets the memory budget and evicts at once if [`History::bytes`] exceeds it.
+    /// Compacts, sets the memory budget and evicts at once if [`History::bytes`]
+    /// exceeds it.
     pub fn set_budget(&mut self, budget_bytes: Option<usize>) {
-        self.budget = budget_bytes;
-        self.evict_to_budget();
+        let inner = self.inner();
+        inner.compact_all();
+        inner.cold.budget = budget_bytes;
+        inner.cold.evict_to_budget();
     }
 
-    /// Stores the sample `(ts, value)` of series `key` (see the module docs for
-    /// ordering, idempotence and retention), then evicts down to the budget.
-    /// `value` must not be NaN (callers refuse it; a NaN is stored but never matches
-    /// as a duplicate).
+    /// Stores the sample `(ts, value)` of series `key` at once (after the series'
+    /// pending samples; see the module docs for ordering, idempotence and retention),
+    /// then evicts down to the budget. `value` must not be NaN (callers refuse it; a
+    /// NaN is stored but never matches as a duplicate).
     pub fn insert(&mut self, key: SeriesKey, ts: i64, value: f64) -> Inserted {
-        let ret = self.retention(key.channel);
-        let series = self.series.entry(key).or_default();
-        let old = Snapshot::of(series);
-        let (outcome, mut expired) = if series.rejects(ts, &ret) {
-            let outcome = match series.newest_ts() {
-                Some(newest) if ts <= newest => Inserted::OutOfOrder,
-                _ => Inserted::Appended,
-            };
-            (outcome, 1)
-        } else {
-            (series.insert(ts, value), 0)
-        };
-        if ret.is_limited() {
-            let cutoff = series.newest_ts().and_then(|n| ret.cutoff(n));
-            expired += series.trim(ret.max_samples, cutoff);
-        }
-        self.expired += expired;
-        let new = Snapshot::of(series);
-        self.settle(key, old, new);
-        self.evict_to_budget();
-        outcome
+        self.inner().insert(key, ts, value)
     }
 
-    /// Applies every channel's retention with `now_ms` as the reference time: drops
-    /// samples older than `now_ms - max_age_ms` and beyond `max_samples`. Returns how
-    /// many samples were dropped (also added to [`History::expired`]).
-    pub fn enforce(&mut self, now_ms: i64) -> u64 {
-        let mut dropped = 0u64;
-        let mut emptied = Vec::new();
-        for (&key, series) in &mut self.series {
-            let ret = self
-                .retention
-                .get(&key.channel)
-                .copied()
-                .unwrap_or(self.default_retention);
-            if !ret.is_limited() {
-                continue;
-            }
-            let old = Snapshot::of(series);
-            dropped += series.trim(ret.max_samples, ret.cutoff(now_ms));
-            let new = Snapshot::of(series);
-            Self::settle_totals(
-                &mut self.oldest,
-                &mut self.bytes,
-                &mut self.total,
-                key,
-                old,
-                new,
-            );
-            if new.len == 0 {
-                emptied.push(key);
-            }
-        }
-        for key in emptied {
-            self.remove(key);
-        }
-        self.expired += dropped;
-        dropped
+    /// Appends the sample `(ts, value)` of series `key` to the hot log: it is stored
+    /// by the rules of [`History::insert`], in arrival order, when compacted (see the
+    /// module docs), and every read sees it from now on. Compacts when the log is full.
+    #[inline]
+    pub fn append(&mut self, key: SeriesKey, ts: i64, value: f64) {
+        self.inner().append(key, ts, value);
     }
 
-    /// Removes series `key`; returns how many samples it held.
-    pub fn remove(&mut self, key: SeriesKey) -> usize {
-        let Some(series) = self.series.remove(&key) else {
+    /// Stores every pending sample of the hot log in its series (then evicts down to
+    /// the budget); returns how many samples that was.
+    pub fn compact(&mut self) -> usize {
+        self.inner().compact_all()
+    }
+
+    /// Housekeeping as time passes: compacts the hot log if it holds samples and no
+    /// tick has compacted it for [`TICK_COMPACTION_MS`] (or the clock went back).
+    /// Returns how many samples were compacted. Called by `LiveTwin::tick`, so that a
+    /// slow trickle of samples does not wait long for retention and the budget; with a
+    /// steady stream the full log compacts itself first.
+    pub fn tick(&mut self, now_ms: i64) -> usize {
+        let inner = self.inner();
+        let due = inner
+            .last_tick
+            .is_none_or(|t| now_ms < t || now_ms.saturating_sub(t) >= TICK_COMPACTION_MS);
+        if !due || inner.hot.pending() == 0 {
             return 0;
-        };
-        if let Some(b) = series.front_base() {
-            self.oldest.remove(&(b, key));
         }
-        self.bytes -= series.bytes;
-        self.total -= series.len;
-        series.len
+        inner.last_tick = Some(now_ms);
+        inner.compact_all()
     }
 
-    /// Removes every series (retention, budget and counters are kept).
+    /// Samples appended and not compacted yet.
+    pub fn pending(&self) -> usize {
+        self.shared().hot.pending()
+    }
+
+    /// Heap bytes of the hot log: its records (16 bytes each, capacity kept between
+    /// compactions), the chain heads (4 bytes per handle and channel) and the lists of
+    /// series to compact. Not part of [`History::bytes`] nor of the budget.
+    pub fn hot_bytes(&self) -> usize {
+        self.shared().hot.bytes()
+    }
+
+    /// Records the hot log holds before an append compacts it.
+    pub fn hot_capacity(&self) -> usize {
+        self.shared().hot_capacity
+    }
+
+    /// Sets how many records the hot log holds before an append compacts it (at least
+    /// 1; 1 compacts on every append); compacts at once if it holds that many already.
+    pub fn set_hot_capacity(&mut self, records: usize) {
+        let inner = self.inner();
+        inner.hot_capacity = records.max(1);
+        if inner.hot.records() >= inner.hot_capacity {
+            inner.compact_all();
+        }
+    }
+
+    /// Compacts, then applies every channel's retention with `now_ms` as the reference
+    /// time: drops samples older than `now_ms - max_age_ms` and beyond `max_samples`.
+    /// Returns how many samples were dropped (also added to [`History::expired`]).
+    pub fn enforce(&mut self, now_ms: i64) -> u64 {
+        let inner = self.inner();
+        inner.compact_all();
+        inner.cold.enforce(now_ms)
+    }
+
+    /// Removes series `key` (pending samples included); returns how many samples it
+    /// held.
+    pub fn remove(&mut self, key: SeriesKey) -> usize {
+        let inner = self.inner();
+        inner.compact_key(key);
+        inner.cold.remove(key)
+    }
+
+    /// Compacts, then removes every series (retention, budget and counters are kept).
     pub fn clear(&mut self) {
-        self.series.clear();
-        self.oldest.clear();
-        self.bytes = 0;
-        self.total = 0;
+        let inner = self.inner();
+        inner.compact_all();
+        inner.cold.clear();
     }
 
-    /// Updates totals and the eviction index after series `key` changed from `old` to
-    /// `new`, and removes it if it has no samples left.
-    fn settle(&mut self, key: SeriesKey, old: Snapshot, new: Snapshot) {
-        Self::settle_totals(
-            &mut self.oldest,
-            &mut self.bytes,
-            &mut self.total,
-            key,
-            old,
-            new,
-        );
-        if new.len == 0 {
-            self.remove(key);
-        }
-    }
-
-    /// The totals and eviction-index part of [`History::settle`].
-    fn settle_totals(
-        oldest: &mut BTreeSet<(i64, SeriesKey)>,
-        bytes: &mut usize,
-        total: &mut usize,
-        key: SeriesKey,
-        old: Snapshot,
-        new: Snapshot,
-    ) {
-        *bytes = *bytes + new.bytes - old.bytes;
-        *total = *total + new.len - old.len;
-        if new.front != old.front {
-            if let Some(b) = old.front {
-                oldest.remove(&(b, key));
-            }
-            if let Some(b) = new.front {
-                oldest.insert((b, key));
-            }
-        }
-    }
-
-    /// Evicts the oldest chunks across all series until within the budget.
-    fn evict_to_budget(&mut self) {
-        let Some(budget) = self.budget else {
-            return;
-        };
-        while self.bytes > budget {
-            let Some((base, key)) = self.oldest.first().copied() else {
-                break;
-            };
-            let Some(series) = self.series.get_mut(&key) else {
-                self.oldest.remove(&(base, key));
-                continue;
-            };
-            let old = Snapshot::of(series);
-            self.evicted += series.pop_front_chunk() as u64;
-            let new = Snapshot::of(series);
-            self.settle(key, old, new);
-        }
-    }
-
-    /// Heap bytes held by sample storage (capacities of chunk vectors and chunk
-    /// tables; see the module docs).
+    /// Heap bytes held by compacted sample storage (capacities of chunk vectors and
+    /// chunk tables; see the module docs), after compacting.
     pub fn bytes(&self) -> usize {
-        self.bytes
+        self.read_all(|c| c.bytes)
     }
 
     /// Samples evicted to keep within the memory budget, since creation.
     pub fn evicted(&self) -> u64 {
-        self.evicted
+        self.read_all(|c| c.evicted)
     }
 
     /// Samples dropped (or refused on insert) by retention, since creation.
     pub fn expired(&self) -> u64 {
-        self.expired
+        self.read_all(|c| c.expired)
     }
 
     /// Number of samples of series `key`.
     pub fn len(&self, key: SeriesKey) -> usize {
-        self.series.get(&key).map_or(0, |s| s.len)
+        self.read_key(key, |c| c.len(key))
     }
 
     /// Whether no series holds any sample.
     pub fn is_empty(&self) -> bool {
-        self.total == 0
+        self.read_all(|c| c.total == 0)
     }
 
     /// Number of samples of all series.
     pub fn total_samples(&self) -> usize {
-        self.total
+        self.read_all(|c| c.total)
     }
 
     /// Number of series holding at least one sample.
     pub fn series_count(&self) -> usize {
-        self.series.len()
+        self.read_all(|c| c.series.len())
     }
 
     /// Keys of all series holding samples, in key order (handle, then channel).
     pub fn keys(&self) -> impl Iterator<Item = SeriesKey> + '_ {
-        let mut keys: Vec<SeriesKey> = self.series.keys().copied().collect();
-        keys.sort_unstable();
-        keys.into_iter()
+        self.read_all(Cold::keys).into_iter()
     }
 
     /// The newest sample of series `key`.
     pub fn latest(&self, key: SeriesKey) -> Option<(i64, f64)> {
-        let chunk = self.series.get(&key)?.chunks.back()?;
-        chunk.sample(chunk.live_len().checked_sub(1)?)
+        self.read_key(key, |c| c.latest(key))
     }
 
     /// The oldest sample still held of series `key`.
     pub fn oldest(&self, key: SeriesKey) -> Option<(i64, f64)> {
-        self.series.get(&key)?.chunks.front()?.sample(0)
+        self.read_key(key, |c| c.oldest_sample(key))
     }
 
     /// The last sample of series `key` with `ts <= t`.
+    ///
+    /// When the series' pending samples are all after `t` and its channel keeps no
+    /// sample count, they cannot change the answer unless their time moves the age
+    /// cut-off past it; that is checked, and then the answer is read without
+    /// compacting (the common case of a rule looking back from a new sample).
     pub fn at(&self, key: SeriesKey, t: i64) -> Option<(i64, f64)> {
-        let series = self.series.get(&key)?;
-        let after = series.chunks.partition_point(|c| c.base <= t);
-        let chunk = series.chunks.get(after.checked_sub(1)?)?;
-        chunk.sample(chunk.upper_bound(t).checked_sub(1)?)
+        {
+            let inner = self.shared();
+            let ret = inner.cold.retention(key.channel);
+            match inner.hot.pending_vs(key, t) {
+                PendingVs::Nothing => return inner.cold.at(key, t),
+                PendingVs::AllAfter(pending) if ret.max_samples.is_none() => {
+                    let answer = inner.cold.at(key, t);
+                    let newest = inner.cold.latest(key).map_or(pending, |l| l.0.max(pending));
+                    let kept = match (answer, ret.cutoff(newest)) {
+                        (Some((ts, _)), Some(cut)) => ts >= cut,
+                        _ => true,
+                    };
+                    if kept {
+                        return answer;
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut inner = self.exclusive();
+        inner.compact_key(key);
+        inner.cold.at(key, t)
     }
 
-    /// Samples of series `key` with `from_ms <= ts <= to_ms`, sorted by time, without
-    /// collecting them. Empty when `from_ms > to_ms`.
+    /// For every series with a sample at or before `t`, its last such sample, in key
+    /// order: [`History::at`] for all keys under one lock.
+    pub fn at_all(&self, t: i64) -> Vec<(SeriesKey, i64, f64)> {
+        self.read_all(|c| {
+            c.keys()
+                .into_iter()
+                .filter_map(|k| c.at(k, t).map(|(ts, v)| (k, ts, v)))
+                .collect()
+        })
+    }
+
+    /// Samples of series `key` with `from_ms <= ts <= to_ms`, sorted by time (read
+    /// under the lock, then handed out). Empty when `from_ms > to_ms`.
     pub fn iter_range(
         &self,
         key: SeriesKey,
         from_ms: i64,
         to_ms: i64,
     ) -> impl Iterator<Item = (i64, f64)> + '_ {
-        let series = self.series.get(&key).filter(|_| from_ms <= to_ms);
-        series.into_iter().flat_map(move |s| {
-            // From the chunk holding or preceding `from_ms`.
-            let start = s.chunks.partition_point(|c| c.base <= from_ms);
-            s.chunks
-                .range(start.saturating_sub(1)..)
-                .take_while(move |c| c.base <= to_ms)
-                .flat_map(move |c| c.samples_in(from_ms, to_ms))
-        })
+        self.range(key, from_ms, to_ms).into_iter()
     }
 
     /// Samples of series `key` with `from_ms <= ts <= to_ms`, sorted by time. Empty
     /// when `from_ms > to_ms`.
     pub fn range(&self, key: SeriesKey, from_ms: i64, to_ms: i64) -> Vec<(i64, f64)> {
-        self.iter_range(key, from_ms, to_ms).collect()
+        self.read_key(key, |c| c.iter_range(key, from_ms, to_ms).collect())
     }
 
     /// Min, max, mean and count of the samples of series `key` in `[from_ms, to_ms]`,
@@ -578,29 +556,6 @@ impl History {
         to_ms: i64,
         bucket_ms: i64,
     ) -> Vec<Bucket> {
-        let mut out = Vec::new();
-        if bucket_ms <= 0 || from_ms > to_ms {
-            return out;
-        }
-        let origin = i128::from(from_ms);
-        let width = i128::from(bucket_ms);
-        let start_of = |idx: i128| i64::try_from(origin + idx * width).unwrap_or(from_ms);
-        let mut current: Option<(i128, Acc)> = None;
-        for (ts, v) in self.iter_range(key, from_ms, to_ms) {
-            let idx = (i128::from(ts) - origin) / width;
-            match &mut current {
-                Some((i, acc)) if *i == idx => acc.add(v),
-                _ => {
-                    if let Some((i, acc)) = current.take() {
-                        out.push(acc.finish(start_of(i)));
-                    }
-                    current = Some((idx, Acc::new(v)));
-                }
-            }
-        }
-        if let Some((i, acc)) = current {
-            out.push(acc.finish(start_of(i)));
-        }
-        out
+        self.read_key(key, |c| c.downsample(key, from_ms, to_ms, bucket_ms))
     }
 }

@@ -5,6 +5,15 @@ use std::mem::size_of;
 
 use super::*;
 
+/// Up to [`CHUNK_CAPACITY`] samples of one series, as offsets from a base time.
+///
+/// Invariants: `offsets.len() == values.len() <= CHUNK_CAPACITY`; `dead <
+/// offsets.len()` (a chunk always has a live sample); offsets strictly increase and
+/// `offsets[0] == 0` (the base is the time of the first stored sample, so chunk bases
+/// strictly increase along a series and chunks can be searched by base without
+/// touching their heap); `base + offset` never overflows. Only the first chunk of a
+/// series may have dead (retention-dropped) samples, all older than every live sample
+/// of the series.
 #[derive(Clone, Debug)]
 pub(super) struct Chunk {
     pub(super) base: i64,
@@ -85,6 +94,29 @@ impl Chunk {
         }
     }
 
+    /// [`Chunk::lower_bound`] searched from the front by doubling steps: touches only
+    /// the first few cache lines when few samples are before `t` (what retention drops
+    /// per append).
+    pub(super) fn lower_bound_from_front(&self, t: i64) -> usize {
+        let rel = self.rel(t);
+        let live = self.live_offsets();
+        if rel <= 0 {
+            return 0;
+        }
+        let Ok(r) = u32::try_from(rel) else {
+            return live.len();
+        };
+        let mut hi = 1;
+        while hi < live.len() && live[hi - 1] < r {
+            hi *= 2;
+        }
+        let lo = hi / 2;
+        let hi = hi.min(live.len());
+        lo + live
+            .get(lo..hi)
+            .map_or(0, |w| w.partition_point(|&o| o < r))
+    }
+
     /// Live index of the first sample with `ts > t`.
     pub(super) fn upper_bound(&self, t: i64) -> usize {
         let rel = self.rel(t);
@@ -140,6 +172,27 @@ impl Chunk {
         }
         grow(&mut self.offsets);
         grow(&mut self.values);
+    }
+
+    /// Makes room for `n` more samples (`len + n <= CHUNK_CAPACITY`), growing to the
+    /// capacity that `n` calls of [`Chunk::reserve_one`] would reach.
+    pub(super) fn reserve_for(&mut self, n: usize) {
+        fn target(cap: usize, need: usize) -> usize {
+            let mut cap = cap;
+            while cap < need {
+                cap += cap
+                    .max(INITIAL_CHUNK_CAPACITY)
+                    .min(CHUNK_CAPACITY.saturating_sub(cap))
+                    .max(1);
+            }
+            cap
+        }
+        fn grow<T>(v: &mut Vec<T>, n: usize) {
+            let cap = target(v.capacity(), v.len() + n);
+            v.reserve_exact(cap - v.len());
+        }
+        grow(&mut self.offsets, n);
+        grow(&mut self.values, n);
     }
 
     /// Inserts `(ts, value)` at live index `pos` if this chunk has room and can
@@ -324,6 +377,38 @@ impl Series {
         }
     }
 
+    /// Appends samples in increasing time order, all newer than every sample of the
+    /// series (the caller checks): what [`Series::insert`] does with each (append to
+    /// the last chunk while it has room and the offset fits, else start a chunk), with
+    /// the chunk found and its vectors grown once per chunk instead of once per sample
+    /// (to the capacities the sample-by-sample doubling would reach).
+    pub(super) fn push_run(&mut self, mut run: &[(i64, f64)]) {
+        while let Some(&(ts, value)) = run.first() {
+            let fits = self.chunks.back_mut().map_or(0, |last| {
+                let room = CHUNK_CAPACITY.saturating_sub(last.offsets.len());
+                run.iter()
+                    .take(room)
+                    .take_while(|(t, _)| u32::try_from(last.rel(*t)).is_ok())
+                    .count()
+            });
+            let Some(last) = self.chunks.back_mut().filter(|_| fits > 0) else {
+                self.insert_chunk(self.chunks.len(), Chunk::new(ts, value));
+                run = &run[1..];
+                continue;
+            };
+            let before = last.heap_bytes();
+            last.reserve_for(fits);
+            let base = last.base;
+            for &(t, v) in &run[..fits] {
+                last.offsets.push((i128::from(t) - i128::from(base)) as u32);
+                last.values.push(v);
+            }
+            self.bytes = self.bytes + last.heap_bytes() - before;
+            self.len += fits;
+            run = &run[fits..];
+        }
+    }
+
     /// Stores a sample; see the module docs for the rules.
     pub(super) fn insert(&mut self, ts: i64, value: f64) -> Inserted {
         let Some(newest) = self.newest_ts() else {
@@ -386,7 +471,7 @@ impl Series {
         while let Some(front) = self.chunks.front() {
             let live = front.live_len();
             let by_count = max_samples.map_or(0, |m| self.len.saturating_sub(m));
-            let by_age = cutoff.map_or(0, |cut| front.lower_bound(cut));
+            let by_age = cutoff.map_or(0, |cut| front.lower_bound_from_front(cut));
             let k = by_count.max(by_age).min(live);
             if k == 0 {
                 break;

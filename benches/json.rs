@@ -1,0 +1,122 @@
+//! JSON Lines telemetry as twin accepts it, parsed, applied to the live island and
+//! checked against the default alert rules.
+
+use std::fmt::Write as _;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+use criterion::{Criterion, Throughput};
+use twin_core::sim::{SimConfig, Simulator, standard_channels};
+use twin_core::state::live::{DEFAULT_RULES_JSON, LiveTwin};
+use twin_core::state::{Retention, Sample, StateStore, Value, decode};
+use twin_core::telemetry::{JsonIngest, parse_json_line_serde};
+use twin_core::{Twin, island};
+
+use super::T0;
+
+/// The bundled island as `twin run` builds it: standard channels, six hours of
+/// history in at most 512 MiB, the default rules, sensors online for 120 s.
+fn live_island() -> (LiveTwin, Simulator) {
+    let twin: Twin = island::bundled().expect("island");
+    let retention = Retention {
+        max_age_ms: Some(6 * 3_600_000),
+        max_samples: None,
+    };
+    let mut store = StateStore::new(twin.handle_capacity(), retention, Some(512 << 20));
+    let channels = standard_channels(&mut store);
+    let sim = Simulator::new(&twin, &channels, SimConfig::default_for(&twin, 2026, T0));
+    let mut live = LiveTwin::new(twin, store, Vec::new(), 120_000);
+    live.set_rules_json(DEFAULT_RULES_JSON).expect("rules");
+    (live, sim)
+}
+
+/// One second of the island's sensors as JSON Lines, one reading per line, values as
+/// a Rust or serde_json writer prints them (shortest round-trip form).
+fn second_as_json(live: &LiveTwin, ids: &[String], samples: &[Sample]) -> String {
+    let mut text = String::with_capacity(samples.len() * 80);
+    for s in samples {
+        let spec = live.store.spec(s.channel).expect("channel");
+        let id = &ids[s.handle.index()];
+        let _ = write!(
+            text,
+            "{{\"id\":\"{id}\",\"channel\":\"{}\",\"ts\":{},\"value\":",
+            spec.name, s.ts
+        );
+        let _ = match decode(&spec.ty, s.value) {
+            Value::Num(n) => write!(text, "{n}"),
+            Value::Bool(b) => write!(text, "{b}"),
+            Value::Text(t) => write!(text, "\"{t}\""),
+        };
+        text.push_str("}\n");
+    }
+    text
+}
+
+pub fn benches(c: &mut Criterion) {
+    let (mut live, mut sim) = live_island();
+    let ids: Vec<String> = (0..live.twin.handle_capacity())
+        .map(|i| {
+            live.twin
+                .get(twin_core::Handle(i as u32))
+                .map(|a| a.id.clone())
+                .unwrap_or_default()
+        })
+        .collect();
+    let mut second = 0i64;
+    let mut make = |live: &LiveTwin, second: i64| -> (String, usize) {
+        let mut out = Vec::new();
+        sim.tick(T0 + second * 1000, &mut out);
+        (second_as_json(live, &ids, &out), out.len())
+    };
+    // Warm up: the first seconds fill the columns, history and alert state.
+    let mut ingest = JsonIngest::new();
+    for _ in 0..30 {
+        second += 1;
+        let (text, _) = make(&live, second);
+        ingest.ingest(&mut live, &text, "warm-up", T0 + second * 1000);
+    }
+    let (_, lines) = make(&live, second + 1);
+    let mut g = c.benchmark_group("json");
+    g.throughput(Throughput::Elements(lines as u64));
+    g.sample_size(20);
+    g.bench_function(
+        "JSON Lines parsed, applied and rule-checked (one second of the island)",
+        |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    second += 1;
+                    let (text, _) = make(&live, second);
+                    let start = Instant::now();
+                    let done = ingest.ingest(&mut live, &text, "bench", T0 + second * 1000);
+                    total += start.elapsed();
+                    assert!(done.errors.is_empty() && done.report.rejected_total() == 0);
+                    black_box(done);
+                }
+                total
+            })
+        },
+    );
+    g.bench_function(
+        "reference: serde_json parse + apply_readings (one second of the island)",
+        |b| {
+            b.iter_custom(|iters| {
+                let mut total = Duration::ZERO;
+                for _ in 0..iters {
+                    second += 1;
+                    let (text, _) = make(&live, second);
+                    let start = Instant::now();
+                    let readings: Vec<_> = text
+                        .lines()
+                        .filter_map(|l| parse_json_line_serde(l).ok())
+                        .collect();
+                    let report = live.apply_readings(&readings, T0 + second * 1000);
+                    total += start.elapsed();
+                    black_box(report);
+                }
+                total
+            })
+        },
+    );
+    g.finish();
+}
