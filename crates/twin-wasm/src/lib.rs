@@ -1,112 +1,154 @@
-//! # twin-wasm: the twin inside a web page
+//! # twin-wasm: the live twin inside a web page
 //!
-//! A dashboard embeds the same engine that runs natively: [`WasmTwin`] wraps a
-//! [`twin_core::Twin`] behind a small wasm-bindgen API, so a page loads the island and
-//! asks spatial questions without a server round trip. Errors become JS `Error`s with
-//! the loader's message (file, feature, problem); the twin keeps what it held.
+//! A dashboard embeds the same engine that runs natively. The JS class `Twin` (Rust
+//! [`js::JsTwin`]) wraps a [`twin_core::state::live::LiveTwin`] — the assets with
+//! their R-tree, the state store of the standard sensor channels
+//! ([`twin_core::sim::standard_channels`]), the default alert rules
+//! ([`twin_core::state::live::DEFAULT_RULES_JSON`]) and vital signs — plus an
+//! [`twin_core::state::Overlay`] of the standard layers and, on demand, the seeded
+//! [`twin_core::sim::Simulator`]. A page loads the bundled island (`Twin.bundled()`),
+//! GeoJSON (`Twin.fromGeoJson`, `loadGeoJson`) or a snapshot (`Twin.fromSnapshot`);
+//! fetching is the page's job: `fetch(url).then(r => r.arrayBuffer())` gives bytes
+//! these take.
 //!
-//! This first part loads the bundled real boundaries or GeoJSON text and answers
-//! `contains`, `near`, `knn` and `bbox` with asset ids. The view (twin-render on
-//! WebGPU/WebGL2), telemetry and alerts come with the live-state and renderer work.
+//! ## Time and telemetry
+//! The twin has a clock (UTC ms, `twin.now`) that only moves forward: to the `nowMs`
+//! a call is given, else to the newest sample it applies. Telemetry comes as twin's
+//! JSON readings (`applyJson`: an array or JSON Lines of `{id, channel, ts, value,
+//! quality?}`) or as typed arrays of handles, channel numbers, encoded values and
+//! times (`applyTyped`, the fast path for a Web Worker); the simulator drives the twin
+//! second by second (`simulate(fromMs, toMs)`). Each call returns an ingest report:
+//! applied, duplicates, late, replaced, refused by reason, unreadable lines. Alerts
+//! raised, acknowledged and cleared by a call reach `onAlert` listeners when it ends;
+//! open alerts are highlighted in the overlay. `refreshOverlay` gives the RGBA colour
+//! of every handle and the ranges that changed, what a renderer uploads.
+//!
+//! ## Errors
+//! Nothing a page sends can panic the module: every input is checked and a refusal
+//! throws a JS `Error` with twin-core's message (file, feature and problem for
+//! GeoJSON; rule index and id for rules; which part of a snapshot is wrong), and the
+//! twin keeps what it held. Readings that do not fit (unknown id, wrong type, far
+//! future) are not errors but counted refusals, as in every other telemetry path.
+//!
+//! ## Layout
+//! The logic lives in plain Rust on [`engine::Engine`] ([`engine`], [`ingest`],
+//! [`query`], [`alerts`], [`overlay`]), returning `Result<_, String>` and serialisable
+//! structs, tested natively with `cargo test -p twin-wasm`. [`js`] is the thin
+//! wasm-bindgen layer: it converts arguments, turns results into plain JS objects
+//! (`JSON.parse` of their serde JSON) and errors into `Error`s. The TypeScript
+//! interfaces of those objects are below, so the generated `.d.ts` is typed.
+//! `scripts/build-web` builds the npm package (`web/pkg`).
 
-use twin_core::{KindFilter, LoadMode, Mapping, Twin, island};
+pub mod alerts;
+pub mod engine;
+pub mod ingest;
+pub mod js;
+pub mod overlay;
+pub mod query;
+
+pub use engine::Engine;
+
 use wasm_bindgen::prelude::*;
 
-/// A twin held by the page.
-#[wasm_bindgen]
-pub struct WasmTwin {
-    twin: Twin,
+#[wasm_bindgen(typescript_custom_section)]
+const TS_TYPES: &'static str = r#"
+/** One refused reading. */
+export interface Rejection { reason: string; asset: string; channel: string; ts: number; }
+/** A line (JSON Lines, one-based) or array element (zero-based) that could not be read. */
+export interface LineError { line: number; message: string; }
+/** What one ingest call did. */
+export interface IngestReport {
+  applied: number; duplicates: number; outOfOrder: number; replaced: number;
+  /** Readings refused by the twin, all reasons. */
+  rejected: number;
+  /** Refusals per reason (`unknown asset id`, `value type does not match the channel`, ...). */
+  reasons: Record<string, number>;
+  /** The first 64 refusals in full. */
+  examples: Rejection[];
+  /** Lines or elements that could not be read at all. */
+  malformed: number;
+  errors: LineError[];
+  /** The twin's clock after the call (UTC ms). */
+  now: number;
 }
-
-fn filter(kind: Option<String>) -> Option<KindFilter> {
-    kind.as_deref().map(KindFilter::parse)
+/** One query answer. */
+export interface Hit {
+  id: string; handle: number;
+  /** `town`, `building`, `sensor:pm25`, ... */
+  kind: string;
+  /** Chinese name, else English, else the id. */
+  name: string;
+  /** Id of the town the asset lies in. */
+  town: string | null;
+  /** Metres from the query point (`near`, `knn`). */
+  distance?: number;
 }
-
-#[wasm_bindgen]
-impl WasmTwin {
-    /// The real boundaries of Chongming's islands and 18 towns.
-    #[wasm_bindgen(js_name = realIsland)]
-    pub fn real_island() -> Result<WasmTwin, JsError> {
-        let twin = island::load_real().map_err(|e| JsError::new(&e.to_string()))?;
-        Ok(WasmTwin { twin })
-    }
-
-    /// Loads GeoJSON text into the twin (strict: a bad feature loads nothing and the
-    /// error names it). Returns the number of assets added.
-    #[wasm_bindgen(js_name = loadGeoJson)]
-    pub fn load_geojson(&mut self, text: &str, name: &str) -> Result<usize, JsError> {
-        let report = self
-            .twin
-            .load_geojson_str(text, name, &Mapping::default(), LoadMode::Strict)
-            .map_err(|e| JsError::new(&e.to_string()))?;
-        Ok(report.inserted.len())
-    }
-
-    /// Number of assets held.
-    #[wasm_bindgen(getter)]
-    pub fn size(&self) -> usize {
-        self.twin.len()
-    }
-
-    /// Ids of the assets covering the point, optionally of one kind.
-    pub fn contains(&self, lon: f64, lat: f64, kind: Option<String>) -> Vec<String> {
-        self.ids(self.twin.query_containing(lon, lat, filter(kind).as_ref()))
-    }
-
-    /// Ids of the assets within `metres` of the point.
-    pub fn near(&self, lon: f64, lat: f64, metres: f64, kind: Option<String>) -> Vec<String> {
-        self.ids(
-            self.twin
-                .query_within_distance(lon, lat, metres, filter(kind).as_ref()),
-        )
-    }
-
-    /// Ids of the `k` nearest assets, nearest first.
-    pub fn knn(&self, lon: f64, lat: f64, k: usize, kind: Option<String>) -> Vec<String> {
-        let hits = self.twin.query_nearest(lon, lat, k, filter(kind).as_ref());
-        self.ids(hits.into_iter().map(|(h, _)| h).collect())
-    }
-
-    /// Ids of the assets whose lon/lat bounding box meets the box.
-    pub fn bbox(
-        &self,
-        min_lon: f64,
-        min_lat: f64,
-        max_lon: f64,
-        max_lat: f64,
-        kind: Option<String>,
-    ) -> Vec<String> {
-        self.ids(self.twin.query_bbox(
-            (min_lon, min_lat),
-            (max_lon, max_lat),
-            filter(kind).as_ref(),
-        ))
-    }
+/** A channel's latest sample. */
+export interface LatestValue { value: number | boolean | string; ts: number; quality: "good" | "uncertain" | "bad"; }
+/** Everything about one asset. */
+export interface AssetInfo {
+  id: string; handle: number; kind: string; name: string;
+  names: { zh?: string; en?: string };
+  town: string | null; attachedTo: string | null; partOf: string | null;
+  /** `[minLon, minLat, maxLon, maxLat]`. */
+  bbox: [number, number, number, number] | null;
+  properties: Record<string, string | number | boolean>;
+  /** By channel name. */
+  latest: Record<string, LatestValue>;
 }
-
-impl WasmTwin {
-    fn ids(&self, hs: Vec<twin_core::Handle>) -> Vec<String> {
-        hs.into_iter()
-            .filter_map(|h| self.twin.get(h).map(|a| a.id.clone()))
-            .collect()
-    }
+/** A channel of the store. */
+export interface ChannelInfo { id: number; name: string; type: "number" | "bool" | "enum"; unit: string | null; states?: string[]; }
+/** One (asset, channel) of a past state. */
+export interface StateEntry { id: string; handle: number; channel: string; ts: number; value: number | boolean | string; }
+/** The sample in force at a time. */
+export interface ValueAt { ts: number; value: number | boolean | string; }
+/** What `onAlert` listeners receive. */
+export interface AlertEvent {
+  event: "raised" | "acknowledged" | "cleared";
+  id: number; rule: string;
+  /** The asset's id. */
+  asset: string; handle: number; town: string | null;
+  severity: "info" | "warning" | "critical";
+  /** When it happened (UTC ms). */
+  time: number;
+  /** The value that raised it. */
+  value: number;
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn answers_queries_on_the_real_island() {
-        let t = WasmTwin::real_island().ok().unwrap();
-        assert_eq!(t.size(), 30);
-        assert_eq!(
-            t.contains(121.397, 31.623, Some("town".into())),
-            vec!["CM-TOWN-CHENGQIAO".to_string()]
-        );
-        assert_eq!(
-            t.knn(121.69, 31.40, 1, Some("island".into())),
-            vec!["CM-ISL-CHANGXING"]
-        );
-    }
+/** An alert. */
+export interface Alert {
+  id: number; rule: string; asset: string; handle: number; town: string | null;
+  severity: "info" | "warning" | "critical";
+  state: "raised" | "acknowledged" | "cleared";
+  raisedAt: number; value: number; acknowledgedAt: number | null; clearedAt: number | null;
 }
+/** Count, mean and maximum of a channel's latest values over a region. */
+export interface ChannelStats { count: number; mean: number; max: number; }
+/** A town or island row of the vital-signs table. */
+export interface VitalRow {
+  /** The town's or island's id. */
+  region: string; name: string; island: boolean;
+  sensors: number; online: number; offline: number;
+  /** By channel name. */
+  channels: Record<string, ChannelStats>;
+  alerts: { info: number; warning: number; critical: number };
+}
+/** One overlay refresh. */
+export interface OverlayFrame {
+  /** RGBA by handle (alpha 0: draw the base colour); a copy. */
+  colors: Uint8Array;
+  /** `[start, end)` pairs of handles whose colour changed since the last refresh. */
+  changed: Uint32Array;
+}
+/** How a layer colours values; colours are `#rrggbbaa`. */
+export type LayerStyle =
+  | { type: "ramp"; stops: [number, string][] }
+  | { type: "thresholds"; breaks: number[]; colors: string[] }
+  | { type: "categories"; map: [number, string][]; other: string };
+/** An overlay layer, for legends. */
+export interface OverlayLayer {
+  name: string; kinds: string; channel: string; unit: string | null; style: LayerStyle;
+  staleAfterMs: number | null; stale: string; noData: string;
+}
+/** What one `simulate` call did. */
+export interface SimulateReport { ticks: number; samples: number; applied: number; rejected: number; now: number; }
+"#;

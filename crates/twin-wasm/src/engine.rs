@@ -1,0 +1,273 @@
+//! The engine behind the JS `Twin`: a live twin with its channels, overlay, clock,
+//! simulator and pending alert events, in plain Rust (every fallible call returns
+//! `Result<_, String>` with the message twin-core gives).
+
+use std::sync::mpsc::Receiver;
+
+use twin_core::crs::{Crs, LocalFrame};
+use twin_core::load::read_geojson_str;
+use twin_core::sim::{SimConfig, Simulator, StandardChannels, standard_channels, standard_layers};
+use twin_core::state::alert::AlertEvent;
+use twin_core::state::live::{DEFAULT_RULES_JSON, LiveTwin};
+use twin_core::state::vitals::VitalSigns;
+use twin_core::state::{Overlay, Retention, Rgba, StateStore};
+use twin_core::{LoadMode, Mapping, Twin, island};
+
+use crate::alerts::EventOut;
+
+/// Sensors count as online while their last sample is at most this old (2 min, as
+/// `twin run` and the desktop viewer).
+pub const ONLINE_WINDOW_MS: i64 = 120_000;
+
+/// History kept per series: the last two hours.
+pub const HISTORY_MAX_AGE_MS: i64 = 2 * 3_600_000;
+
+/// Memory cap of the sample history (oldest samples evicted first): 128 MiB, so the
+/// whole island's 100,000 sensors keep about 20 minutes at 1 Hz in a browser tab.
+pub const HISTORY_BUDGET_BYTES: usize = 128 << 20;
+
+/// The colour an asset with an open alert takes over its style (as in the desktop
+/// viewer).
+pub const ALERT_HIGHLIGHT: Rgba = Rgba::rgb(230, 0, 160);
+
+/// Most alert events kept for `onAlert` listeners between two deliveries; older ones
+/// are dropped (a page that never drains them does not grow without bound).
+pub const MAX_PENDING_EVENTS: usize = 10_000;
+
+/// A live twin as the web API holds it.
+#[derive(Debug)]
+pub struct Engine {
+    /// The twin, its state, alerts and vital signs.
+    pub live: LiveTwin,
+    /// The standard channels' ids in the store.
+    pub channels: StandardChannels,
+    /// Live colours by handle.
+    pub overlay: Overlay,
+    /// The twin's clock (UTC ms): the newest time it was told or sample it applied.
+    pub now_ms: i64,
+    /// The seeded simulator, once [`Engine::start_simulator`] or a simulation made one.
+    pub simulator: Option<Simulator>,
+    events: Receiver<AlertEvent>,
+    /// Events not yet delivered to listeners (only kept while `listening`).
+    pending: Vec<EventOut>,
+    /// Whether a page listens to events (else they only move highlights).
+    pub listening: bool,
+}
+
+fn retention() -> Retention {
+    Retention::max_age(HISTORY_MAX_AGE_MS)
+}
+
+impl Engine {
+    /// The bundled island: real boundaries and the seeded synthetic infrastructure
+    /// (157,741 assets, ~100,000 sensors).
+    pub fn bundled() -> Result<Engine, String> {
+        Engine::from_twin(island::bundled().map_err(|e| e.to_string())?)
+    }
+
+    /// Only the real island and town boundaries (30 assets, no sensors).
+    pub fn real_island() -> Result<Engine, String> {
+        Engine::from_twin(island::load_real().map_err(|e| e.to_string())?)
+    }
+
+    /// A live twin of `twin` with the standard channels, the default rules and the
+    /// standard overlay.
+    pub fn from_twin(twin: Twin) -> Result<Engine, String> {
+        let mut store = StateStore::new(
+            twin.handle_capacity(),
+            retention(),
+            Some(HISTORY_BUDGET_BYTES),
+        );
+        let channels = standard_channels(&mut store);
+        let mut live = LiveTwin::new(twin, store, Vec::new(), ONLINE_WINDOW_MS);
+        live.set_rules_json(DEFAULT_RULES_JSON)
+            .map_err(|e| e.to_string())?;
+        Engine::from_live(live, channels)
+    }
+
+    /// A twin of the features of GeoJSON text (strict: one bad feature loads nothing
+    /// and the error names file, feature and problem). `crs` names the coordinates'
+    /// CRS (`EPSG:4326` when `None`); `name` names the text in errors. The local frame
+    /// is centred on the data.
+    pub fn from_geojson(text: &str, crs: Option<&str>, name: &str) -> Result<Engine, String> {
+        let mapping = mapping(crs)?;
+        let read = read_geojson_str(text, name, &mapping).map_err(|e| e.to_string())?;
+        let frame = frame_of(&read);
+        let mut twin = Twin::new(frame);
+        twin.insert_read(read, LoadMode::Strict)
+            .map_err(|e| e.to_string())?;
+        Engine::from_twin(twin)
+    }
+
+    /// A live twin restored from snapshot bytes (`twin run --save`, [`Engine::snapshot`]):
+    /// assets, latest state, rules and open alerts. Bad bytes are refused with what is
+    /// wrong (magic, version, a length or a checksum).
+    pub fn from_snapshot(bytes: &[u8]) -> Result<Engine, String> {
+        let mut live = twin_core::snapshot::from_bytes(
+            bytes,
+            "snapshot",
+            retention(),
+            Some(HISTORY_BUDGET_BYTES),
+        )
+        .map_err(|e| e.to_string())?;
+        let channels = standard_channels(&mut live.store);
+        let mut engine = Engine::from_live(live, channels)?;
+        engine.now_ms = engine.live.store.newest_ts().unwrap_or(0);
+        let open: Vec<_> = engine.live.alerts.open().map(|a| a.asset).collect();
+        for h in open {
+            engine.overlay.set_highlight(h, Some(ALERT_HIGHLIGHT));
+        }
+        Ok(engine)
+    }
+
+    fn from_live(mut live: LiveTwin, channels: StandardChannels) -> Result<Engine, String> {
+        let overlay =
+            Overlay::new(&live.twin, standard_layers(&channels)).map_err(|e| e.to_string())?;
+        let events = live.alerts.subscribe();
+        Ok(Engine {
+            live,
+            channels,
+            overlay,
+            now_ms: 0,
+            simulator: None,
+            events,
+            pending: Vec::new(),
+            listening: false,
+        })
+    }
+
+    /// The snapshot bytes of the live twin (what [`Engine::from_snapshot`] reads).
+    ///
+    /// Not in the browser yet: twin-core writes the assets as FlatGeobuf, whose writer
+    /// needs a temporary file, and `wasm32-unknown-unknown` has none (the standard
+    /// library would panic), so there this is an error.
+    pub fn snapshot(&self) -> Result<Vec<u8>, String> {
+        if cfg!(target_arch = "wasm32") {
+            return Err(
+                "snapshot: writing snapshots is not available in the browser yet (the FlatGeobuf writer needs a temporary file); write them with `twin run --save`"
+                    .into(),
+            );
+        }
+        twin_core::snapshot::to_bytes(&self.live).map_err(|e| e.to_string())
+    }
+
+    /// Adds the features of GeoJSON text to the twin (strict: a bad feature or an id
+    /// already held loads nothing and the twin is unchanged). Returns how many assets
+    /// were added. Vital signs, spatial rules and the overlay are rebuilt for them; the
+    /// overlay shows the new assets' state from their next sample.
+    pub fn load_geojson(
+        &mut self,
+        text: &str,
+        crs: Option<&str>,
+        name: &str,
+    ) -> Result<usize, String> {
+        let mapping = mapping(crs)?;
+        let report = self
+            .live
+            .twin
+            .load_geojson_str(text, name, &mapping, LoadMode::Strict)
+            .map_err(|e| e.to_string())?;
+        let added = report.inserted.len();
+        if added == 0 {
+            return Ok(0);
+        }
+        let live = &mut self.live;
+        live.store.ensure_capacity(live.twin.handle_capacity());
+        live.vitals = VitalSigns::new(&live.twin, ONLINE_WINDOW_MS);
+        if let Some(newest) = live.store.newest_ts() {
+            live.vitals.seed(&live.store, newest.max(self.now_ms));
+        }
+        // Re-setting the same rules recomputes what spatial and silence rules watch,
+        // keeping open alerts and subscribers.
+        let rules = live.alerts.rules_json(&live.store);
+        live.set_rules_json(&rules).map_err(|e| e.to_string())?;
+        self.overlay =
+            Overlay::new(&live.twin, standard_layers(&self.channels)).map_err(|e| e.to_string())?;
+        let open: Vec<_> = live.alerts.open().map(|a| a.asset).collect();
+        for h in open {
+            self.overlay.set_highlight(h, Some(ALERT_HIGHLIGHT));
+        }
+        if self.simulator.is_some() {
+            let config = self.simulator.as_ref().map(|s| s.config().clone());
+            self.simulator = config.map(|c| Simulator::new(&live.twin, &self.channels, c));
+        }
+        Ok(added)
+    }
+
+    /// Moves the clock forward to `now_ms` (never back).
+    pub fn advance_clock(&mut self, now_ms: i64) {
+        self.now_ms = self.now_ms.max(now_ms);
+    }
+
+    /// Lets time pass without samples: sensors fall offline, silence alerts rise.
+    pub fn tick(&mut self, now_ms: i64) {
+        self.advance_clock(now_ms);
+        self.live.tick(self.now_ms);
+        self.collect_events();
+    }
+
+    /// Takes the alert events raised since the last call into the pending list (when
+    /// listening) and moves the overlay's highlights.
+    pub fn collect_events(&mut self) {
+        while let Ok(e) = self.events.try_recv() {
+            match &e {
+                AlertEvent::Raised(a) => self.overlay.set_highlight(a.asset, Some(ALERT_HIGHLIGHT)),
+                AlertEvent::Cleared(a) => self.overlay.set_highlight(a.asset, None),
+                AlertEvent::Acknowledged(_) => {}
+            }
+            if self.listening {
+                self.pending.push(EventOut::of(&self.live.twin, &e));
+            }
+        }
+        if self.pending.len() > MAX_PENDING_EVENTS {
+            let drop = self.pending.len() - MAX_PENDING_EVENTS;
+            self.pending.drain(..drop);
+        }
+    }
+
+    /// The events not yet delivered, oldest first.
+    pub fn take_events(&mut self) -> Vec<EventOut> {
+        std::mem::take(&mut self.pending)
+    }
+
+    /// Makes (or remakes) the simulator: `seed` for every draw, the default incidents
+    /// placed after `start_ms` when `incidents` is true.
+    pub fn start_simulator(&mut self, seed: u64, start_ms: i64, incidents: bool) {
+        let config = if incidents {
+            SimConfig::default_for(&self.live.twin, seed, start_ms)
+        } else {
+            SimConfig::quiet(seed, start_ms)
+        };
+        self.simulator = Some(Simulator::new(&self.live.twin, &self.channels, config));
+    }
+}
+
+/// The default mapping, with the CRS named (or WGS84).
+fn mapping(crs: Option<&str>) -> Result<Mapping, String> {
+    let crs: Crs = match crs.map(str::trim).filter(|c| !c.is_empty()) {
+        None => Crs::Wgs84,
+        Some(c) => c.parse().map_err(|e| format!("crs: {e}"))?,
+    };
+    Ok(Mapping::default().with_crs(crs))
+}
+
+/// A local frame centred on the read assets' lon/lat bounding box (Chongming's when
+/// none was read).
+fn frame_of(read: &twin_core::load::ReadResult) -> LocalFrame {
+    use geo::BoundingRect;
+    let mut bounds: Option<(f64, f64, f64, f64)> = None;
+    for a in read.iter().flatten() {
+        if let Some(r) = a.geometry.bounding_rect() {
+            let b = bounds.get_or_insert((r.min().x, r.min().y, r.max().x, r.max().y));
+            b.0 = b.0.min(r.min().x);
+            b.1 = b.1.min(r.min().y);
+            b.2 = b.2.max(r.max().x);
+            b.3 = b.3.max(r.max().y);
+        }
+    }
+    bounds
+        .and_then(|(x0, y0, x1, y1)| {
+            LocalFrame::try_new((x0 + x1) / 2.0, (y0 + y1) / 2.0, 0.0).ok()
+        })
+        .unwrap_or_else(LocalFrame::chongming)
+}

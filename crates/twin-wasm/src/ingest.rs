@@ -1,0 +1,302 @@
+//! Telemetry into the twin: JSON (an array of readings or JSON Lines) and typed arrays.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+use twin_core::Handle;
+use twin_core::state::{ChannelId, IngestReport, Quality, Reading, Sample};
+use twin_core::telemetry::LineError;
+use twin_core::telemetry::{self, Format, TS_RANGE};
+
+use crate::engine::Engine;
+
+/// Most unreadable lines listed in full in an [`IngestOut`] (all are counted).
+pub const MAX_ERRORS_LISTED: usize = 64;
+
+/// One refused reading, as the report lists it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct RejectionOut {
+    /// Why (`unknown asset id`, `value type does not match the channel`, ...).
+    pub reason: String,
+    /// The asset as given (id, or `#handle`).
+    pub asset: String,
+    /// The channel as given.
+    pub channel: String,
+    /// The reading's time (UTC ms).
+    pub ts: i64,
+}
+
+/// One line (or array element) that could not be read.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct LineErrorOut {
+    /// One-based line number (JSON Lines) or zero-based index (array).
+    pub line: usize,
+    /// What was wrong.
+    pub message: String,
+}
+
+/// What one ingest call did (the JS `IngestReport`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IngestOut {
+    /// Readings that became the latest value of their channel.
+    pub applied: u64,
+    /// Exact repeats: no effect.
+    pub duplicates: u64,
+    /// Older than the latest: kept in history only.
+    pub out_of_order: u64,
+    /// Same time as a held sample, another value: the newer write won.
+    pub replaced: u64,
+    /// Readings refused by the twin (unknown id or channel, wrong type, ...).
+    pub rejected: u64,
+    /// Refusals per reason.
+    pub reasons: BTreeMap<String, u64>,
+    /// The first refusals in full.
+    pub examples: Vec<RejectionOut>,
+    /// Lines or elements that could not be read at all.
+    pub malformed: u64,
+    /// The first of them in full.
+    pub errors: Vec<LineErrorOut>,
+    /// The twin's clock after the call (UTC ms).
+    pub now: i64,
+}
+
+impl IngestOut {
+    fn of(report: IngestReport, errors: &[LineError], now: i64) -> IngestOut {
+        IngestOut {
+            applied: report.applied,
+            duplicates: report.duplicates,
+            out_of_order: report.out_of_order,
+            replaced: report.replaced,
+            rejected: report.rejected_total(),
+            reasons: report
+                .rejected
+                .iter()
+                .map(|(r, n)| (r.to_string(), *n))
+                .collect(),
+            examples: report
+                .examples
+                .iter()
+                .map(|e| RejectionOut {
+                    reason: e.reason.to_string(),
+                    asset: e.asset.clone(),
+                    channel: e.channel.clone(),
+                    ts: e.ts,
+                })
+                .collect(),
+            malformed: errors.len() as u64,
+            errors: errors
+                .iter()
+                .take(MAX_ERRORS_LISTED)
+                .map(|e| LineErrorOut {
+                    line: e.line,
+                    message: e.message.clone(),
+                })
+                .collect(),
+            now,
+        }
+    }
+}
+
+/// Parses telemetry text: a JSON array of reading objects when it starts with `[`,
+/// else JSON Lines. An array that is not valid JSON is an error; a bad element or line
+/// is listed and the rest kept.
+pub fn parse_readings(text: &str) -> Result<(Vec<Reading>, Vec<LineError>), String> {
+    if !text.trim_start().starts_with('[') {
+        let file = telemetry::parse(text, "payload", Format::JsonLines);
+        return Ok((file.readings, file.errors));
+    }
+    let items: Vec<serde_json::Value> = serde_json::from_str(text)
+        .map_err(|e| format!("payload: not a JSON array of readings: {e}"))?;
+    let mut readings = Vec::with_capacity(items.len());
+    let mut errors = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        match telemetry::parse_json_line(&item.to_string()) {
+            Ok(r) => readings.push(r),
+            Err(message) => errors.push(LineError {
+                file: "payload".into(),
+                line: i,
+                message,
+            }),
+        }
+    }
+    Ok((readings, errors))
+}
+
+impl Engine {
+    /// Applies telemetry in twin's JSON format (see [`parse_readings`]) as one batch.
+    /// The batch is applied at `now_ms`, or, when `None`, at the twin's clock moved up
+    /// to the newest reading (so no reading counts as from the future). A payload of
+    /// which nothing could be read is an error (nothing changes); otherwise unreadable
+    /// lines are counted in the report beside the refusals.
+    pub fn apply_json(&mut self, text: &str, now_ms: Option<i64>) -> Result<IngestOut, String> {
+        let (readings, errors) = parse_readings(text)?;
+        if readings.is_empty()
+            && let Some(first) = errors.first()
+        {
+            let more = match errors.len() {
+                1 => String::new(),
+                n => format!(" (and {} more bad lines)", n - 1),
+            };
+            return Err(format!("{first}{more}"));
+        }
+        let now = match now_ms {
+            Some(t) => t,
+            None => readings.iter().map(|r| r.ts).max().unwrap_or(self.now_ms),
+        };
+        self.advance_clock(now);
+        let report = self.live.apply_readings(&readings, self.now_ms);
+        self.collect_events();
+        Ok(IngestOut::of(report, &errors, self.now_ms))
+    }
+
+    /// The typed fast path: sample `i` is `(handles[i], channels[i], values[i],
+    /// timestamps[i])`, values encoded as the store holds them (booleans 0/1, states
+    /// by index). `channels` has one entry per sample or a single one for all. Bad
+    /// samples (unknown handle or channel, non-finite or mistyped value, a timestamp
+    /// that is not UTC ms in 1970–2200) are refused and counted; mismatched lengths
+    /// are an error. `now_ms` as in [`Engine::apply_json`].
+    pub fn apply_typed(
+        &mut self,
+        handles: &[u32],
+        channels: &[u16],
+        values: &[f64],
+        timestamps: &[f64],
+        now_ms: Option<i64>,
+    ) -> Result<IngestOut, String> {
+        let n = handles.len();
+        if values.len() != n || timestamps.len() != n {
+            return Err(format!(
+                "applyTyped: handles ({n}), values ({}) and timestamps ({}) must have the same length",
+                values.len(),
+                timestamps.len()
+            ));
+        }
+        if channels.len() != n && channels.len() != 1 {
+            return Err(format!(
+                "applyTyped: channels must have one entry per sample ({n}) or a single one, got {}",
+                channels.len()
+            ));
+        }
+        let samples: Vec<Sample> = (0..n)
+            .map(|i| Sample {
+                handle: Handle(handles[i]),
+                channel: ChannelId(if channels.len() == 1 {
+                    channels[0]
+                } else {
+                    channels[i]
+                }),
+                ts: ts_of(timestamps[i]),
+                value: values[i],
+                quality: Quality::Good,
+            })
+            .collect();
+        let now = match now_ms {
+            Some(t) => t,
+            None => samples
+                .iter()
+                .map(|s| s.ts)
+                .filter(|t| TS_RANGE.contains(t))
+                .max()
+                .unwrap_or(self.now_ms),
+        };
+        self.advance_clock(now);
+        // Handles the twin does not hold (removed, or beyond its capacity) are refused
+        // here: the store only knows its capacity.
+        let (known, unknown): (Vec<Sample>, Vec<Sample>) = samples
+            .into_iter()
+            .partition(|s| self.live.twin.get(s.handle).is_some());
+        let mut report = self.live.apply(&known, self.now_ms);
+        for s in unknown {
+            let channel = self
+                .live
+                .store
+                .spec(s.channel)
+                .map_or_else(|| format!("#{}", s.channel.0), |c| c.name.clone());
+            report.note_rejection(
+                twin_core::state::RejectReason::UnknownHandle,
+                &s.handle.to_string(),
+                &channel,
+                s.ts,
+            );
+        }
+        self.collect_events();
+        Ok(IngestOut::of(report, &[], self.now_ms))
+    }
+
+    /// The handle of an asset id.
+    pub fn handle_of(&self, id: &str) -> Result<u32, String> {
+        self.live
+            .twin
+            .handle(id)
+            .map(|h| h.0)
+            .ok_or_else(|| format!("unknown asset id `{id}`"))
+    }
+
+    /// The number of a channel name (`level`, `pm25`, ...).
+    pub fn channel_id(&self, name: &str) -> Result<u16, String> {
+        self.live.store.channel(name).map(|c| c.0).ok_or_else(|| {
+            let known: Vec<&str> = self
+                .live
+                .store
+                .channels()
+                .map(|(_, s)| s.name.as_str())
+                .collect();
+            format!("unknown channel `{name}` (known: {})", known.join(", "))
+        })
+    }
+}
+
+/// A JS timestamp as UTC ms: whole milliseconds in 1970–2200, else the store's
+/// "invalid timestamp" marker (the sample is refused).
+fn ts_of(t: f64) -> i64 {
+    let lo = *TS_RANGE.start() as f64;
+    let hi = *TS_RANGE.end() as f64;
+    if t.is_finite() && t.fract() == 0.0 && (lo..=hi).contains(&t) {
+        t as i64
+    } else {
+        i64::MIN
+    }
+}
+
+/// One channel, for the page (the JS `ChannelInfo`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ChannelInfo {
+    /// Its number (what `applyTyped` takes).
+    pub id: u16,
+    /// Its name.
+    pub name: String,
+    /// `number`, `bool` or `enum`.
+    #[serde(rename = "type")]
+    pub ty: &'static str,
+    /// Unit for display.
+    pub unit: Option<String>,
+    /// The states of an `enum` channel, by encoded value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub states: Option<Vec<String>>,
+}
+
+impl Engine {
+    /// The store's channels, by number.
+    pub fn channel_list(&self) -> Vec<ChannelInfo> {
+        use twin_core::state::ChannelType;
+        self.live
+            .store
+            .channels()
+            .map(|(id, s)| ChannelInfo {
+                id: id.0,
+                name: s.name.clone(),
+                ty: match s.ty {
+                    ChannelType::Number => "number",
+                    ChannelType::Bool => "bool",
+                    ChannelType::Enum(_) => "enum",
+                },
+                unit: s.unit.clone(),
+                states: match &s.ty {
+                    ChannelType::Enum(states) => Some(states.clone()),
+                    _ => None,
+                },
+            })
+            .collect()
+    }
+}

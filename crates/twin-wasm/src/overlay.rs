@@ -1,0 +1,185 @@
+//! Overlay colours and layers, and the seeded simulator driving the twin.
+
+use serde::Serialize;
+use twin_core::sim::Incident;
+use twin_core::state::{Rgba, Sample, Style};
+
+use crate::engine::Engine;
+
+/// One overlay refresh (what the JS `OverlayFrame` carries).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Frame {
+    /// RGBA by handle, 4 bytes each (alpha 0: draw the asset's base colour).
+    pub colors: Vec<u8>,
+    /// `[start, end)` pairs of handles whose colour changed since the last refresh.
+    pub changed: Vec<u32>,
+}
+
+/// A colour as `#rrggbbaa`.
+pub fn hex(c: Rgba) -> String {
+    let [r, g, b, a] = c.0;
+    format!("#{r:02x}{g:02x}{b:02x}{a:02x}")
+}
+
+/// How a layer colours values (the JS `LayerStyle`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "type", rename_all = "camelCase")]
+pub enum StyleOut {
+    /// Linear interpolation between `[value, colour]` stops.
+    Ramp {
+        /// The stops, sorted by value.
+        stops: Vec<(f64, String)>,
+    },
+    /// `colors[i]` below `breaks[i]`, the last colour above all breaks.
+    Thresholds {
+        /// Upper bounds of all classes but the last.
+        breaks: Vec<f64>,
+        /// One colour per class.
+        colors: Vec<String>,
+    },
+    /// A colour per encoded value.
+    Categories {
+        /// `[value, colour]` pairs.
+        map: Vec<(f64, String)>,
+        /// For other values.
+        other: String,
+    },
+}
+
+/// One overlay layer, for legends (the JS `OverlayLayer`).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct LayerOut {
+    /// Its name (`water level`).
+    pub name: String,
+    /// The kinds it colours (`sensor:water_level`).
+    pub kinds: String,
+    /// The channel it reads.
+    pub channel: String,
+    /// The channel's unit.
+    pub unit: Option<String>,
+    /// Value → colour.
+    pub style: StyleOut,
+    /// Assets silent longer than this (ms) are drawn `stale`.
+    pub stale_after_ms: Option<i64>,
+    /// Colour of stale assets.
+    pub stale: String,
+    /// Colour of assets that never reported.
+    pub no_data: String,
+}
+
+/// What one simulation call did (the JS `SimulateReport`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SimulateOut {
+    /// Simulator ticks (simulated seconds).
+    pub ticks: u64,
+    /// Samples made.
+    pub samples: u64,
+    /// Samples that became latest values.
+    pub applied: u64,
+    /// Samples refused (none unless the twin changed under the simulator).
+    pub rejected: u64,
+    /// The twin's clock after the call (UTC ms).
+    pub now: i64,
+}
+
+/// Most simulated seconds one call may cover (a day): a worker calls again for more.
+pub const MAX_SIMULATE_MS: i64 = 86_400_000;
+
+impl Engine {
+    /// Recolours what changed since the last refresh and what fell silent by `now_ms`
+    /// (the twin's clock when `None`).
+    pub fn refresh_overlay(&mut self, now_ms: Option<i64>) -> Frame {
+        let now = now_ms.unwrap_or(self.now_ms);
+        let ranges = self.overlay.refresh(&mut self.live.store, now);
+        let colors = self.overlay.colors().iter().flat_map(|c| c.0).collect();
+        let changed = ranges.iter().flat_map(|r| [r.start, r.end]).collect();
+        Frame { colors, changed }
+    }
+
+    /// The overlay's layers.
+    pub fn overlay_layers(&self) -> Vec<LayerOut> {
+        let store = &self.live.store;
+        self.overlay
+            .layers()
+            .iter()
+            .map(|l| {
+                let spec = store.spec(l.channel);
+                LayerOut {
+                    name: l.name.clone(),
+                    kinds: l.kinds.to_string(),
+                    channel: spec.map_or_else(|| format!("#{}", l.channel.0), |s| s.name.clone()),
+                    unit: spec.and_then(|s| s.unit.clone()),
+                    style: match &l.style {
+                        Style::Ramp(stops) => StyleOut::Ramp {
+                            stops: stops.iter().map(|(v, c)| (*v, hex(*c))).collect(),
+                        },
+                        Style::Thresholds { breaks, colors } => StyleOut::Thresholds {
+                            breaks: breaks.clone(),
+                            colors: colors.iter().map(|c| hex(*c)).collect(),
+                        },
+                        Style::Categories { map, other } => StyleOut::Categories {
+                            map: map.iter().map(|(v, c)| (*v, hex(*c))).collect(),
+                            other: hex(*other),
+                        },
+                    },
+                    stale_after_ms: l.stale_after_ms,
+                    stale: hex(l.stale),
+                    no_data: hex(l.no_data),
+                }
+            })
+            .collect()
+    }
+
+    /// Drives the twin from the seeded simulator: one tick per whole second `t` with
+    /// `from_ms < t <= to_ms`, each applied at `t`, then the clock set to `to_ms`. The
+    /// simulator is made on first use (seed 2026, the default incidents from `from_ms`)
+    /// unless [`Engine::start_simulator`] made one. At most a day per call.
+    pub fn simulate(&mut self, from_ms: i64, to_ms: i64) -> Result<SimulateOut, String> {
+        if to_ms < from_ms || to_ms.saturating_sub(from_ms) > MAX_SIMULATE_MS {
+            return Err(format!(
+                "simulate: need fromMs ≤ toMs at most a day apart, got {from_ms} and {to_ms}"
+            ));
+        }
+        if self.simulator.is_none() {
+            self.start_simulator(2026, from_ms, true);
+        }
+        let mut out = SimulateOut::default();
+        let mut batch: Vec<Sample> = Vec::new();
+        let mut t = (from_ms.div_euclid(1000) + 1) * 1000;
+        while t <= to_ms {
+            batch.clear();
+            if let Some(sim) = self.simulator.as_mut() {
+                sim.tick(t, &mut batch);
+            }
+            self.advance_clock(t);
+            let report = self.live.apply(&batch, self.now_ms);
+            out.ticks += 1;
+            out.samples += batch.len() as u64;
+            out.applied += report.applied;
+            out.rejected += report.rejected_total();
+            self.collect_events();
+            t += 1000;
+        }
+        self.advance_clock(to_ms);
+        self.live.tick(self.now_ms);
+        self.collect_events();
+        out.now = self.now_ms;
+        Ok(out)
+    }
+
+    /// The simulator's planned incidents, one line each (none before it is made).
+    pub fn incidents(&self) -> Vec<String> {
+        self.simulator
+            .as_ref()
+            .map(|s| {
+                s.config()
+                    .incidents
+                    .iter()
+                    .map(|i: &Incident| i.describe(&self.live.twin))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}

@@ -1,0 +1,87 @@
+// Smoke test of the npm package in node (>= 18): loads the generated ES module from
+// the filesystem, hands the wasm bytes to its init function, loads the bundled island,
+// asks known questions, feeds good and bad telemetry and checks the answers.
+//
+//   node crates/twin-wasm/tests/node/smoke.mjs [PKG_DIR]     (default web/pkg)
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+import assert from "node:assert/strict";
+
+const pkg = resolve(process.argv[2] ?? "web/pkg");
+const mod = await import(pathToFileURL(`${pkg}/twin_wasm.js`).href);
+await mod.default({ module_or_path: await readFile(`${pkg}/twin_wasm_bg.wasm`) });
+const { Twin } = mod;
+
+const T0 = 1763700000000; // 2025-11-21T04:40:00Z
+const took = (t) => `${(performance.now() - t).toFixed(0)} ms`;
+let t = performance.now();
+const twin = Twin.bundled();
+console.log(`bundled island: ${twin.size} assets in ${took(t)}`);
+assert.equal(twin.size, 157741);
+
+// Known answers.
+const towns = twin.contains(121.397, 31.623, "town");
+assert.deepEqual(towns.map((h) => h.id), ["CM-TOWN-CHENGQIAO"]);
+assert.equal(towns[0].name, "城桥镇");
+const isl = twin.knn(121.69, 31.4, 1, "island");
+assert.equal(isl[0].id, "CM-ISL-CHANGXING");
+assert.equal(typeof isl[0].distance, "number");
+const gauges = twin.near(121.397, 31.623, 2000, "sensor:water_level");
+assert.ok(gauges.length > 0 && gauges.every((h) => h.distance <= 2000));
+const gauge = gauges[0].id;
+
+// Telemetry: a good reading, an unknown id, then a malformed payload.
+const good = twin.applyJson(JSON.stringify([
+  { id: gauge, channel: "level", ts: T0, value: 2.5 },
+  { id: "NO-SUCH-ASSET", channel: "level", ts: T0, value: 1 },
+]));
+assert.equal(good.applied, 1);
+assert.equal(good.rejected, 1);
+assert.equal(good.reasons["unknown asset id"], 1);
+assert.throws(() => twin.applyJson("[{\"id\": "), /not a JSON array of readings/);
+assert.throws(() => twin.asset("NO-SUCH-ASSET"), /unknown asset id/);
+assert.throws(() => twin.setRules("[{\"id\":\"r\"}]"), /rule 0 \(`r`\)/);
+assert.throws(() => Twin.fromSnapshot(new Uint8Array([1, 2, 3])), /not a twin snapshot/);
+assert.throws(() => twin.applyTyped(new Uint32Array(2), "level", new Float64Array(1), new Float64Array(1)), /same length/);
+// Still answering, with the reading applied.
+assert.equal(twin.asset(gauge).latest.level.value, 2.5);
+assert.equal(twin.contains(121.397, 31.623, "town")[0].id, "CM-TOWN-CHENGQIAO");
+
+// Typed fast path.
+const h = twin.handleOf(gauge);
+const typed = twin.applyTyped(Uint32Array.of(h), "level", Float64Array.of(2.75), Float64Array.of(T0 + 1000));
+assert.equal(typed.applied, 1);
+assert.equal(twin.asset(gauge).latest.level.value, 2.75);
+assert.equal(twin.valueAt(gauge, "level", T0 + 500).value, 2.5);
+
+// Alerts through the listener, overlay colours, vital signs, simulation.
+const events = [];
+twin.onAlert((e) => events.push(e));
+twin.applyTyped(Uint32Array.of(h), twin.channelId("level"), Float64Array.of(3.9), Float64Array.of(T0 + 2000));
+twin.applyTyped(Uint32Array.of(h), "level", Float64Array.of(3.9), Float64Array.of(T0 + 40000));
+assert.ok(events.some((e) => e.event === "raised" && e.asset === gauge && e.rule === "water-level-high"), JSON.stringify(events));
+assert.ok(twin.openAlerts().some((a) => a.asset === gauge));
+t = performance.now();
+const sim = twin.simulate(T0 + 40000, T0 + 50000);
+console.log(`simulated 10 s: ${sim.samples} samples in ${took(t)}`);
+assert.equal(sim.ticks, 10);
+assert.equal(sim.rejected, 0);
+const frame = twin.refreshOverlay();
+assert.ok(frame.colors instanceof Uint8Array && frame.colors.length === 4 * twin.handleCapacity);
+assert.ok(frame.changed instanceof Uint32Array && frame.changed.length > 0);
+const vitals = twin.vitalSigns();
+assert.equal(vitals.filter((r) => !r.island).length, 18);
+assert.ok(vitals.some((r) => r.online > 0 && r.channels.level));
+assert.equal(twin.overlayLayers().length, 9);
+
+// Snapshots: restored from bytes (written natively: the FlatGeobuf writer needs a
+// temporary file, which wasm has not, so writing one is a clean Error here).
+const snap = await readFile(new URL("gauges.snap", import.meta.url));
+const back = Twin.fromSnapshot(snap);
+assert.equal(back.size, 2);
+assert.equal(back.asset("G-1").latest.level.value, 2.25);
+assert.deepEqual(back.openAlerts().map((a) => [a.asset, a.rule]), [["G-2", "water-level-high"]]);
+assert.throws(() => back.snapshot(), /not available in the browser/);
+assert.equal(back.knn(121.41, 31.62, 1)[0].id, "G-2");
+console.log("smoke: ok");
