@@ -193,7 +193,11 @@ impl JsTwin {
     /// newest reading's time when omitted. Throws when nothing in the payload can be
     /// read; otherwise refused readings and bad lines are counted in the report.
     #[wasm_bindgen(js_name = applyJson, unchecked_return_type = "IngestReport")]
-    pub fn apply_json(&mut self, text: &str, now_ms: Option<f64>) -> JsResult<JsValue> {
+    pub fn apply_json(
+        &mut self,
+        text: &str,
+        #[wasm_bindgen(js_name = nowMs)] now_ms: Option<f64>,
+    ) -> JsResult<JsValue> {
         let now = opt_ms(now_ms, "nowMs")?;
         let out = self.engine.apply_json(text, now).map_err(err)?;
         self.deliver()?;
@@ -211,7 +215,7 @@ impl JsTwin {
         #[wasm_bindgen(unchecked_param_type = "Uint16Array | number | string")] channels: JsValue,
         values: &[f64],
         timestamps: &[f64],
-        now_ms: Option<f64>,
+        #[wasm_bindgen(js_name = nowMs)] now_ms: Option<f64>,
     ) -> JsResult<JsValue> {
         let channels: Vec<u16> = if let Some(name) = channels.as_string() {
             vec![self.engine.channel_id(&name).map_err(err)?]
@@ -258,10 +262,10 @@ impl JsTwin {
     #[wasm_bindgen(unchecked_return_type = "Hit[]")]
     pub fn bbox(
         &self,
-        min_lon: f64,
-        min_lat: f64,
-        max_lon: f64,
-        max_lat: f64,
+        #[wasm_bindgen(js_name = minLon)] min_lon: f64,
+        #[wasm_bindgen(js_name = minLat)] min_lat: f64,
+        #[wasm_bindgen(js_name = maxLon)] max_lon: f64,
+        #[wasm_bindgen(js_name = maxLat)] max_lat: f64,
         kind: Option<String>,
     ) -> JsResult<JsValue> {
         let hits = self
@@ -321,7 +325,10 @@ impl JsTwin {
     /// Recolours what changed and what fell silent by `nowMs` (the clock when
     /// omitted): RGBA by handle and the `[start, end)` handle ranges that changed.
     #[wasm_bindgen(js_name = refreshOverlay, unchecked_return_type = "OverlayFrame")]
-    pub fn refresh_overlay(&mut self, now_ms: Option<f64>) -> JsResult<JsValue> {
+    pub fn refresh_overlay(
+        &mut self,
+        #[wasm_bindgen(js_name = nowMs)] now_ms: Option<f64>,
+    ) -> JsResult<JsValue> {
         let now = opt_ms(now_ms, "nowMs")?;
         let frame = self.engine.refresh_overlay(now);
         let o = Object::new();
@@ -378,7 +385,11 @@ impl JsTwin {
 
     /// Acknowledges an alert (at `atMs`, or the clock): true if it was raised, false if
     /// already acknowledged or cleared; throws for an unknown number.
-    pub fn acknowledge(&mut self, id: f64, at_ms: Option<f64>) -> JsResult<bool> {
+    pub fn acknowledge(
+        &mut self,
+        id: f64,
+        #[wasm_bindgen(js_name = atMs)] at_ms: Option<f64>,
+    ) -> JsResult<bool> {
         let at = opt_ms(at_ms, "atMs")?;
         let done = self
             .engine
@@ -431,7 +442,7 @@ impl JsTwin {
 
     /// Lets time pass to `nowMs` without samples: sensors fall offline, silence alerts
     /// rise (listeners are called).
-    pub fn tick(&mut self, now_ms: f64) -> JsResult<()> {
+    pub fn tick(&mut self, #[wasm_bindgen(js_name = nowMs)] now_ms: f64) -> JsResult<()> {
         self.engine.tick(ms(now_ms, "nowMs")?);
         self.deliver()
     }
@@ -443,7 +454,7 @@ impl JsTwin {
     pub fn start_simulator(
         &mut self,
         seed: f64,
-        start_ms: f64,
+        #[wasm_bindgen(js_name = startMs)] start_ms: f64,
         incidents: Option<bool>,
     ) -> JsResult<()> {
         let seed = whole(seed, "seed")?;
@@ -457,7 +468,11 @@ impl JsTwin {
     /// `(fromMs, toMs]` (at most a day per call); made with seed 2026 and the default
     /// incidents on first use unless `startSimulator` was called.
     #[wasm_bindgen(unchecked_return_type = "SimulateReport")]
-    pub fn simulate(&mut self, from_ms: f64, to_ms: f64) -> JsResult<JsValue> {
+    pub fn simulate(
+        &mut self,
+        #[wasm_bindgen(js_name = fromMs)] from_ms: f64,
+        #[wasm_bindgen(js_name = toMs)] to_ms: f64,
+    ) -> JsResult<JsValue> {
         let out = self
             .engine
             .simulate(ms(from_ms, "fromMs")?, ms(to_ms, "toMs")?)
