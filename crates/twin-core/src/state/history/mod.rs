@@ -19,16 +19,17 @@
 //! *Compaction* moves pending samples into the chunks. It runs inside
 //! [`History::append`] when the log holds [`History::hot_capacity`] records (default
 //! [`DEFAULT_HOT_CAPACITY`], 16 MiB), on [`History::compact`], on [`History::tick`]
-//! at most every [`TICK_COMPACTION_MS`] (called by `LiveTwin::tick`), for one series before an [`History::insert`] or
-//! [`History::remove`] into it, for one channel before its retention changes, for
-//! everything before [`History::set_budget`], [`History::enforce`] and
-//! [`History::clear`], and before reads (below). It walks each channel's series in
-//! the order they first received a pending sample, collects each one's samples through
-//! its chain (in arrival order) and stores them together, so a series that received
-//! `k` samples pays its lookups and cache misses once rather than `k` times. A run of
-//! strictly increasing times after the series' newest (the normal case) is appended
-//! and trimmed once; anything else (late, repeated or replacing samples) goes through
-//! the same per-sample insert as [`History::insert`]. Per series, compaction stores
+//! at most every [`TICK_COMPACTION_MS`] (`LiveTwin::tick` calls it), for one series
+//! before an [`History::insert`] or [`History::remove`] into it, for one channel
+//! before its retention changes, for everything before [`History::set_budget`],
+//! [`History::enforce`] and [`History::clear`], and before reads (below). It walks
+//! each channel's series in the order they first received a pending sample, collects
+//! each one's samples through its chain (in arrival order) and stores them together,
+//! so a series that received `k` samples pays its lookups and cache misses once
+//! rather than `k` times (and the cache misses of 32 series at a time overlap). A
+//! run of strictly increasing times after the series' newest (the normal case) is
+//! appended and trimmed once; anything else (late, repeated or replacing samples) goes
+//! through the same per-sample insert as [`History::insert`]. Per series, compaction stores
 //! exactly what inserting each sample on arrival would: the same samples, duplicates,
 //! replacements, retention drops and [`History::expired`] counts.
 //!
@@ -41,10 +42,10 @@
 //! a read costs an uncontended shared lock. [`History::at`] skips the compaction when
 //! it provably gets the same answer: the series' pending samples are all after `t`,
 //! its channel keeps no sample count, and their times do not move the age cut-off past
-//! the answer. So the API needs no `&mut` for reading and
-//! `History` stays `Send + Sync`; the price is that the first read after a burst of
-//! appends pays for their compaction, and readers on other threads wait meanwhile.
-//! Writers hold `&mut self` and never lock.
+//! the answer. So the API needs no `&mut` for reading and `History` stays `Send +
+//! Sync`; the price is that the first read after a burst of appends pays for their
+//! compaction, and readers on other threads wait meanwhile. Writers hold `&mut self`
+//! and never lock.
 //!
 //! ## Layout: chunks, 12 bytes per sample
 //! A series is a sorted sequence of *chunks* of at most [`CHUNK_CAPACITY`] (256)
@@ -101,8 +102,9 @@
 //!
 //! ## Memory budget and eviction
 //! [`History::bytes`] is the heap actually held by compacted sample storage, from
-//! capacities: chunk vectors plus chunk tables (the per-series map entry, ~100 bytes
-//! per series, and the hot log are not counted). With a budget ([`History::new`],
+//! capacities: chunk vectors plus chunk tables (not counted: the hot log, and the
+//! series index — a 56-byte record per series plus 4 bytes per handle and channel up
+//! to the highest handle with history on that channel). With a budget ([`History::new`],
 //! [`History::set_budget`]), whenever samples reach the chunks (an insert, a
 //! compaction) and `bytes()` ends above the budget, whole chunks are evicted, oldest
 //! first across all series, until `bytes()` is within the budget again (possibly
@@ -111,10 +113,11 @@
 //! `(base, key)` — one entry per series, updated only when a series' first chunk
 //! changes — so each eviction is O(log series). Evicted samples are counted by
 //! [`History::evicted`]. `bytes() <= budget` holds after every insert and compaction,
-//! so every value `bytes()` returns is within the budget. Appended samples are
-//! evicted for at their compaction, not one by one: when the budget and retention both
-//! bind while a batch is compacted, the chunks evicted can differ from what
-//! per-sample inserts would have evicted (the order, oldest first, is the same).
+//! so every value `bytes()` returns is within the budget. For appended samples the
+//! budget is enforced when they are compacted, not sample by sample: when the budget
+//! and retention both bind while a batch is compacted, the chunks evicted can differ
+//! from what per-sample inserts would have evicted (the order, oldest first, is the
+//! same).
 //!
 //! ## Reads
 //! [`History::range`], [`History::iter_range`] (inclusive, sorted), [`History::at`]
