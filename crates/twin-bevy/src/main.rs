@@ -177,10 +177,14 @@ fn screenshot(
     opts: Res<Options>,
     mut state: Local<u8>,
     mut exit: MessageWriter<AppExit>,
+    view: Option<Res<TwinView>>,
 ) {
     let Some(path) = &opts.screenshot else { return };
     let t = time.elapsed_secs_f64();
-    if *state == 0 && t >= opts.after_s {
+    // Not before the twin has been drawn a few times (a slow start must not capture an
+    // empty map).
+    let drawn = view.is_some_and(|v| v.stats().1.frames >= 5);
+    if *state == 0 && t >= opts.after_s && drawn {
         info!("saving a screenshot to {}", path.display());
         commands
             .spawn(Screenshot::primary_window())
