@@ -4,11 +4,11 @@
 use std::sync::Mutex;
 use std::sync::mpsc::Receiver;
 
-use twin_core::sim::{SimConfig, Simulator, StandardChannels, standard_channels, standard_layers};
+use twin_core::sim::{SimConfig, Simulator, StandardChannels, standard_layers, standard_live_twin};
 use twin_core::state::alert::{Alert, AlertEvent};
 use twin_core::state::history::Retention;
 use twin_core::state::live::{DEFAULT_RULES_JSON, LiveTwin};
-use twin_core::state::{Overlay, Rgba, Sample, StateStore};
+use twin_core::state::{Overlay, Rgba, Sample};
 use twin_core::{Handle, Twin};
 use twin_render::HostColors;
 
@@ -56,21 +56,20 @@ impl Live {
             max_age_ms: Some(2 * 3_600_000),
             max_samples: None,
         };
-        let mut store = StateStore::new(twin.handle_capacity(), retention, Some(512 << 20));
-        let channels = standard_channels(&mut store);
-        let config = SimConfig::default_for(&twin, seed, start_ms);
-        let sim = Simulator::new(&twin, &channels, config);
-        let overlay = Overlay::new(&twin, standard_layers(&channels)).map_err(|e| e.to_string())?;
-        let hosts = HostColors::building_energy(&twin);
+        let (mut live, channels) =
+            standard_live_twin(twin, retention, Some(512 << 20), DEFAULT_RULES_JSON)
+                .map_err(|e| e.to_string())?;
+        let twin = &live.twin;
+        let config = SimConfig::default_for(twin, seed, start_ms);
+        let sim = Simulator::new(twin, &channels, config);
+        let overlay = Overlay::new(twin, standard_layers(&channels)).map_err(|e| e.to_string())?;
+        let hosts = HostColors::building_energy(twin);
         let mut attached: std::collections::HashMap<u32, Vec<Handle>> = Default::default();
         for (h, _) in twin.iter() {
             if let Some(host) = twin.attached_to(h) {
                 attached.entry(host.0).or_default().push(h);
             }
         }
-        let mut live = LiveTwin::new(twin, store, Vec::new(), 120_000);
-        live.set_rules_json(DEFAULT_RULES_JSON)
-            .map_err(|e| e.to_string())?;
         let rx = Mutex::new(live.alerts.subscribe());
         let colors = vec![Rgba::NONE; live.twin.handle_capacity()];
         Ok(Live {

@@ -159,7 +159,9 @@ fn setup(
     let scene = Scene::build(&viewer.live.live.twin);
     let mut view = TwinView::new(&mut images, &link, scene, 1024, 768);
     // Frame the three islands (the mainland context stays at the edges).
-    if let Some((lo, hi)) = ui::islands_bounds(&viewer.live.live.twin) {
+    if let Some((lo, hi)) =
+        twin_render::scene::kind_bounds(&viewer.live.live.twin, &twin_core::AssetKind::Island)
+    {
         view.camera.pitch = 55f32.to_radians();
         view.camera.fit(lo, hi, 1024.0 / 768.0);
         view.camera.distance *= 0.8;

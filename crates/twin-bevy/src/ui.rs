@@ -8,9 +8,9 @@ use bevy_egui::{EguiContexts, EguiTextureHandle};
 use twin_core::state::Rgba;
 use twin_core::state::alert::AlertEvent;
 use twin_core::state::alert::Severity;
-use twin_core::{AssetKind, Handle as AssetHandle, Twin};
+use twin_core::{Handle as AssetHandle, Twin};
 use twin_render::LayerKind;
-use twin_render::scene::asset_bounds;
+use twin_render::scene::{asset_bounds, widen};
 
 use crate::TwinView;
 use crate::live::Live;
@@ -58,34 +58,11 @@ impl Viewer {
     }
 }
 
-/// The box around the islands (assets of kind island), for the opening view.
-pub fn islands_bounds(twin: &Twin) -> Option<([f32; 3], [f32; 3])> {
-    let mut lo = [f32::INFINITY; 3];
-    let mut hi = [f32::NEG_INFINITY; 3];
-    for (h, a) in twin.iter() {
-        if a.kind != AssetKind::Island {
-            continue;
-        }
-        if let Some((l, u)) = asset_bounds(twin, h) {
-            for i in 0..3 {
-                lo[i] = lo[i].min(l[i]);
-                hi[i] = hi[i].max(u[i]);
-            }
-        }
-    }
-    (lo[0] <= hi[0]).then_some((lo, hi))
-}
-
 /// Points the camera at an asset, keeping heading and tilt.
 pub fn fly_to(twin: &Twin, h: AssetHandle, view: &mut TwinView) {
-    if let Some((mut lo, mut hi)) = asset_bounds(twin, h) {
+    if let Some(b) = asset_bounds(twin, h) {
         // Small assets get a neighbourhood around them.
-        for i in 0..2 {
-            let c = (lo[i] + hi[i]) / 2.0;
-            let half = ((hi[i] - lo[i]) / 2.0).max(120.0);
-            lo[i] = c - half;
-            hi[i] = c + half;
-        }
+        let (lo, hi) = widen(b, 120.0);
         let (w, h) = view.size();
         view.camera.fit(lo, hi, w as f32 / h.max(1) as f32);
     }

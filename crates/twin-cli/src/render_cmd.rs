@@ -7,7 +7,7 @@ use twin_core::sim::{SimConfig, Simulator, standard_channels, standard_layers};
 use twin_core::state::history::Retention;
 use twin_core::state::{Overlay, Rgba, StateStore};
 use twin_core::{AssetKind, Handle, Twin};
-use twin_render::scene::asset_bounds;
+use twin_render::scene::{asset_bounds, kind_bounds, widen};
 use twin_render::{Headless, HostColors, LayerKind, Model, OrbitCamera, Placement, Scene};
 
 use crate::DataArgs;
@@ -104,7 +104,7 @@ pub fn run(args: &RenderArgs) -> Result<(), String> {
             let h = find_town(&twin, name)?;
             asset_bounds(&twin, h)
         }
-        (None, None) => islands(&twin).or(scene.bounds),
+        (None, None) => kind_bounds(&twin, &AssetKind::Island).or(scene.bounds),
     };
     let (lo, hi) = focus.ok_or("nothing to draw: the twin is empty")?;
     cam.fit(lo, hi, aspect);
@@ -122,29 +122,6 @@ pub fn run(args: &RenderArgs) -> Result<(), String> {
         hl.adapter().name
     );
     Ok(())
-}
-
-/// The box around the islands (kind island), for the default view.
-fn islands(twin: &Twin) -> Option<([f32; 3], [f32; 3])> {
-    twin.iter()
-        .filter(|(_, a)| a.kind == AssetKind::Island)
-        .filter_map(|(h, _)| asset_bounds(twin, h))
-        .reduce(|(l0, h0), (l1, h1)| {
-            (
-                std::array::from_fn(|i| l0[i].min(l1[i])),
-                std::array::from_fn(|i| h0[i].max(h1[i])),
-            )
-        })
-}
-
-fn widen((mut lo, mut hi): ([f32; 3], [f32; 3]), min_half: f32) -> ([f32; 3], [f32; 3]) {
-    for i in 0..2 {
-        let c = (lo[i] + hi[i]) / 2.0;
-        let half = ((hi[i] - lo[i]) / 2.0).max(min_half);
-        lo[i] = c - half;
-        hi[i] = c + half;
-    }
-    (lo, hi)
 }
 
 /// A town by id, Chinese name or English name (case-insensitive).

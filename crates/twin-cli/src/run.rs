@@ -13,7 +13,7 @@ use twin_core::sim::{SimConfig, Simulator, standard_channels};
 use twin_core::state::alert::AlertEvent;
 use twin_core::state::live::{DEFAULT_RULES_JSON, LiveTwin};
 use twin_core::state::vitals::VitalRow;
-use twin_core::state::{IngestReport, Retention, Sample, StateStore};
+use twin_core::state::{IngestReport, Retention, Sample};
 
 use crate::DataArgs;
 use crate::report::Counters;
@@ -143,13 +143,13 @@ pub fn live_twin(
         max_samples: None,
     };
     let budget = history_mib.saturating_mul(1 << 20);
-    let mut store = StateStore::new(twin.handle_capacity(), retention, Some(budget));
-    let channels = standard_channels(&mut store);
-    let mut live = LiveTwin::new(twin, store, Vec::new(), 120_000);
-    live.set_rules_json(&rules_text).map_err(|e| match rules {
-        Some(p) => format!("{}: {e}", p.display()),
-        None => e.to_string(),
-    })?;
+    let (live, channels) =
+        twin_core::sim::standard_live_twin(twin, retention, Some(budget), &rules_text).map_err(
+            |e| match rules {
+                Some(p) => format!("{}: {e}", p.display()),
+                None => e.to_string(),
+            },
+        )?;
     Ok((live, channels))
 }
 

@@ -213,3 +213,28 @@ pub fn asset_bounds(twin: &Twin, h: Handle) -> Option<([f32; 3], [f32; 3])> {
         [r.max().x as f32, r.max().y as f32, z1 as f32],
     ))
 }
+
+/// The box around every asset of one kind (the islands, for an opening view).
+pub fn kind_bounds(twin: &Twin, kind: &AssetKind) -> Option<([f32; 3], [f32; 3])> {
+    twin.iter()
+        .filter(|(_, a)| a.kind == *kind)
+        .filter_map(|(h, _)| asset_bounds(twin, h))
+        .reduce(|(l0, h0), (l1, h1)| {
+            (
+                std::array::from_fn(|i| l0[i].min(l1[i])),
+                std::array::from_fn(|i| h0[i].max(h1[i])),
+            )
+        })
+}
+
+/// A box grown horizontally to at least `min_half` metres either side of its centre,
+/// so a camera fitted to a small asset shows its neighbourhood.
+pub fn widen((mut lo, mut hi): ([f32; 3], [f32; 3]), min_half: f32) -> ([f32; 3], [f32; 3]) {
+    for i in 0..2 {
+        let c = (lo[i] + hi[i]) / 2.0;
+        let half = ((hi[i] - lo[i]) / 2.0).max(min_half);
+        lo[i] = c - half;
+        hi[i] = c + half;
+    }
+    (lo, hi)
+}

@@ -42,7 +42,6 @@ fn square(cx: f64, cy: f64, half_m: f64) -> Polygon<f64> {
 }
 
 struct Known {
-    twin: Twin,
     island: Handle,
     building: Handle,
     sensor: Handle,
@@ -77,7 +76,6 @@ fn known() -> Known {
         .unwrap();
     let scene = Scene::build(&twin);
     Known {
-        twin,
         island,
         building,
         sensor,
@@ -277,7 +275,6 @@ fn picking_returns_the_asset_under_the_pixel() {
         lit_flat([232, 228, 214]),
         2
     ));
-    let _ = &k.twin;
 }
 
 #[test]

@@ -6,18 +6,19 @@ use std::sync::mpsc::Receiver;
 
 use twin_core::crs::{Crs, LocalFrame};
 use twin_core::load::read_geojson_str;
-use twin_core::sim::{SimConfig, Simulator, StandardChannels, standard_channels, standard_layers};
+use twin_core::sim::{
+    SimConfig, Simulator, StandardChannels, standard_channels, standard_layers, standard_live_twin,
+};
 use twin_core::state::alert::AlertEvent;
 use twin_core::state::live::{DEFAULT_RULES_JSON, LiveTwin};
 use twin_core::state::vitals::VitalSigns;
-use twin_core::state::{Overlay, Retention, Rgba, StateStore};
+use twin_core::state::{Overlay, Retention, Rgba};
 use twin_core::{LoadMode, Mapping, Twin, island};
 
 use crate::alerts::EventOut;
 
-/// Sensors count as online while their last sample is at most this old (2 min, as
-/// `twin run` and the desktop viewer).
-pub const ONLINE_WINDOW_MS: i64 = 120_000;
+/// How long a sensor counts as online after its last sample (twin-core's standard).
+pub use twin_core::sim::ONLINE_WINDOW_MS;
 
 /// History kept per series: the last two hours.
 pub const HISTORY_MAX_AGE_MS: i64 = 2 * 3_600_000;
@@ -73,15 +74,13 @@ impl Engine {
     /// A live twin of `twin` with the standard channels, the default rules and the
     /// standard overlay.
     pub fn from_twin(twin: Twin) -> Result<Engine, String> {
-        let mut store = StateStore::new(
-            twin.handle_capacity(),
+        let (live, channels) = standard_live_twin(
+            twin,
             retention(),
             Some(HISTORY_BUDGET_BYTES),
-        );
-        let channels = standard_channels(&mut store);
-        let mut live = LiveTwin::new(twin, store, Vec::new(), ONLINE_WINDOW_MS);
-        live.set_rules_json(DEFAULT_RULES_JSON)
-            .map_err(|e| e.to_string())?;
+            DEFAULT_RULES_JSON,
+        )
+        .map_err(|e| e.to_string())?;
         Engine::from_live(live, channels)
     }
 

@@ -78,6 +78,7 @@ mod channels;
 mod incident;
 mod model;
 mod overlay;
+mod standard;
 
 pub use channels::{
     CHARGER, ChargerState, ENERGY, LEVEL, MOISTURE, NOISE, OCCUPIED, PM25, POWER, StandardChannels,
@@ -85,6 +86,7 @@ pub use channels::{
 };
 pub use incident::{Incident, SimConfig};
 pub use overlay::standard_layers;
+pub use standard::{ONLINE_WINDOW_MS, standard_live_twin};
 
 use incident::envelope;
 use model::{Clock, Model, Params, mix};
