@@ -410,6 +410,21 @@ impl Renderer {
         x: u32,
         y: u32,
     ) -> bool {
+        self.encode_pick_to(encoder, target, camera, x, y, &target.pick_readback)
+    }
+
+    /// As [`Renderer::encode_pick`], copying the pixel into `readback` (256 bytes,
+    /// `COPY_DST | MAP_READ`): picks in flight at once each need their own buffer
+    /// (a browser maps them asynchronously).
+    pub fn encode_pick_to(
+        &mut self,
+        encoder: &mut wgpu::CommandEncoder,
+        target: &crate::Target,
+        camera: &OrbitCamera,
+        x: u32,
+        y: u32,
+        readback: &wgpu::Buffer,
+    ) -> bool {
         if x >= target.width || y >= target.height {
             return false;
         }
@@ -444,7 +459,7 @@ impl Renderer {
                 aspect: wgpu::TextureAspect::All,
             },
             wgpu::TexelCopyBufferInfo {
-                buffer: &target.pick_readback,
+                buffer: readback,
                 layout: wgpu::TexelCopyBufferLayout {
                     offset: 0,
                     bytes_per_row: Some(256),

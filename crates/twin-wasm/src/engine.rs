@@ -2,6 +2,7 @@
 //! simulator and pending alert events, in plain Rust (every fallible call returns
 //! `Result<_, String>` with the message twin-core gives).
 
+use std::ops::Range;
 use std::sync::mpsc::Receiver;
 
 use twin_core::crs::{Crs, LocalFrame};
@@ -53,6 +54,13 @@ pub struct Engine {
     pending: Vec<EventOut>,
     /// Whether a page listens to events (else they only move highlights).
     pub listening: bool,
+    /// Overlay ranges changed since a view last took them (kept only while a view
+    /// is attached, so a page's own `refreshOverlay` calls do not hide them from it).
+    view_changes: Vec<Range<u32>>,
+    /// Whether a canvas view draws this twin.
+    pub view_attached: bool,
+    /// Counts changes of the asset set (a view rebuilds its scene when it moves).
+    pub generation: u64,
 }
 
 fn retention() -> Retention {
@@ -132,6 +140,9 @@ impl Engine {
             events,
             pending: Vec::new(),
             listening: false,
+            view_changes: Vec::new(),
+            view_attached: false,
+            generation: 0,
         })
     }
 
@@ -186,6 +197,8 @@ impl Engine {
         for h in open {
             self.overlay.set_highlight(h, Some(ALERT_HIGHLIGHT));
         }
+        self.generation += 1;
+        self.view_changes.clear();
         if self.simulator.is_some() {
             let config = self.simulator.as_ref().map(|s| s.config().clone());
             self.simulator = config.map(|c| Simulator::new(&live.twin, &self.channels, c));
@@ -227,6 +240,22 @@ impl Engine {
     /// The events not yet delivered, oldest first.
     pub fn take_events(&mut self) -> Vec<EventOut> {
         std::mem::take(&mut self.pending)
+    }
+
+    /// Recolours the overlay and returns every range changed since the view last
+    /// asked (including refreshes the page made itself in between).
+    pub fn take_view_changes(&mut self) -> Vec<Range<u32>> {
+        let ranges = self.overlay.refresh(&mut self.live.store, self.now_ms);
+        let mut all = std::mem::take(&mut self.view_changes);
+        all.extend(ranges);
+        all
+    }
+
+    /// Notes ranges a page's refresh took, for the view.
+    pub(crate) fn note_view_changes(&mut self, ranges: &[Range<u32>]) {
+        if self.view_attached {
+            self.view_changes.extend_from_slice(ranges);
+        }
     }
 
     /// Makes (or remakes) the simulator: `seed` for every draw, the default incidents

@@ -1,6 +1,9 @@
 //! The wasm-bindgen surface: the JS `Twin` class, thin wrappers over [`Engine`] that
 //! turn values into plain JS objects (through `JSON.parse`) and errors into JS `Error`s.
 
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use js_sys::{Function, Object, Reflect, Uint8Array, Uint16Array, Uint32Array};
 use serde::Serialize;
 use wasm_bindgen::JsCast;
@@ -78,21 +81,26 @@ fn report_listener_error(e: &JsValue) {
 /// by a refused call and keeps answering.
 #[wasm_bindgen(js_name = Twin)]
 pub struct JsTwin {
-    engine: Engine,
+    /// Shared with the canvas views of this twin. Borrowed only for the length of one
+    /// call and never while page code runs (listeners are called after the engine is
+    /// released), so two borrows cannot meet.
+    pub(crate) engine: Rc<RefCell<Engine>>,
     listeners: Vec<Function>,
 }
 
 impl JsTwin {
     fn new(engine: Engine) -> JsTwin {
         JsTwin {
-            engine,
+            engine: Rc::new(RefCell::new(engine)),
             listeners: Vec::new(),
         }
     }
 
     /// Delivers pending alert events to the listeners.
     fn deliver(&mut self) -> JsResult<()> {
-        for e in self.engine.take_events() {
+        // Taken first: listeners may call the twin again.
+        let events = self.engine.borrow_mut().take_events();
+        for e in events {
             let v = to_js(&e)?;
             for f in &self.listeners {
                 if let Err(x) = f.call1(&JsValue::NULL, &v) {
@@ -144,7 +152,7 @@ impl JsTwin {
 
     /// The twin as snapshot bytes (history is not included).
     pub fn snapshot(&self) -> JsResult<Vec<u8>> {
-        self.engine.snapshot().map_err(err)
+        self.engine.borrow_mut().snapshot().map_err(err)
     }
 
     /// Adds the features of GeoJSON to the twin (strict; ids must be new). Returns how
@@ -160,6 +168,7 @@ impl JsTwin {
         let text = text_of(&data, &name)?;
         let n = self
             .engine
+            .borrow_mut()
             .load_geojson(&text, crs.as_deref(), &name)
             .map_err(err)?;
         Ok(n as u32)
@@ -168,19 +177,19 @@ impl JsTwin {
     /// Number of assets held.
     #[wasm_bindgen(getter)]
     pub fn size(&self) -> u32 {
-        self.engine.live.twin.len() as u32
+        self.engine.borrow_mut().live.twin.len() as u32
     }
 
     /// One past the highest handle: the length of the overlay's colour array / 4.
     #[wasm_bindgen(getter, js_name = handleCapacity)]
     pub fn handle_capacity(&self) -> u32 {
-        self.engine.live.twin.handle_capacity() as u32
+        self.engine.borrow_mut().live.twin.handle_capacity() as u32
     }
 
     /// The twin's clock (UTC ms): the newest time it was given or applied.
     #[wasm_bindgen(getter)]
     pub fn now(&self) -> f64 {
-        self.engine.now_ms as f64
+        self.engine.borrow_mut().now_ms as f64
     }
 
     /// The attribution to show wherever the bundled data is displayed.
@@ -199,7 +208,11 @@ impl JsTwin {
         #[wasm_bindgen(js_name = nowMs)] now_ms: Option<f64>,
     ) -> JsResult<JsValue> {
         let now = opt_ms(now_ms, "nowMs")?;
-        let out = self.engine.apply_json(text, now).map_err(err)?;
+        let out = self
+            .engine
+            .borrow_mut()
+            .apply_json(text, now)
+            .map_err(err)?;
         self.deliver()?;
         to_js(&out)
     }
@@ -218,7 +231,7 @@ impl JsTwin {
         #[wasm_bindgen(js_name = nowMs)] now_ms: Option<f64>,
     ) -> JsResult<JsValue> {
         let channels: Vec<u16> = if let Some(name) = channels.as_string() {
-            vec![self.engine.channel_id(&name).map_err(err)?]
+            vec![self.engine.borrow_mut().channel_id(&name).map_err(err)?]
         } else if let Some(a) = channels.dyn_ref::<Uint16Array>() {
             a.to_vec()
         } else if let Some(n) = channels.as_f64() {
@@ -233,28 +246,35 @@ impl JsTwin {
         let now = opt_ms(now_ms, "nowMs")?;
         let out = self
             .engine
+            .borrow_mut()
             .apply_typed(handles, &channels, values, timestamps, now)
             .map_err(err)?;
         self.deliver()?;
         to_js(&out)
     }
 
+    /// The id of the asset a handle names, or `null`.
+    #[wasm_bindgen(js_name = idOf)]
+    pub fn id_of(&self, handle: u32) -> Option<String> {
+        self.engine.borrow().id_of(handle)
+    }
+
     /// The handle of an asset id (throws for an unknown id).
     #[wasm_bindgen(js_name = handleOf)]
     pub fn handle_of(&self, id: &str) -> JsResult<u32> {
-        self.engine.handle_of(id).map_err(err)
+        self.engine.borrow_mut().handle_of(id).map_err(err)
     }
 
     /// The number of a channel (`level`, `pm25`, `charger`, ...; throws if unknown).
     #[wasm_bindgen(js_name = channelId)]
     pub fn channel_id(&self, name: &str) -> JsResult<u16> {
-        self.engine.channel_id(name).map_err(err)
+        self.engine.borrow_mut().channel_id(name).map_err(err)
     }
 
     /// The channels: `{id, name, type, unit, states?}` by number.
     #[wasm_bindgen(unchecked_return_type = "ChannelInfo[]")]
     pub fn channels(&self) -> JsResult<JsValue> {
-        to_js(&self.engine.channel_list())
+        to_js(&self.engine.borrow_mut().channel_list())
     }
 
     /// Assets whose lon/lat bounding box meets the box, optionally of some kinds
@@ -270,6 +290,7 @@ impl JsTwin {
     ) -> JsResult<JsValue> {
         let hits = self
             .engine
+            .borrow_mut()
             .bbox((min_lon, min_lat), (max_lon, max_lat), kind.as_deref())
             .map_err(err)?;
         to_js(&hits)
@@ -281,6 +302,7 @@ impl JsTwin {
         to_js(
             &self
                 .engine
+                .borrow_mut()
                 .near(lon, lat, metres, kind.as_deref())
                 .map_err(err)?,
         )
@@ -290,7 +312,13 @@ impl JsTwin {
     #[wasm_bindgen(unchecked_return_type = "Hit[]")]
     pub fn knn(&self, lon: f64, lat: f64, k: f64, kind: Option<String>) -> JsResult<JsValue> {
         let k = whole(k, "k")? as usize;
-        to_js(&self.engine.knn(lon, lat, k, kind.as_deref()).map_err(err)?)
+        to_js(
+            &self
+                .engine
+                .borrow_mut()
+                .knn(lon, lat, k, kind.as_deref())
+                .map_err(err)?,
+        )
     }
 
     /// Assets covering the point (a town, an island, a building...).
@@ -299,6 +327,7 @@ impl JsTwin {
         to_js(
             &self
                 .engine
+                .borrow_mut()
                 .contains(lon, lat, kind.as_deref())
                 .map_err(err)?,
         )
@@ -307,19 +336,19 @@ impl JsTwin {
     /// Everything about one asset, with its latest values (throws for an unknown id).
     #[wasm_bindgen(unchecked_return_type = "AssetInfo")]
     pub fn asset(&self, id: &str) -> JsResult<JsValue> {
-        to_js(&self.engine.asset(id).map_err(err)?)
+        to_js(&self.engine.borrow_mut().asset(id).map_err(err)?)
     }
 
     /// Replaces the alert rules (JSON array as `assets/rules/chongming.json`); throws
     /// with the rule's index, id and problem, and then nothing changes.
     #[wasm_bindgen(js_name = setRules)]
     pub fn set_rules(&mut self, json: &str) -> JsResult<()> {
-        self.engine.set_rules(json).map_err(err)
+        self.engine.borrow_mut().set_rules(json).map_err(err)
     }
 
     /// The rules as JSON text (what `setRules` reads).
     pub fn rules(&self) -> String {
-        self.engine.rules_json()
+        self.engine.borrow_mut().rules_json()
     }
 
     /// Recolours what changed and what fell silent by `nowMs` (the clock when
@@ -330,7 +359,7 @@ impl JsTwin {
         #[wasm_bindgen(js_name = nowMs)] now_ms: Option<f64>,
     ) -> JsResult<JsValue> {
         let now = opt_ms(now_ms, "nowMs")?;
-        let frame = self.engine.refresh_overlay(now);
+        let frame = self.engine.borrow_mut().refresh_overlay(now);
         let o = Object::new();
         let set = |k: &str, v: &JsValue| {
             Reflect::set(&o, &JsValue::from_str(k), v)
@@ -348,7 +377,7 @@ impl JsTwin {
     /// The overlay's layers (name, kinds, channel, style stops), for legends.
     #[wasm_bindgen(js_name = overlayLayers, unchecked_return_type = "OverlayLayer[]")]
     pub fn overlay_layers(&self) -> JsResult<JsValue> {
-        to_js(&self.engine.overlay_layers())
+        to_js(&self.engine.borrow_mut().overlay_layers())
     }
 
     /// Calls `callback(event)` for every alert raised, acknowledged or cleared from now
@@ -359,7 +388,7 @@ impl JsTwin {
         &mut self,
         #[wasm_bindgen(unchecked_param_type = "(event: AlertEvent) => void")] callback: Function,
     ) {
-        self.engine.listening = true;
+        self.engine.borrow_mut().listening = true;
         self.listeners.push(callback);
     }
 
@@ -367,20 +396,26 @@ impl JsTwin {
     #[wasm_bindgen(js_name = clearAlertListeners)]
     pub fn clear_alert_listeners(&mut self) {
         self.listeners.clear();
-        self.engine.listening = false;
-        self.engine.take_events();
+        self.engine.borrow_mut().listening = false;
+        self.engine.borrow_mut().take_events();
     }
 
     /// Open alerts, most severe and newest first.
     #[wasm_bindgen(js_name = openAlerts, unchecked_return_type = "Alert[]")]
     pub fn open_alerts(&self) -> JsResult<JsValue> {
-        to_js(&self.engine.open_alerts())
+        to_js(&self.engine.borrow_mut().open_alerts())
     }
 
     /// One alert by number (throws if unknown).
     #[wasm_bindgen(unchecked_return_type = "Alert")]
     pub fn alert(&self, id: f64) -> JsResult<JsValue> {
-        to_js(&self.engine.alert(whole(id, "alert id")?).map_err(err)?)
+        to_js(
+            &self
+                .engine
+                .borrow_mut()
+                .alert(whole(id, "alert id")?)
+                .map_err(err)?,
+        )
     }
 
     /// Acknowledges an alert (at `atMs`, or the clock): true if it was raised, false if
@@ -393,6 +428,7 @@ impl JsTwin {
         let at = opt_ms(at_ms, "atMs")?;
         let done = self
             .engine
+            .borrow_mut()
             .acknowledge(whole(id, "alert id")?, at)
             .map_err(err)?;
         self.deliver()?;
@@ -402,13 +438,13 @@ impl JsTwin {
     /// The vital-signs table now: one row per town, then per island.
     #[wasm_bindgen(js_name = vitalSigns, unchecked_return_type = "VitalRow[]")]
     pub fn vital_signs(&self) -> JsResult<JsValue> {
-        to_js(&self.engine.vital_signs())
+        to_js(&self.engine.borrow_mut().vital_signs())
     }
 
     /// The table as it was at `t` (UTC ms), from history; alerts are not counted.
     #[wasm_bindgen(js_name = vitalSignsAt, unchecked_return_type = "VitalRow[]")]
     pub fn vital_signs_at(&self, t: f64) -> JsResult<JsValue> {
-        to_js(&self.engine.vital_signs_at(ms(t, "t")?))
+        to_js(&self.engine.borrow_mut().vital_signs_at(ms(t, "t")?))
     }
 
     /// The state at `t`: per asset and channel the sample in force, for every asset
@@ -425,7 +461,13 @@ impl JsTwin {
                 )));
             }
         };
-        to_js(&self.engine.state_at(ms(t, "t")?, bbox).map_err(err)?)
+        to_js(
+            &self
+                .engine
+                .borrow_mut()
+                .state_at(ms(t, "t")?, bbox)
+                .map_err(err)?,
+        )
     }
 
     /// The value of a channel of an asset at `t`, or `null` when history has none;
@@ -435,6 +477,7 @@ impl JsTwin {
         to_js(
             &self
                 .engine
+                .borrow_mut()
                 .value_at(id, channel, ms(t, "t")?)
                 .map_err(err)?,
         )
@@ -443,7 +486,7 @@ impl JsTwin {
     /// Lets time pass to `nowMs` without samples: sensors fall offline, silence alerts
     /// rise (listeners are called).
     pub fn tick(&mut self, #[wasm_bindgen(js_name = nowMs)] now_ms: f64) -> JsResult<()> {
-        self.engine.tick(ms(now_ms, "nowMs")?);
+        self.engine.borrow_mut().tick(ms(now_ms, "nowMs")?);
         self.deliver()
     }
 
@@ -460,6 +503,7 @@ impl JsTwin {
         let seed = whole(seed, "seed")?;
         let start = ms(start_ms, "startMs")?;
         self.engine
+            .borrow_mut()
             .start_simulator(seed, start, incidents.unwrap_or(true));
         Ok(())
     }
@@ -475,14 +519,51 @@ impl JsTwin {
     ) -> JsResult<JsValue> {
         let out = self
             .engine
+            .borrow_mut()
             .simulate(ms(from_ms, "fromMs")?, ms(to_ms, "toMs")?)
             .map_err(err)?;
         self.deliver()?;
         to_js(&out)
     }
 
+    /// Runs the seeded simulator over `(fromMs, toMs]` without applying the samples
+    /// to this twin and returns them as typed arrays (what `applyTyped` takes): a Web
+    /// Worker makes telemetry this way and transfers the arrays to the page's twin.
+    #[wasm_bindgen(js_name = simulateSamples, unchecked_return_type = "SampleArrays")]
+    pub fn simulate_samples(
+        &mut self,
+        #[wasm_bindgen(js_name = fromMs)] from_ms: f64,
+        #[wasm_bindgen(js_name = toMs)] to_ms: f64,
+    ) -> JsResult<JsValue> {
+        let cols = self
+            .engine
+            .borrow_mut()
+            .simulate_samples(ms(from_ms, "fromMs")?, ms(to_ms, "toMs")?)
+            .map_err(err)?;
+        let out = Object::new();
+        let set = |k: &str, v: &JsValue| Reflect::set(&out, &JsValue::from_str(k), v);
+        set(
+            "handles",
+            &Uint32Array::from(cols.handles.as_slice()).into(),
+        )
+        .and(set(
+            "channels",
+            &Uint16Array::from(cols.channels.as_slice()).into(),
+        ))
+        .and(set(
+            "values",
+            &js_sys::Float64Array::from(cols.values.as_slice()).into(),
+        ))
+        .and(set(
+            "timestamps",
+            &js_sys::Float64Array::from(cols.timestamps.as_slice()).into(),
+        ))
+        .map_err(|_| err("internal: could not build the sample arrays".into()))?;
+        Ok(out.into())
+    }
+
     /// The simulator's planned incidents, one line each.
     pub fn incidents(&self) -> Vec<String> {
-        self.engine.incidents()
+        self.engine.borrow_mut().incidents()
     }
 }

@@ -23,6 +23,18 @@
 //! open alerts are highlighted in the overlay. `refreshOverlay` gives the RGBA colour
 //! of every handle and the ranges that changed, what a renderer uploads.
 //!
+//! ## The view
+//! `twin.createView(canvas)` resolves to a `TwinView` ([`view`], wasm32 only):
+//! twin-render drawing the twin into the canvas with WebGPU where the browser has it
+//! and WebGL2 otherwise (`options.backend` forces one). It shares the twin's engine
+//! and runs its own animation loop: colours follow telemetry with no call from the
+//! page (only the changed rows of the state texture are uploaded; building-energy
+//! meters colour their buildings), the drawing buffer follows the canvas's CSS size
+//! and `devicePixelRatio`, the mouse pans, orbits and zooms, and a click picks exactly
+//! what is drawn under the cursor (a one-pixel GPU pass), selects it and calls the
+//! `onPick` listeners with the asset. `pick`, `select`, `flyTo`, `home`,
+//! `screenPosition`, `setLayerVisible` and `stats` serve pages and their tests.
+//!
 //! ## Errors
 //! Nothing a page sends can panic the module: every input is checked and a refusal
 //! throws a JS `Error` with twin-core's message (file, feature and problem for
@@ -45,6 +57,8 @@ pub mod ingest;
 pub mod js;
 pub mod overlay;
 pub mod query;
+#[cfg(target_arch = "wasm32")]
+pub mod view;
 
 pub use engine::Engine;
 
@@ -95,6 +109,8 @@ export interface AssetInfo {
   properties: Record<string, string | number | boolean>;
   /** By channel name. */
   latest: Record<string, LatestValue>;
+  /** Ids of the assets attached to it (a building's energy meter, a pole's cameras). */
+  sensors: string[];
 }
 /** A channel of the store. */
 export interface ChannelInfo { id: number; name: string; type: "number" | "bool" | "enum"; unit: string | null; states?: string[]; }
@@ -148,6 +164,29 @@ export type LayerStyle =
 export interface OverlayLayer {
   name: string; kinds: string; channel: string; unit: string | null; style: LayerStyle;
   staleAfterMs: number | null; stale: string; noData: string;
+}
+/** Samples as columns: sample i is (handles[i], channels[i], values[i], timestamps[i]). */
+export interface SampleArrays { handles: Uint32Array; channels: Uint16Array; values: Float64Array; timestamps: Float64Array; }
+/** Options of `createView`. */
+export interface ViewOptions {
+  /** `"auto"` (default: WebGPU when the browser has it, else WebGL2), `"webgpu"` or `"webgl2"`. */
+  backend?: "auto" | "webgpu" | "webgl2";
+  /** Multisampling: 4 (default) or 1. */
+  msaa?: 1 | 4;
+}
+/** A view's counters. */
+export interface ViewStats {
+  frames: number;
+  /** `performance.now()` when the first frame was drawn, or null. */
+  firstFrameMs: number | null;
+  /** CPU time of the last frame (ms). */
+  frameMs: number;
+  /** Drawing-buffer size in device pixels. */
+  width: number; height: number;
+  drawCalls: number;
+  /** State-texture ranges uploaded so far. */
+  uploads: number;
+  backend: "webgpu" | "webgl2";
 }
 /** What one `simulate` call did. */
 export interface SimulateReport { ticks: number; samples: number; applied: number; rejected: number; now: number; }

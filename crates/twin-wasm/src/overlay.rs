@@ -84,6 +84,20 @@ pub struct SimulateOut {
     pub now: i64,
 }
 
+/// Samples as columns: sample `i` is `(handles[i], channels[i], values[i],
+/// timestamps[i])`, values encoded as the store holds them (what `applyTyped` takes).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SampleColumns {
+    /// Asset handles.
+    pub handles: Vec<u32>,
+    /// Channel ids.
+    pub channels: Vec<u16>,
+    /// Encoded values.
+    pub values: Vec<f64>,
+    /// UTC milliseconds.
+    pub timestamps: Vec<f64>,
+}
+
 /// Most simulated seconds one call may cover (a day): a worker calls again for more.
 pub const MAX_SIMULATE_MS: i64 = 86_400_000;
 
@@ -93,6 +107,7 @@ impl Engine {
     pub fn refresh_overlay(&mut self, now_ms: Option<i64>) -> Frame {
         let now = now_ms.unwrap_or(self.now_ms);
         let ranges = self.overlay.refresh(&mut self.live.store, now);
+        self.note_view_changes(&ranges);
         let colors = self.overlay.colors().iter().flat_map(|c| c.0).collect();
         let changed = ranges.iter().flat_map(|r| [r.start, r.end]).collect();
         Frame { colors, changed }
@@ -166,6 +181,38 @@ impl Engine {
         self.live.tick(self.now_ms);
         self.collect_events();
         out.now = self.now_ms;
+        Ok(out)
+    }
+
+    /// The samples the seeded simulator makes over `(from_ms, to_ms]` (one tick per
+    /// whole second), as typed columns, without applying them here: what a Web Worker
+    /// sends to the twin of the page. The simulator is made on first use as in
+    /// [`Engine::simulate`]. At most a day per call.
+    pub fn simulate_samples(&mut self, from_ms: i64, to_ms: i64) -> Result<SampleColumns, String> {
+        if to_ms < from_ms || to_ms.saturating_sub(from_ms) > MAX_SIMULATE_MS {
+            return Err(format!(
+                "simulateSamples: need fromMs ≤ toMs at most a day apart, got {from_ms} and {to_ms}"
+            ));
+        }
+        if self.simulator.is_none() {
+            self.start_simulator(2026, from_ms, true);
+        }
+        let mut out = SampleColumns::default();
+        let mut batch: Vec<Sample> = Vec::new();
+        let mut t = (from_ms.div_euclid(1000) + 1) * 1000;
+        while t <= to_ms {
+            batch.clear();
+            if let Some(sim) = self.simulator.as_mut() {
+                sim.tick(t, &mut batch);
+            }
+            for s in &batch {
+                out.handles.push(s.handle.0);
+                out.channels.push(s.channel.0);
+                out.values.push(s.value);
+                out.timestamps.push(s.ts as f64);
+            }
+            t += 1000;
+        }
         Ok(out)
     }
 

@@ -66,6 +66,8 @@ pub struct AssetInfo {
     pub properties: BTreeMap<String, Json>,
     /// Latest value per channel it has reported.
     pub latest: BTreeMap<String, LatestOut>,
+    /// Ids of the assets attached to it (a building's meters, a pole's cameras).
+    pub sensors: Vec<String>,
 }
 
 /// One (asset, channel) of a past state (the JS `StateEntry`).
@@ -133,7 +135,7 @@ pub fn town_of(twin: &Twin, h: Handle) -> Option<String> {
 }
 
 impl Engine {
-    fn hit(&self, h: Handle, distance: Option<f64>) -> Option<Hit> {
+    pub(crate) fn hit(&self, h: Handle, distance: Option<f64>) -> Option<Hit> {
         let twin = &self.live.twin;
         let a = twin.get(h)?;
         Some(Hit {
@@ -304,7 +306,17 @@ impl Engine {
                 .map(|r| [r.min().x, r.min().y, r.max().x, r.max().y]),
             properties,
             latest,
+            sensors: twin
+                .iter()
+                .filter(|&(x, _)| twin.attached_to(x) == Some(h))
+                .map(|(_, x)| x.id.clone())
+                .collect(),
         })
+    }
+
+    /// The id of the asset a handle names, if it holds one.
+    pub fn id_of(&self, handle: u32) -> Option<String> {
+        self.live.twin.get(Handle(handle)).map(|a| a.id.clone())
     }
 
     /// The value a channel of an asset had at `t` (its last sample at or before `t`

@@ -464,3 +464,73 @@ fn the_snapshot_fixture_restores() {
         ("G-2", "water-level-high")
     );
 }
+
+#[test]
+fn simulated_samples_are_what_simulate_applies() {
+    // Two engines from the same data and seed: one applies the simulator's samples
+    // itself, the other receives them as columns (a Web Worker's path).
+    let mut direct = small();
+    let mut worker = small();
+    let mut page = small();
+    direct.start_simulator(7, T0, false);
+    worker.start_simulator(7, T0, false);
+    let run = direct.simulate(T0, T0 + 5_000).unwrap();
+    let cols = worker.simulate_samples(T0, T0 + 5_000).unwrap();
+    assert_eq!(cols.handles.len() as u64, run.samples);
+    assert_eq!(cols.channels.len(), cols.handles.len());
+    assert_eq!(cols.values.len(), cols.handles.len());
+    assert!(
+        cols.timestamps
+            .iter()
+            .all(|&t| t > T0 as f64 && t <= (T0 + 5_000) as f64)
+    );
+    // The worker's own twin is not changed; the page's twin ends where `direct` is.
+    assert_eq!(worker.live.store.newest_ts(), None);
+    let report = page
+        .apply_typed(
+            &cols.handles,
+            &cols.channels,
+            &cols.values,
+            &cols.timestamps,
+            Some(T0 + 5_000),
+        )
+        .unwrap();
+    assert_eq!(report.applied, run.applied);
+    let (h, id) = first_sensor(&page, SensorType::WaterLevel);
+    assert_eq!(page.id_of(h).as_deref(), Some(id.as_str()));
+    assert_eq!(
+        page.asset(&id).unwrap().latest,
+        direct.asset(&id).unwrap().latest
+    );
+    assert_eq!(page.id_of(u32::MAX), None);
+    assert!(worker.simulate_samples(T0, T0 - 1).is_err());
+}
+
+#[test]
+fn a_building_lists_its_meter_and_the_view_sees_every_change() {
+    let mut e = small();
+    let (meter, meter_id) = first_sensor(&e, SensorType::BuildingEnergy);
+    let host = e.live.twin.attached_to(twin_core::Handle(meter)).unwrap();
+    let host_id = e.id_of(host.0).unwrap();
+    assert!(e.asset(&host_id).unwrap().sensors.contains(&meter_id));
+    assert!(e.asset(&meter_id).unwrap().sensors.is_empty());
+
+    // A view is attached; the page refreshes the overlay itself in between: the view
+    // still gets the meter's change.
+    e.view_attached = true;
+    e.take_view_changes();
+    let ch = e.channel_id("energy").unwrap();
+    e.apply_typed(&[meter], &[ch], &[55.0], &[T0 as f64], None)
+        .unwrap();
+    let frame = e.refresh_overlay(None);
+    assert!(
+        frame
+            .changed
+            .chunks(2)
+            .any(|r| (r[0]..r[1]).contains(&meter))
+    );
+    let view = e.take_view_changes();
+    assert!(view.iter().any(|r| r.contains(&meter)), "{view:?}");
+    // Taken once.
+    assert!(!e.take_view_changes().iter().any(|r| r.contains(&meter)));
+}
