@@ -41,7 +41,7 @@ mod fast;
 mod ingest;
 
 pub use fast::{ReadingRef, ValueRef};
-pub use ingest::JsonIngest;
+pub use ingest::{JsonIngest, Now};
 
 /// UTC milliseconds as ISO 8601 (`2026-05-04T00:10:00Z`, with `.mmm` when there are
 /// milliseconds), by the days-to-civil algorithm of H. Hinnant.
@@ -310,7 +310,15 @@ pub struct Ingested {
 /// id index kept between batches, faster.
 pub fn ingest_json_lines(live: &mut LiveTwin, text: &str, file: &str, now_ms: i64) -> Ingested {
     let mut samples = Vec::with_capacity(text.len() / 64);
-    ingest::run(live, text, file, now_ms, &mut samples, None)
+    ingest::run(
+        live,
+        text,
+        file,
+        ingest::Now::At(now_ms),
+        &mut samples,
+        None,
+    )
+    .0
 }
 
 /// Parses one CSV reading.

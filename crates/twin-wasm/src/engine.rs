@@ -59,6 +59,8 @@ pub struct Engine {
     view_changes: Vec<Range<u32>>,
     /// Whether a canvas view draws this twin.
     pub view_attached: bool,
+    /// The JSON telemetry path's id cache and buffers.
+    pub(crate) json: twin_core::telemetry::JsonIngest,
     /// Counts changes of the asset set (a view rebuilds its scene when it moves).
     pub generation: u64,
 }
@@ -142,6 +144,7 @@ impl Engine {
             listening: false,
             view_changes: Vec::new(),
             view_attached: false,
+            json: Default::default(),
             generation: 0,
         })
     }

@@ -4,9 +4,9 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use twin_core::Handle;
-use twin_core::state::{ChannelId, IngestReport, Quality, Reading, Sample};
+use twin_core::state::{ChannelId, IngestReport, Quality, Sample};
 use twin_core::telemetry::LineError;
-use twin_core::telemetry::{self, Format, TS_RANGE};
+use twin_core::telemetry::{Now, TS_RANGE};
 
 use crate::engine::Engine;
 
@@ -98,56 +98,128 @@ impl IngestOut {
     }
 }
 
-/// Parses telemetry text: a JSON array of reading objects when it starts with `[`,
-/// else JSON Lines. An array that is not valid JSON is an error; a bad element or line
-/// is listed and the rest kept.
-pub fn parse_readings(text: &str) -> Result<(Vec<Reading>, Vec<LineError>), String> {
+/// Telemetry text as JSON Lines: JSON Lines as they are; a JSON array of reading
+/// objects (when the text starts with `[`) with each element on a line of its own
+/// (line k + 1 is element k). Returns the text and how many readings it holds. An
+/// array that is not valid JSON is an error with serde_json's message.
+pub fn as_json_lines(text: &str) -> Result<(std::borrow::Cow<'_, str>, usize), String> {
     if !text.trim_start().starts_with('[') {
-        let file = telemetry::parse(text, "payload", Format::JsonLines);
-        return Ok((file.readings, file.errors));
+        let n = text
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with('#'))
+            .count();
+        return Ok((text.into(), n));
     }
-    let items: Vec<serde_json::Value> = serde_json::from_str(text)
-        .map_err(|e| format!("payload: not a JSON array of readings: {e}"))?;
-    let mut readings = Vec::with_capacity(items.len());
-    let mut errors = Vec::new();
-    for (i, item) in items.iter().enumerate() {
-        match telemetry::parse_json_line(&item.to_string()) {
-            Ok(r) => readings.push(r),
-            Err(message) => errors.push(LineError {
-                file: "payload".into(),
-                line: i,
-                message,
-            }),
+    let bad = || match serde_json::from_str::<serde_json::Value>(text) {
+        Err(e) => format!("payload: not a JSON array of readings: {e}"),
+        Ok(_) => "payload: not a JSON array of readings".to_string(),
+    };
+    let elements = split_array(text).ok_or_else(bad)?;
+    let mut out = String::with_capacity(text.len() + elements.len());
+    for e in &elements {
+        // Newlines outside strings are whitespace in JSON, and inside strings they
+        // are not allowed raw: an element becomes one line without changing meaning.
+        out.extend(
+            e.chars()
+                .map(|c| if c == '\n' || c == '\r' { ' ' } else { c }),
+        );
+        out.push('\n');
+    }
+    Ok((out.into(), elements.len()))
+}
+
+/// The top-level elements of a JSON array (as text, trimmed), or `None` when the text
+/// is not one array: brackets and braces balanced outside strings, commas between
+/// non-empty elements, nothing but whitespace after the closing bracket. The elements
+/// themselves are checked by the reading parser.
+fn split_array(text: &str) -> Option<Vec<&str>> {
+    let t = text.trim();
+    let b = t.as_bytes();
+    if b.first() != Some(&b'[') || b.last() != Some(&b']') {
+        return None;
+    }
+    let inner = &t[1..t.len() - 1];
+    if inner.trim().is_empty() {
+        return Some(Vec::new());
+    }
+    let mut out = Vec::new();
+    let (mut depth, mut in_str, mut escaped, mut start) = (0i32, false, false, 0usize);
+    for (i, c) in inner.bytes().enumerate() {
+        if in_str {
+            match (escaped, c) {
+                (true, _) => escaped = false,
+                (false, b'\\') => escaped = true,
+                (false, b'"') => in_str = false,
+                _ => {}
+            }
+            continue;
+        }
+        match c {
+            b'"' => in_str = true,
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' => {
+                depth -= 1;
+                if depth < 0 {
+                    return None;
+                }
+            }
+            b',' if depth == 0 => {
+                let e = inner[start..i].trim();
+                if e.is_empty() {
+                    return None;
+                }
+                out.push(e);
+                start = i + 1;
+            }
+            _ => {}
         }
     }
-    Ok((readings, errors))
+    let last = inner[start..].trim();
+    if in_str || depth != 0 || last.is_empty() {
+        return None;
+    }
+    out.push(last);
+    Some(out)
 }
 
 impl Engine {
-    /// Applies telemetry in twin's JSON format (see [`parse_readings`]) as one batch.
-    /// The batch is applied at `now_ms`, or, when `None`, at the twin's clock moved up
-    /// to the newest reading (so no reading counts as from the future). A payload of
-    /// which nothing could be read is an error (nothing changes); otherwise unreadable
-    /// lines are counted in the report beside the refusals.
+    /// Applies telemetry in twin's JSON format (an array of reading objects or JSON
+    /// Lines, see [`as_json_lines`]) as one batch, through twin-core's fast JSON path
+    /// with the engine's id cache ([`twin_core::telemetry::JsonIngest`]). The batch is
+    /// applied at `now_ms`, or, when `None`, at the twin's clock moved up to the newest
+    /// reading (so no reading counts as from the future). A payload of which nothing
+    /// could be read is an error (nothing changes); otherwise unreadable lines are
+    /// counted in the report beside the refusals. Array elements are numbered from 0
+    /// in errors, JSON Lines from 1.
     pub fn apply_json(&mut self, text: &str, now_ms: Option<i64>) -> Result<IngestOut, String> {
-        let (readings, errors) = parse_readings(text)?;
-        if readings.is_empty()
-            && let Some(first) = errors.first()
+        let array = text.trim_start().starts_with('[');
+        let (lines, count) = as_json_lines(text)?;
+        let now = match now_ms {
+            Some(t) => Now::At(self.now_ms.max(t)),
+            None => Now::Newest {
+                at_least: self.now_ms,
+            },
+        };
+        let (mut done, at) = self.json.ingest_at(&mut self.live, &lines, "payload", now);
+        if array {
+            done.errors.iter_mut().for_each(|e| e.line -= 1);
+        }
+        // Nothing readable: no sample was applied and the clock stays (a batch with
+        // no readings is applied at the twin's own time).
+        if count > 0
+            && done.errors.len() >= count
+            && let Some(first) = done.errors.first()
         {
-            let more = match errors.len() {
+            let more = match done.errors.len() {
                 1 => String::new(),
                 n => format!(" (and {} more bad lines)", n - 1),
             };
             return Err(format!("{first}{more}"));
         }
-        let now = match now_ms {
-            Some(t) => t,
-            None => readings.iter().map(|r| r.ts).max().unwrap_or(self.now_ms),
-        };
-        self.advance_clock(now);
-        let report = self.live.apply_readings(&readings, self.now_ms);
+        self.advance_clock(at);
         self.collect_events();
-        Ok(IngestOut::of(report, &errors, self.now_ms))
+        Ok(IngestOut::of(done.report, &done.errors, self.now_ms))
     }
 
     /// The typed fast path: sample `i` is `(handles[i], channels[i], values[i],
@@ -298,5 +370,44 @@ impl Engine {
                 },
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn arrays_split_into_their_elements() {
+        assert_eq!(split_array("[]"), Some(vec![]));
+        assert_eq!(split_array(" [ ] \n"), Some(vec![]));
+        assert_eq!(
+            split_array(r#"[{"a":"x,]}"}, {"b":[1,2]} ,3]"#),
+            Some(vec![r#"{"a":"x,]}"}"#, r#"{"b":[1,2]}"#, "3"])
+        );
+        assert_eq!(
+            split_array(r#"[{"a":"say \"hi\", ok"}]"#),
+            Some(vec![r#"{"a":"say \"hi\", ok"}"#])
+        );
+        for bad in [
+            "[1,]", "[,1]", "[1,,2]", "[{]", "[}]", "[\"open]", "[1] x", "{}", "[1",
+        ] {
+            assert_eq!(split_array(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_pretty_printed_array_becomes_one_line_per_element() {
+        let text = "[\n  {\"id\": \"A\",\n   \"value\": 1},\n  {\"id\": \"B\"}\n]";
+        let (lines, n) = as_json_lines(text).unwrap();
+        assert_eq!(n, 2);
+        assert_eq!(lines, "{\"id\": \"A\",    \"value\": 1}\n{\"id\": \"B\"}\n");
+        let e = as_json_lines("[{\"id\": 1,").unwrap_err();
+        assert!(
+            e.starts_with("payload: not a JSON array of readings: EOF"),
+            "{e}"
+        );
+        let (lines, n) = as_json_lines("# c\n{}\n\n{}").unwrap();
+        assert_eq!((lines.as_ref(), n), ("# c\n{}\n\n{}", 2));
     }
 }

@@ -168,6 +168,13 @@ fn a_malformed_payload_is_an_error_and_the_twin_still_answers() {
     assert_eq!(e.now_ms, 0);
     let hits = e.contains(CHENGQIAO.0, CHENGQIAO.1, Some("town")).unwrap();
     assert_eq!(hits[0].id, "CM-TOWN-CHENGQIAO");
+    // Only bad elements: an error naming the first (elements count from 0).
+    let m = e
+        .apply_json("[\n 1,\n {\"id\": true}\n]", None)
+        .unwrap_err();
+    assert!(m.starts_with("payload:0: "), "{m}");
+    assert!(m.contains("1 more bad line"), "{m}");
+    assert_eq!(e.now_ms, 0);
     // An empty payload is no error: nothing to do.
     assert_eq!(e.apply_json("", None).unwrap().applied, 0);
 }

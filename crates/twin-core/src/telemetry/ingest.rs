@@ -190,6 +190,18 @@ impl JsonIngest {
     /// to `live` as one batch at `now_ms`: the same readings, errors and report as
     /// [`super::parse`] followed by [`LiveTwin::apply_readings`].
     pub fn ingest(&mut self, live: &mut LiveTwin, text: &str, file: &str, now_ms: i64) -> Ingested {
+        self.ingest_at(live, text, file, Now::At(now_ms)).0
+    }
+
+    /// As [`JsonIngest::ingest`], applied at the time `now` says (a fixed time, or
+    /// the newest reading's); returns that time too.
+    pub fn ingest_at(
+        &mut self,
+        live: &mut LiveTwin,
+        text: &str,
+        file: &str,
+        now: Now,
+    ) -> (Ingested, i64) {
         self.ids.refresh(&live.twin);
         if self.channels.len() != live.store.channels().count() {
             self.channels = live
@@ -206,7 +218,7 @@ impl JsonIngest {
         }
         let mut samples = std::mem::take(&mut self.samples);
         samples.clear();
-        let done = run(live, text, file, now_ms, &mut samples, Some(self));
+        let done = run(live, text, file, now, &mut samples, Some(self));
         self.samples = samples;
         done
     }
@@ -218,6 +230,19 @@ impl JsonIngest {
             .find(|(c, _)| c.head == head && (head.0 <= 8 || c.name == name))
             .map(|&(_, id)| id)
     }
+}
+
+/// When a batch is applied (the "now" of the far-future check and of vital signs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Now {
+    /// At this time (UTC ms).
+    At(i64),
+    /// At the newest time of a reading read from the batch (refused ones included;
+    /// times outside [`super::TS_RANGE`] ignored), and not before `at_least`.
+    Newest {
+        /// The earliest time the batch is applied at.
+        at_least: i64,
+    },
 }
 
 /// Encodes the value of a resolved reading into its sample.
@@ -257,10 +282,14 @@ pub(super) fn run(
     live: &mut LiveTwin,
     text: &str,
     file: &str,
-    now_ms: i64,
+    now: Now,
     samples: &mut Vec<Sample>,
     mut ingest: Option<&mut JsonIngest>,
-) -> Ingested {
+) -> (Ingested, i64) {
+    let mut newest = match now {
+        Now::At(t) => t,
+        Now::Newest { at_least } => at_least,
+    };
     live.store.ensure_capacity(live.twin.handle_capacity());
     // Refusals noted after the store's report, as `apply_readings` does: the first
     // ones in full (the report keeps at most that many examples), the rest counted.
@@ -342,6 +371,9 @@ pub(super) fn run(
                 }
                 None => super::resolve(&live.twin, &live.store, &r),
             };
+            if matches!(now, Now::Newest { .. }) && super::TS_RANGE.contains(&r.ts) {
+                newest = newest.max(r.ts);
+            }
             match resolved {
                 Ok(s) => samples.push(s),
                 Err(reason) if refused.len() < MAX_REJECTION_EXAMPLES => {
@@ -351,6 +383,7 @@ pub(super) fn run(
             }
         }
     }
+    let now_ms = newest;
     let mut report = live.apply(samples, now_ms);
     for (reason, id, channel, ts) in refused {
         report.note_rejection(reason, &id, &channel, ts);
@@ -358,5 +391,5 @@ pub(super) fn run(
     for reason in refused_more {
         *report.rejected.entry(reason).or_insert(0) += 1;
     }
-    Ingested { report, errors }
+    (Ingested { report, errors }, now_ms)
 }
