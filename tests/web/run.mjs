@@ -1,0 +1,672 @@
+#!/usr/bin/env node
+// Browser tests of the dashboard (examples/web) in Debian's chromium, driven by
+// playwright-core (no browser is downloaded):
+//
+//   node tests/web/run.mjs [--pkg DIR] [--screenshot FILE] [--no-webgpu] [--no-mqtt]
+//                          [--only 1,4] [--shots DIR]
+//
+// Starts examples/web/serve.mjs on a free port (serving the wasm package from --pkg,
+// default examples/web/pkg, else web/pkg), opens the dashboard and checks:
+//   0. (node) the MQTT packet reader and payload conversion, the server's MIME types,
+//      CSP header, 404s and refused path traversal;
+//   1. the page loads under its Content-Security-Policy with no violation or error and
+//      draws the island (many canvas pixels that are not the background colour);
+//   2. clicking a building (found by a query, flown to) puts its id in the inspector;
+//   3. telemetry for its energy meter recolours it on the canvas (60 → red, 0 → pale);
+//   4. malformed telemetry throws Errors with useful messages, and the twin answers on;
+//   5. measures (prints, never asserts) time to first frame, backend and in-page ingest
+//      rates of JSON and typed arrays, written to $TMPDIR/twin-web-bench.json;
+//   6. with mosquitto's websockets listener, a published message reaches the twin
+//      through the page's MQTT client (skipped with a notice if unavailable);
+//   7. the same page on WebGPU (SwiftShader), informational.
+// --screenshot FILE also saves a picture of the running dashboard (docs/dashboard.png);
+// --shots DIR keeps the canvas screenshots the checks look at; --only runs some tests.
+import assert from "node:assert/strict";
+import { spawn, spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { request } from "node:http";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { chromium } from "playwright-core";
+import { decodePng, pixel } from "./png.mjs";
+
+const HERE = dirname(fileURLToPath(import.meta.url));
+const REPO = resolve(HERE, "../..");
+const WEB = join(REPO, "examples/web");
+/** twin-render's BACKGROUND (crates/twin-render/src/palette.rs). */
+const BACKGROUND = [140, 179, 209];
+const CHENGQIAO = [121.397, 31.623];
+
+const FLAGS = [
+  "--headless", "--no-sandbox", "--use-angle=swiftshader", "--enable-unsafe-swiftshader",
+  "--enable-webgl", "--ignore-gpu-blocklist", "--disable-background-networking",
+  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic",
+];
+const WEBGPU_FLAGS = ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--use-vulkan=swiftshader",
+  "--use-webgpu-adapter=swiftshader"];
+
+// ---------------------------------------------------------------- arguments, harness
+
+const opts = { pkg: null, screenshot: null, webgpu: true, mqtt: true, only: null, shots: null };
+for (let i = 2; i < process.argv.length; i++) {
+  const a = process.argv[i];
+  if (a === "--pkg") opts.pkg = resolve(process.argv[++i]);
+  else if (a === "--screenshot") opts.screenshot = resolve(process.argv[++i]);
+  else if (a === "--no-webgpu") opts.webgpu = false;
+  else if (a === "--no-mqtt") opts.mqtt = false;
+  else if (a === "--only") opts.only = process.argv[++i].split(",");
+  else if (a === "--shots") opts.shots = resolve(process.argv[++i]);
+  else {
+    console.error(`usage: node tests/web/run.mjs [--pkg DIR] [--screenshot FILE] [--no-webgpu] [--no-mqtt] [--only 1,4,...] [--shots DIR]`);
+    process.exit(2);
+  }
+}
+opts.pkg ??= [join(WEB, "pkg"), join(REPO, "web/pkg")].find((d) => existsSync(join(d, "twin_wasm.js")));
+if (!opts.pkg || !existsSync(join(opts.pkg, "twin_wasm.js"))) {
+  console.error("web tests: no wasm package; build one with scripts/build-web --no-test --out examples/web/pkg");
+  process.exit(2);
+}
+const CHROMIUM = process.env.CHROMIUM ?? "/usr/bin/chromium";
+
+const results = [];
+const bench = {};
+const cleanups = [];
+async function test(name, fn) {
+  if (opts.only && !opts.only.includes(name.match(/^(\d+)/)?.[1])) return;
+  const t = performance.now();
+  process.stdout.write(`\n== ${name}\n`);
+  try {
+    const note = await fn();
+    results.push({ name, ok: true, note });
+    console.log(`ok (${((performance.now() - t) / 1000).toFixed(1)} s)${note ? `: ${note}` : ""}`);
+  } catch (e) {
+    results.push({ name, ok: false });
+    console.log(`FAILED: ${e.stack ?? e}`);
+  }
+}
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** Polls `fn` (in node) until it returns a truthy value. */
+async function until(fn, { timeout = 30000, every = 100, what = "condition" } = {}) {
+  const t = Date.now();
+  let last;
+  for (;;) {
+    try {
+      last = await fn();
+      if (last) return last;
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() - t > timeout) throw new Error(`timed out after ${timeout} ms waiting for ${what} (last: ${last})`);
+    await sleep(every);
+  }
+}
+
+function freePort() {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => res(port));
+    });
+    s.on("error", rej);
+  });
+}
+
+/** Raw GET (no URL normalisation, unlike fetch): [status, headers, body]. */
+function rawGet(port, path) {
+  return new Promise((res, rej) => {
+    const req = request({ host: "127.0.0.1", port, path, method: "GET" }, (r) => {
+      const chunks = [];
+      r.on("data", (c) => chunks.push(c));
+      r.on("end", () => res([r.statusCode, r.headers, Buffer.concat(chunks)]));
+    });
+    req.on("error", rej);
+    req.end();
+  });
+}
+
+// ---------------------------------------------------------------- 0. node-side checks
+
+await test("0a. MQTT packets split and joined across WebSocket messages; payloads to readings", async () => {
+  const m = await import(join(WEB, "mqtt.js"));
+  const enc = new TextEncoder();
+  const publish = (topic, payload) => {
+    const t = enc.encode(topic);
+    return m.packet(3, 0, [t.length >> 8, t.length & 0xff, ...t, ...enc.encode(payload)]);
+  };
+  const big = JSON.stringify({ ts: 1763700000000, level: 2.41, pad: "x".repeat(300) }); // 2-byte length
+  const packets = [
+    publish("twin/CM-TOWN-CHENJIA/water_level/CM-S-WL-003306", '{"ts":1763700000000,"level":2.41}'),
+    m.packet(13, 0, []), // PINGRESP
+    publish("twin/CM-TOWN-CHENJIA/water_level/CM-S-WL-003306", big),
+  ];
+  const stream = new Uint8Array(packets.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of packets) { stream.set(p, at); at += p.length; }
+  // Every way of cutting the stream in two, and one byte per message.
+  const cuts = [...Array(stream.length + 1).keys()].map((k) => [stream.subarray(0, k), stream.subarray(k)]);
+  cuts.push([...stream].map((b) => Uint8Array.of(b)));
+  for (const parts of cuts) {
+    const r = new m.PacketReader();
+    const got = parts.flatMap((p) => r.push(p));
+    assert.deepEqual(got.map((p) => p.type), [3, 13, 3]);
+    const msg = m.readPublish(got[2]);
+    assert.equal(msg.topic, "twin/CM-TOWN-CHENJIA/water_level/CM-S-WL-003306");
+    assert.equal(new TextDecoder().decode(msg.payload), big);
+  }
+  assert.deepEqual(m.readingsOf("twin/CM-TOWN-DONGPING/charger_power/CM-S-CP-001225",
+    enc.encode('{"ts":"2025-11-21T04:40:00Z","power":22.0,"charger":"charging","quality":"uncertain"}')), [
+    { id: "CM-S-CP-001225", channel: "power", ts: 1763700000000, value: 22, quality: "uncertain" },
+    { id: "CM-S-CP-001225", channel: "charger", ts: 1763700000000, value: "charging", quality: "uncertain" },
+  ]);
+  assert.deepEqual(m.readingsOf("twin/%5F/noise/X%2FY", '{"ts":5,"noise":40}'), [{ id: "X/Y", channel: "noise", ts: 5, value: 40 }]);
+  assert.throws(() => m.readingsOf("twin/a/b/C", "{"), SyntaxError);
+  assert.throws(() => m.readingsOf("twin/a/b/C", '{"level":1}'), /no valid ts/);
+  assert.throws(() => m.readingsOf("other/C", '{"ts":1,"level":1}'), /not twin\/<town>/);
+  assert.throws(() => m.readingsOf("twin/a/b/C", '{"id":"D","channel":"level","ts":1,"value":1}'), /not the topic's asset/);
+  assert.throws(() => new m.PacketReader().push(Uint8Array.of(0x30, 0xff, 0xff, 0xff, 0xff, 0x01)), /longer than 4 bytes/);
+});
+
+// ---------------------------------------------------------------- the server
+
+const server = spawn(process.execPath, [join(WEB, "serve.mjs"), "--port", "0", "--pkg", opts.pkg], {
+  stdio: ["ignore", "pipe", "inherit"],
+});
+cleanups.push(() => server.kill());
+const base = await new Promise((res, rej) => {
+  let out = "";
+  server.stdout.on("data", (d) => {
+    out += d;
+    const m = out.match(/^serving (http:\/\/127\.0\.0\.1:(\d+)\/)\n/);
+    if (m) res(m[1]);
+  });
+  server.on("exit", (code) => rej(new Error(`serve.mjs exited (${code}): ${out}`)));
+});
+const port = Number(new URL(base).port);
+console.log(`\nserver: ${base} (package ${opts.pkg})`);
+
+await test("0b. serve.mjs: MIME types, CSP header, 404, no path traversal, 127.0.0.1 only", async () => {
+  const [s1, h1] = await rawGet(port, "/");
+  assert.equal(s1, 200);
+  assert.match(h1["content-type"], /^text\/html/);
+  assert.match(h1["content-security-policy"], /script-src 'self' 'wasm-unsafe-eval'/);
+  assert.equal(h1["x-content-type-options"], "nosniff");
+  assert.match((await rawGet(port, "/main.js"))[1]["content-type"], /^text\/javascript/);
+  assert.match((await rawGet(port, "/style.css"))[1]["content-type"], /^text\/css/);
+  assert.equal((await rawGet(port, "/pkg/twin_wasm_bg.wasm"))[1]["content-type"], "application/wasm");
+  assert.equal((await rawGet(port, "/no-such-file.js"))[0], 404);
+  for (const p of ["/../../Cargo.toml", "/%2e%2e/%2e%2e/Cargo.toml", "/pkg/../../../Cargo.toml",
+    "/pkg/%2e%2e%2f%2e%2e%2f%2e%2e%2fCargo.toml", "/..%5c..%5cCargo.toml", "/%00"]) {
+    const [s, , body] = await rawGet(port, p);
+    assert.ok(s === 403 || s === 400, `${p}: ${s}`);
+    assert.ok(!body.toString().includes("[workspace]"), `${p} leaked a file`);
+  }
+  // Bound to 127.0.0.1: not reachable on another local address.
+  const other = await new Promise((res) => {
+    const req = request({ host: "127.0.0.2", port, path: "/" }, () => res(true));
+    req.on("error", () => res(false));
+    req.end();
+  });
+  assert.equal(other, false, "the server answers on 127.0.0.2");
+});
+
+// ---------------------------------------------------------------- the browser
+
+const browser = await chromium.launch({ executablePath: CHROMIUM, args: FLAGS, headless: true });
+cleanups.push(() => browser.close());
+console.log(`browser: ${CHROMIUM} ${browser.version()}`);
+
+/** A page on `query`, with CSP violations, errors and console errors collected. */
+async function openDashboard(ctx, query = "") {
+  const page = await ctx.newPage();
+  const problems = { csp: [], errors: [], console: [] };
+  page.on("pageerror", (e) => problems.errors.push(e.message));
+  page.on("console", (m) => m.type() === "error" && problems.console.push(m.text()));
+  page.on("worker", (w) => w.on("console", (m) => m.type() === "error" && problems.console.push(`worker: ${m.text()}`)));
+  await page.exposeFunction("__cspViolation", (v) => problems.csp.push(v));
+  await page.addInitScript(() => {
+    document.addEventListener("securitypolicyviolation", (e) =>
+      window.__cspViolation(`${e.violatedDirective}: ${e.blockedURI} (${e.sourceFile}:${e.lineNumber})`));
+  });
+  const response = await page.goto(base + query);
+  return { page, response, problems };
+}
+
+async function ready(page) {
+  return page.evaluate(async () => {
+    await window.twinApp.ready;
+    return { ...window.twinApp.stats };
+  });
+}
+
+/** Pixels of the canvas as shown, with the overlays on it painted background. */
+async function canvasPixels(page, name) {
+  const bg = `rgb(${BACKGROUND.join(",")})`;
+  const png = await page.locator("#island").screenshot({
+    mask: [page.locator(".layers"), page.locator("#view-info")],
+    maskColor: bg,
+    animations: "allow",
+  });
+  if (opts.shots && name) {
+    mkdirSync(opts.shots, { recursive: true });
+    writeFileSync(join(opts.shots, `${name}.png`), png);
+  }
+  return decodePng(png);
+}
+
+const nonBackground = (img) => {
+  let n = 0;
+  for (let i = 0; i < img.data.length; i += 4) {
+    const d = Math.abs(img.data[i] - BACKGROUND[0]) + Math.abs(img.data[i + 1] - BACKGROUND[1]) + Math.abs(img.data[i + 2] - BACKGROUND[2]);
+    if (d > 24) n++;
+  }
+  return n / (img.width * img.height);
+};
+
+/** The mean colour of a 5×5 patch around (x, y). */
+function patch(img, x, y) {
+  const sum = [0, 0, 0];
+  for (let dy = -2; dy <= 2; dy++) for (let dx = -2; dx <= 2; dx++) {
+    const p = pixel(img, x + dx, y + dy);
+    for (let k = 0; k < 3; k++) sum[k] += p[k];
+  }
+  return sum.map((s) => Math.round(s / 25));
+}
+
+/** Waits until the camera has stopped: the asset's screen position is the same over several frames. */
+async function settle(page, id) {
+  return until(() => page.evaluate(async (id) => {
+    const frame = () => new Promise((r) => requestAnimationFrame(r));
+    const v = window.twinApp.view;
+    const a = v.screenPosition(id);
+    for (let i = 0; i < 6; i++) await frame();
+    const b = v.screenPosition(id);
+    return a && b && Math.hypot(a[0] - b[0], a[1] - b[1]) < 0.5 ? b : null;
+  }, id), { timeout: 20000, every: 50, what: `the camera to settle on ${id}` });
+}
+
+/** Lets the view draw a few frames. */
+const frames = (page, n = 4) => page.evaluate(async (n) => {
+  for (let i = 0; i < n; i++) await new Promise((r) => requestAnimationFrame(r));
+}, n);
+
+const ctx = await browser.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
+let dash;
+let stats;
+
+await test("1. loads under the CSP (header and <meta>), no violations or errors, draws the island", async () => {
+  const t0 = Date.now();
+  dash = await openDashboard(ctx, "");
+  const { page, response, problems } = dash;
+  assert.equal(response.status(), 200);
+  const csp = response.headers()["content-security-policy"];
+  assert.match(csp, /default-src 'self'/);
+  assert.match(csp, /script-src 'self' 'wasm-unsafe-eval'(;|$)/);
+  assert.deepEqual(csp.match(/'[a-z-]*unsafe[a-z-]*'/g), ["'wasm-unsafe-eval'"], csp);
+  const meta = await page.locator('meta[http-equiv="Content-Security-Policy"]').getAttribute("content");
+  assert.match(meta, /script-src 'self' 'wasm-unsafe-eval'/);
+  stats = await ready(page);
+  assert.equal(stats.viewError, null, `view: ${stats.viewError}`);
+  // The simulator feeds the twin: sensors come online.
+  await until(() => page.evaluate(() => window.twinApp.twin.vitalSigns().some((r) => r.online > 1000)),
+    { timeout: 60000, what: "simulated sensors online" });
+  await frames(page);
+  const img = await canvasPixels(page, "1-island");
+  const share = nonBackground(img);
+  console.log(`   first frame ${(stats.firstFrameMs / 1000).toFixed(2)} s after navigation (${stats.backend}); ` +
+    `${(100 * share).toFixed(1)}% of ${img.width}×${img.height} canvas pixels are not background; page up in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  assert.ok(share > 0.05, `only ${(100 * share).toFixed(2)}% of the canvas differs from the background`);
+  // A probe: an inline script is refused (so the policy is really in force).
+  await page.evaluate(() => {
+    const s = document.createElement("script");
+    s.textContent = "window.__inlineRan = true";
+    document.head.append(s);
+  });
+  await until(() => problems.csp.length > 0, { timeout: 5000, what: "the probe's CSP violation" });
+  assert.equal(await page.evaluate(() => window.__inlineRan ?? false), false, "an inline script ran");
+  const probe = problems.csp.splice(0);
+  problems.console = problems.console.filter((m) => !/inline script/i.test(m));
+  assert.ok(probe.every((v) => v.startsWith("script-src")), probe.join("; "));
+  assert.deepEqual(problems.csp, [], "CSP violations");
+  assert.deepEqual(problems.errors, [], "page errors");
+  assert.deepEqual(problems.console, [], "console errors");
+  bench.firstFrameMs = stats.firstFrameMs;
+  bench.backend = stats.backend;
+  bench.wasmInitMs = stats.wasmInitMs;
+  bench.islandLoadMs = stats.islandLoadMs;
+  bench.canvasNonBackground = share;
+  return `${stats.backend}, first frame at ${stats.firstFrameMs?.toFixed(0)} ms`;
+});
+
+let building, meter;
+
+await test("2. clicking a building shows its id in the inspector", async () => {
+  const { page } = dash;
+  // Pause the simulator (the speed control) so that only the test's telemetry moves colours.
+  await page.selectOption("#speed", "0");
+  await until(() => page.evaluate(() => !window.twinApp.feed.busy && window.twinApp.feed.queue.length === 0),
+    { what: "the simulator to pause" });
+  // Markers (sensors) sit on the roofs: hide them so the click meets the building.
+  await page.locator("details.layers summary").click();
+  await page.locator('input[data-layer="markers"]').uncheck();
+  ({ building, meter } = await page.evaluate(([lon, lat]) => {
+    const { twin } = window.twinApp;
+    for (const h of twin.knn(lon, lat, 50, "building")) {
+      const a = twin.asset(h.id);
+      const meter = a.sensors.find((s) => twin.asset(s).kind === "sensor:building_energy");
+      if (meter) return { building: h.id, meter };
+    }
+    return {};
+  }, CHENGQIAO));
+  assert.ok(building, "no building with an energy meter near Chengqiao");
+  console.log(`   building ${building}, meter ${meter}`);
+  await page.evaluate((id) => window.twinApp.view.flyTo(id), building);
+  const [x, y] = await settle(page, building);
+  await page.locator("#island").click({ position: { x, y } });
+  await until(async () => (await page.locator("[data-testid=inspector-id]").textContent()) === building,
+    { timeout: 10000, what: `${building} in the inspector` });
+  assert.equal(await page.evaluate(() => window.twinApp.view.selected), building);
+  return `${building} at (${x.toFixed(0)}, ${y.toFixed(0)})`;
+});
+
+await test("3. energy telemetry recolours the building on the canvas", async () => {
+  const { page } = dash;
+  assert.ok(building, "no building from test 2");
+  // Unselected, so the selection colour does not hide the live colour.
+  await page.getByRole("button", { name: "clear" }).click();
+  assert.equal(await page.evaluate(() => window.twinApp.view.selected ?? null), null);
+  const channel = await page.evaluate(() => window.twinApp.twin.channels().find((c) => c.name === "energy")?.name);
+  assert.equal(channel, "energy");
+  const colourAt = async (kwh) => {
+    const r = await page.evaluate(([meter, kwh]) => {
+      const { twin } = window.twinApp;
+      const ts = twin.now + 1000;
+      return twin.applyJson(JSON.stringify([{ id: meter, channel: "energy", ts, value: kwh }]));
+    }, [meter, kwh]);
+    assert.equal(r.applied, 1, JSON.stringify(r));
+    await frames(page, 6);
+    const [x, y] = await page.evaluate((id) => window.twinApp.view.screenPosition(id), building);
+    return patch(await canvasPixels(page, `3-energy-${kwh}-${Date.now()}`), x, y);
+  };
+  const hot = await colourAt(60);
+  const cold = await colourAt(0);
+  const hot2 = await colourAt(60);
+  console.log(`   roof colour at 60 kWh/h rgb(${hot}), at 0 rgb(${cold}), at 60 again rgb(${hot2})`);
+  const reddish = ([r, g, b]) => r > 150 && r - g > 80 && r - b > 80;
+  const pale = ([r, g, b]) => r > 150 && g > 130 && g - b > 15 && r - g < 60;
+  assert.ok(reddish(hot), `60 kWh/h should be red-ish, got rgb(${hot})`);
+  assert.ok(pale(cold), `0 kWh/h should be pale yellow, got rgb(${cold})`);
+  assert.deepEqual(hot2, hot, "the same value should give the same colour");
+  assert.equal(await page.evaluate((m) => window.twinApp.twin.asset(m).latest.energy.value, meter), 60);
+  return `rgb(${hot}) → rgb(${cold})`;
+});
+
+await test("4. malformed telemetry throws useful Errors; the twin keeps answering", async () => {
+  const { page, problems } = dash;
+  const out = await page.evaluate(([lon, lat]) => {
+    const { twin } = window.twinApp;
+    const h = twin.handleOf(twin.knn(lon, lat, 1, "sensor:water_level")[0].id);
+    const T = twin.now + 1000;
+    const cases = {
+      "applyJson('[{')": () => twin.applyJson("[{"),
+      "applyJson('not json')": () => twin.applyJson("not json"),
+      "applyJson(array of junk)": () => twin.applyJson('[1, "x", {"id": 3}]'),
+      "applyTyped unknown channel name": () => twin.applyTyped(Uint32Array.of(h), "no-such-channel", Float64Array.of(1), Float64Array.of(T)),
+      "applyTyped lengths differ": () => twin.applyTyped(Uint32Array.of(h, h), "level", Float64Array.of(1), Float64Array.of(T)),
+      "applyTyped channels an object": () => twin.applyTyped(Uint32Array.of(h), {}, Float64Array.of(1), Float64Array.of(T)),
+      "applyTyped channel out of range": () => twin.applyTyped(Uint32Array.of(h), 70000, Float64Array.of(1), Float64Array.of(T)),
+      "applyTyped nowMs NaN": () => twin.applyTyped(Uint32Array.of(h), "level", Float64Array.of(1), Float64Array.of(T), NaN),
+      "applyTyped handles null": () => twin.applyTyped(null, "level", Float64Array.of(1), Float64Array.of(T)),
+      "applyTyped handles a string": () => twin.applyTyped("abc", "level", Float64Array.of(1, 2, 3), Float64Array.of(T, T, T)),
+      "applyTyped values a number": () => twin.applyTyped(Uint32Array.of(h), "level", 2.5, Float64Array.of(T)),
+    };
+    const res = {};
+    for (const [name, f] of Object.entries(cases)) {
+      try {
+        const r = f();
+        res[name] = { threw: false, result: `applied ${r.applied}, rejected ${r.rejected}, malformed ${r.malformed}` };
+      } catch (e) {
+        res[name] = { threw: true, isError: e instanceof Error, type: e?.constructor?.name, message: String(e?.message ?? e) };
+      }
+    }
+    return {
+      res,
+      size: twin.size,
+      town: twin.contains(lon, lat, "town").map((x) => x.id),
+      nearWorks: twin.near(lon, lat, 500).length > 0,
+    };
+  }, CHENGQIAO);
+  for (const [name, r] of Object.entries(out.res)) {
+    console.log(`   ${name.padEnd(34)} ${r.threw ? `${r.type}: ${r.message}` : `no error (${r.result})`}`);
+  }
+  const must = {
+    "applyJson('[{')": /not a JSON array of readings/,
+    "applyJson('not json')": /./,
+    "applyJson(array of junk)": /./,
+    "applyTyped unknown channel name": /unknown channel `no-such-channel`/,
+    "applyTyped lengths differ": /same length/,
+    "applyTyped channels an object": /channels must be a Uint16Array/,
+    "applyTyped channel out of range": /out of range/,
+    "applyTyped nowMs NaN": /nowMs must be a finite number/,
+  };
+  for (const [name, re] of Object.entries(must)) {
+    const r = out.res[name];
+    assert.ok(r.threw && r.isError, `${name}: expected an Error, got ${JSON.stringify(r)}`);
+    assert.match(r.message, re, name);
+  }
+  // Wrong JS types for the typed arrays: an Error either way, never a silent success.
+  for (const name of ["applyTyped handles null", "applyTyped handles a string", "applyTyped values a number"]) {
+    const r = out.res[name];
+    if (!r.threw) console.log(`   NOTE: ${name} did not throw (wasm-bindgen converts array-likes): ${r.result}`);
+  }
+  assert.equal(out.size, 157741);
+  assert.deepEqual(out.town, ["CM-TOWN-CHENGQIAO"]);
+  assert.ok(out.nearWorks);
+  assert.deepEqual(problems.errors, [], "page errors");
+});
+
+await test("5. measured: first frame, backend, in-page ingest (JSON Lines, JSON array, typed arrays)", async () => {
+  const { page } = dash;
+  const r = await page.evaluate(async () => {
+    const { twin } = window.twinApp;
+    const channels = twin.channels();
+    const decode = (ch, v) => (ch.type === "bool" ? v !== 0 : ch.type === "enum" ? ch.states[v] : v);
+    // About 200,000 readings of the simulator's shape: two simulated seconds each.
+    const batch = (from) => twin.simulateSamples(from, from + 2000);
+    const asJson = (s) => {
+      const lines = new Array(s.handles.length);
+      const ids = new Map();
+      for (let i = 0; i < s.handles.length; i++) {
+        const h = s.handles[i];
+        let id = ids.get(h);
+        if (id === undefined) ids.set(h, (id = twin.idOf(h)));
+        const ch = channels[s.channels[i]];
+        lines[i] = JSON.stringify({ id, channel: ch.name, ts: s.timestamps[i], value: decode(ch, s.values[i]) });
+      }
+      return lines;
+    };
+    const time = (f) => {
+      const t = performance.now();
+      const out = f();
+      return [performance.now() - t, out];
+    };
+    // Three rounds, each on fresh simulated seconds (a repeat would be a duplicate);
+    // the median round is reported.
+    let t = Math.ceil(twin.now / 1000) * 1000 + 1000;
+    const runs = { simulateSamples: [], typed: [], jsonLines: [], jsonArray: [] };
+    for (let round = 0; round < 3; round++) {
+      const [simMs, typed] = time(() => batch(t));
+      runs.simulateSamples.push({ n: typed.handles.length, ms: simMs });
+      const [typedMs, typedRep] = time(() => twin.applyTyped(typed.handles, typed.channels, typed.values, typed.timestamps, t + 2000));
+      runs.typed.push({ n: typed.handles.length, ms: typedMs, applied: typedRep.applied });
+      t += 2000;
+      const lines = asJson(batch(t));
+      const text = lines.join("\n");
+      const [linesMs, linesRep] = time(() => twin.applyJson(text, t + 2000));
+      runs.jsonLines.push({ n: lines.length, ms: linesMs, applied: linesRep.applied, bytes: text.length });
+      t += 2000;
+      const arrLines = asJson(batch(t));
+      const arr = `[${arrLines.join(",")}]`;
+      const [arrMs, arrRep] = time(() => twin.applyJson(arr, t + 2000));
+      runs.jsonArray.push({ n: arrLines.length, ms: arrMs, applied: arrRep.applied, bytes: arr.length });
+      t += 2000;
+    }
+    const out = {};
+    for (const [k, xs] of Object.entries(runs)) {
+      const sorted = [...xs].sort((a, b) => a.ms - b.ms);
+      out[k] = { ...sorted[1], msAll: xs.map((x) => Math.round(x.ms * 10) / 10) };
+    }
+    // Reading the state back: the vital-signs table.
+    out.vitalSigns = { n: 1, ms: time(() => twin.vitalSigns())[0] };
+    return out;
+  });
+  const rate = (x) => (x.n / x.ms) * 1000;
+  bench.ingest = r;
+  bench.typedPerSecond = rate(r.typed);
+  bench.jsonLinesPerSecond = rate(r.jsonLines);
+  bench.jsonArrayPerSecond = rate(r.jsonArray);
+  const row = (name, x, unit = "readings") => console.log(
+    `   ${name.padEnd(28)} ${String(x.n).padStart(8)} ${unit.padEnd(9)} ${x.ms.toFixed(1).padStart(8)} ms  ${x.n > 1 ? `${(rate(x) / 1e6).toFixed(2).padStart(6)} M/s` : "          "}${x.msAll ? `  (rounds: ${x.msAll.join(", ")} ms)` : ""}`);
+  console.log(`   ${"time to first frame".padEnd(28)} ${(stats.firstFrameMs ?? NaN).toFixed(0)} ms after navigation start (${stats.backend}; wasm init ${stats.wasmInitMs.toFixed(0)} ms, Twin.bundled() ${stats.islandLoadMs.toFixed(0)} ms)`);
+  row("simulateSamples (2 s)", r.simulateSamples, "samples");
+  row("applyTyped", r.typed);
+  row("applyJson (JSON Lines)", r.jsonLines);
+  row("applyJson (JSON array)", r.jsonArray);
+  row("vitalSigns()", r.vitalSigns, "call");
+  for (const k of ["typed", "jsonLines", "jsonArray"]) assert.ok(r[k].applied > 100000, `${k}: ${JSON.stringify(r[k])}`);
+  const file = join(process.env.TMPDIR ?? tmpdir(), "twin-web-bench.json");
+  writeFileSync(file, JSON.stringify({ date: new Date().toISOString(), chromium: browser.version(), ...bench }, null, 2) + "\n");
+  return `typed ${(bench.typedPerSecond / 1e6).toFixed(2)} M/s, JSON Lines ${(bench.jsonLinesPerSecond / 1e6).toFixed(2)} M/s; written to ${file}`;
+});
+
+// ---------------------------------------------------------------- 6. MQTT over WebSocket
+
+async function mqttTest() {
+  if (spawnSync("mosquitto", ["-h"]).error) return "skipped: no mosquitto on PATH (apt-get install mosquitto)";
+  const [tcp, ws] = [await freePort(), await freePort()];
+  const dir = mkdtempSync(join(tmpdir(), "twin-mqtt-"));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, "mosquitto.conf"), [
+    `listener ${tcp} 127.0.0.1`, `listener ${ws} 127.0.0.1`, "protocol websockets", "allow_anonymous true", "",
+  ].join("\n"));
+  const broker = spawn("mosquitto", ["-c", join(dir, "mosquitto.conf")], { stdio: ["ignore", "pipe", "pipe"] });
+  cleanups.push(() => broker.kill());
+  let log = "";
+  broker.stdout.on("data", (d) => (log += d));
+  broker.stderr.on("data", (d) => (log += d));
+  const up = await until(() => (log.includes("running") ? "up" : broker.exitCode !== null ? "exited" : null),
+    { timeout: 10000, what: "mosquitto" });
+  if (up !== "up" || /websockets support not available|Websockets support is not/i.test(log)) {
+    return `skipped: mosquitto has no websockets listener (${log.trim().split("\n").at(-1)})`;
+  }
+  const { page, problems } = await openDashboard(ctx, `?mqtt=ws://127.0.0.1:${ws}`);
+  cleanups.push(() => page.close());
+  await ready(page);
+  await until(() => page.evaluate(() => window.twinApp.feed.state === "connected"), { timeout: 15000, what: "the MQTT feed to connect" });
+  const { id, town } = await page.evaluate(([lon, lat]) => {
+    const { twin } = window.twinApp;
+    const g = twin.near(lon, lat, 3000, "sensor:water_level")[0];
+    return { id: g.id, town: g.town };
+  }, CHENGQIAO);
+  const ts = Date.now();
+  const topic = `twin/${town}/water_level/${id}`;
+  const payload = JSON.stringify({ ts, level: 2.345 });
+  const pub = spawnSync("mosquitto_pub", ["-h", "127.0.0.1", "-p", String(tcp), "-t", topic, "-m", payload]);
+  assert.equal(pub.status, 0, `mosquitto_pub: ${pub.stderr}`);
+  // A malformed message is counted and does not stop the feed.
+  spawnSync("mosquitto_pub", ["-h", "127.0.0.1", "-p", String(tcp), "-t", topic, "-m", "{oops"]);
+  spawnSync("mosquitto_pub", ["-h", "127.0.0.1", "-p", String(tcp), "-t", topic, "-m", JSON.stringify({ ts: ts + 1000, level: 2.5 })]);
+  const latest = await until(() => page.evaluate((id) => {
+    const v = window.twinApp.twin.asset(id).latest.level;
+    return v && v.value === 2.5 ? v : null;
+  }, id), { timeout: 10000, what: `${id} level 2.5 from MQTT` });
+  assert.equal(latest.ts, ts + 1000);
+  assert.equal(await page.evaluate(([id, t]) => window.twinApp.twin.valueAt(id, "level", t)?.value, [id, ts + 500]), 2.345);
+  const feed = await page.evaluate(() => window.twinApp.feed.status());
+  assert.equal(feed.messages, 3);
+  assert.equal(feed.bad, 1);
+  assert.match(await page.locator("[data-testid=feed-status]").textContent(), /MQTT connected/);
+  // Throughput, measured: a burst of messages for one gauge, one per line of stdin.
+  const N = 20000;
+  const lines = Array.from({ length: N }, (_, i) => JSON.stringify({ ts: ts + 2000 + i * 10, level: 2 + (i % 100) / 100 })).join("\n") + "\n";
+  const before = feed.messages;
+  const t0 = Date.now();
+  const burst = spawnSync("mosquitto_pub", ["-h", "127.0.0.1", "-p", String(tcp), "-t", topic, "-l", "-q", "1"], { input: lines });
+  assert.equal(burst.status, 0, `mosquitto_pub -l: ${burst.stderr}`);
+  let last = 0, same = 0;
+  const got = await until(async () => {
+    const n = await page.evaluate(() => window.twinApp.feed.status().messages);
+    same = n === last ? same + 1 : 0;
+    last = n;
+    return n - before >= N || same >= 10 ? n - before : 0;
+  }, { timeout: 60000, every: 200, what: "the burst" });
+  const secs = (Date.now() - t0) / 1000;
+  bench.mqtt = { messages: N, received: got, seconds: secs, perSecond: got / secs };
+  console.log(`   burst: ${got} of ${N} messages reached the page in ${secs.toFixed(1)} s (${Math.round(got / secs)} messages/s, broker and page on this machine)`);
+  assert.deepEqual(problems.csp, []);
+  assert.deepEqual(problems.errors, []);
+  return `${topic} → ${id} level ${latest.value} (3 messages, 1 malformed counted)`;
+}
+if (opts.mqtt) await test("6. MQTT over WebSocket (mosquitto) reaches the twin", mqttTest);
+
+// ---------------------------------------------------------------- 7. WebGPU
+
+if (opts.webgpu) {
+  await test("7. WebGPU backend (SwiftShader; informational)", async () => {
+    const gpu = await chromium.launch({ executablePath: CHROMIUM, args: [...FLAGS, ...WEBGPU_FLAGS], headless: true });
+    cleanups.push(() => gpu.close());
+    const c = await gpu.newContext({ viewport: { width: 1440, height: 900 }, deviceScaleFactor: 1 });
+    const { page, problems } = await openDashboard(c, "?backend=auto&speed=0");
+    const hasGpu = await page.evaluate(async () => !!(navigator.gpu && (await navigator.gpu.requestAdapter())));
+    const s = await ready(page);
+    await frames(page);
+    const share = nonBackground(await canvasPixels(page, "7-webgpu"));
+    bench.webgpu = { adapter: hasGpu, backend: s.backend, firstFrameMs: s.firstFrameMs, canvasNonBackground: share, viewError: s.viewError };
+    console.log(`   navigator.gpu adapter: ${hasGpu}; backend ${s.backend}; first frame ${s.firstFrameMs?.toFixed(0)} ms; ${(100 * share).toFixed(1)}% non-background`);
+    assert.equal(s.viewError, null);
+    assert.ok(share > 0.05, "the island is not drawn");
+    assert.deepEqual(problems.csp, []);
+    if (hasGpu) assert.equal(s.backend, "webgpu", "auto should pick WebGPU when there is an adapter");
+    return `${s.backend}, first frame at ${s.firstFrameMs?.toFixed(0)} ms`;
+  });
+}
+
+// ---------------------------------------------------------------- the picture
+
+if (opts.screenshot) {
+  await test(`8. screenshot → ${opts.screenshot}`, async () => {
+    const c = await browser.newContext({ viewport: { width: 1600, height: 1050 }, deviceScaleFactor: 1 });
+    const { page } = await openDashboard(c, "?speed=60&start=1763700000000");
+    await ready(page);
+    // Until the incidents have raised alerts (simulated 04:45–04:55Z), then a building.
+    await until(() => page.evaluate(() => window.twinApp.twin.openAlerts().length > 20), { timeout: 240000, every: 1000, what: "open alerts" });
+    await page.selectOption("#speed", "1");
+    // The town with the alerts, tilted, and its first alerting gauge in the inspector.
+    const id = await page.evaluate(() => {
+      const { twin, view, select } = window.twinApp;
+      const a = twin.openAlerts().find((x) => x.rule === "water-level-high");
+      select(a.asset);
+      view.flyTo(a.town);
+      view.setOrientation(15, 50);
+      return a.asset;
+    });
+    await settle(page, id);
+    await sleep(2500);
+    await page.screenshot({ path: opts.screenshot });
+    await c.close();
+    return id;
+  });
+}
+
+// ---------------------------------------------------------------- summary
+
+for (const f of cleanups.reverse()) {
+  try { await f(); } catch { /* already gone */ }
+}
+const failed = results.filter((r) => !r.ok);
+console.log(`\nweb tests: ${results.length - failed.length} passed, ${failed.length} failed`);
+for (const f of failed) console.log(`  FAILED ${f.name}`);
+process.exit(failed.length ? 1 : 0);
