@@ -13,6 +13,8 @@
 //      draws the island (many canvas pixels that are not the background colour);
 //   2. clicking a building (found by a query, flown to) puts its id in the inspector;
 //   3. telemetry for its energy meter recolours it on the canvas (60 → red, 0 → pale);
+//      clicking an alert in the feed selects its asset, "ack" acknowledges it, the
+//      search box finds ids and towns;
 //   4. malformed telemetry throws Errors with useful messages, and the twin answers on;
 //   5. measures (prints, never asserts) time to first frame, backend and in-page ingest
 //      rates of JSON and typed arrays, written to $TMPDIR/twin-web-bench.json;
@@ -402,6 +404,38 @@ await test("3. energy telemetry recolours the building on the canvas", async () 
   assert.deepEqual(hot2, hot, "the same value should give the same colour");
   assert.equal(await page.evaluate((m) => window.twinApp.twin.asset(m).latest.energy.value, meter), 60);
   return `rgb(${hot}) → rgb(${cold})`;
+});
+
+await test("3b. an alert in the feed selects its asset; the search box finds ids and towns", async () => {
+  const { page } = dash;
+  // A gauge held above the critical level for 40 s raises water-level-high.
+  const gauge = await page.evaluate(([lon, lat]) => {
+    const { twin } = window.twinApp;
+    const g = twin.near(lon, lat, 3000, "sensor:water_level")[0].id;
+    const t = Math.ceil(twin.now / 1000) * 1000 + 1000;
+    for (const dt of [0, 40000]) twin.applyJson(JSON.stringify([{ id: g, channel: "level", ts: t + dt, value: 3.9 }]));
+    return g;
+  }, CHENGQIAO);
+  const item = page.locator(`[data-testid=open-alerts] li[data-asset="${gauge}"]`);
+  await item.waitFor({ timeout: 10000 });
+  await item.click();
+  await until(async () => (await page.locator("[data-testid=inspector-id]").textContent()) === gauge,
+    { timeout: 5000, what: `${gauge} in the inspector` });
+  assert.equal(await page.evaluate(() => window.twinApp.view.selected), gauge);
+  assert.match(await page.locator(".inspector").textContent(), /water-level-high/);
+  // Acknowledge it from the feed.
+  await page.locator(`[data-testid=open-alerts] li[data-asset="${gauge}"] button.ack`).click();
+  assert.equal(await page.evaluate((g) => window.twinApp.twin.openAlerts().find((a) => a.asset === g).state, gauge), "acknowledged");
+  // Search: an id (any case), then a town by its English name.
+  await page.fill("[data-testid=search]", building.toLowerCase());
+  await page.press("[data-testid=search]", "Enter");
+  await until(async () => (await page.locator("[data-testid=inspector-id]").textContent()) === building, { timeout: 5000, what: "the searched id" });
+  await page.fill("[data-testid=search]", "chenjia");
+  await page.click("#search-go");
+  await until(async () => (await page.locator("[data-testid=inspector-id]").textContent()) === "CM-TOWN-CHENJIA", { timeout: 5000, what: "the searched town" });
+  assert.match(await page.locator(".inspector h2.name").textContent(), /陈家镇/);
+  await page.evaluate(() => window.twinApp.select(null));
+  return `alert on ${gauge} clicked and acknowledged`;
 });
 
 await test("4. malformed telemetry throws useful Errors; the twin keeps answering", async () => {
