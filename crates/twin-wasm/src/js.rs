@@ -224,12 +224,26 @@ impl JsTwin {
     #[wasm_bindgen(js_name = applyTyped, unchecked_return_type = "IngestReport")]
     pub fn apply_typed(
         &mut self,
-        handles: &[u32],
+        #[wasm_bindgen(unchecked_param_type = "Uint32Array")] handles: JsValue,
         #[wasm_bindgen(unchecked_param_type = "Uint16Array | number | string")] channels: JsValue,
-        values: &[f64],
-        timestamps: &[f64],
+        #[wasm_bindgen(unchecked_param_type = "Float64Array")] values: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "Float64Array")] timestamps: JsValue,
         #[wasm_bindgen(js_name = nowMs)] now_ms: Option<f64>,
     ) -> JsResult<JsValue> {
+        // Typed arrays only: wasm-bindgen would turn a string or a plain array into
+        // numbers (a string into zeros, handle 0 being the island) without a word.
+        let handles = handles
+            .dyn_ref::<Uint32Array>()
+            .ok_or_else(|| err("applyTyped: handles must be a Uint32Array".into()))?
+            .to_vec();
+        let values = values
+            .dyn_ref::<js_sys::Float64Array>()
+            .ok_or_else(|| err("applyTyped: values must be a Float64Array".into()))?
+            .to_vec();
+        let timestamps = timestamps
+            .dyn_ref::<js_sys::Float64Array>()
+            .ok_or_else(|| err("applyTyped: timestamps must be a Float64Array".into()))?
+            .to_vec();
         let channels: Vec<u16> = if let Some(name) = channels.as_string() {
             vec![self.engine.borrow_mut().channel_id(&name).map_err(err)?]
         } else if let Some(a) = channels.dyn_ref::<Uint16Array>() {
@@ -247,7 +261,7 @@ impl JsTwin {
         let out = self
             .engine
             .borrow_mut()
-            .apply_typed(handles, &channels, values, timestamps, now)
+            .apply_typed(&handles, &channels, &values, &timestamps, now)
             .map_err(err)?;
         self.deliver()?;
         to_js(&out)

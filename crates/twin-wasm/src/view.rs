@@ -788,11 +788,14 @@ impl JsTwinView {
     }
 
     /// The selected asset's id, or `null`.
-    #[wasm_bindgen(getter)]
-    pub fn selected(&self) -> Option<String> {
+    #[wasm_bindgen(getter, unchecked_return_type = "string | null")]
+    pub fn selected(&self) -> JsValue {
         let v = self.inner.borrow();
-        let h = v.renderer.selected()?;
-        v.engine.borrow().id_of(h.0)
+        let id = v
+            .renderer
+            .selected()
+            .and_then(|h| v.engine.borrow().id_of(h.0));
+        id.map_or(JsValue::NULL, |id| JsValue::from_str(&id))
     }
 
     /// Moves the camera to frame an asset and its neighbourhood (at least 240 m

@@ -44,6 +44,11 @@ assert.throws(() => twin.asset("NO-SUCH-ASSET"), /unknown asset id/);
 assert.throws(() => twin.setRules("[{\"id\":\"r\"}]"), /rule 0 \(`r`\)/);
 assert.throws(() => Twin.fromSnapshot(new Uint8Array([1, 2, 3])), /not a twin snapshot/);
 assert.throws(() => twin.applyTyped(new Uint32Array(2), "level", new Float64Array(1), new Float64Array(1)), /same length/);
+// Wrong JS types are refused by name, never converted (a string would be handle 0).
+assert.throws(() => twin.applyTyped("12", "level", Float64Array.of(1), Float64Array.of(1)), /handles must be a Uint32Array/);
+assert.throws(() => twin.applyTyped(null, "level", Float64Array.of(1), Float64Array.of(1)), /handles must be a Uint32Array/);
+assert.throws(() => twin.applyTyped(Uint32Array.of(1), "level", [1], Float64Array.of(1)), /values must be a Float64Array/);
+assert.throws(() => twin.applyTyped(Uint32Array.of(1), "level", Float64Array.of(1), "now"), /timestamps must be a Float64Array/);
 // Still answering, with the reading applied.
 assert.equal(twin.asset(gauge).latest.level.value, 2.5);
 assert.equal(twin.contains(121.397, 31.623, "town")[0].id, "CM-TOWN-CHENGQIAO");
