@@ -147,27 +147,50 @@ impl Engine {
             .collect()
     }
 
-    /// Drives the twin from the seeded simulator: one tick per whole second `t` with
-    /// `from_ms < t <= to_ms`, each applied at `t`, then the clock set to `to_ms`. The
-    /// simulator is made on first use (seed 2026, the default incidents from `from_ms`)
-    /// unless [`Engine::start_simulator`] made one. At most a day per call.
-    pub fn simulate(&mut self, from_ms: i64, to_ms: i64) -> Result<SimulateOut, String> {
-        if to_ms < from_ms || to_ms.saturating_sub(from_ms) > MAX_SIMULATE_MS {
+    /// The simulator's ticks for a call covering `(from_ms, to_ms]`: every whole
+    /// second in it. Checks the span (at most a day) and makes the simulator on first
+    /// use (seed 2026, the default incidents from `from_ms`).
+    fn simulator_ticks(
+        &mut self,
+        what: &str,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<std::iter::StepBy<std::ops::RangeInclusive<i64>>, String> {
+        let range = twin_core::telemetry::TS_RANGE;
+        if !(range.contains(&from_ms) && range.contains(&to_ms)) {
             return Err(format!(
-                "simulate: need fromMs ≤ toMs at most a day apart, got {from_ms} and {to_ms}"
+                "{what}: fromMs and toMs must be UTC ms between 1970 and 2200, got {from_ms} and {to_ms}"
+            ));
+        }
+        if to_ms < from_ms || to_ms - from_ms > MAX_SIMULATE_MS {
+            return Err(format!(
+                "{what}: need fromMs ≤ toMs at most a day apart, got {from_ms} and {to_ms}"
             ));
         }
         if self.simulator.is_none() {
             self.start_simulator(2026, from_ms, true);
         }
+        Ok(((from_ms.div_euclid(1000) + 1) * 1000..=to_ms).step_by(1000))
+    }
+
+    /// The simulator's samples of second `t` into `batch` (cleared first).
+    fn tick_simulator(&mut self, t: i64, batch: &mut Vec<Sample>) {
+        batch.clear();
+        if let Some(sim) = self.simulator.as_mut() {
+            sim.tick(t, batch);
+        }
+    }
+
+    /// Drives the twin from the seeded simulator: one tick per whole second `t` with
+    /// `from_ms < t <= to_ms`, each applied at `t`, then the clock set to `to_ms`. The
+    /// simulator is made on first use (seed 2026, the default incidents from `from_ms`)
+    /// unless [`Engine::start_simulator`] made one. At most a day per call.
+    pub fn simulate(&mut self, from_ms: i64, to_ms: i64) -> Result<SimulateOut, String> {
+        let ticks = self.simulator_ticks("simulate", from_ms, to_ms)?;
         let mut out = SimulateOut::default();
         let mut batch: Vec<Sample> = Vec::new();
-        let mut t = (from_ms.div_euclid(1000) + 1) * 1000;
-        while t <= to_ms {
-            batch.clear();
-            if let Some(sim) = self.simulator.as_mut() {
-                sim.tick(t, &mut batch);
-            }
+        for t in ticks {
+            self.tick_simulator(t, &mut batch);
             self.advance_clock(t);
             let report = self.live.apply(&batch, self.now_ms);
             out.ticks += 1;
@@ -175,7 +198,6 @@ impl Engine {
             out.applied += report.applied;
             out.rejected += report.rejected_total();
             self.collect_events();
-            t += 1000;
         }
         self.advance_clock(to_ms);
         self.live.tick(self.now_ms);
@@ -189,29 +211,17 @@ impl Engine {
     /// sends to the twin of the page. The simulator is made on first use as in
     /// [`Engine::simulate`]. At most a day per call.
     pub fn simulate_samples(&mut self, from_ms: i64, to_ms: i64) -> Result<SampleColumns, String> {
-        if to_ms < from_ms || to_ms.saturating_sub(from_ms) > MAX_SIMULATE_MS {
-            return Err(format!(
-                "simulateSamples: need fromMs ≤ toMs at most a day apart, got {from_ms} and {to_ms}"
-            ));
-        }
-        if self.simulator.is_none() {
-            self.start_simulator(2026, from_ms, true);
-        }
+        let ticks = self.simulator_ticks("simulateSamples", from_ms, to_ms)?;
         let mut out = SampleColumns::default();
         let mut batch: Vec<Sample> = Vec::new();
-        let mut t = (from_ms.div_euclid(1000) + 1) * 1000;
-        while t <= to_ms {
-            batch.clear();
-            if let Some(sim) = self.simulator.as_mut() {
-                sim.tick(t, &mut batch);
-            }
+        for t in ticks {
+            self.tick_simulator(t, &mut batch);
             for s in &batch {
                 out.handles.push(s.handle.0);
                 out.channels.push(s.channel.0);
                 out.values.push(s.value);
                 out.timestamps.push(s.ts as f64);
             }
-            t += 1000;
         }
         Ok(out)
     }

@@ -511,6 +511,11 @@ fn simulated_samples_are_what_simulate_applies() {
     );
     assert_eq!(page.id_of(u32::MAX), None);
     assert!(worker.simulate_samples(T0, T0 - 1).is_err());
+    let far = worker
+        .simulate_samples(i64::MAX - 10, i64::MAX)
+        .unwrap_err();
+    assert!(far.contains("between 1970 and 2200"), "{far}");
+    assert!(worker.simulate(-5_000, 0).is_err());
 }
 
 #[test]
