@@ -16,6 +16,8 @@
 //      clicking an alert in the feed selects its asset, "ack" acknowledges it, the
 //      search box finds ids and towns;
 //   4. malformed telemetry throws Errors with useful messages, and the twin answers on;
+//  4b. a twin loads from a URL (Twin.fetchGeoJson of examples/web/data/planned.geojson);
+//      a 404, a JSON file that is no GeoJSON and bad snapshot bytes are Errors naming it;
 //   5. measures (prints, never asserts) time to first frame, backend and in-page ingest
 //      rates of JSON and typed arrays, written to $TMPDIR/twin-web-bench.json;
 //   6. with mosquitto's websockets listener, a published message reaches the twin
@@ -491,14 +493,53 @@ await test("4. malformed telemetry throws useful Errors; the twin keeps answerin
     assert.ok(r.threw && r.isError, `${name}: expected an Error, got ${JSON.stringify(r)}`);
     assert.match(r.message, re, name);
   }
-  // Wrong JS types for the typed arrays: an Error either way, never a silent success.
+  // Wrong JS types for the typed arrays: an Error naming the argument, never a
+  // conversion (a string would have become handle 0, the island).
   for (const name of ["applyTyped handles null", "applyTyped handles a string", "applyTyped values a number"]) {
     const r = out.res[name];
-    if (!r.threw) console.log(`   NOTE: ${name} did not throw (wasm-bindgen converts array-likes): ${r.result}`);
+    assert.ok(r.threw && r.isError, `${name}: expected an Error, got ${JSON.stringify(r)}`);
+    assert.match(r.message, /(handles|values) must be a (Uint32Array|Float64Array)/, name);
   }
   assert.equal(out.size, 157741);
   assert.deepEqual(out.town, ["CM-TOWN-CHENGQIAO"]);
   assert.ok(out.nearWorks);
+  assert.deepEqual(problems.errors, [], "page errors");
+});
+
+await test("4b. a twin loads from a URL; a missing URL or bad data is an Error naming it", async () => {
+  const { page, problems } = dash;
+  const out = await page.evaluate(async () => {
+    const Twin = window.twinApp.twin.constructor;
+    const t = await Twin.fetchGeoJson("data/planned.geojson");
+    const got = {
+      size: t.size,
+      height: t.asset("PLAN-BLD-1").bbox,
+      meters: t.asset("PLAN-BLD-1").sensors,
+      town: t.contains(121.3963, 31.62225, "building").map((h) => h.id),
+    };
+    t.free();
+    const errors = {};
+    for (const [name, f] of Object.entries({
+      missing: () => Twin.fetchGeoJson("data/no-such.geojson"),
+      notGeoJson: () => Twin.fetchGeoJson("pkg/package.json"),
+      notSnapshot: () => Twin.fetchSnapshot("data/planned.geojson"),
+    })) {
+      try {
+        await f();
+        errors[name] = "no error";
+      } catch (e) {
+        errors[name] = `${e instanceof Error ? "Error" : typeof e}: ${e.message ?? e}`;
+      }
+    }
+    return { got, errors };
+  });
+  console.log(`   loaded ${out.got.size} assets; errors: ${JSON.stringify(out.errors)}`);
+  assert.equal(out.got.size, 3);
+  assert.deepEqual(out.got.meters, ["PLAN-S-1"]);
+  assert.deepEqual(out.got.town, ["PLAN-BLD-1"]);
+  assert.match(out.errors.missing, /^Error: fetch data\/no-such\.geojson: HTTP 404/);
+  assert.match(out.errors.notGeoJson, /^Error: .*pkg\/package\.json/);
+  assert.match(out.errors.notSnapshot, /^Error: data\/planned\.geojson: .*snapshot/);
   assert.deepEqual(problems.errors, [], "page errors");
 });
 

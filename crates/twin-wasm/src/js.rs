@@ -89,7 +89,7 @@ pub struct JsTwin {
 }
 
 impl JsTwin {
-    fn new(engine: Engine) -> JsTwin {
+    pub(crate) fn new(engine: Engine) -> JsTwin {
         JsTwin {
             engine: Rc::new(RefCell::new(engine)),
             listeners: Vec::new(),

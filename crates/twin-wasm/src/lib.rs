@@ -8,8 +8,8 @@
 //! [`twin_core::state::Overlay`] of the standard layers and, on demand, the seeded
 //! [`twin_core::sim::Simulator`]. A page loads the bundled island (`Twin.bundled()`),
 //! GeoJSON (`Twin.fromGeoJson`, `loadGeoJson`) or a snapshot (`Twin.fromSnapshot`);
-//! fetching is the page's job: `fetch(url).then(r => r.arrayBuffer())` gives bytes
-//! these take.
+//! from a URL with `Twin.fetchGeoJson(url)` / `Twin.fetchSnapshot(url)` (the page's
+//! `fetch`; HTTP errors name the URL), or from bytes the page has.
 //!
 //! ## Time and telemetry
 //! The twin has a clock (UTC ms, `twin.now`) that only moves forward: to the `nowMs`
@@ -53,6 +53,8 @@
 
 pub mod alerts;
 pub mod engine;
+#[cfg(target_arch = "wasm32")]
+pub mod fetch;
 pub mod ingest;
 pub mod js;
 pub mod overlay;
