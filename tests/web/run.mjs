@@ -513,10 +513,24 @@ await test("4b. a twin loads from a URL; a missing URL or bad data is an Error n
     const t = await Twin.fetchGeoJson("data/planned.geojson");
     const got = {
       size: t.size,
-      height: t.asset("PLAN-BLD-1").bbox,
       meters: t.asset("PLAN-BLD-1").sensors,
       town: t.contains(121.3963, 31.62225, "building").map((h) => h.id),
     };
+    // A second view, of this small twin: its home frames all three assets, and a
+    // pick at the clinic's roof finds the clinic.
+    const canvas = document.createElement("canvas");
+    canvas.style.width = "240px";
+    canvas.style.height = "160px";
+    document.body.append(canvas);
+    const view = await t.createView(canvas, { backend: "webgl2" });
+    const t0 = performance.now();
+    while (view.stats().frames === 0 && performance.now() - t0 < 20000) await new Promise((r) => setTimeout(r, 50));
+    const at = view.screenPosition("PLAN-BLD-1");
+    got.clinicAt = at;
+    got.picked = at ? (await view.pick(at[0], at[1]))?.id ?? null : null;
+    got.schoolVisible = view.screenPosition("PLAN-BLD-2") !== null;
+    view.free();
+    canvas.remove();
     t.free();
     const errors = {};
     for (const [name, f] of Object.entries({
@@ -537,6 +551,8 @@ await test("4b. a twin loads from a URL; a missing URL or bad data is an Error n
   assert.equal(out.got.size, 3);
   assert.deepEqual(out.got.meters, ["PLAN-S-1"]);
   assert.deepEqual(out.got.town, ["PLAN-BLD-1"]);
+  assert.ok(out.got.clinicAt && out.got.schoolVisible, `home frames the small twin: ${JSON.stringify(out.got)}`);
+  assert.equal(out.got.picked, "PLAN-BLD-1");
   assert.match(out.errors.missing, /^Error: fetch data\/no-such\.geojson: HTTP 404/);
   assert.match(out.errors.notGeoJson, /^Error: .*pkg\/package\.json/);
   assert.match(out.errors.notSnapshot, /^Error: data\/planned\.geojson: .*snapshot/);

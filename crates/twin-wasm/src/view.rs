@@ -178,15 +178,28 @@ impl Inner {
         let mut e = engine.borrow_mut();
         let mut ranges = e.take_view_changes();
         if e.generation != self.generation {
+            // Taken first: a scene the device refuses is reported once, not every frame.
+            self.generation = e.generation;
             let twin = &e.live.twin;
             self.renderer
                 .set_scene(&Scene::build(twin))
                 .map_err(|x| x.to_string())?;
             self.hosts = HostColors::building_energy(twin);
             self.colors = vec![Rgba::NONE; twin.handle_capacity()];
+            // The islands, else the towns, else everything (a twin of a few assets).
             self.home = kind_bounds(twin, &AssetKind::Island)
-                .or_else(|| kind_bounds(twin, &AssetKind::Town));
-            self.generation = e.generation;
+                .or_else(|| kind_bounds(twin, &AssetKind::Town))
+                .or_else(|| {
+                    twin.iter()
+                        .filter_map(|(h, _)| asset_bounds(twin, h))
+                        .reduce(|(l0, h0), (l1, h1)| {
+                            (
+                                std::array::from_fn(|i| l0[i].min(l1[i])),
+                                std::array::from_fn(|i| h0[i].max(h1[i])),
+                            )
+                        })
+                        .map(|b| widen(b, 50.0))
+                });
             ranges = std::iter::once(0..twin.handle_capacity() as u32).collect();
         }
         if ranges.is_empty() {
