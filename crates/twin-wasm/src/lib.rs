@@ -24,7 +24,7 @@
 //! of every handle and the ranges that changed, what a renderer uploads.
 //!
 //! ## The view
-//! `twin.createView(canvas)` resolves to a `TwinView` ([`view`], wasm32 only):
+//! `twin.createView(canvas)` resolves to a `TwinView` (module `view`, built for wasm32 only):
 //! twin-render drawing the twin into the canvas with WebGPU where the browser has it
 //! and WebGL2 otherwise (`options.backend` forces one). It shares the twin's engine
 //! and runs its own animation loop: colours follow telemetry with no call from the
