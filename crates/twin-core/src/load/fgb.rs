@@ -1,24 +1,23 @@
-//! FlatGeobuf: bulk binary features, read and written with the `flatgeobuf` crate.
+//! FlatGeobuf reading: bulk binary features, parsed with the `flatgeobuf` crate and
+//! decoded with every length checked.
 //!
-//! Properties are stored as columns (the union over all features written); the mapping's
-//! property names apply as for GeoJSON. Geometry is written in WGS84 lon/lat.
+//! Properties are columns; the mapping's property names apply as for GeoJSON. The
+//! writer is twin's own, in `fgb_write`.
 
-use std::io::{BufReader, Read, Seek, Write};
+use std::io::{BufReader, Read, Seek};
 use std::sync::Arc;
 
 use fallible_streaming_iterator::FallibleStreamingIterator;
-use flatgeobuf::{ColumnType, FgbCrs, FgbReader, FgbWriter, FgbWriterOptions, GeometryType};
+use flatgeobuf::{ColumnType, FgbReader, GeometryType};
 use geo_types::{
     Coord, Geometry, GeometryCollection, LineString, MultiLineString, MultiPoint, MultiPolygon,
     Point, Polygon,
 };
-use geozero::{ColumnValue, PropertyProcessor};
 use serde_json::{Map, Value};
 
 use super::ReadResult;
 use super::convert::{to_wgs84, wgs84_transformer};
 use super::mapping::Mapping;
-use crate::asset::{Asset, PropValue};
 use crate::error::{FeatureError, LoadError, Problem};
 
 /// Reads a FlatGeobuf file into assets (not yet inserted into a twin).
@@ -278,133 +277,4 @@ fn read_properties(
         out.insert(name.clone(), value);
     }
     Ok(out)
-}
-
-/// The columns written for every asset, before its own properties.
-const FIXED_COLUMNS: [(&str, ColumnType); 10] = [
-    ("id", ColumnType::String),
-    ("kind", ColumnType::String),
-    ("sensor_type", ColumnType::String),
-    ("name_zh", ColumnType::String),
-    ("name_en", ColumnType::String),
-    ("base", ColumnType::Double),
-    ("height", ColumnType::Double),
-    ("z_level", ColumnType::String),
-    ("attached_to", ColumnType::String),
-    ("part_of", ColumnType::String),
-];
-
-/// Writes assets to FlatGeobuf (WGS84, with a spatial index), readable back with the
-/// default [`Mapping`]. Property columns are the union of the assets' properties; a
-/// property that has different types on different assets is written as text.
-pub fn write_flatgeobuf<'a>(
-    assets: impl IntoIterator<Item = &'a Asset> + Clone,
-    name: &str,
-    out: impl Write,
-) -> Result<(), LoadError> {
-    write_flatgeobuf_with(assets, name, out, true)
-}
-
-/// Like [`write_flatgeobuf`]; without a spatial index the features keep the order they
-/// are given in (a packed index sorts them along a Hilbert curve).
-pub fn write_flatgeobuf_with<'a>(
-    assets: impl IntoIterator<Item = &'a Asset> + Clone,
-    name: &str,
-    out: impl Write,
-    spatial_index: bool,
-) -> Result<(), LoadError> {
-    let fail = |e: &dyn std::fmt::Display| LoadError::Format {
-        file: name.to_string(),
-        message: format!("cannot write FlatGeobuf: {e}"),
-    };
-    let mut columns: Vec<(String, ColumnType)> = FIXED_COLUMNS
-        .iter()
-        .map(|(n, t)| (n.to_string(), *t))
-        .collect();
-    let mut extra = std::collections::BTreeMap::<String, ColumnType>::new();
-    for a in assets.clone() {
-        for (k, v) in &a.properties {
-            let t = match v {
-                PropValue::Str(_) => ColumnType::String,
-                PropValue::Num(_) => ColumnType::Double,
-                PropValue::Bool(_) => ColumnType::Bool,
-            };
-            extra
-                .entry(k.clone())
-                .and_modify(|old| {
-                    if *old != t {
-                        *old = ColumnType::String
-                    }
-                })
-                .or_insert(t);
-        }
-    }
-    let fixed = columns.len();
-    columns.extend(
-        extra
-            .into_iter()
-            .filter(|(k, _)| !FIXED_COLUMNS.iter().any(|(n, _)| n == k)),
-    );
-
-    let options = FgbWriterOptions {
-        write_index: spatial_index,
-        detect_type: false,
-        promote_to_multi: false,
-        crs: FgbCrs {
-            code: 4326,
-            ..Default::default()
-        },
-        ..Default::default()
-    };
-    let mut fgb = FgbWriter::create_with_options(name, GeometryType::Unknown, options)
-        .map_err(|e| fail(&e))?;
-    for (n, t) in &columns {
-        fgb.add_column(n, *t, |_, c| c.nullable = true);
-    }
-    for a in assets {
-        let fixed_values: [Option<ColumnValue<'_>>; 10] = [
-            Some(ColumnValue::String(&a.id)),
-            Some(ColumnValue::String(a.kind.as_str())),
-            a.kind
-                .sensor_type()
-                .map(|t| ColumnValue::String(t.as_str())),
-            a.name_zh.as_deref().map(ColumnValue::String),
-            a.name_en.as_deref().map(ColumnValue::String),
-            Some(ColumnValue::Double(a.vertical.base)),
-            Some(ColumnValue::Double(a.vertical.height)),
-            Some(ColumnValue::String(a.vertical.z_level.as_str())),
-            a.attached_to.as_deref().map(ColumnValue::String),
-            a.part_of.as_deref().map(ColumnValue::String),
-        ];
-        let texts: Vec<Option<String>> = columns[fixed..]
-            .iter()
-            .map(|(k, t)| match (a.properties.get(k), *t) {
-                (Some(v), ColumnType::String) => Some(v.to_string()),
-                _ => None,
-            })
-            .collect();
-        let geom = a.geometry.clone();
-        fgb.add_feature_geom(geom, |w| {
-            for (i, v) in fixed_values.iter().enumerate() {
-                if let Some(v) = v {
-                    let _ = w.property(i, columns[i].0.as_str(), v);
-                }
-            }
-            for (j, (k, t)) in columns[fixed..].iter().enumerate() {
-                let i = fixed + j;
-                let v = match (a.properties.get(k), *t) {
-                    (Some(PropValue::Num(n)), ColumnType::Double) => ColumnValue::Double(*n),
-                    (Some(PropValue::Bool(b)), ColumnType::Bool) => ColumnValue::Bool(*b),
-                    (Some(_), ColumnType::String) => match &texts[j] {
-                        Some(s) => ColumnValue::String(s),
-                        None => continue,
-                    },
-                    _ => continue,
-                };
-                let _ = w.property(i, k, &v);
-            }
-        })
-        .map_err(|e| fail(&e))?;
-    }
-    fgb.write(out).map_err(|e| fail(&e))
 }

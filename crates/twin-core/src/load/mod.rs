@@ -1,5 +1,6 @@
-//! Reading assets from data files: GeoJSON and FlatGeobuf, through a [`Mapping`] that
-//! says which property is the id, the kind, the height, and which CRS the file is in.
+//! Reading assets from data files: GeoJSON and FlatGeobuf (which twin also writes),
+//! through a [`Mapping`] that says which property is the id, the kind, the height, and
+//! which CRS the file is in.
 //!
 //! Every feature is checked before anything is inserted: ids, coordinates (finite, in
 //! range), rings (closed, enough positions), validity (no self-intersections, holes
@@ -10,12 +11,12 @@
 
 mod convert;
 mod fgb;
+mod fgb_write;
 mod geojson;
 mod mapping;
 
-pub use self::fgb::{
-    read_flatgeobuf, read_flatgeobuf_from, write_flatgeobuf, write_flatgeobuf_with,
-};
+pub use self::fgb::{read_flatgeobuf, read_flatgeobuf_from};
+pub use self::fgb_write::{write_flatgeobuf, write_flatgeobuf_with};
 pub use self::geojson::{read_geojson, read_geojson_str};
 pub use self::mapping::{KindSource, Mapping};
 
