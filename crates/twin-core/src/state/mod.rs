@@ -37,6 +37,9 @@
 //! [`Overlay`] turns channels into a colour per asset through named style layers
 //! (ramps, thresholds, categories, stale and no-data colours, alert highlights, a
 //! choropleth of regions) and reports the ranges of handles whose colour changed.
+//! Layers can be read from and written to JSON overlay files ([`load_layers_json`],
+//! [`layers_json`]; `assets/overlays/standard.json` is the standard overlay), and
+//! [`Overlay::colors_at`] gives the colours of a past time from history.
 //!
 //! ## Alerts
 //! [`alert::AlertEngine`] evaluates threshold rules (hysteresis, minimum duration) on
@@ -63,7 +66,9 @@ pub mod vitals;
 
 pub use channel::{ChannelId, ChannelSpec, ChannelType, Quality, Value, decode};
 pub use history::{History, Retention, SeriesKey};
-pub use overlay::{Layer, Overlay, Rgba, Style, StyleError};
+pub use overlay::{
+    Layer, Overlay, OverlayError, Rgba, Style, StyleError, layers_json, load_layers_json,
+};
 pub use store::{
     IngestReport, Latest, MAX_REJECTION_EXAMPLES, Reading, RejectReason, Rejection, Sample,
     StateStore,

@@ -304,7 +304,7 @@ impl VitalSigns {
                 (self.sensors[t], self.online[t], channels)
             })
             .collect();
-        build_rows(twin, &self.towns, rows, &self.aggs, alerts)
+        build_rows(twin, &self.towns, rows, alerts)
     }
 
     /// The table as it was at time `t`, recomputed from the store's history (the
@@ -338,7 +338,7 @@ impl VitalSigns {
                 (self.sensors[ti], online[ti], channels)
             })
             .collect();
-        build_rows(twin, &self.towns, rows, &aggs, None)
+        build_rows(twin, &self.towns, rows, None)
     }
 }
 
@@ -348,7 +348,6 @@ fn build_rows(
     twin: &Twin,
     towns: &[Handle],
     data: Vec<RowData>,
-    aggs: &BTreeMap<(u16, ChannelId), Agg>,
     alerts: Option<&AlertEngine>,
 ) -> Vec<VitalRow> {
     let mut town_alerts = vec![[0usize; 3]; towns.len()];
@@ -386,16 +385,23 @@ fn build_rows(
         }
     }
     for (island, members) in islands {
-        let mut merged: BTreeMap<ChannelId, Agg> = BTreeMap::new();
+        // Merged from the towns' counts, means and maxima (a mean times its count is
+        // its sum again to an ulp), not from their multisets of values: the table is
+        // read on every delivery to a page and must not cost a pass over every sensor.
+        let mut merged: BTreeMap<ChannelId, (usize, f64, f64, f64)> = BTreeMap::new();
         for &i in &members {
-            for ((_, c), agg) in
-                aggs.range((i as u16, ChannelId(0))..=(i as u16, ChannelId(u16::MAX)))
-            {
-                let m = merged.entry(*c).or_default();
-                m.count += agg.count;
-                for (v, n) in &agg.values {
-                    *m.values.entry(*v).or_insert(0) += n;
-                }
+            for (c, st) in &rows[i].channels {
+                let m = merged.entry(*c).or_insert((0, 0.0, 0.0, f64::NEG_INFINITY));
+                m.0 += st.count;
+                let x = st.mean * st.count as f64;
+                let t = m.1 + x;
+                m.2 += if m.1.abs() >= x.abs() {
+                    (m.1 - t) + x
+                } else {
+                    (x - t) + m.1
+                };
+                m.1 = t;
+                m.3 = m.3.max(st.max);
             }
         }
         let mut alerts = [0usize; 3];
@@ -412,7 +418,11 @@ fn build_rows(
             online: members.iter().map(|&i| rows[i].online).sum(),
             channels: merged
                 .into_iter()
-                .filter_map(|(c, a)| a.stats().map(|s| (c, s)))
+                .filter(|(_, m)| m.0 > 0)
+                .map(|(c, (count, sum, carry, max))| {
+                    let mean = (sum + carry) / count as f64;
+                    (c, ChannelStats { count, mean, max })
+                })
                 .collect(),
             alerts,
         });

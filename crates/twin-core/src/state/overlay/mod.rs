@@ -14,6 +14,7 @@
 //! second after the limit), so its cost follows the updates, not the size of the twin.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::ops::Range;
 
 use super::channel::ChannelId;
@@ -21,6 +22,10 @@ use super::store::{StateStore, merge_ranges};
 use crate::asset::Handle;
 use crate::query::KindFilter;
 use crate::twin::Twin;
+
+pub mod json;
+
+pub use json::{OverlayError, layers_json, load_layers_json};
 
 /// An 8-bit RGBA colour.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
@@ -53,6 +58,18 @@ impl Rgba {
             *o = v.round().clamp(0.0, 255.0) as u8;
         }
         Rgba(out)
+    }
+}
+
+impl fmt::Display for Rgba {
+    /// `#rrggbb` for an opaque colour, else `#rrggbbaa` (what [`Rgba::parse`] reads).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let [r, g, b, a] = self.0;
+        if a == 255 {
+            write!(f, "#{r:02x}{g:02x}{b:02x}")
+        } else {
+            write!(f, "#{r:02x}{g:02x}{b:02x}{a:02x}")
+        }
     }
 }
 
@@ -215,6 +232,45 @@ impl Overlay {
     /// The colour of one asset.
     pub fn color(&self, h: Handle) -> Rgba {
         self.colors.get(h.index()).copied().unwrap_or(Rgba::NONE)
+    }
+
+    /// Recolours every asset from the store at the next refresh: after the overlay was
+    /// made for a twin whose assets already hold state (a new overlay starts with every
+    /// asset at its layer's `no_data` colour).
+    pub fn repaint_all(&mut self) {
+        self.pending.extend(
+            self.layer_of
+                .iter()
+                .enumerate()
+                .filter(|(_, l)| l.is_some())
+                .map(|(i, _)| i as u32),
+        );
+    }
+
+    /// The colours the layers gave every asset at a past time `t`, from history: each
+    /// asset's value in force at `t` through its layer's style, `stale` if it was older
+    /// than the layer allows, `no_data` if there was none (or retention dropped it).
+    /// Highlights are not included (alerts have no history here). The live colours are
+    /// not touched.
+    pub fn colors_at(&self, store: &StateStore, t: i64) -> Vec<Rgba> {
+        let mut out = vec![Rgba::NONE; self.colors.len()];
+        for (i, layer) in self.layer_of.iter().enumerate() {
+            let Some(layer) = layer.map(|l| &self.layers[l as usize]) else {
+                continue;
+            };
+            out[i] = match store.value_at(Handle(i as u32), layer.channel, t) {
+                None => layer.no_data,
+                Some((ts, _))
+                    if layer
+                        .stale_after_ms
+                        .is_some_and(|s| t.saturating_sub(ts) > s) =>
+                {
+                    layer.stale
+                }
+                Some((_, v)) => layer.style.color(v),
+            };
+        }
+        out
     }
 
     /// Highlights an asset (an open alert) with a colour over its style, or removes it.
