@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use clap::Args;
 use twin_core::sim::{SimConfig, Simulator, standard_channels, standard_layers};
 use twin_core::state::history::Retention;
-use twin_core::state::{Overlay, Rgba, StateStore};
+use twin_core::state::{Overlay, Rgba, StateStore, load_layers_json};
 use twin_core::{AssetKind, Handle, Twin};
 use twin_render::scene::{asset_bounds, kind_bounds, widen};
 use twin_render::{Headless, HostColors, LayerKind, Model, OrbitCamera, Placement, Scene};
@@ -32,7 +32,8 @@ pub struct RenderArgs {
     pub asset: Option<String>,
     /// Colour live state with a standard overlay layer (`water level`, `air quality`,
     /// `noise`, `soil moisture`, `traffic`, `parking`, `chargers`, `building energy`,
-    /// ...) or `all`, after simulating `--sim`.
+    /// ...), `all`, or the layers of an overlay file (`FILE.json`, as
+    /// `assets/overlays/standard.json`), after simulating `--sim`.
     #[arg(long)]
     pub overlay: Option<String>,
     /// Simulated time before the picture when --overlay is given.
@@ -154,11 +155,16 @@ fn overlay_colors(twin: &mut Twin, name: &str, sim: &str) -> Result<Vec<Rgba>, S
     };
     let mut store = StateStore::new(twin.handle_capacity(), retention, None);
     let ch = standard_channels(&mut store);
-    let layers: Vec<_> = standard_layers(&ch)
-        .into_iter()
-        .filter(|l| name == "all" || l.name == name)
-        .collect();
-    if layers.is_empty() {
+    let layers: Vec<_> = if name.ends_with(".json") {
+        let text = std::fs::read_to_string(name).map_err(|e| format!("--overlay {name}: {e}"))?;
+        load_layers_json(&text, &store).map_err(|e| format!("{name}: {e}"))?
+    } else {
+        standard_layers(&ch)
+            .into_iter()
+            .filter(|l| name == "all" || l.name == name)
+            .collect()
+    };
+    if layers.is_empty() && !name.ends_with(".json") {
         let all: Vec<String> = standard_layers(&ch).into_iter().map(|l| l.name).collect();
         return Err(format!(
             "--overlay: no layer `{name}` (layers: {}, or all)",

@@ -17,11 +17,9 @@ fn stderr(o: &Output) -> String {
 
 /// Renders; `None` (skip) when there is no GPU adapter outside CI.
 fn render(args: &[&str]) -> Option<image::RgbaImage> {
-    let out = std::env::temp_dir().join(format!(
-        "twin-render-{}-{}.png",
-        std::process::id(),
-        args.len()
-    ));
+    static RENDERS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = RENDERS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let out = std::env::temp_dir().join(format!("twin-render-{}-{n}.png", std::process::id()));
     let mut all = vec![
         "render",
         "--out",
@@ -59,6 +57,61 @@ fn render_frames_an_asset_highlights_it_and_colours_it_by_overlay() {
     let d = live.get_pixel(160, 120).0;
     assert_ne!(c, d, "the overlay must change the building's colour");
     assert!(d[1] > 150 && d[2] > 150, "still highlighted: {d:?}");
+}
+
+#[test]
+fn render_takes_an_overlay_file() {
+    let dir = std::env::temp_dir().join(format!("twin-overlay-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Every building-energy meter (so its building) one colour, whatever it reads.
+    let file = |name: &str, colour: &str| {
+        let path = dir.join(name);
+        std::fs::write(
+            &path,
+            format!(
+                r#"[{{"name": "energy", "kinds": "sensor:building_energy", "channel": "energy",
+                     "thresholds": {{"breaks": [], "colors": ["{colour}"]}}}}]"#
+            ),
+        )
+        .unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let red = file("red.json", "#ff0000");
+    let blue = file("blue.json", "#0000ff");
+    let Some(r) = render(&["--asset", "CM-BLD-000001", "--overlay", &red]) else {
+        return;
+    };
+    let b = render(&["--asset", "CM-BLD-000001", "--overlay", &blue]).unwrap();
+    // The roof at the centre, under the selection tint: red shows more red, blue more blue.
+    let (r, b) = (r.get_pixel(160, 120).0, b.get_pixel(160, 120).0);
+    assert!(
+        r[0] > b[0] + 40 && b[2] > r[2] + 40,
+        "red {r:?}, blue {b:?}"
+    );
+
+    // A bad file is refused with its path, the layer and the problem.
+    let bad = dir.join("bad.json");
+    std::fs::write(
+        &bad,
+        r##"[{"name": "e", "kinds": "building", "channel": "joules", "ramp": [[0, "#000000"]]}]"##,
+    )
+    .unwrap();
+    let out = dir.join("never.png");
+    let o = twin(&[
+        "render",
+        "--out",
+        out.to_str().unwrap(),
+        "--overlay",
+        bad.to_str().unwrap(),
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("bad.json: overlay layer 0 (`e`): unknown channel `joules`"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!out.exists());
+    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
