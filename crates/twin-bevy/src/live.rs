@@ -220,22 +220,11 @@ impl Live {
     /// asset's value at `t` through its layer's style (stale and no-data colours as the
     /// live overlay would show them), building-energy colours on their buildings.
     pub fn colors_at(&self, t: i64) -> Vec<Rgba> {
-        let layers = self.overlay.layers();
-        let mut out = vec![Rgba::NONE; self.colors.len()];
-        for (h, a) in self.live.twin.iter() {
-            let Some(layer) = layers.iter().find(|l| l.kinds.matches(&a.kind)) else {
-                continue;
-            };
-            let c = match self.live.store.value_at(h, layer.channel, t) {
-                None => layer.no_data,
-                Some((ts, _)) if layer.stale_after_ms.is_some_and(|s| t - ts > s) => layer.stale,
-                Some((_, v)) => layer.style.color(v),
-            };
-            out[h.index()] = c;
-            if let Some(host) = self.hosts.host(h.0) {
-                out[host as usize] = c;
-            }
-        }
+        let past = self.overlay.colors_at(&self.live.store, t);
+        let mut out = vec![Rgba::NONE; past.len()];
+        let all = 0..past.len() as u32;
+        self.hosts
+            .apply(&past, std::slice::from_ref(&all), &mut out);
         out
     }
 }
