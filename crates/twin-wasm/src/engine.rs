@@ -63,6 +63,9 @@ pub struct Engine {
     pub(crate) json: twin_core::telemetry::JsonIngest,
     /// Counts changes of the asset set (a view rebuilds its scene when it moves).
     pub generation: u64,
+    /// The past time views draw (`None`: live) and the colours of that time.
+    pub(crate) view_time: Option<i64>,
+    pub(crate) past: Vec<Rgba>,
 }
 
 fn retention() -> Retention {
@@ -122,10 +125,8 @@ impl Engine {
         let channels = standard_channels(&mut live.store);
         let mut engine = Engine::from_live(live, channels)?;
         engine.now_ms = engine.live.store.newest_ts().unwrap_or(0);
-        let open: Vec<_> = engine.live.alerts.open().map(|a| a.asset).collect();
-        for h in open {
-            engine.overlay.set_highlight(h, Some(ALERT_HIGHLIGHT));
-        }
+        // Paint the restored state and highlight the open alerts.
+        engine.rebuild_overlay(standard_layers(&engine.channels))?;
         Ok(engine)
     }
 
@@ -146,28 +147,21 @@ impl Engine {
             view_attached: false,
             json: Default::default(),
             generation: 0,
+            view_time: None,
+            past: Vec::new(),
         })
     }
 
-    /// The snapshot bytes of the live twin (what [`Engine::from_snapshot`] reads).
-    ///
-    /// Not in the browser yet: twin-core writes the assets as FlatGeobuf, whose writer
-    /// needs a temporary file, and `wasm32-unknown-unknown` has none (the standard
-    /// library would panic), so there this is an error.
+    /// The snapshot bytes of the live twin (what [`Engine::from_snapshot`] reads):
+    /// assets, latest state, rules and open alerts, not history.
     pub fn snapshot(&self) -> Result<Vec<u8>, String> {
-        if cfg!(target_arch = "wasm32") {
-            return Err(
-                "snapshot: writing snapshots is not available in the browser yet (the FlatGeobuf writer needs a temporary file); write them with `twin run --save`"
-                    .into(),
-            );
-        }
         twin_core::snapshot::to_bytes(&self.live).map_err(|e| e.to_string())
     }
 
     /// Adds the features of GeoJSON text to the twin (strict: a bad feature or an id
     /// already held loads nothing and the twin is unchanged). Returns how many assets
-    /// were added. Vital signs, spatial rules and the overlay are rebuilt for them; the
-    /// overlay shows the new assets' state from their next sample.
+    /// were added. Vital signs, spatial rules and the overlay (same layers) are rebuilt
+    /// for them.
     pub fn load_geojson(
         &mut self,
         text: &str,
@@ -194,17 +188,14 @@ impl Engine {
         // keeping open alerts and subscribers.
         let rules = live.alerts.rules_json(&live.store);
         live.set_rules_json(&rules).map_err(|e| e.to_string())?;
-        self.overlay =
-            Overlay::new(&live.twin, standard_layers(&self.channels)).map_err(|e| e.to_string())?;
-        let open: Vec<_> = live.alerts.open().map(|a| a.asset).collect();
-        for h in open {
-            self.overlay.set_highlight(h, Some(ALERT_HIGHLIGHT));
-        }
+        // The same layers (the page may have set its own), over the new assets too.
+        let layers = self.overlay.layers().to_vec();
+        self.rebuild_overlay(layers)?;
         self.generation += 1;
         self.view_changes.clear();
         if self.simulator.is_some() {
             let config = self.simulator.as_ref().map(|s| s.config().clone());
-            self.simulator = config.map(|c| Simulator::new(&live.twin, &self.channels, c));
+            self.simulator = config.map(|c| Simulator::new(&self.live.twin, &self.channels, c));
         }
         Ok(added)
     }

@@ -4,27 +4,28 @@
 use std::cell::RefCell;
 use std::rc::Rc;
 
-use js_sys::{Function, Object, Reflect, Uint8Array, Uint16Array, Uint32Array};
+use js_sys::{Object, Reflect, Uint8Array, Uint16Array, Uint32Array};
 use serde::Serialize;
 use wasm_bindgen::JsCast;
 use wasm_bindgen::prelude::*;
 
 use crate::engine::Engine;
+use crate::listen::Listeners;
 
-type JsResult<T> = Result<T, JsError>;
+pub(crate) type JsResult<T> = Result<T, JsError>;
 
-fn err(e: String) -> JsError {
+pub(crate) fn err(e: String) -> JsError {
     JsError::new(&e)
 }
 
 /// A plain JS value of a serialisable Rust value.
-fn to_js<T: Serialize>(x: &T) -> JsResult<JsValue> {
+pub(crate) fn to_js<T: Serialize>(x: &T) -> JsResult<JsValue> {
     let text = serde_json::to_string(x).map_err(|e| err(e.to_string()))?;
     js_sys::JSON::parse(&text).map_err(|_| err("internal: JSON.parse refused a result".into()))
 }
 
 /// UTC milliseconds from a JS number: finite, rounded to whole milliseconds.
-fn ms(x: f64, what: &str) -> JsResult<i64> {
+pub(crate) fn ms(x: f64, what: &str) -> JsResult<i64> {
     if x.is_finite() {
         Ok(x.round() as i64)
     } else {
@@ -64,17 +65,6 @@ fn text_of(data: &JsValue, what: &str) -> JsResult<String> {
     String::from_utf8(bytes).map_err(|e| err(format!("{what}: not UTF-8 text: {e}")))
 }
 
-/// Logs a listener's exception on `console.error` (the twin has applied the data).
-fn report_listener_error(e: &JsValue) {
-    let console = Reflect::get(&js_sys::global(), &JsValue::from_str("console")).ok();
-    let error = console
-        .as_ref()
-        .and_then(|c| Reflect::get(c, &JsValue::from_str("error")).ok());
-    if let (Some(c), Some(f)) = (console, error.and_then(|f| f.dyn_into::<Function>().ok())) {
-        let _ = f.call2(&c, &JsValue::from_str("twin: onAlert listener threw"), e);
-    }
-}
-
 /// The live twin in a page: assets, queries, telemetry, overlay colours, alerts, vital
 /// signs, time travel and a seeded simulator. Every method that takes data from the
 /// page checks it and throws an `Error` naming what is wrong; the twin is unchanged
@@ -85,30 +75,16 @@ pub struct JsTwin {
     /// call and never while page code runs (listeners are called after the engine is
     /// released), so two borrows cannot meet.
     pub(crate) engine: Rc<RefCell<Engine>>,
-    listeners: Vec<Function>,
+    /// `onAlert` and `onVitalSigns` listeners.
+    pub(crate) listeners: Listeners,
 }
 
 impl JsTwin {
     pub(crate) fn new(engine: Engine) -> JsTwin {
         JsTwin {
             engine: Rc::new(RefCell::new(engine)),
-            listeners: Vec::new(),
+            listeners: Listeners::default(),
         }
-    }
-
-    /// Delivers pending alert events to the listeners.
-    fn deliver(&mut self) -> JsResult<()> {
-        // Taken first: listeners may call the twin again.
-        let events = self.engine.borrow_mut().take_events();
-        for e in events {
-            let v = to_js(&e)?;
-            for f in &self.listeners {
-                if let Err(x) = f.call1(&JsValue::NULL, &v) {
-                    report_listener_error(&x);
-                }
-            }
-        }
-        Ok(())
     }
 }
 
@@ -171,6 +147,7 @@ impl JsTwin {
             .borrow_mut()
             .load_geojson(&text, crs.as_deref(), &name)
             .map_err(err)?;
+        self.deliver()?;
         Ok(n as u32)
     }
 
@@ -357,7 +334,8 @@ impl JsTwin {
     /// with the rule's index, id and problem, and then nothing changes.
     #[wasm_bindgen(js_name = setRules)]
     pub fn set_rules(&mut self, json: &str) -> JsResult<()> {
-        self.engine.borrow_mut().set_rules(json).map_err(err)
+        self.engine.borrow_mut().set_rules(json).map_err(err)?;
+        self.deliver()
     }
 
     /// The rules as JSON text (what `setRules` reads).
@@ -388,30 +366,26 @@ impl JsTwin {
         Ok(o.into())
     }
 
+    /// Replaces the overlay's layers with an overlay file: a JSON array of
+    /// `{name, kinds, channel, ramp | thresholds | categories, other?, stale_after_s?,
+    /// stale?, no_data?}` (twin-core's `state::overlay::json`). Throws with the layer's
+    /// index, name and problem, and then nothing changes. Every asset is repainted from
+    /// its latest state (views follow on their next frame).
+    #[wasm_bindgen(js_name = setOverlay)]
+    pub fn set_overlay(&mut self, json: &str) -> JsResult<()> {
+        self.engine.borrow_mut().set_overlay(json).map_err(err)
+    }
+
+    /// The overlay's layers as an overlay file (what `setOverlay` reads).
+    #[wasm_bindgen(js_name = overlayJson)]
+    pub fn overlay_json(&self) -> String {
+        self.engine.borrow().overlay_json()
+    }
+
     /// The overlay's layers (name, kinds, channel, style stops), for legends.
     #[wasm_bindgen(js_name = overlayLayers, unchecked_return_type = "OverlayLayer[]")]
     pub fn overlay_layers(&self) -> JsResult<JsValue> {
         to_js(&self.engine.borrow_mut().overlay_layers())
-    }
-
-    /// Calls `callback(event)` for every alert raised, acknowledged or cleared from now
-    /// on, after the call that caused it (apply, tick, simulate, acknowledge). A
-    /// listener's exception is logged and does not undo anything.
-    #[wasm_bindgen(js_name = onAlert)]
-    pub fn on_alert(
-        &mut self,
-        #[wasm_bindgen(unchecked_param_type = "(event: AlertEvent) => void")] callback: Function,
-    ) {
-        self.engine.borrow_mut().listening = true;
-        self.listeners.push(callback);
-    }
-
-    /// Removes every `onAlert` listener.
-    #[wasm_bindgen(js_name = clearAlertListeners)]
-    pub fn clear_alert_listeners(&mut self) {
-        self.listeners.clear();
-        self.engine.borrow_mut().listening = false;
-        self.engine.borrow_mut().take_events();
     }
 
     /// Open alerts, most severe and newest first.

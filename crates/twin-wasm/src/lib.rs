@@ -20,8 +20,14 @@
 //! second by second (`simulate(fromMs, toMs)`). Each call returns an ingest report:
 //! applied, duplicates, late, replaced, refused by reason, unreadable lines. Alerts
 //! raised, acknowledged and cleared by a call reach `onAlert` listeners when it ends;
-//! open alerts are highlighted in the overlay. `refreshOverlay` gives the RGBA colour
-//! of every handle and the ranges that changed, what a renderer uploads.
+//! open alerts are highlighted in the overlay. `onVitalSigns(callback, everyMs)` hands
+//! a listener the town and island table when it has changed, at most once per `everyMs`
+//! of the twin's clock (module `listen`). `refreshOverlay` gives the RGBA colour of
+//! every handle and the ranges that changed, what a renderer uploads; the overlay's
+//! layers are the standard ones until the page sets its own with `setOverlay(json)`
+//! (an overlay file as `assets/overlays/standard.json`: per layer the kinds, the
+//! channel, a ramp, thresholds or categories, and stale and no-data colours), and
+//! `overlayJson()` gives them back.
 //!
 //! ## The view
 //! `twin.createView(canvas)` resolves to a `TwinView` (module `view`, built for wasm32 only):
@@ -57,6 +63,7 @@ pub mod engine;
 pub mod fetch;
 pub mod ingest;
 pub mod js;
+mod listen;
 pub mod overlay;
 pub mod query;
 #[cfg(target_arch = "wasm32")]

@@ -2,9 +2,9 @@
 
 use serde::Serialize;
 use twin_core::sim::Incident;
-use twin_core::state::{Rgba, Sample, Style};
+use twin_core::state::{Layer, Overlay, Rgba, Sample, Style, layers_json, load_layers_json};
 
-use crate::engine::Engine;
+use crate::engine::{ALERT_HIGHLIGHT, Engine};
 
 /// One overlay refresh (what the JS `OverlayFrame` carries).
 #[derive(Clone, Debug, PartialEq)]
@@ -15,7 +15,7 @@ pub struct Frame {
     pub changed: Vec<u32>,
 }
 
-/// A colour as `#rrggbbaa`.
+/// A colour as `#rrggbbaa` (alpha always written, for legends that slice it off).
 pub fn hex(c: Rgba) -> String {
     let [r, g, b, a] = c.0;
     format!("#{r:02x}{g:02x}{b:02x}{a:02x}")
@@ -102,6 +102,57 @@ pub struct SampleColumns {
 pub const MAX_SIMULATE_MS: i64 = 86_400_000;
 
 impl Engine {
+    /// Replaces the overlay's layers with those of an overlay file (the JSON of
+    /// [`twin_core::state::overlay::json`]). A bad file changes nothing and the error
+    /// names the layer and the problem. Every asset is repainted from its latest state
+    /// at the next refresh; open alerts stay highlighted.
+    pub fn set_overlay(&mut self, json: &str) -> Result<(), String> {
+        let layers = load_layers_json(json, &self.live.store).map_err(|e| e.to_string())?;
+        self.rebuild_overlay(layers)
+    }
+
+    /// The overlay's layers as an overlay file (what [`Engine::set_overlay`] reads).
+    pub fn overlay_json(&self) -> String {
+        layers_json(self.overlay.layers(), &self.live.store)
+    }
+
+    /// Makes the overlay anew with `layers` over the twin's current assets: open
+    /// alerts highlighted, every asset repainted from the store at the next refresh.
+    pub(crate) fn rebuild_overlay(&mut self, layers: Vec<Layer>) -> Result<(), String> {
+        let mut overlay = Overlay::new(&self.live.twin, layers).map_err(|e| e.to_string())?;
+        for a in self.live.alerts.open() {
+            overlay.set_highlight(a.asset, Some(ALERT_HIGHLIGHT));
+        }
+        overlay.repaint_all();
+        self.overlay = overlay;
+        if self.view_time.is_some() {
+            self.set_view_time(self.view_time);
+        }
+        Ok(())
+    }
+
+    /// Makes views draw the overlay's colours at a past time `t` (from history, as
+    /// [`twin_core::state::Overlay::colors_at`]: no alert highlights), or live again
+    /// with `None`. Live telemetry goes on meanwhile; only the views' colours change.
+    pub fn set_view_time(&mut self, t: Option<i64>) {
+        self.view_time = t;
+        self.past = match t {
+            Some(t) => self.overlay.colors_at(&self.live.store, t),
+            None => Vec::new(),
+        };
+        let all = 0..self.live.twin.handle_capacity() as u32;
+        self.note_view_changes(std::slice::from_ref(&all));
+    }
+
+    /// The colours views draw: live, or those of the time set by
+    /// [`Engine::set_view_time`].
+    pub fn view_colors(&self) -> &[Rgba] {
+        match self.view_time {
+            Some(_) => &self.past,
+            None => self.overlay.colors(),
+        }
+    }
+
     /// Recolours what changed since the last refresh and what fell silent by `now_ms`
     /// (the twin's clock when `None`).
     pub fn refresh_overlay(&mut self, now_ms: Option<i64>) -> Frame {

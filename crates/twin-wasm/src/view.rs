@@ -205,9 +205,7 @@ impl Inner {
         if ranges.is_empty() {
             return Ok(());
         }
-        let changed = self
-            .hosts
-            .apply(e.overlay.colors(), &ranges, &mut self.colors);
+        let changed = self.hosts.apply(e.view_colors(), &ranges, &mut self.colors);
         self.renderer.update_state(&self.colors, &changed);
         self.stats.uploads += changed.len() as u64;
         self.dirty = true;
@@ -918,6 +916,28 @@ impl JsTwinView {
         );
         v.dirty = true;
         Ok(())
+    }
+
+    /// Draws the twin as it was at `t` (UTC ms, from history: each asset's value in
+    /// force then, through the overlay) or live again with `null`. Applies to every
+    /// view of this twin; telemetry goes on being applied meanwhile.
+    #[wasm_bindgen(js_name = setTime)]
+    pub fn set_time(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number | null")] t: Option<f64>,
+    ) -> JsResult<()> {
+        let t = t.map(|t| crate::js::ms(t, "t")).transpose()?;
+        let v = self.inner.borrow();
+        v.engine.borrow_mut().set_view_time(t);
+        Ok(())
+    }
+
+    /// The past time drawn (UTC ms), or `null` when live.
+    #[wasm_bindgen(getter, unchecked_return_type = "number | null")]
+    pub fn time(&self) -> JsValue {
+        let v = self.inner.borrow();
+        let t = v.engine.borrow().view_time;
+        t.map_or(JsValue::NULL, |t| JsValue::from_f64(t as f64))
     }
 
     /// Draws on the next animation frame even if nothing changed.

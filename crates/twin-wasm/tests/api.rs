@@ -546,3 +546,106 @@ fn a_building_lists_its_meter_and_the_view_sees_every_change() {
     // Taken once.
     assert!(!e.take_view_changes().iter().any(|r| r.contains(&meter)));
 }
+
+#[test]
+fn a_page_overlay_recolours_from_held_state_and_a_bad_one_changes_nothing() {
+    let mut e = small();
+    let (gauge, gauge_id) = first_sensor(&e, SensorType::WaterLevel);
+    let ch = e.channel_id("level").unwrap();
+    e.apply_typed(&[gauge], &[ch], &[2.0], &[T0 as f64], None)
+        .unwrap();
+    e.refresh_overlay(None);
+    let standard = e.overlay_json();
+
+    // Green at 0 m to red at 4 m: 2 m is half way, rgb(128, 128, 0) (127.5 rounds up).
+    e.set_overlay(
+        r##"[{"name": "gauges", "kinds": "sensor:water_level", "channel": "level",
+              "ramp": [[0, "#00ff00"], [4, "#ff0000"]]}]"##,
+    )
+    .unwrap();
+    let frame = e.refresh_overlay(None);
+    let at = |f: &twin_wasm::overlay::Frame, h: u32| f.colors[4 * h as usize..][..4].to_vec();
+    assert_eq!(
+        at(&frame, gauge),
+        vec![128, 128, 0, 255],
+        "painted from the held value"
+    );
+    assert!(
+        frame
+            .changed
+            .chunks(2)
+            .any(|r| (r[0]..r[1]).contains(&gauge))
+    );
+    // Only gauges are in a layer now: a PM2.5 sensor is transparent.
+    let (pm, _) = first_sensor(&e, SensorType::Pm25);
+    assert_eq!(at(&frame, pm), vec![0, 0, 0, 0]);
+    assert_eq!(e.overlay_layers().len(), 1);
+
+    let msg = e.set_overlay(r#"[{"name": "x"}]"#).unwrap_err();
+    assert!(
+        msg.starts_with("overlay layer 0 (`x`): missing field"),
+        "{msg}"
+    );
+    assert_eq!(e.overlay_layers()[0].name, "gauges");
+
+    // Loading more assets keeps the page's layers and the colours already held.
+    let added = e
+        .load_geojson(
+            r#"{"type": "FeatureCollection", "features": [{"type": "Feature",
+                "properties": {"id": "NEW-WL", "kind": "sensor:water_level"},
+                "geometry": {"type": "Point", "coordinates": [121.40, 31.62]}}]}"#,
+            None,
+            "new.geojson",
+        )
+        .unwrap();
+    assert_eq!(added, 1);
+    assert_eq!(e.overlay_layers()[0].name, "gauges");
+    let frame = e.refresh_overlay(None);
+    assert_eq!(at(&frame, gauge), vec![128, 128, 0, 255]);
+    assert_eq!(e.asset(&gauge_id).unwrap().id, gauge_id);
+
+    e.set_overlay(&standard).unwrap();
+    assert_eq!(e.overlay_json(), standard);
+    assert_eq!(e.overlay_layers().len(), 9);
+}
+
+#[test]
+fn views_can_draw_a_past_time_from_history() {
+    let mut e = small();
+    let (gauge, _) = first_sensor(&e, SensorType::WaterLevel);
+    let ch = e.channel_id("level").unwrap();
+    e.set_overlay(
+        r##"[{"name": "gauges", "kinds": "sensor:water_level", "channel": "level",
+              "ramp": [[0, "#00ff00"], [4, "#ff0000"]], "stale_after_s": 600}]"##,
+    )
+    .unwrap();
+    e.apply_typed(&[gauge], &[ch], &[2.0], &[T0 as f64], None)
+        .unwrap();
+    e.apply_typed(&[gauge], &[ch], &[2.4], &[(T0 + 60_000) as f64], None)
+        .unwrap();
+    e.refresh_overlay(None);
+    e.view_attached = true;
+    e.take_view_changes();
+    // 2.4 m (less than the 0.5 m level-jump rule): no alert highlights the gauge.
+    let g = gauge as usize;
+    let rgba = |c: twin_core::state::Rgba| c.0;
+
+    // Half a minute in: the 2 m reading, half way from green to red.
+    e.set_view_time(Some(T0 + 30_000));
+    assert_eq!(rgba(e.view_colors()[g]), [128, 128, 0, 255]);
+    assert_eq!(
+        rgba(e.overlay.colors()[g]),
+        [153, 102, 0, 255],
+        "live is untouched"
+    );
+    assert!(e.take_view_changes().iter().any(|r| r.contains(&gauge)));
+    // Before the first reading: no data. Eleven minutes after it: stale grey.
+    e.set_view_time(Some(T0 - 1));
+    assert_eq!(rgba(e.view_colors()[g]), [0, 0, 0, 0]);
+    e.set_view_time(Some(T0 + 60_000 + 601_000));
+    assert_eq!(rgba(e.view_colors()[g]), [128, 128, 128, 255]);
+    // Live again.
+    e.set_view_time(None);
+    assert_eq!(rgba(e.view_colors()[g]), [153, 102, 0, 255]);
+    assert!(e.take_view_changes().iter().any(|r| r.contains(&gauge)));
+}

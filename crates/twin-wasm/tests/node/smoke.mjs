@@ -80,13 +80,72 @@ assert.equal(vitals.filter((r) => !r.island).length, 18);
 assert.ok(vitals.some((r) => r.online > 0 && r.channels.level));
 assert.equal(twin.overlayLayers().length, 9);
 
-// Snapshots: restored from bytes (written natively: the FlatGeobuf writer needs a
-// temporary file, which wasm has not, so writing one is a clean Error here).
+// The page's own overlay: one layer, a ramp from green at 0 m to red at 4 m. The gauge
+// is held high again first (the simulator brought it back down): an open alert.
+for (const dt of [1000, 40000]) {
+  twin.applyTyped(Uint32Array.of(h), "level", Float64Array.of(3.9), Float64Array.of(twin.now + dt));
+}
+assert.ok(twin.openAlerts().some((a) => a.asset === gauge && a.rule === "water-level-high"));
+const standardOverlay = twin.overlayJson();
+twin.setOverlay(JSON.stringify([{ name: "gauges", kinds: "sensor:water_level", channel: "level",
+  ramp: [[0, "#00ff00"], [4, "#ff0000"]] }]));
+assert.deepEqual(twin.overlayLayers().map((l) => l.name), ["gauges"]);
+const other = gauges.find((g) => g.id !== gauge && twin.asset(g.id).latest.level);
+const v = twin.asset(other.id).latest.level.value;
+const colorOf = (colors, id) => [...colors.subarray(4 * twin.handleOf(id), 4 * twin.handleOf(id) + 4)];
+let colors = twin.refreshOverlay().colors;
+const r = Math.round((255 * Math.min(v, 4)) / 4);
+assert.deepEqual(colorOf(colors, other.id), [r, 255 - r, 0, 255], `level ${v}`);
+assert.deepEqual(colorOf(colors, gauge), [230, 0, 160, 255], "an open alert stays highlighted");
+// A 5G station is in no layer now: transparent (its base colour).
+assert.deepEqual(colorOf(colors, twin.knn(121.397, 31.623, 1, "station_5g")[0].id), [0, 0, 0, 0]);
+assert.throws(() => twin.setOverlay('[{"name": "x", "kinds": "building", "channel": "nope", "ramp": [[0, "#000000"]]}]'),
+  /overlay layer 0 \(`x`\): unknown channel `nope`/);
+assert.throws(() => twin.setOverlay("{"), /overlay file/);
+assert.deepEqual(twin.overlayLayers().map((l) => l.name), ["gauges"], "a refused overlay changes nothing");
+twin.setOverlay(standardOverlay);
+assert.equal(twin.overlayLayers().length, 9);
+assert.equal(twin.overlayJson(), standardOverlay);
+
+// Vital signs through a callback: at once, then on change, paced by the twin's clock.
+const tables = [];
+twin.onVitalSigns((rows) => tables.push(rows), 0);
+assert.equal(tables.length, 1);
+assert.equal(tables[0].filter((r) => !r.island).length, 18);
+const townOf = (rows) => rows.find((r) => r.region === "CM-TOWN-CHENGQIAO");
+let now = twin.now;
+twin.applyTyped(Uint32Array.of(twin.handleOf(other.id)), "level", Float64Array.of(0.5), Float64Array.of(now + 1000));
+assert.equal(tables.length, 2, "a changed level mean is delivered");
+assert.ok(townOf(tables[1]).channels.level.mean < townOf(tables[0]).channels.level.mean);
+twin.applyTyped(Uint32Array.of(twin.handleOf(other.id)), "level", Float64Array.of(0.5), Float64Array.of(now + 1000));
+assert.equal(tables.length, 2, "a repeat changes nothing and delivers nothing");
+twin.clearVitalSignsListeners();
+twin.onVitalSigns((rows) => tables.push(rows), 60000);
+assert.equal(tables.length, 3, "a new listener gets the table at once");
+twin.applyTyped(Uint32Array.of(twin.handleOf(other.id)), "level", Float64Array.of(0.6), Float64Array.of(now + 2000));
+assert.equal(tables.length, 3, "within a minute of twin time: held back");
+twin.tick(now + 61000);
+assert.equal(tables.length, 4, "delivered by the first call a minute later");
+assert.throws(() => twin.onVitalSigns(() => {}, -1), /everyMs must be ≥ 0/);
+twin.clearVitalSignsListeners();
+
+// Snapshots: restored from bytes written natively, written here and read back.
 const snap = await readFile(new URL("gauges.snap", import.meta.url));
 const back = Twin.fromSnapshot(snap);
 assert.equal(back.size, 2);
 assert.equal(back.asset("G-1").latest.level.value, 2.25);
 assert.deepEqual(back.openAlerts().map((a) => [a.asset, a.rule]), [["G-2", "water-level-high"]]);
-assert.throws(() => back.snapshot(), /not available in the browser/);
 assert.equal(back.knn(121.41, 31.62, 1)[0].id, "G-2");
+const again = Twin.fromSnapshot(back.snapshot());
+assert.equal(again.size, 2);
+assert.equal(again.asset("G-1").latest.level.value, 2.25);
+assert.deepEqual(again.openAlerts().map((a) => [a.asset, a.rule]), [["G-2", "water-level-high"]]);
+// The whole island, written in wasm and read back.
+t = performance.now();
+const bytes = twin.snapshot();
+const whole = Twin.fromSnapshot(bytes);
+console.log(`snapshot of the island: ${bytes.length} bytes, written and read back in ${took(t)}`);
+assert.equal(whole.size, twin.size);
+assert.equal(whole.asset(other.id).latest.level.value, 0.6);
+assert.deepEqual(whole.openAlerts().map((a) => a.asset).sort(), twin.openAlerts().map((a) => a.asset).sort());
 console.log("smoke: ok");
