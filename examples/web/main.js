@@ -2,7 +2,7 @@
 // canvas (Twin.createView: WebGPU, else WebGL2), feeds it from the simulator in a
 // worker (or from MQTT over WebSocket with ?mqtt=ws://HOST:PORT) and keeps the panels
 // up to date. For tests and the console: window.twinApp = {twin, view, ready, stats,
-// feed, select}.
+// feed, select, panels}.
 //
 // URL parameters: mqtt=ws://127.0.0.1:PORT (MQTT feed instead of the simulator),
 // speed=0|1|10|60, start=UTC ms (simulated start, default now), seed=N,
@@ -14,6 +14,7 @@ import { VitalsPanel } from "./panels/vitals.js";
 import { AlertsPanel } from "./panels/alerts.js";
 import { InspectorPanel } from "./panels/inspector.js";
 import { LayersPanel } from "./panels/layers.js";
+import { ReplayControl } from "./panels/replay.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -171,7 +172,6 @@ const frameMarks = []; // [time, frames] over the last five seconds
 function everySecond() {
   const twin = app.twin;
   $("clock").textContent = dateTime(twin.now);
-  panels.vitals.update();
   panels.alerts.update();
   panels.inspector.refresh();
   if (app.view) {
@@ -205,6 +205,8 @@ async function boot() {
   panels.inspector = new InspectorPanel($("inspector"), app);
   panels.alerts = new AlertsPanel($("alerts"), app);
   panels.vitals = new VitalsPanel($("vitals"), app);
+  panels.replay = new ReplayControl($("replay"), app);
+  app.panels = panels;
   $("vitals-note").textContent = `${count(twin.size)} assets`;
   $("search").addEventListener("keydown", (e) => e.key === "Enter" && search(e.target.value));
   $("search-go").addEventListener("click", () => search($("search").value));

@@ -13,6 +13,9 @@
 //      draws the island (many canvas pixels that are not the background colour);
 //   2. clicking a building (found by a query, flown to) puts its id in the inspector;
 //   3. telemetry for its energy meter recolours it on the canvas (60 → red, 0 → pale);
+//      an overlay file opened in the layers panel turns it blue, a bad one is refused
+//      with its name, the standard button turns it red again; the replay slider draws
+//      it as it was a minute before (pale), then live (red) again;
 //      clicking an alert in the feed selects its asset, "ack" acknowledges it, the
 //      search box finds ids and towns;
 //   4. malformed telemetry throws Errors with useful messages, and the twin answers on;
@@ -317,6 +320,11 @@ await test("1. loads under the CSP (header and <meta>), no violations or errors,
   // The simulator feeds the twin: sensors come online.
   await until(() => page.evaluate(() => window.twinApp.twin.vitalSigns().some((r) => r.online > 1000)),
     { timeout: 60000, what: "simulated sensors online" });
+  // The table follows them through the twin's onVitalSigns callback.
+  await until(() => page.evaluate(() => {
+    const td = document.querySelector("[data-testid=vitals] tr.island td");
+    return td && Number(td.textContent.replace(/\s/g, "")) > 1000;
+  }), { timeout: 10000, what: "the vital-signs table to show the sensors online" });
   await frames(page);
   const img = await canvasPixels(page, "1-island");
   const share = nonBackground(img);
@@ -345,7 +353,7 @@ await test("1. loads under the CSP (header and <meta>), no violations or errors,
   return `${stats.backend}, first frame at ${stats.firstFrameMs?.toFixed(0)} ms`;
 });
 
-let building, meter;
+let building, meter, roofHot;
 
 await test("2. clicking a building shows its id in the inspector", async () => {
   const { page } = dash;
@@ -404,11 +412,85 @@ await test("3. energy telemetry recolours the building on the canvas", async () 
   assert.ok(reddish(hot), `60 kWh/h should be red-ish, got rgb(${hot})`);
   assert.ok(pale(cold), `0 kWh/h should be pale yellow, got rgb(${cold})`);
   assert.deepEqual(hot2, hot, "the same value should give the same colour");
+  roofHot = hot;
   assert.equal(await page.evaluate((m) => window.twinApp.twin.asset(m).latest.energy.value, meter), 60);
   return `rgb(${hot}) → rgb(${cold})`;
 });
 
-await test("3b. an alert in the feed selects its asset; the search box finds ids and towns", async () => {
+await test("3b. an overlay file opened in the layers panel recolours the building; a bad one is refused", async () => {
+  const { page, problems } = dash;
+  assert.ok(building && roofHot, "no building from tests 2 and 3");
+  const dir = mkdtempSync(join(tmpdir(), "twin-overlay-"));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  const blue = join(dir, "blue.json");
+  writeFileSync(blue, JSON.stringify([{ name: "energy in blue", kinds: "sensor:building_energy", channel: "energy",
+    thresholds: { breaks: [], colors: ["#1e3cff"] } }]));
+  const bad = join(dir, "bad.json");
+  writeFileSync(bad, JSON.stringify([{ name: "broken", kinds: "building", channel: "joules", ramp: [[0, "#000000"]] }]));
+  const legend = () => page.locator(".legend").textContent();
+  const roof = async (name) => {
+    await frames(page, 6);
+    const [x, y] = await page.evaluate((id) => window.twinApp.view.screenPosition(id), building);
+    return patch(await canvasPixels(page, name), x, y);
+  };
+  await page.locator("[data-testid=overlay-file]").setInputFiles(blue);
+  await until(async () => (await legend()).includes("energy in blue"), { timeout: 5000, what: "the new legend" });
+  assert.equal(await page.locator("[data-testid=overlay-source]").textContent(), "blue.json");
+  const inBlue = await roof("3c-blue");
+  assert.ok(inBlue[2] > 150 && inBlue[2] - inBlue[0] > 80, `the roof should be blue, got rgb(${inBlue})`);
+  // A bad file: the error names the file, the layer and the problem; nothing changes.
+  await page.locator("[data-testid=overlay-file]").setInputFiles(bad);
+  await until(async () => (await page.locator("#error").textContent()).includes("bad.json"), { timeout: 5000, what: "the error" });
+  assert.match(await page.locator("#error").textContent(), /overlay bad\.json: overlay layer 0 \(`broken`\): unknown channel `joules`/);
+  assert.deepEqual(await page.evaluate(() => window.twinApp.twin.overlayLayers().map((l) => l.name)), ["energy in blue"]);
+  // Back to the standard colours: the roof is as test 3 left it (60 kWh/h).
+  await page.getByRole("button", { name: "standard", exact: true }).click();
+  await until(async () => (await legend()).includes("building energy"), { timeout: 5000, what: "the standard legend" });
+  const back = await roof("3c-standard");
+  assert.ok(back.every((c, i) => Math.abs(c - roofHot[i]) <= 3), `standard again: rgb(${back}), before rgb(${roofHot})`);
+  assert.deepEqual(problems.errors, [], "page errors");
+  return `rgb(${roofHot}) → rgb(${inBlue}) → rgb(${back})`;
+});
+
+await test("3d. the replay slider draws the building as it was a minute ago, then live again", async () => {
+  const { page, problems } = dash;
+  assert.ok(building && roofHot, "no building from tests 2 and 3");
+  // 0 kWh/h twice (the second 90 s before the moment replayed, inside the two minutes
+  // before a meter counts as silent), then 60 at the clock: a minute back is pale.
+  const t = await page.evaluate((m) => {
+    const { twin } = window.twinApp;
+    const t0 = Math.ceil(twin.now / 1000) * 1000 + 1000;
+    for (const [dt, kwh] of [[0, 0], [150000, 0], [300000, 60]]) {
+      twin.applyJson(JSON.stringify([{ id: m, channel: "energy", ts: t0 + dt, value: kwh }]), t0 + dt);
+    }
+    return t0;
+  }, meter);
+  assert.equal(await page.evaluate(() => window.twinApp.twin.now), t + 300000);
+  const roof = async (name) => {
+    await frames(page, 6);
+    const [x, y] = await page.evaluate((id) => window.twinApp.view.screenPosition(id), building);
+    return patch(await canvasPixels(page, name), x, y);
+  };
+  const live = await roof("3d-live");
+  await page.locator("[data-testid=replay]").fill("1");
+  assert.equal(await page.evaluate(() => window.twinApp.view.time), t + 240000);
+  assert.match(await page.locator("[data-testid=replay-at]").textContent(), /−1 min/);
+  const past = await roof("3d-past");
+  await page.locator("[data-testid=replay]").fill("0");
+  assert.equal(await page.evaluate(() => window.twinApp.view.time), null);
+  assert.equal(await page.locator("[data-testid=replay-at]").textContent(), "live");
+  const again = await roof("3d-live-again");
+  console.log(`   roof live rgb(${live}), a minute back rgb(${past}), live again rgb(${again})`);
+  const pale = ([r, g, b]) => r > 150 && g > 130 && g - b > 15 && r - g < 60;
+  const near = (a, b) => a.every((c, i) => Math.abs(c - b[i]) <= 3);
+  assert.ok(near(live, roofHot), `live should be red as in test 3: rgb(${live}) vs rgb(${roofHot})`);
+  assert.ok(pale(past), `a minute back should be pale (0 kWh/h), got rgb(${past})`);
+  assert.ok(near(again, live), `live again: rgb(${again}) vs rgb(${live})`);
+  assert.deepEqual(problems.errors, [], "page errors");
+  return `rgb(${live}) → rgb(${past}) → rgb(${again})`;
+});
+
+await test("3c. an alert in the feed selects its asset; the search box finds ids and towns", async () => {
   const { page } = dash;
   // A gauge held above the critical level for 40 s raises water-level-high.
   const gauge = await page.evaluate(([lon, lat]) => {
@@ -418,7 +500,8 @@ await test("3b. an alert in the feed selects its asset; the search box finds ids
     for (const dt of [0, 40000]) twin.applyJson(JSON.stringify([{ id: g, channel: "level", ts: t + dt, value: 3.9 }]));
     return g;
   }, CHENGQIAO);
-  const item = page.locator(`[data-testid=open-alerts] li[data-asset="${gauge}"]`);
+  // (A level-jump alert may open beside it: the gauge rose by more than 0.5 m.)
+  const item = page.locator(`[data-testid=open-alerts] li[data-asset="${gauge}"][title*="water-level-high"]`);
   await item.waitFor({ timeout: 10000 });
   await item.click();
   await until(async () => (await page.locator("[data-testid=inspector-id]").textContent()) === gauge,
@@ -426,8 +509,9 @@ await test("3b. an alert in the feed selects its asset; the search box finds ids
   assert.equal(await page.evaluate(() => window.twinApp.view.selected), gauge);
   assert.match(await page.locator(".inspector").textContent(), /water-level-high/);
   // Acknowledge it from the feed.
-  await page.locator(`[data-testid=open-alerts] li[data-asset="${gauge}"] button.ack`).click();
-  assert.equal(await page.evaluate((g) => window.twinApp.twin.openAlerts().find((a) => a.asset === g).state, gauge), "acknowledged");
+  await item.locator("button.ack").click();
+  assert.equal(await page.evaluate((g) => window.twinApp.twin.openAlerts()
+    .find((a) => a.asset === g && a.rule === "water-level-high").state, gauge), "acknowledged");
   // Search: an id (any case), then a town by its English name.
   await page.fill("[data-testid=search]", building.toLowerCase());
   await page.press("[data-testid=search]", "Enter");

@@ -1,6 +1,8 @@
-// Layer toggles (the view's layers) and the legend of the live colours
-// (twin.overlayLayers()). Legend swatches are drawn on small canvases: the page's
-// Content-Security-Policy allows no inline styles, and the colours come from the twin.
+// Layer toggles (the view's layers), the legend of the live colours
+// (twin.overlayLayers()) and the overlay in force: the standard one, or an overlay file
+// the user opens (twin.setOverlay; format as assets/overlays/standard.json). Legend
+// swatches are drawn on small canvases: the page's Content-Security-Policy allows no
+// inline styles, and the colours come from the twin.
 import { el, fill } from "../dom.js";
 
 /** A legend bar for a layer style, on a canvas. */
@@ -33,8 +35,33 @@ export class LayersPanel {
     this.app = app;
     this.toggles = el("div", { class: "toggles", "data-testid": "layer-toggles" });
     this.legend = el("div", { class: "legend" });
-    fill(root, el("h3", { text: "layers" }), this.toggles, el("h3", { text: "live colours" }), this.legend);
+    this.standard = app.twin.overlayJson();
+    const file = el("input", { type: "file", accept: ".json,application/json", "data-testid": "overlay-file" });
+    file.addEventListener("change", async () => {
+      const f = file.files[0];
+      if (f) this.setOverlay(await f.text(), f.name);
+      file.value = "";
+    });
+    const reset = el("button", { type: "button", text: "standard", title: "back to the standard colours", "data-testid": "overlay-standard" });
+    reset.addEventListener("click", () => this.setOverlay(this.standard, "standard"));
+    this.source = el("span", { class: "muted", text: "standard", title: "the overlay in force", "data-testid": "overlay-source" });
+    fill(root, el("h3", { text: "layers" }), this.toggles, el("h3", { text: "live colours" }),
+      el("div", { class: "overlay-file" }, el("label", {}, "overlay file ", file), reset, el("span", { class: "muted", text: "in force:" }), this.source),
+      this.legend);
     this.renderLegend();
+  }
+
+  /** Puts an overlay file in force; a refused one is reported and changes nothing. */
+  setOverlay(json, name) {
+    try {
+      this.app.twin.setOverlay(json);
+    } catch (e) {
+      this.app.error(`overlay ${name}: ${e.message}`);
+      return false;
+    }
+    this.source.textContent = name;
+    this.renderLegend();
+    return true;
   }
 
   /** The view's layers as checkboxes (once the view exists). */

@@ -1,5 +1,6 @@
-// The vital-signs table: a row per island, then per town (twin.vitalSigns()), updated
-// in place every second. Clicking a row selects the town or island and flies to it.
+// The vital-signs table: a row per island, then per town, updated in place by the
+// twin's onVitalSigns callback (when the table changes, at most once per simulated
+// second). Clicking a row selects the town or island and flies to it.
 import { el, fill, num, count } from "../dom.js";
 
 // [header, unit/tooltip, value of a row]
@@ -27,18 +28,33 @@ export class VitalsPanel {
           el("th", { scope: "col", text: "town / island" }),
           COLUMNS.map(([h, title]) => el("th", { scope: "col", class: "num", title, text: h })))),
         this.body));
+    this.last = [];
+    this.at = null; // a past moment shown instead of the live table
+    app.twin.onVitalSigns((rows) => {
+      this.last = rows;
+      if (this.at === null) this.show(rows);
+    }, 1000);
   }
 
+  /** Redraws the table (the selection moved). */
   update() {
-    let rows;
+    this.showTime(this.at);
+  }
+
+  /** The table of a past moment (UTC ms, from history), or the live one with null. */
+  showTime(at) {
+    this.at = at;
+    if (at === null) return this.show(this.last);
     try {
-      rows = this.app.twin.vitalSigns();
+      this.show(this.app.twin.vitalSignsAt(at));
     } catch (e) {
       this.app.error(`vital signs: ${e.message}`);
-      return;
     }
+  }
+
+  show(rows) {
     // The islands (the totals) first, then the towns, in the order the twin gives.
-    rows.sort((a, b) => b.island - a.island);
+    rows = [...rows].sort((a, b) => b.island - a.island);
     for (const r of rows) {
       let row = this.rows.get(r.region);
       if (!row) {
