@@ -1,0 +1,245 @@
+//! The JS methods of `TwinView`: picking, selection, camera, layers, time, stats.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use js_sys::{Function, Object, Promise, Reflect};
+use twin_core::Handle;
+use twin_render::LayerKind;
+use twin_render::scene::asset_bounds;
+use wasm_bindgen::prelude::*;
+
+use super::{JsResult, JsTwinView, hit_value, pick_handle};
+use crate::engine::Engine;
+
+#[wasm_bindgen(js_class = TwinView)]
+impl JsTwinView {
+    /// `"webgpu"` or `"webgl2"`.
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> String {
+        self.inner.borrow().backend.to_string()
+    }
+
+    /// Frames drawn, when the first was drawn (`performance.now()` ms), the last
+    /// frame's CPU time (ms), the drawing buffer's size, draw calls of the last frame,
+    /// and state-texture ranges uploaded so far.
+    #[wasm_bindgen(unchecked_return_type = "ViewStats")]
+    pub fn stats(&self) -> JsValue {
+        let v = self.inner.borrow();
+        let s = v.stats;
+        let o = Object::new();
+        let set = |k: &str, x: JsValue| {
+            let _ = Reflect::set(&o, &JsValue::from_str(k), &x);
+        };
+        set("frames", JsValue::from_f64(s.frames as f64));
+        set(
+            "firstFrameMs",
+            s.first_frame_ms.map_or(JsValue::NULL, JsValue::from_f64),
+        );
+        set("frameMs", JsValue::from_f64(s.frame_ms));
+        set("width", JsValue::from_f64(v.config.width as f64));
+        set("height", JsValue::from_f64(v.config.height as f64));
+        set("drawCalls", JsValue::from_f64(s.draw_calls as f64));
+        set("uploads", JsValue::from_f64(s.uploads as f64));
+        set("backend", JsValue::from_str(v.backend));
+        o.into()
+    }
+
+    /// Calls `listener(hit, x, y)` after each click on the canvas (no drag): `hit` is
+    /// the asset drawn there (or `null`), `x`, `y` CSS pixels in the canvas. The
+    /// clicked asset is selected first.
+    #[wasm_bindgen(js_name = onPick)]
+    pub fn on_pick(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "(hit: Hit | null, x: number, y: number) => void")]
+        listener: Function,
+    ) {
+        self.inner.borrow_mut().listeners.push(listener);
+    }
+
+    /// The asset drawn at CSS pixel (x, y) of the canvas (exact GPU picking of what
+    /// the current camera shows), or `null`.
+    #[wasm_bindgen(unchecked_return_type = "Promise<Hit | null>")]
+    pub fn pick(&self, x: f64, y: f64) -> JsResult<Promise> {
+        if !(x.is_finite() && y.is_finite()) {
+            return Err(JsError::new("pick: x and y must be finite numbers"));
+        }
+        let inner = self.inner.clone();
+        Ok(wasm_bindgen_futures::future_to_promise(async move {
+            let h = pick_handle(&inner, x, y)
+                .await
+                .map_err(|e| JsValue::from(js_sys::Error::new(&format!("pick: {e}"))))?;
+            let engine = inner.borrow().engine.clone();
+            Ok(hit_value(&engine, h))
+        }))
+    }
+
+    /// Selects an asset by id (drawn cyan), or clears the selection with `null`.
+    /// Throws for an unknown id.
+    pub fn select(&self, id: Option<String>) -> JsResult<()> {
+        let mut v = self.inner.borrow_mut();
+        let h = match id {
+            Some(id) => Some(handle(&v.engine, &id)?),
+            None => None,
+        };
+        v.renderer.set_selected(h);
+        v.dirty = true;
+        Ok(())
+    }
+
+    /// The selected asset's id, or `null`.
+    #[wasm_bindgen(getter, unchecked_return_type = "string | null")]
+    pub fn selected(&self) -> JsValue {
+        let v = self.inner.borrow();
+        let id = v
+            .renderer
+            .selected()
+            .and_then(|h| v.engine.borrow().id_of(h.0));
+        id.map_or(JsValue::NULL, |id| JsValue::from_str(&id))
+    }
+
+    /// Moves the camera to frame an asset and its neighbourhood (at least 240 m
+    /// across), keeping heading and tilt. Throws for an unknown id.
+    #[wasm_bindgen(js_name = flyTo)]
+    pub fn fly_to(&self, id: &str) -> JsResult<()> {
+        let mut v = self.inner.borrow_mut();
+        let h = handle(&v.engine, id)?;
+        if !v.fly_to(h) {
+            return Err(JsError::new(&format!(
+                "flyTo: `{id}` has no geometry to fly to"
+            )));
+        }
+        Ok(())
+    }
+
+    /// The whole island from straight above.
+    pub fn home(&self) {
+        self.inner.borrow_mut().home();
+    }
+
+    /// Where an asset appears in the canvas (CSS pixels from its top-left corner): the
+    /// centre of its top (a building's roof), or `null` when it is behind the camera
+    /// or outside the canvas.
+    #[wasm_bindgen(js_name = screenPosition, unchecked_return_type = "[number, number] | null")]
+    pub fn screen_position(&self, id: &str) -> JsResult<JsValue> {
+        let v = self.inner.borrow();
+        let h = handle(&v.engine, id)?;
+        let Some((lo, hi)) = asset_bounds(&v.engine.borrow().live.twin, h) else {
+            return Ok(JsValue::NULL);
+        };
+        let top = [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0, hi[2]];
+        let (w, hgt) = (v.config.width, v.config.height);
+        let Some([x, y]) = v.camera.project(top, w, hgt) else {
+            return Ok(JsValue::NULL);
+        };
+        if !(0.0..w as f32).contains(&x) || !(0.0..hgt as f32).contains(&y) {
+            return Ok(JsValue::NULL);
+        }
+        let s = v.scale();
+        let xy = js_sys::Array::of2(&(x as f64 / s).into(), &(y as f64 / s).into());
+        Ok(xy.into())
+    }
+
+    /// Shows or hides a layer by name (`land`, `water`, `roads`, `buildings`,
+    /// `markers`, `towns`, ...; see `layers()`). Throws for an unknown name.
+    #[wasm_bindgen(js_name = setLayerVisible)]
+    pub fn set_layer_visible(&self, name: &str, visible: bool) -> JsResult<()> {
+        let l = LayerKind::parse(name).ok_or_else(|| {
+            let names: Vec<&str> = LayerKind::ALL.iter().map(|l| l.as_str()).collect();
+            JsError::new(&format!(
+                "setLayerVisible: unknown layer `{name}` (layers: {})",
+                names.join(", ")
+            ))
+        })?;
+        let mut v = self.inner.borrow_mut();
+        v.renderer.set_layer_visible(l, visible);
+        v.dirty = true;
+        Ok(())
+    }
+
+    /// The layers, in drawing order, and whether each is shown.
+    #[wasm_bindgen(unchecked_return_type = "{ name: string; visible: boolean }[]")]
+    pub fn layers(&self) -> JsValue {
+        let v = self.inner.borrow();
+        let out = js_sys::Array::new();
+        for l in LayerKind::ALL {
+            let o = Object::new();
+            let _ = Reflect::set(&o, &"name".into(), &l.as_str().into());
+            let _ = Reflect::set(&o, &"visible".into(), &v.renderer.layer_visible(l).into());
+            out.push(&o);
+        }
+        out.into()
+    }
+
+    /// The camera: `{ heading, pitch }` in degrees (heading clockwise from north,
+    /// pitch below the horizon) and `distance` in metres.
+    #[wasm_bindgen(unchecked_return_type = "{ heading: number; pitch: number; distance: number }")]
+    pub fn camera(&self) -> JsValue {
+        let c = self.inner.borrow().camera;
+        let o = Object::new();
+        let _ = Reflect::set(
+            &o,
+            &"heading".into(),
+            &(c.heading.to_degrees() as f64).into(),
+        );
+        let _ = Reflect::set(&o, &"pitch".into(), &(c.pitch.to_degrees() as f64).into());
+        let _ = Reflect::set(&o, &"distance".into(), &(c.distance as f64).into());
+        o.into()
+    }
+
+    /// Turns and tilts the camera (degrees; pitch 90 looks straight down), keeping
+    /// what it looks at.
+    #[wasm_bindgen(js_name = setOrientation)]
+    pub fn set_orientation(&self, heading: f64, pitch: f64) -> JsResult<()> {
+        if !(heading.is_finite() && pitch.is_finite()) {
+            return Err(JsError::new(
+                "setOrientation: heading and pitch must be finite",
+            ));
+        }
+        let mut v = self.inner.borrow_mut();
+        let c = &mut v.camera;
+        let (h0, p0) = (c.heading, c.pitch);
+        c.orbit(
+            (heading as f32).to_radians() - h0,
+            (pitch as f32).to_radians() - p0,
+        );
+        v.dirty = true;
+        Ok(())
+    }
+
+    /// Draws the twin as it was at `t` (UTC ms, from history: each asset's value in
+    /// force then, through the overlay) or live again with `null`. Applies to every
+    /// view of this twin; telemetry goes on being applied meanwhile.
+    #[wasm_bindgen(js_name = setTime)]
+    pub fn set_time(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "number | null")] t: Option<f64>,
+    ) -> JsResult<()> {
+        let t = t.map(|t| crate::js::ms(t, "t")).transpose()?;
+        let v = self.inner.borrow();
+        v.engine.borrow_mut().set_view_time(t);
+        Ok(())
+    }
+
+    /// The past time drawn (UTC ms), or `null` when live.
+    #[wasm_bindgen(getter, unchecked_return_type = "number | null")]
+    pub fn time(&self) -> JsValue {
+        let v = self.inner.borrow();
+        let t = v.engine.borrow().view_time;
+        t.map_or(JsValue::NULL, |t| JsValue::from_f64(t as f64))
+    }
+
+    /// Draws on the next animation frame even if nothing changed.
+    pub fn redraw(&self) {
+        self.inner.borrow_mut().dirty = true;
+    }
+}
+
+fn handle(engine: &Rc<RefCell<Engine>>, id: &str) -> JsResult<Handle> {
+    engine
+        .borrow()
+        .live
+        .twin
+        .handle(id)
+        .ok_or_else(|| JsError::new(&format!("unknown asset id `{id}`")))
+}
