@@ -426,7 +426,8 @@ impl Twin {
     }
 
     /// Moves an asset to a new WGS84 geometry (a ferry, a vehicle): the index entry
-    /// and the located-in town follow. A bad geometry changes nothing.
+    /// and the located-in town follow (a moved town or island relates every asset
+    /// again). A bad geometry changes nothing.
     pub fn move_asset(&mut self, h: Handle, geometry: Geometry<f64>) -> Result<(), TwinError> {
         let id = self
             .get(h)
@@ -454,7 +455,13 @@ impl Twin {
             t.remove(&old);
             t.insert(entry);
         }
-        self.relate(&[h]);
+        if matches!(kind, AssetKind::Town | AssetKind::Island) {
+            // An area moved: what lies in it may have changed for every asset.
+            let all: Vec<Handle> = self.iter().map(|(h, _)| h).collect();
+            self.relate(&all);
+        } else {
+            self.relate(&[h]);
+        }
         Ok(())
     }
 

@@ -12,7 +12,6 @@ use twin_core::sim::{
 };
 use twin_core::state::alert::AlertEvent;
 use twin_core::state::live::{DEFAULT_RULES_JSON, LiveTwin};
-use twin_core::state::vitals::VitalSigns;
 use twin_core::state::{Overlay, Retention, Rgba};
 use twin_core::{LoadMode, Mapping, Twin, island};
 
@@ -160,8 +159,8 @@ impl Engine {
 
     /// Adds the features of GeoJSON text to the twin (strict: a bad feature or an id
     /// already held loads nothing and the twin is unchanged). Returns how many assets
-    /// were added. Vital signs, spatial rules and the overlay (same layers) are rebuilt
-    /// for them.
+    /// were added. Vital signs and spatial rules count them in, the overlay (same layers)
+    /// is rebuilt for them.
     pub fn load_geojson(
         &mut self,
         text: &str,
@@ -178,16 +177,9 @@ impl Engine {
         if added == 0 {
             return Ok(0);
         }
-        let live = &mut self.live;
-        live.store.ensure_capacity(live.twin.handle_capacity());
-        live.vitals = VitalSigns::new(&live.twin, ONLINE_WINDOW_MS);
-        if let Some(newest) = live.store.newest_ts() {
-            live.vitals.seed(&live.store, newest.max(self.now_ms));
-        }
-        // Re-setting the same rules recomputes what spatial and silence rules watch,
-        // keeping open alerts and subscribers.
-        let rules = live.alerts.rules_json(&live.store);
-        live.set_rules_json(&rules).map_err(|e| e.to_string())?;
+        // Vital signs and the rules' watch lists count the new assets in.
+        let now = self.live.store.newest_ts().unwrap_or(0).max(self.now_ms);
+        self.live.assets_changed(&report.inserted, now);
         // The same layers (the page may have set its own), over the new assets too.
         let layers = self.overlay.layers().to_vec();
         self.rebuild_overlay(layers)?;

@@ -1,9 +1,13 @@
 //! A live twin: the twin with its state store, alert engine and vital signs, fed by
-//! one call per batch of samples.
+//! one call per batch of samples. Assets inserted, removed or moved through it (or
+//! announced with [`LiveTwin::assets_changed`]) are counted in at once.
 
 use super::alert::{AlertEngine, RuleError, ThresholdRule, load_geofences_json, load_rules_json};
 use super::store::{IngestReport, Sample, StateStore};
 use super::vitals::{VitalRow, VitalSigns};
+use crate::asset::{Asset, Handle};
+use crate::error::{LoadError, TwinError};
+use crate::load::{LoadMode, LoadReport, ReadResult};
 use crate::twin::Twin;
 
 /// The default alert rules of the bundled island (`assets/rules/chongming.json`),
@@ -54,17 +58,69 @@ impl LiveTwin {
         self.alerts.replace_rules(rules, fences)
     }
 
-    /// Moves an asset (a ferry, a vehicle) and evaluates the geofences at `at_ms`. A bad
-    /// geometry changes nothing.
+    /// Moves an asset (a ferry, a vehicle) and evaluates the geofences at `at_ms`; a
+    /// sensor counts in the town it is in now, spatial rules watch what is near it now.
+    /// A bad geometry changes nothing.
     pub fn move_asset(
         &mut self,
-        h: crate::asset::Handle,
+        h: Handle,
         geometry: geo_types::Geometry<f64>,
         at_ms: i64,
-    ) -> Result<(), crate::error::TwinError> {
+    ) -> Result<(), TwinError> {
         self.twin.move_asset(h, geometry)?;
         self.alerts.on_moved(&self.twin, h, at_ms);
+        self.assets_changed(&[h], at_ms);
         Ok(())
+    }
+
+    /// Inserts assets ([`Twin::insert_assets`]; strict: any problem inserts nothing)
+    /// and counts them in at `now_ms`: sensors in their town's vital signs, assets in
+    /// the spatial and silence rules that match them.
+    pub fn insert_assets(
+        &mut self,
+        assets: Vec<Asset>,
+        mode: LoadMode,
+        now_ms: i64,
+    ) -> Result<LoadReport, LoadError> {
+        let report = self.twin.insert_assets(assets, mode)?;
+        self.assets_changed(&report.inserted, now_ms);
+        Ok(report)
+    }
+
+    /// Inserts what a reader produced ([`Twin::insert_read`]: GeoJSON, FlatGeobuf) and
+    /// counts the new assets in at `now_ms`, as [`LiveTwin::insert_assets`].
+    pub fn insert_read(
+        &mut self,
+        read: ReadResult,
+        mode: LoadMode,
+        now_ms: i64,
+    ) -> Result<LoadReport, LoadError> {
+        let report = self.twin.insert_read(read, mode)?;
+        self.assets_changed(&report.inserted, now_ms);
+        Ok(report)
+    }
+
+    /// Removes an asset by id at `now_ms`: its open alerts clear, a sensor leaves its
+    /// town's vital signs, rules stop watching it (and what was near only it).
+    pub fn remove_asset(&mut self, id: &str, now_ms: i64) -> Result<Asset, TwinError> {
+        let h = self
+            .twin
+            .handle(id)
+            .ok_or_else(|| TwinError::UnknownId(id.to_string()))?;
+        let asset = self.twin.remove(id)?;
+        self.assets_changed(&[h], now_ms);
+        Ok(asset)
+    }
+
+    /// Brings vital signs and alert rules up to date after assets were inserted,
+    /// removed or moved through `self.twin` directly (the methods above call it):
+    /// `changed` holds their handles. See [`VitalSigns::assets_changed`] and
+    /// [`AlertEngine::assets_changed`].
+    pub fn assets_changed(&mut self, changed: &[Handle], now_ms: i64) {
+        self.store.ensure_capacity(self.twin.handle_capacity());
+        self.alerts.assets_changed(&self.twin, changed, now_ms);
+        self.vitals
+            .assets_changed(&self.twin, &self.store, changed, now_ms);
     }
 
     /// Applies a batch: the store first, then alerts and vital signs see the samples

@@ -9,7 +9,8 @@
 //! the window (deadlines in one-second buckets). Means and maxima are over the latest
 //! value of every sensor that has reported, online or not; "online" means a sample
 //! within the window. [`VitalSigns::at`] recomputes the table for a past time from
-//! history, the same way.
+//! history, the same way. [`VitalSigns::assets_changed`] follows sensors and towns
+//! inserted, removed or moved after the table was built.
 
 use std::collections::BTreeMap;
 
@@ -178,31 +179,117 @@ impl VitalSigns {
     /// Counts the latest values a store already holds (a twin restored from a snapshot),
     /// as if they had just arrived; `now_ms` decides who is online.
     pub fn seed(&mut self, store: &StateStore, now_ms: i64) {
-        let n = self.town_of.len();
         let channels: Vec<ChannelId> = store.channels().map(|(c, _)| c).collect();
-        for i in 0..n {
-            let Some(town) = self.town_of[i] else {
-                continue;
-            };
-            for &c in &channels {
-                let Some(l) = store.latest(Handle(i as u32), c) else {
-                    continue;
-                };
-                let col = self.last.entry(c).or_insert_with(|| vec![f64::NAN; n]);
-                let old = std::mem::replace(&mut col[i], l.value);
-                let agg = self.aggs.entry((town, c)).or_default();
-                if !old.is_nan() {
-                    agg.remove(old);
-                }
-                agg.add(l.value);
-                if l.ts > self.last_ts[i] {
-                    self.last_ts[i] = l.ts;
-                }
-            }
-            if self.last_ts[i] != i64::MIN {
-                self.set_online(i, town, self.last_ts[i], now_ms);
+        for i in 0..self.town_of.len() {
+            if let Some(town) = self.town_of[i] {
+                self.count_latest(i, town, store, &channels, now_ms);
             }
         }
+    }
+
+    /// Counts one sensor's latest values in the store for `town`.
+    fn count_latest(
+        &mut self,
+        i: usize,
+        town: u16,
+        store: &StateStore,
+        channels: &[ChannelId],
+        now_ms: i64,
+    ) {
+        let n = self.town_of.len();
+        for &c in channels {
+            let Some(l) = store.latest(Handle(i as u32), c) else {
+                continue;
+            };
+            let col = self.last.entry(c).or_insert_with(|| vec![f64::NAN; n]);
+            let old = std::mem::replace(&mut col[i], l.value);
+            let agg = self.aggs.entry((town, c)).or_default();
+            if !old.is_nan() {
+                agg.remove(old);
+            }
+            agg.add(l.value);
+            if l.ts > self.last_ts[i] {
+                self.last_ts[i] = l.ts;
+            }
+        }
+        if self.last_ts[i] != i64::MIN {
+            self.set_online(i, town, self.last_ts[i], now_ms);
+        }
+    }
+
+    /// Follows assets inserted, removed or moved after the table was built (their
+    /// handles in `changed`): a sensor counts in the town it is located in now, with its
+    /// latest values from the store; a removed sensor no longer counts. A town inserted,
+    /// removed or moved rebuilds the table from the store (its sensors' towns changed).
+    /// `now_ms` decides who is online.
+    pub fn assets_changed(
+        &mut self,
+        twin: &Twin,
+        store: &StateStore,
+        changed: &[Handle],
+        now_ms: i64,
+    ) {
+        let towns_changed = changed.iter().any(|&h| {
+            self.towns.contains(&h) || twin.get(h).is_some_and(|a| a.kind == AssetKind::Town)
+        });
+        if towns_changed {
+            *self = VitalSigns::new(twin, self.window_ms);
+            self.seed(store, now_ms);
+            return;
+        }
+        self.grow(twin.handle_capacity());
+        let channels: Vec<ChannelId> = store.channels().map(|(c, _)| c).collect();
+        for &h in changed {
+            let i = h.index();
+            if i >= self.town_of.len() {
+                continue;
+            }
+            self.forget(i);
+            let town = twin
+                .get(h)
+                .filter(|a| a.kind.sensor_type().is_some())
+                .and_then(|_| twin.located_in(h))
+                .and_then(|t| self.towns.iter().position(|x| *x == t));
+            if let Some(t) = town {
+                self.town_of[i] = Some(t as u16);
+                self.sensors[t] += 1;
+                self.count_latest(i, t as u16, store, &channels, now_ms);
+            }
+        }
+    }
+
+    /// Makes room for handles up to `n`.
+    fn grow(&mut self, n: usize) {
+        if n <= self.town_of.len() {
+            return;
+        }
+        self.town_of.resize(n, None);
+        self.last_ts.resize(n, i64::MIN);
+        self.is_online.resize(n, false);
+        self.queued.resize(n, false);
+        for col in self.last.values_mut() {
+            col.resize(n, f64::NAN);
+        }
+    }
+
+    /// Takes a sensor's contribution out of its town (it moved or was removed).
+    fn forget(&mut self, i: usize) {
+        let Some(town) = self.town_of[i].take() else {
+            return;
+        };
+        self.sensors[town as usize] -= 1;
+        if std::mem::take(&mut self.is_online[i]) {
+            self.online[town as usize] -= 1;
+        }
+        for (c, col) in self.last.iter_mut() {
+            let old = std::mem::replace(&mut col[i], f64::NAN);
+            if !old.is_nan()
+                && let Some(agg) = self.aggs.get_mut(&(town, *c))
+            {
+                agg.remove(old);
+            }
+        }
+        self.last_ts[i] = i64::MIN;
     }
 
     /// Takes samples just given to `store.apply` (only those that became the latest

@@ -23,6 +23,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::mpsc::{Receiver, Sender, channel};
 
+mod assets;
 mod geofence;
 mod json;
 
@@ -100,8 +101,9 @@ pub enum Condition {
 }
 
 /// Restricts a rule to assets within `metres` of an asset of other kinds ("a PM2.5
-/// sensor within 500 m of a school"). The set is computed once, when the engine
-/// first sees the twin.
+/// sensor within 500 m of a school"). The set is computed when the engine first sees
+/// the twin and follows assets inserted, removed or moved later
+/// ([`AlertEngine::assets_changed`]).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Near {
     /// The kinds of the assets to be near.

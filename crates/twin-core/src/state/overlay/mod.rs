@@ -247,6 +247,41 @@ impl Overlay {
         );
     }
 
+    /// Follows assets inserted or removed after the overlay was built (their handles in
+    /// `changed`; a handle the twin no longer holds was removed): a new asset takes the
+    /// first layer that matches it and gets its colour from the store at the next
+    /// [`Overlay::refresh`]; a removed one turns transparent. Moves change no colour.
+    pub fn assets_changed(&mut self, twin: &Twin, changed: &[Handle]) {
+        let n = twin.handle_capacity();
+        if n > self.colors.len() {
+            self.layer_of.resize(n, None);
+            self.colors.resize(n, Rgba::NONE);
+            self.highlight.resize(n, None);
+            self.queued.resize(n, false);
+        }
+        for &h in changed {
+            let i = h.index();
+            if i >= n {
+                continue;
+            }
+            let layer = twin
+                .get(h)
+                .and_then(|a| self.layers.iter().position(|l| l.kinds.matches(&a.kind)));
+            self.layer_of[i] = layer.map(|l| l as u16);
+            let color = layer.map_or(Rgba::NONE, |l| self.layers[l].no_data);
+            if twin.get(h).is_none() {
+                self.highlight[i] = None;
+            }
+            if self.colors[i] != color {
+                self.colors[i] = color;
+                self.changed.push(h.0);
+            }
+            if layer.is_some() {
+                self.pending.push(h.0);
+            }
+        }
+    }
+
     /// The colours the layers gave every asset at a past time `t`, from history: each
     /// asset's value in force at `t` through its layer's style, `stale` if it was older
     /// than the layer allows, `no_data` if there was none (or retention dropped it).
