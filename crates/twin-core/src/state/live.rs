@@ -108,7 +108,10 @@ impl LiveTwin {
             .handle(id)
             .ok_or_else(|| TwinError::UnknownId(id.to_string()))?;
         let asset = self.twin.remove(id)?;
-        self.assets_changed(&[h], now_ms);
+        self.alerts
+            .asset_removed(&self.twin, h, &asset.kind, now_ms);
+        self.vitals
+            .assets_changed(&self.twin, &self.store, &[h], now_ms);
         Ok(asset)
     }
 

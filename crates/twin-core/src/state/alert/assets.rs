@@ -4,6 +4,8 @@
 
 use super::{AlertEngine, AlertState};
 use crate::asset::Handle;
+use crate::kind::AssetKind;
+use crate::query::KindFilter;
 use crate::twin::Twin;
 
 impl AlertEngine {
@@ -19,11 +21,35 @@ impl AlertEngine {
     ///   no longer watches clears;
     /// - silence rules list their assets again on the next [`AlertEngine::tick`].
     ///
-    /// Geofences are evaluated by [`AlertEngine::on_moved`], not here.
+    /// Geofences are evaluated by [`AlertEngine::on_moved`], not here. A removed
+    /// asset's kind is unknown here, so it counts as one of every rule's kinds (spatial
+    /// sets are recomputed); [`AlertEngine::asset_removed`] knows better.
     pub fn assets_changed(&mut self, twin: &Twin, changed: &[Handle], at_ms: i64) {
+        self.follow(twin, changed, &[], at_ms);
+    }
+
+    /// Follows the removal of one asset of `kind` (as [`AlertEngine::assets_changed`]):
+    /// its alerts clear, and only rules about its kind look again.
+    pub fn asset_removed(&mut self, twin: &Twin, h: Handle, kind: &AssetKind, at_ms: i64) {
+        self.follow(twin, &[h], &[(h, kind)], at_ms);
+    }
+
+    fn follow(
+        &mut self,
+        twin: &Twin,
+        changed: &[Handle],
+        removed: &[(Handle, &AssetKind)],
+        at_ms: i64,
+    ) {
         if changed.is_empty() {
             return;
         }
+        // The kind of a changed asset, if known (a removed one's may not be).
+        let kind_of = |h: u32| -> Option<&AssetKind> {
+            twin.get(Handle(h))
+                .map(|a| &a.kind)
+                .or_else(|| removed.iter().find(|(r, _)| r.0 == h).map(|(_, k)| *k))
+        };
         let mut sorted: Vec<u32> = changed.iter().map(|h| h.0).collect();
         sorted.sort_unstable();
         sorted.dedup();
@@ -48,10 +74,9 @@ impl AlertEngine {
 
         // Moved assets: their open alerts follow them to their town. A town that came,
         // went or moved can change the town of any asset.
-        let towns_changed = sorted.iter().any(|&h| {
-            twin.get(Handle(h))
-                .is_none_or(|a| a.kind == crate::kind::AssetKind::Town)
-        });
+        let towns_changed = sorted
+            .iter()
+            .any(|&h| kind_of(h).is_none_or(|k| *k == AssetKind::Town));
         for a in self.alerts.values_mut() {
             if a.state != AlertState::Cleared && (towns_changed || is_changed(a.asset.0)) {
                 a.town = twin.located_in(a.asset);
@@ -62,11 +87,11 @@ impl AlertEngine {
         let capacity = twin.handle_capacity();
         for ri in 0..self.rules.len() {
             let rule = &self.rules[ri];
-            // A removed asset's kind is gone: count it as touching every rule.
-            let touches = |kinds: &crate::query::KindFilter| {
+            // An asset of unknown kind (removed) counts as touching every rule.
+            let touches = |kinds: &KindFilter| {
                 sorted
                     .iter()
-                    .any(|&h| twin.get(Handle(h)).is_none_or(|a| kinds.matches(&a.kind)))
+                    .any(|&h| kind_of(h).is_none_or(|k| kinds.matches(k)))
             };
             if !touches(&rule.kinds) && !rule.near.as_ref().is_some_and(|n| touches(&n.kinds)) {
                 continue;
