@@ -42,7 +42,7 @@ import { decodePng, pixel } from "./png.mjs";
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, "../..");
 const WEB = join(REPO, "examples/web");
-/** twin-render's BACKGROUND (crates/twin-render/src/palette.rs). */
+/** twin-render's BACKGROUND (twin-render/src/palette.rs). */
 const BACKGROUND = [140, 179, 209];
 const CHENGQIAO = [121.397, 31.623];
 

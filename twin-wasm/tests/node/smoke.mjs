@@ -2,7 +2,7 @@
 // the filesystem, hands the wasm bytes to its init function, loads the bundled island,
 // asks known questions, feeds good and bad telemetry and checks the answers.
 //
-//   node crates/twin-wasm/tests/node/smoke.mjs [PKG_DIR]     (default web/pkg)
+//   node twin-wasm/tests/node/smoke.mjs [PKG_DIR]     (default web/pkg)
 import { readFile } from "node:fs/promises";
 import { resolve } from "node:path";
 import { pathToFileURL } from "node:url";

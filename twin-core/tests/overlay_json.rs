@@ -262,7 +262,7 @@ fn rgba_displays_as_it_parses() {
 fn the_standard_overlay_file_is_the_standard_layers() {
     let text = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../assets/overlays/standard.json"
+        "/../assets/overlays/standard.json"
     ))
     .unwrap();
     let mut store = StateStore::new(0, Retention::default(), None);

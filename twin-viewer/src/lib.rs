@@ -1,4 +1,4 @@
-//! # twin-bevy: a live twin inside a bevy app
+//! # twin-viewer: a live twin inside a bevy app
 //!
 //! [`TwinPlugin`] lets any bevy 0.19 app show a twin. It does not translate assets into
 //! bevy meshes and materials: it runs twin-render's own [`twin_render::Renderer`] on

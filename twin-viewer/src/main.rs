@@ -7,9 +7,9 @@ use bevy::prelude::*;
 use bevy::render::view::screenshot::{Screenshot, save_to_disk};
 use bevy::window::WindowResolution;
 use bevy_egui::{EguiPlugin, EguiPrimaryContextPass};
-use twin_bevy::live::Live;
-use twin_bevy::ui::{self, Viewer};
-use twin_bevy::{TwinLink, TwinPlugin, TwinView};
+use twin_viewer::live::Live;
+use twin_viewer::ui::{self, Viewer};
+use twin_viewer::{TwinLink, TwinPlugin, TwinView};
 use twin_render::Scene;
 
 const HELP: &str = "twin-viewer: the live island on the desktop

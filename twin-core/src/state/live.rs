@@ -12,7 +12,7 @@ use crate::twin::Twin;
 
 /// The default alert rules of the bundled island (`assets/rules/chongming.json`),
 /// written for the channels of [`crate::sim::standard_channels`].
-pub const DEFAULT_RULES_JSON: &str = include_str!("../../../../assets/rules/chongming.json");
+pub const DEFAULT_RULES_JSON: &str = include_str!("../../../assets/rules/chongming.json");
 
 /// The twin, its live state, alerts and vital signs, kept consistent by [`LiveTwin::apply`].
 #[derive(Debug)]

@@ -94,7 +94,7 @@ fn crs_gcj02_round_trips_and_bad_lines_fail() {
 #[test]
 fn query_contains_names_the_town_and_island() {
     // Real boundaries only are needed: give them as --data.
-    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../../assets/chongming/");
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/chongming/");
     let islands = format!("{root}islands.geojson");
     let towns = format!("{root}towns.geojson");
     let o = twin(
