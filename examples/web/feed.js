@@ -1,7 +1,15 @@
 // The telemetry feeds of the page: the seeded simulator in a Web Worker, or an MQTT
 // broker over WebSocket. Each applies what it gets to the page's twin and reports its
 // state ({kind, state, detail, rate, ...}) through `onStatus`.
-import { MqttClient, readingsOf } from "./mqtt.js";
+
+/**
+ * MQTT.js's browser build (npm `mqtt`, dist/mqtt.esm.js), which serve.mjs serves from
+ * node_modules. It is imported only when the page takes MQTT (342 KB, 105 KB gzipped),
+ * so the simulator page neither loads it nor needs it installed.
+ */
+export const MQTT_MODULE = "./vendor/mqtt.esm.js";
+
+const fromUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 /** Per-second rate of a counter over the last five seconds. */
 class Rate {
@@ -165,16 +173,58 @@ export class SimFeed {
 }
 
 /**
+ * The readings of one telemetry message (`twin publish`): topic
+ * `twin/<town>/<kind>/<asset-id>` (levels %XX-escaped) and a JSON payload, either
+ * compact `{"ts", "quality"?, <channel>: value, ...}` or one reading
+ * `{"id", "channel", "ts", "value"}`. `payload` is a string or UTF-8 bytes (a
+ * Uint8Array, as MQTT.js gives). Returns readings `{id, channel, ts, value,
+ * quality?}` as `Twin.applyJson` takes them; throws with the reason otherwise.
+ */
+export function readingsOf(topic, payload) {
+  const levels = topic.split("/");
+  if (levels.length !== 4 || levels[0] !== "twin") throw new Error(`topic ${topic} is not twin/<town>/<kind>/<id>`);
+  let id;
+  try {
+    id = decodeURIComponent(levels[3]);
+  } catch {
+    throw new Error(`topic ${topic}: bad %-escape in the asset id`);
+  }
+  const msg = JSON.parse(typeof payload === "string" ? payload : fromUtf8.decode(payload));
+  if (msg === null || typeof msg !== "object" || Array.isArray(msg)) throw new Error("payload is not a JSON object");
+  if (typeof msg.channel === "string") {
+    if (msg.id !== id) throw new Error(`payload id ${msg.id} is not the topic's asset ${id}`);
+    return [msg];
+  }
+  let ts = msg.ts;
+  if (typeof ts === "string") ts = Date.parse(ts);
+  if (typeof ts !== "number" || !Number.isFinite(ts)) throw new Error("payload has no valid ts");
+  const out = [];
+  for (const [channel, value] of Object.entries(msg)) {
+    if (channel === "ts" || channel === "quality") continue;
+    const r = { id, channel, ts, value };
+    if (msg.quality !== undefined) r.quality = msg.quality;
+    out.push(r);
+  }
+  if (out.length === 0) throw new Error("no channel in the payload");
+  return out;
+}
+
+/**
  * The MQTT feed: `twin publish`'s messages (topic `twin/<town>/<kind>/<id>`, compact
  * JSON payload) turned into twin readings and applied with `applyJson`, in batches a
  * few times a second. When messages stop for a second the page ticks the twin's clock
  * on in real time, so silent sensors go offline as they would in `twin run --mqtt`.
+ *
+ * The client is MQTT.js over WebSocket (subprotocol "mqtt"): MQTT 3.1.1, clean session,
+ * SUBSCRIBE at QoS 0 on every connection; the state is "connected" once the broker has
+ * granted the subscription. A lost connection is retried after 1 s, 2 s, 4 s … 30 s.
  */
 export class MqttFeed {
-  constructor(twin, { url, onStatus, filters = ["twin/#"] }) {
+  constructor(twin, { url, onStatus, filters = ["twin/#"], keepAliveS = 30, clientId }) {
     this.twin = twin;
     this.kind = "mqtt";
     this.url = url;
+    this.filters = filters;
     this.onStatus = onStatus;
     this.pending = [];
     this.messages = 0;
@@ -186,18 +236,72 @@ export class MqttFeed {
     this.rate = new Rate();
     this.state = "connecting";
     this.detail = url;
-    this.client = new MqttClient(url, {
-      filters,
-      message: (topic, payload) => this.message(topic, payload),
-      status: (state, detail) => {
-        this.state = state === "closed" ? "disconnected" : state;
-        this.detail = detail;
-        if (state === "error") this.lastError = detail;
-        this.report();
-      },
-    });
+    this.stopped = false;
+    this.client = null;
+    this.retryMs = 1000;
+    this.retryTimer = null;
+    this.clientLoadMs = null; // fetching and evaluating MQTT.js
     this.flusher = setInterval(() => this.flush(), 200);
     this.timer = setInterval(() => this.second(), 1000);
+    this.connect({ keepAliveS, clientId: clientId ?? `twin-web-${Math.random().toString(36).slice(2, 10)}` })
+      .catch((e) => this.setState("error", `MQTT client: ${e.message}`));
+  }
+
+  setState(state, detail) {
+    this.state = state;
+    this.detail = detail;
+    if (state === "error") this.lastError = detail;
+    this.report();
+  }
+
+  async connect({ keepAliveS, clientId }) {
+    const t0 = performance.now();
+    const { default: mqtt } = await import(MQTT_MODULE);
+    this.clientLoadMs = performance.now() - t0;
+    if (this.stopped) return;
+    const client = mqtt.connect(this.url, {
+      protocolVersion: 4,
+      clean: true,
+      clientId,
+      keepalive: keepAliveS,
+      connectTimeout: 10000,
+      // Reconnection with back-off is ours (below); MQTT.js's own retries at a fixed period.
+      reconnectPeriod: 0,
+      resubscribe: false,
+      // MQTT.js's default ("auto") runs its keepalive timer in a Worker made from a
+      // blob: URL, which the page's CSP (worker-src 'self') refuses.
+      timerVariant: "native",
+    });
+    this.client = client;
+    client.on("connect", () => {
+      this.retryMs = 1000;
+      this.setState("connecting", `${this.url}: subscribing to ${this.filters.join(", ")}`);
+      client.subscribe(this.filters, { qos: 0 }, (err, granted) => {
+        if (err) return this.setState("error", `subscribe: ${err.message}`);
+        if (granted.some((g) => g.qos === 128)) {
+          return this.setState("error", `broker refused the subscription to ${this.filters.join(", ")}`);
+        }
+        this.setState("connected", `${this.url}, subscribed to ${this.filters.join(", ")}`);
+      });
+    });
+    client.on("message", (topic, payload) => this.message(topic, payload));
+    client.on("error", (e) => this.setState("error", e.message || `MQTT error on ${this.url}`));
+    client.on("close", () => {
+      if (this.stopped) return;
+      if (this.state !== "error") this.setState("disconnected", `connection to ${this.url} closed`);
+      this.retry();
+    });
+  }
+
+  retry() {
+    if (this.stopped || this.retryTimer !== null) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      if (this.stopped) return;
+      this.setState("connecting", this.url);
+      this.client.reconnect();
+    }, this.retryMs);
+    this.retryMs = Math.min(this.retryMs * 2, 30000);
   }
 
   message(topic, payload) {
@@ -245,6 +349,7 @@ export class MqttFeed {
       refused: this.refused,
       bad: this.bad,
       lastError: this.lastError,
+      clientLoadMs: this.clientLoadMs,
     };
   }
 
@@ -253,8 +358,10 @@ export class MqttFeed {
   }
 
   stop() {
+    this.stopped = true;
     clearInterval(this.flusher);
     clearInterval(this.timer);
-    this.client.close();
+    clearTimeout(this.retryTimer);
+    this.client?.end();
   }
 }

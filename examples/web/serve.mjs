@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// A tiny static server for the dashboard (node >= 20, no npm packages), bound to
-// 127.0.0.1 only:
+// A tiny static server for the dashboard (node >= 20, no npm packages of its own),
+// bound to 127.0.0.1 only:
 //
 //   node examples/web/serve.mjs [--port 8080] [--pkg DIR]
 //
@@ -10,7 +10,10 @@
 // header, not from the page's <meta>). `--port 0` picks a free port. The first line
 // on stdout is always `serving http://127.0.0.1:PORT/`. `--pkg DIR` serves /pkg/ from
 // DIR instead of ./pkg (e.g. web/pkg, what scripts/build-web makes by default).
-// Only GET and HEAD; paths that leave the served directories are refused.
+// /vendor/ serves the browser bundles of the npm packages the page imports (VENDOR
+// below, installed by `npm ci` in this directory, which scripts/web runs); nothing else
+// under node_modules is served. Only GET and HEAD; paths that leave the served
+// directories are refused.
 import { createServer } from "node:http";
 import { createReadStream } from "node:fs";
 import { realpath, stat } from "node:fs/promises";
@@ -29,6 +32,15 @@ export const CSP = [
   "form-action 'none'",
   "frame-ancestors 'none'",
 ].join("; ");
+
+/**
+ * URL path → file under the root: the one browser build of each npm package the page
+ * loads (package.json here; `npm ci` installs them, they are not committed). MQTT.js
+ * ships dist/mqtt.esm.js, an ES module with its dependencies bundled in.
+ */
+export const VENDOR = {
+  "/vendor/mqtt.esm.js": "node_modules/mqtt/dist/mqtt.esm.js",
+};
 
 const TYPES = {
   ".html": "text/html; charset=utf-8",
@@ -115,7 +127,12 @@ export function makeServer({ root, pkg }) {
         return send(res, 403, "forbidden");
       }
       if (path.endsWith("/")) path += "index.html";
-      const [base, rel] = path.startsWith("/pkg/") ? [pkg, path.slice(5)] : [root, path.slice(1)];
+      // Of node_modules, only the files VENDOR names, under /vendor/.
+      if (path.startsWith("/node_modules/")) return send(res, 404, `not found: ${path}`);
+      const vendored = Object.hasOwn(VENDOR, path) ? VENDOR[path] : null;
+      if (path.startsWith("/vendor/") && !vendored) return send(res, 404, `not found: ${path}`);
+      const [base, rel] = vendored ? [root, vendored]
+        : path.startsWith("/pkg/") ? [pkg, path.slice(5)] : [root, path.slice(1)];
       let file = await within(base, rel);
       if (file === null) return send(res, 403, "forbidden");
       let info = file && (await stat(file));
@@ -123,7 +140,10 @@ export function makeServer({ root, pkg }) {
         res.writeHead(301, { ...HEADERS, Location: path + "/" });
         return res.end();
       }
-      if (!info || !info.isFile()) return send(res, 404, `not found: ${path}`);
+      if (!info || !info.isFile()) {
+        const hint = vendored ? ` (${vendored} is missing: run \`npm ci\` in ${root})` : "";
+        return send(res, 404, `not found: ${path}${hint}`);
+      }
       res.writeHead(200, {
         ...HEADERS,
         "Content-Type": TYPES[extname(file).toLowerCase()] ?? "application/octet-stream",

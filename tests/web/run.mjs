@@ -7,10 +7,11 @@
 //
 // Starts examples/web/serve.mjs on a free port (serving the wasm package from --pkg,
 // default examples/web/pkg, else web/pkg), opens the dashboard and checks:
-//   0. (node) the MQTT packet reader and payload conversion, the server's MIME types,
-//      CSP header, 404s and refused path traversal;
+//   0. (node) MQTT topic/payload conversion to readings, the server's MIME types, CSP
+//      header, /vendor/ (MQTT.js's browser build only), 404s and refused path traversal;
 //   1. the page loads under its Content-Security-Policy with no violation or error and
-//      draws the island (many canvas pixels that are not the background colour);
+//      draws the island (many canvas pixels that are not the background colour); the
+//      simulator page does not load the MQTT client;
 //   2. clicking a building (found by a query, flown to) puts its id in the inspector;
 //   3. telemetry for its energy meter recolours it on the canvas (60 → red, 0 → pale);
 //      an overlay file opened in the layers panel turns it blue, a bad one is refused
@@ -23,8 +24,11 @@
 //      a 404, a JSON file that is no GeoJSON and bad snapshot bytes are Errors naming it;
 //   5. measures (prints, never asserts) time to first frame, backend and in-page ingest
 //      rates of JSON and typed arrays, written to $TMPDIR/twin-web-bench.json;
-//   6. with mosquitto's websockets listener, a published message reaches the twin
-//      through the page's MQTT client (skipped with a notice if unavailable);
+//   6. with mosquitto's websockets listener (on free ports), messages published with
+//      mosquitto_pub reach the twin through the page's MQTT client (MQTT.js): values in
+//      the twin and the inspector, a malformed one counted, a burst of 20,000 measured,
+//      and the feed reconnects after the broker restarts (skipped with a notice if
+//      mosquitto is missing; fails if examples/web has no `npm ci`);
 //   7. the same page on WebGPU (SwiftShader), informational.
 // --screenshot FILE also saves a picture of the running dashboard (docs/dashboard.png);
 // --shots DIR keeps the canvas screenshots the checks look at; --only runs some tests.
@@ -137,44 +141,27 @@ function rawGet(port, path) {
 
 // ---------------------------------------------------------------- 0. node-side checks
 
-await test("0a. MQTT packets split and joined across WebSocket messages; payloads to readings", async () => {
-  const m = await import(join(WEB, "mqtt.js"));
+await test("0a. MQTT topics and payloads to readings (twin publish's format)", async () => {
+  const { readingsOf } = await import(join(WEB, "feed.js"));
   const enc = new TextEncoder();
-  const publish = (topic, payload) => {
-    const t = enc.encode(topic);
-    return m.packet(3, 0, [t.length >> 8, t.length & 0xff, ...t, ...enc.encode(payload)]);
-  };
-  const big = JSON.stringify({ ts: 1763700000000, level: 2.41, pad: "x".repeat(300) }); // 2-byte length
-  const packets = [
-    publish("twin/CM-TOWN-CHENJIA/water_level/CM-S-WL-003306", '{"ts":1763700000000,"level":2.41}'),
-    m.packet(13, 0, []), // PINGRESP
-    publish("twin/CM-TOWN-CHENJIA/water_level/CM-S-WL-003306", big),
-  ];
-  const stream = new Uint8Array(packets.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of packets) { stream.set(p, at); at += p.length; }
-  // Every way of cutting the stream in two, and one byte per message.
-  const cuts = [...Array(stream.length + 1).keys()].map((k) => [stream.subarray(0, k), stream.subarray(k)]);
-  cuts.push([...stream].map((b) => Uint8Array.of(b)));
-  for (const parts of cuts) {
-    const r = new m.PacketReader();
-    const got = parts.flatMap((p) => r.push(p));
-    assert.deepEqual(got.map((p) => p.type), [3, 13, 3]);
-    const msg = m.readPublish(got[2]);
-    assert.equal(msg.topic, "twin/CM-TOWN-CHENJIA/water_level/CM-S-WL-003306");
-    assert.equal(new TextDecoder().decode(msg.payload), big);
-  }
-  assert.deepEqual(m.readingsOf("twin/CM-TOWN-DONGPING/charger_power/CM-S-CP-001225",
+  assert.deepEqual(readingsOf("twin/CM-TOWN-DONGPING/charger_power/CM-S-CP-001225",
     enc.encode('{"ts":"2025-11-21T04:40:00Z","power":22.0,"charger":"charging","quality":"uncertain"}')), [
     { id: "CM-S-CP-001225", channel: "power", ts: 1763700000000, value: 22, quality: "uncertain" },
     { id: "CM-S-CP-001225", channel: "charger", ts: 1763700000000, value: "charging", quality: "uncertain" },
   ]);
-  assert.deepEqual(m.readingsOf("twin/%5F/noise/X%2FY", '{"ts":5,"noise":40}'), [{ id: "X/Y", channel: "noise", ts: 5, value: 40 }]);
-  assert.throws(() => m.readingsOf("twin/a/b/C", "{"), SyntaxError);
-  assert.throws(() => m.readingsOf("twin/a/b/C", '{"level":1}'), /no valid ts/);
-  assert.throws(() => m.readingsOf("other/C", '{"ts":1,"level":1}'), /not twin\/<town>/);
-  assert.throws(() => m.readingsOf("twin/a/b/C", '{"id":"D","channel":"level","ts":1,"value":1}'), /not the topic's asset/);
-  assert.throws(() => new m.PacketReader().push(Uint8Array.of(0x30, 0xff, 0xff, 0xff, 0xff, 0x01)), /longer than 4 bytes/);
+  // MQTT.js hands payloads over as its Buffer, a Uint8Array (here node's Buffer).
+  assert.deepEqual(readingsOf("twin/CM-TOWN-CHENJIA/water_level/CM-S-WL-003306", Buffer.from('{"ts":1763700000000,"level":2.41}')),
+    [{ id: "CM-S-WL-003306", channel: "level", ts: 1763700000000, value: 2.41 }]);
+  assert.deepEqual(readingsOf("twin/%5F/noise/X%2FY", '{"ts":5,"noise":40}'), [{ id: "X/Y", channel: "noise", ts: 5, value: 40 }]);
+  assert.deepEqual(readingsOf("twin/a/b/C", '{"id":"C","channel":"level","ts":1,"value":1}'), [{ id: "C", channel: "level", ts: 1, value: 1 }]);
+  assert.throws(() => readingsOf("twin/a/b/C", "{"), SyntaxError);
+  assert.throws(() => readingsOf("twin/a/b/C", Uint8Array.of(0x7b, 0xff, 0x7d)), TypeError); // not UTF-8
+  assert.throws(() => readingsOf("twin/a/b/C", '{"level":1}'), /no valid ts/);
+  assert.throws(() => readingsOf("twin/a/b/C", '{"ts":1}'), /no channel/);
+  assert.throws(() => readingsOf("twin/a/b/C", "[1]"), /not a JSON object/);
+  assert.throws(() => readingsOf("other/C", '{"ts":1,"level":1}'), /not twin\/<town>/);
+  assert.throws(() => readingsOf("twin/a/b/%E0", '{"ts":1,"level":1}'), /bad %-escape/);
+  assert.throws(() => readingsOf("twin/a/b/C", '{"id":"D","channel":"level","ts":1,"value":1}'), /not the topic's asset/);
 });
 
 // ---------------------------------------------------------------- the server
@@ -205,6 +192,17 @@ await test("0b. serve.mjs: MIME types, CSP header, 404, no path traversal, 127.0
   assert.match((await rawGet(port, "/style.css"))[1]["content-type"], /^text\/css/);
   assert.equal((await rawGet(port, "/pkg/twin_wasm_bg.wasm"))[1]["content-type"], "application/wasm");
   assert.equal((await rawGet(port, "/no-such-file.js"))[0], 404);
+  // /vendor/: MQTT.js's browser build (npm ci in examples/web), and nothing else of node_modules.
+  const [sv, hv, bv] = await rawGet(port, "/vendor/mqtt.esm.js");
+  assert.equal(sv, 200, `/vendor/mqtt.esm.js: ${sv} ${bv.toString().slice(0, 200)} (run npm ci in examples/web)`);
+  assert.match(hv["content-type"], /^text\/javascript/);
+  assert.match(hv["content-security-policy"], /script-src 'self' 'wasm-unsafe-eval'/);
+  assert.match(bv.toString("latin1", bv.length - 2000), /export default/);
+  for (const p of ["/node_modules/mqtt/package.json", "/node_modules/mqtt/dist/mqtt.esm.js", "/vendor/mqtt.js",
+    "/vendor/", "/vendor/../package.json"]) {
+    const [s] = await rawGet(port, p);
+    assert.ok(s === 404 || s === 403, `${p}: ${s}`);
+  }
   for (const p of ["/../../Cargo.toml", "/%2e%2e/%2e%2e/Cargo.toml", "/pkg/../../../Cargo.toml",
     "/pkg/%2e%2e%2f%2e%2e%2f%2e%2e%2fCargo.toml", "/..%5c..%5cCargo.toml", "/%00"]) {
     const [s, , body] = await rawGet(port, p);
@@ -229,7 +227,8 @@ console.log(`browser: ${CHROMIUM} ${browser.version()}`);
 /** A page on `query`, with CSP violations, errors and console errors collected. */
 async function openDashboard(ctx, query = "") {
   const page = await ctx.newPage();
-  const problems = { csp: [], errors: [], console: [] };
+  const problems = { csp: [], errors: [], console: [], requests: [] };
+  page.on("request", (r) => problems.requests.push(new URL(r.url()).pathname));
   page.on("pageerror", (e) => problems.errors.push(e.message));
   page.on("console", (m) => m.type() === "error" && problems.console.push(m.text()));
   page.on("worker", (w) => w.on("console", (m) => m.type() === "error" && problems.console.push(`worker: ${m.text()}`)));
@@ -345,6 +344,8 @@ await test("1. loads under the CSP (header and <meta>), no violations or errors,
   assert.deepEqual(problems.csp, [], "CSP violations");
   assert.deepEqual(problems.errors, [], "page errors");
   assert.deepEqual(problems.console, [], "console errors");
+  // The MQTT client is loaded only by pages that take MQTT.
+  assert.ok(!problems.requests.some((p) => p.startsWith("/vendor/")), `the simulator page loaded ${problems.requests.filter((p) => p.startsWith("/vendor/"))}`);
   bench.firstFrameMs = stats.firstFrameMs;
   bench.backend = stats.backend;
   bench.wasmInitMs = stats.wasmInitMs;
@@ -727,20 +728,34 @@ async function mqttTest() {
   writeFileSync(join(dir, "mosquitto.conf"), [
     `listener ${tcp} 127.0.0.1`, `listener ${ws} 127.0.0.1`, "protocol websockets", "allow_anonymous true", "",
   ].join("\n"));
-  const broker = spawn("mosquitto", ["-c", join(dir, "mosquitto.conf")], { stdio: ["ignore", "pipe", "pipe"] });
-  cleanups.push(() => broker.kill());
-  let log = "";
-  broker.stdout.on("data", (d) => (log += d));
-  broker.stderr.on("data", (d) => (log += d));
-  const up = await until(() => (log.includes("running") ? "up" : broker.exitCode !== null ? "exited" : null),
-    { timeout: 10000, what: "mosquitto" });
-  if (up !== "up" || /websockets support not available|Websockets support is not/i.test(log)) {
-    return `skipped: mosquitto has no websockets listener (${log.trim().split("\n").at(-1)})`;
-  }
+  let broker = null;
+  cleanups.push(() => broker?.kill());
+  /** Starts mosquitto on the two ports: "up", or why not. */
+  const startBroker = async () => {
+    broker = spawn("mosquitto", ["-c", join(dir, "mosquitto.conf")], { stdio: ["ignore", "pipe", "pipe"] });
+    let log = "";
+    broker.stdout.on("data", (d) => (log += d));
+    broker.stderr.on("data", (d) => (log += d));
+    const up = await until(() => (log.includes("running") ? "up" : broker.exitCode !== null ? "exited" : null),
+      { timeout: 10000, what: "mosquitto" });
+    if (up !== "up" || /websockets support not available|Websockets support is not/i.test(log)) {
+      return `mosquitto has no websockets listener (${log.trim().split("\n").at(-1)})`;
+    }
+    return "up";
+  };
+  const up = await startBroker();
+  if (up !== "up") return `skipped: ${up}`;
+  const pub = (topic, message, ...more) => {
+    const r = spawnSync("mosquitto_pub", ["-h", "127.0.0.1", "-p", String(tcp), "-t", topic, "-m", message, ...more]);
+    assert.equal(r.status, 0, `mosquitto_pub: ${r.stderr}`);
+  };
   const { page, problems } = await openDashboard(ctx, `?mqtt=ws://127.0.0.1:${ws}`);
   cleanups.push(() => page.close());
   await ready(page);
-  await until(() => page.evaluate(() => window.twinApp.feed.state === "connected"), { timeout: 15000, what: "the MQTT feed to connect" });
+  const feedState = () => page.evaluate(() => window.twinApp.feed.state);
+  await until(async () => (await feedState()) === "connected", { timeout: 15000, what: "the MQTT feed to connect" });
+  // The client is MQTT.js, from /vendor/ (node_modules, not the repository).
+  assert.ok(problems.requests.includes("/vendor/mqtt.esm.js"), `requests: ${problems.requests.join(" ")}`);
   const { id, town } = await page.evaluate(([lon, lat]) => {
     const { twin } = window.twinApp;
     const g = twin.near(lon, lat, 3000, "sensor:water_level")[0];
@@ -748,12 +763,10 @@ async function mqttTest() {
   }, CHENGQIAO);
   const ts = Date.now();
   const topic = `twin/${town}/water_level/${id}`;
-  const payload = JSON.stringify({ ts, level: 2.345 });
-  const pub = spawnSync("mosquitto_pub", ["-h", "127.0.0.1", "-p", String(tcp), "-t", topic, "-m", payload]);
-  assert.equal(pub.status, 0, `mosquitto_pub: ${pub.stderr}`);
+  pub(topic, JSON.stringify({ ts, level: 2.345 }));
   // A malformed message is counted and does not stop the feed.
-  spawnSync("mosquitto_pub", ["-h", "127.0.0.1", "-p", String(tcp), "-t", topic, "-m", "{oops"]);
-  spawnSync("mosquitto_pub", ["-h", "127.0.0.1", "-p", String(tcp), "-t", topic, "-m", JSON.stringify({ ts: ts + 1000, level: 2.5 })]);
+  pub(topic, "{oops");
+  pub(topic, JSON.stringify({ ts: ts + 1000, level: 2.5 }));
   const latest = await until(() => page.evaluate((id) => {
     const v = window.twinApp.twin.asset(id).latest.level;
     return v && v.value === 2.5 ? v : null;
@@ -763,7 +776,16 @@ async function mqttTest() {
   const feed = await page.evaluate(() => window.twinApp.feed.status());
   assert.equal(feed.messages, 3);
   assert.equal(feed.bad, 1);
+  assert.match(feed.lastError, /oops|JSON/);
   assert.match(await page.locator("[data-testid=feed-status]").textContent(), /MQTT connected/);
+  // The page shows it: the gauge in the inspector with its level.
+  await page.evaluate((id) => window.twinApp.select(id), id);
+  const shown = await until(async () => {
+    if ((await page.locator("[data-testid=inspector-id]").textContent()) !== id) return null;
+    const row = page.locator(".inspector table.latest tr", { hasText: "level" }).first();
+    return (await row.count()) ? (await row.locator("td.num").textContent()) : null;
+  }, { timeout: 10000, what: `${id}'s level in the inspector` });
+  assert.match(shown, /^2\.50\b/, `inspector shows ${shown}`);
   // Throughput, measured: a burst of messages for one gauge, one per line of stdin.
   const N = 20000;
   const lines = Array.from({ length: N }, (_, i) => JSON.stringify({ ts: ts + 2000 + i * 10, level: 2 + (i % 100) / 100 })).join("\n") + "\n";
@@ -779,11 +801,24 @@ async function mqttTest() {
     return n - before >= N || same >= 10 ? n - before : 0;
   }, { timeout: 60000, every: 200, what: "the burst" });
   const secs = (Date.now() - t0) / 1000;
-  bench.mqtt = { messages: N, received: got, seconds: secs, perSecond: got / secs };
+  bench.mqtt = { client: "MQTT.js", clientLoadMs: feed.clientLoadMs, messages: N, received: got, seconds: secs, perSecond: got / secs };
+  console.log(`   MQTT.js loaded (import of /vendor/mqtt.esm.js) in ${feed.clientLoadMs.toFixed(0)} ms`);
   console.log(`   burst: ${got} of ${N} messages reached the page in ${secs.toFixed(1)} s (${Math.round(got / secs)} messages/s, broker and page on this machine)`);
+  assert.equal(got, N, "messages lost in the burst");
+  // The broker goes away and comes back on the same ports: the feed says so, reconnects,
+  // subscribes again and takes messages.
+  broker.kill();
+  await until(async () => (await feedState()) !== "connected", { timeout: 10000, what: "the feed to notice the broker is gone" });
+  const down = await feedState();
+  assert.equal(await startBroker(), "up");
+  await until(async () => (await feedState()) === "connected", { timeout: 20000, what: "the MQTT feed to reconnect" });
+  pub(topic, JSON.stringify({ ts: ts + 600000, level: 3.25 }));
+  await until(() => page.evaluate((id) => window.twinApp.twin.asset(id).latest.level?.value === 3.25, id),
+    { timeout: 10000, what: `${id} level 3.25 after the reconnection` });
   assert.deepEqual(problems.csp, []);
   assert.deepEqual(problems.errors, []);
-  return `${topic} → ${id} level ${latest.value} (3 messages, 1 malformed counted)`;
+  return `${topic} → ${id} level ${latest.value} (3 messages, 1 malformed counted; inspector ${shown}); ` +
+    `reconnected after the broker restarted (state while down: ${down})`;
 }
 if (opts.mqtt) await test("6. MQTT over WebSocket (mosquitto) reaches the twin", mqttTest);
 
