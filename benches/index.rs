@@ -10,9 +10,10 @@ use std::time::Duration;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use geo_index::rtree::sort::HilbertSort;
 use geo_index::rtree::{RTree, RTreeBuilder, RTreeIndex};
+use twin_chongming::island;
+use twin_chongming::synth::SynthConfig;
 use twin_core::index::{Entry, SpatialIndex};
-use twin_core::synth::SynthConfig;
-use twin_core::{AssetKind, KindFilter, Twin, island};
+use twin_core::{AssetKind, KindFilter, Twin};
 
 /// Deterministic query points: round-robin over the seats of the towns with jitter.
 fn query_points(twin: &Twin, n: usize) -> Vec<(f64, f64)> {
@@ -165,7 +166,7 @@ fn benches(c: &mut Criterion) {
             gi.neighbors(p[0], p[1], Some(10), None).len()
         })
     });
-    let sensor = KindFilter::parse("sensor:water_level");
+    let sensor = "sensor:water_level".parse::<KindFilter>().unwrap();
     g.bench_function("twin query_nearest, kind filter water_level", |b| {
         b.iter(|| {
             let (lon, lat) = pts[next()];
@@ -175,7 +176,7 @@ fn benches(c: &mut Criterion) {
     g.finish();
 
     let mut g = c.benchmark_group("contains");
-    let town = KindFilter::parse("town");
+    let town = "town".parse::<KindFilter>().unwrap();
     g.bench_function("twin query_containing (all kinds)", |b| {
         b.iter(|| {
             let (lon, lat) = pts[next()];

@@ -6,36 +6,35 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput};
-use twin_core::sim::{SimConfig, Simulator, standard_channels};
-use twin_core::state::live::{DEFAULT_RULES_JSON, LiveTwin};
-use twin_core::state::{Retention, Sample, StateStore, Value, decode};
+use twin_chongming::DEFAULT_RULES_JSON;
+use twin_chongming::island;
+use twin_chongming::sim::{SimConfig, Simulator, standard_config, standard_session};
+use twin_core::state::{Sample, Value, decode};
 use twin_core::telemetry::{JsonIngest, parse_json_line_serde};
-use twin_core::{Twin, island};
+use twin_core::{Session, Timestamp, Twin};
 
 use super::T0;
 
 /// The bundled island as `twin run` builds it: standard channels, six hours of
 /// history in at most 512 MiB, the default rules, sensors online for 120 s.
-fn live_island() -> (LiveTwin, Simulator) {
+fn live_island() -> (Session, Simulator) {
     let twin: Twin = island::bundled().expect("island");
-    let retention = Retention {
-        max_age_ms: Some(6 * 3_600_000),
-        max_samples: None,
-    };
-    let mut store = StateStore::new(twin.handle_capacity(), retention, Some(512 << 20));
-    let channels = standard_channels(&mut store);
-    let sim = Simulator::new(&twin, &channels, SimConfig::default_for(&twin, 2026, T0));
-    let mut live = LiveTwin::new(twin, store, Vec::new(), 120_000);
-    live.set_rules_json(DEFAULT_RULES_JSON).expect("rules");
+    let config = standard_config(6 * 3_600_000, Some(512 << 20));
+    let (live, channels) = standard_session(twin, config, DEFAULT_RULES_JSON).expect("rules");
+    let sim = Simulator::new(
+        live.twin(),
+        &channels,
+        SimConfig::default_for(live.twin(), 2026, T0),
+    );
     (live, sim)
 }
 
 /// One second of the island's sensors as JSON Lines, one reading per line, values as
 /// a Rust or serde_json writer prints them (shortest round-trip form).
-fn second_as_json(live: &LiveTwin, ids: &[String], samples: &[Sample]) -> String {
+fn second_as_json(live: &Session, ids: &[String], samples: &[Sample]) -> String {
     let mut text = String::with_capacity(samples.len() * 80);
     for s in samples {
-        let spec = live.store.spec(s.channel).expect("channel");
+        let spec = live.store().spec(s.channel).expect("channel");
         let id = &ids[s.handle.index()];
         let _ = write!(
             text,
@@ -54,16 +53,16 @@ fn second_as_json(live: &LiveTwin, ids: &[String], samples: &[Sample]) -> String
 
 pub fn benches(c: &mut Criterion) {
     let (mut live, mut sim) = live_island();
-    let ids: Vec<String> = (0..live.twin.handle_capacity())
+    let ids: Vec<String> = (0..live.twin().handle_capacity())
         .map(|i| {
-            live.twin
+            live.twin()
                 .get(twin_core::Handle(i as u32))
                 .map(|a| a.id.clone())
                 .unwrap_or_default()
         })
         .collect();
     let mut second = 0i64;
-    let mut make = |live: &LiveTwin, second: i64| -> (String, usize) {
+    let mut make = |live: &Session, second: i64| -> (String, usize) {
         let mut out = Vec::new();
         sim.tick(T0 + second * 1000, &mut out);
         (second_as_json(live, &ids, &out), out.len())
@@ -110,7 +109,8 @@ pub fn benches(c: &mut Criterion) {
                         .lines()
                         .filter_map(|l| parse_json_line_serde(l).ok())
                         .collect();
-                    let report = live.apply_readings(&readings, T0 + second * 1000);
+                    let report =
+                        live.apply_readings(&readings, Timestamp::from_millis(T0 + second * 1000));
                     total += start.elapsed();
                     black_box(report);
                 }

@@ -8,10 +8,10 @@
 use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use twin_core::sim::{SimConfig, Simulator, standard_live_twin};
-use twin_core::state::Retention;
-use twin_core::state::live::DEFAULT_RULES_JSON;
-use twin_core::{Asset, AssetKind, LoadMode, SensorType, island};
+use twin_chongming::DEFAULT_RULES_JSON;
+use twin_chongming::island;
+use twin_chongming::sim::{SimConfig, Simulator, standard_config, standard_session};
+use twin_core::{Asset, AssetKind, LoadMode, SensorType, Timestamp};
 
 const T0: i64 = 1_763_700_000_000;
 
@@ -25,31 +25,24 @@ fn benches(c: &mut Criterion) {
         "{}, {SPATIAL_RULE}]",
         DEFAULT_RULES_JSON.trim_end().trim_end_matches(']')
     );
-    let retention = Retention {
-        max_age_ms: Some(600_000),
-        max_samples: None,
-    };
-    let (mut live, channels) = standard_live_twin(twin, retention, None, &rules).expect("rules");
+    let (mut live, channels) =
+        standard_session(twin, standard_config(600_000, None), &rules).expect("rules");
     let mut sim = Simulator::new(
-        &live.twin,
+        live.twin(),
         &channels,
-        SimConfig::default_for(&live.twin, 7, T0),
+        SimConfig::default_for(live.twin(), 7, T0),
     );
-    let mut batch = Vec::new();
     for s in 0..60 {
-        let t = T0 + s * 1000;
-        batch.clear();
-        sim.tick(t, &mut batch);
-        live.apply(&batch, t);
+        sim.drive(&mut live, Timestamp::from_millis(T0 + s * 1000));
     }
-    let now = T0 + 60_000;
+    let now = Timestamp::from_millis(T0 + 60_000);
 
     // Two water-level gauges in different towns: the first moves between their places.
     let gauges: Vec<_> = live
-        .twin
+        .twin()
         .iter()
         .filter(|(_, a)| a.kind == AssetKind::Sensor(SensorType::WaterLevel))
-        .map(|(h, a)| (h, a.geometry.clone(), live.twin.located_in(h)))
+        .map(|(h, a)| (h, a.geometry.clone(), live.twin().located_in(h)))
         .collect();
     let (gauge, here, town) = gauges[0].clone();
     let there = gauges
@@ -58,7 +51,7 @@ fn benches(c: &mut Criterion) {
         .map(|g| g.1.clone())
         .expect("a gauge in another town");
     let building = live
-        .twin
+        .twin()
         .iter()
         .find(|(_, a)| a.kind == AssetKind::Building)
         .map(|(h, a)| (h, a.geometry.clone()))
@@ -78,7 +71,7 @@ fn benches(c: &mut Criterion) {
             b.iter(|| {
                 flip = !flip;
                 let to = if flip { there.clone() } else { here.clone() };
-                live.move_asset(gauge, to, now).expect("move");
+                live.move_asset(gauge, to).expect("move");
             })
         },
     );
@@ -91,7 +84,7 @@ fn benches(c: &mut Criterion) {
                 building.1.clone()
             };
             // The set is recomputed inside: it was in use.
-            live.move_asset(building.0, to, now).expect("move");
+            live.move_asset(building.0, to).expect("move");
         })
     });
     let mut n = 0u64;
@@ -104,9 +97,9 @@ fn benches(c: &mut Criterion) {
                 AssetKind::Sensor(SensorType::WaterLevel),
                 here.clone(),
             );
-            live.insert_assets(vec![a], LoadMode::Strict, now)
+            live.insert_assets(vec![a], LoadMode::Strict)
                 .expect("insert");
-            black_box(live.remove_asset(&id, now).expect("remove"));
+            black_box(live.remove_asset(&id).expect("remove"));
         })
     });
     g.finish();

@@ -7,13 +7,14 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use twin_chongming::island;
+use twin_chongming::synth::SynthConfig;
 use twin_core::state::history::DEFAULT_HOT_CAPACITY;
 use twin_core::state::{
     ChannelSpec, Layer, Overlay, Quality, Reading, Retention, Rgba, Sample, StateStore, Style,
     Value,
 };
-use twin_core::synth::SynthConfig;
-use twin_core::{Handle, KindFilter, island};
+use twin_core::{Handle, KindFilter};
 
 mod json;
 
@@ -170,7 +171,10 @@ fn benches(c: &mut Criterion) {
     let ch = store.register(ChannelSpec::number("value", ""));
     let layer = Layer {
         name: "all".into(),
-        kinds: KindFilter::AnyOf(vec![KindFilter::AnySensor, KindFilter::parse("building")]),
+        kinds: KindFilter::AnyOf(vec![
+            KindFilter::AnySensor,
+            "building".parse::<KindFilter>().unwrap(),
+        ]),
         channel: ch,
         style: Style::Ramp(vec![
             (0.0, Rgba::rgb(0, 128, 255)),

@@ -41,7 +41,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .transpose()?
         .unwrap_or(1.0);
     let before = LIVE.load(Ordering::Relaxed);
-    let twin = twin_core::island::load(&twin_core::synth::SynthConfig { seed: 2026, scale })?;
+    let twin =
+        twin_chongming::island::load(&twin_chongming::synth::SynthConfig { seed: 2026, scale })?;
     let after = LIVE.load(Ordering::Relaxed);
     let bytes = after - before;
     let n = twin.len();

@@ -2,18 +2,19 @@
 
 use std::path::Path;
 
+use twin_chongming::island;
+use twin_chongming::synth::SynthConfig;
 use twin_core::crs::Crs;
-use twin_core::synth::SynthConfig;
-use twin_core::{LoadMode, Mapping, Twin, island};
+use twin_core::{LoadMode, Mapping, Twin};
 
 use crate::DataArgs;
 
 /// Loads the --data files, or the bundled island when there are none. Rejected
 /// features of a lenient load are listed on stderr.
-pub fn load(args: &DataArgs) -> Result<Twin, String> {
+pub fn load(args: &DataArgs) -> anyhow::Result<Twin> {
     if args.data.is_empty() {
         if !(args.scale.is_finite() && args.scale > 0.0) {
-            return Err(format!(
+            return Err(anyhow::anyhow!(
                 "--scale must be a positive number, got {}",
                 args.scale
             ));
@@ -22,9 +23,12 @@ pub fn load(args: &DataArgs) -> Result<Twin, String> {
             seed: args.seed,
             scale: args.scale,
         };
-        return island::load(&config).map_err(|e| e.to_string());
+        return Ok(island::load(&config)?);
     }
-    let crs: Crs = args.crs.parse().map_err(|e| format!("--crs: {e}"))?;
+    let crs: Crs = args
+        .crs
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--crs: {e}"))?;
     let mapping = Mapping::default().with_crs(crs);
     let mode = if args.lenient {
         LoadMode::Lenient
@@ -42,13 +46,12 @@ pub fn load(args: &DataArgs) -> Result<Twin, String> {
             "fgb" => twin.load_flatgeobuf(path, &mapping, mode),
             "geojson" | "json" => twin.load_geojson(path, &mapping, mode),
             _ => {
-                return Err(format!(
+                return Err(anyhow::anyhow!(
                     "{}: unknown data format (expected .geojson, .json or .fgb)",
                     path.display()
                 ));
             }
-        }
-        .map_err(|e| e.to_string())?;
+        }?;
         for r in &report.rejected {
             eprintln!("twin: rejected {r}");
         }
@@ -62,34 +65,34 @@ pub fn export(
     fgb: Option<&Path>,
     gpkg: Option<&Path>,
     snapshot: Option<&Path>,
-) -> Result<(), String> {
+) -> anyhow::Result<()> {
     if fgb.is_none() && gpkg.is_none() {
-        return Err("export: give --fgb FILE and/or --gpkg FILE".into());
+        anyhow::bail!("export: give --fgb FILE and/or --gpkg FILE");
     }
     let live = match snapshot {
-        Some(p) => Some(
-            twin_core::snapshot::load(p, twin_core::state::Retention::default(), None)
-                .map_err(|e| e.to_string())?,
-        ),
+        Some(p) => Some(twin_core::snapshot::load(
+            p,
+            twin_core::SessionConfig::default(),
+        )?),
         None => None,
     };
     let loaded;
     let (twin, store) = match &live {
-        Some(l) => (&l.twin, Some(&l.store)),
+        Some(l) => (l.twin(), Some(l.store())),
         None => {
             loaded = load(args)?;
             (&loaded, None)
         }
     };
     if let Some(out) = fgb {
-        let file = std::fs::File::create(out).map_err(|e| format!("{}: {e}", out.display()))?;
+        let file =
+            std::fs::File::create(out).map_err(|e| anyhow::anyhow!("{}: {e}", out.display()))?;
         let assets: Vec<_> = twin.iter().map(|(_, a)| a).collect();
         twin_core::load::write_flatgeobuf(
             assets.iter().copied(),
             "twin",
             std::io::BufWriter::new(file),
-        )
-        .map_err(|e| e.to_string())?;
+        )?;
         eprintln!("wrote {} assets to {}", assets.len(), out.display());
     }
     if let Some(out) = gpkg {

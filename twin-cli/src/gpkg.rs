@@ -15,7 +15,6 @@ use std::path::Path;
 use geo_types::{Coord, Geometry, LineString, Polygon};
 use rusqlite::{Connection, params_from_iter, types::Value as Sql};
 use twin_core::state::{ChannelType, StateStore, Value};
-use twin_core::telemetry::iso8601;
 use twin_core::{PropValue, Twin};
 
 fn wkb_coord(out: &mut Vec<u8>, c: Coord<f64>) {
@@ -119,7 +118,7 @@ pub fn gpkg_geometry(g: &Geometry<f64>, srs_id: i32) -> Vec<u8> {
 
 /// Writes the GeoPackage; `store` adds the latest state columns. On error the
 /// temporary file is removed and `path` is untouched.
-pub fn write(twin: &Twin, store: Option<&StateStore>, path: &Path) -> Result<usize, String> {
+pub fn write(twin: &Twin, store: Option<&StateStore>, path: &Path) -> anyhow::Result<usize> {
     let tmp = path.with_extension("gpkg.tmp");
     let result = write_to(twin, store, path, &tmp);
     if result.is_err() {
@@ -133,8 +132,8 @@ fn write_to(
     store: Option<&StateStore>,
     path: &Path,
     tmp: &Path,
-) -> Result<usize, String> {
-    let fail = |e: rusqlite::Error| format!("{}: {e}", path.display());
+) -> anyhow::Result<usize> {
+    let fail = |e: rusqlite::Error| anyhow::anyhow!("{}: {e}", path.display());
     let _ = std::fs::remove_file(tmp);
     let mut db = Connection::open(tmp).map_err(fail)?;
     db.execute_batch(
@@ -301,7 +300,10 @@ fn write_to(
                             Value::Bool(b) => Sql::Integer(i64::from(b)),
                             Value::Text(t) => Sql::Text(t),
                         };
-                        row.extend([v, Sql::Text(iso8601(l.ts))]);
+                        row.extend([
+                            v,
+                            Sql::Text(twin_core::Timestamp::from_millis(l.ts).to_string()),
+                        ]);
                     }
                 }
             }
@@ -322,7 +324,7 @@ fn write_to(
     .map_err(fail)?;
     tx.commit().map_err(fail)?;
     db.close().map_err(|(_, e)| fail(e))?;
-    std::fs::rename(tmp, path).map_err(|e| format!("{}: {e}", path.display()))?;
+    std::fs::rename(tmp, path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
     Ok(count)
 }
 
@@ -332,9 +334,10 @@ mod tests {
 
     #[test]
     fn iso_dates_and_wkb_bytes() {
-        assert_eq!(iso8601(0), "1970-01-01T00:00:00Z");
-        assert_eq!(iso8601(1_763_700_000_123), "2025-11-21T04:40:00.123Z");
-        assert_eq!(iso8601(951_782_400_000), "2000-02-29T00:00:00Z");
+        let iso = |ms| twin_core::Timestamp::from_millis(ms).to_string();
+        assert_eq!(iso(0), "1970-01-01T00:00:00Z");
+        assert_eq!(iso(1_763_700_000_123), "2025-11-21T04:40:00.123Z");
+        assert_eq!(iso(951_782_400_000), "2000-02-29T00:00:00Z");
         let mut b = Vec::new();
         wkb(&Geometry::Point(geo_types::Point::new(1.5, -2.0)), &mut b);
         let mut want = vec![1u8, 1, 0, 0, 0];

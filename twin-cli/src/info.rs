@@ -5,16 +5,17 @@ use std::fmt::Write as _;
 use twin_core::{AssetKind, Twin};
 
 use crate::DataArgs;
+use crate::out::{out, outln};
 
 /// Prints the counts of the loaded twin.
-pub fn run(args: &DataArgs) -> Result<(), String> {
+pub fn run(args: &DataArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let twin = crate::data::load(args)?;
     let loaded_in = started.elapsed();
-    print!("{}", report(&twin));
-    println!("loaded in {:.2} s", loaded_in.as_secs_f64());
+    out!("{}", report(&twin));
+    outln!("loaded in {:.2} s", loaded_in.as_secs_f64());
     if args.data.is_empty() {
-        println!("data: {}", twin_core::island::ATTRIBUTION);
+        outln!("data: {}", twin_chongming::island::ATTRIBUTION);
     }
     Ok(())
 }

@@ -7,13 +7,15 @@
 //! coordinates read as CSV on stdin (like PROJ's `cs2cs`); `twin query` answers spatial
 //! questions; `twin export` writes the twin as FlatGeobuf or a GeoPackage. With no `--data`, every
 //! command works on the bundled island (real boundaries + seeded synthetic
-//! infrastructure). Errors go to stderr with a non-zero exit status.
+//! infrastructure). Errors (anyhow, with their causes) go to stderr with a non-zero exit
+//! status; output that nobody reads any more (`twin query … | head`) ends quietly.
 
 mod crs_cmd;
 mod data;
 mod gpkg;
 mod info;
 mod mqtt;
+mod out;
 mod publish;
 mod query_cmd;
 mod render_cmd;
@@ -126,7 +128,8 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("twin: {e}");
+            // `{:#}`: the error and its causes on one line ("a.json: feature 3: ...").
+            eprintln!("twin: {e:#}");
             ExitCode::FAILURE
         }
     }

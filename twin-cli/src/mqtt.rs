@@ -40,11 +40,12 @@ use rumqttc::{
     SubscribeReasonCode,
 };
 use twin_core::state::IngestReport;
-use twin_core::state::live::LiveTwin;
 use twin_core::telemetry::TS_RANGE;
 use twin_core::topic::{self, Topic};
 use twin_core::{AssetKind, Handle, Twin};
+use twin_core::{Session, Timestamp};
 
+use crate::out::outln;
 use crate::report::Counters;
 use crate::run::{Console, RunArgs, parse_duration_ms};
 
@@ -54,15 +55,15 @@ const MAX_BATCH: usize = 4096;
 const MAX_PRINTED: u64 = 20;
 
 /// Host and port of `mqtt://host[:port]` (or `tcp://`; port 1883 by default).
-pub fn parse_url(url: &str) -> Result<(String, u16), String> {
+pub fn parse_url(url: &str) -> anyhow::Result<(String, u16)> {
     let rest = url
         .strip_prefix("mqtt://")
         .or_else(|| url.strip_prefix("tcp://"))
         .ok_or_else(|| {
             if url.starts_with("mqtts://") || url.starts_with("ssl://") {
-                format!("--mqtt `{url}`: TLS is not built in; use mqtt://host:port")
+                anyhow::anyhow!("--mqtt `{url}`: TLS is not built in; use mqtt://host:port")
             } else {
-                format!("--mqtt `{url}`: expected mqtt://host[:port]")
+                anyhow::anyhow!("--mqtt `{url}`: expected mqtt://host[:port]")
             }
         })?
         .trim_end_matches('/');
@@ -70,19 +71,19 @@ pub fn parse_url(url: &str) -> Result<(String, u16), String> {
         Some((h, p)) if !h.is_empty() && !p.contains(']') => (
             h.trim_start_matches('[').trim_end_matches(']'),
             p.parse::<u16>()
-                .map_err(|_| format!("--mqtt `{url}`: port `{p}` is not a number"))?,
+                .map_err(|_| anyhow::anyhow!("--mqtt `{url}`: port `{p}` is not a number"))?,
         ),
         _ => (rest, 1883),
     };
     if host.is_empty() || host.contains('/') {
-        return Err(format!("--mqtt `{url}`: no host"));
+        return Err(anyhow::anyhow!("--mqtt `{url}`: no host"));
     }
     Ok((host.to_string(), port))
 }
 
 /// MQTT options for twin's clients: a persistent session (clean session off) under
 /// `client_id`, a 30 s keep-alive and packets up to 1 MiB.
-pub fn options(url: &str, client_id: &str, manual_acks: bool) -> Result<MqttOptions, String> {
+pub fn options(url: &str, client_id: &str, manual_acks: bool) -> anyhow::Result<MqttOptions> {
     let (host, port) = parse_url(url)?;
     let mut o = MqttOptions::new(client_id, host, port);
     o.set_clean_session(false)
@@ -221,7 +222,7 @@ impl EventClock {
 
 /// The towns of a comma-separated list: ids (`CM-TOWN-CHENJIA`, any case) or English
 /// names (`Chenjia`).
-pub fn resolve_towns(twin: &Twin, list: &str) -> Result<Vec<Handle>, String> {
+pub fn resolve_towns(twin: &Twin, list: &str) -> anyhow::Result<Vec<Handle>> {
     let towns: Vec<(Handle, &twin_core::Asset)> = twin
         .iter()
         .filter(|(_, a)| a.kind == AssetKind::Town)
@@ -238,7 +239,7 @@ pub fn resolve_towns(twin: &Twin, list: &str) -> Result<Vec<Handle>, String> {
             Some((h, _)) => out.insert(*h),
             None => {
                 let ids: Vec<&str> = towns.iter().map(|(_, a)| a.id.as_str()).collect();
-                return Err(format!(
+                return Err(anyhow::anyhow!(
                     "--towns: no town `{name}` (towns: {})",
                     ids.join(", ")
                 ));
@@ -246,7 +247,7 @@ pub fn resolve_towns(twin: &Twin, list: &str) -> Result<Vec<Handle>, String> {
         };
     }
     if out.is_empty() {
-        return Err("--towns: no town given".into());
+        anyhow::bail!("--towns: no town given");
     }
     Ok(out.into_iter().collect())
 }
@@ -270,9 +271,9 @@ pub fn default_client_id(twin: &Twin, towns: Option<&[Handle]>) -> String {
 }
 
 /// A message read and checked: its topic and readings, or why it is refused whole.
-fn read_message(twin: &Twin, p: &Publish) -> Result<(Topic, crate::wire::Decoded), String> {
-    let t = Topic::parse(&p.topic).map_err(|e| e.to_string())?;
-    t.check(twin).map_err(|e| e.to_string())?;
+fn read_message(twin: &Twin, p: &Publish) -> anyhow::Result<(Topic, crate::wire::Decoded)> {
+    let t = Topic::parse(&p.topic)?;
+    t.check(twin)?;
     let decoded = crate::wire::decode(&p.payload, &t.id)?;
     Ok((t, decoded))
 }
@@ -295,7 +296,7 @@ struct Ingest<'a> {
 }
 
 impl Ingest<'_> {
-    fn apply_batch(&mut self, live: &mut LiveTwin, batch: Vec<(Box<Publish>, u64)>) {
+    fn apply_batch(&mut self, live: &mut Session, batch: Vec<(Box<Publish>, u64)>) {
         let mut readings = Vec::new();
         let mut refused = Vec::new();
         let now = Instant::now();
@@ -303,7 +304,7 @@ impl Ingest<'_> {
         for (p, _) in &batch {
             self.counters.messages += 1;
             self.counters.redelivered += u64::from(p.dup);
-            match read_message(&live.twin, p) {
+            match read_message(live.twin(), p) {
                 Ok((t, d)) => {
                     let town = t.town.unwrap_or_else(|| topic::NO_TOWN.into());
                     *self.counters.per_town.entry(town).or_insert(0) += 1;
@@ -331,9 +332,9 @@ impl Ingest<'_> {
             self.clock.observe(newest);
         }
         if let Some(now) = self.clock.now() {
-            self.start_console(live, now);
+            self.start_console(now);
             let began = Instant::now();
-            let mut report = live.apply_readings(&readings, now);
+            let mut report = live.apply_readings(&readings, Timestamp::from_millis(now));
             for (reason, id, channel, ts) in &refused {
                 report.note_rejection(*reason, id, channel, *ts);
             }
@@ -365,12 +366,11 @@ impl Ingest<'_> {
         }
     }
 
-    fn start_console(&mut self, live: &mut LiveTwin, now: i64) {
+    fn start_console(&mut self, now: i64) {
         if self.console.is_none() {
             self.start = now.div_euclid(1000) * 1000;
             self.t = self.start;
             self.console = Some(Console::new(
-                live,
                 self.start,
                 self.args.alert_lines,
                 self.args.table_every,
@@ -379,7 +379,7 @@ impl Ingest<'_> {
     }
 
     /// Steps the console through every whole second up to the clock.
-    fn advance(&mut self, live: &mut LiveTwin) {
+    fn advance(&mut self, live: &mut Session) {
         let (Some(now), Some(console)) = (self.clock.now(), self.console.as_mut()) else {
             return;
         };
@@ -388,7 +388,7 @@ impl Ingest<'_> {
             self.t = target - 1000;
         }
         if self.t < target {
-            live.tick(now);
+            live.tick(Timestamp::from_millis(now));
         }
         while self.t < target {
             self.t += 1000;
@@ -404,18 +404,18 @@ impl Ingest<'_> {
 pub fn run(
     args: &RunArgs,
     url: &str,
-    live: &mut LiveTwin,
-) -> Result<(Counters, Option<Vec<Handle>>, i64), String> {
+    live: &mut Session,
+) -> anyhow::Result<(Counters, Option<Vec<Handle>>, i64)> {
     let towns = args
         .towns
         .as_deref()
-        .map(|l| resolve_towns(&live.twin, l))
+        .map(|l| resolve_towns(live.twin(), l))
         .transpose()?;
     let filters: Vec<String> = match &towns {
         None => vec![topic::ALL_TOWNS.to_string()],
         Some(ts) => ts
             .iter()
-            .filter_map(|h| live.twin.get(*h))
+            .filter_map(|h| live.twin().get(*h))
             .map(|a| topic::town_filter(&a.id))
             .collect(),
     };
@@ -433,13 +433,13 @@ pub fn run(
     let client_id = args
         .client_id
         .clone()
-        .unwrap_or_else(|| default_client_id(&live.twin, towns.as_deref()));
+        .unwrap_or_else(|| default_client_id(live.twin(), towns.as_deref()));
     let (client, connection) = Client::new(options(url, &client_id, true)?, 4 * MAX_BATCH);
     let (tx, rx) = mpsc::channel();
     let stop = Arc::new(AtomicBool::new(false));
     let generation = Arc::new(AtomicU64::new(0));
     let thread = spawn_connection(connection, tx, stop.clone(), generation.clone());
-    println!(
+    outln!(
         "twin run: MQTT {url}, client `{client_id}` (persistent session, QoS 1), topics {}",
         filters.join(" ")
     );
@@ -467,7 +467,7 @@ pub fn run(
         .arrivals
         .map_or(0.0, |(first, last)| (last - first).as_secs_f64());
     let c = &ing.counters;
-    println!(
+    outln!(
         "twin run: {} messages in {secs:.1} s ({:.0}/s; {} refused), {} readings applied, {} duplicates, {} acknowledged; {} connections",
         c.messages,
         c.messages as f64 / secs.max(1e-3),
@@ -482,12 +482,12 @@ pub fn run(
 
 fn ingest_loop(
     ing: &mut Ingest<'_>,
-    live: &mut LiveTwin,
+    live: &mut Session,
     rx: &Receiver<NetEvent>,
     filters: &[String],
     duration_ms: Option<i64>,
     idle_exit: Option<Duration>,
-) -> Result<(), String> {
+) -> anyhow::Result<()> {
     let mut connected = false;
     let mut failures = 0u64;
     let mut quiet_since = Instant::now();
@@ -498,7 +498,7 @@ fn ingest_loop(
             Ok(e) => events.push(e),
             Err(RecvTimeoutError::Timeout) => {}
             Err(RecvTimeoutError::Disconnected) => {
-                return Err("the MQTT connection thread stopped".into());
+                anyhow::bail!("the MQTT connection thread stopped");
             }
         }
         while events.len() < MAX_BATCH {
@@ -515,32 +515,32 @@ fn ingest_loop(
                     failures = 0;
                     quiet_since = Instant::now();
                     ing.counters.connections += 1;
-                    println!("twin run: connected (session present: {session_present})");
+                    outln!("twin run: connected (session present: {session_present})");
                     if !session_present {
                         let subs = filters
                             .iter()
                             .map(|f| SubscribeFilter::new(f.clone(), QoS::AtLeastOnce));
                         ing.client
                             .subscribe_many(subs)
-                            .map_err(|e| format!("MQTT subscribe: {e}"))?;
+                            .map_err(|e| anyhow::anyhow!("MQTT subscribe: {e}"))?;
                     }
                 }
                 NetEvent::Subscribed(codes) => {
                     if codes.contains(&SubscribeReasonCode::Failure) {
-                        return Err(format!(
+                        return Err(anyhow::anyhow!(
                             "the broker refused the subscription to {filters:?}"
                         ));
                     }
-                    println!("twin run: subscribed to {}", filters.join(" "));
+                    outln!("twin run: subscribed to {}", filters.join(" "));
                 }
                 NetEvent::Message(p, g) => batch.push((p, g)),
                 NetEvent::PubAck => {}
                 NetEvent::Lost(why) => {
                     failures += 1;
                     if connected {
-                        println!("twin run: connection lost ({why}); reconnecting");
+                        outln!("twin run: connection lost ({why}); reconnecting");
                     } else if failures == 1 || failures.is_multiple_of(30) {
-                        println!("twin run: cannot reach the broker ({why}); retrying");
+                        outln!("twin run: cannot reach the broker ({why}); retrying");
                     }
                     connected = false;
                 }
@@ -552,6 +552,10 @@ fn ingest_loop(
             ing.apply_batch(live, batch);
         }
         ing.advance(live);
+        // The reader of standard output went away: end as if the time were up.
+        if crate::out::gone() {
+            return Ok(());
+        }
         if let (Some(d), Some(now)) = (duration_ms, ing.clock.now())
             && ing.console.is_some()
             && now - ing.start >= d

@@ -19,12 +19,13 @@ use std::time::{Duration, Instant};
 use clap::Args;
 use rumqttc::{Client, QoS};
 use serde_json::json;
-use twin_core::sim::{SimConfig, Simulator, standard_channels};
+use twin_chongming::sim::{SimConfig, Simulator, standard_channels};
 use twin_core::state::{Retention, Sample, StateStore, decode};
 use twin_core::topic;
 
 use crate::DataArgs;
 use crate::mqtt::{NetEvent, options, shut_down, spawn_connection, wall_ms};
+use crate::out::outln;
 use crate::run::{clock, pace, parse_duration_ms, parse_speed};
 
 /// Options of `twin publish`.
@@ -87,7 +88,7 @@ impl Published {
 }
 
 /// Publishes the simulated island.
-pub fn run(args: &PublishArgs) -> Result<(), String> {
+pub fn run(args: &PublishArgs) -> anyhow::Result<()> {
     let duration_ms = args
         .duration
         .as_deref()
@@ -107,7 +108,7 @@ pub fn run(args: &PublishArgs) -> Result<(), String> {
     let mut topics: Vec<Option<(String, String)>> = vec![None; twin.handle_capacity()];
     for h in sim.sensors() {
         if let Some(t) = topic::topic_of(&twin, h) {
-            let town = topic::town_segment(&twin, topic::town_of(&twin, h));
+            let town = topic::town_segment(&twin, twin.town_of(h));
             topics[h.index()] = Some((t, town));
         }
     }
@@ -120,7 +121,7 @@ pub fn run(args: &PublishArgs) -> Result<(), String> {
     let (tx, rx) = mpsc::channel();
     let stop = Arc::new(AtomicBool::new(false));
     let thread = spawn_connection(connection, tx, stop.clone(), Arc::new(AtomicU64::new(0)));
-    println!(
+    outln!(
         "twin publish: {} sensors of {} assets to {} as `{}`, QoS 1, simulator seed {}",
         sim.sensor_count(),
         twin.len(),
@@ -143,7 +144,7 @@ pub fn run(args: &PublishArgs) -> Result<(), String> {
     );
     shut_down(&client, &stop, thread);
     let (elapsed, t) = result?;
-    println!(
+    outln!(
         "twin publish: {} messages ({} samples) from {} to {} in {:.1} s ({:.0} messages/s), all acknowledged",
         out.messages,
         out.samples,
@@ -163,8 +164,8 @@ pub fn run(args: &PublishArgs) -> Result<(), String> {
             "seconds": elapsed,
             "messages_per_town": out.per_town,
         });
-        let text = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
-        std::fs::write(p, text + "\n").map_err(|e| format!("{}: {e}", p.display()))?;
+        let text = serde_json::to_string_pretty(&report)?;
+        std::fs::write(p, text + "\n").map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
     }
     Ok(())
 }
@@ -182,12 +183,12 @@ fn publish(
     duration_ms: Option<i64>,
     speed: Option<f64>,
     out: &mut Published,
-) -> Result<(f64, i64), String> {
+) -> anyhow::Result<(f64, i64)> {
     let real_start = Instant::now();
     let status_every = args.status_every.max(1) as i64 * 1000;
     let mut t = start;
     let mut batch: Vec<Sample> = Vec::new();
-    while duration_ms.is_none_or(|d| t - start < d) {
+    while duration_ms.is_none_or(|d| t - start < d) && !crate::out::gone() {
         pace(real_start, start, t, speed);
         t += 1000;
         batch.clear();
@@ -207,14 +208,14 @@ fn publish(
             let payload = crate::wire::encode(t, &values);
             client
                 .publish(topic.as_str(), QoS::AtLeastOnce, false, payload)
-                .map_err(|e| format!("MQTT publish: {e}"))?;
+                .map_err(|e| anyhow::anyhow!("MQTT publish: {e}"))?;
             out.messages += 1;
             out.samples += values.len() as u64;
             *out.per_town.entry(town.clone()).or_insert(0) += 1;
         }
         out.drain(rx);
         if (t - start) % status_every == 0 {
-            println!(
+            outln!(
                 "[{}] published {} messages ({} samples), {} acknowledged",
                 clock(t),
                 out.messages,
@@ -231,9 +232,10 @@ fn publish(
         if out.acked != last.0 {
             last = (out.acked, Instant::now());
         } else if last.1.elapsed() > Duration::from_secs(60) {
-            return Err(format!(
+            return Err(anyhow::anyhow!(
                 "the broker acknowledged {} of {} messages (no progress for 60 s)",
-                out.acked, out.messages
+                out.acked,
+                out.messages
             ));
         }
     }

@@ -4,6 +4,7 @@ use clap::Subcommand;
 use twin_core::{Handle, KindFilter, Twin};
 
 use crate::DataArgs;
+use crate::out::outln;
 
 /// The spatial questions.
 #[derive(Subcommand, Debug, Clone)]
@@ -18,7 +19,7 @@ pub enum QueryKind {
         lat: f64,
         /// Keep only this kind (e.g. town, building, sensor, sensor:pm25; comma for several).
         #[arg(long)]
-        kind: Option<String>,
+        kind: Option<KindFilter>,
     },
     /// Assets whose lon/lat bounding box intersects the box.
     Bbox {
@@ -36,7 +37,7 @@ pub enum QueryKind {
         max_lat: f64,
         /// Keep only this kind.
         #[arg(long)]
-        kind: Option<String>,
+        kind: Option<KindFilter>,
     },
     /// Assets within a distance (metres, in the local frame) of the point.
     Near {
@@ -50,7 +51,7 @@ pub enum QueryKind {
         metres: f64,
         /// Keep only this kind.
         #[arg(long)]
-        kind: Option<String>,
+        kind: Option<KindFilter>,
     },
     /// The k assets nearest the point, nearest first, with distances in metres.
     Knn {
@@ -64,20 +65,21 @@ pub enum QueryKind {
         k: usize,
         /// Keep only this kind.
         #[arg(long)]
-        kind: Option<String>,
+        kind: Option<KindFilter>,
     },
 }
 
-fn check_lon_lat(lon: f64, lat: f64) -> Result<(), String> {
+fn check_lon_lat(lon: f64, lat: f64) -> anyhow::Result<()> {
     if !lon.is_finite() || !lat.is_finite() || lon.abs() > 180.0 || lat.abs() > 90.0 {
-        return Err(format!("({lon}, {lat}) is not a WGS84 longitude/latitude"));
+        return Err(anyhow::anyhow!(
+            "({lon}, {lat}) is not a WGS84 longitude/latitude"
+        ));
     }
     Ok(())
 }
 
 /// Runs the query and prints one asset per line.
-pub fn run(q: &QueryKind, data: &DataArgs) -> Result<(), String> {
-    let filter = |k: &Option<String>| k.as_deref().map(KindFilter::parse);
+pub fn run(q: &QueryKind, data: &DataArgs) -> anyhow::Result<()> {
     // Check the arguments before the (slower) load.
     match q {
         QueryKind::Contains { lon, lat, .. }
@@ -93,23 +95,22 @@ pub fn run(q: &QueryKind, data: &DataArgs) -> Result<(), String> {
             check_lon_lat(*min_lon, *min_lat)?;
             check_lon_lat(*max_lon, *max_lat)?;
             if min_lon > max_lon || min_lat > max_lat {
-                return Err("bbox: min must not exceed max".into());
+                anyhow::bail!("bbox: min must not exceed max");
             }
         }
     }
     if let QueryKind::Near { metres, .. } = q
         && !(metres.is_finite() && *metres >= 0.0)
     {
-        return Err(format!(
+        return Err(anyhow::anyhow!(
             "near: distance {metres} must be a non-negative number"
         ));
     }
     let twin = crate::data::load(data)?;
     let lines: Vec<String> = match q {
-        QueryKind::Contains { lon, lat, kind } => rows(
-            &twin,
-            twin.query_containing(*lon, *lat, filter(kind).as_ref()),
-        ),
+        QueryKind::Contains { lon, lat, kind } => {
+            rows(&twin, twin.query_containing(*lon, *lat, kind.as_ref()))
+        }
         QueryKind::Bbox {
             min_lon,
             min_lat,
@@ -118,11 +119,7 @@ pub fn run(q: &QueryKind, data: &DataArgs) -> Result<(), String> {
             kind,
         } => rows(
             &twin,
-            twin.query_bbox(
-                (*min_lon, *min_lat),
-                (*max_lon, *max_lat),
-                filter(kind).as_ref(),
-            ),
+            twin.query_bbox((*min_lon, *min_lat), (*max_lon, *max_lat), kind.as_ref()),
         ),
         QueryKind::Near {
             lon,
@@ -131,16 +128,16 @@ pub fn run(q: &QueryKind, data: &DataArgs) -> Result<(), String> {
             kind,
         } => rows(
             &twin,
-            twin.query_within_distance(*lon, *lat, *metres, filter(kind).as_ref()),
+            twin.query_within_distance(*lon, *lat, *metres, kind.as_ref()),
         ),
         QueryKind::Knn { lon, lat, k, kind } => twin
-            .query_nearest(*lon, *lat, *k, filter(kind).as_ref())
+            .query_nearest(*lon, *lat, *k, kind.as_ref())
             .into_iter()
             .map(|(h, d)| format!("{}\t{d:.2}", row(&twin, h)))
             .collect(),
     };
     for l in lines {
-        println!("{l}");
+        outln!("{l}");
     }
     Ok(())
 }

@@ -3,10 +3,11 @@
 use std::path::PathBuf;
 
 use clap::Args;
-use twin_core::sim::{SimConfig, Simulator, standard_channels, standard_layers};
+use twin_chongming::sim::{SimConfig, Simulator, standard_channels, standard_layers};
 use twin_core::state::history::Retention;
-use twin_core::state::{Overlay, Rgba, StateStore, load_layers_json};
+use twin_core::state::{Rgba, load_layers_json};
 use twin_core::{AssetKind, Handle, Twin};
+use twin_core::{Session, SessionConfig, Timestamp};
 use twin_render::scene::{asset_bounds, kind_bounds, widen};
 use twin_render::{Headless, HostColors, LayerKind, Model, OrbitCamera, Placement, Scene};
 
@@ -61,19 +62,18 @@ pub struct RenderArgs {
 }
 
 /// Runs `twin render`.
-pub fn run(args: &RenderArgs) -> Result<(), String> {
+pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
     let mut twin = crate::data::load(&args.data)?;
     let mut scene = Scene::build(&twin);
     for spec in &args.model {
         add_model(&twin, &mut scene, spec)?;
     }
-    let mut hl =
-        Headless::with_scene(args.width, args.height, &scene).map_err(|e| e.to_string())?;
+    let mut hl = Headless::with_scene(args.width, args.height, &scene)?;
     for (names, on) in [(&args.hide, false), (&args.show, true)] {
         for name in names {
             let l = LayerKind::parse(name).ok_or_else(|| {
                 let all: Vec<&str> = LayerKind::ALL.iter().map(|l| l.as_str()).collect();
-                format!(
+                anyhow::anyhow!(
                     "--hide/--show: no layer `{name}` (layers: {})",
                     all.join(", ")
                 )
@@ -82,7 +82,8 @@ pub fn run(args: &RenderArgs) -> Result<(), String> {
         }
     }
     if let Some(name) = &args.overlay {
-        let colors = overlay_colors(&mut twin, name, &args.sim)?;
+        let (back, colors) = overlay_colors(twin, name, &args.sim)?;
+        twin = back;
         hl.renderer.set_all_state(&colors);
     }
     let aspect = args.width as f32 / args.height.max(1) as f32;
@@ -95,10 +96,10 @@ pub fn run(args: &RenderArgs) -> Result<(), String> {
         (Some(id), _) => {
             let h = twin
                 .handle(id)
-                .ok_or_else(|| format!("--asset: no asset `{id}`"))?;
+                .ok_or_else(|| anyhow::anyhow!("--asset: no asset `{id}`"))?;
             hl.renderer.set_selected(Some(h));
-            let (lo, hi) =
-                asset_bounds(&twin, h).ok_or_else(|| format!("--asset {id}: no geometry"))?;
+            let (lo, hi) = asset_bounds(&twin, h)
+                .ok_or_else(|| anyhow::anyhow!("--asset {id}: no geometry"))?;
             Some(widen((lo, hi), 150.0))
         }
         (None, Some(name)) => {
@@ -107,11 +108,11 @@ pub fn run(args: &RenderArgs) -> Result<(), String> {
         }
         (None, None) => kind_bounds(&twin, &AssetKind::Island).or(scene.bounds),
     };
-    let (lo, hi) = focus.ok_or("nothing to draw: the twin is empty")?;
+    let (lo, hi) = focus.ok_or_else(|| anyhow::anyhow!("nothing to draw: the twin is empty"))?;
     cam.fit(lo, hi, aspect);
     let t = std::time::Instant::now();
-    let (img, stats) = hl.render(&cam).map_err(|e| e.to_string())?;
-    img.save_png(&args.out).map_err(|e| e.to_string())?;
+    let (img, stats) = hl.render(&cam)?;
+    img.save_png(&args.out)?;
     eprintln!(
         "wrote {} ({}x{}, {} draw calls, {} triangles, {:.0} ms on {})",
         args.out.display(),
@@ -126,7 +127,7 @@ pub fn run(args: &RenderArgs) -> Result<(), String> {
 }
 
 /// A town by id, Chinese name or English name (case-insensitive).
-fn find_town(twin: &Twin, name: &str) -> Result<Handle, String> {
+fn find_town(twin: &Twin, name: &str) -> anyhow::Result<Handle> {
     let lower = name.to_lowercase();
     let mut names = Vec::new();
     for (h, a) in twin.iter() {
@@ -139,25 +140,28 @@ fn find_town(twin: &Twin, name: &str) -> Result<Handle, String> {
         }
         names.push(format!("{} {}", a.name_zh.as_deref().unwrap_or(""), en));
     }
-    Err(format!(
+    Err(anyhow::anyhow!(
         "--town: no town `{name}` (towns: {})",
         names.join(", ")
     ))
 }
 
-/// Simulates `sim` of telemetry and colours every asset with the chosen standard
-/// layer(s); building-energy meters colour their buildings.
-fn overlay_colors(twin: &mut Twin, name: &str, sim: &str) -> Result<Vec<Rgba>, String> {
-    let sim_ms = crate::run::parse_duration_ms(sim).map_err(|e| format!("--sim: {e}"))?;
-    let retention = Retention {
-        max_age_ms: Some(sim_ms + 60_000),
-        max_samples: None,
+/// Simulates `sim` of telemetry into a session over `twin` and colours every asset
+/// with the chosen standard layer(s); building-energy meters colour their buildings.
+/// Gives the twin back with the colours.
+fn overlay_colors(twin: Twin, name: &str, sim: &str) -> anyhow::Result<(Twin, Vec<Rgba>)> {
+    let sim_ms = crate::run::parse_duration_ms(sim).map_err(|e| anyhow::anyhow!("--sim: {e}"))?;
+    let config = SessionConfig {
+        retention: Retention::max_age(sim_ms + 60_000),
+        history_budget_bytes: None,
+        ..SessionConfig::default()
     };
-    let mut store = StateStore::new(twin.handle_capacity(), retention, None);
-    let ch = standard_channels(&mut store);
+    let mut session = Session::new(twin, config);
+    let ch = standard_channels(&mut session);
     let layers: Vec<_> = if name.ends_with(".json") {
-        let text = std::fs::read_to_string(name).map_err(|e| format!("--overlay {name}: {e}"))?;
-        load_layers_json(&text, &store).map_err(|e| format!("{name}: {e}"))?
+        let text =
+            std::fs::read_to_string(name).map_err(|e| anyhow::anyhow!("--overlay {name}: {e}"))?;
+        load_layers_json(&text, session.store()).map_err(|e| anyhow::anyhow!("{name}: {e}"))?
     } else {
         standard_layers(&ch)
             .into_iter()
@@ -166,46 +170,46 @@ fn overlay_colors(twin: &mut Twin, name: &str, sim: &str) -> Result<Vec<Rgba>, S
     };
     if layers.is_empty() && !name.ends_with(".json") {
         let all: Vec<String> = standard_layers(&ch).into_iter().map(|l| l.name).collect();
-        return Err(format!(
+        return Err(anyhow::anyhow!(
             "--overlay: no layer `{name}` (layers: {}, or all)",
             all.join(", ")
         ));
     }
-    let mut overlay = Overlay::new(twin, layers).map_err(|e| e.to_string())?;
+    // No rules: the picture shows the layers' colours only, no alert highlights.
+    session.set_layers(layers)?;
     // 2026-11-21 08:00 China time.
     let start = 1_795_219_200_000;
+    let twin = session.twin();
     let mut simulator = Simulator::new(twin, &ch, SimConfig::default_for(twin, 7, start));
-    let mut batch = Vec::new();
     let mut t = start;
     while t <= start + sim_ms {
-        batch.clear();
-        simulator.tick(t, &mut batch);
-        store.apply(&batch, t);
+        simulator.drive(&mut session, Timestamp::from_millis(t));
         t += 1000;
     }
-    overlay.refresh(&mut store, t - 1000);
+    session.refresh_colors();
+    let twin = session.twin();
     let mut colors = vec![Rgba::NONE; twin.handle_capacity()];
     let all = 0..colors.len() as u32;
     HostColors::building_energy(twin).apply(
-        overlay.colors(),
+        session.overlay().colors(),
         std::slice::from_ref(&all),
         &mut colors,
     );
-    Ok(colors)
+    Ok((session.into_twin(), colors))
 }
 
 /// `FILE.glb@ASSET_ID[,HEADING[,SCALE]]`: the model placed on the asset.
-fn add_model(twin: &Twin, scene: &mut Scene, spec: &str) -> Result<(), String> {
-    let (file, rest) = spec
-        .rsplit_once('@')
-        .ok_or_else(|| format!("--model `{spec}`: expected FILE.glb@ASSET_ID[,HEADING[,SCALE]]"))?;
+fn add_model(twin: &Twin, scene: &mut Scene, spec: &str) -> anyhow::Result<()> {
+    let (file, rest) = spec.rsplit_once('@').ok_or_else(|| {
+        anyhow::anyhow!("--model `{spec}`: expected FILE.glb@ASSET_ID[,HEADING[,SCALE]]")
+    })?;
     let mut parts = rest.split(',');
     let id = parts.next().unwrap_or_default();
-    let num = |s: Option<&str>, what: &str, default: f64| -> Result<f64, String> {
+    let num = |s: Option<&str>, what: &str, default: f64| -> anyhow::Result<f64> {
         s.map(|x| {
             x.trim()
                 .parse::<f64>()
-                .map_err(|e| format!("--model `{spec}`: {what}: {e}"))
+                .map_err(|e| anyhow::anyhow!("--model `{spec}`: {what}: {e}"))
         })
         .transpose()
         .map(|v| v.unwrap_or(default))
@@ -214,18 +218,18 @@ fn add_model(twin: &Twin, scene: &mut Scene, spec: &str) -> Result<(), String> {
     let scale = num(parts.next(), "scale", 1.0)?;
     let h = twin
         .handle(id)
-        .ok_or_else(|| format!("--model `{spec}`: no asset `{id}`"))?;
+        .ok_or_else(|| anyhow::anyhow!("--model `{spec}`: no asset `{id}`"))?;
     let a = twin
         .get(h)
-        .ok_or_else(|| format!("--model `{spec}`: no asset `{id}`"))?;
-    let (lo, hi) =
-        asset_bounds(twin, h).ok_or_else(|| format!("--model `{spec}`: `{id}` has no geometry"))?;
+        .ok_or_else(|| anyhow::anyhow!("--model `{spec}`: no asset `{id}`"))?;
+    let (lo, hi) = asset_bounds(twin, h)
+        .ok_or_else(|| anyhow::anyhow!("--model `{spec}`: `{id}` has no geometry"))?;
     let (lon, lat) = twin.frame().to_geographic(
         ((lo[0] + hi[0]) / 2.0) as f64,
         ((lo[1] + hi[1]) / 2.0) as f64,
     );
-    let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
-    let model = Model::from_glb(&bytes, file).map_err(|e| e.to_string())?;
+    let bytes = std::fs::read(file).map_err(|e| anyhow::anyhow!("{file}: {e}"))?;
+    let model = Model::from_glb(&bytes, file)?;
     let placement = Placement {
         lon,
         lat,

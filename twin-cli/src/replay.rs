@@ -5,8 +5,10 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Args;
+use twin_core::Timestamp;
 
 use crate::DataArgs;
+use crate::out::outln;
 use crate::run::{Console, clock, live_twin, pace, parse_speed};
 
 /// Options of `twin replay`.
@@ -34,9 +36,9 @@ pub struct ReplayArgs {
 }
 
 /// Replays the file.
-pub fn run(args: &ReplayArgs) -> Result<(), String> {
+pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     let speed = parse_speed(&args.speed)?;
-    let file = twin_core::telemetry::read_file(&args.file).map_err(|e| e.to_string())?;
+    let file = twin_core::telemetry::read_file(&args.file)?;
     for e in file.errors.iter().take(20) {
         eprintln!("twin replay: skipped {e}");
     }
@@ -45,42 +47,46 @@ pub fn run(args: &ReplayArgs) -> Result<(), String> {
     }
     let mut replay = twin_core::telemetry::Replay::new(file.readings);
     let (Some(first), Some(last)) = (replay.start(), replay.end()) else {
-        return Err(format!("{}: no readings to replay", args.file.display()));
+        return Err(anyhow::anyhow!(
+            "{}: no readings to replay",
+            args.file.display()
+        ));
     };
     let (mut live, _) = live_twin(&args.data, args.rules.as_ref(), args.history_mib)?;
     // Whole seconds: the first step holds everything up to the end of the first second.
     let start = first.div_euclid(1000) * 1000;
-    println!(
+    outln!(
         "twin replay: {} readings from {} to {} ({} bad lines skipped)",
         replay.len(),
         clock(first),
         clock(last),
         file.errors.len()
     );
-    let mut console = Console::new(&mut live, start, args.alert_lines, args.table_every);
+    let mut console = Console::new(start, args.alert_lines, args.table_every);
     let real_start = Instant::now();
     let mut t = start;
     let mut rejected = 0u64;
-    while let Some(next) = replay.next_ts() {
+    while let Some(next) = replay.next_ts().filter(|_| !crate::out::gone()) {
         // Skip quiet stretches: jump to the second before the next reading.
         let next_second = next.div_euclid(1000) * 1000;
         if next_second > t + 1000 {
             t = next_second - 1000;
-            live.tick(t);
+            live.tick(Timestamp::from_millis(t));
         }
         pace(real_start, start, t, speed);
         t += 1000;
         let batch = replay.until(t).to_vec();
         let began = Instant::now();
-        let report = live.apply_readings(&batch, t);
+        let report = live.apply_readings(&batch, Timestamp::from_millis(t));
         rejected += report.rejected_total();
         for r in report.examples.iter().take(3) {
             eprintln!("twin replay: refused {r}");
         }
-        console.step(&live, t, batch.len(), &report, began.elapsed());
+        let took = began.elapsed();
+        console.step(&mut live, t, batch.len(), &report, took);
     }
     console.finish(&live, t);
-    println!(
+    outln!(
         "twin replay: {} simulated in {:.1} s real time; {rejected} readings refused",
         clock(t - start),
         real_start.elapsed().as_secs_f64()

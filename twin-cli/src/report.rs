@@ -31,9 +31,8 @@ use std::path::Path;
 
 use serde_json::{Value as Json, json};
 use twin_core::Handle;
+use twin_core::Session;
 use twin_core::state::IngestReport;
-use twin_core::state::live::LiveTwin;
-use twin_core::telemetry::iso8601;
 
 /// What a run took in, summed over the run.
 #[derive(Clone, Debug, Default)]
@@ -77,8 +76,8 @@ impl Counters {
 }
 
 /// The report as JSON; `towns` are the towns this process takes (`None`: all).
-pub fn to_json(live: &LiveTwin, c: &Counters, towns: Option<&[Handle]>, now_ms: i64) -> Json {
-    let twin = &live.twin;
+pub fn to_json(live: &Session, c: &Counters, towns: Option<&[Handle]>, now_ms: i64) -> Json {
+    let twin = live.twin();
     let id = |h: Handle| twin.get(h).map(|a| a.id.clone()).unwrap_or_default();
     let covers = |h: Handle| towns.is_none_or(|ts| ts.contains(&h));
     let rows: Vec<Json> = live
@@ -102,7 +101,7 @@ pub fn to_json(live: &LiveTwin, c: &Counters, towns: Option<&[Handle]>, now_ms: 
                 .iter()
                 .map(|(ch, s)| {
                     let name = live
-                        .store
+                        .store()
                         .spec(*ch)
                         .map_or_else(|| format!("#{}", ch.0), |sp| sp.name.clone());
                     (
@@ -133,7 +132,7 @@ pub fn to_json(live: &LiveTwin, c: &Counters, towns: Option<&[Handle]>, now_ms: 
     json!({
         "source": c.source,
         "now_ms": now_ms,
-        "now": iso8601(now_ms),
+        "now": twin_core::Timestamp::from_millis(now_ms).to_string(),
         "towns": towns.map(|ts| ts.iter().map(|h| id(*h)).collect::<Vec<_>>()),
         "ingest": {
             "messages": c.messages,
@@ -150,8 +149,8 @@ pub fn to_json(live: &LiveTwin, c: &Counters, towns: Option<&[Handle]>, now_ms: 
             "rejected_total": c.ingest.rejected_total(),
             "messages_per_town": c.per_town,
         },
-        "history_samples": live.store.history().total_samples(),
-        "open_alerts": live.alerts.open().count(),
+        "history_samples": live.store().history().total_samples(),
+        "open_alerts": live.alerts().open().count(),
         "vital_signs": rows,
     })
 }
@@ -159,12 +158,12 @@ pub fn to_json(live: &LiveTwin, c: &Counters, towns: Option<&[Handle]>, now_ms: 
 /// Writes the report (pretty JSON) to `path`.
 pub fn write(
     path: &Path,
-    live: &LiveTwin,
+    live: &Session,
     c: &Counters,
     towns: Option<&[Handle]>,
     now_ms: i64,
-) -> Result<(), String> {
+) -> anyhow::Result<()> {
     let text = serde_json::to_string_pretty(&to_json(live, c, towns, now_ms))
-        .map_err(|e| format!("{}: {e}", path.display()))?;
-    std::fs::write(path, text + "\n").map_err(|e| format!("{}: {e}", path.display()))
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    std::fs::write(path, text + "\n").map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))
 }

@@ -9,13 +9,17 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use clap::Args;
-use twin_core::sim::{SimConfig, Simulator, standard_channels};
+use twin_chongming::DEFAULT_RULES_JSON;
+use twin_chongming::sim::{
+    SimConfig, Simulator, StandardChannels, standard_channels, standard_config, standard_layers,
+};
+use twin_core::state::IngestReport;
 use twin_core::state::alert::AlertEvent;
-use twin_core::state::live::{DEFAULT_RULES_JSON, LiveTwin};
 use twin_core::state::vitals::VitalRow;
-use twin_core::state::{IngestReport, Retention, Sample};
+use twin_core::{Session, Timestamp};
 
 use crate::DataArgs;
+use crate::out::{out, outln};
 use crate::report::Counters;
 
 /// Options of `twin run`.
@@ -80,7 +84,7 @@ pub struct RunArgs {
 }
 
 /// Parses `90s`, `20m`, `2h`, `1500ms` or plain seconds into milliseconds.
-pub fn parse_duration_ms(s: &str) -> Result<i64, String> {
+pub fn parse_duration_ms(s: &str) -> anyhow::Result<i64> {
     let s = s.trim();
     let (num, unit) = match s.find(|c: char| c.is_ascii_alphabetic()) {
         Some(i) => (&s[..i], &s[i..]),
@@ -89,7 +93,7 @@ pub fn parse_duration_ms(s: &str) -> Result<i64, String> {
     let n: f64 = num
         .trim()
         .parse()
-        .map_err(|_| format!("duration `{s}`: `{num}` is not a number"))?;
+        .map_err(|_| anyhow::anyhow!("duration `{s}`: `{num}` is not a number"))?;
     let factor = match unit {
         "ms" => 1.0,
         "s" => 1000.0,
@@ -97,14 +101,14 @@ pub fn parse_duration_ms(s: &str) -> Result<i64, String> {
         "h" => 3_600_000.0,
         "d" => 86_400_000.0,
         other => {
-            return Err(format!(
+            return Err(anyhow::anyhow!(
                 "duration `{s}`: unknown unit `{other}` (ms, s, m, h, d)"
             ));
         }
     };
     let ms = n * factor;
     if !(0.0..1e15).contains(&ms) {
-        return Err(format!("duration `{s}` is out of range"));
+        return Err(anyhow::anyhow!("duration `{s}` is out of range"));
     }
     Ok(ms as i64)
 }
@@ -117,46 +121,55 @@ pub fn clock(ms: i64) -> String {
 }
 
 /// Parses `--speed`: a positive number of simulated seconds per real second, or `max`.
-pub fn parse_speed(s: &str) -> Result<Option<f64>, String> {
+pub fn parse_speed(s: &str) -> anyhow::Result<Option<f64>> {
     match s.trim() {
         "max" => Ok(None),
         s => match s.parse::<f64>() {
             Ok(v) if v.is_finite() && v > 0.0 => Ok(Some(v)),
-            _ => Err(format!("--speed `{s}`: a positive number or `max`")),
+            _ => Err(anyhow::anyhow!("--speed `{s}`: a positive number or `max`")),
         },
     }
 }
 
-/// Loads the twin (per `data`), the standard channels and the rules into a live twin.
+/// History kept by `twin run`: six hours.
+pub const HISTORY_MAX_AGE_MS: i64 = 6 * 3_600_000;
+
+/// Alert events taken from the session per batch.
+const EVENT_BATCH: usize = 10_000;
+
+/// The session settings of `twin run` with `history_mib` MiB of history.
+pub fn session_config(history_mib: usize) -> twin_core::SessionConfig {
+    standard_config(
+        HISTORY_MAX_AGE_MS,
+        Some(history_mib.saturating_mul(1 << 20)),
+    )
+}
+
+/// Loads the twin (per `data`) into the island's standard session with the rules.
 pub fn live_twin(
     data: &DataArgs,
     rules: Option<&PathBuf>,
     history_mib: usize,
-) -> Result<(LiveTwin, twin_core::sim::StandardChannels), String> {
+) -> anyhow::Result<(Session, StandardChannels)> {
     let rules_text = match rules {
-        Some(p) => std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?,
+        Some(p) => {
+            std::fs::read_to_string(p).map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
+        }
         None => DEFAULT_RULES_JSON.to_string(),
     };
     let twin = crate::data::load(data)?;
-    let retention = Retention {
-        max_age_ms: Some(6 * 3_600_000),
-        max_samples: None,
-    };
-    let budget = history_mib.saturating_mul(1 << 20);
     let (live, channels) =
-        twin_core::sim::standard_live_twin(twin, retention, Some(budget), &rules_text).map_err(
-            |e| match rules {
-                Some(p) => format!("{}: {e}", p.display()),
-                None => e.to_string(),
-            },
-        )?;
+        twin_chongming::sim::standard_session(twin, session_config(history_mib), &rules_text)
+            .map_err(|e| match rules {
+                Some(p) => anyhow::anyhow!("{}: {e}", p.display()),
+                None => anyhow::Error::new(e),
+            })?;
     Ok((live, channels))
 }
 
 /// What the console shows while a live twin runs: a status line per simulated minute,
 /// alerts (a few per rule and minute, the rest counted), the vital-signs table.
 pub struct Console {
-    events: std::sync::mpsc::Receiver<AlertEvent>,
     start_ms: i64,
     minute: (u64, u64, u64, Duration),
     printed: std::collections::BTreeMap<String, usize>,
@@ -166,15 +179,9 @@ pub struct Console {
 }
 
 impl Console {
-    /// A console for `live`, starting at simulated time `start_ms`.
-    pub fn new(
-        live: &mut LiveTwin,
-        start_ms: i64,
-        alert_lines: usize,
-        table_every_min: u64,
-    ) -> Self {
+    /// A console starting at simulated time `start_ms`.
+    pub fn new(start_ms: i64, alert_lines: usize, table_every_min: u64) -> Self {
         Console {
-            events: live.alerts.subscribe(),
             start_ms,
             minute: (0, 0, 0, Duration::ZERO),
             printed: Default::default(),
@@ -188,7 +195,7 @@ impl Console {
     /// how long applying took.
     pub fn step(
         &mut self,
-        live: &LiveTwin,
+        live: &mut Session,
         t: i64,
         samples: usize,
         report: &IngestReport,
@@ -198,23 +205,32 @@ impl Console {
         self.minute.1 += report.applied;
         self.minute.2 += report.rejected_total();
         self.minute.3 += took;
-        for e in self.events.try_iter() {
-            let rule = match &e {
-                AlertEvent::Raised(a) | AlertEvent::Acknowledged(a) | AlertEvent::Cleared(a) => {
-                    a.rule.clone()
+        loop {
+            let events = live.drain_events(EVENT_BATCH);
+            for e in &events {
+                let rule = match e {
+                    AlertEvent::Raised(a)
+                    | AlertEvent::Acknowledged(a)
+                    | AlertEvent::Cleared(a) => &a.rule,
+                };
+                let n = match self.printed.get_mut(rule) {
+                    Some(n) => n,
+                    None => self.printed.entry(rule.clone()).or_insert(0),
+                };
+                *n += 1;
+                if *n <= self.alert_lines {
+                    outln!("{}", describe_event(live, e));
                 }
-            };
-            let n = self.printed.entry(rule).or_insert(0);
-            *n += 1;
-            if *n <= self.alert_lines {
-                println!("{}", describe_event(live, &e));
+            }
+            if events.len() < EVENT_BATCH {
+                break;
             }
         }
         let elapsed = t - self.start_ms;
         if elapsed % 60_000 == 0 {
             for (rule, n) in std::mem::take(&mut self.printed) {
                 if n > self.alert_lines {
-                    println!(
+                    outln!(
                         "[{}] ALERT ... and {} more events of {rule} this minute",
                         clock(t),
                         n - self.alert_lines
@@ -222,25 +238,25 @@ impl Console {
                 }
             }
             let (samples, applied, rejected, took) = self.minute;
-            println!(
+            outln!(
                 "[{}] {samples:>7} samples/min  applied {applied:>7}  rejected {rejected}  open alerts {}  ingest {:.1} ms/s  history {:.0} MiB",
                 clock(t),
-                live.alerts.open().count(),
+                live.alerts().open().count(),
                 took.as_secs_f64() * 1000.0 / 60.0,
-                live.store.history().bytes() as f64 / 1_048_576.0
+                live.store().history().bytes() as f64 / 1_048_576.0
             );
             self.minute = (0, 0, 0, Duration::ZERO);
         }
         if elapsed % self.table_every_ms == 0 {
-            print!("{}", vitals_table(&live.vital_signs(), live, t));
+            out!("{}", vitals_table(&live.vital_signs(), live, t));
             self.last_table = Some(t);
         }
     }
 
     /// The final table (unless it was just printed).
-    pub fn finish(&mut self, live: &LiveTwin, t: i64) {
+    pub fn finish(&mut self, live: &Session, t: i64) {
         if self.last_table != Some(t) {
-            print!("{}", vitals_table(&live.vital_signs(), live, t));
+            out!("{}", vitals_table(&live.vital_signs(), live, t));
         }
     }
 }
@@ -258,28 +274,23 @@ pub fn pace(real_start: Instant, start_ms: i64, t: i64, speed: Option<f64>) {
 }
 
 /// Loads the live twin: the island afresh, or the snapshot of `--resume`.
-fn load_live(args: &RunArgs) -> Result<(LiveTwin, twin_core::sim::StandardChannels), String> {
+fn load_live(args: &RunArgs) -> anyhow::Result<(Session, StandardChannels)> {
     Ok(match &args.resume {
         None => live_twin(&args.data, args.rules.as_ref(), args.history_mib)?,
         Some(p) => {
-            let retention = Retention {
-                max_age_ms: Some(6 * 3_600_000),
-                max_samples: None,
-            };
-            let budget = args.history_mib.saturating_mul(1 << 20);
-            let mut live =
-                twin_core::snapshot::load(p, retention, Some(budget)).map_err(|e| e.to_string())?;
-            let channels = standard_channels(&mut live.store);
+            let mut live = twin_core::snapshot::load(p, session_config(args.history_mib))?;
+            let channels = standard_channels(&mut live);
+            live.set_layers(standard_layers(&channels))?;
             if let Some(r) = &args.rules {
-                let text =
-                    std::fs::read_to_string(r).map_err(|e| format!("{}: {e}", r.display()))?;
+                let text = std::fs::read_to_string(r)
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", r.display()))?;
                 live.set_rules_json(&text)
-                    .map_err(|e| format!("{}: {e}", r.display()))?;
+                    .map_err(|e| anyhow::anyhow!("{}: {e}", r.display()))?;
             }
-            println!(
+            outln!(
                 "twin run: resumed from {} ({} open alerts)",
                 p.display(),
-                live.alerts.open().count()
+                live.alerts().open().count()
             );
             (live, channels)
         }
@@ -289,24 +300,24 @@ fn load_live(args: &RunArgs) -> Result<(LiveTwin, twin_core::sim::StandardChanne
 /// Saves the snapshot (`--save`) and writes the report (`--report`) of a finished run.
 fn finish(
     args: &RunArgs,
-    live: &LiveTwin,
+    live: &Session,
     counters: &Counters,
     towns: Option<&[twin_core::Handle]>,
     now_ms: i64,
-) -> Result<(), String> {
+) -> anyhow::Result<()> {
     if let Some(p) = &args.save {
-        twin_core::snapshot::save(live, p).map_err(|e| e.to_string())?;
-        println!("twin run: snapshot saved to {}", p.display());
+        twin_core::snapshot::save(live, p)?;
+        outln!("twin run: snapshot saved to {}", p.display());
     }
     if let Some(p) = &args.report {
         crate::report::write(p, live, counters, towns, now_ms)?;
-        println!("twin run: report written to {}", p.display());
+        outln!("twin run: report written to {}", p.display());
     }
     Ok(())
 }
 
 /// Runs the live island.
-pub fn run(args: &RunArgs) -> Result<(), String> {
+pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     let duration_ms = args
         .duration
         .as_deref()
@@ -317,11 +328,11 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
     let loaded = Instant::now();
     let (mut live, channels) = load_live(args)?;
     if let Some(url) = &args.mqtt {
-        println!(
+        outln!(
             "twin run: {} assets loaded in {:.2} s; {} rules",
-            live.twin.len(),
+            live.twin().len(),
             loaded.elapsed().as_secs_f64(),
-            live.alerts.rules().len()
+            live.alerts().rules().len()
         );
         let (counters, towns, now) = crate::mqtt::run(args, url, &mut live)?;
         return finish(args, &live, &counters, towns.as_deref(), now);
@@ -329,44 +340,44 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
     // Without --start-ms: now, or just after the newest state of a resumed snapshot
     // (older samples would only go to history).
     let start_ms = args.start_ms.unwrap_or_else(|| {
-        live.store
+        live.store()
             .newest_ts()
             .map_or(now_ms, |t| now_ms.max(t.div_euclid(1000) * 1000))
     });
     let mut config = SimConfig::default_for(
-        &live.twin,
+        live.twin(),
         args.data.seed,
         args.incidents_from.unwrap_or(start_ms),
     );
     config.start_ms = start_ms;
-    println!(
+    outln!(
         "twin run: {} assets loaded in {:.2} s; {} rules; simulator seed {}",
-        live.twin.len(),
+        live.twin().len(),
         loaded.elapsed().as_secs_f64(),
-        live.alerts.rules().len(),
+        live.alerts().rules().len(),
         args.data.seed
     );
     for incident in &config.incidents {
-        println!("  incident planned: {}", incident.describe(&live.twin));
+        outln!("  incident planned: {}", incident.describe(live.twin()));
     }
-    let mut sim = Simulator::new(&live.twin, &channels, config);
-    let mut console = Console::new(&mut live, start_ms, args.alert_lines, args.table_every);
+    let mut sim = Simulator::new(live.twin(), &channels, config);
+    let mut console = Console::new(start_ms, args.alert_lines, args.table_every);
     let real_start = Instant::now();
     let mut t = start_ms;
-    let mut batch: Vec<Sample> = Vec::new();
     let mut counters = Counters::new("simulator");
-    while duration_ms.is_none_or(|d| t - start_ms < d) {
+    // Until --for has passed, or the reader of standard output went away (then the
+    // run ends as if its time were up: --save and --report are still written).
+    while duration_ms.is_none_or(|d| t - start_ms < d) && !crate::out::gone() {
         pace(real_start, start_ms, t, speed);
         t += 1000;
-        batch.clear();
-        sim.tick(t, &mut batch);
         let began = Instant::now();
-        let report = live.apply(&batch, t);
-        console.step(&live, t, batch.len(), &report, began.elapsed());
-        counters.add(batch.len(), &report);
+        let (made, report) = sim.drive(&mut live, Timestamp::from_millis(t));
+        let took = began.elapsed();
+        console.step(&mut live, t, made, &report, took);
+        counters.add(made, &report);
     }
     console.finish(&live, t);
-    println!(
+    outln!(
         "twin run: simulated {} in {:.1} s real time",
         clock(t - start_ms),
         real_start.elapsed().as_secs_f64()
@@ -374,7 +385,7 @@ pub fn run(args: &RunArgs) -> Result<(), String> {
     finish(args, &live, &counters, None, t)
 }
 
-fn describe_event(live: &LiveTwin, e: &AlertEvent) -> String {
+fn describe_event(live: &Session, e: &AlertEvent) -> String {
     let (what, a, at) = match e {
         AlertEvent::Raised(a) => ("RAISED ", a, a.raised_at),
         AlertEvent::Acknowledged(a) => ("ACKED  ", a, a.acknowledged_at.unwrap_or(a.raised_at)),
@@ -382,7 +393,7 @@ fn describe_event(live: &LiveTwin, e: &AlertEvent) -> String {
     };
     let town = a
         .town
-        .and_then(|h| live.twin.get(h))
+        .and_then(|h| live.twin().get(h))
         .map(|t| t.display_name().to_string())
         .unwrap_or_else(|| "-".into());
     format!(
@@ -397,8 +408,8 @@ fn describe_event(live: &LiveTwin, e: &AlertEvent) -> String {
 }
 
 /// The vital-signs table: one line per town, then per island.
-pub fn vitals_table(rows: &[VitalRow], live: &LiveTwin, t: i64) -> String {
-    let ch = |name: &str| live.store.channel(name);
+pub fn vitals_table(rows: &[VitalRow], live: &Session, t: i64) -> String {
+    let ch = |name: &str| live.store().channel(name);
     let stat = |r: &VitalRow, name: &str, max: bool| -> String {
         ch(name)
             .and_then(|c| r.channels.get(&c))

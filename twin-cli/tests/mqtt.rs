@@ -18,7 +18,7 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use serde_json::Value as Json;
-use twin_core::kind::SensorType;
+use twin_core::SensorType;
 use twin_core::{AssetKind, Handle, topic};
 
 use harness::{
@@ -59,10 +59,7 @@ fn a_known_messages_give_known_counts_and_vital_signs_and_a_stream_goes_through(
     let isl = island(0.01);
     let mut by_town: BTreeMap<Handle, Vec<Handle>> = BTreeMap::new();
     for h in sensors_of(&isl, SensorType::WaterLevel) {
-        by_town
-            .entry(topic::town_of(&isl, h).unwrap())
-            .or_default()
-            .push(h);
+        by_town.entry(isl.town_of(h).unwrap()).or_default().push(h);
     }
     let (&town, gauges) = by_town.iter().find(|(_, g)| g.len() >= 2).unwrap();
     let (w1, w2) = (gauges[0], gauges[1]);
@@ -141,7 +138,7 @@ fn a_known_messages_give_known_counts_and_vital_signs_and_a_stream_goes_through(
     assert_eq!(t["channels"]["level"]["count"], 2);
     assert_eq!(t["channels"]["level"]["mean"], 2.25);
     assert_eq!(t["channels"]["level"]["max"], 3.0);
-    let c = row(&r, &id(topic::town_of(&isl, charger).unwrap()));
+    let c = row(&r, &id(isl.town_of(charger).unwrap()));
     assert_eq!(c["channels"]["power"]["max"], 22.0);
     assert_eq!(c["channels"]["charger"]["max"], 1.0, "state `charging`");
     let online: u64 = r["vital_signs"]

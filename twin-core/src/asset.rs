@@ -15,7 +15,10 @@ use crate::kind::{AssetKind, ZLevel};
 /// asset leaves a hole), and are the fast path for live state and rendering: a state
 /// texture row, a vertex attribute, a slot in a column. They are not stable across
 /// processes; the external [`Asset::id`] is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct Handle(pub u32);
 
 impl Handle {

@@ -173,39 +173,35 @@ impl AssetKind {
         }
     }
 
-    /// Parses a kind name. `sensor:<type>` (or `sensor/<type>`) gives a sensor of that type;
-    /// plain `sensor` a sensor of type `other`. Unknown names become [`AssetKind::Custom`].
-    pub fn parse(s: &str) -> AssetKind {
+    /// Reads a kind as a data file names it, never failing: built-in names and their
+    /// aliases (case-insensitive, `-` and spaces as `_`), `sensor:<type>` (or
+    /// `sensor/<type>`; an unknown type is kept by name), a bare sensor type
+    /// (`water_level`), `custom:<name>` — and any other name as [`AssetKind::Custom`],
+    /// so that data with its own kinds loads without code changes. User input (filters,
+    /// rules, the command line) goes through [`FromStr`] instead, which refuses names
+    /// it does not know.
+    pub fn from_data_name(s: &str) -> AssetKind {
         let trimmed = s.trim();
-        let norm = trimmed.to_ascii_lowercase().replace(['-', ' '], "_");
+        if let Some(rest) = strip_prefix_ci(trimmed, "custom:") {
+            return AssetKind::Custom(rest.trim().to_string());
+        }
+        if let Some(rest) = strip_prefix_ci(trimmed, "sensor:custom:") {
+            return AssetKind::Sensor(SensorType::Other(rest.trim().to_string()));
+        }
+        let norm = normalise(trimmed);
         if let Some(rest) = norm
             .strip_prefix("sensor:")
             .or_else(|| norm.strip_prefix("sensor/"))
         {
             return AssetKind::Sensor(SensorType::parse(rest));
         }
-        match norm.as_str() {
-            "island" => AssetKind::Island,
-            "town" | "township" => AssetKind::Town,
-            "building" => AssetKind::Building,
-            "road" => AssetKind::Road,
-            "bridge" | "tunnel" => AssetKind::Bridge,
-            "river" | "canal" => AssetKind::River,
-            "water_body" | "water" | "lake" | "pond" => AssetKind::WaterBody,
-            "green_space" | "park" => AssetKind::GreenSpace,
-            "farm_field" | "farm" | "field" => AssetKind::FarmField,
-            "pipe" | "underground_pipe" => AssetKind::Pipe,
-            "station_5g" | "5g_station" | "5g" => AssetKind::Station5g,
-            "ev_charger" | "charger" => AssetKind::EvCharger,
-            "parking_lot" | "parking" => AssetKind::ParkingLot,
-            "garbage_station" => AssetKind::GarbageStation,
-            "ferry_terminal" => AssetKind::FerryTerminal,
-            "sensor" => AssetKind::Sensor(SensorType::Other("other".into())),
-            _ => match SensorType::parse(&norm) {
-                SensorType::Other(_) => AssetKind::Custom(trimmed.to_string()),
-                t => AssetKind::Sensor(t),
-            },
+        if norm == "sensor" {
+            return AssetKind::Sensor(SensorType::Other("other".into()));
         }
+        builtin(&norm).unwrap_or_else(|| match SensorType::parse(&norm) {
+            SensorType::Other(_) => AssetKind::Custom(trimmed.to_string()),
+            t => AssetKind::Sensor(t),
+        })
     }
 
     /// The z-level an asset of this kind has when the data does not say.
@@ -220,19 +216,150 @@ impl AssetKind {
 }
 
 impl fmt::Display for AssetKind {
+    /// The spelling [`FromStr`] reads back: `building`, `sensor:water_level`,
+    /// `custom:wind_turbine`, `sensor:custom:wind_speed`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            AssetKind::Sensor(SensorType::Other(t)) => write!(f, "sensor:custom:{t}"),
             AssetKind::Sensor(t) => write!(f, "sensor:{t}"),
+            AssetKind::Custom(k) => write!(f, "custom:{k}"),
             k => f.write_str(k.as_str()),
         }
     }
 }
 
+/// Why a kind or kind filter was refused.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum KindError {
+    /// Not a built-in kind, sensor type or alias.
+    #[error("unknown kind `{name}`{}; custom kinds are written custom:NAME (sensor types sensor:custom:NAME)", did_you_mean.as_ref().map(|d| format!(" (did you mean `{d}`?)")).unwrap_or_default())]
+    Unknown {
+        /// The name given.
+        name: String,
+        /// The closest built-in name, if one is close.
+        did_you_mean: Option<String>,
+    },
+    /// `sensor` alone where a kind is needed, or `custom:` without a name.
+    #[error(
+        "`{0}` needs a name after it (sensor:water_level, custom:wind_turbine, sensor:custom:wind_speed)"
+    )]
+    MissingName(String),
+    /// Nothing given.
+    #[error("no kind given")]
+    Empty,
+}
+
 impl FromStr for AssetKind {
-    type Err = std::convert::Infallible;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(AssetKind::parse(s))
+    type Err = KindError;
+    /// Reads a kind named by a user: a built-in kind or one of its aliases
+    /// (case-insensitive; `-` and spaces as `_`), `sensor:<type>` for a built-in sensor
+    /// type (or a bare type such as `pm25`), `custom:<name>` for a kind of the user's
+    /// own, `sensor:custom:<name>` for a sensor type of the user's own. Anything else
+    /// is refused, with the closest built-in name when one is near.
+    fn from_str(s: &str) -> Result<AssetKind, KindError> {
+        let trimmed = s.trim();
+        if trimmed.is_empty() {
+            return Err(KindError::Empty);
+        }
+        for (prefix, sensor) in [("sensor:custom:", true), ("custom:", false)] {
+            if let Some(rest) = strip_prefix_ci(trimmed, prefix) {
+                let name = rest.trim();
+                if name.is_empty() {
+                    return Err(KindError::MissingName(trimmed.to_string()));
+                }
+                return Ok(if sensor {
+                    AssetKind::Sensor(SensorType::Other(name.to_string()))
+                } else {
+                    AssetKind::Custom(name.to_string())
+                });
+            }
+        }
+        let norm = normalise(trimmed);
+        if norm == "sensor" {
+            return Err(KindError::MissingName(trimmed.to_string()));
+        }
+        let unknown = |name: &str| KindError::Unknown {
+            name: trimmed.to_string(),
+            did_you_mean: closest(name),
+        };
+        if let Some(rest) = norm
+            .strip_prefix("sensor:")
+            .or_else(|| norm.strip_prefix("sensor/"))
+        {
+            return match SensorType::parse(rest) {
+                SensorType::Other(_) => Err(unknown(&norm)),
+                t => Ok(AssetKind::Sensor(t)),
+            };
+        }
+        if let Some(k) = builtin(&norm) {
+            return Ok(k);
+        }
+        match SensorType::parse(&norm) {
+            SensorType::Other(_) => Err(unknown(&norm)),
+            t => Ok(AssetKind::Sensor(t)),
+        }
     }
+}
+
+/// `s` without `prefix`, compared case-insensitively.
+fn strip_prefix_ci<'a>(s: &'a str, prefix: &str) -> Option<&'a str> {
+    let head = s.get(..prefix.len())?;
+    head.eq_ignore_ascii_case(prefix)
+        .then(|| &s[prefix.len()..])
+}
+
+/// Lower case, `-` and spaces as `_`.
+fn normalise(s: &str) -> String {
+    s.trim().to_ascii_lowercase().replace(['-', ' '], "_")
+}
+
+/// Built-in kinds by name or alias (normalised).
+fn builtin(norm: &str) -> Option<AssetKind> {
+    Some(match norm {
+        "island" => AssetKind::Island,
+        "town" | "township" => AssetKind::Town,
+        "building" => AssetKind::Building,
+        "road" => AssetKind::Road,
+        "bridge" | "tunnel" => AssetKind::Bridge,
+        "river" | "canal" => AssetKind::River,
+        "water_body" | "water" | "lake" | "pond" => AssetKind::WaterBody,
+        "green_space" | "park" => AssetKind::GreenSpace,
+        "farm_field" | "farm" | "field" => AssetKind::FarmField,
+        "pipe" | "underground_pipe" => AssetKind::Pipe,
+        "station_5g" | "5g_station" | "5g" => AssetKind::Station5g,
+        "ev_charger" | "charger" => AssetKind::EvCharger,
+        "parking_lot" | "parking" => AssetKind::ParkingLot,
+        "garbage_station" => AssetKind::GarbageStation,
+        "ferry_terminal" => AssetKind::FerryTerminal,
+        _ => return None,
+    })
+}
+
+/// The built-in kind or `sensor:<type>` nearest to a mistyped name (edit distance at
+/// most 2, or a third of its length), if any.
+fn closest(norm: &str) -> Option<String> {
+    let candidates = BUILTIN_KIND_NAMES
+        .iter()
+        .filter(|n| **n != "sensor")
+        .map(|n| n.to_string())
+        .chain(
+            SensorType::BUILTIN
+                .iter()
+                .map(|t| format!("sensor:{}", t.as_str())),
+        );
+    let bare = norm.strip_prefix("sensor:").unwrap_or(norm);
+    candidates
+        .map(|c| {
+            let against = if norm.starts_with("sensor:") {
+                c.strip_prefix("sensor:").unwrap_or("").to_string()
+            } else {
+                c.strip_prefix("sensor:").map_or(c.clone(), str::to_string)
+            };
+            (strsim::levenshtein(bare, &against), c)
+        })
+        .filter(|(d, _)| *d <= 2.max(bare.len() / 3))
+        .min()
+        .map(|(_, c)| c)
 }
 
 /// Where an asset sits vertically: the layer a renderer and a query may filter by.
@@ -276,28 +403,91 @@ mod tests {
     use super::*;
 
     #[test]
-    fn parses_kinds_and_sensor_types() {
-        assert_eq!(AssetKind::parse("Building"), AssetKind::Building);
-        assert_eq!(AssetKind::parse("5G station"), AssetKind::Station5g);
-        assert_eq!(AssetKind::parse("canal"), AssetKind::River);
+    fn data_names_never_fail() {
+        let data = AssetKind::from_data_name;
+        assert_eq!(data("Building"), AssetKind::Building);
+        assert_eq!(data("5G station"), AssetKind::Station5g);
+        assert_eq!(data("canal"), AssetKind::River);
+        assert_eq!(data("sensor:PM2.5"), AssetKind::Sensor(SensorType::Pm25));
         assert_eq!(
-            AssetKind::parse("sensor:PM2.5"),
-            AssetKind::Sensor(SensorType::Pm25)
-        );
-        assert_eq!(
-            AssetKind::parse("water_level"),
+            data("water_level"),
             AssetKind::Sensor(SensorType::WaterLevel)
         );
         assert_eq!(
-            AssetKind::parse("Wind turbine"),
+            data("Wind turbine"),
             AssetKind::Custom("Wind turbine".into())
         );
-        for t in SensorType::BUILTIN {
-            let k = AssetKind::Sensor(t.clone());
-            assert_eq!(AssetKind::parse(&k.to_string()), k);
-        }
+        assert_eq!(
+            data("custom:Wind turbine"),
+            AssetKind::Custom("Wind turbine".into())
+        );
+        assert_eq!(
+            data("sensor:custom:wind speed"),
+            AssetKind::Sensor(SensorType::Other("wind speed".into()))
+        );
         for name in BUILTIN_KIND_NAMES {
-            assert_eq!(AssetKind::parse(name).as_str(), name);
+            assert_eq!(data(name).as_str(), name);
+        }
+    }
+
+    #[test]
+    fn user_names_are_checked_and_round_trip() {
+        let parse = |s: &str| s.parse::<AssetKind>();
+        assert_eq!(parse("Building"), Ok(AssetKind::Building));
+        assert_eq!(parse(" ev-charger "), Ok(AssetKind::EvCharger));
+        assert_eq!(parse("pm25"), Ok(AssetKind::Sensor(SensorType::Pm25)));
+        assert_eq!(
+            parse("sensor:PM2.5"),
+            Ok(AssetKind::Sensor(SensorType::Pm25))
+        );
+        assert_eq!(
+            parse("custom:wind_turbine"),
+            Ok(AssetKind::Custom("wind_turbine".into()))
+        );
+        let e = parse("twon").unwrap_err();
+        assert_eq!(
+            e,
+            KindError::Unknown {
+                name: "twon".into(),
+                did_you_mean: Some("town".into())
+            }
+        );
+        assert!(e.to_string().contains("did you mean `town`"), "{e}");
+        assert!(e.to_string().contains("custom:NAME"), "{e}");
+        assert_eq!(
+            parse("sensor:watr_level").unwrap_err(),
+            KindError::Unknown {
+                name: "sensor:watr_level".into(),
+                did_you_mean: Some("sensor:water_level".into())
+            }
+        );
+        assert_eq!(
+            parse("wind turbine").unwrap_err(),
+            KindError::Unknown {
+                name: "wind turbine".into(),
+                did_you_mean: None
+            }
+        );
+        assert_eq!(
+            parse("sensor"),
+            Err(KindError::MissingName("sensor".into()))
+        );
+        assert_eq!(
+            parse("custom:"),
+            Err(KindError::MissingName("custom:".into()))
+        );
+        assert_eq!(parse("  "), Err(KindError::Empty));
+        let mut all: Vec<AssetKind> = BUILTIN_KIND_NAMES
+            .iter()
+            .filter(|n| **n != "sensor")
+            .map(|n| parse(n).unwrap())
+            .collect();
+        all.extend(SensorType::BUILTIN.iter().cloned().map(AssetKind::Sensor));
+        all.push(AssetKind::Custom("wind turbine".into()));
+        all.push(AssetKind::Sensor(SensorType::Other("wind speed".into())));
+        for k in all {
+            assert_eq!(parse(&k.to_string()), Ok(k.clone()), "{k}");
+            assert_eq!(AssetKind::from_data_name(&k.to_string()), k, "{k}");
         }
     }
 

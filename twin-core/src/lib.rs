@@ -1,4 +1,4 @@
-//! # twin-core: the islands as a queryable twin
+//! # twin-core: the engine of a digital twin of a place
 //!
 //! twin-core holds every physical object of a place — island, town, building, road,
 //! bridge, canal, field, pipe, 5G station, charger, sensor — as an [`Asset`] with a
@@ -37,42 +37,46 @@
 //! and quality in dense columns, history at 12 bytes per sample, ingest with typed
 //! refusals, change tracking for renderers, and time travel.
 //!
-//! ## Data
-//! [`island`] loads the bundled real boundaries of Chongming's three islands and 18
-//! towns (OpenStreetMap, ODbL) and [`synth`] generates the seeded, labelled synthetic
-//! roads, canals, fields, buildings, stations and ~100,000 sensors that no open source
-//! provides here, with a scale knob for benchmarks. [`sim`] drives every sensor with
-//! seeded telemetry (daily patterns, tides, injected incidents) on the standard channels.
+//! ## Places
+//! twin-core knows no place. A scenario crate brings one: `twin-chongming` holds the
+//! real boundaries of Chongming's three islands and 18 towns, the seeded synthetic
+//! infrastructure, the telemetry simulator and the standard channels, rules and
+//! overlay. Any data can also be loaded from files ([`load`]).
 //!
 //! ```
-//! use twin_core::{island, KindFilter};
-//! let twin = island::load_real().unwrap();
-//! // Which town holds the district government at Chengqiao (121.397 E, 31.623 N)?
-//! let towns = twin.query_containing(121.397, 31.623, Some(&KindFilter::parse("town")));
+//! use twin_core::{KindFilter, LoadMode, Mapping, Twin, crs::LocalFrame};
+//! let mut twin = Twin::new(LocalFrame::chongming());
+//! let text = r#"{"type":"FeatureCollection","features":[
+//!   {"type":"Feature","properties":{"id":"T1","kind":"town","name_zh":"城桥镇"},
+//!    "geometry":{"type":"Polygon","coordinates":[[[121.3,31.6],[121.5,31.6],[121.5,31.7],[121.3,31.6]]]}}]}"#;
+//! twin.load_geojson_str(text, "towns.geojson", &Mapping::default(), LoadMode::Strict).unwrap();
+//! // Which town holds the point 121.45 E, 31.62 N?
+//! let towns = twin.query_containing(121.45, 31.62, Some(&"town".parse::<KindFilter>().unwrap()));
 //! assert_eq!(twin.get(towns[0]).unwrap().name_zh.as_deref(), Some("城桥镇"));
 //! ```
 
-pub mod asset;
+mod asset;
 pub mod crs;
-pub mod error;
+mod error;
 pub mod index;
-pub mod island;
-pub mod kind;
+mod kind;
 pub mod load;
 pub mod measure;
-pub mod query;
-pub mod sim;
+mod query;
+pub mod session;
 pub mod snapshot;
 pub mod state;
-pub mod synth;
 pub mod telemetry;
+pub mod time;
 pub mod topic;
 mod twin;
 
 pub use asset::{Asset, Handle, PropValue, Properties, Source, Vertical};
 pub use error::{FeatureError, LoadError, Problem, TwinError};
-pub use kind::{AssetKind, SensorType, ZLevel};
+pub use kind::{AssetKind, BUILTIN_KIND_NAMES, KindError, SensorType, ZLevel};
 pub use load::{LoadMode, LoadReport, Mapping};
 pub use measure::Measure;
-pub use query::KindFilter;
+pub use query::{KindFilter, rect_polygon};
+pub use session::{Session, SessionConfig};
+pub use time::Timestamp;
 pub use twin::Twin;

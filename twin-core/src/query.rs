@@ -17,7 +17,7 @@ use rstar::RTreeObject;
 
 use crate::asset::Handle;
 use crate::index::Entry;
-use crate::kind::AssetKind;
+use crate::kind::{AssetKind, KindError};
 use crate::twin::{Slot, Twin};
 
 /// Which kinds a query keeps.
@@ -32,7 +32,7 @@ pub enum KindFilter {
 }
 
 impl std::fmt::Display for KindFilter {
-    /// The text [`KindFilter::parse`] reads back.
+    /// The text its [`FromStr`](std::str::FromStr) reads back.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             KindFilter::Is(k) => write!(f, "{k}"),
@@ -50,29 +50,38 @@ impl std::fmt::Display for KindFilter {
     }
 }
 
-impl KindFilter {
-    /// Parses a kind name for a filter: `sensor` matches every sensor, `sensor:pm25` (or
-    /// `pm25`) one type, anything else the kind of that name. A comma separates
-    /// alternatives (`building,road`).
-    pub fn parse(s: &str) -> KindFilter {
+impl std::str::FromStr for KindFilter {
+    type Err = KindError;
+    /// Reads a filter named by a user: `sensor` keeps every sensor, any other name the
+    /// kind [`AssetKind`]'s [`FromStr`](std::str::FromStr) reads (`building`,
+    /// `sensor:pm25` or `pm25`, `custom:wind_turbine`); a comma separates alternatives
+    /// (`building,road`). An unknown name is refused, never taken as a custom kind.
+    fn from_str(s: &str) -> Result<KindFilter, KindError> {
         let parts: Vec<&str> = s
             .split(',')
             .map(str::trim)
             .filter(|p| !p.is_empty())
             .collect();
-        let one = |p: &str| {
+        let one = |p: &str| -> Result<KindFilter, KindError> {
             if p.eq_ignore_ascii_case("sensor") {
-                KindFilter::AnySensor
+                Ok(KindFilter::AnySensor)
             } else {
-                KindFilter::Is(AssetKind::parse(p))
+                p.parse().map(KindFilter::Is)
             }
         };
         match parts.as_slice() {
+            [] => Err(KindError::Empty),
             [p] => one(p),
-            ps => KindFilter::AnyOf(ps.iter().map(|p| one(p)).collect()),
+            ps => ps
+                .iter()
+                .map(|p| one(p))
+                .collect::<Result<Vec<_>, _>>()
+                .map(KindFilter::AnyOf),
         }
     }
+}
 
+impl KindFilter {
     /// True when the kind passes the filter.
     pub fn matches(&self, kind: &AssetKind) -> bool {
         match self {

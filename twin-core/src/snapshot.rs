@@ -31,9 +31,9 @@ use serde_json::{Value as Json, json};
 use crate::asset::Handle;
 use crate::crs::LocalFrame;
 use crate::load::{LoadMode, Mapping};
+use crate::session::{Session, SessionConfig};
 use crate::state::alert::{Alert, AlertState, Severity};
-use crate::state::live::LiveTwin;
-use crate::state::{ChannelId, ChannelSpec, ChannelType, Quality, Retention, Sample, StateStore};
+use crate::state::{ChannelId, ChannelSpec, ChannelType, Quality, Sample, StateStore};
 use crate::twin::Twin;
 
 const MAGIC: &[u8; 8] = b"TWINSNAP";
@@ -79,9 +79,9 @@ fn channel_json(spec: &ChannelSpec) -> Json {
     json!({ "name": spec.name, "type": ty, "unit": spec.unit })
 }
 
-/// The snapshot bytes of a live twin.
-pub fn to_bytes(live: &LiveTwin) -> Result<Vec<u8>, SnapshotError> {
-    let twin = &live.twin;
+/// The snapshot bytes of a live session.
+pub fn to_bytes(live: &Session) -> Result<Vec<u8>, SnapshotError> {
+    let twin = live.twin();
     let assets: Vec<(Handle, &crate::Asset)> = twin.iter().collect();
     let mut index_of = vec![u32::MAX; twin.handle_capacity()];
     for (i, (h, _)) in assets.iter().enumerate() {
@@ -121,14 +121,14 @@ pub fn to_bytes(live: &LiveTwin) -> Result<Vec<u8>, SnapshotError> {
         },
     )?;
     let channels: Vec<Json> = live
-        .store
+        .store()
         .channels()
         .map(|(_, s)| channel_json(s))
         .collect();
     let mut rows = Vec::new();
-    for (c, _) in live.store.channels() {
+    for (c, _) in live.store().channels() {
         for (h, _) in &assets {
-            if let Some(l) = live.store.latest(*h, c) {
+            if let Some(l) = live.store().latest(*h, c) {
                 rows.extend_from_slice(&index_of[h.index()].to_le_bytes());
                 rows.extend_from_slice(&c.0.to_le_bytes());
                 rows.push(l.quality as u8);
@@ -138,7 +138,7 @@ pub fn to_bytes(live: &LiveTwin) -> Result<Vec<u8>, SnapshotError> {
         }
     }
     let alerts: Vec<Json> = live
-        .alerts
+        .alerts()
         .open()
         .filter(|a| twin.handle(&a.asset_id) == Some(a.asset))
         .map(|a| {
@@ -160,13 +160,17 @@ pub fn to_bytes(live: &LiveTwin) -> Result<Vec<u8>, SnapshotError> {
     section(&mut out, 1, &fgb);
     section(&mut out, 2, Json::Array(channels).to_string().as_bytes());
     section(&mut out, 3, &rows);
-    section(&mut out, 4, live.alerts.rules_json(&live.store).as_bytes());
+    section(
+        &mut out,
+        4,
+        live.alerts().rules_json(live.store()).as_bytes(),
+    );
     section(&mut out, 5, Json::Array(alerts).to_string().as_bytes());
     Ok(out)
 }
 
 /// Writes the snapshot atomically: temporary file, fsync, rename.
-pub fn save(live: &LiveTwin, path: &Path) -> Result<(), SnapshotError> {
+pub fn save(live: &Session, path: &Path) -> Result<(), SnapshotError> {
     let bytes = to_bytes(live)?;
     let io = |source| SnapshotError::Io {
         file: path.display().to_string(),
@@ -198,26 +202,22 @@ pub fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-/// Reads a snapshot file into a live twin (history starts empty).
-pub fn load(
-    path: &Path,
-    retention: Retention,
-    budget_bytes: Option<usize>,
-) -> Result<LiveTwin, SnapshotError> {
+/// Reads a snapshot file into a live session kept as `config` says (history starts
+/// empty; the session's clock starts at the newest restored sample).
+pub fn load(path: &Path, config: SessionConfig) -> Result<Session, SnapshotError> {
     let bytes = std::fs::read(path).map_err(|source| SnapshotError::Io {
         file: path.display().to_string(),
         source,
     })?;
-    from_bytes(&bytes, &path.display().to_string(), retention, budget_bytes)
+    from_bytes(&bytes, &path.display().to_string(), config)
 }
 
-/// Builds a live twin from snapshot bytes; `file` names them in errors.
+/// Builds a live session from snapshot bytes; `file` names them in errors.
 pub fn from_bytes(
     bytes: &[u8],
     file: &str,
-    retention: Retention,
-    budget_bytes: Option<usize>,
-) -> Result<LiveTwin, SnapshotError> {
+    config: SessionConfig,
+) -> Result<Session, SnapshotError> {
     let bad = |message: String| SnapshotError::Invalid {
         file: file.to_string(),
         message,
@@ -299,7 +299,11 @@ pub fn from_bytes(
     let handles = report.inserted;
 
     // Channels.
-    let mut store = StateStore::new(twin.handle_capacity(), retention, budget_bytes);
+    let mut store = StateStore::new(
+        twin.handle_capacity(),
+        config.retention,
+        config.history_budget_bytes,
+    );
     let channels: Vec<Json> =
         serde_json::from_slice(get(2)?).map_err(|e| bad(format!("channels: {e}")))?;
     for c in &channels {
@@ -366,7 +370,7 @@ pub fn from_bytes(
 
     // Rules and open alerts.
     let rules_text = std::str::from_utf8(get(4)?).map_err(|e| bad(format!("rules: {e}")))?;
-    let mut live = LiveTwin::new(twin, store, Vec::new(), 120_000);
+    let mut live = Session::from_parts(twin, store, Vec::new(), config);
     live.set_rules_json(rules_text)
         .map_err(|e| bad(format!("rules: {e}")))?;
     let alerts: Vec<Json> =
@@ -375,7 +379,7 @@ pub fn from_bytes(
     for a in alerts {
         let asset_id = a["asset"].as_str().unwrap_or_default().to_string();
         let asset = live
-            .twin
+            .twin()
             .handle(&asset_id)
             .ok_or_else(|| bad(format!("alerts: unknown asset `{asset_id}`")))?;
         let acknowledged_at = a["acknowledged_at"].as_i64();
@@ -384,7 +388,7 @@ pub fn from_bytes(
             rule: a["rule"].as_str().unwrap_or_default().to_string(),
             asset,
             asset_id,
-            town: live.twin.located_in(asset),
+            town: live.twin().located_in(asset),
             severity: Severity::parse(a["severity"].as_str().unwrap_or(""))
                 .unwrap_or(Severity::Warning),
             raised_at: a["raised_at"].as_i64().unwrap_or(0),
@@ -398,7 +402,7 @@ pub fn from_bytes(
             cleared_at: None,
         });
     }
-    let orphans = live.alerts.restore(restored);
+    let orphans = live.restore_alerts(restored);
     if let Some(o) = orphans.first() {
         return Err(bad(format!(
             "alerts: alert {} names unknown rule `{}`",

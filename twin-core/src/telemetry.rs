@@ -23,8 +23,8 @@
 //! would refuse: the results and error messages are those of serde_json's path.
 //! [`ingest_json_lines`] parses a batch of lines that way, resolves each reading to a
 //! handle and channel without allocating (the twin's id map and the store's channel
-//! names are looked up by `&str`) and applies the batch to a [`LiveTwin`] in one call:
-//! the same as [`parse`] followed by [`LiveTwin::apply_readings`], without the
+//! names are looked up by `&str`) and applies the batch to a [`Session`] in one call:
+//! the same as [`parse`] followed by [`Session::apply_readings`], without the
 //! `String`s.
 
 use std::fmt;
@@ -33,7 +33,7 @@ use std::path::Path;
 use serde_json::Value as Json;
 
 use crate::error::LoadError;
-use crate::state::live::LiveTwin;
+use crate::session::Session;
 use crate::state::{IngestReport, Quality, Reading, RejectReason, Sample, StateStore, Value};
 use crate::twin::Twin;
 
@@ -42,33 +42,6 @@ mod ingest;
 
 pub use fast::{ReadingRef, ValueRef};
 pub use ingest::{JsonIngest, Now};
-
-/// UTC milliseconds as ISO 8601 (`2026-05-04T00:10:00Z`, with `.mmm` when there are
-/// milliseconds), by the days-to-civil algorithm of H. Hinnant.
-pub fn iso8601(ms: i64) -> String {
-    const MINUTE_MS: i64 = 60_000;
-    const HOUR_MS: i64 = 3_600_000;
-    const DAY_MS: i64 = 86_400_000;
-    let days = ms.div_euclid(DAY_MS);
-    let in_day = ms.rem_euclid(DAY_MS);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    let (h, rest) = (in_day / HOUR_MS, in_day % HOUR_MS);
-    let (m, rest) = (rest / MINUTE_MS, rest % MINUTE_MS);
-    let (s, milli) = (rest / 1000, rest % 1000);
-    if milli == 0 {
-        format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}Z")
-    } else {
-        format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{milli:03}Z")
-    }
-}
 
 /// A line that could not be read.
 #[derive(Clone, Debug, PartialEq)]
@@ -305,10 +278,10 @@ pub struct Ingested {
 
 /// Parses JSON Lines telemetry (`file` names it in errors) and applies its readings to
 /// `live` as one batch at `now_ms`: the same readings, errors and report as [`parse`]
-/// followed by [`LiveTwin::apply_readings`], through the fast parser and without
+/// followed by [`Session::apply_readings`], through the fast parser and without
 /// allocating per reading (see the module docs). [`JsonIngest`] does the same with an
 /// id index kept between batches, faster.
-pub fn ingest_json_lines(live: &mut LiveTwin, text: &str, file: &str, now_ms: i64) -> Ingested {
+pub fn ingest_json_lines(live: &mut Session, text: &str, file: &str, now_ms: i64) -> Ingested {
     let mut samples = Vec::with_capacity(text.len() / 64);
     ingest::run(
         live,

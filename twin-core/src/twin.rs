@@ -139,6 +139,18 @@ impl Twin {
         self.slot(h).and_then(|s| s.located_in)
     }
 
+    /// The town an asset belongs to: a town is its own town; any other asset the town
+    /// it is located in, if that is a town (an asset in no town, or located only in an
+    /// island, has none).
+    pub fn town_of(&self, h: Handle) -> Option<Handle> {
+        let a = self.get(h)?;
+        if a.kind == AssetKind::Town {
+            return Some(h);
+        }
+        let t = self.located_in(h)?;
+        (self.get(t)?.kind == AssetKind::Town).then_some(t)
+    }
+
     /// The asset a sensor (or other asset) is attached to.
     pub fn attached_to(&self, h: Handle) -> Option<Handle> {
         self.get(h)

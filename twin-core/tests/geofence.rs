@@ -3,10 +3,9 @@
 
 use geo_types::{Geometry, Point};
 use twin_core::crs::LocalFrame;
+use twin_core::state::ChannelSpec;
 use twin_core::state::alert::{AlertEvent, FenceOn, load_geofences_json, load_rules_json};
-use twin_core::state::live::LiveTwin;
-use twin_core::state::{ChannelSpec, Retention, StateStore};
-use twin_core::{Asset, AssetKind, LoadMode, Twin};
+use twin_core::{Asset, AssetKind, LoadMode, Session, SessionConfig, Timestamp, Twin};
 
 const T0: i64 = 1_763_700_000_000;
 
@@ -20,7 +19,7 @@ const RULES: &str = r#"[
   {"id":"level-high","kinds":"sensor","channel":"level","above":4,"severity":"warning"}
 ]"#;
 
-fn live() -> LiveTwin {
+fn live() -> Session {
     let mut t = Twin::new(LocalFrame::chongming());
     t.insert_assets(
         vec![
@@ -38,9 +37,8 @@ fn live() -> LiveTwin {
         LoadMode::Strict,
     )
     .unwrap();
-    let mut s = StateStore::new(t.handle_capacity(), Retention::default(), None);
-    s.register(ChannelSpec::number("level", "m"));
-    let mut live = LiveTwin::new(t, s, Vec::new(), 60_000);
+    let mut live = Session::new(t, SessionConfig::default());
+    live.register_channel(ChannelSpec::number("level", "m"));
     live.set_rules_json(RULES).unwrap();
     live
 }
@@ -48,11 +46,10 @@ fn live() -> LiveTwin {
 #[test]
 fn a_ferry_enters_the_harbour_and_leaves_its_route() {
     let mut l = live();
-    assert_eq!(l.alerts.rules().len(), 1, "the threshold rule");
-    assert_eq!(l.alerts.geofences().count(), 2);
-    let rx = l.alerts.subscribe();
-    let ferry = l.twin.handle("FERRY-1").unwrap();
-    let bus = l.twin.handle("BUS-1").unwrap();
+    assert_eq!(l.alerts().rules().len(), 1, "the threshold rule");
+    assert_eq!(l.alerts().geofences().count(), 2);
+    let ferry = l.twin().handle("FERRY-1").unwrap();
+    let bus = l.twin().handle("BUS-1").unwrap();
     let mut log = Vec::new();
     let path = [
         (121.43, 31.63), // in the corridor, outside the harbour
@@ -63,13 +60,10 @@ fn a_ferry_enters_the_harbour_and_leaves_its_route() {
         (121.44, 31.63), // back on it
     ];
     for (i, (x, y)) in path.into_iter().enumerate() {
-        l.move_asset(
-            ferry,
-            Geometry::Point(Point::new(x, y)),
-            T0 + i as i64 * 60_000,
-        )
-        .unwrap();
-        for e in rx.try_iter() {
+        l.advance(Timestamp::from_millis(T0 + i as i64 * 60_000));
+        l.move_asset(ferry, Geometry::Point(Point::new(x, y)))
+            .unwrap();
+        for e in l.drain_events(100) {
             log.push(match e {
                 AlertEvent::Raised(a) => (i, "raised", a.rule),
                 AlertEvent::Cleared(a) => (i, "cleared", a.rule),
@@ -85,15 +79,15 @@ fn a_ferry_enters_the_harbour_and_leaves_its_route() {
     ];
     assert_eq!(log, want);
     // A bus in the harbour is not a ferry.
-    l.move_asset(bus, Geometry::Point(Point::new(121.401, 31.611)), T0)
+    l.move_asset(bus, Geometry::Point(Point::new(121.401, 31.611)))
         .unwrap();
-    assert!(rx.try_recv().is_err());
+    assert!(l.drain_events(100).is_empty());
     // A bad move changes nothing and raises nothing.
     assert!(
-        l.move_asset(ferry, Geometry::Point(Point::new(f64::NAN, 31.6)), T0)
+        l.move_asset(ferry, Geometry::Point(Point::new(f64::NAN, 31.6)))
             .is_err()
     );
-    assert!(rx.try_recv().is_err());
+    assert!(l.drain_events(100).is_empty());
 }
 
 #[test]
@@ -118,26 +112,25 @@ fn geofence_files_are_checked_and_survive_a_snapshot() {
         assert!(err.to_string().contains(want), "{err} should say {want}");
     }
     let mut l = live();
-    let ferry = l.twin.handle("FERRY-1").unwrap();
-    l.move_asset(ferry, Geometry::Point(Point::new(121.40, 31.61)), T0)
+    let ferry = l.twin().handle("FERRY-1").unwrap();
+    l.advance(Timestamp::from_millis(T0));
+    l.move_asset(ferry, Geometry::Point(Point::new(121.40, 31.61)))
         .unwrap();
-    assert_eq!(l.alerts.open().count(), 1);
+    assert_eq!(l.alerts().open().count(), 1);
     let dir = std::env::temp_dir().join(format!("twin-fence-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let p = dir.join("f.twinsnap");
     twin_core::snapshot::save(&l, &p).unwrap();
-    let mut back = twin_core::snapshot::load(&p, Retention::default(), None).unwrap();
-    assert_eq!(back.alerts.geofences().count(), 2);
-    assert_eq!(back.alerts.open().next().unwrap().rule, "harbour");
-    let rx = back.alerts.subscribe();
-    let ferry = back.twin.handle("FERRY-1").unwrap();
-    back.move_asset(
-        ferry,
-        Geometry::Point(Point::new(121.43, 31.63)),
-        T0 + 60_000,
-    )
-    .unwrap();
-    assert!(matches!(rx.try_recv(), Ok(AlertEvent::Cleared(a)) if a.rule == "harbour"));
-    let _ = load_rules_json(RULES, &back.store).unwrap();
+    let mut back = twin_core::snapshot::load(&p, SessionConfig::default()).unwrap();
+    assert_eq!(back.alerts().geofences().count(), 2);
+    assert_eq!(back.alerts().open().next().unwrap().rule, "harbour");
+    let ferry = back.twin().handle("FERRY-1").unwrap();
+    back.advance(Timestamp::from_millis(T0 + 60_000));
+    back.move_asset(ferry, Geometry::Point(Point::new(121.43, 31.63)))
+        .unwrap();
+    assert!(
+        matches!(back.drain_events(10).first(), Some(AlertEvent::Cleared(a)) if a.rule == "harbour")
+    );
+    let _ = load_rules_json(RULES, back.store()).unwrap();
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -8,10 +8,11 @@ use geo_types::{Geometry, LineString, Point, Polygon};
 use proptest::prelude::*;
 use twin_core::crs::LocalFrame;
 use twin_core::state::alert::{AlertEvent, Condition, Near, Severity, ThresholdRule};
-use twin_core::state::live::LiveTwin;
 use twin_core::state::vitals::{VitalRow, VitalSigns};
-use twin_core::state::{ChannelId, ChannelSpec, Quality, Retention, Sample, StateStore};
-use twin_core::{Asset, AssetKind, KindFilter, LoadMode, SensorType, Twin};
+use twin_core::state::{ChannelId, ChannelSpec, Quality, Sample};
+use twin_core::{
+    Asset, AssetKind, KindFilter, LoadMode, SensorType, Session, SessionConfig, Timestamp, Twin,
+};
 
 const T0: i64 = 1_763_700_000_000;
 const WINDOW: i64 = 30_000;
@@ -33,7 +34,12 @@ fn sensor(id: &str, x: f64, y: f64) -> Asset {
 
 /// One island (121.0–122.0, 31.0–32.0) with two towns: WEST (121.1–121.4) and EAST
 /// (121.5–121.8), both 31.1–31.4; sensors S0–S3 in WEST, S4–S7 in EAST, at y = 31.2.
-fn live(rules: Vec<ThresholdRule>) -> (LiveTwin, ChannelId) {
+fn live(rules: Vec<ThresholdRule>) -> (Session, ChannelId) {
+    live_with(rules, SessionConfig::default().event_capacity)
+}
+
+/// As [`live`], keeping at most `event_capacity` undrained alert events.
+fn live_with(rules: Vec<ThresholdRule>, event_capacity: usize) -> (Session, ChannelId) {
     let mut t = Twin::new(LocalFrame::chongming());
     let mut assets = vec![
         Asset::new("ISL", AssetKind::Island, square(121.0, 31.0, 1.0)),
@@ -45,8 +51,13 @@ fn live(rules: Vec<ThresholdRule>) -> (LiveTwin, ChannelId) {
         assets.push(sensor(&format!("S{i}"), x, 31.2));
     }
     t.insert_assets(assets, LoadMode::Strict).unwrap();
-    let mut store = StateStore::new(t.handle_capacity(), Retention::default(), None);
-    let level = store.register(ChannelSpec::number("level", "m"));
+    let config = SessionConfig {
+        online_window_ms: WINDOW,
+        event_capacity,
+        ..SessionConfig::default()
+    };
+    let mut live = Session::new(t, config);
+    let level = live.register_channel(ChannelSpec::number("level", "m"));
     // Rules name their channel, so they are made after it is registered.
     let rules = rules
         .into_iter()
@@ -55,11 +66,18 @@ fn live(rules: Vec<ThresholdRule>) -> (LiveTwin, ChannelId) {
             ..r
         })
         .collect();
-    (LiveTwin::new(t, store, rules, WINDOW), level)
+    live.set_rules(rules, Vec::new()).unwrap();
+    (live, level)
 }
 
-fn put(live: &mut LiveTwin, level: ChannelId, id: &str, value: f64, ts: i64) {
-    let h = live.twin.handle(id).unwrap();
+/// The session with its clock moved to `t` (asset changes are stamped with it).
+fn at(live: &mut Session, t: i64) -> &mut Session {
+    live.advance(Timestamp::from_millis(t));
+    live
+}
+
+fn put(live: &mut Session, level: ChannelId, id: &str, value: f64, ts: i64) {
+    let h = live.twin().handle(id).unwrap();
     let s = Sample {
         handle: h,
         channel: level,
@@ -67,12 +85,12 @@ fn put(live: &mut LiveTwin, level: ChannelId, id: &str, value: f64, ts: i64) {
         value,
         quality: Quality::Good,
     };
-    live.apply(&[s], ts);
+    live.apply(&[s], Timestamp::from_millis(ts));
 }
 
 /// (sensors, online, count, mean, max) of a row by region id.
-fn row(live: &LiveTwin, level: ChannelId, id: &str) -> Option<(usize, usize, usize, f64, f64)> {
-    let h = live.twin.handle(id)?;
+fn row(live: &Session, level: ChannelId, id: &str) -> Option<(usize, usize, usize, f64, f64)> {
+    let h = live.twin().handle(id)?;
     let r = live.vital_signs().into_iter().find(|r| r.region == h)?;
     let st = r.channels.get(&level);
     Some((
@@ -95,60 +113,64 @@ fn sensors_inserted_moved_and_removed_count_in_their_town_at_once() {
     assert_eq!(row(&live, level, "EAST"), Some((4, 4, 4, 6.5, 8.0)));
 
     // A new sensor in WEST: counted, offline until it reports.
-    live.insert_assets(vec![sensor("S8", 121.3, 31.2)], LoadMode::Strict, T0 + 1000)
+    at(&mut live, T0 + 1000)
+        .insert_assets(vec![sensor("S8", 121.3, 31.2)], LoadMode::Strict)
         .unwrap();
     assert_eq!(row(&live, level, "WEST"), Some((5, 4, 4, 2.5, 4.0)));
     put(&mut live, level, "S8", 10.0, T0 + 2000);
     assert_eq!(row(&live, level, "WEST"), Some((5, 5, 5, 4.0, 10.0)));
 
     // It moves to EAST, taking its value and its online state along.
-    let s8 = live.twin.handle("S8").unwrap();
-    live.move_asset(s8, Geometry::Point(Point::new(121.65, 31.2)), T0 + 3000)
+    let s8 = live.twin().handle("S8").unwrap();
+    at(&mut live, T0 + 3000)
+        .move_asset(s8, Geometry::Point(Point::new(121.65, 31.2)))
         .unwrap();
     assert_eq!(row(&live, level, "WEST"), Some((4, 4, 4, 2.5, 4.0)));
     assert_eq!(row(&live, level, "EAST"), Some((5, 5, 5, 7.2, 10.0)));
     assert_eq!(row(&live, level, "ISL"), Some((9, 9, 9, 5.111111111, 10.0)));
 
     // S7 (8.0) is removed; the maximum stays S8's.
-    live.remove_asset("S7", T0 + 4000).unwrap();
+    at(&mut live, T0 + 4000).remove_asset("S7").unwrap();
     assert_eq!(row(&live, level, "EAST"), Some((4, 4, 4, 7.0, 10.0)));
 
     // S8 leaves every town: it is counted nowhere.
-    live.move_asset(s8, Geometry::Point(Point::new(121.95, 31.9)), T0 + 5000)
+    at(&mut live, T0 + 5000)
+        .move_asset(s8, Geometry::Point(Point::new(121.95, 31.9)))
         .unwrap();
     assert_eq!(row(&live, level, "EAST"), Some((3, 3, 3, 6.0, 7.0)));
     assert_eq!(row(&live, level, "ISL"), Some((7, 7, 7, 4.0, 7.0)));
 
     // A new town where S8 is now: its row holds S8.
-    live.insert_assets(
-        vec![Asset::new(
-            "NORTH",
-            AssetKind::Town,
-            square(121.85, 31.8, 0.14),
-        )],
-        LoadMode::Strict,
-        T0 + 6000,
-    )
-    .unwrap();
+    at(&mut live, T0 + 6000)
+        .insert_assets(
+            vec![Asset::new(
+                "NORTH",
+                AssetKind::Town,
+                square(121.85, 31.8, 0.14),
+            )],
+            LoadMode::Strict,
+        )
+        .unwrap();
     assert_eq!(row(&live, level, "NORTH"), Some((1, 1, 1, 10.0, 10.0)));
     assert_eq!(row(&live, level, "ISL"), Some((8, 8, 8, 4.75, 10.0)));
 
     // EAST moves away from its sensors, which are then in no town.
-    let east = live.twin.handle("EAST").unwrap();
-    live.move_asset(east, square(121.5, 31.6, 0.1), T0 + 7000)
+    let east = live.twin().handle("EAST").unwrap();
+    at(&mut live, T0 + 7000)
+        .move_asset(east, square(121.5, 31.6, 0.1))
         .unwrap();
     let east_row = row(&live, level, "EAST").unwrap();
     assert_eq!((east_row.0, east_row.1, east_row.2), (0, 0, 0));
     assert_eq!(row(&live, level, "ISL"), Some((5, 5, 5, 4.0, 10.0)));
 
     // WEST is removed: no row, and the island holds NORTH's sensor only.
-    live.remove_asset("WEST", T0 + 8000).unwrap();
+    at(&mut live, T0 + 8000).remove_asset("WEST").unwrap();
     assert_eq!(row(&live, level, "WEST"), None);
     assert_eq!(row(&live, level, "ISL"), Some((1, 1, 1, 10.0, 10.0)));
 
     // Silence still works for the sensors counted in after the start: 31 s after its
     // last sample S8 is offline.
-    live.tick(T0 + 2000 + WINDOW + 1000);
+    live.tick(Timestamp::from_millis(T0 + 2000 + WINDOW + 1000));
     assert_eq!(row(&live, level, "NORTH"), Some((1, 0, 1, 10.0, 10.0)));
 }
 
@@ -216,45 +238,45 @@ proptest! {
             match op {
                 Op::Insert(k, p) => {
                     let id = format!("N{k}");
-                    if live.twin.handle(&id).is_none() {
+                    if live.twin().handle(&id).is_none() {
                         let (x, y) = SPOTS[p];
-                        live.insert_assets(vec![sensor(&id, x + k as f64 * 1e-4, y)], LoadMode::Strict, now).unwrap();
+                        at(&mut live, now).insert_assets(vec![sensor(&id, x + k as f64 * 1e-4, y)], LoadMode::Strict).unwrap();
                     }
                 }
                 Op::Move(k, p) => {
-                    if let Some(h) = live.twin.handle(&format!("N{k}")) {
+                    if let Some(h) = live.twin().handle(&format!("N{k}")) {
                         let (x, y) = SPOTS[p];
-                        live.move_asset(h, Geometry::Point(Point::new(x + k as f64 * 1e-4, y)), now).unwrap();
+                        at(&mut live, now).move_asset(h, Geometry::Point(Point::new(x + k as f64 * 1e-4, y))).unwrap();
                     }
                 }
                 Op::Remove(k) => {
-                    let _ = live.remove_asset(&format!("N{k}"), now);
+                    let _ = at(&mut live, now).remove_asset(&format!("N{k}"));
                 }
                 Op::Sample(k, v) => {
-                    if live.twin.handle(&format!("N{k}")).is_some() {
+                    if live.twin().handle(&format!("N{k}")).is_some() {
                         put(&mut live, level, &format!("N{k}"), v, now);
                     }
                 }
                 Op::MoveTown(w) => {
                     // WEST or EAST jumps between its place and the island's empty corner.
                     let id = ["WEST", "EAST"][w];
-                    let h = live.twin.handle(id).unwrap();
+                    let h = live.twin().handle(id).unwrap();
                     serial += 1;
                     let x = if serial % 2 == 1 { 121.9 } else { [121.1, 121.5][w] };
                     let y = if serial % 2 == 1 { 31.8 } else { 31.1 };
-                    live.move_asset(h, square(x, y, 0.15), now).unwrap();
+                    at(&mut live, now).move_asset(h, square(x, y, 0.15)).unwrap();
                 }
                 Op::Wait(ms) => {
                     now += ms;
-                    live.tick(now);
+                    live.tick(Timestamp::from_millis(now));
                 }
             }
         }
-        live.tick(now);
-        let got = comparable(&live.vital_signs(), &live.twin);
-        let mut fresh = VitalSigns::new(&live.twin, WINDOW);
-        fresh.seed(&live.store, now);
-        let want = comparable(&fresh.table(&live.twin, None), &live.twin);
+        live.tick(Timestamp::from_millis(now));
+        let got = comparable(&live.vital_signs(), live.twin());
+        let mut fresh = VitalSigns::new(live.twin(), WINDOW);
+        fresh.seed(live.store(), now);
+        let want = comparable(&fresh.table(live.twin(), None), live.twin());
         prop_assert_eq!(got, want);
     }
 }
@@ -262,7 +284,7 @@ proptest! {
 fn rule(id: &str, condition: Condition, near: Option<Near>) -> ThresholdRule {
     ThresholdRule {
         id: id.into(),
-        kinds: KindFilter::parse("sensor"),
+        kinds: "sensor".parse::<KindFilter>().unwrap(),
         channel: ChannelId(0),
         condition,
         hysteresis: 0.0,
@@ -273,14 +295,14 @@ fn rule(id: &str, condition: Condition, near: Option<Near>) -> ThresholdRule {
 }
 
 /// Open alerts as (rule, asset id, town id), sorted.
-fn open(live: &LiveTwin) -> Vec<(String, String, String)> {
+fn open(live: &Session) -> Vec<(String, String, String)> {
     let mut v: Vec<_> = live
-        .alerts
+        .alerts()
         .open()
         .map(|a| {
             let town = a
                 .town
-                .and_then(|t| live.twin.get(t))
+                .and_then(|t| live.twin().get(t))
                 .map(|t| t.id.clone())
                 .unwrap_or_default();
             (a.rule.clone(), a.asset_id.clone(), town)
@@ -299,7 +321,7 @@ fn strs(v: &[(&str, &str, &str)]) -> Vec<(String, String, String)> {
 #[test]
 fn spatial_rules_follow_moves_inserts_and_removals() {
     let near_building = Near {
-        kinds: KindFilter::parse("building"),
+        kinds: "building".parse::<KindFilter>().unwrap(),
         metres: 100.0,
     };
     let (mut live, level) = live(vec![
@@ -308,8 +330,10 @@ fn spatial_rules_follow_moves_inserts_and_removals() {
     ]);
     // A building of about 50 m around S0 (121.2, 31.2); S1 is ~950 m east of it.
     let b1 = Asset::new("B1", AssetKind::Building, square(121.1998, 31.1998, 0.0004));
-    live.insert_assets(vec![b1], LoadMode::Strict, T0).unwrap();
-    let events = live.alerts.subscribe();
+    at(&mut live, T0)
+        .insert_assets(vec![b1], LoadMode::Strict)
+        .unwrap();
+    live.drain_events(usize::MAX);
     put(&mut live, level, "S0", 5.0, T0 + 1000);
     put(&mut live, level, "S1", 5.0, T0 + 1000);
     assert_eq!(
@@ -322,16 +346,18 @@ fn spatial_rules_follow_moves_inserts_and_removals() {
     );
 
     // S1 comes next to the building: the spatial rule watches it from its next sample.
-    let s1 = live.twin.handle("S1").unwrap();
-    live.move_asset(s1, Geometry::Point(Point::new(121.2003, 31.2)), T0 + 2000)
+    let s1 = live.twin().handle("S1").unwrap();
+    at(&mut live, T0 + 2000)
+        .move_asset(s1, Geometry::Point(Point::new(121.2003, 31.2)))
         .unwrap();
     put(&mut live, level, "S1", 6.0, T0 + 3000);
     assert!(open(&live).contains(&("near-building".into(), "S1".into(), "WEST".into())));
 
     // S0 goes to EAST, far from any building: its spatial alert clears, its other
     // alert now names EAST.
-    let s0 = live.twin.handle("S0").unwrap();
-    live.move_asset(s0, Geometry::Point(Point::new(121.7, 31.3)), T0 + 4000)
+    let s0 = live.twin().handle("S0").unwrap();
+    at(&mut live, T0 + 4000)
+        .move_asset(s0, Geometry::Point(Point::new(121.7, 31.3)))
         .unwrap();
     assert_eq!(
         open(&live),
@@ -343,7 +369,7 @@ fn spatial_rules_follow_moves_inserts_and_removals() {
     );
 
     // The building goes: nothing is near a building any more.
-    live.remove_asset("B1", T0 + 5000).unwrap();
+    at(&mut live, T0 + 5000).remove_asset("B1").unwrap();
     assert_eq!(
         open(&live),
         strs(&[("high", "S0", "EAST"), ("high", "S1", "WEST")])
@@ -353,19 +379,21 @@ fn spatial_rules_follow_moves_inserts_and_removals() {
 
     // A new building where S0 is: S0's next high value raises the spatial alert.
     let b2 = Asset::new("B2", AssetKind::Building, square(121.6999, 31.2999, 0.0002));
-    live.insert_assets(vec![b2], LoadMode::Strict, T0 + 7000)
+    at(&mut live, T0 + 7000)
+        .insert_assets(vec![b2], LoadMode::Strict)
         .unwrap();
     put(&mut live, level, "S0", 8.0, T0 + 8000);
     assert!(open(&live).contains(&("near-building".into(), "S0".into(), "EAST".into())));
 
     // S1 is removed: its open alert clears, with an event naming it.
-    live.remove_asset("S1", T0 + 9000).unwrap();
+    at(&mut live, T0 + 9000).remove_asset("S1").unwrap();
     assert_eq!(
         open(&live),
         strs(&[("high", "S0", "EAST"), ("near-building", "S0", "EAST")])
     );
-    let cleared: Vec<(String, String, i64)> = events
-        .try_iter()
+    let cleared: Vec<(String, String, i64)> = live
+        .drain_events(usize::MAX)
+        .into_iter()
         .filter_map(|e| match e {
             AlertEvent::Cleared(a) => Some((a.rule, a.asset_id, a.cleared_at.unwrap())),
             _ => None,
@@ -390,57 +418,134 @@ fn silence_rules_watch_inserted_sensors_and_forget_removed_ones() {
     )]);
     put(&mut live, level, "S2", 1.0, T0);
     // The first scan lists what the rule watches.
-    live.tick(T0 + 1000);
-    live.insert_assets(vec![sensor("S9", 121.3, 31.3)], LoadMode::Strict, T0 + 1500)
+    live.tick(Timestamp::from_millis(T0 + 1000));
+    at(&mut live, T0 + 1500)
+        .insert_assets(vec![sensor("S9", 121.3, 31.3)], LoadMode::Strict)
         .unwrap();
     put(&mut live, level, "S9", 1.0, T0 + 2000);
-    live.remove_asset("S2", T0 + 3000).unwrap();
-    live.tick(T0 + 13_000);
+    at(&mut live, T0 + 3000).remove_asset("S2").unwrap();
+    live.tick(Timestamp::from_millis(T0 + 13_000));
     assert_eq!(open(&live), strs(&[("silent", "S9", "WEST")]));
 }
 
 #[test]
-fn an_overlay_colours_inserted_assets_and_clears_removed_ones() {
-    use twin_core::state::{Layer, Overlay, Rgba, Style};
+fn the_session_overlay_colours_inserted_assets_and_clears_removed_ones() {
+    use twin_core::state::{Layer, Rgba, Style};
     const GREEN: Rgba = Rgba::rgb(0, 255, 0);
     const RED: Rgba = Rgba::rgb(255, 0, 0);
     const BLACK: Rgba = Rgba::rgb(0, 0, 0);
     let (mut live, level) = live(Vec::new());
-    let mut overlay = Overlay::new(
-        &live.twin,
-        vec![Layer {
-            name: "water level".into(),
-            kinds: KindFilter::parse("sensor:water_level"),
-            channel: level,
-            style: Style::Ramp(vec![(0.0, GREEN), (10.0, RED)]),
-            stale_after_ms: None,
-            stale: BLACK,
-            no_data: BLACK,
-        }],
-    )
+    live.set_layers(vec![Layer {
+        name: "water level".into(),
+        kinds: "sensor:water_level".parse::<KindFilter>().unwrap(),
+        channel: level,
+        style: Style::Ramp(vec![(0.0, GREEN), (10.0, RED)]),
+        stale_after_ms: None,
+        stale: BLACK,
+        no_data: BLACK,
+    }])
     .unwrap();
-    overlay.refresh(&mut live.store, T0);
+    at(&mut live, T0).refresh_colors();
 
-    // Two new sensors (handles 11 and 12, after the island, 2 towns and 8 sensors).
+    // Two new sensors (handles 11 and 12, after the island, 2 towns and 8 sensors):
+    // the session's overlay knows them without being told.
     let report = live
         .insert_assets(
             vec![sensor("S8", 121.3, 31.2), sensor("S9", 121.31, 31.2)],
             LoadMode::Strict,
-            T0,
         )
         .unwrap();
-    overlay.assets_changed(&live.twin, &report.inserted);
-    assert_eq!(overlay.colors().len(), 13);
-    assert_eq!(overlay.color(report.inserted[0]), BLACK);
+    assert_eq!(live.overlay().colors().len(), 13);
+    assert_eq!(live.overlay().color(report.inserted[0]), BLACK);
     put(&mut live, level, "S8", 10.0, T0 + 1000);
-    let changed = overlay.refresh(&mut live.store, T0 + 1000);
-    assert_eq!(overlay.color(report.inserted[0]), RED);
-    assert_eq!(overlay.color(report.inserted[1]), BLACK);
+    let changed = live.refresh_colors();
+    assert_eq!(live.overlay().color(report.inserted[0]), RED);
+    assert_eq!(live.overlay().color(report.inserted[1]), BLACK);
     assert_eq!(changed, vec![11..13]);
 
     // Removed: transparent, reported as changed.
-    live.remove_asset("S8", T0 + 2000).unwrap();
-    overlay.assets_changed(&live.twin, &report.inserted[..1]);
-    assert_eq!(overlay.color(report.inserted[0]), Rgba::NONE);
-    assert_eq!(overlay.refresh(&mut live.store, T0 + 2000), vec![11..12]);
+    at(&mut live, T0 + 2000).remove_asset("S8").unwrap();
+    assert_eq!(live.overlay().color(report.inserted[0]), Rgba::NONE);
+    assert_eq!(live.refresh_colors(), vec![11..12]);
+}
+
+#[test]
+fn open_alerts_highlight_their_assets_until_they_clear() {
+    use twin_core::state::{Layer, Rgba, Style};
+    const GREEN: Rgba = Rgba::rgb(0, 255, 0);
+    let (mut live, level) = live(vec![rule("high", Condition::Above(3.0), None)]);
+    live.set_layers(vec![Layer {
+        name: "water level".into(),
+        kinds: "sensor:water_level".parse::<KindFilter>().unwrap(),
+        channel: level,
+        style: Style::Ramp(vec![(0.0, GREEN), (10.0, GREEN)]),
+        stale_after_ms: None,
+        stale: GREEN,
+        no_data: GREEN,
+    }])
+    .unwrap();
+    let highlight = live.config().alert_highlight.unwrap();
+    let s0 = live.twin().handle("S0").unwrap();
+    put(&mut live, level, "S0", 5.0, T0);
+    live.refresh_colors();
+    assert_eq!(live.overlay().color(s0), highlight);
+    // Nobody drained the events: the highlight still follows the alert.
+    put(&mut live, level, "S0", 1.0, T0 + 1000);
+    live.refresh_colors();
+    assert_eq!(live.overlay().color(s0), GREEN);
+    let events = live.drain_events(10);
+    assert_eq!(events.len(), 2, "raised and cleared, in order");
+    assert!(matches!(&events[0], AlertEvent::Raised(a) if a.asset == s0));
+    assert!(matches!(&events[1], AlertEvent::Cleared(a) if a.asset == s0));
+    // Rules replaced: an open alert of a rule that is gone loses its highlight too.
+    put(&mut live, level, "S0", 6.0, T0 + 2000);
+    live.refresh_colors();
+    assert_eq!(live.overlay().color(s0), highlight);
+    live.set_rules(Vec::new(), Vec::new()).unwrap();
+    live.refresh_colors();
+    assert_eq!(live.overlay().color(s0), GREEN);
+}
+
+#[test]
+fn the_event_queue_is_bounded_and_drained_in_batches() {
+    use twin_core::state::{Layer, Rgba, Style};
+    let (mut live, level) = live_with(vec![rule("high", Condition::Above(3.0), None)], 3);
+    live.set_layers(vec![Layer {
+        name: "water level".into(),
+        kinds: "sensor:water_level".parse::<KindFilter>().unwrap(),
+        channel: level,
+        style: Style::Ramp(vec![
+            (0.0, Rgba::rgb(0, 255, 0)),
+            (10.0, Rgba::rgb(0, 255, 0)),
+        ]),
+        stale_after_ms: None,
+        stale: Rgba::NONE,
+        no_data: Rgba::NONE,
+    }])
+    .unwrap();
+    // Eight sensors raise: eight events, of which a queue of three keeps the newest.
+    for i in 0..8 {
+        put(&mut live, level, &format!("S{i}"), 5.0, T0 + i);
+    }
+    assert_eq!(live.pending_events(), 3);
+    assert_eq!(live.events_dropped(), 5);
+    let first = live.drain_events(2);
+    let rest = live.drain_events(100);
+    let ids: Vec<String> = first
+        .iter()
+        .chain(&rest)
+        .map(|e| match e {
+            AlertEvent::Raised(a) => a.asset_id.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect();
+    assert_eq!(ids, ["S5", "S6", "S7"]);
+    assert!(live.drain_events(100).is_empty());
+    // Highlights do not depend on anyone reading the events.
+    live.refresh_colors();
+    let highlight = live.config().alert_highlight.unwrap();
+    for i in 0..8 {
+        let h = live.twin().handle(&format!("S{i}")).unwrap();
+        assert_eq!(live.overlay().color(h), highlight, "S{i}");
+    }
 }

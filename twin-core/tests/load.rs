@@ -397,7 +397,7 @@ fn corrupt_flatgeobuf_bytes_never_panic() {
     // Flip 1–4 bytes anywhere in a real file, 400 times (deterministic LCG): every read
     // ends in data or a typed error, never a panic (the flatgeobuf crate's own decoders
     // would panic on inconsistent lengths; twin decodes with checked indexes).
-    let t = twin_core::island::load_real().unwrap();
+    let t = twin_chongming::island::load_real().unwrap();
     let assets: Vec<_> = t.iter().map(|(_, a)| a).collect();
     let mut buf = Vec::new();
     write_flatgeobuf(assets.iter().copied(), "x", &mut buf).unwrap();

@@ -37,7 +37,7 @@ fn setup() -> (Twin, StateStore, Overlay) {
     let layers = vec![
         Layer {
             name: "water level".into(),
-            kinds: KindFilter::parse("sensor:water_level"),
+            kinds: "sensor:water_level".parse::<KindFilter>().unwrap(),
             channel: level,
             style: Style::Ramp(vec![(0.0, GREEN), (10.0, RED)]),
             stale_after_ms: Some(60_000),
@@ -46,7 +46,7 @@ fn setup() -> (Twin, StateStore, Overlay) {
         },
         Layer {
             name: "doors".into(),
-            kinds: KindFilter::parse("building"),
+            kinds: "building".parse::<KindFilter>().unwrap(),
             channel: gate,
             style: Style::Categories {
                 map: vec![(0.0, GREEN), (1.0, RED)],

@@ -2,8 +2,8 @@
 //! layer and the reason; a new overlay over a twin that holds state repaints it.
 
 use geo_types::{Geometry, Point};
+use twin_chongming::sim::{standard_channels, standard_layers};
 use twin_core::crs::LocalFrame;
-use twin_core::sim::{standard_channels, standard_layers};
 use twin_core::state::{
     ChannelSpec, Overlay, OverlayError, Quality, Reading, Retention, Rgba, StateStore, Style,
     Value, layers_json, load_layers_json,
@@ -27,7 +27,7 @@ fn twin_and_store() -> (Twin, StateStore) {
         ),
         Asset::new(
             "G0",
-            AssetKind::parse("sluice"),
+            AssetKind::from_data_name("sluice"),
             Geometry::Point(Point::new(121.42, 31.6)),
         ),
     ];
@@ -67,7 +67,10 @@ fn a_file_gives_layers_with_known_colours() {
     let layers = load_layers_json(FILE, &s).unwrap();
     assert_eq!(layers.len(), 2);
     assert_eq!(layers[0].name, "water level");
-    assert_eq!(layers[0].kinds, KindFilter::parse("sensor:water_level"));
+    assert_eq!(
+        layers[0].kinds,
+        "sensor:water_level".parse::<KindFilter>().unwrap()
+    );
     assert_eq!(layers[0].stale_after_ms, Some(60_000));
     assert_eq!(layers[0].no_data, Rgba::rgb(0, 0, 0));
     // States by their index in the channel: open 0, closed 1, fault 2.
@@ -260,15 +263,11 @@ fn rgba_displays_as_it_parses() {
 
 #[test]
 fn the_standard_overlay_file_is_the_standard_layers() {
-    let text = std::fs::read_to_string(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../assets/overlays/standard.json"
-    ))
-    .unwrap();
+    let text = twin_chongming::STANDARD_OVERLAY_JSON;
     let mut store = StateStore::new(0, Retention::default(), None);
     let channels = standard_channels(&mut store);
     assert_eq!(
-        load_layers_json(&text, &store).unwrap(),
+        load_layers_json(text, &store).unwrap(),
         standard_layers(&channels)
     );
 }

@@ -5,7 +5,7 @@ use geo::{BoundingRect, Distance, Euclidean, Intersects};
 use geo_types::{Geometry, LineString, Point, Polygon};
 use proptest::prelude::*;
 use twin_core::crs::LocalFrame;
-use twin_core::query::rect_polygon;
+use twin_core::rect_polygon;
 use twin_core::{Asset, AssetKind, Handle, KindFilter, LoadMode, SensorType, Twin};
 
 /// Lon/lat of a random asset: near the islands (121.2..122.0 E, 31.1..31.9 N).
@@ -51,9 +51,9 @@ fn build(shapes: &[(u8, (f64, f64), f64, f64)]) -> Twin {
 fn filters() -> Vec<Option<KindFilter>> {
     vec![
         None,
-        Some(KindFilter::parse("building")),
-        Some(KindFilter::parse("sensor")),
-        Some(KindFilter::parse("sensor:pm25,road")),
+        Some("building".parse::<KindFilter>().unwrap()),
+        Some("sensor".parse::<KindFilter>().unwrap()),
+        Some("sensor:pm25,road".parse::<KindFilter>().unwrap()),
     ]
 }
 

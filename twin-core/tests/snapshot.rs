@@ -1,32 +1,27 @@
 //! Snapshots: a live twin saved and loaded equals itself; truncated, corrupted and
 //! foreign files are refused with a clear error; a crashed save leaves the old one.
 
-use twin_core::sim::{SimConfig, Simulator, standard_channels};
+use twin_chongming::DEFAULT_RULES_JSON;
+use twin_chongming::sim::{SimConfig, Simulator, standard_session};
+use twin_chongming::synth::SynthConfig;
 use twin_core::snapshot::{self, SnapshotError};
-use twin_core::state::live::{DEFAULT_RULES_JSON, LiveTwin};
-use twin_core::state::{Retention, StateStore};
-use twin_core::synth::SynthConfig;
+use twin_core::{Session, SessionConfig, Timestamp};
 
 const T0: i64 = 1_763_700_000_000;
 
 /// A small island, six simulated minutes in: the charger fault (+5 min) is open.
-fn live() -> LiveTwin {
-    let twin = twin_core::island::load(&SynthConfig {
+fn live() -> Session {
+    let twin = twin_chongming::island::load(&SynthConfig {
         seed: 7,
         scale: 0.05,
     })
     .unwrap();
-    let mut store = StateStore::new(twin.handle_capacity(), Retention::default(), None);
-    let channels = standard_channels(&mut store);
     let config = SimConfig::default_for(&twin, 7, T0);
-    let mut live = LiveTwin::new(twin, store, Vec::new(), 120_000);
-    live.set_rules_json(DEFAULT_RULES_JSON).unwrap();
-    let mut sim = Simulator::new(&live.twin, &channels, config);
-    let mut batch = Vec::new();
+    let (mut live, channels) =
+        standard_session(twin, SessionConfig::default(), DEFAULT_RULES_JSON).unwrap();
+    let mut sim = Simulator::new(live.twin(), &channels, config);
     for s in 1..=360 {
-        batch.clear();
-        sim.tick(T0 + s * 1000, &mut batch);
-        live.apply(&batch, T0 + s * 1000);
+        sim.drive(&mut live, Timestamp::from_millis(T0 + s * 1000));
     }
     live
 }
@@ -40,35 +35,35 @@ fn dir() -> std::path::PathBuf {
 #[test]
 fn round_trip_keeps_assets_state_rules_and_open_alerts() {
     let a = live();
-    let open: Vec<_> = a.alerts.open().cloned().collect();
+    let open: Vec<_> = a.alerts().open().cloned().collect();
     assert_eq!(open.len(), 1, "the charger fault is open");
     let path = dir().join("rt.twinsnap");
     snapshot::save(&a, &path).unwrap();
-    let b = snapshot::load(&path, Retention::default(), None).unwrap();
+    let b = snapshot::load(&path, SessionConfig::default()).unwrap();
 
-    assert_eq!(a.twin.len(), b.twin.len());
-    assert_eq!(a.twin.counts_by_kind(), b.twin.counts_by_kind());
-    for (h, asset) in a.twin.iter().step_by(97) {
-        let hb = b.twin.handle(&asset.id).unwrap();
-        let other = b.twin.get(hb).unwrap();
+    assert_eq!(a.twin().len(), b.twin().len());
+    assert_eq!(a.twin().counts_by_kind(), b.twin().counts_by_kind());
+    for (h, asset) in a.twin().iter().step_by(97) {
+        let hb = b.twin().handle(&asset.id).unwrap();
+        let other = b.twin().get(hb).unwrap();
         assert_eq!(asset.geometry, other.geometry, "{}", asset.id);
         assert_eq!(asset.properties, other.properties, "{}", asset.id);
         assert_eq!(asset.attached_to, other.attached_to, "{}", asset.id);
         let town = |t: &twin_core::Twin, h| t.located_in(h).map(|x| t.get(x).unwrap().id.clone());
-        assert_eq!(town(&a.twin, h), town(&b.twin, hb), "{}", asset.id);
-        for (c, spec) in a.store.channels() {
-            let cb = b.store.channel(&spec.name).unwrap();
+        assert_eq!(town(a.twin(), h), town(b.twin(), hb), "{}", asset.id);
+        for (c, spec) in a.store().channels() {
+            let cb = b.store().channel(&spec.name).unwrap();
             assert_eq!(
-                a.store.latest(h, c),
-                b.store.latest(hb, cb),
+                a.store().latest(h, c),
+                b.store().latest(hb, cb),
                 "{} {}",
                 asset.id,
                 spec.name
             );
         }
     }
-    assert_eq!(a.alerts.rules(), b.alerts.rules());
-    let reopened: Vec<_> = b.alerts.open().cloned().collect();
+    assert_eq!(a.alerts().rules(), b.alerts().rules());
+    let reopened: Vec<_> = b.alerts().open().cloned().collect();
     assert_eq!(reopened.len(), 1);
     assert_eq!(
         (
@@ -97,8 +92,7 @@ fn bad_files_are_refused_and_a_crashed_save_leaves_the_old_snapshot() {
     snapshot::save(&a, &path).unwrap();
     let bytes = std::fs::read(&path).unwrap();
 
-    let invalid = |b: &[u8]| match snapshot::from_bytes(b, "x.twinsnap", Retention::default(), None)
-    {
+    let invalid = |b: &[u8]| match snapshot::from_bytes(b, "x.twinsnap", SessionConfig::default()) {
         Err(SnapshotError::Invalid { message, .. }) => message,
         Err(e) => panic!("unexpected {e}"),
         Ok(_) => panic!("accepted a bad snapshot"),
@@ -129,13 +123,13 @@ fn bad_files_are_refused_and_a_crashed_save_leaves_the_old_snapshot() {
     // A save that died before its rename leaves a partial temporary file: the
     // snapshot itself still loads, unchanged.
     std::fs::write(snapshot::temp_path(&path), &bytes[..bytes.len() / 2]).unwrap();
-    let b = snapshot::load(&path, Retention::default(), None).unwrap();
-    assert_eq!(b.twin.len(), a.twin.len());
+    let b = snapshot::load(&path, SessionConfig::default()).unwrap();
+    assert_eq!(b.twin().len(), a.twin().len());
     // The next save replaces both.
     snapshot::save(&b, &path).unwrap();
     assert!(!snapshot::temp_path(&path).exists());
-    assert!(snapshot::load(&path, Retention::default(), None).is_ok());
-    let err = snapshot::load(&d.join("missing.twinsnap"), Retention::default(), None).unwrap_err();
+    assert!(snapshot::load(&path, SessionConfig::default()).is_ok());
+    let err = snapshot::load(&d.join("missing.twinsnap"), SessionConfig::default()).unwrap_err();
     assert!(err.to_string().contains("missing.twinsnap"));
     std::fs::remove_dir_all(&d).ok();
 }
@@ -152,7 +146,7 @@ fn dangling_relations_are_dropped_and_vital_signs_resume() {
     assert!(before > 0);
     // Remove a building some sensor is attached to: the sensor keeps the dead id.
     let (sensor, building) = a
-        .twin
+        .twin()
         .iter()
         .find_map(|(_, s)| {
             let target = s.attached_to.clone()?;
@@ -161,12 +155,12 @@ fn dangling_relations_are_dropped_and_vital_signs_resume() {
                 .then(|| (s.id.clone(), target))
         })
         .unwrap();
-    a.twin.remove(&building).unwrap();
+    a.remove_asset(&building).unwrap();
     let path = dir().join("dangling.twinsnap");
     snapshot::save(&a, &path).unwrap();
-    let b = snapshot::load(&path, Retention::default(), None).unwrap();
-    assert_eq!(b.twin.get_by_id(&sensor).unwrap().attached_to, None);
-    assert!(b.twin.get_by_id(&building).is_none());
+    let b = snapshot::load(&path, SessionConfig::default()).unwrap();
+    assert_eq!(b.twin().get_by_id(&sensor).unwrap().attached_to, None);
+    assert!(b.twin().get_by_id(&building).is_none());
     // Vital signs count the restored state at once.
     let after: usize = b
         .vital_signs()

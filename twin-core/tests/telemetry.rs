@@ -86,13 +86,14 @@ mod fast_json {
     use geo_types::{Geometry, Point};
     use proptest::prelude::*;
     use twin_core::crs::LocalFrame;
-    use twin_core::state::live::LiveTwin;
-    use twin_core::state::{ChannelSpec, Reading, Retention, StateStore, Value};
+    use twin_core::state::{ChannelSpec, Reading, Value};
     use twin_core::telemetry::{
         Format, JsonIngest, ValueRef, ingest_json_lines, parse, parse_json_line,
         parse_json_line_fast, parse_json_line_serde,
     };
-    use twin_core::{Asset, AssetKind, LoadMode, SensorType, Twin};
+    use twin_core::{
+        Asset, AssetKind, LoadMode, SensorType, Session, SessionConfig, Timestamp, Twin,
+    };
 
     /// A reading with its value's bits, so that `-0.0` and `0.0` differ.
     fn canon(r: &Result<Reading, String>) -> Result<(String, String, i64, String, String), String> {
@@ -291,7 +292,7 @@ mod fast_json {
 
     const NOW: i64 = 1_763_700_000_000;
 
-    fn live() -> LiveTwin {
+    fn live() -> Session {
         let mut twin = Twin::new(LocalFrame::chongming());
         let ids = [
             "S0",
@@ -312,19 +313,22 @@ mod fast_json {
             })
             .collect();
         twin.insert_assets(assets, LoadMode::Strict).unwrap();
-        let mut store = StateStore::new(twin.handle_capacity(), Retention::default(), None);
-        store.register(ChannelSpec::number("level", "m"));
-        store.register(ChannelSpec::boolean("online"));
-        store.register(ChannelSpec::enumeration(
-            "gate",
-            &["open", "closed", "fault"],
-        ));
-        let mut live = LiveTwin::new(twin, store, Vec::new(), 60_000);
+        let mut live = Session::new(twin, SessionConfig::default());
+        register(&mut live);
         live.set_rules_json(
             r#"[{"id":"high","kinds":"sensor:water_level","channel":"level","above":3.0,"severity":"warning"}]"#,
         )
         .unwrap();
         live
+    }
+
+    fn register(live: &mut Session) {
+        live.register_channel(ChannelSpec::number("level", "m"));
+        live.register_channel(ChannelSpec::boolean("online"));
+        live.register_channel(ChannelSpec::enumeration(
+            "gate",
+            &["open", "closed", "fault"],
+        ));
     }
 
     /// Readings of every kind: good ones, late ones, repeats, and every refusal.
@@ -375,7 +379,7 @@ mod fast_json {
             let t = NOW + step * 1_000;
             let text = mixed_text(t);
             let file = parse(&text, "t.jsonl", Format::JsonLines);
-            let want = a.apply_readings(&file.readings, t);
+            let want = a.apply_readings(&file.readings, Timestamp::from_millis(t));
             let got = ingest_json_lines(&mut b, &text, "t.jsonl", t);
             let got_indexed = ingest.ingest(&mut c, &text, "t.jsonl", t);
             assert_eq!(got.report, want, "step {step}");
@@ -392,22 +396,22 @@ mod fast_json {
             }
         }
         for live in [&b, &c] {
-            for (h, _) in a.twin.iter() {
-                for (ch, _) in a.store.channels() {
-                    assert_eq!(a.store.latest(h, ch), live.store.latest(h, ch));
+            for (h, _) in a.twin().iter() {
+                for (ch, _) in a.store().channels() {
+                    assert_eq!(a.store().latest(h, ch), live.store().latest(h, ch));
                 }
             }
             assert_eq!(
-                a.store.state_at(NOW + 1_500, None),
-                live.store.state_at(NOW + 1_500, None)
+                a.store().state_at(NOW + 1_500, None),
+                live.store().state_at(NOW + 1_500, None)
             );
             assert_eq!(
-                a.alerts.open().map(|x| x.asset).collect::<Vec<_>>(),
-                live.alerts.open().map(|x| x.asset).collect::<Vec<_>>()
+                a.alerts().open().map(|x| x.asset).collect::<Vec<_>>(),
+                live.alerts().open().map(|x| x.asset).collect::<Vec<_>>()
             );
         }
         assert_eq!(
-            c.alerts.open().count(),
+            c.alerts().open().count(),
             2,
             "S0 at 3.5 and the long id at 3.1"
         );
@@ -428,12 +432,12 @@ mod fast_json {
                 })
                 .collect();
             twin.insert_assets(assets, LoadMode::Strict).unwrap();
-            let mut store = StateStore::new(twin.handle_capacity(), Retention::default(), None);
-            store.register(ChannelSpec::number("level", "m"));
-            LiveTwin::new(twin, store, Vec::new(), 60_000)
+            let mut live = Session::new(twin, SessionConfig::default());
+            live.register_channel(ChannelSpec::number("level", "m"));
+            live
         };
         let (mut a, mut b) = (build(), build());
-        let level = a.store.channel("level").unwrap();
+        let level = a.store().channel("level").unwrap();
         let mut ingest = JsonIngest::new();
         for round in 0..3i64 {
             let t = NOW + round * 1000;
@@ -447,12 +451,12 @@ mod fast_json {
                 .collect();
             let text = text.join("\n");
             let file = parse(&text, "t", Format::JsonLines);
-            let want = a.apply_readings(&file.readings, t);
+            let want = a.apply_readings(&file.readings, Timestamp::from_millis(t));
             assert_eq!(want.applied as usize, n - n / 3);
             assert_eq!(ingest.ingest(&mut b, &text, "t", t).report, want);
         }
-        for (h, _) in a.twin.iter() {
-            assert_eq!(a.store.latest(h, level), b.store.latest(h, level));
+        for (h, _) in a.twin().iter() {
+            assert_eq!(a.store().latest(h, level), b.store().latest(h, level));
         }
     }
 
@@ -463,18 +467,20 @@ mod fast_json {
         let line = |t: i64| format!(r#"{{"id":"S9","channel":"level","ts":{t},"value":1}}"#);
         let r = ingest.ingest(&mut live, &line(NOW), "t", NOW).report;
         assert_eq!(r.rejected_total(), 1);
-        live.twin
-            .insert(Asset::new(
+        live.insert_assets(
+            vec![Asset::new(
                 "S9",
                 AssetKind::Sensor(SensorType::WaterLevel),
                 Geometry::Point(Point::new(121.5, 31.6)),
-            ))
-            .unwrap();
+            )],
+            LoadMode::Strict,
+        )
+        .unwrap();
         let r = ingest
             .ingest(&mut live, &line(NOW + 1), "t", NOW + 1)
             .report;
         assert_eq!((r.applied, r.rejected_total()), (1, 0));
-        live.twin.remove("S1").unwrap();
+        live.remove_asset("S1").unwrap();
         let text = format!(
             r#"{{"id":"S1","channel":"level","ts":{},"value":1}}"#,
             NOW + 2
@@ -497,9 +503,11 @@ mod fast_json {
         other.remove("X5").unwrap();
         assert_eq!(
             (other.len(), other.handle_capacity()),
-            (live.twin.len(), live.twin.handle_capacity())
+            (live.twin().len(), live.twin().handle_capacity())
         );
-        live.twin = other;
+        // A new session over the other twin, fed through the same ingester.
+        let mut live = Session::new(other, SessionConfig::default());
+        register(&mut live);
         let text = format!(
             r#"{{"id":"X0","channel":"level","ts":{},"value":1}}"#,
             NOW + 3

@@ -176,7 +176,7 @@ fn islands_sum_their_towns_and_alerts_are_counted() {
     let mut v = VitalSigns::new(&t, WINDOW);
     let mut e = AlertEngine::new(vec![ThresholdRule {
         id: "high".into(),
-        kinds: KindFilter::parse("sensor"),
+        kinds: "sensor".parse::<KindFilter>().unwrap(),
         channel: level,
         condition: Condition::Above(3.0),
         hysteresis: 0.0,

@@ -50,7 +50,7 @@ fn buildings(n: usize) -> Twin {
 }
 
 fn bench(c: &mut Criterion) {
-    let island = twin_core::island::bundled().expect("bundled island");
+    let island = twin_chongming::island::bundled().expect("bundled island");
     let million = buildings(1_000_000);
     let mut g = c.benchmark_group("render");
     g.sample_size(10).measurement_time(Duration::from_secs(10));

@@ -10,7 +10,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let w: u32 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(1280);
     let h: u32 = args.next().map(|s| s.parse()).transpose()?.unwrap_or(800);
     let t = std::time::Instant::now();
-    let twin = twin_core::island::bundled()?;
+    let twin = twin_chongming::island::bundled()?;
     println!("twin: {} assets in {:.2?}", twin.len(), t.elapsed());
     let t = std::time::Instant::now();
     let scene = Scene::build(&twin);

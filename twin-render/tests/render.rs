@@ -312,7 +312,7 @@ fn a_tilted_view_shades_walls_differently_from_roofs() {
 
 #[test]
 fn the_bundled_island_matches_its_reference_image() {
-    let twin = twin_core::island::bundled().unwrap();
+    let twin = twin_chongming::island::bundled().unwrap();
     let scene = Scene::build(&twin);
     let Some(mut hl) = headless(320, 200, &scene) else {
         return;

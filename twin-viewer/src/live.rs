@@ -1,32 +1,26 @@
 //! The viewer's live twin: the bundled island driven by the seeded simulator, its
 //! overlay, and the colours sent to the renderer.
 
-use std::sync::Mutex;
-use std::sync::mpsc::Receiver;
-
-use twin_core::sim::{SimConfig, Simulator, StandardChannels, standard_layers, standard_live_twin};
+use twin_chongming::DEFAULT_RULES_JSON;
+use twin_chongming::sim::{
+    SimConfig, Simulator, StandardChannels, standard_config, standard_session,
+};
+use twin_core::state::Rgba;
 use twin_core::state::alert::{Alert, AlertEvent};
-use twin_core::state::history::Retention;
-use twin_core::state::live::{DEFAULT_RULES_JSON, LiveTwin};
-use twin_core::state::{Overlay, Rgba, Sample};
-use twin_core::{Handle, Twin};
+use twin_core::{Handle, Session, Timestamp, Twin};
 use twin_render::HostColors;
 
-/// Highlight of assets with an open alert.
-pub const ALERT_HIGHLIGHT: Rgba = Rgba::rgb(230, 0, 160);
+/// History the viewer keeps: two hours within 512 MiB.
+pub const HISTORY_MAX_AGE_MS: i64 = 2 * 3_600_000;
 
 /// The running twin.
 pub struct Live {
-    /// Twin, state, alerts, vital signs.
-    pub live: LiveTwin,
+    /// Twin, state, alerts, vital signs and colours.
+    pub session: Session,
     /// The standard channels.
     pub channels: StandardChannels,
     /// The simulator.
     pub sim: Simulator,
-    /// State → colour.
-    pub overlay: Overlay,
-    /// Simulated time now (UTC ms).
-    pub now_ms: i64,
     /// Simulated seconds per real second.
     pub speed: f64,
     /// Paused.
@@ -35,15 +29,12 @@ pub struct Live {
     pub applied: u64,
     /// Alert events, newest last (bounded).
     pub events: Vec<AlertEvent>,
-    /// Alert events from the engine (a mutex makes the receiver shareable for bevy).
-    rx: Mutex<Receiver<AlertEvent>>,
     /// Building-energy sensors colour the buildings they measure.
     hosts: HostColors,
     /// Sensors attached to each asset (the inspector lists their values).
     attached: std::collections::HashMap<u32, Vec<Handle>>,
     /// Colours sent to the renderer (overlay colours plus hosts).
     pub colors: Vec<Rgba>,
-    batch: Vec<Sample>,
 }
 
 /// Most alert events kept for the feed.
@@ -52,17 +43,16 @@ const EVENTS_KEPT: usize = 500;
 impl Live {
     /// The live twin of `twin`, simulated from `start_ms`.
     pub fn new(twin: Twin, start_ms: i64, seed: u64) -> Result<Live, String> {
-        let retention = Retention {
-            max_age_ms: Some(2 * 3_600_000),
-            max_samples: None,
-        };
-        let (mut live, channels) =
-            standard_live_twin(twin, retention, Some(512 << 20), DEFAULT_RULES_JSON)
-                .map_err(|e| e.to_string())?;
-        let twin = &live.twin;
-        let config = SimConfig::default_for(twin, seed, start_ms);
-        let sim = Simulator::new(twin, &channels, config);
-        let overlay = Overlay::new(twin, standard_layers(&channels)).map_err(|e| e.to_string())?;
+        let config = standard_config(HISTORY_MAX_AGE_MS, Some(512 << 20));
+        let (mut session, channels) =
+            standard_session(twin, config, DEFAULT_RULES_JSON).map_err(|e| e.to_string())?;
+        session.advance(Timestamp::from_millis(start_ms));
+        let twin = session.twin();
+        let sim = Simulator::new(
+            twin,
+            &channels,
+            SimConfig::default_for(twin, seed, start_ms),
+        );
         let hosts = HostColors::building_energy(twin);
         let mut attached: std::collections::HashMap<u32, Vec<Handle>> = Default::default();
         for (h, _) in twin.iter() {
@@ -70,24 +60,29 @@ impl Live {
                 attached.entry(host.0).or_default().push(h);
             }
         }
-        let rx = Mutex::new(live.alerts.subscribe());
-        let colors = vec![Rgba::NONE; live.twin.handle_capacity()];
+        let colors = vec![Rgba::NONE; twin.handle_capacity()];
         Ok(Live {
-            live,
+            session,
             channels,
             sim,
-            overlay,
-            now_ms: start_ms,
             speed: 10.0,
             paused: false,
             applied: 0,
             events: Vec::new(),
-            rx,
             hosts,
             attached,
             colors,
-            batch: Vec::new(),
         })
+    }
+
+    /// The twin.
+    pub fn twin(&self) -> &Twin {
+        self.session.twin()
+    }
+
+    /// Simulated time now (UTC ms).
+    pub fn now_ms(&self) -> i64 {
+        self.session.now().as_millis()
     }
 
     /// Advances simulated time by `real_s` real seconds at the current speed (at most
@@ -96,72 +91,62 @@ impl Live {
         if self.paused {
             return;
         }
-        let target = self.now_ms + (real_s * self.speed * 1000.0).round() as i64;
+        let now = self.now_ms();
+        let target = now + (real_s * self.speed * 1000.0).round() as i64;
         let mut ticks = 0;
-        let mut t = (self.now_ms / 1000 + 1) * 1000;
+        let mut t = (now / 1000 + 1) * 1000;
         while t <= target && ticks < 20 {
-            self.batch.clear();
-            self.sim.tick(t, &mut self.batch);
-            let report = self.live.apply(&self.batch, t);
+            let (_, report) = self.sim.drive(&mut self.session, Timestamp::from_millis(t));
             self.applied += report.applied;
-            self.now_ms = t;
             t += 1000;
             ticks += 1;
         }
         if ticks < 20 {
-            self.now_ms = target.max(self.now_ms);
-            self.live.tick(self.now_ms);
+            self.session.tick(Timestamp::from_millis(target));
         }
         self.take_events();
     }
 
     /// Simulates `ms` of telemetry at once (before the window opens).
     pub fn fast_forward(&mut self, ms: i64) {
-        let end = self.now_ms + ms;
-        let mut t = (self.now_ms / 1000 + 1) * 1000;
+        let end = self.now_ms() + ms;
+        let mut t = (self.now_ms() / 1000 + 1) * 1000;
         while t <= end {
-            self.batch.clear();
-            self.sim.tick(t, &mut self.batch);
-            self.applied += self.live.apply(&self.batch, t).applied;
-            self.now_ms = t;
+            let (_, report) = self.sim.drive(&mut self.session, Timestamp::from_millis(t));
+            self.applied += report.applied;
             t += 1000;
         }
         self.take_events();
     }
 
+    /// Moves the session's new alert events into the feed (highlights follow them in
+    /// the session itself).
     fn take_events(&mut self) {
-        let rx = self.rx.get_mut().unwrap_or_else(|e| e.into_inner());
-        while let Ok(e) = rx.try_recv() {
-            match &e {
-                AlertEvent::Raised(a) => self.overlay.set_highlight(a.asset, Some(ALERT_HIGHLIGHT)),
-                AlertEvent::Cleared(a) => self.overlay.set_highlight(a.asset, None),
-                AlertEvent::Acknowledged(_) => {}
+        loop {
+            let batch = self.session.drain_events(EVENTS_KEPT);
+            let n = batch.len();
+            self.events.extend(batch);
+            if self.events.len() > EVENTS_KEPT {
+                let drop = self.events.len() - EVENTS_KEPT;
+                self.events.drain(..drop);
             }
-            self.events.push(e);
-        }
-        if self.events.len() > EVENTS_KEPT {
-            let drop = self.events.len() - EVENTS_KEPT;
-            self.events.drain(..drop);
+            if n < EVENTS_KEPT {
+                break;
+            }
         }
     }
 
     /// Refreshes the overlay; returns the handle ranges whose colour changed in
     /// [`Live::colors`] (hosts included).
     pub fn refresh_colors(&mut self) -> Vec<std::ops::Range<u32>> {
-        let ranges = self.overlay.refresh(&mut self.live.store, self.now_ms);
+        let ranges = self.session.refresh_colors();
         self.hosts
-            .apply(self.overlay.colors(), &ranges, &mut self.colors)
+            .apply(self.session.overlay().colors(), &ranges, &mut self.colors)
     }
 
     /// Open alerts, most severe and newest first.
     pub fn open_alerts(&self) -> Vec<Alert> {
-        let mut v: Vec<Alert> = self.live.alerts.open().cloned().collect();
-        v.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then(b.raised_at.cmp(&a.raised_at))
-        });
-        v
+        self.session.open_alerts()
     }
 
     /// The live values of an asset and of the sensors attached to it: label, value as
@@ -169,7 +154,7 @@ impl Live {
     pub fn values_of(&self, h: Handle) -> Vec<(String, String, i64)> {
         let mut out = self.own_values(h, None);
         for &s in self.attached.get(&h.0).into_iter().flatten().take(20) {
-            let id = self.live.twin.get(s).map(|a| a.id.as_str());
+            let id = self.session.twin().get(s).map(|a| a.id.as_str());
             out.extend(self.own_values(s, id));
         }
         out
@@ -177,11 +162,10 @@ impl Live {
 
     fn own_values(&self, h: Handle, prefix: Option<&str>) -> Vec<(String, String, i64)> {
         let mut out = Vec::new();
-        for (id, spec) in self.live.store.channels() {
-            if let Some(l) = self.live.store.latest(h, id) {
-                let v = self
-                    .live
-                    .store
+        let store = self.session.store();
+        for (id, spec) in store.channels() {
+            if let Some(l) = store.latest(h, id) {
+                let v = store
                     .latest_value(h, id)
                     .map(|v| format!("{v}"))
                     .unwrap_or_default();
@@ -200,17 +184,13 @@ impl Live {
 
     /// The asset's history of its first channel over the last `window_ms`.
     pub fn recent(&self, h: Handle, window_ms: i64) -> Option<(String, Vec<(i64, f64)>)> {
-        let (id, spec) = self
-            .live
-            .store
+        let store = self.session.store();
+        let (id, spec) = store
             .channels()
-            .find(|(id, _)| self.live.store.latest(h, *id).is_some())?;
+            .find(|(id, _)| store.latest(h, *id).is_some())?;
         let key = twin_core::state::SeriesKey::new(h.0, id.0);
-        let pts = self
-            .live
-            .store
-            .history()
-            .range(key, self.now_ms - window_ms, self.now_ms);
+        let now = self.now_ms();
+        let pts = store.history().range(key, now - window_ms, now);
         Some((spec.name.clone(), pts))
     }
 }
@@ -220,7 +200,7 @@ impl Live {
     /// asset's value at `t` through its layer's style (stale and no-data colours as the
     /// live overlay would show them), building-energy colours on their buildings.
     pub fn colors_at(&self, t: i64) -> Vec<Rgba> {
-        let past = self.overlay.colors_at(&self.live.store, t);
+        let past = self.session.colors_at(Timestamp::from_millis(t));
         let mut out = vec![Rgba::NONE; past.len()];
         let all = 0..past.len() as u32;
         self.hosts

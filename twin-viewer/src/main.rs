@@ -1,5 +1,5 @@
 //! `twin-viewer`: the planners' desktop viewer. Opens the bundled island with the
-//! simulator running; see `twin-viewer --help`.
+//! simulator running; see `twin-viewer --help` (arguments through clap).
 
 use std::path::PathBuf;
 
@@ -7,102 +7,89 @@ use bevy::prelude::*;
 use bevy::render::view::screenshot::{Screenshot, save_to_disk};
 use bevy::window::WindowResolution;
 use bevy_egui::{EguiPlugin, EguiPrimaryContextPass};
+use clap::Parser;
+use twin_render::Scene;
 use twin_viewer::live::Live;
 use twin_viewer::ui::{self, Viewer};
 use twin_viewer::{TwinLink, TwinPlugin, TwinView};
-use twin_render::Scene;
 
-const HELP: &str = "twin-viewer: the live island on the desktop
-
-usage: twin-viewer [--scale S] [--speed N] [--skip MIN] [--size WxH] [--select ID]
-                   [--screenshot FILE --after SECONDS]
-
-  --scale S          synthetic infrastructure scale (default: the bundled island, scale 1)
-  --speed N          simulated seconds per real second (default 10)
-  --skip MIN         simulate MIN minutes before opening (incidents start 5, 10 and
-                     15 minutes in: a charger fault, a water-level surge, silent sensors)
-  --size WxH         window size in logical pixels (default 1600x900)
-  --screenshot FILE  save a screenshot of the window after --after seconds, then exit
-  --select ID        select an asset and fly to it at start
-
-Mouse on the map: left-drag pans, right-drag orbits, wheel zooms, click selects.";
-
-/// Command-line options.
-#[derive(Clone, Debug, Resource)]
+/// The live island on the desktop: the bundled island with its simulator, layers,
+/// search, inspector, alerts, town vital signs and a time slider.
+///
+/// Mouse on the map: left-drag pans, right-drag orbits, wheel zooms, click selects.
+#[derive(Clone, Debug, Resource, Parser)]
+#[command(name = "twin-viewer", version)]
 struct Options {
+    /// Synthetic infrastructure scale (default: the bundled island, scale 1).
+    #[arg(long, value_parser = positive)]
     scale: Option<f64>,
+    /// Simulated seconds per real second.
+    #[arg(long, default_value_t = 10.0, value_parser = positive)]
     speed: f64,
+    /// Window size in logical pixels, WIDTHxHEIGHT.
+    #[arg(long, default_value = "1600x900", value_parser = size)]
     size: (u32, u32),
+    /// Save a screenshot of the window after --after seconds, then exit.
+    #[arg(long)]
     screenshot: Option<PathBuf>,
+    /// Seconds before the screenshot.
+    #[arg(long = "after", default_value_t = 8.0, value_parser = non_negative)]
     after_s: f64,
+    /// Select an asset and fly to it at start.
+    #[arg(long)]
     select: Option<String>,
+    /// Simulate this many minutes before opening (incidents start 5, 10 and 15 minutes
+    /// in: a charger fault, a water-level surge, silent sensors).
+    #[arg(long = "skip", default_value_t = 0.0, value_parser = non_negative)]
     skip_min: f64,
 }
 
-fn parse_args() -> Result<Options, String> {
-    let mut o = Options {
-        scale: None,
-        speed: 10.0,
-        size: (1600, 900),
-        screenshot: None,
-        after_s: 8.0,
-        select: None,
-        skip_min: 0.0,
-    };
-    let mut args = std::env::args().skip(1);
-    while let Some(a) = args.next() {
-        let mut value = |name: &str| args.next().ok_or_else(|| format!("{name} needs a value"));
-        match a.as_str() {
-            "--help" | "-h" => return Err(HELP.to_string()),
-            "--scale" => {
-                o.scale = Some(
-                    value("--scale")?
-                        .parse()
-                        .map_err(|e| format!("--scale: {e}"))?,
-                )
-            }
-            "--speed" => {
-                o.speed = value("--speed")?
-                    .parse()
-                    .map_err(|e| format!("--speed: {e}"))?
-            }
-            "--size" => {
-                let v = value("--size")?;
-                let (w, h) = v.split_once('x').ok_or("--size: WIDTHxHEIGHT")?;
-                o.size = (
-                    w.parse().map_err(|e| format!("--size: {e}"))?,
-                    h.parse().map_err(|e| format!("--size: {e}"))?,
-                );
-            }
-            "--screenshot" => o.screenshot = Some(PathBuf::from(value("--screenshot")?)),
-            "--after" => {
-                o.after_s = value("--after")?
-                    .parse()
-                    .map_err(|e| format!("--after: {e}"))?
-            }
-            "--select" => o.select = Some(value("--select")?),
-            "--skip" => {
-                o.skip_min = value("--skip")?
-                    .parse()
-                    .map_err(|e| format!("--skip: {e}"))?
-            }
-            other => return Err(format!("unknown argument `{other}`\n\n{HELP}")),
+fn number(s: &str) -> Result<f64, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite())
+        .ok_or_else(|| format!("`{s}` is not a number"))
+}
+
+fn positive(s: &str) -> Result<f64, String> {
+    number(s).and_then(|v| {
+        if v > 0.0 {
+            Ok(v)
+        } else {
+            Err(format!("{v} must be above 0"))
         }
-    }
-    Ok(o)
+    })
+}
+
+fn non_negative(s: &str) -> Result<f64, String> {
+    number(s).and_then(|v| {
+        if v >= 0.0 {
+            Ok(v)
+        } else {
+            Err(format!("{v} must not be negative"))
+        }
+    })
+}
+
+fn size(s: &str) -> Result<(u32, u32), String> {
+    let (w, h) = s
+        .split_once(['x', 'X'])
+        .ok_or_else(|| format!("`{s}` is not WIDTHxHEIGHT"))?;
+    let px = |v: &str| {
+        v.trim()
+            .parse::<u32>()
+            .ok()
+            .filter(|p| (64..=16_384).contains(p))
+            .ok_or_else(|| format!("`{v}` in `{s}` is not a size of 64 to 16384 pixels"))
+    };
+    Ok((px(w)?, px(h)?))
 }
 
 fn main() {
-    let opts = match parse_args() {
-        Ok(o) => o,
-        Err(msg) => {
-            eprintln!("{msg}");
-            std::process::exit(if msg == HELP { 0 } else { 2 });
-        }
-    };
+    let opts = Options::parse();
     let twin = match opts.scale {
-        None => twin_core::island::bundled(),
-        Some(s) => twin_core::island::load(&twin_core::synth::SynthConfig {
+        None => twin_chongming::island::bundled(),
+        Some(s) => twin_chongming::island::load(&twin_chongming::synth::SynthConfig {
             scale: s,
             ..Default::default()
         }),
@@ -156,11 +143,11 @@ fn setup(
     opts: Res<Options>,
 ) {
     commands.spawn(Camera2d);
-    let scene = Scene::build(&viewer.live.live.twin);
+    let scene = Scene::build(viewer.live.twin());
     let mut view = TwinView::new(&mut images, &link, scene, 1024, 768);
     // Frame the three islands (the mainland context stays at the edges).
     if let Some((lo, hi)) =
-        twin_render::scene::kind_bounds(&viewer.live.live.twin, &twin_core::AssetKind::Island)
+        twin_render::scene::kind_bounds(viewer.live.twin(), &twin_core::AssetKind::Island)
     {
         view.camera.pitch = 55f32.to_radians();
         view.camera.fit(lo, hi, 1024.0 / 768.0);

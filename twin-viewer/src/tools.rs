@@ -102,13 +102,13 @@ impl TimeTravel {
                 self.back_to_live = true;
             } else {
                 self.back_min = self.back_min.max(5.0);
-                self.at = Some(live.now_ms - (self.back_min * 60_000.0) as i64);
+                self.at = Some(live.now_ms() - (self.back_min * 60_000.0) as i64);
                 self.dirty = true;
             }
         }
         let resp = ui.add(egui::Slider::new(&mut self.back_min, 0.0..=120.0).text("minutes ago"));
         if resp.changed() {
-            self.at = Some(live.now_ms - (self.back_min * 60_000.0) as i64);
+            self.at = Some(live.now_ms() - (self.back_min * 60_000.0) as i64);
             self.dirty = true;
         }
         if let Some(t) = self.at {

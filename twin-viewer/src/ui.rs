@@ -8,7 +8,7 @@ use bevy_egui::{EguiContexts, EguiTextureHandle};
 use twin_core::state::Rgba;
 use twin_core::state::alert::AlertEvent;
 use twin_core::state::alert::Severity;
-use twin_core::{Handle as AssetHandle, Twin};
+use twin_core::{Handle as AssetHandle, Timestamp, Twin};
 use twin_render::LayerKind;
 use twin_render::scene::{asset_bounds, widen};
 
@@ -47,9 +47,9 @@ impl Viewer {
 
     /// Selects an asset by id and flies to it; false when there is no such asset.
     pub fn select_by_id(&mut self, id: &str, view: &mut TwinView) -> bool {
-        match self.live.live.twin.handle(id) {
+        match self.live.twin().handle(id) {
             Some(h) => {
-                fly_to(&self.live.live.twin, h, view);
+                fly_to(self.live.twin(), h, view);
                 view.selected = Some(h);
                 true
             }
@@ -152,7 +152,7 @@ fn status_bar(ui: &mut Ui, v: &mut Viewer, view: &TwinView) {
     ui.horizontal(|ui| {
         ui.strong("twin · 崇明 长兴 横沙");
         ui.separator();
-        ui.label(format!("{} (UTC+8)", clock_cst(v.live.now_ms)));
+        ui.label(format!("{} (UTC+8)", clock_cst(v.live.now_ms())));
         ui.separator();
         ui.label("speed");
         ui.add(
@@ -165,7 +165,7 @@ fn status_bar(ui: &mut Ui, v: &mut Viewer, view: &TwinView) {
         let (frame, stats) = view.stats();
         ui.label(format!(
             "{} assets · {} samples · {:.0} fps · {} draw calls · {} state uploads",
-            v.live.live.twin.len(),
+            v.live.twin().len(),
             v.live.applied,
             v.fps,
             frame.draw_calls,
@@ -188,11 +188,11 @@ fn left_panel(ui: &mut Ui, v: &mut Viewer, view: &mut TwinView) {
     ui.separator();
     ui.heading("Search");
     if ui.text_edit_singleline(&mut v.query).changed() {
-        v.results = search(&v.live.live.twin, &v.query, 30);
+        v.results = search(v.live.twin(), &v.query, 30);
     }
     let mut chosen = None;
     for &h in &v.results {
-        if let Some(a) = v.live.live.twin.get(h) {
+        if let Some(a) = v.live.twin().get(h) {
             let label = format!(
                 "{} {}",
                 a.id,
@@ -208,7 +208,7 @@ fn left_panel(ui: &mut Ui, v: &mut Viewer, view: &mut TwinView) {
     }
     if let Some(h) = chosen {
         view.selected = Some(h);
-        fly_to(&v.live.live.twin, h, view);
+        fly_to(v.live.twin(), h, view);
     }
     ui.separator();
     ui.heading("Measure");
@@ -219,13 +219,13 @@ fn right_panel(ui: &mut Ui, v: &mut Viewer, view: &mut TwinView) {
     ui.heading("Inspector");
     match view
         .selected
-        .and_then(|h| v.live.live.twin.get(h).map(|a| (h, a)))
+        .and_then(|h| v.live.twin().get(h).map(|a| (h, a)))
     {
         None => {
             ui.label("Click an asset on the map.");
         }
         Some((h, a)) => {
-            let twin = &v.live.live.twin;
+            let twin = v.live.twin();
             egui::Grid::new("asset")
                 .num_columns(2)
                 .striped(true)
@@ -293,7 +293,7 @@ fn alerts(ui: &mut Ui, v: &mut Viewer, view: &mut TwinView) {
         let color = severity_color(a.severity);
         let town = a
             .town
-            .and_then(|t| v.live.live.twin.get(t))
+            .and_then(|t| v.live.twin().get(t))
             .map(town_name)
             .unwrap_or_default();
         let text = format!(
@@ -313,7 +313,7 @@ fn alerts(ui: &mut Ui, v: &mut Viewer, view: &mut TwinView) {
     }
     if let Some(h) = go {
         view.selected = Some(h);
-        fly_to(&v.live.live.twin, h, view);
+        fly_to(v.live.twin(), h, view);
     }
     let cleared = v
         .live
@@ -332,12 +332,8 @@ fn bottom_panel(ui: &mut Ui, v: &mut Viewer) {
         v.travel.slider(ui, &v.live);
     });
     let rows = match v.travel.at {
-        Some(t) => v
-            .live
-            .live
-            .vitals
-            .at(&v.live.live.twin, &v.live.live.store, t),
-        None => v.live.live.vital_signs(),
+        Some(t) => v.live.session.vital_signs_at(Timestamp::from_millis(t)),
+        None => v.live.session.vital_signs(),
     };
     let ch = v.live.channels;
     egui::ScrollArea::vertical().show(ui, |ui| {
@@ -423,8 +419,7 @@ fn map(ui: &mut Ui, v: &mut Viewer, view: &mut TwinView, images: &mut Assets<Ima
             if let Some(g) = view.camera.ground_point(x, y, w, h, 0.0) {
                 let (lon, lat) = v
                     .live
-                    .live
-                    .twin
+                    .twin()
                     .frame()
                     .to_geographic(g[0] as f64, g[1] as f64);
                 v.measure.points.push([lon, lat]);
@@ -435,7 +430,7 @@ fn map(ui: &mut Ui, v: &mut Viewer, view: &mut TwinView, images: &mut Assets<Ima
     }
     // Measured points drawn over the map.
     let painter = ui.painter_at(rect);
-    let frame = *v.live.live.twin.frame();
+    let frame = *v.live.twin().frame();
     let pts: Vec<Pos2> = v
         .measure
         .points

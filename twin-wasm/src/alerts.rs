@@ -3,12 +3,12 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use twin_core::Twin;
 use twin_core::state::alert::{Alert, AlertEvent, AlertState};
 use twin_core::state::vitals::VitalRow;
+use twin_core::{Timestamp, Twin};
 
 use crate::engine::Engine;
-use crate::query::town_of;
+use crate::query::town_id;
 
 /// An alert event as `onAlert` listeners get it (the JS `AlertEvent`).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -49,7 +49,7 @@ impl EventOut {
             rule: a.rule.clone(),
             asset: a.asset_id.clone(),
             handle: a.asset.0,
-            town: town_of(twin, a.asset),
+            town: town_id(twin, a.asset),
             severity: a.severity.as_str(),
             time,
             value: a.value,
@@ -92,7 +92,7 @@ impl AlertOut {
             rule: a.rule.clone(),
             asset: a.asset_id.clone(),
             handle: a.asset.0,
-            town: town_of(twin, a.asset),
+            town: town_id(twin, a.asset),
             severity: a.severity.as_str(),
             state: match a.state {
                 AlertState::Raised => "raised",
@@ -152,12 +152,12 @@ pub struct VitalOut {
 
 impl Engine {
     fn vital_rows(&self, rows: Vec<VitalRow>) -> Vec<VitalOut> {
-        let store = &self.live.store;
+        let store = self.session.store();
         rows.into_iter()
             .map(|r| VitalOut {
                 region: self
-                    .live
-                    .twin
+                    .session
+                    .twin()
                     .get(r.region)
                     .map(|a| a.id.clone())
                     .unwrap_or_default(),
@@ -192,49 +192,44 @@ impl Engine {
 
     /// The vital-signs table now, with open alerts: towns, then islands.
     pub fn vital_signs(&self) -> Vec<VitalOut> {
-        self.vital_rows(self.live.vital_signs())
+        self.vital_rows(self.session.vital_signs())
     }
 
     /// The table as it was at `t`, from history (alerts not counted).
     pub fn vital_signs_at(&self, t: i64) -> Vec<VitalOut> {
-        let live = &self.live;
-        self.vital_rows(live.vitals.at(&live.twin, &live.store, t))
+        self.vital_rows(self.session.vital_signs_at(Timestamp::from_millis(t)))
     }
 
     /// Open alerts, most severe first, then newest first.
     pub fn open_alerts(&self) -> Vec<AlertOut> {
-        let mut v: Vec<&Alert> = self.live.alerts.open().collect();
-        v.sort_by(|a, b| {
-            b.severity
-                .cmp(&a.severity)
-                .then(b.raised_at.cmp(&a.raised_at))
-                .then(a.id.cmp(&b.id))
-        });
-        v.into_iter()
-            .map(|a| AlertOut::of(&self.live.twin, a))
+        let twin = self.session.twin();
+        self.session
+            .open_alerts()
+            .iter()
+            .map(|a| AlertOut::of(twin, a))
             .collect()
     }
 
     /// One alert by number (open, or among the last cleared ones).
     pub fn alert(&self, id: u64) -> Result<AlertOut, String> {
-        self.live
-            .alerts
+        self.session
+            .alerts()
             .alert(id)
-            .map(|a| AlertOut::of(&self.live.twin, a))
+            .map(|a| AlertOut::of(self.session.twin(), a))
             .ok_or_else(|| format!("unknown alert #{id}"))
     }
 
-    /// Acknowledges an alert at `at_ms` (the twin's clock when `None`). True when it
-    /// was raised and is now acknowledged, false when it was already acknowledged or
-    /// cleared; an unknown number is an error.
+    /// Acknowledges an alert at the twin's clock, moved to `at_ms` first when given
+    /// (never back). True when it was raised and is now acknowledged, false when it was
+    /// already acknowledged or cleared; an unknown number is an error.
     pub fn acknowledge(&mut self, id: u64, at_ms: Option<i64>) -> Result<bool, String> {
-        if self.live.alerts.alert(id).is_none() {
+        if self.session.alerts().alert(id).is_none() {
             return Err(format!("unknown alert #{id}"));
         }
-        let done = self
-            .live
-            .alerts
-            .acknowledge(id, at_ms.unwrap_or(self.now_ms));
+        if let Some(t) = at_ms {
+            self.advance_clock(t);
+        }
+        let done = self.session.acknowledge(id);
         self.collect_events();
         Ok(done)
     }
@@ -242,21 +237,16 @@ impl Engine {
     /// Replaces the alert rules (JSON, as `assets/rules/chongming.json`). On error
     /// (the rule's index, id and problem) nothing changes.
     pub fn set_rules(&mut self, json: &str) -> Result<(), String> {
-        self.live.set_rules_json(json).map_err(|e| e.to_string())?;
-        // Alerts of rules that are gone were dropped: take their highlights away.
-        let open: std::collections::HashSet<u32> =
-            self.live.alerts.open().map(|a| a.asset.0).collect();
-        let highlighted: Vec<u32> = (0..self.live.twin.handle_capacity() as u32)
-            .filter(|h| !open.contains(h))
-            .collect();
-        for h in highlighted {
-            self.overlay.set_highlight(twin_core::Handle(h), None);
-        }
+        // The session takes the highlights of alerts whose rule is gone away.
+        self.session
+            .set_rules_json(json)
+            .map_err(|e| e.to_string())?;
+        self.collect_events();
         Ok(())
     }
 
     /// The rules as JSON that [`Engine::set_rules`] reads back.
     pub fn rules_json(&self) -> String {
-        self.live.alerts.rules_json(&self.live.store)
+        self.session.alerts().rules_json(self.session.store())
     }
 }

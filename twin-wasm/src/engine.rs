@@ -1,24 +1,24 @@
-//! The engine behind the JS `Twin`: a live twin with its channels, overlay, clock,
-//! simulator and pending alert events, in plain Rust (every fallible call returns
+//! The engine behind the JS `Twin`: the live [`Session`] (twin, state, alerts, vital
+//! signs, overlay, clock) with the standard channels, the simulator and the alert
+//! events waiting for the page, in plain Rust (every fallible call returns
 //! `Result<_, String>` with the message twin-core gives).
 
 use std::ops::Range;
-use std::sync::mpsc::Receiver;
 
+use twin_chongming::DEFAULT_RULES_JSON;
+use twin_chongming::island;
+use twin_chongming::sim::{
+    SimConfig, Simulator, StandardChannels, standard_channels, standard_config, standard_layers,
+    standard_session,
+};
 use twin_core::crs::{Crs, LocalFrame};
 use twin_core::load::read_geojson_str;
-use twin_core::sim::{
-    SimConfig, Simulator, StandardChannels, standard_channels, standard_layers, standard_live_twin,
-};
-use twin_core::state::alert::AlertEvent;
-use twin_core::state::live::{DEFAULT_RULES_JSON, LiveTwin};
-use twin_core::state::{Overlay, Retention, Rgba};
-use twin_core::{LoadMode, Mapping, Twin, island};
+use twin_core::{LoadMode, Mapping, Session, SessionConfig, Timestamp, Twin};
 
 use crate::alerts::EventOut;
 
-/// How long a sensor counts as online after its last sample (twin-core's standard).
-pub use twin_core::sim::ONLINE_WINDOW_MS;
+/// How long a sensor counts as online after its last sample (the island's standard).
+pub use twin_chongming::sim::ONLINE_WINDOW_MS;
 
 /// History kept per series: the last two hours.
 pub const HISTORY_MAX_AGE_MS: i64 = 2 * 3_600_000;
@@ -27,10 +27,6 @@ pub const HISTORY_MAX_AGE_MS: i64 = 2 * 3_600_000;
 /// whole island's 100,000 sensors keep about 20 minutes at 1 Hz in a browser tab.
 pub const HISTORY_BUDGET_BYTES: usize = 128 << 20;
 
-/// The colour an asset with an open alert takes over its style (as in the desktop
-/// viewer).
-pub const ALERT_HIGHLIGHT: Rgba = Rgba::rgb(230, 0, 160);
-
 /// Most alert events kept for `onAlert` listeners between two deliveries; older ones
 /// are dropped (a page that never drains them does not grow without bound).
 pub const MAX_PENDING_EVENTS: usize = 10_000;
@@ -38,20 +34,15 @@ pub const MAX_PENDING_EVENTS: usize = 10_000;
 /// A live twin as the web API holds it.
 #[derive(Debug)]
 pub struct Engine {
-    /// The twin, its state, alerts and vital signs.
-    pub live: LiveTwin,
+    /// The live session: twin, state, alerts, vital signs, overlay, clock.
+    pub session: Session,
     /// The standard channels' ids in the store.
     pub channels: StandardChannels,
-    /// Live colours by handle.
-    pub overlay: Overlay,
-    /// The twin's clock (UTC ms): the newest time it was told or sample it applied.
-    pub now_ms: i64,
     /// The seeded simulator, once [`Engine::start_simulator`] or a simulation made one.
     pub simulator: Option<Simulator>,
-    events: Receiver<AlertEvent>,
     /// Events not yet delivered to listeners (only kept while `listening`).
     pending: Vec<EventOut>,
-    /// Whether a page listens to events (else they only move highlights).
+    /// Whether a page listens to events (else they are dropped after highlighting).
     pub listening: bool,
     /// Overlay ranges changed since a view last took them (kept only while a view
     /// is attached, so a page's own `refreshOverlay` calls do not hide them from it).
@@ -60,15 +51,14 @@ pub struct Engine {
     pub view_attached: bool,
     /// The JSON telemetry path's id cache and buffers.
     pub(crate) json: twin_core::telemetry::JsonIngest,
-    /// Counts changes of the asset set (a view rebuilds its scene when it moves).
-    pub generation: u64,
     /// The past time views draw (`None`: live) and the colours of that time.
     pub(crate) view_time: Option<i64>,
-    pub(crate) past: Vec<Rgba>,
+    pub(crate) past: Vec<twin_core::state::Rgba>,
 }
 
-fn retention() -> Retention {
-    Retention::max_age(HISTORY_MAX_AGE_MS)
+/// The session settings of a page: two hours of history within 128 MiB.
+fn config() -> SessionConfig {
+    standard_config(HISTORY_MAX_AGE_MS, Some(HISTORY_BUDGET_BYTES))
 }
 
 impl Engine {
@@ -86,14 +76,9 @@ impl Engine {
     /// A live twin of `twin` with the standard channels, the default rules and the
     /// standard overlay.
     pub fn from_twin(twin: Twin) -> Result<Engine, String> {
-        let (live, channels) = standard_live_twin(
-            twin,
-            retention(),
-            Some(HISTORY_BUDGET_BYTES),
-            DEFAULT_RULES_JSON,
-        )
-        .map_err(|e| e.to_string())?;
-        Engine::from_live(live, channels)
+        let (session, channels) =
+            standard_session(twin, config(), DEFAULT_RULES_JSON).map_err(|e| e.to_string())?;
+        Ok(Engine::from_session(session, channels))
     }
 
     /// A twin of the features of GeoJSON text (strict: one bad feature loads nothing
@@ -114,53 +99,50 @@ impl Engine {
     /// assets, latest state, rules and open alerts. Bad bytes are refused with what is
     /// wrong (magic, version, a length or a checksum).
     pub fn from_snapshot(bytes: &[u8]) -> Result<Engine, String> {
-        let mut live = twin_core::snapshot::from_bytes(
-            bytes,
-            "snapshot",
-            retention(),
-            Some(HISTORY_BUDGET_BYTES),
-        )
-        .map_err(|e| e.to_string())?;
-        let channels = standard_channels(&mut live.store);
-        let mut engine = Engine::from_live(live, channels)?;
-        engine.now_ms = engine.live.store.newest_ts().unwrap_or(0);
-        // Paint the restored state and highlight the open alerts.
-        engine.rebuild_overlay(standard_layers(&engine.channels))?;
-        Ok(engine)
+        let mut session = twin_core::snapshot::from_bytes(bytes, "snapshot", config())
+            .map_err(|e| e.to_string())?;
+        let channels = standard_channels(&mut session);
+        // Paint the restored state; open alerts stay highlighted.
+        session
+            .set_layers(standard_layers(&channels))
+            .map_err(|e| e.to_string())?;
+        Ok(Engine::from_session(session, channels))
     }
 
-    fn from_live(mut live: LiveTwin, channels: StandardChannels) -> Result<Engine, String> {
-        let overlay =
-            Overlay::new(&live.twin, standard_layers(&channels)).map_err(|e| e.to_string())?;
-        let events = live.alerts.subscribe();
-        Ok(Engine {
-            live,
+    fn from_session(session: Session, channels: StandardChannels) -> Engine {
+        Engine {
+            session,
             channels,
-            overlay,
-            now_ms: 0,
             simulator: None,
-            events,
             pending: Vec::new(),
             listening: false,
             view_changes: Vec::new(),
             view_attached: false,
             json: Default::default(),
-            generation: 0,
             view_time: None,
             past: Vec::new(),
-        })
+        }
+    }
+
+    /// The twin.
+    pub fn twin(&self) -> &Twin {
+        self.session.twin()
+    }
+
+    /// The twin's clock (UTC ms): the newest time it was told or sample it applied.
+    pub fn now_ms(&self) -> i64 {
+        self.session.now().as_millis()
     }
 
     /// The snapshot bytes of the live twin (what [`Engine::from_snapshot`] reads):
     /// assets, latest state, rules and open alerts, not history.
     pub fn snapshot(&self) -> Result<Vec<u8>, String> {
-        twin_core::snapshot::to_bytes(&self.live).map_err(|e| e.to_string())
+        twin_core::snapshot::to_bytes(&self.session).map_err(|e| e.to_string())
     }
 
     /// Adds the features of GeoJSON text to the twin (strict: a bad feature or an id
     /// already held loads nothing and the twin is unchanged). Returns how many assets
-    /// were added. Vital signs and spatial rules count them in, the overlay (same layers)
-    /// is rebuilt for them.
+    /// were added. Vital signs, rules and the overlay (same layers) count them in.
     pub fn load_geojson(
         &mut self,
         text: &str,
@@ -169,57 +151,54 @@ impl Engine {
     ) -> Result<usize, String> {
         let mapping = mapping(crs)?;
         let report = self
-            .live
-            .twin
+            .session
             .load_geojson_str(text, name, &mapping, LoadMode::Strict)
             .map_err(|e| e.to_string())?;
         let added = report.inserted.len();
         if added == 0 {
             return Ok(0);
         }
-        // Vital signs and the rules' watch lists count the new assets in.
-        let now = self.live.store.newest_ts().unwrap_or(0).max(self.now_ms);
-        self.live.assets_changed(&report.inserted, now);
-        // The same layers (the page may have set its own), over the new assets too.
-        let layers = self.overlay.layers().to_vec();
-        self.rebuild_overlay(layers)?;
-        self.generation += 1;
+        self.collect_events();
+        // A view rebuilds its scene for the new generation and uploads every colour.
         self.view_changes.clear();
-        if self.simulator.is_some() {
-            let config = self.simulator.as_ref().map(|s| s.config().clone());
-            self.simulator = config.map(|c| Simulator::new(&self.live.twin, &self.channels, c));
+        if let Some(config) = self.simulator.as_ref().map(|s| s.config().clone()) {
+            self.simulator = Some(Simulator::new(self.session.twin(), &self.channels, config));
+        }
+        if self.view_time.is_some() {
+            self.set_view_time(self.view_time);
         }
         Ok(added)
     }
 
     /// Moves the clock forward to `now_ms` (never back).
     pub fn advance_clock(&mut self, now_ms: i64) {
-        self.now_ms = self.now_ms.max(now_ms);
+        self.session.advance(Timestamp::from_millis(now_ms));
     }
 
     /// Lets time pass without samples: sensors fall offline, silence alerts rise.
     pub fn tick(&mut self, now_ms: i64) {
-        self.advance_clock(now_ms);
-        self.live.tick(self.now_ms);
+        self.session.tick(Timestamp::from_millis(now_ms));
         self.collect_events();
     }
 
-    /// Takes the alert events raised since the last call into the pending list (when
-    /// listening) and moves the overlay's highlights.
+    /// Takes the session's alert events, in bounded batches, into the pending list
+    /// (when listening; the session moves highlights itself).
     pub fn collect_events(&mut self) {
-        while let Ok(e) = self.events.try_recv() {
-            match &e {
-                AlertEvent::Raised(a) => self.overlay.set_highlight(a.asset, Some(ALERT_HIGHLIGHT)),
-                AlertEvent::Cleared(a) => self.overlay.set_highlight(a.asset, None),
-                AlertEvent::Acknowledged(_) => {}
-            }
+        loop {
+            let batch = self.session.drain_events(MAX_PENDING_EVENTS);
+            let n = batch.len();
             if self.listening {
-                self.pending.push(EventOut::of(&self.live.twin, &e));
+                let twin = self.session.twin();
+                self.pending
+                    .extend(batch.iter().map(|e| EventOut::of(twin, e)));
             }
-        }
-        if self.pending.len() > MAX_PENDING_EVENTS {
-            let drop = self.pending.len() - MAX_PENDING_EVENTS;
-            self.pending.drain(..drop);
+            if self.pending.len() > MAX_PENDING_EVENTS {
+                let drop = self.pending.len() - MAX_PENDING_EVENTS;
+                self.pending.drain(..drop);
+            }
+            if n < MAX_PENDING_EVENTS {
+                break;
+            }
         }
     }
 
@@ -231,7 +210,7 @@ impl Engine {
     /// Recolours the overlay and returns every range changed since the view last
     /// asked (including refreshes the page made itself in between).
     pub fn take_view_changes(&mut self) -> Vec<Range<u32>> {
-        let ranges = self.overlay.refresh(&mut self.live.store, self.now_ms);
+        let ranges = self.session.refresh_colors();
         let mut all = std::mem::take(&mut self.view_changes);
         all.extend(ranges);
         all
@@ -247,12 +226,13 @@ impl Engine {
     /// Makes (or remakes) the simulator: `seed` for every draw, the default incidents
     /// placed after `start_ms` when `incidents` is true.
     pub fn start_simulator(&mut self, seed: u64, start_ms: i64, incidents: bool) {
+        let twin = self.session.twin();
         let config = if incidents {
-            SimConfig::default_for(&self.live.twin, seed, start_ms)
+            SimConfig::default_for(twin, seed, start_ms)
         } else {
             SimConfig::quiet(seed, start_ms)
         };
-        self.simulator = Some(Simulator::new(&self.live.twin, &self.channels, config));
+        self.simulator = Some(Simulator::new(twin, &self.channels, config));
     }
 }
 

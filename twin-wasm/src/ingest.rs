@@ -196,12 +196,14 @@ impl Engine {
         let array = text.trim_start().starts_with('[');
         let (lines, count) = as_json_lines(text)?;
         let now = match now_ms {
-            Some(t) => Now::At(self.now_ms.max(t)),
+            Some(t) => Now::At(self.now_ms().max(t)),
             None => Now::Newest {
-                at_least: self.now_ms,
+                at_least: self.now_ms(),
             },
         };
-        let (mut done, at) = self.json.ingest_at(&mut self.live, &lines, "payload", now);
+        let (mut done, at) = self
+            .json
+            .ingest_at(&mut self.session, &lines, "payload", now);
         if array {
             done.errors.iter_mut().for_each(|e| e.line -= 1);
         }
@@ -219,7 +221,7 @@ impl Engine {
         }
         self.advance_clock(at);
         self.collect_events();
-        Ok(IngestOut::of(done.report, &done.errors, self.now_ms))
+        Ok(IngestOut::of(done.report, &done.errors, self.now_ms()))
     }
 
     /// The typed fast path: sample `i` is `(handles[i], channels[i], values[i],
@@ -270,19 +272,20 @@ impl Engine {
                 .map(|s| s.ts)
                 .filter(|t| TS_RANGE.contains(t))
                 .max()
-                .unwrap_or(self.now_ms),
+                .unwrap_or(self.now_ms()),
         };
         self.advance_clock(now);
         // Handles the twin does not hold (removed, or beyond its capacity) are refused
         // here: the store only knows its capacity.
         let (known, unknown): (Vec<Sample>, Vec<Sample>) = samples
             .into_iter()
-            .partition(|s| self.live.twin.get(s.handle).is_some());
-        let mut report = self.live.apply(&known, self.now_ms);
+            .partition(|s| self.session.twin().get(s.handle).is_some());
+        let at = self.session.now();
+        let mut report = self.session.apply(&known, at);
         for s in unknown {
             let channel = self
-                .live
-                .store
+                .session
+                .store()
                 .spec(s.channel)
                 .map_or_else(|| format!("#{}", s.channel.0), |c| c.name.clone());
             report.note_rejection(
@@ -293,13 +296,13 @@ impl Engine {
             );
         }
         self.collect_events();
-        Ok(IngestOut::of(report, &[], self.now_ms))
+        Ok(IngestOut::of(report, &[], self.now_ms()))
     }
 
     /// The handle of an asset id.
     pub fn handle_of(&self, id: &str) -> Result<u32, String> {
-        self.live
-            .twin
+        self.session
+            .twin()
             .handle(id)
             .map(|h| h.0)
             .ok_or_else(|| format!("unknown asset id `{id}`"))
@@ -307,15 +310,19 @@ impl Engine {
 
     /// The number of a channel name (`level`, `pm25`, ...).
     pub fn channel_id(&self, name: &str) -> Result<u16, String> {
-        self.live.store.channel(name).map(|c| c.0).ok_or_else(|| {
-            let known: Vec<&str> = self
-                .live
-                .store
-                .channels()
-                .map(|(_, s)| s.name.as_str())
-                .collect();
-            format!("unknown channel `{name}` (known: {})", known.join(", "))
-        })
+        self.session
+            .store()
+            .channel(name)
+            .map(|c| c.0)
+            .ok_or_else(|| {
+                let known: Vec<&str> = self
+                    .session
+                    .store()
+                    .channels()
+                    .map(|(_, s)| s.name.as_str())
+                    .collect();
+                format!("unknown channel `{name}` (known: {})", known.join(", "))
+            })
     }
 }
 
@@ -352,8 +359,8 @@ impl Engine {
     /// The store's channels, by number.
     pub fn channel_list(&self) -> Vec<ChannelInfo> {
         use twin_core::state::ChannelType;
-        self.live
-            .store
+        self.session
+            .store()
             .channels()
             .map(|(id, s)| ChannelInfo {
                 id: id.0,

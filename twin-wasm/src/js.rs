@@ -154,24 +154,24 @@ impl JsTwin {
     /// Number of assets held.
     #[wasm_bindgen(getter)]
     pub fn size(&self) -> u32 {
-        self.engine.borrow_mut().live.twin.len() as u32
+        self.engine.borrow_mut().session.twin().len() as u32
     }
 
     /// One past the highest handle: the length of the overlay's colour array / 4.
     #[wasm_bindgen(getter, js_name = handleCapacity)]
     pub fn handle_capacity(&self) -> u32 {
-        self.engine.borrow_mut().live.twin.handle_capacity() as u32
+        self.engine.borrow_mut().session.twin().handle_capacity() as u32
     }
 
     /// The twin's clock (UTC ms): the newest time it was given or applied.
     #[wasm_bindgen(getter)]
     pub fn now(&self) -> f64 {
-        self.engine.borrow_mut().now_ms as f64
+        self.engine.borrow().now_ms() as f64
     }
 
     /// The attribution to show wherever the bundled data is displayed.
     pub fn attribution() -> String {
-        twin_core::island::ATTRIBUTION.to_string()
+        twin_chongming::island::ATTRIBUTION.to_string()
     }
 
     /// Applies telemetry: a JSON array of readings or JSON Lines, each

@@ -3,10 +3,10 @@
 //! A dashboard embeds the same engine that runs natively. The JS class `Twin` (Rust
 //! [`js::JsTwin`]) wraps a [`twin_core::state::live::LiveTwin`] — the assets with
 //! their R-tree, the state store of the standard sensor channels
-//! ([`twin_core::sim::standard_channels`]), the default alert rules
-//! ([`twin_core::state::live::DEFAULT_RULES_JSON`]) and vital signs — plus an
+//! ([`twin_chongming::sim::standard_channels`]), the default alert rules
+//! ([`twin_chongming::DEFAULT_RULES_JSON`]) and vital signs — plus an
 //! [`twin_core::state::Overlay`] of the standard layers and, on demand, the seeded
-//! [`twin_core::sim::Simulator`]. A page loads the bundled island (`Twin.bundled()`),
+//! [`twin_chongming::sim::Simulator`]. A page loads the bundled island (`Twin.bundled()`),
 //! GeoJSON (`Twin.fromGeoJson`, `loadGeoJson`) or a snapshot (`Twin.fromSnapshot`);
 //! from a URL with `Twin.fetchGeoJson(url)` / `Twin.fetchSnapshot(url)` (the page's
 //! `fetch`; HTTP errors name the URL), or from bytes the page has.

@@ -59,7 +59,7 @@ impl JsTwin {
         }
         let (now, rows) = {
             let engine = self.engine.borrow();
-            let now = engine.now_ms;
+            let now = engine.now_ms();
             let l = &self.listeners;
             if let Some((last, _)) = &l.vitals_last
                 && now.saturating_sub(*last) < l.vitals_every_ms

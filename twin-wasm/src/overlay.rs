@@ -1,10 +1,11 @@
 //! Overlay colours and layers, and the seeded simulator driving the twin.
 
 use serde::Serialize;
-use twin_core::sim::Incident;
-use twin_core::state::{Layer, Overlay, Rgba, Sample, Style, layers_json, load_layers_json};
+use twin_chongming::sim::Incident;
+use twin_core::Timestamp;
+use twin_core::state::{Rgba, Sample, Style, layers_json};
 
-use crate::engine::{ALERT_HIGHLIGHT, Engine};
+use crate::engine::Engine;
 
 /// One overlay refresh (what the JS `OverlayFrame` carries).
 #[derive(Clone, Debug, PartialEq)]
@@ -107,28 +108,18 @@ impl Engine {
     /// names the layer and the problem. Every asset is repainted from its latest state
     /// at the next refresh; open alerts stay highlighted.
     pub fn set_overlay(&mut self, json: &str) -> Result<(), String> {
-        let layers = load_layers_json(json, &self.live.store).map_err(|e| e.to_string())?;
-        self.rebuild_overlay(layers)
-    }
-
-    /// The overlay's layers as an overlay file (what [`Engine::set_overlay`] reads).
-    pub fn overlay_json(&self) -> String {
-        layers_json(self.overlay.layers(), &self.live.store)
-    }
-
-    /// Makes the overlay anew with `layers` over the twin's current assets: open
-    /// alerts highlighted, every asset repainted from the store at the next refresh.
-    pub(crate) fn rebuild_overlay(&mut self, layers: Vec<Layer>) -> Result<(), String> {
-        let mut overlay = Overlay::new(&self.live.twin, layers).map_err(|e| e.to_string())?;
-        for a in self.live.alerts.open() {
-            overlay.set_highlight(a.asset, Some(ALERT_HIGHLIGHT));
-        }
-        overlay.repaint_all();
-        self.overlay = overlay;
+        self.session
+            .set_overlay_json(json)
+            .map_err(|e| e.to_string())?;
         if self.view_time.is_some() {
             self.set_view_time(self.view_time);
         }
         Ok(())
+    }
+
+    /// The overlay's layers as an overlay file (what [`Engine::set_overlay`] reads).
+    pub fn overlay_json(&self) -> String {
+        layers_json(self.session.overlay().layers(), self.session.store())
     }
 
     /// Makes views draw the overlay's colours at a past time `t` (from history, as
@@ -137,10 +128,10 @@ impl Engine {
     pub fn set_view_time(&mut self, t: Option<i64>) {
         self.view_time = t;
         self.past = match t {
-            Some(t) => self.overlay.colors_at(&self.live.store, t),
+            Some(t) => self.session.colors_at(Timestamp::from_millis(t)),
             None => Vec::new(),
         };
-        let all = 0..self.live.twin.handle_capacity() as u32;
+        let all = 0..self.session.twin().handle_capacity() as u32;
         self.note_view_changes(std::slice::from_ref(&all));
     }
 
@@ -149,25 +140,34 @@ impl Engine {
     pub fn view_colors(&self) -> &[Rgba] {
         match self.view_time {
             Some(_) => &self.past,
-            None => self.overlay.colors(),
+            None => self.session.overlay().colors(),
         }
     }
 
-    /// Recolours what changed since the last refresh and what fell silent by `now_ms`
-    /// (the twin's clock when `None`).
+    /// Recolours what changed since the last refresh and what fell silent by the
+    /// twin's clock, moved to `now_ms` first when given (never back).
     pub fn refresh_overlay(&mut self, now_ms: Option<i64>) -> Frame {
-        let now = now_ms.unwrap_or(self.now_ms);
-        let ranges = self.overlay.refresh(&mut self.live.store, now);
+        if let Some(t) = now_ms {
+            self.advance_clock(t);
+        }
+        let ranges = self.session.refresh_colors();
         self.note_view_changes(&ranges);
-        let colors = self.overlay.colors().iter().flat_map(|c| c.0).collect();
+        let colors = self
+            .session
+            .overlay()
+            .colors()
+            .iter()
+            .flat_map(|c| c.0)
+            .collect();
         let changed = ranges.iter().flat_map(|r| [r.start, r.end]).collect();
         Frame { colors, changed }
     }
 
     /// The overlay's layers.
     pub fn overlay_layers(&self) -> Vec<LayerOut> {
-        let store = &self.live.store;
-        self.overlay
+        let store = self.session.store();
+        self.session
+            .overlay()
             .layers()
             .iter()
             .map(|l| {
@@ -242,18 +242,16 @@ impl Engine {
         let mut batch: Vec<Sample> = Vec::new();
         for t in ticks {
             self.tick_simulator(t, &mut batch);
-            self.advance_clock(t);
-            let report = self.live.apply(&batch, self.now_ms);
+            let report = self.session.apply(&batch, Timestamp::from_millis(t));
             out.ticks += 1;
             out.samples += batch.len() as u64;
             out.applied += report.applied;
             out.rejected += report.rejected_total();
             self.collect_events();
         }
-        self.advance_clock(to_ms);
-        self.live.tick(self.now_ms);
+        self.session.tick(Timestamp::from_millis(to_ms));
         self.collect_events();
-        out.now = self.now_ms;
+        out.now = self.now_ms();
         Ok(out)
     }
 
@@ -285,7 +283,7 @@ impl Engine {
                 s.config()
                     .incidents
                     .iter()
-                    .map(|i: &Incident| i.describe(&self.live.twin))
+                    .map(|i: &Incident| i.describe(self.session.twin()))
                     .collect()
             })
             .unwrap_or_default()

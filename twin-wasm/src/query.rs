@@ -7,7 +7,7 @@ use geo_types::{Geometry, Point};
 use serde::Serialize;
 use serde_json::Value as Json;
 use twin_core::state::{ChannelId, Quality, Value, decode};
-use twin_core::{AssetKind, Handle, KindFilter, PropValue, Twin};
+use twin_core::{Handle, KindFilter, PropValue, Twin};
 
 use crate::engine::Engine;
 
@@ -111,10 +111,13 @@ fn quality_name(q: Quality) -> &'static str {
     }
 }
 
-fn filter(kind: Option<&str>) -> Option<KindFilter> {
+/// The kind filter a page named (none for an empty string); an unknown kind is an
+/// error that says so.
+fn filter(kind: Option<&str>) -> Result<Option<KindFilter>, String> {
     kind.map(str::trim)
         .filter(|k| !k.is_empty())
-        .map(KindFilter::parse)
+        .map(|k| k.parse::<KindFilter>().map_err(|e| format!("kind: {e}")))
+        .transpose()
 }
 
 fn finite(what: &str, xs: &[f64]) -> Result<(), String> {
@@ -127,23 +130,23 @@ fn finite(what: &str, xs: &[f64]) -> Result<(), String> {
     }
 }
 
-/// The id of the town an asset lies in.
-pub fn town_of(twin: &Twin, h: Handle) -> Option<String> {
-    let t = twin.located_in(h)?;
-    let a = twin.get(t)?;
-    (a.kind == AssetKind::Town).then(|| a.id.clone())
+/// The id of the town an asset belongs to ([`Twin::town_of`]).
+pub fn town_id(twin: &Twin, h: Handle) -> Option<String> {
+    twin.town_of(h)
+        .and_then(|t| twin.get(t))
+        .map(|a| a.id.clone())
 }
 
 impl Engine {
     pub(crate) fn hit(&self, h: Handle, distance: Option<f64>) -> Option<Hit> {
-        let twin = &self.live.twin;
+        let twin = self.session.twin();
         let a = twin.get(h)?;
         Some(Hit {
             id: a.id.clone(),
             handle: h.0,
             kind: a.kind.to_string(),
             name: a.display_name().to_string(),
-            town: town_of(twin, h),
+            town: town_id(twin, h),
             distance,
         })
     }
@@ -156,7 +159,10 @@ impl Engine {
         kind: Option<&str>,
     ) -> Result<Vec<Hit>, String> {
         finite("bbox", &[min.0, min.1, max.0, max.1])?;
-        let hs = self.live.twin.query_bbox(min, max, filter(kind).as_ref());
+        let hs = self
+            .session
+            .twin()
+            .query_bbox(min, max, filter(kind)?.as_ref());
         Ok(hs.into_iter().filter_map(|h| self.hit(h, None)).collect())
     }
 
@@ -174,8 +180,8 @@ impl Engine {
                 "near: metres must be a finite number ≥ 0, got {metres}"
             ));
         }
-        let twin = &self.live.twin;
-        let hs = twin.query_within_distance(lon, lat, metres, filter(kind).as_ref());
+        let twin = self.session.twin();
+        let hs = twin.query_within_distance(lon, lat, metres, filter(kind)?.as_ref());
         let (x, y) = twin.frame().to_local(lon, lat);
         let p = Geometry::Point(Point::new(x, y));
         let mut hits: Vec<Hit> = hs
@@ -202,9 +208,9 @@ impl Engine {
     ) -> Result<Vec<Hit>, String> {
         finite("knn", &[lon, lat])?;
         let hs = self
-            .live
-            .twin
-            .query_nearest(lon, lat, k, filter(kind).as_ref());
+            .session
+            .twin()
+            .query_nearest(lon, lat, k, filter(kind)?.as_ref());
         Ok(hs
             .into_iter()
             .filter_map(|(h, d)| self.hit(h, Some(d)))
@@ -215,35 +221,35 @@ impl Engine {
     pub fn contains(&self, lon: f64, lat: f64, kind: Option<&str>) -> Result<Vec<Hit>, String> {
         finite("contains", &[lon, lat])?;
         let hs = self
-            .live
-            .twin
-            .query_containing(lon, lat, filter(kind).as_ref());
+            .session
+            .twin()
+            .query_containing(lon, lat, filter(kind)?.as_ref());
         Ok(hs.into_iter().filter_map(|h| self.hit(h, None)).collect())
     }
 
     fn handle(&self, id: &str) -> Result<Handle, String> {
-        self.live
-            .twin
+        self.session
+            .twin()
             .handle(id)
             .ok_or_else(|| format!("unknown asset id `{id}`"))
     }
 
     fn channel(&self, name: &str) -> Result<ChannelId, String> {
-        self.live
-            .store
+        self.session
+            .store()
             .channel(name)
             .ok_or_else(|| format!("unknown channel `{name}`"))
     }
 
     fn channel_name(&self, c: ChannelId) -> String {
-        self.live
-            .store
+        self.session
+            .store()
             .spec(c)
             .map_or_else(|| format!("#{}", c.0), |s| s.name.clone())
     }
 
     fn decoded(&self, c: ChannelId, x: f64) -> Json {
-        match self.live.store.spec(c) {
+        match self.session.store().spec(c) {
             Some(spec) => json_value(&decode(&spec.ty, x)),
             None => Json::from(x),
         }
@@ -253,7 +259,7 @@ impl Engine {
     pub fn asset(&self, id: &str) -> Result<AssetInfo, String> {
         use geo::BoundingRect;
         let h = self.handle(id)?;
-        let twin = &self.live.twin;
+        let twin = self.session.twin();
         let a = twin
             .get(h)
             .ok_or_else(|| format!("unknown asset id `{id}`"))?;
@@ -276,7 +282,7 @@ impl Engine {
                 (k.clone(), v)
             })
             .collect();
-        let store = &self.live.store;
+        let store = self.session.store();
         let latest = store
             .channels()
             .filter_map(|(c, spec)| {
@@ -297,7 +303,7 @@ impl Engine {
             kind: a.kind.to_string(),
             name: a.display_name().to_string(),
             names,
-            town: town_of(twin, h),
+            town: town_id(twin, h),
             attached_to: a.attached_to.clone(),
             part_of: a.part_of.clone(),
             bbox: a
@@ -316,7 +322,10 @@ impl Engine {
 
     /// The id of the asset a handle names, if it holds one.
     pub fn id_of(&self, handle: u32) -> Option<String> {
-        self.live.twin.get(Handle(handle)).map(|a| a.id.clone())
+        self.session
+            .twin()
+            .get(Handle(handle))
+            .map(|a| a.id.clone())
     }
 
     /// The value a channel of an asset had at `t` (its last sample at or before `t`
@@ -324,10 +333,14 @@ impl Engine {
     pub fn value_at(&self, id: &str, channel: &str, t: i64) -> Result<Option<ValueAt>, String> {
         let h = self.handle(id)?;
         let c = self.channel(channel)?;
-        Ok(self.live.store.value_at(h, c, t).map(|(ts, v)| ValueAt {
-            ts,
-            value: self.decoded(c, v),
-        }))
+        Ok(self
+            .session
+            .store()
+            .value_at(h, c, t)
+            .map(|(ts, v)| ValueAt {
+                ts,
+                value: self.decoded(c, v),
+            }))
     }
 
     /// The state at `t` of every asset with history, or of the assets whose bounding
@@ -336,15 +349,15 @@ impl Engine {
         let hs = match bbox {
             Some([x0, y0, x1, y1]) => {
                 finite("stateAt bbox", &[x0, y0, x1, y1])?;
-                Some(self.live.twin.query_bbox((x0, y0), (x1, y1), None))
+                Some(self.session.twin().query_bbox((x0, y0), (x1, y1), None))
             }
             None => None,
         };
-        let rows = self.live.store.state_at(t, hs.as_deref());
+        let rows = self.session.store().state_at(t, hs.as_deref());
         Ok(rows
             .into_iter()
             .filter_map(|(h, c, ts, v)| {
-                let a = self.live.twin.get(h)?;
+                let a = self.session.twin().get(h)?;
                 Some(StateEntry {
                     id: a.id.clone(),
                     handle: h.0,

@@ -1,8 +1,9 @@
 //! The web API's logic, natively: known answers, bad input refused with useful
 //! messages, and the twin still answering afterwards.
 
-use twin_core::synth::SynthConfig;
-use twin_core::{AssetKind, KindFilter, SensorType, island};
+use twin_chongming::island;
+use twin_chongming::synth::SynthConfig;
+use twin_core::{AssetKind, KindFilter, SensorType};
 use twin_wasm::Engine;
 
 /// Chengqiao's district government: inside CM-TOWN-CHENGQIAO.
@@ -21,8 +22,8 @@ fn small() -> Engine {
 }
 
 fn first_sensor(e: &Engine, t: SensorType) -> (u32, String) {
-    e.live
-        .twin
+    e.session
+        .twin()
         .iter()
         .find(|(_, a)| a.kind == AssetKind::Sensor(t.clone()))
         .map(|(h, a)| (h.0, a.id.clone()))
@@ -39,10 +40,12 @@ fn contains_names_the_town_and_knn_agrees_with_twin_core() {
     assert_eq!(hits[0].name, "城桥镇");
 
     let knn = e.knn(121.69, 31.40, 3, Some("island")).unwrap();
-    let core = e
-        .live
-        .twin
-        .query_nearest(121.69, 31.40, 3, Some(&KindFilter::parse("island")));
+    let core = e.session.twin().query_nearest(
+        121.69,
+        31.40,
+        3,
+        Some(&"island".parse::<KindFilter>().unwrap()),
+    );
     assert_eq!(knn.len(), 3);
     assert_eq!(knn[0].id, "CM-ISL-CHANGXING");
     for (hit, (h, d)) in knn.iter().zip(&core) {
@@ -93,7 +96,7 @@ fn bad_query_arguments_are_errors() {
 #[test]
 fn the_bundled_island_loads_whole() {
     let e = Engine::bundled().unwrap();
-    assert_eq!(e.live.twin.len(), 157_741);
+    assert_eq!(e.session.twin().len(), 157_741);
     let a = e.asset("CM-TOWN-CHENGQIAO").unwrap();
     assert_eq!(a.kind, "town");
     assert_eq!(a.names.get("zh").map(String::as_str), Some("城桥镇"));
@@ -165,7 +168,7 @@ fn a_malformed_payload_is_an_error_and_the_twin_still_answers() {
     );
     assert!(m.unwrap_err().contains("`ts`"));
     // Nothing moved, and queries answer.
-    assert_eq!(e.now_ms, 0);
+    assert_eq!(e.now_ms(), 0);
     let hits = e.contains(CHENGQIAO.0, CHENGQIAO.1, Some("town")).unwrap();
     assert_eq!(hits[0].id, "CM-TOWN-CHENGQIAO");
     // Only bad elements: an error naming the first (elements count from 0).
@@ -174,7 +177,7 @@ fn a_malformed_payload_is_an_error_and_the_twin_still_answers() {
         .unwrap_err();
     assert!(m.starts_with("payload:0: "), "{m}");
     assert!(m.contains("1 more bad line"), "{m}");
-    assert_eq!(e.now_ms, 0);
+    assert_eq!(e.now_ms(), 0);
     // An empty payload is no error: nothing to do.
     assert_eq!(e.apply_json("", None).unwrap().applied, 0);
 }
@@ -283,7 +286,7 @@ fn rules_alerts_events_and_vital_signs() {
 
     // The overlay highlights the alerted asset.
     let frame = e.refresh_overlay(None);
-    assert_eq!(frame.colors.len(), 4 * e.live.twin.handle_capacity());
+    assert_eq!(frame.colors.len(), 4 * e.session.twin().handle_capacity());
     let i = 4 * h as usize;
     assert_eq!(&frame.colors[i..i + 4], &[230, 0, 160, 255]);
     assert_eq!(frame.changed.len() % 2, 0);
@@ -320,7 +323,7 @@ fn simulation_drives_the_overlay_and_silence_shows() {
     assert_eq!(r.ticks, 10);
     assert!(r.samples > 0 && r.applied == r.samples, "{r:?}");
     assert_eq!(r.rejected, 0);
-    assert_eq!((r.now, e.now_ms), (T0 + 10_000, T0 + 10_000));
+    assert_eq!((r.now, e.now_ms()), (T0 + 10_000, T0 + 10_000));
     let frame = e.refresh_overlay(None);
     assert!(!frame.changed.is_empty());
     let coloured = frame.colors.chunks(4).filter(|c| c[3] != 0).count();
@@ -362,7 +365,7 @@ fn geojson_and_snapshots_load_and_bad_ones_are_refused() {
         )
     };
     let mut e = Engine::from_geojson(&fc("G-1", 121.40), None, "gauges.geojson").unwrap();
-    assert_eq!(e.live.twin.len(), 1);
+    assert_eq!(e.session.twin().len(), 1);
     assert_eq!(e.knn(121.40, 31.62, 1, None).unwrap()[0].id, "G-1");
     assert_eq!(
         e.load_geojson(&fc("G-2", 121.41), None, "more.geojson")
@@ -373,7 +376,7 @@ fn geojson_and_snapshots_load_and_bad_ones_are_refused() {
         .load_geojson(&fc("G-2", 121.42), None, "again.geojson")
         .unwrap_err();
     assert!(m.contains("G-2"), "{m}");
-    assert_eq!(e.live.twin.len(), 2);
+    assert_eq!(e.session.twin().len(), 2);
     let m = e
         .load_geojson(&fc("G-3", 999.0), None, "bad.geojson")
         .unwrap_err();
@@ -407,8 +410,8 @@ fn geojson_and_snapshots_load_and_bad_ones_are_refused() {
     assert_eq!(r.applied, 1);
     let bytes = e.snapshot().unwrap();
     let back = Engine::from_snapshot(&bytes).unwrap();
-    assert_eq!(back.live.twin.len(), 2);
-    assert_eq!(back.now_ms, T0);
+    assert_eq!(back.session.twin().len(), 2);
+    assert_eq!(back.now_ms(), T0);
     assert_eq!(
         back.asset("G-2").unwrap().latest["level"].value.as_f64(),
         Some(2.2)
@@ -458,8 +461,8 @@ fn the_snapshot_fixture_restores() {
         std::fs::write(path, e.snapshot().unwrap()).unwrap();
     }
     let e = Engine::from_snapshot(&std::fs::read(path).unwrap()).unwrap();
-    assert_eq!(e.live.twin.len(), 2);
-    assert_eq!(e.now_ms, T0 + 60_000);
+    assert_eq!(e.session.twin().len(), 2);
+    assert_eq!(e.now_ms(), T0 + 60_000);
     assert_eq!(
         e.asset("G-1").unwrap().latest["level"].value.as_f64(),
         Some(2.25)
@@ -492,7 +495,7 @@ fn simulated_samples_are_what_simulate_applies() {
             .all(|&t| t > T0 as f64 && t <= (T0 + 5_000) as f64)
     );
     // The worker's own twin is not changed; the page's twin ends where `direct` is.
-    assert_eq!(worker.live.store.newest_ts(), None);
+    assert_eq!(worker.session.store().newest_ts(), None);
     let report = page
         .apply_typed(
             &cols.handles,
@@ -522,7 +525,11 @@ fn simulated_samples_are_what_simulate_applies() {
 fn a_building_lists_its_meter_and_the_view_sees_every_change() {
     let mut e = small();
     let (meter, meter_id) = first_sensor(&e, SensorType::BuildingEnergy);
-    let host = e.live.twin.attached_to(twin_core::Handle(meter)).unwrap();
+    let host = e
+        .session
+        .twin()
+        .attached_to(twin_core::Handle(meter))
+        .unwrap();
     let host_id = e.id_of(host.0).unwrap();
     assert!(e.asset(&host_id).unwrap().sensors.contains(&meter_id));
     assert!(e.asset(&meter_id).unwrap().sensors.is_empty());
@@ -634,7 +641,7 @@ fn views_can_draw_a_past_time_from_history() {
     e.set_view_time(Some(T0 + 30_000));
     assert_eq!(rgba(e.view_colors()[g]), [128, 128, 0, 255]);
     assert_eq!(
-        rgba(e.overlay.colors()[g]),
+        rgba(e.session.overlay().colors()[g]),
         [153, 102, 0, 255],
         "live is untouched"
     );

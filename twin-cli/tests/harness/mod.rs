@@ -11,8 +11,8 @@ use std::time::{Duration, Instant};
 
 use rumqttc::{Client, Event, MqttOptions, Packet, QoS};
 use serde_json::Value as Json;
-use twin_core::kind::SensorType;
-use twin_core::synth::SynthConfig;
+use twin_chongming::synth::SynthConfig;
+use twin_core::SensorType;
 use twin_core::{AssetKind, Handle, Twin};
 
 const MOSQUITTO: &str = "/usr/sbin/mosquitto";
@@ -280,7 +280,7 @@ pub fn row<'a>(report: &'a Json, id: &str) -> &'a Json {
 }
 
 pub fn island(scale: f64) -> Twin {
-    twin_core::island::load(&SynthConfig { seed: 2026, scale }).unwrap()
+    twin_chongming::island::load(&SynthConfig { seed: 2026, scale }).unwrap()
 }
 
 pub fn sensors_of(twin: &Twin, t: SensorType) -> Vec<Handle> {

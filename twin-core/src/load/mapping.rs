@@ -120,7 +120,7 @@ impl Mapping {
             KindSource::Fixed(k) => k.clone(),
             KindSource::Property(name) => match props.get(name) {
                 Some(Value::String(s)) if !s.trim().is_empty() => {
-                    let k = AssetKind::parse(s);
+                    let k = AssetKind::from_data_name(s);
                     match (&k, props.get(&self.sensor_type)) {
                         (AssetKind::Sensor(_), Some(Value::String(t))) if s.trim() == "sensor" => {
                             AssetKind::Sensor(crate::kind::SensorType::parse(t))

@@ -3,11 +3,15 @@
 use std::fmt;
 
 /// A dense channel number, given in registration order.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(transparent)]
 pub struct ChannelId(pub u16);
 
 /// What values a channel takes.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "type", content = "states", rename_all = "snake_case")]
 pub enum ChannelType {
     /// A finite number.
     Number,
@@ -18,11 +22,12 @@ pub enum ChannelType {
 }
 
 /// A channel's name, type and unit.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ChannelSpec {
     /// The name telemetry uses (`level`, `pm25`, `power`).
     pub name: String,
-    /// The values it takes.
+    /// The values it takes (in JSON: `"type"`, and `"states"` for an enumeration).
+    #[serde(flatten)]
     pub ty: ChannelType,
     /// Unit for display (`m`, `µg/m³`, `kW`), if any.
     pub unit: Option<String>,
@@ -79,7 +84,20 @@ impl fmt::Display for Value {
 }
 
 /// How far a reading can be trusted, as the source says.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 #[repr(u8)]
 pub enum Quality {
     /// A normal reading.

@@ -59,7 +59,6 @@
 pub mod alert;
 mod channel;
 pub mod history;
-pub mod live;
 pub mod overlay;
 mod store;
 pub mod vitals;
@@ -70,6 +69,6 @@ pub use overlay::{
     Layer, Overlay, OverlayError, Rgba, Style, StyleError, layers_json, load_layers_json,
 };
 pub use store::{
-    IngestReport, Latest, MAX_REJECTION_EXAMPLES, Reading, RejectReason, Rejection, Sample,
-    StateStore,
+    IngestReport, Latest, MAX_REJECTION_EXAMPLES, Reading, RegisterChannel, RejectReason,
+    Rejection, Sample, StateStore,
 };

@@ -48,7 +48,10 @@ pub struct Reading {
 }
 
 /// Why a sample was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum RejectReason {
     /// No asset has this external id.
     UnknownId,
@@ -84,7 +87,7 @@ impl fmt::Display for RejectReason {
 }
 
 /// One refused sample, for the report.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Rejection {
     /// Why.
     pub reason: RejectReason,
@@ -107,7 +110,7 @@ impl fmt::Display for Rejection {
 }
 
 /// What one ingest call did.
-#[derive(Clone, Debug, Default, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct IngestReport {
     /// Samples that became the latest value of their channel.
     pub applied: u64,
@@ -215,6 +218,25 @@ pub struct StateStore {
     future_tolerance_ms: i64,
     dirty_bits: Vec<u64>,
     dirty: Vec<u32>,
+}
+
+/// Something channels are registered in: a bare [`StateStore`] or a live
+/// [`crate::Session`] (whose store is not reachable mutably).
+pub trait RegisterChannel {
+    /// Registers a channel; a name already registered gives its id back.
+    fn register_channel(&mut self, spec: ChannelSpec) -> ChannelId;
+}
+
+impl RegisterChannel for StateStore {
+    fn register_channel(&mut self, spec: ChannelSpec) -> ChannelId {
+        self.register(spec)
+    }
+}
+
+impl RegisterChannel for crate::Session {
+    fn register_channel(&mut self, spec: ChannelSpec) -> ChannelId {
+        crate::Session::register_channel(self, spec)
+    }
 }
 
 impl StateStore {

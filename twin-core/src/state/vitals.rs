@@ -83,7 +83,7 @@ impl Agg {
 }
 
 /// Mean and maximum of one channel over a region's sensors.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ChannelStats {
     /// Sensors that have reported the channel.
     pub count: usize,
@@ -94,7 +94,7 @@ pub struct ChannelStats {
 }
 
 /// One row of the table: a town or an island.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct VitalRow {
     /// The town or island.
     pub region: Handle,

@@ -9,8 +9,8 @@
 use super::fast::{self, ReadingRef, ValueRef};
 use super::{Ingested, LineError, parse_json_line_serde};
 use crate::asset::Handle;
+use crate::session::Session;
 use crate::state::MAX_REJECTION_EXAMPLES;
-use crate::state::live::LiveTwin;
 use crate::state::{ChannelId, Reading, RejectReason, Sample, StateStore, Value};
 use crate::twin::Twin;
 
@@ -188,8 +188,8 @@ impl JsonIngest {
 
     /// Parses JSON Lines telemetry (`file` names it in errors) and applies its readings
     /// to `live` as one batch at `now_ms`: the same readings, errors and report as
-    /// [`super::parse`] followed by [`LiveTwin::apply_readings`].
-    pub fn ingest(&mut self, live: &mut LiveTwin, text: &str, file: &str, now_ms: i64) -> Ingested {
+    /// [`super::parse`] followed by [`Session::apply_readings`].
+    pub fn ingest(&mut self, live: &mut Session, text: &str, file: &str, now_ms: i64) -> Ingested {
         self.ingest_at(live, text, file, Now::At(now_ms)).0
     }
 
@@ -197,15 +197,15 @@ impl JsonIngest {
     /// the newest reading's); returns that time too.
     pub fn ingest_at(
         &mut self,
-        live: &mut LiveTwin,
+        live: &mut Session,
         text: &str,
         file: &str,
         now: Now,
     ) -> (Ingested, i64) {
-        self.ids.refresh(&live.twin);
-        if self.channels.len() != live.store.channels().count() {
+        self.ids.refresh(live.twin());
+        if self.channels.len() != live.store().channels().count() {
             self.channels = live
-                .store
+                .store()
                 .channels()
                 .map(|(id, spec)| {
                     let name = ChannelName {
@@ -277,9 +277,9 @@ enum Parsed<'a> {
 /// Parses `text` line by line (as [`super::parse`] does), resolves each reading (with
 /// the ingester's id cache and channel names, else as [`super::resolve`] does), applies
 /// the samples to `live` and notes the refusals after them (as
-/// [`LiveTwin::apply_readings`] does).
+/// [`Session::apply_readings`] does).
 pub(super) fn run(
-    live: &mut LiveTwin,
+    live: &mut Session,
     text: &str,
     file: &str,
     now: Now,
@@ -290,7 +290,6 @@ pub(super) fn run(
         Now::At(t) => t,
         Now::Newest { at_least } => at_least,
     };
-    live.store.ensure_capacity(live.twin.handle_capacity());
     // Refusals noted after the store's report, as `apply_readings` does: the first
     // ones in full (the report keeps at most that many examples), the rest counted.
     let mut refused: Vec<(RejectReason, String, String, i64)> = Vec::new();
@@ -358,7 +357,7 @@ pub(super) fn run(
                 Some(ing) => {
                     let handle = handles.get(k).copied().flatten().or_else(|| {
                         // Not cached yet: ask the twin, and remember.
-                        let h = live.twin.handle(r.id)?;
+                        let h = live.twin().handle(r.id)?;
                         if let Some(p) = &probes[k] {
                             ing.ids.insert(p, h);
                         }
@@ -366,10 +365,10 @@ pub(super) fn run(
                     });
                     handle.ok_or(RejectReason::UnknownId).and_then(|h| {
                         let c = ing.channel(r.channel).ok_or(RejectReason::UnknownChannel)?;
-                        encode(&live.store, h, c, &r)
+                        encode(live.store(), h, c, &r)
                     })
                 }
-                None => super::resolve(&live.twin, &live.store, &r),
+                None => super::resolve(live.twin(), live.store(), &r),
             };
             if matches!(now, Now::Newest { .. }) && super::TS_RANGE.contains(&r.ts) {
                 newest = newest.max(r.ts);
@@ -384,7 +383,7 @@ pub(super) fn run(
         }
     }
     let now_ms = newest;
-    let mut report = live.apply(samples, now_ms);
+    let mut report = live.apply(samples, crate::Timestamp::from_millis(now_ms));
     for (reason, id, channel, ts) in refused {
         report.note_rejection(reason, &id, &channel, ts);
     }

@@ -170,10 +170,10 @@ impl Inner {
         let engine = self.engine.clone();
         let mut e = engine.borrow_mut();
         let mut ranges = e.take_view_changes();
-        if e.generation != self.generation {
+        if e.session.generation() != self.generation {
             // Taken first: a scene the device refuses is reported once, not every frame.
-            self.generation = e.generation;
-            let twin = &e.live.twin;
+            self.generation = e.session.generation();
+            let twin = e.session.twin();
             self.renderer
                 .set_scene(&Scene::build(twin))
                 .map_err(|x| x.to_string())?;
@@ -246,7 +246,7 @@ impl Inner {
     }
 
     fn fly_to(&mut self, h: Handle) -> bool {
-        let b = asset_bounds(&self.engine.borrow().live.twin, h);
+        let b = asset_bounds(&self.engine.borrow().session.twin(), h);
         match b {
             Some(b) => {
                 let (lo, hi) = widen(b, 120.0);
@@ -488,7 +488,7 @@ async fn create(
         let mut e = engine.borrow_mut();
         e.view_attached = true;
         // Forces the scene to be built on the first frame.
-        e.generation.wrapping_sub(1)
+        e.session.generation().wrapping_sub(1)
     };
     let mut inner = Inner {
         engine,

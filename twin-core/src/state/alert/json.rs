@@ -216,7 +216,9 @@ pub fn load_rules_json(text: &str, store: &StateStore) -> Result<Vec<ThresholdRu
         let near = match (r.near_kinds, r.near_m) {
             (None, None) => None,
             (Some(k), Some(m)) if m.is_finite() && m >= 0.0 => Some(Near {
-                kinds: KindFilter::parse(&k),
+                kinds: k
+                    .parse::<KindFilter>()
+                    .map_err(|e| fail(format!("`near_kinds`: {e}")))?,
                 metres: m,
             }),
             _ => {
@@ -228,9 +230,13 @@ pub fn load_rules_json(text: &str, store: &StateStore) -> Result<Vec<ThresholdRu
         if out.iter().any(|o| o.id == r.id) {
             return Err(fail("duplicate rule id".into()));
         }
+        let kinds = r
+            .kinds
+            .parse::<KindFilter>()
+            .map_err(|e| fail(format!("`kinds`: {e}")))?;
         out.push(ThresholdRule {
             id: r.id,
-            kinds: KindFilter::parse(&r.kinds),
+            kinds,
             channel,
             condition,
             hysteresis: r.hysteresis,
@@ -289,8 +295,11 @@ pub fn load_geofences_json(text: &str) -> Result<Vec<GeofenceRule>, RuleError> {
         if out.iter().any(|o| o.id == id) {
             return Err(fail("duplicate rule id".into()));
         }
+        let kinds = kinds
+            .parse::<KindFilter>()
+            .map_err(|e| fail(format!("`kinds`: {e}")))?;
         out.push(GeofenceRule {
-            kinds: KindFilter::parse(kinds),
+            kinds,
             zone,
             on,
             severity,

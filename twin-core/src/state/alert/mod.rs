@@ -14,14 +14,16 @@
 //! does not flap. With a minimum duration, the condition must hold on every sample for
 //! that long (from the first sample that met it) before the alert is raised. One
 //! (rule, asset) pair has at most one open alert: repeats are deduplicated.
-//! Subscribers receive every [`AlertEvent`] through a channel.
+//! Every [`AlertEvent`] goes into a bounded queue that its owner drains in batches
+//! ([`AlertEngine::drain_events`]); past [`AlertEngine::event_capacity`] undrained
+//! events the oldest are dropped and counted ([`AlertEngine::events_dropped`]), so an
+//! owner that stops draining never makes the engine grow.
 //!
 //! Rules load from JSON (`load_rules_json`) and are checked: unknown channels, bad
 //! severities, negative hysteresis or duration and duplicate rule ids are refused with
 //! the rule's index and id.
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::collections::{BTreeMap, HashMap, VecDeque};
 
 mod assets;
 mod geofence;
@@ -37,7 +39,10 @@ use crate::state::store::{Sample, StateStore};
 use crate::twin::Twin;
 
 /// How urgent an alert is.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
 pub enum Severity {
     /// For information.
     Info,
@@ -161,7 +166,8 @@ impl ThresholdRule {
 }
 
 /// Where an alert is in its life.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum AlertState {
     /// Raised, nobody has acknowledged it.
     Raised,
@@ -172,7 +178,7 @@ pub enum AlertState {
 }
 
 /// One alert.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct Alert {
     /// Its number, unique in the engine.
     pub id: u64,
@@ -199,7 +205,8 @@ pub struct Alert {
 }
 
 /// What happened to an alert.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "event", content = "alert", rename_all = "snake_case")]
 pub enum AlertEvent {
     /// A new alert.
     Raised(Alert),
@@ -221,8 +228,11 @@ struct Watch {
 }
 
 /// How many cleared alerts an engine keeps for [`AlertEngine::alert`] lookups (older
-/// ones are dropped; subscribers have had their events).
+/// ones are dropped; their events have been queued).
 pub const MAX_CLEARED_KEPT: usize = 10_000;
+
+/// How many undrained alert events an engine keeps by default.
+pub const DEFAULT_EVENT_CAPACITY: usize = 100_000;
 
 /// Evaluates rules on applied samples and keeps the alerts.
 #[derive(Debug, Default)]
@@ -231,7 +241,12 @@ pub struct AlertEngine {
     watches: HashMap<(u16, u32), Watch>,
     alerts: BTreeMap<u64, Alert>,
     next_id: u64,
-    subscribers: Vec<Sender<AlertEvent>>,
+    /// Events not yet drained, oldest first (at most `event_capacity`).
+    events: VecDeque<AlertEvent>,
+    /// The most undrained events kept.
+    event_capacity: usize,
+    /// Events dropped because the queue was full.
+    events_dropped: u64,
     /// Per rule with `near`: which handles it watches (computed on first use).
     near_sets: Vec<Option<Vec<bool>>>,
     /// The last time `tick` scanned for silent assets.
@@ -257,6 +272,7 @@ impl AlertEngine {
             rules,
             next_id: 1,
             last_scan: i64::MIN,
+            event_capacity: DEFAULT_EVENT_CAPACITY,
             ..AlertEngine::default()
         }
     }
@@ -266,11 +282,40 @@ impl AlertEngine {
         &self.rules
     }
 
-    /// A channel that receives every event from now on.
-    pub fn subscribe(&mut self) -> Receiver<AlertEvent> {
-        let (tx, rx) = channel();
-        self.subscribers.push(tx);
-        rx
+    /// Takes at most `max` queued events, oldest first.
+    pub fn drain_events(&mut self, max: usize) -> Vec<AlertEvent> {
+        let n = max.min(self.events.len());
+        self.events.drain(..n).collect()
+    }
+
+    /// How many events wait to be drained.
+    pub fn pending_events(&self) -> usize {
+        self.events.len()
+    }
+
+    /// How many events were dropped, since the engine was made, because more than
+    /// [`AlertEngine::event_capacity`] waited undrained.
+    pub fn events_dropped(&self) -> u64 {
+        self.events_dropped
+    }
+
+    /// The most undrained events the engine keeps.
+    pub fn event_capacity(&self) -> usize {
+        self.event_capacity
+    }
+
+    /// Sets the most undrained events kept (at least 1); extra events are dropped,
+    /// oldest first, and counted.
+    pub fn set_event_capacity(&mut self, capacity: usize) {
+        self.event_capacity = capacity.max(1);
+        self.trim_events();
+    }
+
+    fn trim_events(&mut self) {
+        while self.events.len() > self.event_capacity {
+            self.events.pop_front();
+            self.events_dropped += 1;
+        }
     }
 
     /// All alerts still open (raised or acknowledged), by id.
@@ -296,10 +341,11 @@ impl AlertEngine {
     }
 
     fn emit(&mut self, e: AlertEvent) {
-        self.subscribers.retain(|s| s.send(e.clone()).is_ok());
+        self.events.push_back(e);
+        self.trim_events();
     }
 
-    /// Replaces the rules and geofences, keeping subscribers, alert numbering and the
+    /// Replaces the rules and geofences, keeping queued events, alert numbering and the
     /// open alerts whose rule id still exists (the others are dropped). Rule ids must be
     /// unique across both kinds of rules.
     pub fn replace_rules(
@@ -324,7 +370,9 @@ impl AlertEngine {
         for f in fences {
             next.add_geofence(f);
         }
-        next.subscribers = std::mem::take(&mut self.subscribers);
+        next.events = std::mem::take(&mut self.events);
+        next.event_capacity = self.event_capacity;
+        next.events_dropped = self.events_dropped;
         next.next_id = self.next_id;
         next.restore(open);
         *self = next;

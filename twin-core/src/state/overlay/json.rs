@@ -200,7 +200,10 @@ fn layer_of(l: LayerFile, store: &StateStore) -> Result<Layer, String> {
     };
     Ok(Layer {
         name: l.name,
-        kinds: KindFilter::parse(&l.kinds),
+        kinds: l
+            .kinds
+            .parse::<KindFilter>()
+            .map_err(|e| format!("`kinds`: {e}"))?,
         channel,
         style,
         stale_after_ms,

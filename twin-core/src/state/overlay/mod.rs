@@ -186,8 +186,11 @@ pub struct Overlay {
     /// again at its new deadline.
     deadlines: BTreeMap<i64, Vec<u32>>,
     queued: Vec<bool>,
-    /// Assets to recolour at the next refresh (highlights set or cleared).
+    /// Assets to recolour at the next refresh (highlights set or cleared, new assets,
+    /// a repaint), each at most once (`is_pending`), so an overlay nobody refreshes
+    /// holds at most one entry per asset.
     pending: Vec<u32>,
+    is_pending: Vec<bool>,
     changed: Vec<u32>,
 }
 
@@ -215,6 +218,7 @@ impl Overlay {
             deadlines: BTreeMap::new(),
             queued: vec![false; n],
             pending: Vec::new(),
+            is_pending: vec![false; n],
             changed: (0..n as u32).collect(),
         })
     }
@@ -238,13 +242,31 @@ impl Overlay {
     /// made for a twin whose assets already hold state (a new overlay starts with every
     /// asset at its layer's `no_data` colour).
     pub fn repaint_all(&mut self) {
-        self.pending.extend(
-            self.layer_of
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| l.is_some())
-                .map(|(i, _)| i as u32),
-        );
+        for i in 0..self.layer_of.len() {
+            if self.layer_of[i].is_some() {
+                self.mark(i as u32);
+            }
+        }
+    }
+
+    /// Queues an asset for the next refresh, once.
+    fn mark(&mut self, h: u32) {
+        if let Some(p) = self.is_pending.get_mut(h as usize)
+            && !*p
+        {
+            *p = true;
+            self.pending.push(h);
+        }
+    }
+
+    /// Removes every highlight (each asset gets its style's colour at the next
+    /// refresh).
+    pub fn clear_highlights(&mut self) {
+        for i in 0..self.highlight.len() {
+            if self.highlight[i].take().is_some() {
+                self.mark(i as u32);
+            }
+        }
     }
 
     /// Follows assets inserted or removed after the overlay was built (their handles in
@@ -258,6 +280,7 @@ impl Overlay {
             self.colors.resize(n, Rgba::NONE);
             self.highlight.resize(n, None);
             self.queued.resize(n, false);
+            self.is_pending.resize(n, false);
         }
         for &h in changed {
             let i = h.index();
@@ -277,7 +300,7 @@ impl Overlay {
                 self.changed.push(h.0);
             }
             if layer.is_some() {
-                self.pending.push(h.0);
+                self.mark(h.0);
             }
         }
     }
@@ -314,7 +337,7 @@ impl Overlay {
             && *slot != color
         {
             *slot = color;
-            self.pending.push(h.0);
+            self.mark(h.0);
         }
     }
 
@@ -340,6 +363,7 @@ impl Overlay {
     /// by `now_ms`; returns the merged ranges of handles whose colour changed.
     pub fn refresh(&mut self, store: &mut StateStore, now_ms: i64) -> Vec<Range<u32>> {
         for h in std::mem::take(&mut self.pending) {
+            self.is_pending[h as usize] = false;
             self.recolor(store, h, now_ms);
         }
         for r in store.take_changed() {

@@ -6,8 +6,9 @@ use std::sync::OnceLock;
 
 use geo::{BoundingRect, Contains, Distance, Euclidean, Intersects};
 use geo_types::{Coord, Geometry, MultiPolygon, Point};
-use twin_core::synth::{self, SynthConfig};
-use twin_core::{AssetKind, Handle, PropValue, SensorType, Twin, ZLevel, island};
+use twin_chongming::island;
+use twin_chongming::synth::{self, SynthConfig};
+use twin_core::{AssetKind, Handle, PropValue, SensorType, Twin, ZLevel};
 
 /// The default twin (seed 2026, scale 1), generated once for the tests that read it.
 fn default_twin() -> &'static Twin {

@@ -7,9 +7,9 @@ use geo::BoundingRect;
 use geo_types::Coord;
 
 use super::model::{MINUTE_MS, below, mix};
-use crate::asset::Handle;
-use crate::kind::{AssetKind, SensorType};
-use crate::twin::Twin;
+use twin_core::Handle;
+use twin_core::Twin;
+use twin_core::{AssetKind, SensorType};
 
 /// Size of the default silenced group.
 pub(super) const SILENCE_GROUP: usize = 200;
@@ -329,7 +329,10 @@ fn span(ms: i64) -> String {
     }
 }
 
-pub(super) use crate::telemetry::iso8601 as iso;
+/// UTC milliseconds as RFC 3339 (through [`twin_core::Timestamp`]).
+pub(super) fn iso(ms: i64) -> String {
+    twin_core::Timestamp::from_millis(ms).to_string()
+}
 
 /// The surge envelope at `t`: 0 before and after, rising linearly to 1, held, falling.
 pub(super) fn envelope(t: i64, start: i64, ramp: i64, hold: i64, fall: i64) -> f64 {

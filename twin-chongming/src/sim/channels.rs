@@ -1,8 +1,8 @@
 //! The standard channels of the built-in sensor types: names, types and units, shared by
 //! the simulator and by every other telemetry source.
 
-use crate::kind::SensorType;
-use crate::state::{ChannelId, ChannelSpec, StateStore};
+use twin_core::SensorType;
+use twin_core::state::{ChannelId, ChannelSpec, RegisterChannel};
 
 /// Name of the water-level channel (`water_level` sensors, metres).
 pub const LEVEL: &str = "level";
@@ -159,10 +159,10 @@ pub fn standard_specs() -> [ChannelSpec; 10] {
     ]
 }
 
-/// Registers the channel of every built-in sensor type in `store` (plus the charger
-/// state) and returns their ids. Registering is idempotent: a channel already
-/// registered under one of these names keeps its id (and its spec).
-pub fn standard_channels(store: &mut StateStore) -> StandardChannels {
+/// Registers the channel of every built-in sensor type (plus the charger state) in a
+/// session or a bare store and returns their ids. Registering is idempotent: a channel
+/// already registered under one of these names keeps its id (and its spec).
+pub fn standard_channels(store: &mut impl RegisterChannel) -> StandardChannels {
     let [
         level,
         wqi,
@@ -174,7 +174,7 @@ pub fn standard_channels(store: &mut StateStore) -> StandardChannels {
         power,
         charger,
         energy,
-    ] = standard_specs().map(|spec| store.register(spec));
+    ] = standard_specs().map(|spec| store.register_channel(spec));
     StandardChannels {
         level,
         wqi,

@@ -1,6 +1,7 @@
 //! Known answers on the real bundled boundaries of Chongming district.
 
-use twin_core::{AssetKind, KindFilter, Measure, island};
+use twin_chongming::island;
+use twin_core::{AssetKind, KindFilter, Measure};
 
 #[test]
 fn counts_and_relations_of_the_real_boundaries() {
@@ -27,7 +28,7 @@ fn counts_and_relations_of_the_real_boundaries() {
 #[test]
 fn which_town_holds_known_places() {
     let t = island::load_real().unwrap();
-    let town = KindFilter::parse("town");
+    let town = "town".parse::<KindFilter>().unwrap();
     // (lon, lat, town): the district government in Chengqiao, Changxing's town centre,
     // Hengsha's ferry-side centre, Baozhen's centre and Chenjia near Dongtan.
     for (lon, lat, want) in [

@@ -8,7 +8,7 @@
 //! `synthetic:<layer>` (`synthetic:roads`, `synthetic:sensors`, ...).
 //!
 //! ## What is generated
-//! All geometry is built in the twin's local metric frame ([`crate::crs::LocalFrame`],
+//! All geometry is built in the twin's local metric frame ([`twin_core::crs::LocalFrame`],
 //! metres) and converted to WGS84 at the end.
 //!
 //! - **Town land**: each town's polygon intersected with the union of the island
@@ -102,12 +102,12 @@ use std::sync::Arc;
 use geo::MapCoords;
 use geo_types::{Coord, Geometry};
 
-use crate::asset::{Asset, PropValue, Source};
-use crate::crs::LocalFrame;
-use crate::error::LoadError;
-use crate::kind::AssetKind;
-use crate::load::LoadMode;
-use crate::twin::Twin;
+use twin_core::AssetKind;
+use twin_core::LoadError;
+use twin_core::Twin;
+use twin_core::crs::LocalFrame;
+use twin_core::load::LoadMode;
+use twin_core::{Asset, PropValue, Source};
 
 /// Largest accepted [`SynthConfig::scale`].
 pub const MAX_SCALE: f64 = 100.0;

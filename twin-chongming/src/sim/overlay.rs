@@ -9,10 +9,10 @@
 //! Sensors silent for two minutes turn grey.
 
 use super::channels::StandardChannels;
-use crate::AssetKind;
-use crate::kind::SensorType;
-use crate::query::KindFilter;
-use crate::state::{Layer, Rgba, Style};
+use twin_core::AssetKind;
+use twin_core::KindFilter;
+use twin_core::SensorType;
+use twin_core::state::{Layer, Rgba, Style};
 
 const STALE: Rgba = Rgba::rgb(128, 128, 128);
 const GREEN: Rgba = Rgba::rgb(46, 160, 67);
@@ -28,7 +28,12 @@ fn ramp(stops: &[(f64, Rgba)]) -> Style {
     Style::Ramp(stops.to_vec())
 }
 
-fn layer(name: &str, kinds: KindFilter, channel: crate::state::ChannelId, style: Style) -> Layer {
+fn layer(
+    name: &str,
+    kinds: KindFilter,
+    channel: twin_core::state::ChannelId,
+    style: Style,
+) -> Layer {
     Layer {
         name: name.to_string(),
         kinds,

@@ -6,10 +6,10 @@ use std::f64::consts::{FRAC_1_SQRT_2, TAU};
 use geo::Area;
 
 use super::channels::{ChargerState, StandardChannels};
-use crate::asset::{Asset, Handle};
-use crate::kind::SensorType;
-use crate::state::ChannelId;
-use crate::twin::Twin;
+use twin_core::SensorType;
+use twin_core::Twin;
+use twin_core::state::ChannelId;
+use twin_core::{Asset, Handle};
 
 /// One minute in milliseconds.
 pub(super) const MINUTE_MS: i64 = 60_000;

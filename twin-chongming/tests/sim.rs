@@ -5,9 +5,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::OnceLock;
 use std::time::Instant;
 
-use twin_core::sim::{self, ChargerState, Incident, SimConfig, Simulator, StandardChannels};
+use twin_chongming::island;
+use twin_chongming::sim::{self, ChargerState, Incident, SimConfig, Simulator, StandardChannels};
 use twin_core::state::{ChannelId, Quality, Retention, Sample, StateStore};
-use twin_core::{Handle, SensorType, Twin, island};
+use twin_core::{Handle, SensorType, Twin};
 
 /// 2026-05-04T00:00:00Z: 08:00 in Shanghai, the morning rush.
 const START: i64 = 1_777_852_800_000;

@@ -7,9 +7,9 @@ use super::lots::{FIELD, FREE, Lots, TAKEN};
 use super::places::{AreaAsset, SEAT_SIGMA};
 use super::rng::Rng;
 use super::{Out, synth_error};
-use crate::asset::Vertical;
-use crate::error::LoadError;
-use crate::kind::{AssetKind, ZLevel};
+use twin_core::LoadError;
+use twin_core::Vertical;
+use twin_core::{AssetKind, ZLevel};
 
 /// 5G base stations at scale 1.
 pub(crate) const STATIONS_5G: f64 = 1823.0;

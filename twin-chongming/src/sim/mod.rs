@@ -7,18 +7,17 @@
 //! synthetic**: plausible in shape and range, not a model of any real measurement.
 //!
 //! ```
-//! use twin_core::sim::{self, SimConfig, Simulator};
-//! use twin_core::state::{Retention, StateStore};
-//! # let twin = twin_core::island::load_real().unwrap();
-//! let mut store = StateStore::new(twin.handle_capacity(), Retention::default(), None);
-//! let channels = sim::standard_channels(&mut store);
-//! let start = 1_777_852_800_000; // 2026-05-04T00:00:00Z, 08:00 in Shanghai
-//! let mut sim = Simulator::new(&twin, &channels, SimConfig::default_for(&twin, 7, start));
-//! let mut out = Vec::new();
+//! use twin_chongming::sim::{self, SimConfig, Simulator};
+//! use twin_core::{SessionConfig, Timestamp};
+//! # let twin = twin_chongming::island::load_real().unwrap();
+//! let (mut session, channels) =
+//!     sim::standard_session(twin, SessionConfig::default(), twin_chongming::DEFAULT_RULES_JSON)
+//!         .unwrap();
+//! let start = Timestamp::from_millis(1_777_852_800_000); // 2026-05-04T00:00:00Z, 08:00 in Shanghai
+//! let config = SimConfig::default_for(session.twin(), 7, start.as_millis());
+//! let mut sim = Simulator::new(session.twin(), &channels, config);
 //! for s in 0..60 {
-//!     out.clear();
-//!     sim.tick(start + s * 1000, &mut out);
-//!     let report = store.apply(&out, start + s * 1000);
+//!     let (_, report) = sim.drive(&mut session, start.add_ms(s * 1000));
 //!     assert_eq!(report.rejected_total(), 0);
 //! }
 //! ```
@@ -86,15 +85,16 @@ pub use channels::{
 };
 pub use incident::{Incident, SimConfig};
 pub use overlay::standard_layers;
-pub use standard::{ONLINE_WINDOW_MS, standard_live_twin};
+pub use standard::{ONLINE_WINDOW_MS, standard_config, standard_session};
 
 use incident::envelope;
 use model::{Clock, Model, Params, mix};
 
-use crate::asset::{Asset, Handle};
-use crate::kind::SensorType;
-use crate::state::{Quality, Sample, StateStore};
-use crate::twin::Twin;
+use twin_core::SensorType;
+use twin_core::Twin;
+use twin_core::state::{IngestReport, Quality, Sample, StateStore};
+use twin_core::{Asset, Handle};
+use twin_core::{Session, Timestamp};
 
 /// No town: the sensor lies in none.
 const NO_TOWN: u16 = u16::MAX;
@@ -144,6 +144,8 @@ pub struct Simulator {
     flags: Vec<u8>,
     /// Per town: the surge of the current tick (m).
     surge: Vec<f64>,
+    /// The samples of the last [`Simulator::drive`] (kept to reuse its memory).
+    batch: Vec<Sample>,
 }
 
 impl Simulator {
@@ -242,6 +244,7 @@ impl Simulator {
             channels: *channels,
             flags: vec![0; sensors.len()],
             surge: vec![0.0; towns.len()],
+            batch: Vec::new(),
             sensors,
             towns,
             chargers,
@@ -290,6 +293,19 @@ impl Simulator {
     /// The towns the simulated sensors lie in, by handle.
     pub fn towns(&self) -> &[Handle] {
         &self.towns
+    }
+
+    /// Simulates time `t` and applies its samples to `session` at `t`: one simulated
+    /// second of the island, as every front end drives it. Returns how many samples
+    /// were made and what the session made of them.
+    pub fn drive(&mut self, session: &mut Session, t: Timestamp) -> (usize, IngestReport) {
+        let mut batch = std::mem::take(&mut self.batch);
+        batch.clear();
+        self.tick(t.as_millis(), &mut batch);
+        let report = session.apply(&batch, t);
+        let n = batch.len();
+        self.batch = batch;
+        (n, report)
     }
 
     /// Appends the samples of time `t_ms` (UTC ms) to `out`: one per simulated sensor

@@ -8,8 +8,8 @@ use super::network::{LineAsset, Network};
 use super::places::Places;
 use super::stations::PointAsset;
 use super::{Out, synth_error};
-use crate::error::LoadError;
-use crate::kind::{AssetKind, SensorType};
+use twin_core::LoadError;
+use twin_core::{AssetKind, SensorType};
 
 /// Sensors per type at scale 1 (charger power: one per charger, 2,000 at scale 1).
 pub(crate) const PER_TYPE: [(SensorType, &str, f64); 8] = [

@@ -7,9 +7,9 @@ use geo_types::{Coord, Geometry, LineString, MultiLineString, MultiPolygon, Poly
 use super::geom::{Box2, Polyline, segment_meets_box};
 use super::rng::Rng;
 use super::synth_error;
-use crate::error::LoadError;
-use crate::kind::AssetKind;
-use crate::twin::Twin;
+use twin_core::AssetKind;
+use twin_core::LoadError;
+use twin_core::Twin;
 
 /// Raster cell size (m).
 const CELL: f64 = 100.0;

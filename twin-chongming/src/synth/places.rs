@@ -9,9 +9,9 @@ use super::lots::{Clearance, FIELD, FREE, LOT, Lots, TAKEN};
 use super::network::{Network, grid_half_extent};
 use super::rng::Rng;
 use super::{Out, synth_error};
-use crate::asset::Vertical;
-use crate::error::LoadError;
-use crate::kind::{AssetKind, ZLevel};
+use twin_core::LoadError;
+use twin_core::Vertical;
+use twin_core::{AssetKind, ZLevel};
 
 /// Spacing of the farm-field grid (m).
 const FIELD_GRID: f64 = 500.0;

@@ -7,9 +7,9 @@ use super::Out;
 use super::geom::{Polyline, dist};
 use super::land::Land;
 use super::rng::Rng;
-use crate::asset::{PropValue, Vertical};
-use crate::crs::LocalFrame;
-use crate::kind::{AssetKind, ZLevel};
+use twin_core::crs::LocalFrame;
+use twin_core::{AssetKind, ZLevel};
+use twin_core::{PropValue, Vertical};
 
 /// Street spacing of the seat grids (m).
 pub(crate) const STREET_SPACING: f64 = 250.0;

@@ -1,0 +1,42 @@
+//! The standard live session of the island: the standard channels, alert rules,
+//! overlay and online window every front end (`twin run`, the desktop viewer, the web
+//! package) starts from.
+
+use super::channels::{StandardChannels, standard_channels};
+use super::overlay::standard_layers;
+use twin_core::state::alert::RuleError;
+use twin_core::{Session, SessionConfig, Twin};
+
+/// A sensor counts as online while its last sample is at most this old (2 minutes, as
+/// the default `gauge-silent` rule assumes).
+pub const ONLINE_WINDOW_MS: i64 = 120_000;
+
+/// A session over `twin` kept as `config` says, with the standard channels
+/// registered, the alert rules of `rules_json` (the island's defaults are
+/// [`crate::DEFAULT_RULES_JSON`]) and the standard overlay ([`standard_layers`]). A
+/// rule error names the rule.
+pub fn standard_session(
+    twin: Twin,
+    config: SessionConfig,
+    rules_json: &str,
+) -> Result<(Session, StandardChannels), RuleError> {
+    let mut session = Session::new(twin, config);
+    let channels = standard_channels(&mut session);
+    session.set_rules_json(rules_json)?;
+    session
+        .set_layers(standard_layers(&channels))
+        .expect("the standard layers are valid (tested)");
+    Ok((session, channels))
+}
+
+/// The session settings of the island's front ends: history for `max_age_ms` within
+/// `budget_bytes`, sensors online for [`ONLINE_WINDOW_MS`] after a sample, the rest as
+/// [`SessionConfig::default`].
+pub fn standard_config(max_age_ms: i64, budget_bytes: Option<usize>) -> SessionConfig {
+    SessionConfig {
+        retention: twin_core::state::Retention::max_age(max_age_ms),
+        history_budget_bytes: budget_bytes,
+        online_window_ms: ONLINE_WINDOW_MS,
+        ..SessionConfig::default()
+    }
+}
