@@ -1,6 +1,7 @@
 //! JSON Lines telemetry as twin accepts it, parsed, applied to the live island and
 //! checked against the default alert rules.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -10,10 +11,40 @@ use twin_chongming::DEFAULT_RULES_JSON;
 use twin_chongming::island;
 use twin_chongming::sim::{SimConfig, Simulator, standard_config, standard_session};
 use twin_core::state::{Sample, Value, decode};
-use twin_core::telemetry::{JsonIngest, parse_json_line_serde};
+use twin_core::telemetry::{
+    JsonIngest, parse_json_line_fast, parse_json_line_serde, parse_json_line_typed,
+};
 use twin_core::{Session, Timestamp, Twin};
 
 use super::T0;
+
+/// The plainest typed serde derive of a line, strings borrowed: a lower bound of what
+/// serde costs, not a replacement (unlike `parse_json_line_typed` it refuses repeated
+/// members, does not check other members' numbers, reads an array as a line and
+/// words its errors its own way).
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct PlainLine<'a> {
+    #[serde(borrow)]
+    id: Cow<'a, str>,
+    #[serde(borrow)]
+    channel: Cow<'a, str>,
+    ts: i64,
+    #[serde(borrow)]
+    value: PlainValue<'a>,
+    #[serde(borrow)]
+    quality: Option<Cow<'a, str>>,
+}
+
+/// `value` of [`PlainLine`] (untagged: serde buffers it, then tries each variant).
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum PlainValue<'a> {
+    Num(f64),
+    Bool(bool),
+    Text(#[serde(borrow)] Cow<'a, str>),
+}
 
 /// The bundled island as `twin run` builds it: standard channels, six hours of
 /// history in at most 512 MiB, the default rules, sensors online for 120 s.
@@ -74,10 +105,57 @@ pub fn benches(c: &mut Criterion) {
         let (text, _) = make(&live, second);
         ingest.ingest(&mut live, &text, "warm-up", T0 + second * 1000);
     }
-    let (_, lines) = make(&live, second + 1);
+    let (text, lines) = make(&live, second + 1);
     let mut g = c.benchmark_group("json");
     g.throughput(Throughput::Elements(lines as u64));
     g.sample_size(20);
+    // Parse only, the same lines (one second of the island) for the three parsers.
+    let input: Vec<&str> = text.lines().collect();
+    assert_eq!(input.len(), lines);
+    for line in &input {
+        let fast = parse_json_line_fast(line).expect("the fast path reads every line");
+        let typed = parse_json_line_typed(line).expect("typed");
+        assert_eq!(
+            typed.borrowed(),
+            Some(fast),
+            "typed serde borrows every line"
+        );
+        assert_eq!(parse_json_line_serde(line), Ok(fast.to_reading()));
+    }
+    g.bench_function("parse only: hand-written fast path (borrowed)", |b| {
+        b.iter(|| {
+            for line in &input {
+                black_box(parse_json_line_fast(black_box(line)));
+            }
+        })
+    });
+    g.bench_function(
+        "parse only: typed serde, strings borrowed (no Value)",
+        |b| {
+            b.iter(|| {
+                for line in &input {
+                    let _ = black_box(parse_json_line_typed(black_box(line)));
+                }
+            })
+        },
+    );
+    g.bench_function(
+        "parse only: plain serde derive, untagged value (not exact)",
+        |b| {
+            b.iter(|| {
+                for line in &input {
+                    let _ = black_box(serde_json::from_str::<PlainLine<'_>>(black_box(line)));
+                }
+            })
+        },
+    );
+    g.bench_function("parse only: serde_json Value DOM (owned)", |b| {
+        b.iter(|| {
+            for line in &input {
+                let _ = black_box(parse_json_line_serde(black_box(line)));
+            }
+        })
+    });
     g.bench_function(
         "JSON Lines parsed, applied and rule-checked (one second of the island)",
         |b| {

@@ -19,8 +19,10 @@
 //! [`parse_json_line`] first tries a hand-written parser for the common shape (a flat
 //! object of `id`, `channel`, `ts`, `value` and `quality`, strings without escapes;
 //! see [`parse_json_line_fast`]) that borrows from the line, and falls back to
-//! serde_json ([`parse_json_line_serde`]) for anything else, including every line it
-//! would refuse: the results and error messages are those of serde_json's path.
+//! serde_json for anything else, including every line it would refuse: to a typed
+//! deserializer that borrows its strings too ([`parse_json_line_typed`]) and reads
+//! every line as serde_json's `Value` DOM does ([`parse_json_line_serde`], the
+//! reference): the results and error messages are those of the DOM path.
 //! [`ingest_json_lines`] parses a batch of lines that way, resolves each reading to a
 //! handle and channel without allocating (the twin's id map and the store's channel
 //! names are looked up by `&str`) and applies the batch to a [`Session`] in one call:
@@ -39,9 +41,11 @@ use crate::twin::Twin;
 
 mod fast;
 mod ingest;
+mod typed;
 
 pub use fast::{ReadingRef, ValueRef};
 pub use ingest::{JsonIngest, Now};
+pub use typed::{ReadingCow, ValueCow};
 
 /// A line that could not be read.
 #[derive(Clone, Debug, PartialEq)]
@@ -144,7 +148,7 @@ fn quality(s: Option<&str>) -> Result<Quality, String> {
     match s {
         None => Ok(Quality::Good),
         Some(q) => {
-            Quality::parse(q).ok_or_else(|| format!("quality `{q}` is not good, uncertain or bad"))
+            quality_name(q).ok_or_else(|| format!("quality `{q}` is not good, uncertain or bad"))
         }
     }
 }
@@ -166,7 +170,7 @@ fn check_ts(ts: i64) -> Result<i64, String> {
 pub fn parse_json_line(line: &str) -> Result<Reading, String> {
     match fast::parse(line) {
         Some(r) => Ok(r.to_reading()),
-        None => parse_json_line_serde(line),
+        None => typed::parse(line).map(|r| r.to_reading()),
     }
 }
 
@@ -177,8 +181,17 @@ pub fn parse_json_line_fast(line: &str) -> Option<ReadingRef<'_>> {
     fast::parse(line)
 }
 
-/// Parses one JSON Lines reading with serde_json: the reference for
-/// [`parse_json_line`], and its fallback.
+/// Parses one JSON Lines reading with serde_json into typed members, strings borrowed
+/// from the line (no `Value` tree): the same results and error messages as
+/// [`parse_json_line_serde`].
+pub fn parse_json_line_typed(line: &str) -> Result<ReadingCow<'_>, String> {
+    typed::parse(line)
+}
+
+/// Parses one JSON Lines reading through serde_json's `Value` DOM: the reference
+/// [`parse_json_line`] and [`parse_json_line_typed`] agree with. About 3.5 times
+/// slower than the typed path, which leaves to it only lines starting with
+/// serde_json's private raw-value key.
 pub fn parse_json_line_serde(line: &str) -> Result<Reading, String> {
     let v: Json = serde_json::from_str(line).map_err(|e| format!("not JSON: {e}"))?;
     let obj = v.as_object().ok_or("not a JSON object")?;

@@ -89,7 +89,7 @@ mod fast_json {
     use twin_core::state::{ChannelSpec, Reading, Value};
     use twin_core::telemetry::{
         Format, JsonIngest, ValueRef, ingest_json_lines, parse, parse_json_line,
-        parse_json_line_fast, parse_json_line_serde,
+        parse_json_line_fast, parse_json_line_serde, parse_json_line_typed,
     };
     use twin_core::{
         Asset, AssetKind, LoadMode, SensorType, Session, SessionConfig, Timestamp, Twin,
@@ -119,6 +119,8 @@ mod fast_json {
             );
         }
         assert_eq!(canon(&parse_json_line(line)), canon(&serde), "{line:?}");
+        let typed = parse_json_line_typed(line).map(|r| r.to_reading());
+        assert_eq!(canon(&typed), canon(&serde), "typed serde path on {line:?}");
         fast.is_some()
     }
 
@@ -165,6 +167,15 @@ mod fast_json {
             r#"{"id":"A","channel":"level","ts":1,"value":1e400}"#,
             r#"{"id":"A","channel":"level","ts":1,"value":123456789012345678901234}"#,
             r#"{"id":"A","channel":"level","ts":1,"value":1e99999999999}"#,
+            r#"{"i\u0064":"A","channel":"level","ts":1,"value":1}"#,
+            r#"{"id":7,"id":"A","channel":"level","ts":1,"value":1}"#,
+            r#"{"id":"A","channel":"level","ts":1,"value":1,"value":"x","value":[1]}"#,
+            r#"{"id":"A","channel":"level","ts":1,"value":1,"unit":{"a":[1,{"b":null}]}}"#,
+            r#"{"id":"A","channel":"level","ts":1,"value":1,"quality":null}"#,
+            r#"{"x":1,"$serde_json::private::RawValue":"{}","id":"A","channel":"c","ts":1,"value":1}"#,
+            r#"{"$serde_json::private::RawValue":"{\"id\":\"A\",\"channel\":\"c\",\"ts\":1,\"value\":1}"}"#,
+            r#"{"$serde_json::private::RawValue":5}"#,
+            r#"{"id":"A","channel":"level","ts":1,"value":{"$serde_json::private::RawValue":5}}"#,
             // Refused lines: the fallback's messages.
             r#"{"id":"A","channel":"level","ts":1.0,"value":1}"#,
             r#"{"id":"A","channel":"level","ts":-1,"value":1}"#,
@@ -172,6 +183,12 @@ mod fast_json {
             r#"{"id":"A","channel":"level","ts":7258118400001,"value":1}"#,
             r#"{"id":"A","channel":"level","ts":18446744073709551616,"value":1}"#,
             r#"{"id":"A","channel":"level","ts":"1","value":1}"#,
+            r#"{"id":"A","channel":"level","ts":"2025-11-21T04:40:00Z","value":1}"#,
+            r#"{"id":"A","channel":"level","ts":[1,2],"value":1}"#,
+            r#"{"id":"A","channel":"level","ts":1,"value":{"k":"v\n","k":2}}"#,
+            r#"{"id":"A","channel":"level","ts":1,"value":1,"unit":1e400}"#,
+            r#"{"id":"A","channel":"level","ts":1,"value":1,"unit":"\ud800"}"#,
+            r#"{"id":"A","channel":"level","ts":1,"value":1,"unit":[1,2,]}"#,
             r#"{"id":"A","channel":"level","ts":01,"value":1}"#,
             r#"{"id":"A","channel":"level","ts":1,"value":01}"#,
             r#"{"id":"A","channel":"level","ts":1,"value":1.}"#,
@@ -202,6 +219,12 @@ mod fast_json {
             "{}",
             "",
             "[1,2]",
+            r#"["A","level",1,2]"#,
+            "[1,2",
+            r#""{}""#,
+            "12",
+            "1e400",
+            "true",
             "null",
             "not json",
         ];
@@ -219,6 +242,31 @@ mod fast_json {
             parse_json_line_fast(r#"{"id":"A","channel":"c","ts":9,"value":"x"}"#).map(|r| r.value),
             Some(ValueRef::Text("x"))
         );
+    }
+
+    #[test]
+    fn typed_path_borrows_strings_without_escapes() {
+        let line = r#"{"id":"A","channel":"c","ts":9,"value":"x","unit":"m"}"#;
+        let r = parse_json_line_typed(line).unwrap();
+        assert_eq!(r.borrowed().map(|r| r.value), Some(ValueRef::Text("x")));
+        let line = r#"{"id":"A","channel":"c","ts":9,"value":"\u0078"}"#;
+        let r = parse_json_line_typed(line).unwrap();
+        assert!(r.borrowed().is_none());
+        assert_eq!(r.to_reading().value, Value::Text("x".into()));
+        // serde_json's DOM reads its private raw-value key, first in a line, as the
+        // line within the string; the typed path leaves such lines to the DOM.
+        let raw = r#"{"$serde_json::private::RawValue":"{\"id\":\"A\",\"channel\":\"c\",\"ts\":1,\"value\":1}"}"#;
+        assert_eq!(parse_json_line_typed(raw).map(|r| r.ts), Ok(1));
+        // serde_json's recursion limit, in a member twin reads and in one it drops.
+        for depth in [126, 127, 128, 200] {
+            let nested = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
+            assert!(!agree(&format!(
+                r#"{{"id":"A","channel":"c","ts":1,"value":{nested}}}"#
+            )));
+            assert!(!agree(&format!(
+                r#"{{"id":"A","channel":"c","ts":1,"value":1,"x":{nested}}}"#
+            )));
+        }
     }
 
     /// A JSON number for `v` in one of several spellings.

@@ -7,7 +7,7 @@
 //! other, then the readings are resolved and encoded in line order.
 
 use super::fast::{self, ReadingRef, ValueRef};
-use super::{Ingested, LineError, parse_json_line_serde};
+use super::{Ingested, LineError, typed};
 use crate::asset::Handle;
 use crate::session::Session;
 use crate::state::MAX_REJECTION_EXAMPLES;
@@ -267,10 +267,11 @@ pub(super) fn encode(
     })
 }
 
-/// A parsed line of a chunk: read by the fast path, or by serde_json (an index into
-/// the chunk's owned readings).
+/// A parsed line of a chunk: borrowed from its line (read by the fast path, or by
+/// the typed serde path when no string had escapes), or an index into the chunk's
+/// owned readings.
 enum Parsed<'a> {
-    Fast(ReadingRef<'a>),
+    Borrowed(ReadingRef<'a>),
     Owned(usize),
 }
 
@@ -310,15 +311,21 @@ pub(super) fn run(
                 continue;
             }
             let id = if let Some(r) = fast::parse(line) {
-                parsed.push(Parsed::Fast(r));
+                parsed.push(Parsed::Borrowed(r));
                 r.id
             } else {
-                match parse_json_line_serde(line) {
-                    Ok(r) => {
-                        owned.push(r);
-                        parsed.push(Parsed::Owned(owned.len() - 1));
-                        owned.last().map_or("", |r| r.id.as_str())
-                    }
+                match typed::parse(line) {
+                    Ok(r) => match r.borrowed() {
+                        Some(r) => {
+                            parsed.push(Parsed::Borrowed(r));
+                            r.id
+                        }
+                        None => {
+                            owned.push(r.to_reading());
+                            parsed.push(Parsed::Owned(owned.len() - 1));
+                            owned.last().map_or("", |r| r.id.as_str())
+                        }
+                    },
                     Err(message) => {
                         errors.push(LineError {
                             file: file.to_string(),
@@ -350,7 +357,7 @@ pub(super) fn run(
         }
         for (k, p) in parsed.iter().enumerate() {
             let r = match p {
-                Parsed::Fast(r) => *r,
+                Parsed::Borrowed(r) => *r,
                 Parsed::Owned(j) => ReadingRef::from(&owned[*j]),
             };
             let resolved = match ingest.as_deref_mut() {
