@@ -128,8 +128,11 @@ fn benches(c: &mut Criterion) {
             // ~ the same box in degrees
             let dlon = halves[k] / 95_000.0;
             let dlat = halves[k] / 111_000.0;
-            twin.query_bbox((lon - dlon, lat - dlat), (lon + dlon, lat + dlat), None)
-                .len()
+            twin.query_bbox(
+                twin_core::geo_types::Rect::new((lon - dlon, lat - dlat), (lon + dlon, lat + dlat)),
+                None,
+            )
+            .len()
         })
     });
     g.finish();
@@ -138,7 +141,7 @@ fn benches(c: &mut Criterion) {
     g.bench_function("twin query_within_distance", |b| {
         b.iter(|| {
             let (lon, lat) = pts[next()];
-            twin.query_within_distance(lon, lat, 200.0, None).len()
+            twin.query_within_distance((lon, lat), 200.0, None).len()
         })
     });
     g.bench_function("geo-index box candidates", |b| {
@@ -154,7 +157,7 @@ fn benches(c: &mut Criterion) {
     g.bench_function("twin query_nearest (exact distance)", |b| {
         b.iter(|| {
             let (lon, lat) = pts[next()];
-            twin.query_nearest(lon, lat, 10, None).len()
+            twin.query_nearest((lon, lat), 10, None).len()
         })
     });
     g.bench_function("rstar boxes", |b| {
@@ -170,7 +173,7 @@ fn benches(c: &mut Criterion) {
     g.bench_function("twin query_nearest, kind filter water_level", |b| {
         b.iter(|| {
             let (lon, lat) = pts[next()];
-            twin.query_nearest(lon, lat, 10, Some(&sensor)).len()
+            twin.query_nearest((lon, lat), 10, Some(&sensor)).len()
         })
     });
     g.finish();
@@ -180,13 +183,13 @@ fn benches(c: &mut Criterion) {
     g.bench_function("twin query_containing (all kinds)", |b| {
         b.iter(|| {
             let (lon, lat) = pts[next()];
-            twin.query_containing(lon, lat, None).len()
+            twin.query_containing((lon, lat), None).len()
         })
     });
     g.bench_function("twin query_containing (towns)", |b| {
         b.iter(|| {
             let (lon, lat) = pts[next()];
-            twin.query_containing(lon, lat, Some(&town)).len()
+            twin.query_containing((lon, lat), Some(&town)).len()
         })
     });
     g.bench_function("geo-index point candidates", |b| {

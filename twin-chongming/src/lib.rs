@@ -25,7 +25,7 @@
 //! use twin_core::KindFilter;
 //! let twin = twin_chongming::island::load_real().unwrap();
 //! // Which town holds the district government at Chengqiao (121.397 E, 31.623 N)?
-//! let towns = twin.query_containing(121.397, 31.623, Some(&"town".parse::<KindFilter>().unwrap()));
+//! let towns = twin.query_containing((121.397, 31.623), Some(&"town".parse::<KindFilter>().unwrap()));
 //! assert_eq!(twin.get(towns[0]).unwrap().name_zh.as_deref(), Some("城桥镇"));
 //! ```
 

@@ -9,7 +9,7 @@ fn counts_and_relations_of_the_real_boundaries() {
     let counts = t.counts_by_kind();
     assert_eq!(counts["island"], 11, "3 islands and 8 islets/shoals");
     assert_eq!(counts["town"], 18);
-    assert_eq!(counts["mainland_context"], 1);
+    assert_eq!(counts["custom:mainland_context"], 1, "a kind of its own");
     assert_eq!(t.len(), 30);
 
     let chongming = t.handle("CM-ISL-CHONGMING").unwrap();
@@ -38,14 +38,14 @@ fn which_town_holds_known_places() {
         (121.63, 31.53, "堡镇"),
         (121.85, 31.50, "陈家镇"),
     ] {
-        let hits = t.query_containing(lon, lat, Some(&town));
+        let hits = t.query_containing((lon, lat), Some(&town));
         assert_eq!(hits.len(), 1, "{lon},{lat}: {hits:?}");
         assert_eq!(t.get(hits[0]).unwrap().name_zh.as_deref(), Some(want));
     }
     // The North Channel between Changxing and Chongming is in no town and on no island;
     // the south bank of the Yangtze near Wuhaogou is the mainland.
-    assert!(t.query_containing(121.75, 31.46, None).is_empty());
-    let south = t.query_containing(121.60, 31.36, None);
+    assert!(t.query_containing((121.75, 31.46), None).is_empty());
+    let south = t.query_containing((121.60, 31.36), None);
     assert_eq!(south.len(), 1);
     assert_eq!(t.get(south[0]).unwrap().id, "CTX-MAINLAND");
 }

@@ -109,7 +109,7 @@ pub fn run(q: &QueryKind, data: &DataArgs) -> anyhow::Result<()> {
     let twin = crate::data::load(data)?;
     let lines: Vec<String> = match q {
         QueryKind::Contains { lon, lat, kind } => {
-            rows(&twin, twin.query_containing(*lon, *lat, kind.as_ref()))
+            rows(&twin, twin.query_containing((*lon, *lat), kind.as_ref()))
         }
         QueryKind::Bbox {
             min_lon,
@@ -119,7 +119,10 @@ pub fn run(q: &QueryKind, data: &DataArgs) -> anyhow::Result<()> {
             kind,
         } => rows(
             &twin,
-            twin.query_bbox((*min_lon, *min_lat), (*max_lon, *max_lat), kind.as_ref()),
+            twin.query_bbox(
+                twin_core::geo_types::Rect::new((*min_lon, *min_lat), (*max_lon, *max_lat)),
+                kind.as_ref(),
+            ),
         ),
         QueryKind::Near {
             lon,
@@ -128,10 +131,10 @@ pub fn run(q: &QueryKind, data: &DataArgs) -> anyhow::Result<()> {
             kind,
         } => rows(
             &twin,
-            twin.query_within_distance(*lon, *lat, *metres, kind.as_ref()),
+            twin.query_within_distance((*lon, *lat), *metres, kind.as_ref()),
         ),
         QueryKind::Knn { lon, lat, k, kind } => twin
-            .query_nearest(*lon, *lat, *k, kind.as_ref())
+            .query_nearest((*lon, *lat), *k, kind.as_ref())
             .into_iter()
             .map(|(h, d)| format!("{}\t{d:.2}", row(&twin, h)))
             .collect(),

@@ -380,3 +380,125 @@ fn export_writes_a_geopackage_that_gdal_opens() {
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// Runs `twin` with `args`, reads `lines` lines of its output and closes the pipe, as
+/// `twin … | head -n LINES` does; returns the status and stderr once it has ended.
+fn closed_after(args: &[&str], lines: usize) -> (std::process::ExitStatus, String) {
+    use std::io::{BufRead, Read};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_twin"))
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        for _ in 0..lines {
+            line.clear();
+            out.read_line(&mut line).unwrap();
+        }
+        // `out` drops here: the reader has gone.
+    }
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (child.wait().unwrap(), err)
+}
+
+#[test]
+fn output_whose_reader_goes_away_ends_quietly() {
+    // `twin query bbox … | head -n 2`: 157,741 lines wanted, two read.
+    let (status, err) = closed_after(&["query", "bbox", "121.0", "31.0", "122.5", "32.0"], 2);
+    assert!(status.success(), "{status:?}: {err}");
+    assert!(
+        !err.contains("panicked") && !err.contains("Broken pipe"),
+        "{err}"
+    );
+
+    // `twin crs … | head -n 1` with more input than the pipe holds.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_twin"))
+        .args(["crs", "--from", "EPSG:4326", "--to", "EPSG:3857"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let input = "121.5,31.5\n".repeat(200_000);
+    let _ = child.stdin.take().unwrap().write_all(input.as_bytes());
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{:?}: {}", o.status, stderr(&o));
+    assert!(stderr(&o).is_empty(), "{}", stderr(&o));
+
+    // `twin run … | head`: the run ends as if its time were up and still writes its
+    // report.
+    let dir = std::env::temp_dir().join(format!("twin-pipe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let report = dir.join("report.json");
+    let started = std::time::Instant::now();
+    let (status, err) = closed_after(
+        &[
+            "run",
+            "--for",
+            "2h",
+            "--speed",
+            "max",
+            "--scale",
+            "0.05",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+        3,
+    );
+    assert!(status.success(), "{status:?}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert!(
+        report.exists(),
+        "the report is written when the reader goes"
+    );
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(120),
+        "stopped early, not after 2 simulated hours ({:?})",
+        started.elapsed()
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn unknown_kinds_are_refused_with_the_nearest_name() {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/chongming/");
+    let towns = format!("{root}towns.geojson");
+    let o = twin(
+        &[
+            "query", "contains", "121.397", "31.623", "--kind", "twon", "--data", &towns,
+        ],
+        "",
+    );
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("unknown kind `twon`") && err.contains("did you mean `town`"),
+        "{err}"
+    );
+    let o = twin(
+        &[
+            "query",
+            "contains",
+            "121.397",
+            "31.623",
+            "--kind",
+            "custom:twon",
+            "--data",
+            &towns,
+        ],
+        "",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "", "no asset is of the custom kind");
+}

@@ -1,7 +1,7 @@
 //! The R-tree of asset envelopes in the twin's local metric frame.
 //!
 //! Entries hold only a handle and an axis-aligned box (east/north metres); exact
-//! geometric tests happen in [`crate::query`] against the asset's local geometry.
+//! geometric tests happen in the queries of [`crate::Twin`] against the asset's local geometry.
 
 use rstar::{AABB, PointDistance, RStarInsertionStrategy, RTree, RTreeObject, RTreeParams};
 

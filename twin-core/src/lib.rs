@@ -28,14 +28,23 @@
 //! system PROJ library for any CRS a user names.
 //!
 //! ## Queries
-//! [`query`]: by lon/lat box, within a distance in metres of a point or geometry, the k
-//! nearest, containing a point, intersecting a polygon — each with an optional
-//! [`KindFilter`]. [`measure`] gives areas and lengths, geodesic or in the local frame.
+//! [`Twin`]'s queries: by lon/lat box, within a distance in metres of a point or
+//! geometry, the k nearest, containing a point, intersecting a polygon — each with an
+//! optional [`KindFilter`] (parsed strictly: an unknown kind is a [`KindError`], custom
+//! kinds are written `custom:NAME`). [`measure`] gives areas and lengths, geodesic or
+//! in the local frame.
 //!
-//! ## Live state
-//! [`state`] holds what sensors report: per asset and channel the latest value, time
-//! and quality in dense columns, history at 12 bytes per sample, ingest with typed
-//! refusals, change tracking for renderers, and time travel.
+//! ## The live session
+//! A [`Session`] is a live twin: the [`Twin`] with its [`state::StateStore`] (per asset
+//! and channel the latest value, time and quality in dense columns; history at 12 bytes
+//! per sample), [`state::alert::AlertEngine`], [`state::vitals::VitalSigns`] and
+//! [`state::Overlay`], changed only through the session so that they stay consistent:
+//! applying telemetry updates alerts and vital signs, asset changes reach the index,
+//! the rules, the vital signs and the overlay in the same call, alert events wait in a
+//! bounded queue. Every front end (the command line, the desktop viewer, the web page)
+//! holds one. Times in its API are [`Timestamp`]s (UTC milliseconds; ISO 8601 through
+//! jiff). [`telemetry`] reads JSON Lines and CSV readings, [`snapshot`] saves and
+//! restores a session, [`topic`] names MQTT topics.
 //!
 //! ## Places
 //! twin-core knows no place. A scenario crate brings one: `twin-chongming` holds the
@@ -51,7 +60,7 @@
 //!    "geometry":{"type":"Polygon","coordinates":[[[121.3,31.6],[121.5,31.6],[121.5,31.7],[121.3,31.6]]]}}]}"#;
 //! twin.load_geojson_str(text, "towns.geojson", &Mapping::default(), LoadMode::Strict).unwrap();
 //! // Which town holds the point 121.45 E, 31.62 N?
-//! let towns = twin.query_containing(121.45, 31.62, Some(&"town".parse::<KindFilter>().unwrap()));
+//! let towns = twin.query_containing((121.45, 31.62), Some(&"town".parse::<KindFilter>().unwrap()));
 //! assert_eq!(twin.get(towns[0]).unwrap().name_zh.as_deref(), Some("城桥镇"));
 //! ```
 
@@ -80,3 +89,7 @@ pub use query::{KindFilter, rect_polygon};
 pub use session::{Session, SessionConfig};
 pub use time::Timestamp;
 pub use twin::Twin;
+
+/// The geometry types of twin's API (points, boxes, polygons), re-exported so that a
+/// user needs no version of their own.
+pub use geo_types;

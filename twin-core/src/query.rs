@@ -12,7 +12,7 @@
 //! their box alone (wholly in reach or wholly out) and measure the rest exactly.
 
 use geo::{BoundingRect, Distance, Euclidean, Intersects};
-use geo_types::{Coord, Geometry, LineString, Point, Polygon, Rect};
+use geo_types::{Geometry, LineString, Point, Polygon, Rect};
 use rstar::RTreeObject;
 
 use crate::asset::Handle;
@@ -106,17 +106,14 @@ impl Twin {
             .filter_map(|e| self.slot(e.handle).map(|s| (e, s)))
     }
 
-    /// Assets whose lon/lat bounding box intersects the box (like PostGIS `&&`).
-    pub fn query_bbox(
-        &self,
-        min: (f64, f64),
-        max: (f64, f64),
-        filter: Option<&KindFilter>,
-    ) -> Vec<Handle> {
-        if ![min.0, min.1, max.0, max.1].iter().all(|v| v.is_finite()) {
+    /// Assets whose lon/lat bounding box intersects the lon/lat box (like PostGIS `&&`).
+    /// A box with a non-finite corner finds nothing.
+    pub fn query_bbox(&self, bbox: Rect<f64>, filter: Option<&KindFilter>) -> Vec<Handle> {
+        let (min, max) = (bbox.min(), bbox.max());
+        if ![min.x, min.y, max.x, max.y].iter().all(|v| v.is_finite()) {
             return Vec::new();
         }
-        let query = Rect::new(Coord { x: min.0, y: min.1 }, Coord { x: max.0, y: max.1 });
+        let query = bbox;
         let (lmin, lmax) = self.local_box_of(&query);
         // The per-kind trees already hold only admitted kinds: no asset need be read.
         let mut out: Vec<Handle> = self
@@ -148,14 +145,16 @@ impl Twin {
         out
     }
 
-    /// Assets within `metres` of the point (distance to the nearest part of their geometry).
+    /// Assets within `metres` of the lon/lat point (distance to the nearest part of
+    /// their geometry). A point is anything that becomes a `geo_types::Point`: a
+    /// `Point`, a `Coord` or a `(lon, lat)` tuple.
     pub fn query_within_distance(
         &self,
-        lon: f64,
-        lat: f64,
+        point: impl Into<Point<f64>>,
         metres: f64,
         filter: Option<&KindFilter>,
     ) -> Vec<Handle> {
+        let (lon, lat) = point.into().x_y();
         if !metres.is_finite() || metres < 0.0 || !lon.is_finite() || !lat.is_finite() {
             return Vec::new();
         }
@@ -207,15 +206,15 @@ impl Twin {
         out
     }
 
-    /// The `k` assets nearest the point, nearest first, with their distances in metres
+    /// The `k` assets nearest the lon/lat point, nearest first, with their distances in metres
     /// (0 for assets that contain the point). Ties are ordered by handle.
     pub fn query_nearest(
         &self,
-        lon: f64,
-        lat: f64,
+        point: impl Into<Point<f64>>,
         k: usize,
         filter: Option<&KindFilter>,
     ) -> Vec<(Handle, f64)> {
+        let (lon, lat) = point.into().x_y();
         if k == 0 || !lon.is_finite() || !lat.is_finite() {
             return Vec::new();
         }
@@ -249,8 +248,13 @@ impl Twin {
         best
     }
 
-    /// Assets whose geometry covers the point (inside or on the boundary).
-    pub fn query_containing(&self, lon: f64, lat: f64, filter: Option<&KindFilter>) -> Vec<Handle> {
+    /// Assets whose geometry covers the lon/lat point (inside or on the boundary).
+    pub fn query_containing(
+        &self,
+        point: impl Into<Point<f64>>,
+        filter: Option<&KindFilter>,
+    ) -> Vec<Handle> {
+        let (lon, lat) = point.into().x_y();
         if !lon.is_finite() || !lat.is_finite() {
             return Vec::new();
         }

@@ -181,28 +181,36 @@ fn rules_files_are_checked() {
     assert_eq!(rules[1].condition, Condition::Below(0.5));
     for (text, want) in [
         (
-            r#"[{"id":"a","kinds":"x","channel":"salinity","above":1,"severity":"info"}]"#,
+            r#"[{"id":"a","kinds":"custom:x","channel":"salinity","above":1,"severity":"info"}]"#,
             "unknown channel `salinity`",
         ),
         (
-            r#"[{"id":"a","kinds":"x","channel":"level","above":1,"below":2,"severity":"info"}]"#,
+            r#"[{"id":"a","kinds":"custom:x","channel":"level","above":1,"below":2,"severity":"info"}]"#,
             "exactly one",
         ),
         (
-            r#"[{"id":"a","kinds":"x","channel":"level","above":1,"severity":"urgent"}]"#,
+            r#"[{"id":"a","kinds":"custom:x","channel":"level","above":1,"severity":"urgent"}]"#,
             "severity `urgent`",
         ),
         (
-            r#"[{"id":"a","kinds":"x","channel":"level","above":1,"hysteresis":-1,"severity":"info"}]"#,
+            r#"[{"id":"a","kinds":"custom:x","channel":"level","above":1,"hysteresis":-1,"severity":"info"}]"#,
             "hysteresis",
         ),
         (
-            r#"[{"id":"a","kinds":"x","channel":"level","above":1,"severity":"info","colour":"red"}]"#,
+            r#"[{"id":"a","kinds":"custom:x","channel":"level","above":1,"severity":"info","colour":"red"}]"#,
             "unknown field",
         ),
         (
-            r#"[{"id":"a","kinds":"x","channel":"level","above":1,"severity":"info"},{"id":"a","kinds":"x","channel":"level","above":2,"severity":"info"}]"#,
+            r#"[{"id":"a","kinds":"custom:x","channel":"level","above":1,"severity":"info"},{"id":"a","kinds":"custom:x","channel":"level","above":2,"severity":"info"}]"#,
             "duplicate rule id",
+        ),
+        (
+            r#"[{"id":"a","kinds":"twon","channel":"level","above":1,"severity":"info"}]"#,
+            "unknown kind `twon` (did you mean `town`?)",
+        ),
+        (
+            r#"[{"id":"a","kinds":"sensor","channel":"level","above":1,"near_kinds":"biulding","near_m":50,"severity":"info"}]"#,
+            "`near_kinds`: unknown kind `biulding` (did you mean `building`?)",
         ),
     ] {
         let err = load_rules_json(text, &s).unwrap_err();

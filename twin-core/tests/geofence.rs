@@ -12,9 +12,9 @@ const T0: i64 = 1_763_700_000_000;
 /// Nanmen harbour as a small box (121.39–121.41 E, 31.60–31.62 N); the ferry must stay
 /// inside the route corridor (121.35–121.45 E, 31.55–31.65 N).
 const RULES: &str = r#"[
-  {"id":"harbour","kinds":"ferry","on":"enter","severity":"info",
+  {"id":"harbour","kinds":"custom:ferry","on":"enter","severity":"info",
    "geofence":{"type":"Polygon","coordinates":[[[121.39,31.60],[121.41,31.60],[121.41,31.62],[121.39,31.62],[121.39,31.60]]]}},
-  {"id":"off-route","kinds":"ferry","on":"exit","severity":"critical",
+  {"id":"off-route","kinds":"custom:ferry","on":"exit","severity":"critical",
    "geofence":{"type":"Polygon","coordinates":[[[121.35,31.55],[121.45,31.55],[121.45,31.65],[121.35,31.65],[121.35,31.55]]]}},
   {"id":"level-high","kinds":"sensor","channel":"level","above":4,"severity":"warning"}
 ]"#;
@@ -96,15 +96,15 @@ fn geofence_files_are_checked_and_survive_a_snapshot() {
     assert_eq!(fences[1].on, FenceOn::Exit);
     for (text, want) in [
         (
-            r#"[{"id":"a","kinds":"ferry","on":"enter","severity":"info","geofence":{"type":"Polygon","coordinates":[[[0,0],[1,1],[1,0],[0,1],[0,0]]]}}]"#,
+            r#"[{"id":"a","kinds":"custom:ferry","on":"enter","severity":"info","geofence":{"type":"Polygon","coordinates":[[[0,0],[1,1],[1,0],[0,1],[0,0]]]}}]"#,
             "invalid geometry",
         ),
         (
-            r#"[{"id":"a","kinds":"ferry","on":"near","severity":"info","geofence":{"type":"Point","coordinates":[0,0]}}]"#,
+            r#"[{"id":"a","kinds":"custom:ferry","on":"near","severity":"info","geofence":{"type":"Point","coordinates":[0,0]}}]"#,
             "enter or exit",
         ),
         (
-            r#"[{"id":"a","kinds":"ferry","on":"enter","severity":"info","geofence":{"type":"Blob"}}]"#,
+            r#"[{"id":"a","kinds":"custom:ferry","on":"enter","severity":"info","geofence":{"type":"Blob"}}]"#,
             "not a GeoJSON geometry",
         ),
     ] {

@@ -46,7 +46,7 @@ const FILE: &str = r##"[
   {"name": "water level", "kinds": "sensor:water_level", "channel": "level",
    "ramp": [[0, "#00ff00"], [10, "#ff0000"]], "stale_after_s": 60,
    "stale": "#808080", "no_data": "#000000"},
-  {"name": "gates", "kinds": "sluice", "channel": "gate",
+  {"name": "gates", "kinds": "custom:sluice", "channel": "gate",
    "categories": [["open", "#00ff00"], ["closed", "#0000ff"], ["fault", "#ff000080"]],
    "other": "#ffffff"}
 ]"##;
@@ -127,7 +127,7 @@ fn layers_written_read_back_equal() {
 fn defaults_and_boolean_categories() {
     let (_, s) = twin_and_store();
     let layers = load_layers_json(
-        r##"[{"name": "alarms", "kinds": "sluice", "channel": "alarm",
+        r##"[{"name": "alarms", "kinds": "custom:sluice", "channel": "alarm",
               "categories": [[true, "#ff0000"], [false, "#00ff00"]]}]"##,
         &s,
     )
@@ -193,7 +193,7 @@ fn bad_files_are_refused_with_the_layer_and_the_reason() {
     );
     assert_eq!(
         one(
-            r##"{"name": "g", "kinds": "sluice", "channel": "gate", "categories": [["ajar", "#000000"]]}"##
+            r##"{"name": "g", "kinds": "custom:sluice", "channel": "gate", "categories": [["ajar", "#000000"]]}"##
         ),
         "overlay layer 0 (`g`): category \"ajar\" is not a value of channel `gate`"
     );
@@ -210,19 +210,21 @@ fn bad_files_are_refused_with_the_layer_and_the_reason() {
         "overlay layer 0 (`w`): `stale_after_s` must be a number of seconds > 0, got -5"
     );
     assert_eq!(
-        one(r##"{"name": " ", "kinds": "x", "channel": "level", "ramp": [[0, "#000000"]]}"##),
+        one(
+            r##"{"name": " ", "kinds": "custom:x", "channel": "level", "ramp": [[0, "#000000"]]}"##
+        ),
         "overlay layer 0 (` `): `name` must not be empty"
     );
     // A misspelt key is named, with the layer it is in (the second here).
     let msg = refused(&format!(
-        r##"[{{{base}, "ramp": [[0, "#000000"]]}}, {{"name": "x", "kinds": "sluice", "channel": "gate", "colour": "#000000"}}]"##
+        r##"[{{{base}, "ramp": [[0, "#000000"]]}}, {{"name": "x", "kinds": "custom:sluice", "channel": "gate", "colour": "#000000"}}]"##
     ));
     assert!(
         msg.starts_with("overlay layer 1 (`x`): unknown field `colour`"),
         "{msg}"
     );
     // A layer without a name is still placed.
-    let msg = refused(r#"[{"kinds": "sluice"}]"#);
+    let msg = refused(r#"[{"kinds": "custom:sluice"}]"#);
     assert!(
         msg.starts_with("overlay layer 0 (``): missing field `name`"),
         "{msg}"

@@ -87,7 +87,7 @@ fn check_all(t: &Twin, q: (f64, f64), r: f64, k: usize, bw: f64, bh: f64) {
                 .is_some_and(|r| r.intersects(&qbox))
         });
         assert_eq!(
-            t.query_bbox(min, max, f),
+            t.query_bbox(twin_core::geo_types::Rect::new(min, max), f),
             want,
             "bbox {min:?} {max:?} {f:?}"
         );
@@ -95,7 +95,7 @@ fn check_all(t: &Twin, q: (f64, f64), r: f64, k: usize, bw: f64, bh: f64) {
         // within distance of a point.
         let want = brute(t, f, |_, _, l| Euclidean.distance(l, &p) <= r);
         assert_eq!(
-            t.query_within_distance(lon, lat, r, f),
+            t.query_within_distance((lon, lat), r, f),
             want,
             "within {r} {f:?}"
         );
@@ -112,7 +112,7 @@ fn check_all(t: &Twin, q: (f64, f64), r: f64, k: usize, bw: f64, bh: f64) {
 
         // containing a point.
         let want = brute(t, f, |_, _, l| l.intersects(&p));
-        assert_eq!(t.query_containing(lon, lat, f), want, "contains {f:?}");
+        assert_eq!(t.query_containing((lon, lat), f), want, "contains {f:?}");
 
         // intersecting a polygon.
         let poly = rect_polygon(min, max);
@@ -128,7 +128,7 @@ fn check_all(t: &Twin, q: (f64, f64), r: f64, k: usize, bw: f64, bh: f64) {
             .collect();
         all.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
         all.truncate(k);
-        assert_eq!(t.query_nearest(lon, lat, k, f), all, "knn {k} {f:?}");
+        assert_eq!(t.query_nearest((lon, lat), k, f), all, "knn {k} {f:?}");
     }
 }
 
@@ -182,7 +182,7 @@ fn moving_keeps_a_bad_geometry_out() {
         .move_asset(h, Geometry::Point(Point::new(f64::NAN, 31.0)))
         .unwrap_err();
     assert!(err.to_string().contains("A0"), "{err}");
-    assert_eq!(t.query_containing(121.5, 31.5, None), vec![h]);
+    assert_eq!(t.query_containing((121.5, 31.5), None), vec![h]);
     assert!(t.remove("nope").is_err());
 }
 
@@ -192,15 +192,18 @@ fn non_finite_points_and_huge_k_answer_empty_or_everything() {
         (0, (121.5, 31.5), 0.01, 0.01),
         (2, (121.6, 31.6), 0.01, 0.01),
     ]);
-    assert!(t.query_nearest(f64::NAN, 31.5, 3, None).is_empty());
-    assert!(t.query_containing(121.5, f64::INFINITY, None).is_empty());
+    assert!(t.query_nearest((f64::NAN, 31.5), 3, None).is_empty());
+    assert!(t.query_containing((121.5, f64::INFINITY), None).is_empty());
     assert!(
-        t.query_within_distance(f64::NAN, 31.5, 10.0, None)
+        t.query_within_distance((f64::NAN, 31.5), 10.0, None)
             .is_empty()
     );
     assert!(
-        t.query_bbox((f64::NAN, 31.0), (122.0, 32.0), None)
-            .is_empty()
+        t.query_bbox(
+            twin_core::geo_types::Rect::new((f64::NAN, 31.0), (122.0, 32.0)),
+            None
+        )
+        .is_empty()
     );
-    assert_eq!(t.query_nearest(121.5, 31.5, usize::MAX, None).len(), 2);
+    assert_eq!(t.query_nearest((121.5, 31.5), usize::MAX, None).len(), 2);
 }

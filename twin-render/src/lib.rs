@@ -12,7 +12,7 @@
 //!   edges), models (glTF), markers (instanced diamonds for sensors and stations), town
 //!   fills and borders, underground. Every vertex and every marker instance carries its
 //!   asset [`twin_core::Handle`].
-//! - The [`Renderer`] uploads a scene as a few large buffers per layer ([`geometry::CHUNK_VERTICES`]
+//! - The [`Renderer`] uploads a scene as a few large buffers per layer ([`CHUNK_VERTICES`]
 //!   per chunk): draw calls grow with layers, not with assets.
 //! - **Live state never re-meshes.** A per-asset *state texture* (RGBA8, one texel per
 //!   handle, 2048 per row: it works on WebGL2, which has no storage buffers) holds the
@@ -29,31 +29,33 @@
 //!   texture, rasterising only the pixel asked for, and reads it back.
 //! - [`Headless`] renders without a window (Mesa's lavapipe here) to an [`Image`]/PNG.
 //!
-//! All shaders live in one WGSL module ([`pipelines::SHADER`]), validated by naga in the
+//! All shaders live in one WGSL module ([`SHADER`]), validated by naga in the
 //! tests.
 
-pub mod camera;
-pub mod geometry;
+mod camera;
+mod geometry;
 #[cfg(not(target_arch = "wasm32"))]
-pub mod headless;
-pub mod hosts;
-pub mod model;
-pub mod palette;
-pub mod pipelines;
-pub mod renderer;
+mod headless;
+mod hosts;
+mod model;
+mod palette;
+mod pipelines;
+mod renderer;
 pub mod scene;
-pub mod state_texture;
-pub mod target;
+mod state_texture;
+mod target;
 
 pub use camera::OrbitCamera;
-pub use geometry::{Chunk, Instance, MeshBuilder, Vertex};
+pub use geometry::{CHUNK_VERTICES, Chunk, Instance, MeshBuilder, Vertex};
 #[cfg(not(target_arch = "wasm32"))]
 pub use headless::{Headless, Image};
 pub use hosts::HostColors;
 pub use model::{Model, ModelError, Placement};
 pub use palette::LayerKind;
+pub use pipelines::SHADER;
 pub use renderer::Renderer;
 pub use scene::Scene;
+pub use state_texture::STATE_WIDTH;
 pub use target::Target;
 
 /// Why rendering could not go on.

@@ -68,11 +68,6 @@ impl StateTexture {
         &self.view
     }
 
-    /// Handles the texture holds.
-    pub fn capacity(&self) -> u32 {
-        self.rows * STATE_WIDTH
-    }
-
     /// The colour held for a handle.
     pub fn get(&self, handle: u32) -> Option<Rgba> {
         self.mirror.get(handle as usize).map(|c| Rgba(*c))

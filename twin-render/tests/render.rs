@@ -118,7 +118,7 @@ fn pixel_at(img: &Image, cam: &OrbitCamera, p: [f32; 3]) -> [u8; 4] {
 
 #[test]
 fn every_shader_entry_point_validates_with_naga() {
-    let module = naga::front::wgsl::parse_str(twin_render::pipelines::SHADER).expect("WGSL parses");
+    let module = naga::front::wgsl::parse_str(twin_render::SHADER).expect("WGSL parses");
     let mut v = naga::valid::Validator::new(
         naga::valid::ValidationFlags::all(),
         naga::valid::Capabilities::empty(),

@@ -1,12 +1,12 @@
 //! # twin-wasm: the live twin inside a web page
 //!
 //! A dashboard embeds the same engine that runs natively. The JS class `Twin` (Rust
-//! [`js::JsTwin`]) wraps a [`twin_core::state::live::LiveTwin`] — the assets with
-//! their R-tree, the state store of the standard sensor channels
+//! [`js::JsTwin`]) wraps a [`twin_core::Session`] — the assets with their R-tree, the
+//! state store of the standard sensor channels
 //! ([`twin_chongming::sim::standard_channels`]), the default alert rules
-//! ([`twin_chongming::DEFAULT_RULES_JSON`]) and vital signs — plus an
-//! [`twin_core::state::Overlay`] of the standard layers and, on demand, the seeded
-//! [`twin_chongming::sim::Simulator`]. A page loads the bundled island (`Twin.bundled()`),
+//! ([`twin_chongming::DEFAULT_RULES_JSON`]), vital signs and the overlay of the
+//! standard layers, built by [`twin_chongming::sim::standard_session`] as every front
+//! end builds it — plus, on demand, the seeded [`twin_chongming::sim::Simulator`]. A page loads the bundled island (`Twin.bundled()`),
 //! GeoJSON (`Twin.fromGeoJson`, `loadGeoJson`) or a snapshot (`Twin.fromSnapshot`);
 //! from a URL with `Twin.fetchGeoJson(url)` / `Twin.fetchSnapshot(url)` (the page's
 //! `fetch`; HTTP errors name the URL), or from bytes the page has.

@@ -159,10 +159,10 @@ impl Engine {
         kind: Option<&str>,
     ) -> Result<Vec<Hit>, String> {
         finite("bbox", &[min.0, min.1, max.0, max.1])?;
-        let hs = self
-            .session
-            .twin()
-            .query_bbox(min, max, filter(kind)?.as_ref());
+        let hs = self.session.twin().query_bbox(
+            twin_core::geo_types::Rect::new(min, max),
+            filter(kind)?.as_ref(),
+        );
         Ok(hs.into_iter().filter_map(|h| self.hit(h, None)).collect())
     }
 
@@ -181,7 +181,7 @@ impl Engine {
             ));
         }
         let twin = self.session.twin();
-        let hs = twin.query_within_distance(lon, lat, metres, filter(kind)?.as_ref());
+        let hs = twin.query_within_distance((lon, lat), metres, filter(kind)?.as_ref());
         let (x, y) = twin.frame().to_local(lon, lat);
         let p = Geometry::Point(Point::new(x, y));
         let mut hits: Vec<Hit> = hs
@@ -210,7 +210,7 @@ impl Engine {
         let hs = self
             .session
             .twin()
-            .query_nearest(lon, lat, k, filter(kind)?.as_ref());
+            .query_nearest((lon, lat), k, filter(kind)?.as_ref());
         Ok(hs
             .into_iter()
             .filter_map(|(h, d)| self.hit(h, Some(d)))
@@ -223,7 +223,7 @@ impl Engine {
         let hs = self
             .session
             .twin()
-            .query_containing(lon, lat, filter(kind)?.as_ref());
+            .query_containing((lon, lat), filter(kind)?.as_ref());
         Ok(hs.into_iter().filter_map(|h| self.hit(h, None)).collect())
     }
 
@@ -349,7 +349,11 @@ impl Engine {
         let hs = match bbox {
             Some([x0, y0, x1, y1]) => {
                 finite("stateAt bbox", &[x0, y0, x1, y1])?;
-                Some(self.session.twin().query_bbox((x0, y0), (x1, y1), None))
+                Some(
+                    self.session
+                        .twin()
+                        .query_bbox(twin_core::geo_types::Rect::new((x0, y0), (x1, y1)), None),
+                )
             }
             None => None,
         };

@@ -41,8 +41,7 @@ fn contains_names_the_town_and_knn_agrees_with_twin_core() {
 
     let knn = e.knn(121.69, 31.40, 3, Some("island")).unwrap();
     let core = e.session.twin().query_nearest(
-        121.69,
-        31.40,
+        (121.69, 31.40),
         3,
         Some(&"island".parse::<KindFilter>().unwrap()),
     );

@@ -81,7 +81,7 @@ pub fn channel_name(t: &SensorType) -> Option<&'static str> {
     })
 }
 
-/// The ids of the standard channels in one [`StateStore`], from
+/// The ids of the standard channels in one [`StateStore`](twin_core::state::StateStore), from
 /// [`standard_channels`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct StandardChannels {

@@ -124,7 +124,7 @@ impl JsTwinView {
     pub fn screen_position(&self, id: &str) -> JsResult<JsValue> {
         let v = self.inner.borrow();
         let h = handle(&v.engine, id)?;
-        let Some((lo, hi)) = asset_bounds(&v.engine.borrow().session.twin(), h) else {
+        let Some((lo, hi)) = asset_bounds(v.engine.borrow().session.twin(), h) else {
             return Ok(JsValue::NULL);
         };
         let top = [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0, hi[2]];

@@ -246,7 +246,7 @@ impl Inner {
     }
 
     fn fly_to(&mut self, h: Handle) -> bool {
-        let b = asset_bounds(&self.engine.borrow().session.twin(), h);
+        let b = asset_bounds(self.engine.borrow().session.twin(), h);
         match b {
             Some(b) => {
                 let (lo, hi) = widen(b, 120.0);

@@ -19,7 +19,7 @@
 //! *Compaction* moves pending samples into the chunks. It runs inside
 //! [`History::append`] when the log holds [`History::hot_capacity`] records (default
 //! [`DEFAULT_HOT_CAPACITY`], 16 MiB), on [`History::compact`], on [`History::tick`]
-//! at most every [`TICK_COMPACTION_MS`] (`LiveTwin::tick` calls it), for one series
+//! at most every [`TICK_COMPACTION_MS`] (`Session::tick` calls it), for one series
 //! before an [`History::insert`] or [`History::remove`] into it, for one channel
 //! before its retention changes, for everything before [`History::set_budget`],
 //! [`History::enforce`] and [`History::clear`], and before reads (below). It walks
@@ -371,7 +371,7 @@ impl History {
 
     /// Housekeeping as time passes: compacts the hot log if it holds samples and no
     /// tick has compacted it for [`TICK_COMPACTION_MS`] (or the clock went back).
-    /// Returns how many samples were compacted. Called by `LiveTwin::tick`, so that a
+    /// Returns how many samples were compacted. Called by `Session::tick`, so that a
     /// slow trickle of samples does not wait long for retention and the budget; with a
     /// steady stream the full log compacts itself first.
     pub fn tick(&mut self, now_ms: i64) -> usize {
