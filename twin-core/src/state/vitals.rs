@@ -6,7 +6,7 @@
 //! just applied to the store and moves each one's contribution (count and a multiset of
 //! values, so a falling maximum is exact and the mean is summed afresh, without drift) from the old value to the
 //! new; [`VitalSigns::tick`] marks sensors offline when they have been silent longer than
-//! the window (deadlines in one-second buckets). Means and maxima are over the latest
+//! the window (a deadline per sensor, to the millisecond). Means and maxima are over the latest
 //! value of every sensor that has reported, online or not; "online" means a sample
 //! within the window. [`VitalSigns::at`] recomputes the table for a past time from
 //! history, the same way. [`VitalSigns::assets_changed`] follows sensors and towns
@@ -133,7 +133,7 @@ pub struct VitalSigns {
     aggs: BTreeMap<(u16, ChannelId), Agg>,
     last_ts: Vec<i64>,
     is_online: Vec<bool>,
-    /// Silence deadlines in one-second buckets, at most one queued per sensor.
+    /// Silence deadlines (UTC ms), at most one queued per sensor.
     deadlines: BTreeMap<i64, Vec<u32>>,
     queued: Vec<bool>,
 }
@@ -343,11 +343,11 @@ impl VitalSigns {
     fn queue(&mut self, i: usize, ts: i64) {
         if !self.queued[i] {
             self.queued[i] = true;
+            // Due the first millisecond the sample is older than the window, exactly:
+            // rounding up to whole seconds kept a silent sensor online for up to a
+            // second longer than a table built afresh says (found by the live-assets
+            // property test). Sensors that report together share an entry anyway.
             let due = ts.saturating_add(self.window_ms).saturating_add(1);
-            let due = due
-                .saturating_add(999)
-                .div_euclid(1000)
-                .saturating_mul(1000);
             self.deadlines.entry(due).or_default().push(i as u32);
         }
     }
