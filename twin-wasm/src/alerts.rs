@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use tsify::Tsify;
 use twin_core::state::alert::{Alert, AlertEvent, AlertState};
 use twin_core::state::vitals::VitalRow;
 use twin_core::{Timestamp, Twin};
@@ -10,22 +11,25 @@ use twin_core::{Timestamp, Twin};
 use crate::engine::Engine;
 use crate::query::town_id;
 
-/// An alert event as `onAlert` listeners get it (the JS `AlertEvent`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// What `onAlert` listeners receive.
+#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
+#[tsify(rename = "AlertEvent")]
 pub struct EventOut {
     /// `raised`, `acknowledged` or `cleared`.
+    #[tsify(type = r#""raised" | "acknowledged" | "cleared""#)]
     pub event: &'static str,
     /// The alert's number.
     pub id: u64,
     /// The rule's id.
     pub rule: String,
-    /// The asset's external id.
+    /// The asset's id.
     pub asset: String,
     /// The asset's handle.
     pub handle: u32,
     /// Id of the town it lies in.
     pub town: Option<String>,
     /// `info`, `warning` or `critical`.
+    #[tsify(type = r#""info" | "warning" | "critical""#)]
     pub severity: &'static str,
     /// When it happened (UTC ms): raised, acknowledged or cleared.
     pub time: i64,
@@ -57,9 +61,10 @@ impl EventOut {
     }
 }
 
-/// An alert (the JS `Alert`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// An alert.
+#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
 #[serde(rename_all = "camelCase")]
+#[tsify(rename = "Alert")]
 pub struct AlertOut {
     /// Its number.
     pub id: u64,
@@ -72,8 +77,10 @@ pub struct AlertOut {
     /// Id of the town it lies in.
     pub town: Option<String>,
     /// `info`, `warning` or `critical`.
+    #[tsify(type = r#""info" | "warning" | "critical""#)]
     pub severity: &'static str,
     /// `raised`, `acknowledged` or `cleared`.
+    #[tsify(type = r#""raised" | "acknowledged" | "cleared""#)]
     pub state: &'static str,
     /// When it was raised (UTC ms).
     pub raised_at: i64,
@@ -107,8 +114,9 @@ impl AlertOut {
     }
 }
 
-/// Count, mean and maximum of one channel over a region (the JS `ChannelStats`).
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+/// Count, mean and maximum of a channel's latest values over a region.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Tsify)]
+#[tsify(rename = "ChannelStats")]
 pub struct StatsOut {
     /// Sensors that have reported the channel.
     pub count: usize,
@@ -119,7 +127,7 @@ pub struct StatsOut {
 }
 
 /// Open alerts by severity.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Tsify)]
 pub struct AlertCounts {
     /// Info.
     pub info: usize,
@@ -129,10 +137,11 @@ pub struct AlertCounts {
     pub critical: usize,
 }
 
-/// One row of the vital-signs table: a town or an island (the JS `VitalRow`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// A town or island row of the vital-signs table.
+#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
+#[tsify(rename = "VitalRow")]
 pub struct VitalOut {
-    /// Id of the town or island.
+    /// The town's or island's id.
     pub region: String,
     /// Its display name.
     pub name: String,
@@ -144,7 +153,8 @@ pub struct VitalOut {
     pub online: usize,
     /// The others.
     pub offline: usize,
-    /// Per channel name.
+    /// By channel name.
+    #[tsify(type = "Record<string, ChannelStats>")]
     pub channels: BTreeMap<String, StatsOut>,
     /// Open alerts by severity (none for a past table).
     pub alerts: AlertCounts,

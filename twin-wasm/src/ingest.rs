@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
+use tsify::Tsify;
 use twin_core::Handle;
 use twin_core::state::{ChannelId, IngestReport, Quality, Sample};
 use twin_core::telemetry::LineError;
@@ -13,8 +14,9 @@ use crate::engine::Engine;
 /// Most unreadable lines listed in full in an [`IngestOut`] (all are counted).
 pub const MAX_ERRORS_LISTED: usize = 64;
 
-/// One refused reading, as the report lists it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// One refused reading.
+#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
+#[tsify(rename = "Rejection")]
 pub struct RejectionOut {
     /// Why (`unknown asset id`, `value type does not match the channel`, ...).
     pub reason: String,
@@ -26,8 +28,9 @@ pub struct RejectionOut {
     pub ts: i64,
 }
 
-/// One line (or array element) that could not be read.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// A line (JSON Lines, one-based) or array element (zero-based) that could not be read.
+#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
+#[tsify(rename = "LineError")]
 pub struct LineErrorOut {
     /// One-based line number (JSON Lines) or zero-based index (array).
     pub line: usize,
@@ -35,9 +38,10 @@ pub struct LineErrorOut {
     pub message: String,
 }
 
-/// What one ingest call did (the JS `IngestReport`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+/// What one ingest call did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Tsify)]
 #[serde(rename_all = "camelCase")]
+#[tsify(rename = "IngestReport")]
 pub struct IngestOut {
     /// Readings that became the latest value of their channel.
     pub applied: u64,
@@ -47,15 +51,17 @@ pub struct IngestOut {
     pub out_of_order: u64,
     /// Same time as a held sample, another value: the newer write won.
     pub replaced: u64,
-    /// Readings refused by the twin (unknown id or channel, wrong type, ...).
+    /// Readings refused by the twin, all reasons (unknown id or channel, wrong type, ...).
     pub rejected: u64,
-    /// Refusals per reason.
+    /// Refusals per reason (`unknown asset id`, `value type does not match the channel`, ...).
     pub reasons: BTreeMap<String, u64>,
-    /// The first refusals in full.
+    /// The first 64 refusals in full.
+    #[tsify(type = "Rejection[]")]
     pub examples: Vec<RejectionOut>,
     /// Lines or elements that could not be read at all.
     pub malformed: u64,
-    /// The first of them in full.
+    /// The first 64 of them in full.
+    #[tsify(type = "LineError[]")]
     pub errors: Vec<LineErrorOut>,
     /// The twin's clock after the call (UTC ms).
     pub now: i64,
@@ -338,8 +344,8 @@ fn ts_of(t: f64) -> i64 {
     }
 }
 
-/// One channel, for the page (the JS `ChannelInfo`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// A channel of the store.
+#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
 pub struct ChannelInfo {
     /// Its number (what `applyTyped` takes).
     pub id: u16,
@@ -347,6 +353,7 @@ pub struct ChannelInfo {
     pub name: String,
     /// `number`, `bool` or `enum`.
     #[serde(rename = "type")]
+    #[tsify(type = r#""number" | "bool" | "enum""#)]
     pub ty: &'static str,
     /// Unit for display.
     pub unit: Option<String>,

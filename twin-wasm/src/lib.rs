@@ -54,8 +54,13 @@
 //! structs, tested natively with `cargo test -p twin-wasm`. [`js`] is the thin
 //! wasm-bindgen layer: it converts arguments, turns results into plain JS objects
 //! (`JSON.parse` of their serde JSON) and errors into `Error`s. The TypeScript
-//! interfaces of those objects are below, so the generated `.d.ts` is typed.
-//! `scripts/build-web` builds the npm package (`web/pkg`).
+//! interfaces of those objects (`Alert`, `IngestReport`, ...) are derived from the Rust
+//! types with [`tsify`] (`#[derive(Tsify)]`: serde's field names, the doc comments as
+//! JSDoc, `#[tsify(type = ...)]` where the JS type is narrower than the Rust one or
+//! the object is built by hand, as the typed arrays of `OverlayFrame`), and
+//! wasm-bindgen writes them into the `.d.ts`; the methods name them with
+//! `unchecked_return_type`. `scripts/build-web` builds the npm package (`web/pkg`) and
+//! type-checks a TypeScript file against its `.d.ts` (`twin-wasm/tests/node/types.ts`).
 
 pub mod alerts;
 pub mod engine;
@@ -70,133 +75,3 @@ pub mod query;
 pub mod view;
 
 pub use engine::Engine;
-
-use wasm_bindgen::prelude::*;
-
-#[wasm_bindgen(typescript_custom_section)]
-const TS_TYPES: &'static str = r#"
-/** One refused reading. */
-export interface Rejection { reason: string; asset: string; channel: string; ts: number; }
-/** A line (JSON Lines, one-based) or array element (zero-based) that could not be read. */
-export interface LineError { line: number; message: string; }
-/** What one ingest call did. */
-export interface IngestReport {
-  applied: number; duplicates: number; outOfOrder: number; replaced: number;
-  /** Readings refused by the twin, all reasons. */
-  rejected: number;
-  /** Refusals per reason (`unknown asset id`, `value type does not match the channel`, ...). */
-  reasons: Record<string, number>;
-  /** The first 64 refusals in full. */
-  examples: Rejection[];
-  /** Lines or elements that could not be read at all. */
-  malformed: number;
-  errors: LineError[];
-  /** The twin's clock after the call (UTC ms). */
-  now: number;
-}
-/** One query answer. */
-export interface Hit {
-  id: string; handle: number;
-  /** `town`, `building`, `sensor:pm25`, ... */
-  kind: string;
-  /** Chinese name, else English, else the id. */
-  name: string;
-  /** Id of the town the asset lies in. */
-  town: string | null;
-  /** Metres from the query point (`near`, `knn`). */
-  distance?: number;
-}
-/** A channel's latest sample. */
-export interface LatestValue { value: number | boolean | string; ts: number; quality: "good" | "uncertain" | "bad"; }
-/** Everything about one asset. */
-export interface AssetInfo {
-  id: string; handle: number; kind: string; name: string;
-  names: { zh?: string; en?: string };
-  town: string | null; attachedTo: string | null; partOf: string | null;
-  /** `[minLon, minLat, maxLon, maxLat]`. */
-  bbox: [number, number, number, number] | null;
-  properties: Record<string, string | number | boolean>;
-  /** By channel name. */
-  latest: Record<string, LatestValue>;
-  /** Ids of the assets attached to it (a building's energy meter, a pole's cameras). */
-  sensors: string[];
-}
-/** A channel of the store. */
-export interface ChannelInfo { id: number; name: string; type: "number" | "bool" | "enum"; unit: string | null; states?: string[]; }
-/** One (asset, channel) of a past state. */
-export interface StateEntry { id: string; handle: number; channel: string; ts: number; value: number | boolean | string; }
-/** The sample in force at a time. */
-export interface ValueAt { ts: number; value: number | boolean | string; }
-/** What `onAlert` listeners receive. */
-export interface AlertEvent {
-  event: "raised" | "acknowledged" | "cleared";
-  id: number; rule: string;
-  /** The asset's id. */
-  asset: string; handle: number; town: string | null;
-  severity: "info" | "warning" | "critical";
-  /** When it happened (UTC ms). */
-  time: number;
-  /** The value that raised it. */
-  value: number;
-}
-/** An alert. */
-export interface Alert {
-  id: number; rule: string; asset: string; handle: number; town: string | null;
-  severity: "info" | "warning" | "critical";
-  state: "raised" | "acknowledged" | "cleared";
-  raisedAt: number; value: number; acknowledgedAt: number | null; clearedAt: number | null;
-}
-/** Count, mean and maximum of a channel's latest values over a region. */
-export interface ChannelStats { count: number; mean: number; max: number; }
-/** A town or island row of the vital-signs table. */
-export interface VitalRow {
-  /** The town's or island's id. */
-  region: string; name: string; island: boolean;
-  sensors: number; online: number; offline: number;
-  /** By channel name. */
-  channels: Record<string, ChannelStats>;
-  alerts: { info: number; warning: number; critical: number };
-}
-/** One overlay refresh. */
-export interface OverlayFrame {
-  /** RGBA by handle (alpha 0: draw the base colour); a copy. */
-  colors: Uint8Array;
-  /** `[start, end)` pairs of handles whose colour changed since the last refresh. */
-  changed: Uint32Array;
-}
-/** How a layer colours values; colours are `#rrggbbaa`. */
-export type LayerStyle =
-  | { type: "ramp"; stops: [number, string][] }
-  | { type: "thresholds"; breaks: number[]; colors: string[] }
-  | { type: "categories"; map: [number, string][]; other: string };
-/** An overlay layer, for legends. */
-export interface OverlayLayer {
-  name: string; kinds: string; channel: string; unit: string | null; style: LayerStyle;
-  staleAfterMs: number | null; stale: string; noData: string;
-}
-/** Samples as columns: sample i is (handles[i], channels[i], values[i], timestamps[i]). */
-export interface SampleArrays { handles: Uint32Array; channels: Uint16Array; values: Float64Array; timestamps: Float64Array; }
-/** Options of `createView`. */
-export interface ViewOptions {
-  /** `"auto"` (default: WebGPU when the browser has it, else WebGL2), `"webgpu"` or `"webgl2"`. */
-  backend?: "auto" | "webgpu" | "webgl2";
-  /** Multisampling: 4 (default) or 1. */
-  msaa?: 1 | 4;
-}
-/** A view's counters. */
-export interface ViewStats {
-  frames: number;
-  /** `performance.now()` when the first frame was drawn, or null. */
-  firstFrameMs: number | null;
-  /** CPU time of the last frame (ms). */
-  frameMs: number;
-  /** Drawing-buffer size in device pixels. */
-  width: number; height: number;
-  drawCalls: number;
-  /** State-texture ranges uploaded so far. */
-  uploads: number;
-  backend: "webgpu" | "webgl2";
-}
-/** What one `simulate` call did. */
-export interface SimulateReport { ticks: number; samples: number; applied: number; rejected: number; now: number; }
-"#;

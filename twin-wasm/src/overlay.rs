@@ -1,18 +1,23 @@
 //! Overlay colours and layers, and the seeded simulator driving the twin.
 
 use serde::Serialize;
+use tsify::Tsify;
 use twin_chongming::sim::Incident;
 use twin_core::Timestamp;
 use twin_core::state::{Rgba, Sample, Style, layers_json};
 
 use crate::engine::Engine;
 
-/// One overlay refresh (what the JS `OverlayFrame` carries).
-#[derive(Clone, Debug, PartialEq)]
+/// One overlay refresh. The JS object holds typed arrays, built by
+/// `Twin.refreshOverlay` (not serialised), hence the field types given here.
+#[derive(Clone, Debug, PartialEq, Tsify)]
+#[tsify(rename = "OverlayFrame")]
 pub struct Frame {
-    /// RGBA by handle, 4 bytes each (alpha 0: draw the asset's base colour).
+    /// RGBA by handle, 4 bytes each (alpha 0: draw the asset's base colour); a copy.
+    #[tsify(type = "Uint8Array")]
     pub colors: Vec<u8>,
     /// `[start, end)` pairs of handles whose colour changed since the last refresh.
+    #[tsify(type = "Uint32Array")]
     pub changed: Vec<u32>,
 }
 
@@ -22,9 +27,10 @@ pub fn hex(c: Rgba) -> String {
     format!("#{r:02x}{g:02x}{b:02x}{a:02x}")
 }
 
-/// How a layer colours values (the JS `LayerStyle`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// How a layer colours values; colours are `#rrggbbaa`.
+#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
 #[serde(tag = "type", rename_all = "camelCase")]
+#[tsify(rename = "LayerStyle")]
 pub enum StyleOut {
     /// Linear interpolation between `[value, colour]` stops.
     Ramp {
@@ -47,9 +53,10 @@ pub enum StyleOut {
     },
 }
 
-/// One overlay layer, for legends (the JS `OverlayLayer`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// An overlay layer, for legends.
+#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
 #[serde(rename_all = "camelCase")]
+#[tsify(rename = "OverlayLayer")]
 pub struct LayerOut {
     /// Its name (`water level`).
     pub name: String,
@@ -60,6 +67,7 @@ pub struct LayerOut {
     /// The channel's unit.
     pub unit: Option<String>,
     /// Value → colour.
+    #[tsify(type = "LayerStyle")]
     pub style: StyleOut,
     /// Assets silent longer than this (ms) are drawn `stale`.
     pub stale_after_ms: Option<i64>,
@@ -69,9 +77,10 @@ pub struct LayerOut {
     pub no_data: String,
 }
 
-/// What one simulation call did (the JS `SimulateReport`).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+/// What one `simulate` call did.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Tsify)]
 #[serde(rename_all = "camelCase")]
+#[tsify(rename = "SimulateReport")]
 pub struct SimulateOut {
     /// Simulator ticks (simulated seconds).
     pub ticks: u64,
@@ -87,15 +96,22 @@ pub struct SimulateOut {
 
 /// Samples as columns: sample `i` is `(handles[i], channels[i], values[i],
 /// timestamps[i])`, values encoded as the store holds them (what `applyTyped` takes).
-#[derive(Clone, Debug, Default, PartialEq)]
+/// The JS object holds typed arrays, built by `Twin.simulateSamples` (not
+/// serialised), hence the field types given here.
+#[derive(Clone, Debug, Default, PartialEq, Tsify)]
+#[tsify(rename = "SampleArrays")]
 pub struct SampleColumns {
     /// Asset handles.
+    #[tsify(type = "Uint32Array")]
     pub handles: Vec<u32>,
     /// Channel ids.
+    #[tsify(type = "Uint16Array")]
     pub channels: Vec<u16>,
     /// Encoded values.
+    #[tsify(type = "Float64Array")]
     pub values: Vec<f64>,
     /// UTC milliseconds.
+    #[tsify(type = "Float64Array")]
     pub timestamps: Vec<f64>,
 }
 

@@ -6,42 +6,46 @@ use geo::{Distance, Euclidean};
 use geo_types::{Geometry, Point};
 use serde::Serialize;
 use serde_json::Value as Json;
+use tsify::Tsify;
 use twin_core::state::{ChannelId, Quality, Value, decode};
 use twin_core::{Handle, KindFilter, PropValue, Twin};
 
 use crate::engine::Engine;
 
-/// One query answer (the JS `Hit`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// One query answer.
+#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
 pub struct Hit {
     /// External id.
     pub id: String,
     /// Dense handle (index of the overlay colours).
     pub handle: u32,
-    /// Kind (`town`, `building`, `sensor:pm25`).
+    /// `town`, `building`, `sensor:pm25`, ...
     pub kind: String,
-    /// Display name: Chinese, else English, else the id.
+    /// Chinese name, else English, else the id.
     pub name: String,
-    /// Id of the town the asset lies in, if any.
+    /// Id of the town the asset lies in.
     pub town: Option<String>,
-    /// Distance from the query point in metres (`near`, `knn`).
+    /// Metres from the query point (`near`, `knn`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub distance: Option<f64>,
 }
 
-/// The latest sample of one channel of an asset.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// A channel's latest sample.
+#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
+#[tsify(rename = "LatestValue")]
 pub struct LatestOut {
     /// The value (number, boolean or state name).
+    #[tsify(type = "number | boolean | string")]
     pub value: Json,
     /// Its time (UTC ms).
     pub ts: i64,
     /// `good`, `uncertain` or `bad`.
+    #[tsify(type = r#""good" | "uncertain" | "bad""#)]
     pub quality: &'static str,
 }
 
-/// Everything about one asset (the JS `AssetInfo`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// Everything about one asset.
+#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
 #[serde(rename_all = "camelCase")]
 pub struct AssetInfo {
     /// External id.
@@ -53,6 +57,7 @@ pub struct AssetInfo {
     /// Display name.
     pub name: String,
     /// Names by language (`zh`, `en`), where known.
+    #[tsify(type = "{ zh?: string; en?: string }")]
     pub names: BTreeMap<&'static str, String>,
     /// Id of the town it lies in.
     pub town: Option<String>,
@@ -63,15 +68,17 @@ pub struct AssetInfo {
     /// Its lon/lat bounding box `[minLon, minLat, maxLon, maxLat]`.
     pub bbox: Option<[f64; 4]>,
     /// Other properties as read.
+    #[tsify(type = "Record<string, string | number | boolean>")]
     pub properties: BTreeMap<String, Json>,
-    /// Latest value per channel it has reported.
+    /// Latest value per channel it has reported, by channel name.
+    #[tsify(type = "Record<string, LatestValue>")]
     pub latest: BTreeMap<String, LatestOut>,
     /// Ids of the assets attached to it (a building's meters, a pole's cameras).
     pub sensors: Vec<String>,
 }
 
-/// One (asset, channel) of a past state (the JS `StateEntry`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// One (asset, channel) of a past state.
+#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
 pub struct StateEntry {
     /// External id.
     pub id: String,
@@ -82,15 +89,17 @@ pub struct StateEntry {
     /// Time of the sample in force (UTC ms).
     pub ts: i64,
     /// Its value.
+    #[tsify(type = "number | boolean | string")]
     pub value: Json,
 }
 
-/// A value in force at a time (the JS `ValueAt`).
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// The sample in force at a time.
+#[derive(Clone, Debug, PartialEq, Serialize, Tsify)]
 pub struct ValueAt {
     /// Time of the sample in force (UTC ms).
     pub ts: i64,
     /// Its value.
+    #[tsify(type = "number | boolean | string")]
     pub value: Json,
 }
 

@@ -4,6 +4,8 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use js_sys::{Function, Object, Promise, Reflect};
+use serde::Serialize;
+use tsify::Tsify;
 use twin_core::Handle;
 use twin_render::LayerKind;
 use twin_render::scene::asset_bounds;
@@ -11,6 +13,30 @@ use wasm_bindgen::prelude::*;
 
 use super::{JsResult, JsTwinView, hit_value, pick_handle};
 use crate::engine::Engine;
+
+/// A view's counters.
+#[derive(Serialize, Tsify)]
+#[serde(rename_all = "camelCase")]
+#[tsify(rename = "ViewStats")]
+struct ViewStats {
+    /// Frames drawn.
+    frames: u64,
+    /// `performance.now()` when the first frame was drawn, or null.
+    first_frame_ms: Option<f64>,
+    /// CPU time of the last frame (ms).
+    frame_ms: f64,
+    /// Drawing-buffer width in device pixels.
+    width: u32,
+    /// Drawing-buffer height in device pixels.
+    height: u32,
+    /// Draw calls of the last frame.
+    draw_calls: u32,
+    /// State-texture ranges uploaded so far.
+    uploads: u64,
+    /// The graphics API drawing.
+    #[tsify(type = r#""webgpu" | "webgl2""#)]
+    backend: &'static str,
+}
 
 #[wasm_bindgen(js_class = TwinView)]
 impl JsTwinView {
@@ -24,25 +50,19 @@ impl JsTwinView {
     /// frame's CPU time (ms), the drawing buffer's size, draw calls of the last frame,
     /// and state-texture ranges uploaded so far.
     #[wasm_bindgen(unchecked_return_type = "ViewStats")]
-    pub fn stats(&self) -> JsValue {
+    pub fn stats(&self) -> JsResult<JsValue> {
         let v = self.inner.borrow();
         let s = v.stats;
-        let o = Object::new();
-        let set = |k: &str, x: JsValue| {
-            let _ = Reflect::set(&o, &JsValue::from_str(k), &x);
-        };
-        set("frames", JsValue::from_f64(s.frames as f64));
-        set(
-            "firstFrameMs",
-            s.first_frame_ms.map_or(JsValue::NULL, JsValue::from_f64),
-        );
-        set("frameMs", JsValue::from_f64(s.frame_ms));
-        set("width", JsValue::from_f64(v.config.width as f64));
-        set("height", JsValue::from_f64(v.config.height as f64));
-        set("drawCalls", JsValue::from_f64(s.draw_calls as f64));
-        set("uploads", JsValue::from_f64(s.uploads as f64));
-        set("backend", JsValue::from_str(v.backend));
-        o.into()
+        crate::js::to_js(&ViewStats {
+            frames: s.frames,
+            first_frame_ms: s.first_frame_ms,
+            frame_ms: s.frame_ms,
+            width: v.config.width,
+            height: v.config.height,
+            draw_calls: s.draw_calls,
+            uploads: s.uploads,
+            backend: v.backend,
+        })
     }
 
     /// Calls `listener(hit, x, y)` after each click on the canvas (no drag): `hit` is

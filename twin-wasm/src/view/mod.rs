@@ -61,9 +61,16 @@ impl raw_window_handle::HasDisplayHandle for WebDisplay {
     }
 }
 
-/// What the page asked for in `createView(canvas, options)`.
+/// Options of `createView`. Read field by field from the page's object by
+/// [`options`], which checks them; both may be left out.
+#[derive(tsify::Tsify)]
+#[tsify(rename = "ViewOptions")]
 struct Options {
+    /// `"auto"` (default: WebGPU when the browser has it, else WebGL2), `"webgpu"` or `"webgl2"`.
+    #[tsify(optional, type = r#""auto" | "webgpu" | "webgl2""#)]
     backend: String,
+    /// Multisampling: 4 (default) or 1.
+    #[tsify(optional, type = "1 | 4")]
     msaa: u32,
 }
 
