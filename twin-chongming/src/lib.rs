@@ -33,6 +33,13 @@ pub mod island;
 pub mod sim;
 pub mod synth;
 
+pub use island::{bundled, load_real};
+pub use sim::{
+    Incident, SimConfig, Simulator, StandardChannels, standard_channels, standard_config,
+    standard_layers, standard_session,
+};
+pub use synth::SynthConfig;
+
 /// The default alert rules of the bundled island (`assets/rules/chongming.json`),
 /// written for the channels of [`sim::standard_channels`].
 pub const DEFAULT_RULES_JSON: &str = include_str!("../assets/rules/chongming.json");
