@@ -387,9 +387,17 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
 
 fn describe_event(live: &Session, e: &AlertEvent) -> String {
     let (what, a, at) = match e {
-        AlertEvent::Raised(a) => ("RAISED ", a, a.raised_at),
-        AlertEvent::Acknowledged(a) => ("ACKED  ", a, a.acknowledged_at.unwrap_or(a.raised_at)),
-        AlertEvent::Cleared(a) => ("CLEARED", a, a.cleared_at.unwrap_or(a.raised_at)),
+        AlertEvent::Raised(a) => ("RAISED ", a, a.raised_at.as_millis()),
+        AlertEvent::Acknowledged(a) => (
+            "ACKED  ",
+            a,
+            a.acknowledged_at.unwrap_or(a.raised_at).as_millis(),
+        ),
+        AlertEvent::Cleared(a) => (
+            "CLEARED",
+            a,
+            a.cleared_at.unwrap_or(a.raised_at).as_millis(),
+        ),
     };
     let town = a
         .town

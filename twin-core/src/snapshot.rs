@@ -34,6 +34,7 @@ use crate::load::{LoadMode, Mapping};
 use crate::session::{Session, SessionConfig};
 use crate::state::alert::{Alert, AlertState, Severity};
 use crate::state::{ChannelId, ChannelSpec, ChannelType, Quality, Sample, StateStore};
+use crate::time::Timestamp;
 use crate::twin::Twin;
 
 const MAGIC: &[u8; 8] = b"TWINSNAP";
@@ -382,7 +383,7 @@ pub fn from_bytes(
             .twin()
             .handle(&asset_id)
             .ok_or_else(|| bad(format!("alerts: unknown asset `{asset_id}`")))?;
-        let acknowledged_at = a["acknowledged_at"].as_i64();
+        let acknowledged_at = a["acknowledged_at"].as_i64().map(Timestamp::from_millis);
         restored.push(Alert {
             id: a["id"].as_u64().unwrap_or(0),
             rule: a["rule"].as_str().unwrap_or_default().to_string(),
@@ -391,7 +392,7 @@ pub fn from_bytes(
             town: live.twin().located_in(asset),
             severity: Severity::parse(a["severity"].as_str().unwrap_or(""))
                 .unwrap_or(Severity::Warning),
-            raised_at: a["raised_at"].as_i64().unwrap_or(0),
+            raised_at: Timestamp::from_millis(a["raised_at"].as_i64().unwrap_or(0)),
             value: a["value"].as_f64().unwrap_or(f64::NAN),
             state: if acknowledged_at.is_some() {
                 AlertState::Acknowledged

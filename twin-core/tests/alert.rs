@@ -12,6 +12,10 @@ use twin_core::{Asset, AssetKind, KindFilter, LoadMode, SensorType, Twin};
 
 const T0: i64 = 1_763_700_000_000;
 
+fn ts(ms: i64) -> twin_core::Timestamp {
+    twin_core::Timestamp::from_millis(ms)
+}
+
 fn setup(min_duration_ms: i64) -> (Twin, StateStore, AlertEngine) {
     let mut t = Twin::new(LocalFrame::chongming());
     t.insert_assets(
@@ -80,14 +84,14 @@ fn fires_at_the_crossing_sample_and_clears_only_past_hysteresis() {
     assert_eq!(events, vec![(2, "raised"), (7, "cleared"), (9, "raised")]);
     let open: Vec<_> = e.open().collect();
     assert_eq!(open.len(), 1);
-    assert_eq!(open[0].raised_at, T0 + 9000);
+    assert_eq!(open[0].raised_at, ts(T0 + 9000));
     assert_eq!(open[0].value, 4.2);
     assert_eq!(open[0].asset_id, "WL1");
     assert_eq!(open[0].severity, Severity::Critical);
     let first = e.alert(1).unwrap();
     assert_eq!(
         (first.raised_at, first.cleared_at),
-        (T0 + 2000, Some(T0 + 7000))
+        (ts(T0 + 2000), Some(ts(T0 + 7000)))
     );
     assert_eq!(first.state, AlertState::Cleared);
 }
@@ -123,7 +127,7 @@ fn one_open_alert_per_rule_and_asset_other_kinds_ignored_and_acknowledge() {
     assert!(!e.acknowledge(999, T0), "unknown id");
     assert_eq!(e.alert(id).unwrap().state, AlertState::Acknowledged);
     assert!(
-        matches!(e.drain_events(1).pop(), Some(AlertEvent::Acknowledged(a)) if a.acknowledged_at == Some(T0 + 10_000))
+        matches!(e.drain_events(1).pop(), Some(AlertEvent::Acknowledged(a)) if a.acknowledged_at == Some(ts(T0 + 10_000)))
     );
     // A sample older than the latest is history only: no effect on the alert.
     let events = run(&t, &mut s, &mut e, "WL1", &[3.0]);
@@ -141,7 +145,7 @@ fn one_open_alert_per_rule_and_asset_other_kinds_ignored_and_acknowledge() {
     s.apply(&[sample], sample.ts);
     e.process(&t, &s, &[sample]);
     assert!(
-        matches!(e.drain_events(usize::MAX).pop(), Some(AlertEvent::Cleared(a)) if a.cleared_at == Some(T0 + 20_000))
+        matches!(e.drain_events(usize::MAX).pop(), Some(AlertEvent::Cleared(a)) if a.cleared_at == Some(ts(T0 + 20_000)))
     );
     assert_eq!(e.open().count(), 0);
 }
@@ -258,7 +262,7 @@ fn state_rules_watch_an_enumerated_channel() {
     }
     let events: Vec<AlertEvent> = e.drain_events(usize::MAX);
     assert!(
-        matches!(&events[..], [AlertEvent::Raised(a), AlertEvent::Cleared(b)] if a.raised_at == T0 + 1000 && b.cleared_at == Some(T0 + 3000))
+        matches!(&events[..], [AlertEvent::Raised(a), AlertEvent::Cleared(b)] if a.raised_at == ts(T0 + 1000) && b.cleared_at == Some(ts(T0 + 3000)))
     );
 }
 

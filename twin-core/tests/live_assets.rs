@@ -395,7 +395,7 @@ fn spatial_rules_follow_moves_inserts_and_removals() {
         .drain_events(usize::MAX)
         .into_iter()
         .filter_map(|e| match e {
-            AlertEvent::Cleared(a) => Some((a.rule, a.asset_id, a.cleared_at.unwrap())),
+            AlertEvent::Cleared(a) => Some((a.rule, a.asset_id, a.cleared_at.unwrap().as_millis())),
             _ => None,
         })
         .collect();

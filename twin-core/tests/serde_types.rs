@@ -4,12 +4,12 @@
 use std::collections::BTreeMap;
 
 use serde_json::json;
-use twin_core::Handle;
 use twin_core::state::alert::{Alert, AlertEvent, AlertState, Severity};
 use twin_core::state::vitals::{ChannelStats, VitalRow};
 use twin_core::state::{
     ChannelId, ChannelSpec, ChannelType, IngestReport, Quality, RejectReason, Rejection,
 };
+use twin_core::{Handle, Timestamp};
 
 fn alert() -> Alert {
     Alert {
@@ -19,10 +19,10 @@ fn alert() -> Alert {
         asset_id: "CM-S-WL-003306".into(),
         town: Some(Handle(12)),
         severity: Severity::Critical,
-        raised_at: 1_763_701_200_000,
+        raised_at: Timestamp::from_millis(1_763_701_200_000),
         value: 3.38,
         state: AlertState::Acknowledged,
-        acknowledged_at: Some(1_763_701_260_000),
+        acknowledged_at: Some(Timestamp::from_millis(1_763_701_260_000)),
         cleared_at: None,
     }
 }

@@ -298,7 +298,7 @@ fn alerts(ui: &mut Ui, v: &mut Viewer, view: &mut TwinView) {
             .unwrap_or_default();
         let text = format!(
             "{} {} {} {} = {:.2}",
-            clock_cst(a.raised_at),
+            clock_cst(a.raised_at.as_millis()),
             a.rule,
             a.asset_id,
             town,

@@ -41,11 +41,17 @@ impl EventOut {
     /// The event of a twin-core alert event.
     pub fn of(twin: &Twin, e: &AlertEvent) -> EventOut {
         let (event, a, time) = match e {
-            AlertEvent::Raised(a) => ("raised", a, a.raised_at),
-            AlertEvent::Acknowledged(a) => {
-                ("acknowledged", a, a.acknowledged_at.unwrap_or(a.raised_at))
-            }
-            AlertEvent::Cleared(a) => ("cleared", a, a.cleared_at.unwrap_or(a.raised_at)),
+            AlertEvent::Raised(a) => ("raised", a, a.raised_at.as_millis()),
+            AlertEvent::Acknowledged(a) => (
+                "acknowledged",
+                a,
+                a.acknowledged_at.unwrap_or(a.raised_at).as_millis(),
+            ),
+            AlertEvent::Cleared(a) => (
+                "cleared",
+                a,
+                a.cleared_at.unwrap_or(a.raised_at).as_millis(),
+            ),
         };
         EventOut {
             event,
@@ -106,10 +112,10 @@ impl AlertOut {
                 AlertState::Acknowledged => "acknowledged",
                 AlertState::Cleared => "cleared",
             },
-            raised_at: a.raised_at,
+            raised_at: a.raised_at.as_millis(),
             value: a.value,
-            acknowledged_at: a.acknowledged_at,
-            cleared_at: a.cleared_at,
+            acknowledged_at: a.acknowledged_at.map(Timestamp::as_millis),
+            cleared_at: a.cleared_at.map(Timestamp::as_millis),
         }
     }
 }

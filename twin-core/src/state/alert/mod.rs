@@ -36,6 +36,7 @@ use crate::asset::Handle;
 use crate::query::KindFilter;
 use crate::state::channel::ChannelId;
 use crate::state::store::{Sample, StateStore};
+use crate::time::Timestamp;
 use crate::twin::Twin;
 
 /// How urgent an alert is.
@@ -193,15 +194,15 @@ pub struct Alert {
     /// Its severity.
     pub severity: Severity,
     /// When it was raised (the sample's time, UTC ms).
-    pub raised_at: i64,
+    pub raised_at: Timestamp,
     /// The value that raised it.
     pub value: f64,
     /// Its state.
     pub state: AlertState,
     /// When it was acknowledged.
-    pub acknowledged_at: Option<i64>,
+    pub acknowledged_at: Option<Timestamp>,
     /// When it cleared.
-    pub cleared_at: Option<i64>,
+    pub cleared_at: Option<Timestamp>,
 }
 
 /// What happened to an alert.
@@ -404,7 +405,7 @@ impl AlertEngine {
             self.watches.insert(
                 (ri as u16, a.asset.0),
                 Watch {
-                    since: Some(a.raised_at),
+                    since: Some(a.raised_at.as_millis()),
                     open: (a.state != AlertState::Cleared).then_some(a.id),
                     last: None,
                 },
@@ -423,7 +424,7 @@ impl AlertEngine {
             return false;
         }
         a.state = AlertState::Acknowledged;
-        a.acknowledged_at = Some(at_ms);
+        a.acknowledged_at = Some(Timestamp::from_millis(at_ms));
         let e = AlertEvent::Acknowledged(a.clone());
         self.emit(e);
         true
@@ -540,7 +541,7 @@ impl AlertEngine {
             asset_id: twin.get(h).map(|a| a.id.clone()).unwrap_or_default(),
             town: twin.located_in(h),
             severity,
-            raised_at: at,
+            raised_at: Timestamp::from_millis(at),
             value,
             state: AlertState::Raised,
             acknowledged_at: None,
@@ -555,7 +556,7 @@ impl AlertEngine {
     fn clear_alert(&mut self, id: u64, at: i64) -> Option<AlertEvent> {
         let a = self.alerts.get_mut(&id)?;
         a.state = AlertState::Cleared;
-        a.cleared_at = Some(at);
+        a.cleared_at = Some(Timestamp::from_millis(at));
         let e = AlertEvent::Cleared(a.clone());
         self.retire(id);
         Some(e)
