@@ -55,7 +55,7 @@ fn live_island() -> (Session, Simulator) {
     let sim = Simulator::new(
         live.twin(),
         &channels,
-        SimConfig::default_for(live.twin(), 2026, T0),
+        SimConfig::default_for(live.twin(), 2026, twin_core::Timestamp::from_millis(T0)),
     );
     (live, sim)
 }
@@ -95,7 +95,10 @@ pub fn benches(c: &mut Criterion) {
     let mut second = 0i64;
     let mut make = |live: &Session, second: i64| -> (String, usize) {
         let mut out = Vec::new();
-        sim.tick(T0 + second * 1000, &mut out);
+        sim.tick(
+            twin_core::Timestamp::from_millis(T0 + second * 1000),
+            &mut out,
+        );
         (second_as_json(live, &ids, &out), out.len())
     };
     // Warm up: the first seconds fill the columns, history and alert state.
@@ -103,7 +106,12 @@ pub fn benches(c: &mut Criterion) {
     for _ in 0..30 {
         second += 1;
         let (text, _) = make(&live, second);
-        ingest.ingest(&mut live, &text, "warm-up", T0 + second * 1000);
+        ingest.ingest(
+            &mut live,
+            &text,
+            "warm-up",
+            twin_core::Timestamp::from_millis(T0 + second * 1000),
+        );
     }
     let (text, lines) = make(&live, second + 1);
     let mut g = c.benchmark_group("json");
@@ -165,7 +173,12 @@ pub fn benches(c: &mut Criterion) {
                     second += 1;
                     let (text, _) = make(&live, second);
                     let start = Instant::now();
-                    let done = ingest.ingest(&mut live, &text, "bench", T0 + second * 1000);
+                    let done = ingest.ingest(
+                        &mut live,
+                        &text,
+                        "bench",
+                        twin_core::Timestamp::from_millis(T0 + second * 1000),
+                    );
                     total += start.elapsed();
                     assert!(done.errors.is_empty() && done.report.rejected_total() == 0);
                     black_box(done);

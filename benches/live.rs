@@ -30,7 +30,7 @@ fn benches(c: &mut Criterion) {
     let mut sim = Simulator::new(
         live.twin(),
         &channels,
-        SimConfig::default_for(live.twin(), 7, T0),
+        SimConfig::default_for(live.twin(), 7, twin_core::Timestamp::from_millis(T0)),
     );
     for s in 0..60 {
         sim.drive(&mut live, Timestamp::from_millis(T0 + s * 1000));

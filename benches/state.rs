@@ -48,7 +48,7 @@ fn benches(c: &mut Criterion) {
             .map(|(i, &h)| Sample {
                 handle: h,
                 channel: ch,
-                ts,
+                ts: twin_core::Timestamp::from_millis(ts),
                 value: (i as f64 * 0.01 + second as f64).sin(),
                 quality: Quality::Good,
             })
@@ -68,7 +68,10 @@ fn benches(c: &mut Criterion) {
                     store.compact_history();
                 }
                 let start = Instant::now();
-                black_box(store.apply(&batch, T0 + second * 1000));
+                black_box(store.apply(
+                    &batch,
+                    twin_core::Timestamp::from_millis(T0 + second * 1000),
+                ));
                 total += start.elapsed();
             }
             total
@@ -86,7 +89,10 @@ fn benches(c: &mut Criterion) {
             for _ in 0..iters {
                 for _ in 0..ROUNDS {
                     second += 1;
-                    store.apply(&batch_at(second), T0 + second * 1000);
+                    store.apply(
+                        &batch_at(second),
+                        twin_core::Timestamp::from_millis(T0 + second * 1000),
+                    );
                 }
                 let start = Instant::now();
                 black_box(store.compact_history());
@@ -108,7 +114,9 @@ fn benches(c: &mut Criterion) {
                 let start = Instant::now();
                 for batch in &batches {
                     second += 1;
-                    black_box(store.apply(batch, T0 + second * 1000));
+                    black_box(
+                        store.apply(batch, twin_core::Timestamp::from_millis(T0 + second * 1000)),
+                    );
                 }
                 black_box(store.compact_history());
                 total += start.elapsed();
@@ -137,13 +145,17 @@ fn benches(c: &mut Criterion) {
                     .map(|id| Reading {
                         id: id.clone(),
                         channel: "value".into(),
-                        ts,
+                        ts: twin_core::Timestamp::from_millis(ts),
                         value: Value::Num(second as f64),
                         quality: Quality::Good,
                     })
                     .collect();
                 let start = Instant::now();
-                black_box(store.apply_readings(&twin, &batch, ts));
+                black_box(store.apply_readings(
+                    &twin,
+                    &batch,
+                    twin_core::Timestamp::from_millis(ts),
+                ));
                 total += start.elapsed();
             }
             total
@@ -185,7 +197,7 @@ fn benches(c: &mut Criterion) {
         no_data: Rgba::rgb(40, 40, 40),
     };
     let mut overlay = Overlay::new(&big, vec![layer]).expect("overlay");
-    overlay.refresh(&mut store, T0);
+    overlay.refresh(&mut store, twin_core::Timestamp::from_millis(T0));
     let step = 100; // 1%
     let mut g = c.benchmark_group("overlay");
     let mut round = 0usize;
@@ -204,14 +216,14 @@ fn benches(c: &mut Criterion) {
                         .map(|&h| Sample {
                             handle: h,
                             channel: ch,
-                            ts,
+                            ts: twin_core::Timestamp::from_millis(ts),
                             value: (round % 10) as f64 / 10.0,
                             quality: Quality::Good,
                         })
                         .collect();
-                    store.apply(&batch, ts);
+                    store.apply(&batch, twin_core::Timestamp::from_millis(ts));
                     let start = Instant::now();
-                    black_box(overlay.refresh(&mut store, ts));
+                    black_box(overlay.refresh(&mut store, twin_core::Timestamp::from_millis(ts)));
                     total += start.elapsed();
                 }
                 total
@@ -236,12 +248,12 @@ fn memory(sensors: &[Handle], ch: twin_core::state::ChannelId, capacity: usize) 
             .map(|&h| Sample {
                 handle: h,
                 channel: ch,
-                ts,
+                ts: twin_core::Timestamp::from_millis(ts),
                 value: s as f64,
                 quality: Quality::Good,
             })
             .collect();
-        store.apply(&batch, ts);
+        store.apply(&batch, twin_core::Timestamp::from_millis(ts));
         if s == 9 {
             hot = (store.history().hot_bytes(), store.history().pending());
         }

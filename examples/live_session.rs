@@ -13,7 +13,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let (mut session, channels) =
         sim::standard_session(twin, SessionConfig::default(), DEFAULT_RULES_JSON)?;
     let t0: Timestamp = "2025-11-21T04:40:00Z".parse()?;
-    let config = sim::SimConfig::default_for(session.twin(), 2026, t0.as_millis());
+    let config = sim::SimConfig::default_for(
+        session.twin(),
+        2026,
+        twin_core::Timestamp::from_millis(t0.as_millis()),
+    );
     let mut simulator = sim::Simulator::new(session.twin(), &channels, config);
     let (mut raised, mut cleared, mut recoloured) = (0, 0, 0u64);
     // Twenty simulated minutes: the charger fault (+5 min) and the surge (+10 min) happen.

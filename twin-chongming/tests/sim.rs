@@ -44,12 +44,16 @@ fn channels() -> (StateStore, StandardChannels) {
 
 fn default_sim(seed: u64) -> Simulator {
     let (_, ch) = channels();
-    Simulator::new(twin(), &ch, SimConfig::default_for(twin(), seed, START))
+    Simulator::new(
+        twin(),
+        &ch,
+        SimConfig::default_for(twin(), seed, twin_core::Timestamp::from_millis(START)),
+    )
 }
 
 fn tick(sim: &mut Simulator, t: i64) -> Vec<Sample> {
     let mut out = Vec::new();
-    sim.tick(t, &mut out);
+    sim.tick(twin_core::Timestamp::from_millis(t), &mut out);
     out
 }
 
@@ -79,12 +83,19 @@ fn surge(config: &SimConfig) -> (Handle, i64, i64, i64, i64, f64) {
         .find_map(|i| match i {
             Incident::Surge {
                 town,
-                start_ms,
+                start,
                 ramp_ms,
                 hold_ms,
                 fall_ms,
                 metres,
-            } => Some((*town, *start_ms, *ramp_ms, *hold_ms, *fall_ms, *metres)),
+            } => Some((
+                *town,
+                start.as_millis(),
+                *ramp_ms,
+                *hold_ms,
+                *fall_ms,
+                *metres,
+            )),
             _ => None,
         })
         .expect("a surge")
@@ -97,9 +108,9 @@ fn silence(config: &SimConfig) -> (Vec<Handle>, i64, i64) {
         .find_map(|i| match i {
             Incident::Silence {
                 sensors,
-                start_ms,
-                end_ms,
-            } => Some((sensors.clone(), *start_ms, *end_ms)),
+                start,
+                end,
+            } => Some((sensors.clone(), start.as_millis(), end.as_millis())),
             _ => None,
         })
         .expect("a silence")
@@ -112,9 +123,9 @@ fn fault(config: &SimConfig) -> (Handle, i64, i64) {
         .find_map(|i| match i {
             Incident::ChargerFault {
                 charger_sensor,
-                start_ms,
-                end_ms,
-            } => Some((*charger_sensor, *start_ms, *end_ms)),
+                start,
+                end,
+            } => Some((*charger_sensor, start.as_millis(), end.as_millis())),
             _ => None,
         })
         .expect("a charger fault")
@@ -182,7 +193,7 @@ fn every_sensor_reports_once_per_tick_outside_incidents() {
         assert_eq!(out.len(), types.len() + n_chargers, "at {t}");
         let mut seen: HashMap<(Handle, ChannelId), usize> = HashMap::new();
         for s in &out {
-            assert_eq!(s.ts, t);
+            assert_eq!(s.ts, twin_core::Timestamp::from_millis(t));
             assert_eq!(s.quality, Quality::Good);
             *seen.entry((s.handle, s.channel)).or_insert(0) += 1;
         }
@@ -199,7 +210,13 @@ fn every_sensor_reports_once_per_tick_outside_incidents() {
 #[test]
 fn same_seed_same_samples_other_seed_differs() {
     let (_, ch) = channels();
-    let quiet = |seed| Simulator::new(twin(), &ch, SimConfig::quiet(seed, START));
+    let quiet = |seed| {
+        Simulator::new(
+            twin(),
+            &ch,
+            SimConfig::quiet(seed, twin_core::Timestamp::from_millis(START)),
+        )
+    };
     let t = START + 5 * HOUR + 1_234;
     let mut a = quiet(SEED);
     // Call history does not matter: tick other times first, even later ones.
@@ -225,10 +242,13 @@ fn same_seed_same_samples_other_seed_differs() {
     );
 
     // The default incidents are chosen deterministically too.
-    let ca = SimConfig::default_for(twin(), SEED, START);
-    assert_eq!(ca, SimConfig::default_for(twin(), SEED, START));
+    let ca = SimConfig::default_for(twin(), SEED, twin_core::Timestamp::from_millis(START));
+    assert_eq!(
+        ca,
+        SimConfig::default_for(twin(), SEED, twin_core::Timestamp::from_millis(START))
+    );
     assert_eq!(ca.incidents.len(), 3);
-    let cb = SimConfig::default_for(twin(), SEED + 1, START);
+    let cb = SimConfig::default_for(twin(), SEED + 1, twin_core::Timestamp::from_millis(START));
     assert_ne!(ca.incidents, cb.incidents);
     assert_eq!(
         surge(&ca).0,
@@ -243,7 +263,7 @@ fn ticks_apply_to_a_store_without_rejections() {
     let mut sim = Simulator::with_store(
         twin(),
         &mut store,
-        SimConfig::default_for(twin(), SEED, START),
+        SimConfig::default_for(twin(), SEED, twin_core::Timestamp::from_millis(START)),
     );
     let mut out = Vec::new();
     let mut times: Vec<i64> = (0..=25).map(|i| START + i * 2 * MIN).collect();
@@ -255,8 +275,8 @@ fn ticks_apply_to_a_store_without_rejections() {
     times.sort_unstable();
     for t in times {
         out.clear();
-        sim.tick(t, &mut out);
-        let report = store.apply(&out, t);
+        sim.tick(twin_core::Timestamp::from_millis(t), &mut out);
+        let report = store.apply(&out, twin_core::Timestamp::from_millis(t));
         assert_eq!(report.rejected_total(), 0, "at {t}: {:?}", report.examples);
         assert_eq!(report.applied, out.len() as u64, "at {t}");
     }
@@ -264,7 +284,7 @@ fn ticks_apply_to_a_store_without_rejections() {
 
 #[test]
 fn surge_raises_its_town_only() {
-    let config = SimConfig::default_for(twin(), SEED, START);
+    let config = SimConfig::default_for(twin(), SEED, twin_core::Timestamp::from_millis(START));
     let (town, start, ramp, hold, fall, metres) = surge(&config);
     assert_eq!(
         (start - START, ramp, hold, fall, metres),
@@ -335,7 +355,7 @@ fn surge_raises_its_town_only() {
 
 #[test]
 fn silenced_sensors_emit_nothing_in_their_window() {
-    let config = SimConfig::default_for(twin(), SEED, START);
+    let config = SimConfig::default_for(twin(), SEED, twin_core::Timestamp::from_millis(START));
     let (quiet, start, end) = silence(&config);
     assert_eq!((start - START, end - START), (15 * MIN, 30 * MIN));
     assert!((150..=250).contains(&quiet.len()), "{}", quiet.len());
@@ -368,7 +388,7 @@ fn silenced_sensors_emit_nothing_in_their_window() {
 
 #[test]
 fn faulty_charger_reports_zero_power_and_fault() {
-    let config = SimConfig::default_for(twin(), SEED, START);
+    let config = SimConfig::default_for(twin(), SEED, twin_core::Timestamp::from_millis(START));
     let (charger, start, end) = fault(&config);
     assert_eq!((start - START, end - START), (5 * MIN, 30 * MIN));
     assert_eq!(sensors()[&charger], SensorType::ChargerPower);
@@ -408,7 +428,11 @@ fn faulty_charger_reports_zero_power_and_fault() {
 #[test]
 fn values_stay_in_documented_ranges_over_a_day() {
     let (_, ch) = channels();
-    let mut sim = Simulator::new(twin(), &ch, SimConfig::quiet(SEED, START));
+    let mut sim = Simulator::new(
+        twin(),
+        &ch,
+        SimConfig::quiet(SEED, twin_core::Timestamp::from_millis(START)),
+    );
     let ranges: HashMap<ChannelId, (f64, f64)> = [
         (ch.level, (1.5, 3.5)),
         (ch.wqi, (60.0, 95.0)),
@@ -488,11 +512,11 @@ fn values_stay_in_documented_ranges_over_a_day() {
 
 #[test]
 fn incidents_windows_and_unknown_handles() {
-    let config = SimConfig::default_for(twin(), SEED, START);
+    let config = SimConfig::default_for(twin(), SEED, twin_core::Timestamp::from_millis(START));
     for inc in &config.incidents {
         let (a, b) = inc.window();
         assert!(a < b);
-        assert!(inc.is_active(a) && !inc.is_active(b) && !inc.is_active(a - 1));
+        assert!(inc.is_active(a) && !inc.is_active(b) && !inc.is_active(a.add_ms(-1)));
         let text = inc.describe(twin());
         println!("{text}");
         assert!(!text.is_empty());
@@ -501,21 +525,21 @@ fn incidents_windows_and_unknown_handles() {
     let (_, ch) = channels();
     let bogus = SimConfig {
         seed: SEED,
-        start_ms: START,
+        start: twin_core::Timestamp::from_millis(START),
         incidents: vec![
             Incident::Silence {
                 sensors: vec![Handle(0), Handle(u32::MAX)],
-                start_ms: START,
-                end_ms: START + HOUR,
+                start: twin_core::Timestamp::from_millis(START),
+                end: twin_core::Timestamp::from_millis(START + HOUR),
             },
             Incident::ChargerFault {
                 charger_sensor: Handle(0),
-                start_ms: START,
-                end_ms: START + HOUR,
+                start: twin_core::Timestamp::from_millis(START),
+                end: twin_core::Timestamp::from_millis(START + HOUR),
             },
             Incident::Surge {
                 town: Handle(u32::MAX),
-                start_ms: START,
+                start: twin_core::Timestamp::from_millis(START),
                 ramp_ms: 0,
                 hold_ms: HOUR,
                 fall_ms: 0,
@@ -524,7 +548,11 @@ fn incidents_windows_and_unknown_handles() {
         ],
     };
     let mut a = Simulator::new(twin(), &ch, bogus);
-    let mut b = Simulator::new(twin(), &ch, SimConfig::quiet(SEED, START));
+    let mut b = Simulator::new(
+        twin(),
+        &ch,
+        SimConfig::quiet(SEED, twin_core::Timestamp::from_millis(START)),
+    );
     assert_eq!(tick(&mut a, START + MIN), tick(&mut b, START + MIN));
 }
 
@@ -541,7 +569,10 @@ fn tick_time_for_the_bundled_island() {
     let t0 = Instant::now();
     for i in 0..n {
         out.clear();
-        sim.tick(START + i * 1_000, &mut out);
+        sim.tick(
+            twin_core::Timestamp::from_millis(START + i * 1_000),
+            &mut out,
+        );
     }
     let per = t0.elapsed() / n as u32;
     println!(

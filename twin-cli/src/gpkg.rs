@@ -302,7 +302,9 @@ fn write_to(
                         };
                         row.extend([
                             v,
-                            Sql::Text(twin_core::Timestamp::from_millis(l.ts).to_string()),
+                            Sql::Text(
+                                twin_core::Timestamp::from_millis(l.ts.as_millis()).to_string(),
+                            ),
                         ]);
                     }
                 }

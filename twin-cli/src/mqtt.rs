@@ -324,7 +324,7 @@ impl Ingest<'_> {
         }
         if let Some(newest) = readings
             .iter()
-            .map(|r| r.ts)
+            .map(|r| r.ts.as_millis())
             .chain(refused.iter().map(|r| r.3))
             .filter(|ts| TS_RANGE.contains(ts))
             .max()
@@ -336,7 +336,7 @@ impl Ingest<'_> {
             let began = Instant::now();
             let mut report = live.apply_readings(&readings, Timestamp::from_millis(now));
             for (reason, id, channel, ts) in &refused {
-                report.note_rejection(*reason, id, channel, *ts);
+                report.note_rejection(*reason, id, channel, twin_core::Timestamp::from_millis(*ts));
             }
             let took = began.elapsed();
             for r in &report.examples {

@@ -100,9 +100,12 @@ pub fn run(args: &PublishArgs) -> anyhow::Result<()> {
     let mut store = StateStore::new(twin.handle_capacity(), Retention::default(), None);
     let channels = standard_channels(&mut store);
     let start = args.start_ms.unwrap_or_else(wall_ms).div_euclid(1000) * 1000;
-    let mut config =
-        SimConfig::default_for(&twin, args.data.seed, args.incidents_from.unwrap_or(start));
-    config.start_ms = start;
+    let mut config = SimConfig::default_for(
+        &twin,
+        args.data.seed,
+        twin_core::Timestamp::from_millis(args.incidents_from.unwrap_or(start)),
+    );
+    config.start = twin_core::Timestamp::from_millis(start);
     let mut sim = Simulator::new(&twin, &channels, config);
     // Topic and town level of every simulated sensor, by handle.
     let mut topics: Vec<Option<(String, String)>> = vec![None; twin.handle_capacity()];
@@ -192,7 +195,7 @@ fn publish(
         pace(real_start, start, t, speed);
         t += 1000;
         batch.clear();
-        sim.tick(t, &mut batch);
+        sim.tick(twin_core::Timestamp::from_millis(t), &mut batch);
         // One message per sensor: a charger's `power` and `charger` samples together.
         for group in batch.chunk_by(|a, b| a.handle == b.handle) {
             let Some(Some((topic, town))) = topics.get(group[0].handle.index()) else {

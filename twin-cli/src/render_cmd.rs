@@ -180,7 +180,11 @@ fn overlay_colors(twin: Twin, name: &str, sim: &str) -> anyhow::Result<(Twin, Ve
     // 2026-11-21 08:00 China time.
     let start = 1_795_219_200_000;
     let twin = session.twin();
-    let mut simulator = Simulator::new(twin, &ch, SimConfig::default_for(twin, 7, start));
+    let mut simulator = Simulator::new(
+        twin,
+        &ch,
+        SimConfig::default_for(twin, 7, twin_core::Timestamp::from_millis(start)),
+    );
     let mut t = start;
     while t <= start + sim_ms {
         simulator.drive(&mut session, Timestamp::from_millis(t));

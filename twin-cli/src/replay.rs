@@ -54,12 +54,12 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     };
     let (mut live, _) = live_twin(&args.data, args.rules.as_ref(), args.history_mib)?;
     // Whole seconds: the first step holds everything up to the end of the first second.
-    let start = first.div_euclid(1000) * 1000;
+    let start = first.as_millis().div_euclid(1000) * 1000;
     outln!(
         "twin replay: {} readings from {} to {} ({} bad lines skipped)",
         replay.len(),
-        clock(first),
-        clock(last),
+        clock(first.as_millis()),
+        clock(last.as_millis()),
         file.errors.len()
     );
     let mut console = Console::new(start, args.alert_lines, args.table_every);
@@ -68,14 +68,14 @@ pub fn run(args: &ReplayArgs) -> anyhow::Result<()> {
     let mut rejected = 0u64;
     while let Some(next) = replay.next_ts().filter(|_| !crate::out::gone()) {
         // Skip quiet stretches: jump to the second before the next reading.
-        let next_second = next.div_euclid(1000) * 1000;
+        let next_second = next.as_millis().div_euclid(1000) * 1000;
         if next_second > t + 1000 {
             t = next_second - 1000;
             live.tick(Timestamp::from_millis(t));
         }
         pace(real_start, start, t, speed);
         t += 1000;
-        let batch = replay.until(t).to_vec();
+        let batch = replay.until(twin_core::Timestamp::from_millis(t)).to_vec();
         let began = Instant::now();
         let report = live.apply_readings(&batch, Timestamp::from_millis(t));
         rejected += report.rejected_total();

@@ -340,16 +340,16 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     // Without --start-ms: now, or just after the newest state of a resumed snapshot
     // (older samples would only go to history).
     let start_ms = args.start_ms.unwrap_or_else(|| {
-        live.store()
-            .newest_ts()
-            .map_or(now_ms, |t| now_ms.max(t.div_euclid(1000) * 1000))
+        live.store().newest_ts().map_or(now_ms, |t| {
+            now_ms.max(t.as_millis().div_euclid(1000) * 1000)
+        })
     });
     let mut config = SimConfig::default_for(
         live.twin(),
         args.data.seed,
-        args.incidents_from.unwrap_or(start_ms),
+        twin_core::Timestamp::from_millis(args.incidents_from.unwrap_or(start_ms)),
     );
-    config.start_ms = start_ms;
+    config.start = twin_core::Timestamp::from_millis(start_ms);
     outln!(
         "twin run: {} assets loaded in {:.2} s; {} rules; simulator seed {}",
         live.twin().len(),

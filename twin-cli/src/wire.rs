@@ -110,7 +110,7 @@ pub fn decode(payload: &[u8], asset_id: &str) -> anyhow::Result<Decoded> {
         out.readings.push(Reading {
             id: asset_id.to_string(),
             channel: channel.clone(),
-            ts,
+            ts: twin_core::Timestamp::from_millis(ts),
             value,
             quality,
         });
@@ -156,7 +156,7 @@ mod tests {
         assert_eq!(d.readings.len(), 2);
         let value = |ch: &str| {
             let r = d.readings.iter().find(|r| r.channel == ch).unwrap();
-            assert_eq!((r.id.as_str(), r.ts), ("C1", 1_763_700_000_000));
+            assert_eq!((r.id.as_str(), r.ts.as_millis()), ("C1", 1_763_700_000_000));
             r.value.clone()
         };
         assert_eq!(value("charger"), Value::Text("charging".into()));
@@ -166,7 +166,10 @@ mod tests {
             "P1",
         )
         .unwrap();
-        assert_eq!(d.readings[0].ts, 1_763_700_000_000);
+        assert_eq!(
+            d.readings[0].ts,
+            twin_core::Timestamp::from_millis(1_763_700_000_000)
+        );
         assert_eq!(d.readings[0].quality, Quality::Bad);
         assert_eq!(
             d.refused,

@@ -126,7 +126,7 @@ impl Session {
         store.ensure_capacity(twin.handle_capacity());
         store.set_future_tolerance_ms(config.future_tolerance_ms);
         let mut vitals = VitalSigns::new(&twin, config.online_window_ms);
-        let now = store.newest_ts().unwrap_or(0);
+        let now = store.newest_ts().unwrap_or(Timestamp::EPOCH);
         if store.newest_ts().is_some() {
             vitals.seed(&store, now);
         }
@@ -140,7 +140,7 @@ impl Session {
             vitals,
             overlay,
             config,
-            now: Timestamp::from_millis(now),
+            now,
             events: VecDeque::new(),
             events_dropped: 0,
             engine_drops_seen: 0,
@@ -197,12 +197,12 @@ impl Session {
 
     /// The vital-signs table at a past time, from history (alerts not counted).
     pub fn vital_signs_at(&self, t: Timestamp) -> Vec<VitalRow> {
-        self.vitals.at(&self.twin, &self.store, t.as_millis())
+        self.vitals.at(&self.twin, &self.store, t)
     }
 
     /// Every asset's colour at a past time, from history (no highlights).
     pub fn colors_at(&self, t: Timestamp) -> Vec<Rgba> {
-        self.overlay.colors_at(&self.store, t.as_millis())
+        self.overlay.colors_at(&self.store, t)
     }
 
     /// Open alerts, most severe first, then newest first.
@@ -282,7 +282,7 @@ impl Session {
     /// asset changes); returns the merged ranges of handles whose colour changed, the
     /// rows of a renderer's state texture to upload.
     pub fn refresh_colors(&mut self) -> Vec<Range<u32>> {
-        self.overlay.refresh(&mut self.store, self.now.as_millis())
+        self.overlay.refresh(&mut self.store, self.now)
     }
 
     // ---- telemetry and time --------------------------------------------------------
@@ -292,12 +292,12 @@ impl Session {
     /// report; nothing held is disturbed by a bad sample.
     pub fn apply(&mut self, samples: &[Sample], now: Timestamp) -> IngestReport {
         self.now = self.now.max(now);
-        let now_ms = self.now.as_millis();
+        let now = self.now;
         self.store.ensure_capacity(self.twin.handle_capacity());
-        let report = self.store.apply(samples, now_ms);
+        let report = self.store.apply(samples, now);
         self.alerts.process(&self.twin, &self.store, samples);
-        self.alerts.tick(&self.twin, &self.store, now_ms);
-        self.vitals.update(&self.store, samples, now_ms);
+        self.alerts.tick(&self.twin, &self.store, now);
+        self.vitals.update(&self.store, samples, now);
         self.after_alerts();
         report
     }
@@ -326,10 +326,10 @@ impl Session {
     /// raise, history's hot log is compacted now and then.
     pub fn tick(&mut self, now: Timestamp) {
         self.now = self.now.max(now);
-        let now_ms = self.now.as_millis();
-        self.store.tick(now_ms);
-        self.alerts.tick(&self.twin, &self.store, now_ms);
-        self.vitals.tick(now_ms);
+        let now = self.now;
+        self.store.tick(now);
+        self.alerts.tick(&self.twin, &self.store, now);
+        self.vitals.tick(now);
         self.after_alerts();
     }
 
@@ -342,7 +342,7 @@ impl Session {
     /// Acknowledges an open alert (stamped with the session's clock); false if it is
     /// unknown, cleared or already acknowledged.
     pub fn acknowledge(&mut self, alert: u64) -> bool {
-        let ok = self.alerts.acknowledge(alert, self.now.as_millis());
+        let ok = self.alerts.acknowledge(alert, self.now);
         self.after_alerts();
         ok
     }
@@ -445,11 +445,10 @@ impl Session {
             .handle(id)
             .ok_or_else(|| TwinError::UnknownId(id.to_string()))?;
         let asset = self.twin.remove(id)?;
-        let now_ms = self.now.as_millis();
-        self.alerts
-            .asset_removed(&self.twin, h, &asset.kind, now_ms);
+        let now = self.now;
+        self.alerts.asset_removed(&self.twin, h, &asset.kind, now);
         self.vitals
-            .assets_changed(&self.twin, &self.store, &[h], now_ms);
+            .assets_changed(&self.twin, &self.store, &[h], now);
         self.overlay.assets_changed(&self.twin, &[h]);
         self.generation += 1;
         self.after_alerts();
@@ -465,7 +464,7 @@ impl Session {
         geometry: geo_types::Geometry<f64>,
     ) -> Result<(), TwinError> {
         self.twin.move_asset(h, geometry)?;
-        self.alerts.on_moved(&self.twin, h, self.now.as_millis());
+        self.alerts.on_moved(&self.twin, h, self.now);
         self.assets_changed(&[h]);
         Ok(())
     }
@@ -474,11 +473,11 @@ impl Session {
         if changed.is_empty() {
             return;
         }
-        let now_ms = self.now.as_millis();
+        let now = self.now;
         self.store.ensure_capacity(self.twin.handle_capacity());
-        self.alerts.assets_changed(&self.twin, changed, now_ms);
+        self.alerts.assets_changed(&self.twin, changed, now);
         self.vitals
-            .assets_changed(&self.twin, &self.store, changed, now_ms);
+            .assets_changed(&self.twin, &self.store, changed, now);
         self.overlay.assets_changed(&self.twin, changed);
         self.generation += 1;
         self.after_alerts();

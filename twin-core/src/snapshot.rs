@@ -133,7 +133,7 @@ pub fn to_bytes(live: &Session) -> Result<Vec<u8>, SnapshotError> {
                 rows.extend_from_slice(&index_of[h.index()].to_le_bytes());
                 rows.extend_from_slice(&c.0.to_le_bytes());
                 rows.push(l.quality as u8);
-                rows.extend_from_slice(&l.ts.to_le_bytes());
+                rows.extend_from_slice(&l.ts.as_millis().to_le_bytes());
                 rows.extend_from_slice(&l.value.to_le_bytes());
             }
         }
@@ -337,14 +337,14 @@ pub fn from_bytes(
         return Err(bad("state: rows are not whole".into()));
     }
     let mut samples = Vec::with_capacity(rows.len() / ROW);
-    let mut newest = i64::MIN;
+    let mut newest = Timestamp::from_millis(i64::MIN);
     for r in rows.chunks_exact(ROW) {
         let idx = u32_at(&r[0..4]) as usize;
         let channel = ChannelId(u16::from_le_bytes([r[4], r[5]]));
         let quality = Quality::from_u8(r[6]);
         let mut ts = [0u8; 8];
         ts.copy_from_slice(&r[7..15]);
-        let ts = i64::from_le_bytes(ts);
+        let ts = Timestamp::from_millis(i64::from_le_bytes(ts));
         let value = f64_at(&r[15..23]);
         let handle = *handles
             .get(idx)

@@ -37,6 +37,7 @@ use serde_json::Value as Json;
 use crate::error::LoadError;
 use crate::session::Session;
 use crate::state::{IngestReport, Quality, Reading, RejectReason, Sample, StateStore, Value};
+use crate::time::Timestamp;
 use crate::twin::Twin;
 
 mod fast;
@@ -157,9 +158,9 @@ fn quality(s: Option<&str>) -> Result<Quality, String> {
 /// a unit mistake (seconds, microseconds) or garbage, refused with its line.
 pub const TS_RANGE: std::ops::RangeInclusive<i64> = 0..=7_258_118_400_000;
 
-fn check_ts(ts: i64) -> Result<i64, String> {
+fn check_ts(ts: i64) -> Result<Timestamp, String> {
     if TS_RANGE.contains(&ts) {
-        Ok(ts)
+        Ok(Timestamp::from_millis(ts))
     } else {
         Err(format!("ts {ts} is outside 1970–2200 in UTC milliseconds"))
     }
@@ -290,21 +291,13 @@ pub struct Ingested {
 }
 
 /// Parses JSON Lines telemetry (`file` names it in errors) and applies its readings to
-/// `live` as one batch at `now_ms`: the same readings, errors and report as [`parse`]
+/// `live` as one batch at `now`: the same readings, errors and report as [`parse`]
 /// followed by [`Session::apply_readings`], through the fast parser and without
 /// allocating per reading (see the module docs). [`JsonIngest`] does the same with an
 /// id index kept between batches, faster.
-pub fn ingest_json_lines(live: &mut Session, text: &str, file: &str, now_ms: i64) -> Ingested {
+pub fn ingest_json_lines(live: &mut Session, text: &str, file: &str, now: Timestamp) -> Ingested {
     let mut samples = Vec::with_capacity(text.len() / 64);
-    ingest::run(
-        live,
-        text,
-        file,
-        ingest::Now::At(now_ms),
-        &mut samples,
-        None,
-    )
-    .0
+    ingest::run(live, text, file, ingest::Now::At(now), &mut samples, None).0
 }
 
 /// Parses one CSV reading.
@@ -319,7 +312,7 @@ pub fn parse_csv_line(line: &str) -> Result<Reading, String> {
     if cols[0].is_empty() || cols[1].is_empty() {
         return Err("empty id or channel".into());
     }
-    let ts: i64 = check_ts(
+    let ts = check_ts(
         cols[2]
             .parse()
             .map_err(|_| format!("ts `{}` is not UTC milliseconds", cols[2]))?,
@@ -357,17 +350,17 @@ impl Replay {
     }
 
     /// Time of the first reading.
-    pub fn start(&self) -> Option<i64> {
+    pub fn start(&self) -> Option<Timestamp> {
         self.readings.first().map(|r| r.ts)
     }
 
     /// Time of the last reading.
-    pub fn end(&self) -> Option<i64> {
+    pub fn end(&self) -> Option<Timestamp> {
         self.readings.last().map(|r| r.ts)
     }
 
     /// The readings not yet handed out with `ts <= until`.
-    pub fn until(&mut self, until: i64) -> &[Reading] {
+    pub fn until(&mut self, until: Timestamp) -> &[Reading] {
         let from = self.next;
         while self.next < self.readings.len() && self.readings[self.next].ts <= until {
             self.next += 1;
@@ -376,7 +369,7 @@ impl Replay {
     }
 
     /// Time of the next reading not yet handed out.
-    pub fn next_ts(&self) -> Option<i64> {
+    pub fn next_ts(&self) -> Option<Timestamp> {
         self.readings.get(self.next).map(|r| r.ts)
     }
 

@@ -122,9 +122,15 @@ fn one_open_alert_per_rule_and_asset_other_kinds_ignored_and_acknowledge() {
 
     e.drain_events(usize::MAX);
     let id = e.open().next().unwrap().id;
-    assert!(e.acknowledge(id, T0 + 10_000));
-    assert!(!e.acknowledge(id, T0 + 11_000), "only once");
-    assert!(!e.acknowledge(999, T0), "unknown id");
+    assert!(e.acknowledge(id, twin_core::Timestamp::from_millis(T0 + 10_000)));
+    assert!(
+        !e.acknowledge(id, twin_core::Timestamp::from_millis(T0 + 11_000)),
+        "only once"
+    );
+    assert!(
+        !e.acknowledge(999, twin_core::Timestamp::from_millis(T0)),
+        "unknown id"
+    );
     assert_eq!(e.alert(id).unwrap().state, AlertState::Acknowledged);
     assert!(
         matches!(e.drain_events(1).pop(), Some(AlertEvent::Acknowledged(a)) if a.acknowledged_at == Some(ts(T0 + 10_000)))
@@ -138,7 +144,7 @@ fn one_open_alert_per_rule_and_asset_other_kinds_ignored_and_acknowledge() {
     let sample = Sample {
         handle: h,
         channel: level,
-        ts: T0 + 20_000,
+        ts: twin_core::Timestamp::from_millis(T0 + 20_000),
         value: 3.0,
         quality: Quality::Good,
     };
@@ -158,18 +164,18 @@ fn late_samples_do_not_move_alerts() {
     let new = Sample {
         handle: h,
         channel: level,
-        ts: T0 + 5000,
+        ts: twin_core::Timestamp::from_millis(T0 + 5000),
         value: 3.0,
         quality: Quality::Good,
     };
     let late = Sample {
         handle: h,
         channel: level,
-        ts: T0,
+        ts: twin_core::Timestamp::from_millis(T0),
         value: 9.0,
         quality: Quality::Good,
     };
-    s.apply(&[new, late], T0 + 5000);
+    s.apply(&[new, late], twin_core::Timestamp::from_millis(T0 + 5000));
     e.process(&t, &s, &[new, late]);
     assert_eq!(e.open().count(), 0);
 }
@@ -253,7 +259,7 @@ fn state_rules_watch_an_enumerated_channel() {
         let sample = Sample {
             handle: h,
             channel: charger,
-            ts: T0 + i as i64 * 1000,
+            ts: twin_core::Timestamp::from_millis(T0 + i as i64 * 1000),
             value: state,
             quality: Quality::Good,
         };
@@ -282,7 +288,7 @@ fn feed(
         let sample = Sample {
             handle: h,
             channel: level,
-            ts: T0 + sec * 1000,
+            ts: twin_core::Timestamp::from_millis(T0 + sec * 1000),
             value: v,
             quality: Quality::Good,
         };
@@ -328,13 +334,13 @@ fn rate_of_change_silence_and_spatial_rules() {
 
     // Silence: last sample at 30 s; nothing at 89 s, raised at the first scan past 90 s.
     e.drain_events(usize::MAX);
-    e.tick(&t, &s, T0 + 89_000);
+    e.tick(&t, &s, twin_core::Timestamp::from_millis(T0 + 89_000));
     assert!(e.drain_events(1).is_empty());
-    e.tick(&t, &s, T0 + 91_000);
+    e.tick(&t, &s, twin_core::Timestamp::from_millis(T0 + 91_000));
     assert!(
         matches!(e.drain_events(1).pop(), Some(AlertEvent::Raised(a)) if a.rule == "quiet" && a.asset_id == "WL1")
     );
-    e.tick(&t, &s, T0 + 95_000);
+    e.tick(&t, &s, twin_core::Timestamp::from_millis(T0 + 95_000));
     assert!(e.drain_events(1).is_empty(), "one alert while silent");
     let events = feed(&t, &mut s, &mut e, "WL1", &[(96, 2.6)]);
     assert_eq!(events, vec![(96, "cleared")]);
@@ -399,7 +405,7 @@ fn redelivered_samples_do_not_move_alerts() {
     let mut e = AlertEngine::new(rules);
     feed(&t, &mut s, &mut e, "WL1", &[(0, 1.0)]);
     e.drain_events(usize::MAX);
-    e.tick(&t, &s, T0 + 61_000);
+    e.tick(&t, &s, twin_core::Timestamp::from_millis(T0 + 61_000));
     assert!(matches!(
         e.drain_events(1).pop(),
         Some(AlertEvent::Raised(_))
@@ -407,7 +413,7 @@ fn redelivered_samples_do_not_move_alerts() {
     // The same sample delivered again (MQTT at-least-once): no clear, no new alert.
     let events = feed(&t, &mut s, &mut e, "WL1", &[(0, 1.0)]);
     assert!(events.is_empty(), "{events:?}");
-    e.tick(&t, &s, T0 + 62_000);
+    e.tick(&t, &s, twin_core::Timestamp::from_millis(T0 + 62_000));
     assert!(e.drain_events(1).is_empty());
     assert_eq!(e.open().count(), 1);
 }

@@ -81,7 +81,7 @@ fn put(live: &mut Session, level: ChannelId, id: &str, value: f64, ts: i64) {
     let s = Sample {
         handle: h,
         channel: level,
-        ts,
+        ts: twin_core::Timestamp::from_millis(ts),
         value,
         quality: Quality::Good,
     };
@@ -275,7 +275,7 @@ proptest! {
         live.tick(Timestamp::from_millis(now));
         let got = comparable(&live.vital_signs(), live.twin());
         let mut fresh = VitalSigns::new(live.twin(), WINDOW);
-        fresh.seed(live.store(), now);
+        fresh.seed(live.store(), twin_core::Timestamp::from_millis(now));
         let want = comparable(&fresh.table(live.twin(), None), live.twin());
         prop_assert_eq!(got, want);
     }

@@ -65,7 +65,7 @@ fn level(id: &str, ts: i64, v: f64) -> Reading {
     Reading {
         id: id.into(),
         channel: "level".into(),
-        ts,
+        ts: twin_core::Timestamp::from_millis(ts),
         value: Value::Num(v),
         quality: Quality::Good,
     }
@@ -108,78 +108,122 @@ fn styles_give_known_colours() {
 fn refresh_recolours_only_what_changed() {
     let (t, mut s, mut o) = setup();
     // First refresh: everything once (the initial colours).
-    let first = o.refresh(&mut s, NOW);
+    let first = o.refresh(&mut s, twin_core::Timestamp::from_millis(NOW));
     assert_eq!(first, vec![0..7]);
     let wl2 = t.handle("WL2").unwrap();
     assert_eq!(o.color(wl2), BLACK, "no data yet");
 
-    s.apply_readings(&t, &[level("WL2", NOW, 10.0)], NOW);
-    assert_eq!(o.refresh(&mut s, NOW), vec![wl2.0..wl2.0 + 1]);
+    s.apply_readings(
+        &t,
+        &[level("WL2", NOW, 10.0)],
+        twin_core::Timestamp::from_millis(NOW),
+    );
+    assert_eq!(
+        o.refresh(&mut s, twin_core::Timestamp::from_millis(NOW)),
+        vec![wl2.0..wl2.0 + 1]
+    );
     assert_eq!(o.color(wl2), RED);
     assert_eq!(o.colors()[wl2.index()], RED);
 
     s.apply_readings(
         &t,
         &[level("WL2", NOW + 1000, 0.0), level("WL3", NOW + 1000, 5.0)],
-        NOW + 1000,
+        twin_core::Timestamp::from_millis(NOW + 1000),
     );
-    assert_eq!(o.refresh(&mut s, NOW + 1000), vec![wl2.0..wl2.0 + 2]);
+    assert_eq!(
+        o.refresh(&mut s, twin_core::Timestamp::from_millis(NOW + 1000)),
+        vec![wl2.0..wl2.0 + 2]
+    );
     assert_eq!(o.color(wl2), GREEN);
     // The same value again: no colour change, nothing reported.
-    s.apply_readings(&t, &[level("WL2", NOW + 2000, 0.0)], NOW + 2000);
-    assert!(o.refresh(&mut s, NOW + 2000).is_empty());
+    s.apply_readings(
+        &t,
+        &[level("WL2", NOW + 2000, 0.0)],
+        twin_core::Timestamp::from_millis(NOW + 2000),
+    );
+    assert!(
+        o.refresh(&mut s, twin_core::Timestamp::from_millis(NOW + 2000))
+            .is_empty()
+    );
     // Nothing happened: nothing to upload.
-    assert!(o.refresh(&mut s, NOW + 3000).is_empty());
+    assert!(
+        o.refresh(&mut s, twin_core::Timestamp::from_millis(NOW + 3000))
+            .is_empty()
+    );
 }
 
 #[test]
 fn silent_sensors_turn_stale_without_new_data_and_recover() {
     let (t, mut s, mut o) = setup();
-    o.refresh(&mut s, NOW);
+    o.refresh(&mut s, twin_core::Timestamp::from_millis(NOW));
     let wl1 = t.handle("WL1").unwrap();
-    s.apply_readings(&t, &[level("WL1", NOW, 5.0)], NOW);
-    o.refresh(&mut s, NOW);
+    s.apply_readings(
+        &t,
+        &[level("WL1", NOW, 5.0)],
+        twin_core::Timestamp::from_millis(NOW),
+    );
+    o.refresh(&mut s, twin_core::Timestamp::from_millis(NOW));
     assert_eq!(o.color(wl1), Rgba::rgb(128, 128, 0));
     assert!(
-        o.refresh(&mut s, NOW + 60_000).is_empty(),
+        o.refresh(&mut s, twin_core::Timestamp::from_millis(NOW + 60_000))
+            .is_empty(),
         "60 s is not yet stale"
     );
     // Staleness is checked in whole seconds: the first second after the limit.
-    assert!(o.refresh(&mut s, NOW + 60_999).is_empty());
-    assert_eq!(o.refresh(&mut s, NOW + 61_000), vec![wl1.0..wl1.0 + 1]);
+    assert!(
+        o.refresh(&mut s, twin_core::Timestamp::from_millis(NOW + 60_999))
+            .is_empty()
+    );
+    assert_eq!(
+        o.refresh(&mut s, twin_core::Timestamp::from_millis(NOW + 61_000)),
+        vec![wl1.0..wl1.0 + 1]
+    );
     assert_eq!(o.color(wl1), GREY);
-    s.apply_readings(&t, &[level("WL1", NOW + 70_000, 0.0)], NOW + 70_000);
-    o.refresh(&mut s, NOW + 70_000);
+    s.apply_readings(
+        &t,
+        &[level("WL1", NOW + 70_000, 0.0)],
+        twin_core::Timestamp::from_millis(NOW + 70_000),
+    );
+    o.refresh(&mut s, twin_core::Timestamp::from_millis(NOW + 70_000));
     assert_eq!(o.color(wl1), GREEN);
     // It reported at +70 s, so the deadline queued for the first sample must not fire.
-    assert!(o.refresh(&mut s, NOW + 100_000).is_empty());
-    assert_eq!(o.refresh(&mut s, NOW + 131_000), vec![wl1.0..wl1.0 + 1]);
+    assert!(
+        o.refresh(&mut s, twin_core::Timestamp::from_millis(NOW + 100_000))
+            .is_empty()
+    );
+    assert_eq!(
+        o.refresh(&mut s, twin_core::Timestamp::from_millis(NOW + 131_000)),
+        vec![wl1.0..wl1.0 + 1]
+    );
 }
 
 #[test]
 fn highlights_categories_and_choropleth() {
     let (t, mut s, mut o) = setup();
-    o.refresh(&mut s, NOW);
+    o.refresh(&mut s, twin_core::Timestamp::from_millis(NOW));
     let b = t.handle("B0").unwrap();
     s.apply_readings(
         &t,
         &[Reading {
             id: "B0".into(),
             channel: "gate".into(),
-            ts: NOW,
+            ts: twin_core::Timestamp::from_millis(NOW),
             value: Value::Text("closed".into()),
             quality: Quality::Good,
         }],
-        NOW,
+        twin_core::Timestamp::from_millis(NOW),
     );
-    o.refresh(&mut s, NOW);
+    o.refresh(&mut s, twin_core::Timestamp::from_millis(NOW));
     assert_eq!(o.color(b), RED);
     let alert = Rgba::rgb(255, 0, 255);
     o.set_highlight(b, Some(alert));
-    assert_eq!(o.refresh(&mut s, NOW), vec![b.0..b.0 + 1]);
+    assert_eq!(
+        o.refresh(&mut s, twin_core::Timestamp::from_millis(NOW)),
+        vec![b.0..b.0 + 1]
+    );
     assert_eq!(o.color(b), alert);
     o.set_highlight(b, None);
-    o.refresh(&mut s, NOW);
+    o.refresh(&mut s, twin_core::Timestamp::from_millis(NOW));
     assert_eq!(o.color(b), RED);
 
     let wl0 = t.handle("WL0").unwrap();
@@ -187,6 +231,9 @@ fn highlights_categories_and_choropleth() {
         &[(wl0, 10.0)],
         &Style::Ramp(vec![(0.0, GREEN), (10.0, RED)]),
     );
-    assert_eq!(o.refresh(&mut s, NOW), vec![wl0.0..wl0.0 + 1]);
+    assert_eq!(
+        o.refresh(&mut s, twin_core::Timestamp::from_millis(NOW)),
+        vec![wl0.0..wl0.0 + 1]
+    );
     assert_eq!(o.color(wl0), RED);
 }

@@ -55,7 +55,7 @@ fn reading(id: &str, channel: &str, ts: i64, value: Value) -> Reading {
     Reading {
         id: id.into(),
         channel: channel.into(),
-        ts,
+        ts: twin_core::Timestamp::from_millis(ts),
         value,
         quality: Quality::Good,
     }
@@ -94,15 +94,15 @@ fn a_file_gives_layers_with_known_colours() {
             reading("WL0", "level", NOW, Value::Num(2.5)),
             reading("G0", "gate", NOW, Value::Text("fault".into())),
         ],
-        NOW,
+        twin_core::Timestamp::from_millis(NOW),
     );
-    o.refresh(&mut s, NOW);
+    o.refresh(&mut s, twin_core::Timestamp::from_millis(NOW));
     // 2.5 of the way 0 → 10 from green to red: 255 × 0.25 = 63.75 → 64 red, 191 green.
     assert_eq!(o.color(t.handle("WL0").unwrap()), Rgba::rgb(64, 191, 0));
     assert_eq!(o.color(t.handle("WL1").unwrap()), Rgba::rgb(0, 0, 0));
     assert_eq!(o.color(t.handle("G0").unwrap()), Rgba([255, 0, 0, 128]));
     // Silent for 61 s: stale, at the first whole second after the limit.
-    o.refresh(&mut s, NOW + 61_000);
+    o.refresh(&mut s, twin_core::Timestamp::from_millis(NOW + 61_000));
     assert_eq!(o.color(t.handle("WL0").unwrap()), Rgba::rgb(128, 128, 128));
 }
 
@@ -241,16 +241,20 @@ fn bad_files_are_refused_with_the_layer_and_the_reason() {
 #[test]
 fn a_new_overlay_repaints_assets_that_already_hold_state() {
     let (t, mut s) = twin_and_store();
-    s.apply_readings(&t, &[reading("WL1", "level", NOW, Value::Num(10.0))], NOW);
+    s.apply_readings(
+        &t,
+        &[reading("WL1", "level", NOW, Value::Num(10.0))],
+        twin_core::Timestamp::from_millis(NOW),
+    );
     let mut o = Overlay::new(&t, load_layers_json(FILE, &s).unwrap()).unwrap();
     // The store's change list was taken by nobody yet, but a second overlay (or one
     // made after another took the changes) would not see it: take it away first.
     s.take_changed();
-    o.refresh(&mut s, NOW);
+    o.refresh(&mut s, twin_core::Timestamp::from_millis(NOW));
     let wl1 = t.handle("WL1").unwrap();
     assert_eq!(o.color(wl1), Rgba::rgb(0, 0, 0), "no_data until repainted");
     o.repaint_all();
-    let changed = o.refresh(&mut s, NOW);
+    let changed = o.refresh(&mut s, twin_core::Timestamp::from_millis(NOW));
     assert_eq!(o.color(wl1), Rgba::rgb(255, 0, 0));
     assert_eq!(changed, vec![wl1.0..wl1.0 + 1]);
 }

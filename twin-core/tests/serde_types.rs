@@ -77,7 +77,12 @@ fn vital_rows_ingest_reports_and_channels() {
         applied: 5,
         ..IngestReport::default()
     };
-    report.note_rejection(RejectReason::UnknownId, "NOPE", "level", 1_763_700_000_000);
+    report.note_rejection(
+        RejectReason::UnknownId,
+        "NOPE",
+        "level",
+        twin_core::Timestamp::from_millis(1_763_700_000_000),
+    );
     let v = serde_json::to_value(&report).unwrap();
     assert_eq!(v["rejected"], json!({"unknown_id": 1}));
     assert_eq!(

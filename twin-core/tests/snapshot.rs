@@ -16,7 +16,7 @@ fn live() -> Session {
         scale: 0.05,
     })
     .unwrap();
-    let config = SimConfig::default_for(&twin, 7, T0);
+    let config = SimConfig::default_for(&twin, 7, twin_core::Timestamp::from_millis(T0));
     let (mut live, channels) =
         standard_session(twin, SessionConfig::default(), DEFAULT_RULES_JSON).unwrap();
     let mut sim = Simulator::new(live.twin(), &channels, config);

@@ -40,7 +40,7 @@ fn reading(id: &str, channel: &str, ts: i64, value: Value) -> Reading {
     Reading {
         id: id.into(),
         channel: channel.into(),
-        ts,
+        ts: twin_core::Timestamp::from_millis(ts),
         value,
         quality: Quality::Good,
     }
@@ -59,15 +59,24 @@ fn newer_samples_apply_older_go_to_history_repeats_do_nothing() {
             reading("S1", "level", NOW - 1000, Value::Num(2.2)), // late
             reading("S1", "level", NOW, Value::Num(2.5)),        // repeat
         ],
-        NOW,
+        twin_core::Timestamp::from_millis(NOW),
     );
     assert_eq!((r.applied, r.out_of_order, r.duplicates), (2, 1, 1));
     assert_eq!(r.rejected_total(), 0);
     let latest = s.latest(h, level).unwrap();
-    assert_eq!((latest.ts, latest.value), (NOW, 2.5));
-    assert_eq!(s.value_at(h, level, NOW - 1000), Some((NOW - 1000, 2.2)));
-    assert_eq!(s.value_at(h, level, NOW - 1500), Some((NOW - 2000, 2.0)));
-    assert_eq!(s.value_at(h, level, NOW - 2001), None);
+    assert_eq!((latest.ts.as_millis(), latest.value), (NOW, 2.5));
+    assert_eq!(
+        s.value_at(h, level, twin_core::Timestamp::from_millis(NOW - 1000)),
+        Some((twin_core::Timestamp::from_millis(NOW - 1000), 2.2))
+    );
+    assert_eq!(
+        s.value_at(h, level, twin_core::Timestamp::from_millis(NOW - 1500)),
+        Some((twin_core::Timestamp::from_millis(NOW - 2000), 2.0))
+    );
+    assert_eq!(
+        s.value_at(h, level, twin_core::Timestamp::from_millis(NOW - 2001)),
+        None
+    );
     assert_eq!(
         s.history().len(twin_core::state::SeriesKey {
             handle: h.0,
@@ -80,11 +89,15 @@ fn newer_samples_apply_older_go_to_history_repeats_do_nothing() {
     let r = s.apply_readings(
         &t,
         &[reading("S1", "level", NOW - 1000, Value::Num(2.2))],
-        NOW,
+        twin_core::Timestamp::from_millis(NOW),
     );
     assert_eq!(r.duplicates, 1);
     // Same time, another value: the newer write wins.
-    let r = s.apply_readings(&t, &[reading("S1", "level", NOW, Value::Num(2.6))], NOW);
+    let r = s.apply_readings(
+        &t,
+        &[reading("S1", "level", NOW, Value::Num(2.6))],
+        twin_core::Timestamp::from_millis(NOW),
+    );
     assert_eq!(r.replaced, 1);
     assert_eq!(s.latest(h, level).unwrap().value, 2.6);
 }
@@ -93,7 +106,11 @@ fn newer_samples_apply_older_go_to_history_repeats_do_nothing() {
 fn every_refusal_is_counted_with_its_reason_and_changes_nothing() {
     let t = twin(2);
     let (mut s, level, online, gate) = store(2);
-    s.apply_readings(&t, &[reading("S0", "level", NOW, Value::Num(1.0))], NOW);
+    s.apply_readings(
+        &t,
+        &[reading("S0", "level", NOW, Value::Num(1.0))],
+        twin_core::Timestamp::from_millis(NOW),
+    );
     let cases = [
         (
             reading("NOPE", "level", NOW, Value::Num(1.0)),
@@ -129,7 +146,11 @@ fn every_refusal_is_counted_with_its_reason_and_changes_nothing() {
         ),
     ];
     for (r, reason) in cases {
-        let report = s.apply_readings(&t, std::slice::from_ref(&r), NOW);
+        let report = s.apply_readings(
+            &t,
+            std::slice::from_ref(&r),
+            twin_core::Timestamp::from_millis(NOW),
+        );
         assert_eq!(report.applied, 0, "{r:?}");
         assert_eq!(report.rejected.get(&reason), Some(&1), "{r:?}: {report:?}");
         assert_eq!(report.examples[0].reason, reason);
@@ -150,7 +171,7 @@ fn every_refusal_is_counted_with_its_reason_and_changes_nothing() {
             Sample {
                 handle: Handle(99),
                 channel: level,
-                ts: NOW,
+                ts: twin_core::Timestamp::from_millis(NOW),
                 value: 1.0,
                 quality: Quality::Good,
             },
@@ -160,7 +181,7 @@ fn every_refusal_is_counted_with_its_reason_and_changes_nothing() {
             Sample {
                 handle: h0,
                 channel: ChannelId(42),
-                ts: NOW,
+                ts: twin_core::Timestamp::from_millis(NOW),
                 value: 1.0,
                 quality: Quality::Good,
             },
@@ -170,7 +191,7 @@ fn every_refusal_is_counted_with_its_reason_and_changes_nothing() {
             Sample {
                 handle: h0,
                 channel: online,
-                ts: NOW,
+                ts: twin_core::Timestamp::from_millis(NOW),
                 value: 0.5,
                 quality: Quality::Good,
             },
@@ -180,7 +201,7 @@ fn every_refusal_is_counted_with_its_reason_and_changes_nothing() {
             Sample {
                 handle: h0,
                 channel: gate,
-                ts: NOW,
+                ts: twin_core::Timestamp::from_millis(NOW),
                 value: 3.0,
                 quality: Quality::Good,
             },
@@ -190,7 +211,7 @@ fn every_refusal_is_counted_with_its_reason_and_changes_nothing() {
             Sample {
                 handle: h0,
                 channel: level,
-                ts: NOW,
+                ts: twin_core::Timestamp::from_millis(NOW),
                 value: f64::NAN,
                 quality: Quality::Good,
             },
@@ -198,7 +219,7 @@ fn every_refusal_is_counted_with_its_reason_and_changes_nothing() {
         ),
     ];
     for (sample, reason) in bad {
-        let report = s.apply(&[sample], NOW);
+        let report = s.apply(&[sample], twin_core::Timestamp::from_millis(NOW));
         assert_eq!(report.rejected.get(&reason), Some(&1), "{sample:?}");
     }
     assert_eq!(s.latest(h0, level).unwrap().value, 1.0);
@@ -215,7 +236,7 @@ fn booleans_and_states_decode_and_changes_come_as_merged_ranges() {
         .collect();
     rs.push(reading("S2", "online", NOW, Value::Bool(true)));
     rs.push(reading("S2", "gate", NOW, Value::Text("fault".into())));
-    let r = s.apply_readings(&t, &rs, NOW);
+    let r = s.apply_readings(&t, &rs, twin_core::Timestamp::from_millis(NOW));
     assert_eq!(r.applied, 8);
     let h2 = t.handle("S2").unwrap();
     assert_eq!(s.latest_value(h2, online), Some(Value::Bool(true)));
@@ -224,9 +245,17 @@ fn booleans_and_states_decode_and_changes_come_as_merged_ranges() {
     assert_eq!(s.take_changed(), vec![0..3, 5..6, 7..9]);
     assert!(s.take_changed().is_empty(), "taken once");
     // A repeat is no change.
-    s.apply_readings(&t, &[reading("S5", "level", NOW, Value::Num(1.0))], NOW);
+    s.apply_readings(
+        &t,
+        &[reading("S5", "level", NOW, Value::Num(1.0))],
+        twin_core::Timestamp::from_millis(NOW),
+    );
     assert!(s.take_changed().is_empty());
-    s.apply_readings(&t, &[reading("S5", "level", NOW + 1, Value::Num(1.0))], NOW);
+    s.apply_readings(
+        &t,
+        &[reading("S5", "level", NOW + 1, Value::Num(1.0))],
+        twin_core::Timestamp::from_millis(NOW),
+    );
     assert_eq!(s.take_changed(), vec![5..6]);
 }
 
@@ -238,7 +267,7 @@ fn samples_in_the_hot_log_are_visible_to_every_read() {
     let sample = |h: Handle, channel: ChannelId, dt: i64, value: f64| Sample {
         handle: h,
         channel,
-        ts: NOW + dt * 1000,
+        ts: twin_core::Timestamp::from_millis(NOW + dt * 1000),
         value,
         quality: Quality::Good,
     };
@@ -251,35 +280,63 @@ fn samples_in_the_hot_log_are_visible_to_every_read() {
             ]
         })
         .collect();
-    let r = s.apply(&batch, NOW + 5_000);
+    let r = s.apply(&batch, twin_core::Timestamp::from_millis(NOW + 5_000));
     assert_eq!(r.applied, 15);
     // Applied samples wait in the hot log...
     assert_eq!(s.history().pending(), 15);
     // ... and every read sees them.
-    assert_eq!(s.value_at(h0, level, NOW + 2_500), Some((NOW + 2_000, 2.0)));
     assert_eq!(
-        s.state_at(NOW + 3_000, None),
+        s.value_at(h0, level, twin_core::Timestamp::from_millis(NOW + 2_500)),
+        Some((twin_core::Timestamp::from_millis(NOW + 2_000), 2.0))
+    );
+    assert_eq!(
+        s.state_at(twin_core::Timestamp::from_millis(NOW + 3_000), None),
         vec![
-            (h0, level, NOW + 3_000, 3.0),
-            (h1, level, NOW + 3_000, 13.0),
-            (h1, online, NOW + 3_000, 1.0),
+            (
+                h0,
+                level,
+                twin_core::Timestamp::from_millis(NOW + 3_000),
+                3.0
+            ),
+            (
+                h1,
+                level,
+                twin_core::Timestamp::from_millis(NOW + 3_000),
+                13.0
+            ),
+            (
+                h1,
+                online,
+                twin_core::Timestamp::from_millis(NOW + 3_000),
+                1.0
+            ),
         ]
     );
     assert_eq!(s.history().pending(), 0);
     let k1 = twin_core::state::SeriesKey::new(h1.0, level.0);
-    s.apply(&[sample(h1, level, 5, 15.0)], NOW + 5_000);
+    s.apply(
+        &[sample(h1, level, 5, 15.0)],
+        twin_core::Timestamp::from_millis(NOW + 5_000),
+    );
     assert_eq!(s.history().pending(), 1);
     assert_eq!(
-        s.history().range(k1, NOW + 3_000, NOW + 9_000),
+        s.history().range(
+            k1,
+            twin_core::Timestamp::from_millis(NOW + 3_000),
+            twin_core::Timestamp::from_millis(NOW + 9_000)
+        ),
         vec![
-            (NOW + 3_000, 13.0),
-            (NOW + 4_000, 14.0),
-            (NOW + 5_000, 15.0)
+            (twin_core::Timestamp::from_millis(NOW + 3_000), 13.0),
+            (twin_core::Timestamp::from_millis(NOW + 4_000), 14.0),
+            (twin_core::Timestamp::from_millis(NOW + 5_000), 15.0)
         ]
     );
     // A late sample is stored at once, after the pending ones of its series: the
     // report knows whether it repeats one.
-    s.apply(&[sample(h0, level, 9, 9.0)], NOW + 9_000);
+    s.apply(
+        &[sample(h0, level, 9, 9.0)],
+        twin_core::Timestamp::from_millis(NOW + 9_000),
+    );
     let r = s.apply(
         &[
             sample(h0, level, 7, 7.0),
@@ -288,7 +345,7 @@ fn samples_in_the_hot_log_are_visible_to_every_read() {
             sample(h0, level, 4, 4.0),
             sample(h0, level, 4, 44.0),
         ],
-        NOW + 9_000,
+        twin_core::Timestamp::from_millis(NOW + 9_000),
     );
     assert_eq!(
         (r.applied, r.out_of_order, r.duplicates, r.replaced),
@@ -296,16 +353,23 @@ fn samples_in_the_hot_log_are_visible_to_every_read() {
     );
     let k0 = twin_core::state::SeriesKey::new(h0.0, level.0);
     assert_eq!(
-        s.history().range(k0, NOW + 3_000, NOW + 9_000),
+        s.history().range(
+            k0,
+            twin_core::Timestamp::from_millis(NOW + 3_000),
+            twin_core::Timestamp::from_millis(NOW + 9_000)
+        ),
         vec![
-            (NOW + 3_000, 3.0),
-            (NOW + 4_000, 44.0),
-            (NOW + 7_000, 7.0),
-            (NOW + 9_000, 9.0)
+            (twin_core::Timestamp::from_millis(NOW + 3_000), 3.0),
+            (twin_core::Timestamp::from_millis(NOW + 4_000), 44.0),
+            (twin_core::Timestamp::from_millis(NOW + 7_000), 7.0),
+            (twin_core::Timestamp::from_millis(NOW + 9_000), 9.0)
         ]
     );
     // Compacting when idle leaves nothing for the next read to do.
-    s.apply(&[sample(h0, level, 10, 10.0)], NOW + 10_000);
+    s.apply(
+        &[sample(h0, level, 10, 10.0)],
+        twin_core::Timestamp::from_millis(NOW + 10_000),
+    );
     assert_eq!(s.compact_history(), 1);
     assert_eq!(s.history().pending(), 0);
     assert_eq!(s.history().total_samples(), 19);
@@ -324,16 +388,16 @@ proptest! {
         let (mut full, level, ..) = store(6);
         let batch: Vec<Sample> = samples
             .iter()
-            .map(|&(h, dt, v)| Sample { handle: Handle(h), channel: level, ts: NOW + dt * 1000, value: v, quality: Quality::Good })
+            .map(|&(h, dt, v)| Sample { handle: Handle(h), channel: level, ts: twin_core::Timestamp::from_millis(NOW + dt * 1000), value: v, quality: Quality::Good })
             .collect();
-        full.apply(&batch, NOW + 1_000_000);
+        full.apply(&batch, twin_core::Timestamp::from_millis(NOW + 1_000_000));
         let (mut partial, level2, ..) = store(6);
         let cut = NOW + t * 1000;
-        let earlier: Vec<Sample> = batch.iter().copied().filter(|s| s.ts <= cut).collect();
-        partial.apply(&earlier, NOW + 1_000_000);
-        let want: Vec<(Handle, ChannelId, i64, f64)> = (0..6u32)
+        let earlier: Vec<Sample> = batch.iter().copied().filter(|s| s.ts <= twin_core::Timestamp::from_millis(cut)).collect();
+        partial.apply(&earlier, twin_core::Timestamp::from_millis(NOW + 1_000_000));
+        let want: Vec<(Handle, ChannelId, twin_core::Timestamp, f64)> = (0..6u32)
             .filter_map(|h| partial.latest(Handle(h), level2).map(|l| (Handle(h), level2, l.ts, l.value)))
             .collect();
-        prop_assert_eq!(full.state_at(cut, None), want);
+        prop_assert_eq!(full.state_at(twin_core::Timestamp::from_millis(cut), None), want);
     }
 }

@@ -39,7 +39,7 @@ fn csv_with_header_types_and_errors() {
     let text = "id,channel,ts,value,quality\nA,level,1000,2.5\nB,online,2000,false,bad\nC,charger,3000,charging\nD,level,x,1\nE,level,5000\nF,level,6000,\n";
     let f = parse(text, "t.csv", Format::Csv);
     assert_eq!(f.readings.len(), 3);
-    assert_eq!(f.readings[0].ts, 1000);
+    assert_eq!(f.readings[0].ts, twin_core::Timestamp::from_millis(1000));
     assert_eq!(f.readings[1].value, Value::Bool(false));
     assert_eq!(f.readings[1].quality, Quality::Bad);
     assert_eq!(f.readings[2].value, Value::Text("charging".into()));
@@ -53,18 +53,34 @@ fn replay_hands_out_readings_in_time_order() {
     let text = "A,l,3000,1\nB,l,1000,2\nC,l,1000,3\nD,l,2500,4\n";
     let f = parse(text, "r.csv", Format::Csv);
     let mut r = Replay::new(f.readings);
-    assert_eq!((r.start(), r.end(), r.len()), (Some(1000), Some(3000), 4));
+    assert_eq!(
+        (r.start(), r.end(), r.len()),
+        (
+            Some(twin_core::Timestamp::from_millis(1000)),
+            Some(twin_core::Timestamp::from_millis(3000)),
+            4
+        )
+    );
     let ids =
         |rs: &[twin_core::state::Reading]| rs.iter().map(|r| r.id.clone()).collect::<Vec<_>>();
-    assert_eq!(ids(r.until(999)), Vec::<String>::new());
     assert_eq!(
-        ids(r.until(1000)),
+        ids(r.until(twin_core::Timestamp::from_millis(999))),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        ids(r.until(twin_core::Timestamp::from_millis(1000))),
         vec!["B", "C"],
         "stable within one millisecond"
     );
-    assert_eq!(ids(r.until(2999)), vec!["D"]);
+    assert_eq!(
+        ids(r.until(twin_core::Timestamp::from_millis(2999))),
+        vec!["D"]
+    );
     assert!(!r.is_done());
-    assert_eq!(ids(r.until(i64::MAX)), vec!["A"]);
+    assert_eq!(
+        ids(r.until(twin_core::Timestamp::from_millis(i64::MAX))),
+        vec!["A"]
+    );
     assert!(r.is_done());
 }
 
@@ -102,7 +118,13 @@ mod fast_json {
                 Value::Num(n) => format!("num {:#x}", n.to_bits()),
                 other => format!("{other:?}"),
             };
-            (r.id, r.channel, r.ts, v, format!("{:?}", r.quality))
+            (
+                r.id,
+                r.channel,
+                r.ts.as_millis(),
+                v,
+                format!("{:?}", r.quality),
+            )
         })
     }
 
@@ -256,7 +278,7 @@ mod fast_json {
         // serde_json's DOM reads its private raw-value key, first in a line, as the
         // line within the string; the typed path leaves such lines to the DOM.
         let raw = r#"{"$serde_json::private::RawValue":"{\"id\":\"A\",\"channel\":\"c\",\"ts\":1,\"value\":1}"}"#;
-        assert_eq!(parse_json_line_typed(raw).map(|r| r.ts), Ok(1));
+        assert_eq!(parse_json_line_typed(raw).map(|r| r.ts.as_millis()), Ok(1));
         // serde_json's recursion limit, in a member twin reads and in one it drops.
         for depth in [126, 127, 128, 200] {
             let nested = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
@@ -428,8 +450,18 @@ mod fast_json {
             let text = mixed_text(t);
             let file = parse(&text, "t.jsonl", Format::JsonLines);
             let want = a.apply_readings(&file.readings, Timestamp::from_millis(t));
-            let got = ingest_json_lines(&mut b, &text, "t.jsonl", t);
-            let got_indexed = ingest.ingest(&mut c, &text, "t.jsonl", t);
+            let got = ingest_json_lines(
+                &mut b,
+                &text,
+                "t.jsonl",
+                twin_core::Timestamp::from_millis(t),
+            );
+            let got_indexed = ingest.ingest(
+                &mut c,
+                &text,
+                "t.jsonl",
+                twin_core::Timestamp::from_millis(t),
+            );
             assert_eq!(got.report, want, "step {step}");
             assert_eq!(got.errors, file.errors);
             assert_eq!(got_indexed.report, want, "step {step}");
@@ -450,8 +482,10 @@ mod fast_json {
                 }
             }
             assert_eq!(
-                a.store().state_at(NOW + 1_500, None),
-                live.store().state_at(NOW + 1_500, None)
+                a.store()
+                    .state_at(twin_core::Timestamp::from_millis(NOW + 1_500), None),
+                live.store()
+                    .state_at(twin_core::Timestamp::from_millis(NOW + 1_500), None)
             );
             assert_eq!(
                 a.alerts().open().map(|x| x.asset).collect::<Vec<_>>(),
@@ -501,7 +535,12 @@ mod fast_json {
             let file = parse(&text, "t", Format::JsonLines);
             let want = a.apply_readings(&file.readings, Timestamp::from_millis(t));
             assert_eq!(want.applied as usize, n - n / 3);
-            assert_eq!(ingest.ingest(&mut b, &text, "t", t).report, want);
+            assert_eq!(
+                ingest
+                    .ingest(&mut b, &text, "t", twin_core::Timestamp::from_millis(t))
+                    .report,
+                want
+            );
         }
         for (h, _) in a.twin().iter() {
             assert_eq!(a.store().latest(h, level), b.store().latest(h, level));
@@ -513,7 +552,14 @@ mod fast_json {
         let mut live = live();
         let mut ingest = JsonIngest::new();
         let line = |t: i64| format!(r#"{{"id":"S9","channel":"level","ts":{t},"value":1}}"#);
-        let r = ingest.ingest(&mut live, &line(NOW), "t", NOW).report;
+        let r = ingest
+            .ingest(
+                &mut live,
+                &line(NOW),
+                "t",
+                twin_core::Timestamp::from_millis(NOW),
+            )
+            .report;
         assert_eq!(r.rejected_total(), 1);
         live.insert_assets(
             vec![Asset::new(
@@ -525,7 +571,12 @@ mod fast_json {
         )
         .unwrap();
         let r = ingest
-            .ingest(&mut live, &line(NOW + 1), "t", NOW + 1)
+            .ingest(
+                &mut live,
+                &line(NOW + 1),
+                "t",
+                twin_core::Timestamp::from_millis(NOW + 1),
+            )
             .report;
         assert_eq!((r.applied, r.rejected_total()), (1, 0));
         live.remove_asset("S1").unwrap();
@@ -533,7 +584,14 @@ mod fast_json {
             r#"{{"id":"S1","channel":"level","ts":{},"value":1}}"#,
             NOW + 2
         );
-        let r = ingest.ingest(&mut live, &text, "t", NOW + 2).report;
+        let r = ingest
+            .ingest(
+                &mut live,
+                &text,
+                "t",
+                twin_core::Timestamp::from_millis(NOW + 2),
+            )
+            .report;
         assert_eq!(r.rejected_total(), 1);
         // Another twin of the same size in its place: ids are checked, not assumed.
         let mut other = Twin::new(LocalFrame::chongming());
@@ -560,7 +618,14 @@ mod fast_json {
             r#"{{"id":"X0","channel":"level","ts":{},"value":1}}"#,
             NOW + 3
         );
-        let r = ingest.ingest(&mut live, &text, "t", NOW + 3).report;
+        let r = ingest
+            .ingest(
+                &mut live,
+                &text,
+                "t",
+                twin_core::Timestamp::from_millis(NOW + 3),
+            )
+            .report;
         assert_eq!((r.applied, r.rejected_total()), (1, 0));
     }
 }

@@ -82,7 +82,7 @@ fn online_brute(
         let last = chans
             .iter()
             .filter_map(|&c| s.latest(h, c))
-            .map(|l| l.ts)
+            .map(|l| l.ts.as_millis())
             .max();
         let e = out.entry(town).or_insert(0);
         if last.is_some_and(|ts| now - ts <= WINDOW) {
@@ -136,12 +136,12 @@ proptest! {
             let ts = T0 + dt * 1000;
             now = now.max(ts);
             // Values rounded to 1/8 so sums are exact and equal values repeat.
-            let sample = Sample { handle: h, channel: chans[c], ts, value: (value * 8.0).round() / 8.0, quality: Quality::Good };
-            s.apply(&[sample], now);
-            v.update(&s, &[sample], now);
+            let sample = Sample { handle: h, channel: chans[c], ts: twin_core::Timestamp::from_millis(ts), value: (value * 8.0).round() / 8.0, quality: Quality::Good };
+            s.apply(&[sample], twin_core::Timestamp::from_millis(now));
+            v.update(&s, &[sample], twin_core::Timestamp::from_millis(now));
         }
         let later = now + 10_000;
-        v.tick(later);
+        v.tick(twin_core::Timestamp::from_millis(later));
         let (stats, online) = table_as_map(&v.table(&t, None), &t);
         let want = brute(&t, &s, &chans);
         prop_assert!(close(&stats, &want), "{stats:?} != {want:?}");
@@ -158,10 +158,10 @@ proptest! {
             let ts = T0 + dt * 1000;
             if ts <= cut {
                 let h = t.handle(&format!("S{i}")).unwrap();
-                s2.apply(&[Sample { handle: h, channel: chans2[c], ts, value: (value * 8.0).round() / 8.0, quality: Quality::Good }], ts.max(cut));
+                s2.apply(&[Sample { handle: h, channel: chans2[c], ts: twin_core::Timestamp::from_millis(ts), value: (value * 8.0).round() / 8.0, quality: Quality::Good }], twin_core::Timestamp::from_millis(ts.max(cut)));
             }
         }
-        let (past_stats, past_online) = table_as_map(&v.at(&t, &s, cut), &t);
+        let (past_stats, past_online) = table_as_map(&v.at(&t, &s, twin_core::Timestamp::from_millis(cut)), &t);
         let want = brute(&t, &s2, &chans2);
         prop_assert!(close(&past_stats, &want), "{past_stats:?} != {want:?}");
         prop_assert_eq!(past_online, online_brute(&t, &s2, &chans2, cut));
@@ -189,13 +189,13 @@ fn islands_sum_their_towns_and_alerts_are_counted() {
         .map(|&(i, val)| Sample {
             handle: t.handle(&format!("S{i}")).unwrap(),
             channel: level,
-            ts: T0,
+            ts: twin_core::Timestamp::from_millis(T0),
             value: val,
             quality: Quality::Good,
         })
         .collect();
-    s.apply(&samples, T0);
-    v.update(&s, &samples, T0);
+    s.apply(&samples, twin_core::Timestamp::from_millis(T0));
+    v.update(&s, &samples, twin_core::Timestamp::from_millis(T0));
     e.process(&t, &s, &samples);
     let rows = v.table(&t, Some(&e));
     let west = rows.iter().find(|r| r.name == "West").unwrap();
@@ -213,18 +213,18 @@ fn islands_sum_their_towns_and_alerts_are_counted() {
     assert_eq!(island.alerts, [0, 2, 0]);
 
     // Silence: 31 s later everyone is offline; a falling maximum is exact.
-    v.tick(T0 + 31_000);
+    v.tick(twin_core::Timestamp::from_millis(T0 + 31_000));
     let rows = v.table(&t, None);
     assert!(rows.iter().all(|r| r.online == 0));
     let s5 = Sample {
         handle: t.handle("S5").unwrap(),
         channel: level,
-        ts: T0 + 32_000,
+        ts: twin_core::Timestamp::from_millis(T0 + 32_000),
         value: 0.5,
         quality: Quality::Good,
     };
-    s.apply(&[s5], T0 + 32_000);
-    v.update(&s, &[s5], T0 + 32_000);
+    s.apply(&[s5], twin_core::Timestamp::from_millis(T0 + 32_000));
+    v.update(&s, &[s5], twin_core::Timestamp::from_millis(T0 + 32_000));
     let east = v
         .table(&t, None)
         .into_iter()
@@ -249,7 +249,7 @@ fn an_outlier_that_comes_and_goes_leaves_the_mean_exact() {
         let sample = Sample {
             handle,
             channel: level,
-            ts: T0 + i as i64 * 1000,
+            ts: twin_core::Timestamp::from_millis(T0 + i as i64 * 1000),
             value,
             quality: Quality::Good,
         };

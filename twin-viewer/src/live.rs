@@ -51,7 +51,7 @@ impl Live {
         let sim = Simulator::new(
             twin,
             &channels,
-            SimConfig::default_for(twin, seed, start_ms),
+            SimConfig::default_for(twin, seed, twin_core::Timestamp::from_millis(start_ms)),
         );
         let hosts = HostColors::building_energy(twin);
         let mut attached: std::collections::HashMap<u32, Vec<Handle>> = Default::default();
@@ -151,7 +151,7 @@ impl Live {
 
     /// The live values of an asset and of the sensors attached to it: label, value as
     /// text, time.
-    pub fn values_of(&self, h: Handle) -> Vec<(String, String, i64)> {
+    pub fn values_of(&self, h: Handle) -> Vec<(String, String, Timestamp)> {
         let mut out = self.own_values(h, None);
         for &s in self.attached.get(&h.0).into_iter().flatten().take(20) {
             let id = self.session.twin().get(s).map(|a| a.id.as_str());
@@ -160,7 +160,7 @@ impl Live {
         out
     }
 
-    fn own_values(&self, h: Handle, prefix: Option<&str>) -> Vec<(String, String, i64)> {
+    fn own_values(&self, h: Handle, prefix: Option<&str>) -> Vec<(String, String, Timestamp)> {
         let mut out = Vec::new();
         let store = self.session.store();
         for (id, spec) in store.channels() {
@@ -183,14 +183,15 @@ impl Live {
     }
 
     /// The asset's history of its first channel over the last `window_ms`.
-    pub fn recent(&self, h: Handle, window_ms: i64) -> Option<(String, Vec<(i64, f64)>)> {
+    pub fn recent(&self, h: Handle, window_ms: i64) -> Option<(String, Vec<(Timestamp, f64)>)> {
         let store = self.session.store();
         let (id, spec) = store
             .channels()
             .find(|(id, _)| store.latest(h, *id).is_some())?;
         let key = twin_core::state::SeriesKey::new(h.0, id.0);
         let now = self.now_ms();
-        let pts = store.history().range(key, now - window_ms, now);
+        let now = Timestamp::from_millis(now);
+        let pts = store.history().range(key, now.add_ms(-window_ms), now);
         Some((spec.name.clone(), pts))
     }
 }

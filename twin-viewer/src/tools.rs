@@ -112,7 +112,10 @@ impl TimeTravel {
             self.dirty = true;
         }
         if let Some(t) = self.at {
-            ui.label(format!("showing {}", crate::ui::clock_cst(t)));
+            ui.label(format!(
+                "showing {}",
+                crate::ui::clock_cst(twin_core::Timestamp::from_millis(t))
+            ));
         }
     }
 

@@ -152,7 +152,10 @@ fn status_bar(ui: &mut Ui, v: &mut Viewer, view: &TwinView) {
     ui.horizontal(|ui| {
         ui.strong("twin · 崇明 长兴 横沙");
         ui.separator();
-        ui.label(format!("{} (UTC+8)", clock_cst(v.live.now_ms())));
+        ui.label(format!(
+            "{} (UTC+8)",
+            clock_cst(twin_core::Timestamp::from_millis(v.live.now_ms()))
+        ));
         ui.separator();
         ui.label("speed");
         ui.add(
@@ -298,7 +301,7 @@ fn alerts(ui: &mut Ui, v: &mut Viewer, view: &mut TwinView) {
             .unwrap_or_default();
         let text = format!(
             "{} {} {} {} = {:.2}",
-            clock_cst(a.raised_at.as_millis()),
+            clock_cst(twin_core::Timestamp::from_millis(a.raised_at.as_millis())),
             a.rule,
             a.asset_id,
             town,
@@ -453,7 +456,7 @@ fn map(ui: &mut Ui, v: &mut Viewer, view: &mut TwinView, images: &mut Assets<Ima
 }
 
 /// A line chart of (time, value) points filling the panel's width.
-fn chart(ui: &mut Ui, pts: &[(i64, f64)]) {
+fn chart(ui: &mut Ui, pts: &[(Timestamp, f64)]) {
     let (resp, painter) =
         ui.allocate_painter(egui::vec2(ui.available_width(), 90.0), Sense::hover());
     let r = resp.rect;
@@ -461,7 +464,8 @@ fn chart(ui: &mut Ui, pts: &[(i64, f64)]) {
     if pts.len() < 2 {
         return;
     }
-    let (t0, t1) = (pts[0].0, pts[pts.len() - 1].0.max(pts[0].0 + 1));
+    let t0 = pts[0].0.as_millis();
+    let t1 = pts[pts.len() - 1].0.as_millis().max(t0 + 1);
     let (mut lo, mut hi) = pts
         .iter()
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), p| {
@@ -474,7 +478,7 @@ fn chart(ui: &mut Ui, pts: &[(i64, f64)]) {
     let line: Vec<Pos2> = pts
         .iter()
         .map(|&(t, y)| {
-            let x = r.min.x + (t - t0) as f32 / (t1 - t0) as f32 * r.width();
+            let x = r.min.x + (t.as_millis() - t0) as f32 / (t1 - t0) as f32 * r.width();
             let y = r.max.y - ((y - lo) / (hi - lo)) as f32 * (r.height() - 12.0) - 6.0;
             Pos2::new(x, y)
         })
@@ -515,8 +519,8 @@ fn town_name(a: &twin_core::Asset) -> String {
 }
 
 /// UTC ms as China Standard Time, `HH:MM:SS`.
-pub fn clock_cst(ms: i64) -> String {
-    let s = (ms / 1000 + 8 * 3600).rem_euclid(86_400);
+pub fn clock_cst(t: Timestamp) -> String {
+    let s = (t.as_millis().div_euclid(1000) + 8 * 3600).rem_euclid(86_400);
     format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 

@@ -228,9 +228,9 @@ impl Engine {
     pub fn start_simulator(&mut self, seed: u64, start_ms: i64, incidents: bool) {
         let twin = self.session.twin();
         let config = if incidents {
-            SimConfig::default_for(twin, seed, start_ms)
+            SimConfig::default_for(twin, seed, twin_core::Timestamp::from_millis(start_ms))
         } else {
-            SimConfig::quiet(seed, start_ms)
+            SimConfig::quiet(seed, twin_core::Timestamp::from_millis(start_ms))
         };
         self.simulator = Some(Simulator::new(twin, &self.channels, config));
     }

@@ -87,7 +87,7 @@ impl IngestOut {
                     reason: e.reason.to_string(),
                     asset: e.asset.clone(),
                     channel: e.channel.clone(),
-                    ts: e.ts,
+                    ts: e.ts.as_millis(),
                 })
                 .collect(),
             malformed: errors.len() as u64,
@@ -191,7 +191,7 @@ fn split_array(text: &str) -> Option<Vec<&str>> {
 
 impl Engine {
     /// Applies telemetry in twin's JSON format (an array of reading objects or JSON
-    /// Lines, see [`as_json_lines`]) as one batch, through twin-core's fast JSON path
+    /// Lines, read as JSON Lines) as one batch, through twin-core's fast JSON path
     /// with the engine's id cache ([`twin_core::telemetry::JsonIngest`]). The batch is
     /// applied at `now_ms`, or, when `None`, at the twin's clock moved up to the newest
     /// reading (so no reading counts as from the future). A payload of which nothing
@@ -202,9 +202,9 @@ impl Engine {
         let array = text.trim_start().starts_with('[');
         let (lines, count) = as_json_lines(text)?;
         let now = match now_ms {
-            Some(t) => Now::At(self.now_ms().max(t)),
+            Some(t) => Now::At(twin_core::Timestamp::from_millis(self.now_ms().max(t))),
             None => Now::Newest {
-                at_least: self.now_ms(),
+                at_least: twin_core::Timestamp::from_millis(self.now_ms()),
             },
         };
         let (mut done, at) = self
@@ -225,7 +225,7 @@ impl Engine {
             };
             return Err(format!("{first}{more}"));
         }
-        self.advance_clock(at);
+        self.advance_clock(at.as_millis());
         self.collect_events();
         Ok(IngestOut::of(done.report, &done.errors, self.now_ms()))
     }
@@ -266,7 +266,7 @@ impl Engine {
                 } else {
                     channels[i]
                 }),
-                ts: ts_of(timestamps[i]),
+                ts: twin_core::Timestamp::from_millis(ts_of(timestamps[i])),
                 value: values[i],
                 quality: Quality::Good,
             })
@@ -275,7 +275,7 @@ impl Engine {
             Some(t) => t,
             None => samples
                 .iter()
-                .map(|s| s.ts)
+                .map(|s| s.ts.as_millis())
                 .filter(|t| TS_RANGE.contains(t))
                 .max()
                 .unwrap_or(self.now_ms()),

@@ -1,7 +1,7 @@
 //! # twin-wasm: the live twin inside a web page
 //!
 //! A dashboard embeds the same engine that runs natively. The JS class `Twin` (Rust
-//! [`js::JsTwin`]) wraps a [`twin_core::Session`] — the assets with their R-tree, the
+//! [`JsTwin`]) wraps a [`twin_core::Session`] — the assets with their R-tree, the
 //! state store of the standard sensor channels
 //! ([`twin_chongming::sim::standard_channels`]), the default alert rules
 //! ([`twin_chongming::DEFAULT_RULES_JSON`]), vital signs and the overlay of the
@@ -49,9 +49,9 @@
 //! future) are not errors but counted refusals, as in every other telemetry path.
 //!
 //! ## Layout
-//! The logic lives in plain Rust on [`engine::Engine`] ([`engine`], [`ingest`],
-//! [`query`], [`alerts`], [`overlay`]), returning `Result<_, String>` and serialisable
-//! structs, tested natively with `cargo test -p twin-wasm`. [`js`] is the thin
+//! The logic lives in plain Rust on [`Engine`] (private modules `engine`, `ingest`,
+//! `query`, `alerts`, `overlay`), returning `Result<_, String>` and serialisable
+//! structs, tested natively with `cargo test -p twin-wasm`. The private module `js` is the thin
 //! wasm-bindgen layer: it converts arguments, turns results into plain JS objects
 //! (`JSON.parse` of their serde JSON) and errors into `Error`s. The TypeScript
 //! interfaces of those objects (`Alert`, `IngestReport`, ...) are derived from the Rust
@@ -62,16 +62,25 @@
 //! `unchecked_return_type`. `scripts/build-web` builds the npm package (`web/pkg`) and
 //! type-checks a TypeScript file against its `.d.ts` (`twin-wasm/tests/node/types.ts`).
 
-pub mod alerts;
-pub mod engine;
+mod alerts;
+mod engine;
 #[cfg(target_arch = "wasm32")]
-pub mod fetch;
-pub mod ingest;
-pub mod js;
+mod fetch;
+mod ingest;
+mod js;
 mod listen;
-pub mod overlay;
-pub mod query;
+mod overlay;
+mod query;
 #[cfg(target_arch = "wasm32")]
-pub mod view;
+mod view;
 
-pub use engine::Engine;
+pub use alerts::{AlertCounts, AlertOut, EventOut, StatsOut, VitalOut};
+pub use engine::{
+    Engine, HISTORY_BUDGET_BYTES, HISTORY_MAX_AGE_MS, MAX_PENDING_EVENTS, ONLINE_WINDOW_MS,
+};
+pub use ingest::{ChannelInfo, IngestOut, LineErrorOut, MAX_ERRORS_LISTED, RejectionOut};
+pub use js::JsTwin;
+pub use overlay::{Frame, LayerOut, MAX_SIMULATE_MS, SampleColumns, SimulateOut, StyleOut};
+pub use query::{AssetInfo, Hit, LatestOut, StateEntry, ValueAt};
+#[cfg(target_arch = "wasm32")]
+pub use view::JsTwinView;

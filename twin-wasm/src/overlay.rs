@@ -244,7 +244,7 @@ impl Engine {
     fn tick_simulator(&mut self, t: i64, batch: &mut Vec<Sample>) {
         batch.clear();
         if let Some(sim) = self.simulator.as_mut() {
-            sim.tick(t, batch);
+            sim.tick(twin_core::Timestamp::from_millis(t), batch);
         }
     }
 
@@ -285,7 +285,7 @@ impl Engine {
                 out.handles.push(s.handle.0);
                 out.channels.push(s.channel.0);
                 out.values.push(s.value);
-                out.timestamps.push(s.ts as f64);
+                out.timestamps.push(s.ts.as_millis() as f64);
             }
         }
         Ok(out)

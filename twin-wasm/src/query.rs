@@ -300,7 +300,7 @@ impl Engine {
                     spec.name.clone(),
                     LatestOut {
                         value: json_value(&decode(&spec.ty, l.value)),
-                        ts: l.ts,
+                        ts: l.ts.as_millis(),
                         quality: quality_name(l.quality),
                     },
                 ))
@@ -345,9 +345,9 @@ impl Engine {
         Ok(self
             .session
             .store()
-            .value_at(h, c, t)
+            .value_at(h, c, twin_core::Timestamp::from_millis(t))
             .map(|(ts, v)| ValueAt {
-                ts,
+                ts: ts.as_millis(),
                 value: self.decoded(c, v),
             }))
     }
@@ -366,7 +366,10 @@ impl Engine {
             }
             None => None,
         };
-        let rows = self.session.store().state_at(t, hs.as_deref());
+        let rows = self
+            .session
+            .store()
+            .state_at(twin_core::Timestamp::from_millis(t), hs.as_deref());
         Ok(rows
             .into_iter()
             .filter_map(|(h, c, ts, v)| {
@@ -375,7 +378,7 @@ impl Engine {
                     id: a.id.clone(),
                     handle: h.0,
                     channel: self.channel_name(c),
-                    ts,
+                    ts: ts.as_millis(),
                     value: self.decoded(c, v),
                 })
             })

@@ -570,7 +570,7 @@ fn a_page_overlay_recolours_from_held_state_and_a_bad_one_changes_nothing() {
     )
     .unwrap();
     let frame = e.refresh_overlay(None);
-    let at = |f: &twin_wasm::overlay::Frame, h: u32| f.colors[4 * h as usize..][..4].to_vec();
+    let at = |f: &twin_wasm::Frame, h: u32| f.colors[4 * h as usize..][..4].to_vec();
     assert_eq!(
         at(&frame, gauge),
         vec![128, 128, 0, 255],

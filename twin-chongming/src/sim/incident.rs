@@ -8,8 +8,8 @@ use geo_types::Coord;
 
 use super::model::{MINUTE_MS, below, mix};
 use twin_core::Handle;
-use twin_core::Twin;
 use twin_core::{AssetKind, SensorType};
+use twin_core::{Timestamp, Twin};
 
 /// Size of the default silenced group.
 pub(super) const SILENCE_GROUP: usize = 200;
@@ -19,18 +19,18 @@ const PICK_TOWN: u64 = 0x51_1E;
 const PICK_CENTRE: u64 = 0xCE_27E;
 const PICK_CHARGER: u64 = 0xFA_017;
 
-/// Something that goes wrong during a simulation. Times are absolute UTC milliseconds;
-/// windows are half-open (`start_ms` included, the end excluded).
+/// Something that goes wrong during a simulation. Windows are half-open (`start`
+/// included, the end excluded); spans are milliseconds.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Incident {
     /// The water level of every water-level sensor in a town rises by `metres`: a linear
-    /// ramp over `ramp_ms` from `start_ms`, held for `hold_ms`, falling back linearly
+    /// ramp over `ramp_ms` from `start`, held for `hold_ms`, falling back linearly
     /// over `fall_ms`. Water quality in the town drops by 5 points per metre of surge.
     Surge {
         /// The town (its handle; sensors are matched by [`Twin::located_in`]).
         town: Handle,
         /// When the rise begins.
-        start_ms: i64,
+        start: Timestamp,
         /// How long the rise takes.
         ramp_ms: i64,
         /// How long the full surge is held.
@@ -45,51 +45,48 @@ pub enum Incident {
         /// The silenced sensors.
         sensors: Vec<Handle>,
         /// When they go silent.
-        start_ms: i64,
+        start: Timestamp,
         /// When they report again.
-        end_ms: i64,
+        end: Timestamp,
     },
     /// An EV charger faults: power 0 kW and state `fault` in the window.
     ChargerFault {
         /// The charger's `charger_power` sensor.
         charger_sensor: Handle,
         /// When the fault begins.
-        start_ms: i64,
+        start: Timestamp,
         /// When it is cleared.
-        end_ms: i64,
+        end: Timestamp,
     },
 }
 
 impl Incident {
     /// The window the incident affects: `(start, end)`, end excluded.
-    pub fn window(&self) -> (i64, i64) {
+    pub fn window(&self) -> (Timestamp, Timestamp) {
         match self {
             Incident::Surge {
-                start_ms,
+                start,
                 ramp_ms,
                 hold_ms,
                 fall_ms,
                 ..
             } => (
-                *start_ms,
-                start_ms
-                    .saturating_add((*ramp_ms).max(0))
-                    .saturating_add((*hold_ms).max(0))
-                    .saturating_add((*fall_ms).max(0)),
+                *start,
+                start
+                    .add_ms((*ramp_ms).max(0))
+                    .add_ms((*hold_ms).max(0))
+                    .add_ms((*fall_ms).max(0)),
             ),
-            Incident::Silence {
-                start_ms, end_ms, ..
+            Incident::Silence { start, end, .. } | Incident::ChargerFault { start, end, .. } => {
+                (*start, *end)
             }
-            | Incident::ChargerFault {
-                start_ms, end_ms, ..
-            } => (*start_ms, *end_ms),
         }
     }
 
-    /// Whether the incident affects time `t_ms`.
-    pub fn is_active(&self, t_ms: i64) -> bool {
+    /// Whether the incident affects time `t`.
+    pub fn is_active(&self, t: Timestamp) -> bool {
         let (a, b) = self.window();
-        a <= t_ms && t_ms < b
+        a <= t && t < b
     }
 
     /// A one-line description for logs, with names and ids from the twin and times in
@@ -109,10 +106,10 @@ impl Incident {
                  {}, falling over {} to normal at {}",
                 label(twin, *town),
                 span(*ramp_ms),
-                iso(start),
+                start,
                 span(*hold_ms),
                 span(*fall_ms),
-                iso(end)
+                end
             ),
             Incident::Silence { sensors, .. } => {
                 let towns: BTreeSet<Handle> =
@@ -125,9 +122,9 @@ impl Incident {
                 format!(
                     "{} sensors silent in {place} from {} to {} ({})",
                     sensors.len(),
-                    iso(start),
-                    iso(end),
-                    span(end.saturating_sub(start))
+                    start,
+                    end,
+                    span(end.ms_since(start))
                 )
             }
             Incident::ChargerFault { charger_sensor, .. } => {
@@ -141,9 +138,9 @@ impl Incident {
                 format!(
                     "EV charger fault at {}{host}{town} from {} to {} ({}): 0 kW, state fault",
                     label(twin, *charger_sensor),
-                    iso(start),
-                    iso(end),
-                    span(end.saturating_sub(start))
+                    start,
+                    end,
+                    span(end.ms_since(start))
                 )
             }
         }
@@ -155,18 +152,18 @@ impl Incident {
 pub struct SimConfig {
     /// Seed of every pseudo-random draw: the same seed gives the same telemetry.
     pub seed: u64,
-    /// The simulated start (UTC ms); the default incidents are placed after it.
-    pub start_ms: i64,
+    /// The simulated start; the default incidents are placed after it.
+    pub start: Timestamp,
     /// The incidents to inject.
     pub incidents: Vec<Incident>,
 }
 
 impl SimConfig {
     /// A configuration without incidents.
-    pub fn quiet(seed: u64, start_ms: i64) -> SimConfig {
+    pub fn quiet(seed: u64, start: Timestamp) -> SimConfig {
         SimConfig {
             seed,
-            start_ms,
+            start,
             incidents: Vec::new(),
         }
     }
@@ -176,14 +173,14 @@ impl SimConfig {
     ///
     /// 1. a water-level surge of +1.2 m in the town holding the most water-level
     ///    sensors (ties: the lowest handle), rising over 5 min from 10 min after
-    ///    `start_ms`, held 20 min, falling over 10 min;
+    ///    `start`, held 20 min, falling over 10 min;
     /// 2. the 200 sensors nearest a seed-chosen sensor of a seed-chosen other town (one
     ///    with at least 200 simulated sensors, else the other town with the most)
-    ///    silent from 15 to 30 min after `start_ms` — a gateway outage;
+    ///    silent from 15 to 30 min after `start` — a gateway outage;
     /// 3. a seed-chosen EV charger (not among the silenced) faulted from 5 to 30 min
-    ///    after `start_ms`.
-    pub fn default_for(twin: &Twin, seed: u64, start_ms: i64) -> SimConfig {
-        let after = |min: i64| start_ms.saturating_add(min * MINUTE_MS);
+    ///    after `start`.
+    pub fn default_for(twin: &Twin, seed: u64, start: Timestamp) -> SimConfig {
+        let after = |min: i64| start.add_ms(min * MINUTE_MS);
         let mut incidents = Vec::new();
         // Simulated sensors by town, in handle order.
         let mut by_town: BTreeMap<Handle, Vec<Handle>> = BTreeMap::new();
@@ -215,7 +212,7 @@ impl SimConfig {
         if let Some(town) = surge_town {
             incidents.push(Incident::Surge {
                 town,
-                start_ms: after(10),
+                start: after(10),
                 ramp_ms: 5 * MINUTE_MS,
                 hold_ms: 20 * MINUTE_MS,
                 fall_ms: 10 * MINUTE_MS,
@@ -242,8 +239,8 @@ impl SimConfig {
             if !silenced.is_empty() {
                 incidents.push(Incident::Silence {
                     sensors: silenced.clone(),
-                    start_ms: after(15),
-                    end_ms: after(30),
+                    start: after(15),
+                    end: after(30),
                 });
             }
         }
@@ -254,13 +251,13 @@ impl SimConfig {
             let charger_sensor = chargers[below(mix(seed ^ PICK_CHARGER), chargers.len())];
             incidents.push(Incident::ChargerFault {
                 charger_sensor,
-                start_ms: after(5),
-                end_ms: after(30),
+                start: after(5),
+                end: after(30),
             });
         }
         SimConfig {
             seed,
-            start_ms,
+            start,
             incidents,
         }
     }
@@ -329,11 +326,6 @@ fn span(ms: i64) -> String {
     }
 }
 
-/// UTC milliseconds as RFC 3339 (through [`twin_core::Timestamp`]).
-pub(super) fn iso(ms: i64) -> String {
-    twin_core::Timestamp::from_millis(ms).to_string()
-}
-
 /// The surge envelope at `t`: 0 before and after, rising linearly to 1, held, falling.
 pub(super) fn envelope(t: i64, start: i64, ramp: i64, hold: i64, fall: i64) -> f64 {
     let (ramp, hold, fall) = (ramp.max(0), hold.max(0), fall.max(0));
@@ -361,11 +353,7 @@ mod tests {
     use crate::sim::model::HOUR_MS;
 
     #[test]
-    fn formats_times_and_spans() {
-        assert_eq!(iso(0), "1970-01-01T00:00:00Z");
-        assert_eq!(iso(1_777_852_800_000), "2026-05-04T00:00:00Z");
-        assert_eq!(iso(951_782_400_000 + 1_500), "2000-02-29T00:00:01.500Z");
-        assert_eq!(iso(-1_000), "1969-12-31T23:59:59Z");
+    fn formats_spans() {
         assert_eq!(span(90_000), "90 s");
         assert_eq!(span(5 * MINUTE_MS), "5 min");
         assert_eq!(span(2 * HOUR_MS), "2 h");

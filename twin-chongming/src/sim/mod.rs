@@ -14,7 +14,7 @@
 //!     sim::standard_session(twin, SessionConfig::default(), twin_chongming::DEFAULT_RULES_JSON)
 //!         .unwrap();
 //! let start = Timestamp::from_millis(1_777_852_800_000); // 2026-05-04T00:00:00Z, 08:00 in Shanghai
-//! let config = SimConfig::default_for(session.twin(), 7, start.as_millis());
+//! let config = SimConfig::default_for(session.twin(), 7, start);
 //! let mut sim = Simulator::new(session.twin(), &channels, config);
 //! for s in 0..60 {
 //!     let (_, report) = sim.drive(&mut session, start.add_ms(s * 1000));
@@ -196,7 +196,7 @@ impl Simulator {
             .filter_map(|inc| match inc {
                 Incident::Surge {
                     town,
-                    start_ms,
+                    start,
                     ramp_ms,
                     hold_ms,
                     fall_ms,
@@ -205,7 +205,7 @@ impl Simulator {
                     let town = town_index(Some(*town));
                     (town != NO_TOWN && metres.is_finite()).then_some(Resolved::Surge {
                         town,
-                        start: *start_ms,
+                        start: start.as_millis(),
                         ramp: *ramp_ms,
                         hold: *hold_ms,
                         fall: *fall_ms,
@@ -214,17 +214,17 @@ impl Simulator {
                 }
                 Incident::Silence {
                     sensors,
-                    start_ms,
-                    end_ms,
+                    start,
+                    end,
                 } => Some(Resolved::Silence {
                     sensors: sensors.iter().filter_map(sensor_of).collect(),
-                    start: *start_ms,
-                    end: *end_ms,
+                    start: start.as_millis(),
+                    end: end.as_millis(),
                 }),
                 Incident::ChargerFault {
                     charger_sensor,
-                    start_ms,
-                    end_ms,
+                    start,
+                    end,
                 } => sensor_of(charger_sensor)
                     .filter(|i| {
                         sensors
@@ -233,8 +233,8 @@ impl Simulator {
                     })
                     .map(|sensor| Resolved::Fault {
                         sensor,
-                        start: *start_ms,
-                        end: *end_ms,
+                        start: start.as_millis(),
+                        end: end.as_millis(),
                     }),
             })
             .collect();
@@ -301,17 +301,18 @@ impl Simulator {
     pub fn drive(&mut self, session: &mut Session, t: Timestamp) -> (usize, IngestReport) {
         let mut batch = std::mem::take(&mut self.batch);
         batch.clear();
-        self.tick(t.as_millis(), &mut batch);
+        self.tick(t, &mut batch);
         let report = session.apply(&batch, t);
         let n = batch.len();
         self.batch = batch;
         (n, report)
     }
 
-    /// Appends the samples of time `t_ms` (UTC ms) to `out`: one per simulated sensor
-    /// on its main channel, plus the `charger` state of each charger, except sensors
-    /// silenced at `t_ms`. A pure function of the seed, the sensors and `t_ms`.
-    pub fn tick(&mut self, t_ms: i64, out: &mut Vec<Sample>) {
+    /// Appends the samples of time `t` to `out`: one per simulated sensor on its main
+    /// channel, plus the `charger` state of each charger, except sensors silenced at
+    /// `t`. A pure function of the seed, the sensors and `t`.
+    pub fn tick(&mut self, t: Timestamp, out: &mut Vec<Sample>) {
+        let t_ms = t.as_millis();
         self.mark(t_ms, true);
         let clock = Clock::new(t_ms, self.seed_key);
         let ch = self.channels;
@@ -323,7 +324,7 @@ impl Simulator {
             let sample = |channel, value| Sample {
                 handle: s.handle,
                 channel,
-                ts: t_ms,
+                ts: t,
                 value,
                 quality: Quality::Good,
             };

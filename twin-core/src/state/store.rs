@@ -8,6 +8,7 @@ use std::ops::Range;
 use super::channel::{ChannelId, ChannelSpec, ChannelType, EncodeError, Quality, Value, encode};
 use super::history::{History, Inserted, Retention, SeriesKey};
 use crate::asset::Handle;
+use crate::time::Timestamp;
 use crate::twin::Twin;
 
 /// No sample yet: the timestamp column's marker.
@@ -24,8 +25,8 @@ pub struct Sample {
     pub handle: Handle,
     /// The channel.
     pub channel: ChannelId,
-    /// Time of the reading, UTC milliseconds since the Unix epoch.
-    pub ts: i64,
+    /// Time of the reading.
+    pub ts: Timestamp,
     /// The encoded value.
     pub value: f64,
     /// The source's quality flag.
@@ -39,8 +40,8 @@ pub struct Reading {
     pub id: String,
     /// The channel's name.
     pub channel: String,
-    /// UTC milliseconds since the Unix epoch.
-    pub ts: i64,
+    /// Time of the reading.
+    pub ts: Timestamp,
     /// The value.
     pub value: Value,
     /// The source's quality flag.
@@ -95,8 +96,8 @@ pub struct Rejection {
     pub asset: String,
     /// The channel, as given.
     pub channel: String,
-    /// The sample's timestamp.
-    pub ts: i64,
+    /// The sample's timestamp (milliseconds in JSON).
+    pub ts: Timestamp,
 }
 
 impl fmt::Display for Rejection {
@@ -149,7 +150,13 @@ impl IngestReport {
     }
 
     /// Counts a refusal made outside the store (a reading that did not resolve).
-    pub fn note_rejection(&mut self, reason: RejectReason, asset: &str, channel: &str, ts: i64) {
+    pub fn note_rejection(
+        &mut self,
+        reason: RejectReason,
+        asset: &str,
+        channel: &str,
+        ts: Timestamp,
+    ) {
         self.reject(reason, || asset.to_string(), channel, ts);
     }
 
@@ -158,7 +165,7 @@ impl IngestReport {
         reason: RejectReason,
         asset: impl FnOnce() -> String,
         channel: &str,
-        ts: i64,
+        ts: Timestamp,
     ) {
         *self.rejected.entry(reason).or_insert(0) += 1;
         if self.examples.len() < MAX_REJECTION_EXAMPLES {
@@ -175,8 +182,8 @@ impl IngestReport {
 /// The latest sample of one channel of one asset.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Latest {
-    /// Its time (UTC ms).
-    pub ts: i64,
+    /// Its time.
+    pub ts: Timestamp,
     /// Its encoded value.
     pub value: f64,
     /// Its quality.
@@ -322,9 +329,9 @@ impl StateStore {
     }
 
     /// Housekeeping as time passes: see [`History::tick`] (compacts the history's hot
-    /// log at most every ten seconds of `now_ms`). Returns how many samples moved.
-    pub fn tick(&mut self, now_ms: i64) -> usize {
-        self.history.tick(now_ms)
+    /// log at most every ten seconds of `now`). Returns how many samples moved.
+    pub fn tick(&mut self, now: Timestamp) -> usize {
+        self.history.tick(now)
     }
 
     /// Sets how many samples the history's hot log holds before an apply compacts it
@@ -334,15 +341,15 @@ impl StateStore {
     }
 
     /// Applies resolved samples. Each is checked (handle, channel, finite value of the
-    /// channel's type, not too far in the future of `now_ms`); an older sample than the
+    /// channel's type, not too far in the future of `now`); an older sample than the
     /// latest goes to history only; an exact repeat changes nothing. Samples at least
     /// as new as the latest are appended to the history's hot log (compacted in
     /// batches, see [`History`]); older ones are inserted at once, since the report says
     /// whether each was new, a repeat or a replacement.
-    pub fn apply(&mut self, samples: &[Sample], now_ms: i64) -> IngestReport {
+    pub fn apply(&mut self, samples: &[Sample], now: Timestamp) -> IngestReport {
         let mut report = IngestReport::default();
         for s in samples {
-            self.apply_one(s, None, now_ms, &mut report);
+            self.apply_one(s, None, now.as_millis(), &mut report);
         }
         report
     }
@@ -359,7 +366,8 @@ impl StateStore {
             report.reject(RejectReason::UnknownHandle, asset, &spec.name, s.ts);
             return;
         }
-        if s.ts == NEVER {
+        let ts = s.ts.as_millis();
+        if ts == NEVER {
             report.reject(RejectReason::InvalidTimestamp, asset, &spec.name, s.ts);
             return;
         }
@@ -381,7 +389,7 @@ impl StateStore {
             report.reject(reason, asset, &spec.name, s.ts);
             return;
         }
-        if s.ts > now_ms.saturating_add(self.future_tolerance_ms) {
+        if ts > now_ms.saturating_add(self.future_tolerance_ms) {
             report.reject(RejectReason::FutureTimestamp, asset, &spec.name, s.ts);
             return;
         }
@@ -391,7 +399,7 @@ impl StateStore {
         };
         let col = &mut self.columns[c];
         let latest_ts = col.ts[h];
-        if s.ts < latest_ts {
+        if ts < latest_ts {
             // Late: stored at once, since the report needs to know what it did.
             match self.history.insert(key, s.ts, s.value) {
                 Inserted::Duplicate => report.duplicates += 1,
@@ -400,7 +408,7 @@ impl StateStore {
             }
             return;
         }
-        if s.ts == latest_ts {
+        if ts == latest_ts {
             if col.value[h] == s.value && col.quality[h] == s.quality as u8 {
                 report.duplicates += 1;
                 return;
@@ -410,7 +418,7 @@ impl StateStore {
             report.applied += 1;
         }
         col.value[h] = s.value;
-        col.ts[h] = s.ts;
+        col.ts[h] = ts;
         col.quality[h] = s.quality as u8;
         // At least as new as the latest: to the hot log, no answer needed.
         self.history.append(key, s.ts, s.value);
@@ -473,8 +481,9 @@ impl StateStore {
         &mut self,
         twin: &Twin,
         readings: &[Reading],
-        now_ms: i64,
+        now: Timestamp,
     ) -> IngestReport {
+        let now_ms = now.as_millis();
         self.ensure_capacity(twin.handle_capacity());
         let mut report = IngestReport::default();
         for r in readings {
@@ -492,19 +501,20 @@ impl StateStore {
         let i = h.index();
         let ts = *col.ts.get(i)?;
         (ts != NEVER).then(|| Latest {
-            ts,
+            ts: Timestamp::from_millis(ts),
             value: col.value[i],
             quality: Quality::from_u8(col.quality[i]),
         })
     }
 
     /// The newest timestamp of any latest value (none when nothing has reported).
-    pub fn newest_ts(&self) -> Option<i64> {
+    pub fn newest_ts(&self) -> Option<Timestamp> {
         self.columns
             .iter()
             .flat_map(|c| c.ts.iter().copied())
             .filter(|t| *t != NEVER)
             .max()
+            .map(Timestamp::from_millis)
     }
 
     /// The latest value of a channel of an asset, decoded.
@@ -516,7 +526,12 @@ impl StateStore {
 
     /// The value a channel of an asset had at time `t`: its last sample at or before
     /// `t` still in history.
-    pub fn value_at(&self, h: Handle, channel: ChannelId, t: i64) -> Option<(i64, f64)> {
+    pub fn value_at(
+        &self,
+        h: Handle,
+        channel: ChannelId,
+        t: Timestamp,
+    ) -> Option<(Timestamp, f64)> {
         self.history.at(
             SeriesKey {
                 handle: h.0,
@@ -530,10 +545,10 @@ impl StateStore {
     /// every (asset, channel) with a sample at or before `t`, with that sample, sorted.
     pub fn state_at(
         &self,
-        t: i64,
+        t: Timestamp,
         assets: Option<&[Handle]>,
-    ) -> Vec<(Handle, ChannelId, i64, f64)> {
-        let mut out: Vec<(Handle, ChannelId, i64, f64)> = match assets {
+    ) -> Vec<(Handle, ChannelId, Timestamp, f64)> {
+        let mut out: Vec<(Handle, ChannelId, Timestamp, f64)> = match assets {
             None => self
                 .history
                 .at_all(t)

@@ -19,6 +19,7 @@ use super::channel::ChannelId;
 use super::store::{Sample, StateStore};
 use crate::asset::Handle;
 use crate::kind::AssetKind;
+use crate::time::Timestamp;
 use crate::twin::Twin;
 
 /// An f64 ordered by `total_cmp`, for the maximum multisets.
@@ -177,8 +178,9 @@ impl VitalSigns {
     }
 
     /// Counts the latest values a store already holds (a twin restored from a snapshot),
-    /// as if they had just arrived; `now_ms` decides who is online.
-    pub fn seed(&mut self, store: &StateStore, now_ms: i64) {
+    /// as if they had just arrived; `now` decides who is online.
+    pub fn seed(&mut self, store: &StateStore, now: Timestamp) {
+        let now_ms = now.as_millis();
         let channels: Vec<ChannelId> = store.channels().map(|(c, _)| c).collect();
         for i in 0..self.town_of.len() {
             if let Some(town) = self.town_of[i] {
@@ -208,8 +210,9 @@ impl VitalSigns {
                 agg.remove(old);
             }
             agg.add(l.value);
-            if l.ts > self.last_ts[i] {
-                self.last_ts[i] = l.ts;
+            let ts = l.ts.as_millis();
+            if ts > self.last_ts[i] {
+                self.last_ts[i] = ts;
             }
         }
         if self.last_ts[i] != i64::MIN {
@@ -221,20 +224,21 @@ impl VitalSigns {
     /// handles in `changed`): a sensor counts in the town it is located in now, with its
     /// latest values from the store; a removed sensor no longer counts. A town inserted,
     /// removed or moved rebuilds the table from the store (its sensors' towns changed).
-    /// `now_ms` decides who is online.
+    /// `now` decides who is online.
     pub fn assets_changed(
         &mut self,
         twin: &Twin,
         store: &StateStore,
         changed: &[Handle],
-        now_ms: i64,
+        now: Timestamp,
     ) {
+        let now_ms = now.as_millis();
         let towns_changed = changed.iter().any(|&h| {
             self.towns.contains(&h) || twin.get(h).is_some_and(|a| a.kind == AssetKind::Town)
         });
         if towns_changed {
             *self = VitalSigns::new(twin, self.window_ms);
-            self.seed(store, now_ms);
+            self.seed(store, now);
             return;
         }
         self.grow(twin.handle_capacity());
@@ -294,7 +298,8 @@ impl VitalSigns {
 
     /// Takes samples just given to `store.apply` (only those that became the latest
     /// value count) and updates counts, sums, maxima and online sensors.
-    pub fn update(&mut self, store: &StateStore, samples: &[Sample], now_ms: i64) {
+    pub fn update(&mut self, store: &StateStore, samples: &[Sample], now: Timestamp) {
+        let now_ms = now.as_millis();
         for s in samples {
             let i = s.handle.index();
             let Some(Some(town)) = self.town_of.get(i).copied() else {
@@ -317,12 +322,13 @@ impl VitalSigns {
                 agg.remove(old);
             }
             agg.add(s.value);
-            if s.ts > self.last_ts[i] {
-                self.last_ts[i] = s.ts;
-                self.set_online(i, town, s.ts, now_ms);
+            let ts = s.ts.as_millis();
+            if ts > self.last_ts[i] {
+                self.last_ts[i] = ts;
+                self.set_online(i, town, ts, now_ms);
             }
         }
-        self.tick(now_ms);
+        self.tick(now);
     }
 
     fn set_online(&mut self, i: usize, town: u16, ts: i64, now_ms: i64) {
@@ -353,7 +359,8 @@ impl VitalSigns {
     }
 
     /// Marks sensors silent longer than the window as offline.
-    pub fn tick(&mut self, now_ms: i64) {
+    pub fn tick(&mut self, now: Timestamp) {
+        let now_ms = now.as_millis();
         while let Some(entry) = self.deadlines.first_entry() {
             if *entry.key() > now_ms {
                 break;
@@ -397,10 +404,10 @@ impl VitalSigns {
     /// The table as it was at time `t`, recomputed from the store's history (the
     /// latest sample at or before `t` of every sensor and channel; online = a sample
     /// within the window before `t`). Alerts are not counted.
-    pub fn at(&self, twin: &Twin, store: &StateStore, t: i64) -> Vec<VitalRow> {
+    pub fn at(&self, twin: &Twin, store: &StateStore, t: Timestamp) -> Vec<VitalRow> {
         let mut aggs: BTreeMap<(u16, ChannelId), Agg> = BTreeMap::new();
         let mut online = vec![0usize; self.towns.len()];
-        let mut last_ts: BTreeMap<Handle, i64> = BTreeMap::new();
+        let mut last_ts: BTreeMap<Handle, Timestamp> = BTreeMap::new();
         for (h, c, ts, v) in store.state_at(t, None) {
             let Some(Some(town)) = self.town_of.get(h.index()).copied() else {
                 continue;
@@ -411,7 +418,7 @@ impl VitalSigns {
         }
         for (h, ts) in last_ts {
             if let Some(Some(town)) = self.town_of.get(h.index()).copied()
-                && t.saturating_sub(ts) <= self.window_ms
+                && t.ms_since(ts) <= self.window_ms
             {
                 online[town as usize] += 1;
             }

@@ -54,8 +54,8 @@ pub struct ReadingRef<'a> {
     pub id: &'a str,
     /// The channel's name.
     pub channel: &'a str,
-    /// UTC milliseconds since the Unix epoch.
-    pub ts: i64,
+    /// Time of the reading.
+    pub ts: crate::time::Timestamp,
     /// The value.
     pub value: ValueRef<'a>,
     /// The source's quality flag.
@@ -219,13 +219,15 @@ impl<'a> Cursor<'a> {
     }
 
     /// A `ts`: a non-negative JSON integer in [`TS_RANGE`].
-    fn timestamp(&mut self) -> Option<i64> {
+    fn timestamp(&mut self) -> Option<crate::time::Timestamp> {
         let (n, _) = self.digits(0, true)?;
         if matches!(self.peek(), Some(b'.' | b'e' | b'E')) {
             return None;
         }
         let ts = i64::try_from(n).ok()?;
-        TS_RANGE.contains(&ts).then_some(ts)
+        TS_RANGE
+            .contains(&ts)
+            .then_some(crate::time::Timestamp::from_millis(ts))
     }
 
     /// A `value`: a number, a boolean or a string.

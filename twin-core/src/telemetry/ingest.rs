@@ -12,6 +12,7 @@ use crate::asset::Handle;
 use crate::session::Session;
 use crate::state::MAX_REJECTION_EXAMPLES;
 use crate::state::{ChannelId, Reading, RejectReason, Sample, StateStore, Value};
+use crate::time::Timestamp;
 use crate::twin::Twin;
 
 /// Lines parsed before their ids are looked up together.
@@ -187,10 +188,16 @@ impl JsonIngest {
     }
 
     /// Parses JSON Lines telemetry (`file` names it in errors) and applies its readings
-    /// to `live` as one batch at `now_ms`: the same readings, errors and report as
+    /// to `live` as one batch at `now`: the same readings, errors and report as
     /// [`super::parse`] followed by [`Session::apply_readings`].
-    pub fn ingest(&mut self, live: &mut Session, text: &str, file: &str, now_ms: i64) -> Ingested {
-        self.ingest_at(live, text, file, Now::At(now_ms)).0
+    pub fn ingest(
+        &mut self,
+        live: &mut Session,
+        text: &str,
+        file: &str,
+        now: Timestamp,
+    ) -> Ingested {
+        self.ingest_at(live, text, file, Now::At(now)).0
     }
 
     /// As [`JsonIngest::ingest`], applied at the time `now` says (a fixed time, or
@@ -201,7 +208,7 @@ impl JsonIngest {
         text: &str,
         file: &str,
         now: Now,
-    ) -> (Ingested, i64) {
+    ) -> (Ingested, Timestamp) {
         self.ids.refresh(live.twin());
         if self.channels.len() != live.store().channels().count() {
             self.channels = live
@@ -235,13 +242,13 @@ impl JsonIngest {
 /// When a batch is applied (the "now" of the far-future check and of vital signs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Now {
-    /// At this time (UTC ms).
-    At(i64),
+    /// At this time.
+    At(Timestamp),
     /// At the newest time of a reading read from the batch (refused ones included;
     /// times outside [`super::TS_RANGE`] ignored), and not before `at_least`.
     Newest {
         /// The earliest time the batch is applied at.
-        at_least: i64,
+        at_least: Timestamp,
     },
 }
 
@@ -286,14 +293,14 @@ pub(super) fn run(
     now: Now,
     samples: &mut Vec<Sample>,
     mut ingest: Option<&mut JsonIngest>,
-) -> (Ingested, i64) {
+) -> (Ingested, Timestamp) {
     let mut newest = match now {
         Now::At(t) => t,
         Now::Newest { at_least } => at_least,
     };
     // Refusals noted after the store's report, as `apply_readings` does: the first
     // ones in full (the report keeps at most that many examples), the rest counted.
-    let mut refused: Vec<(RejectReason, String, String, i64)> = Vec::new();
+    let mut refused: Vec<(RejectReason, String, String, Timestamp)> = Vec::new();
     let mut refused_more: Vec<RejectReason> = Vec::new();
     let mut errors = Vec::new();
     let mut parsed: Vec<Parsed<'_>> = Vec::with_capacity(CHUNK);
@@ -377,7 +384,7 @@ pub(super) fn run(
                 }
                 None => super::resolve(live.twin(), live.store(), &r),
             };
-            if matches!(now, Now::Newest { .. }) && super::TS_RANGE.contains(&r.ts) {
+            if matches!(now, Now::Newest { .. }) && super::TS_RANGE.contains(&r.ts.as_millis()) {
                 newest = newest.max(r.ts);
             }
             match resolved {
@@ -389,13 +396,12 @@ pub(super) fn run(
             }
         }
     }
-    let now_ms = newest;
-    let mut report = live.apply(samples, crate::Timestamp::from_millis(now_ms));
+    let mut report = live.apply(samples, newest);
     for (reason, id, channel, ts) in refused {
         report.note_rejection(reason, &id, &channel, ts);
     }
     for reason in refused_more {
         *report.rejected.entry(reason).or_insert(0) += 1;
     }
-    (Ingested { report, errors }, now_ms)
+    (Ingested { report, errors }, newest)
 }

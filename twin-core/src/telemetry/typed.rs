@@ -52,8 +52,8 @@ pub struct ReadingCow<'a> {
     pub id: Cow<'a, str>,
     /// The channel's name.
     pub channel: Cow<'a, str>,
-    /// UTC milliseconds since the Unix epoch.
-    pub ts: i64,
+    /// Time of the reading.
+    pub ts: crate::time::Timestamp,
     /// The value.
     pub value: ValueCow<'a>,
     /// The source's quality flag.

@@ -6,11 +6,12 @@ use super::{AlertEngine, AlertState};
 use crate::asset::Handle;
 use crate::kind::AssetKind;
 use crate::query::KindFilter;
+use crate::time::Timestamp;
 use crate::twin::Twin;
 
 impl AlertEngine {
     /// Follows assets inserted, removed or moved (their handles in `changed`; a handle
-    /// the twin no longer holds was removed), at `at_ms`:
+    /// the twin no longer holds was removed), at `at`:
     ///
     /// - a removed asset's open alerts clear (its threshold, silence and geofence
     ///   watches end);
@@ -24,14 +25,14 @@ impl AlertEngine {
     /// Geofences are evaluated by [`AlertEngine::on_moved`], not here. A removed
     /// asset's kind is unknown here, so it counts as one of every rule's kinds (spatial
     /// sets are recomputed); [`AlertEngine::asset_removed`] knows better.
-    pub fn assets_changed(&mut self, twin: &Twin, changed: &[Handle], at_ms: i64) {
-        self.follow(twin, changed, &[], at_ms);
+    pub fn assets_changed(&mut self, twin: &Twin, changed: &[Handle], at: Timestamp) {
+        self.follow(twin, changed, &[], at);
     }
 
     /// Follows the removal of one asset of `kind` (as [`AlertEngine::assets_changed`]):
     /// its alerts clear, and only rules about its kind look again.
-    pub fn asset_removed(&mut self, twin: &Twin, h: Handle, kind: &AssetKind, at_ms: i64) {
-        self.follow(twin, &[h], &[(h, kind)], at_ms);
+    pub fn asset_removed(&mut self, twin: &Twin, h: Handle, kind: &AssetKind, at: Timestamp) {
+        self.follow(twin, &[h], &[(h, kind)], at);
     }
 
     fn follow(
@@ -39,7 +40,7 @@ impl AlertEngine {
         twin: &Twin,
         changed: &[Handle],
         removed: &[(Handle, &AssetKind)],
-        at_ms: i64,
+        at: Timestamp,
     ) {
         if changed.is_empty() {
             return;
@@ -145,7 +146,7 @@ impl AlertEngine {
 
         to_clear.sort_unstable();
         for id in to_clear {
-            if let Some(e) = self.clear_alert(id, at_ms) {
+            if let Some(e) = self.clear_alert(id, at) {
                 self.emit(e);
             }
         }

@@ -12,6 +12,7 @@ use geo_types::Geometry;
 use super::{AlertEngine, AlertEvent, Severity};
 use crate::asset::Handle;
 use crate::query::KindFilter;
+use crate::time::Timestamp;
 use crate::twin::Twin;
 
 /// Which crossing a fence alerts on.
@@ -49,8 +50,8 @@ impl AlertEngine {
         self.fences.iter().map(|(r, _)| r)
     }
 
-    /// Evaluates the geofences for an asset that moved (or was first placed) at `at_ms`.
-    pub fn on_moved(&mut self, twin: &Twin, h: Handle, at_ms: i64) {
+    /// Evaluates the geofences for an asset that moved (or was first placed) at `at`.
+    pub fn on_moved(&mut self, twin: &Twin, h: Handle, at: Timestamp) {
         let Some(asset) = twin.get(h) else {
             return;
         };
@@ -82,13 +83,13 @@ impl AlertEngine {
             match (should_be_open, open) {
                 (true, None) => {
                     let value = f64::from(u8::from(inside));
-                    let alert = self.open_alert(twin, rule_id, severity, h, at_ms, value);
+                    let alert = self.open_alert(twin, rule_id, severity, h, at, value);
                     self.fence_open.insert(key, alert.id);
                     self.emit(AlertEvent::Raised(alert));
                 }
                 (false, Some(id)) => {
                     self.fence_open.remove(&key);
-                    if let Some(e) = self.clear_alert(id, at_ms) {
+                    if let Some(e) = self.clear_alert(id, at) {
                         self.emit(e);
                     }
                 }

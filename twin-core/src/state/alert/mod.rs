@@ -220,12 +220,12 @@ pub enum AlertEvent {
 #[derive(Clone, Copy, Debug, Default)]
 struct Watch {
     /// Time of the first sample of the current run where the condition held.
-    since: Option<i64>,
+    since: Option<Timestamp>,
     /// The open alert.
     open: Option<u64>,
     /// The last sample evaluated (time, value): an exact repeat or an older sample is
     /// not evaluated again (at-least-once delivery must not move alerts).
-    last: Option<(i64, f64)>,
+    last: Option<(Timestamp, f64)>,
 }
 
 /// How many cleared alerts an engine keeps for [`AlertEngine::alert`] lookups (older
@@ -405,7 +405,7 @@ impl AlertEngine {
             self.watches.insert(
                 (ri as u16, a.asset.0),
                 Watch {
-                    since: Some(a.raised_at.as_millis()),
+                    since: Some(a.raised_at),
                     open: (a.state != AlertState::Cleared).then_some(a.id),
                     last: None,
                 },
@@ -416,7 +416,7 @@ impl AlertEngine {
     }
 
     /// Acknowledges an open alert; false if it is unknown, cleared or acknowledged.
-    pub fn acknowledge(&mut self, id: u64, at_ms: i64) -> bool {
+    pub fn acknowledge(&mut self, id: u64, at: Timestamp) -> bool {
         let Some(a) = self.alerts.get_mut(&id) else {
             return false;
         };
@@ -424,7 +424,7 @@ impl AlertEngine {
             return false;
         }
         a.state = AlertState::Acknowledged;
-        a.acknowledged_at = Some(Timestamp::from_millis(at_ms));
+        a.acknowledged_at = Some(at);
         let e = AlertEvent::Acknowledged(a.clone());
         self.emit(e);
         true
@@ -473,7 +473,8 @@ impl AlertEngine {
 
     /// Raises silence alerts: assets of a [`Condition::Silent`] rule whose last sample
     /// on its channel is older than the allowed silence. Scans at most once a second.
-    pub fn tick(&mut self, twin: &Twin, store: &StateStore, now_ms: i64) {
+    pub fn tick(&mut self, twin: &Twin, store: &StateStore, now: Timestamp) {
+        let now_ms = now.as_millis();
         if now_ms < self.last_scan.saturating_add(1000) {
             return;
         }
@@ -498,7 +499,7 @@ impl AlertEngine {
                 let Some(l) = store.latest(h, channel) else {
                     continue;
                 };
-                if now_ms.saturating_sub(l.ts) <= after_ms {
+                if now.ms_since(l.ts) <= after_ms {
                     continue;
                 }
                 let key = (ri as u16, h.0);
@@ -508,13 +509,20 @@ impl AlertEngine {
                 raised.push((h, l.value));
             }
             for (h, value) in raised {
-                let e = self.raise(twin, ri, h, now_ms, value);
+                let e = self.raise(twin, ri, h, now, value);
                 self.emit(e);
             }
         }
     }
 
-    fn raise(&mut self, twin: &Twin, ri: usize, h: Handle, at: i64, value: f64) -> AlertEvent {
+    fn raise(
+        &mut self,
+        twin: &Twin,
+        ri: usize,
+        h: Handle,
+        at: Timestamp,
+        value: f64,
+    ) -> AlertEvent {
         let (rule, severity) = (self.rules[ri].id.clone(), self.rules[ri].severity);
         let alert = self.open_alert(twin, rule, severity, h, at, value);
         let w = self.watches.entry((ri as u16, h.0)).or_default();
@@ -529,7 +537,7 @@ impl AlertEngine {
         rule: String,
         severity: Severity,
         h: Handle,
-        at: i64,
+        at: Timestamp,
         value: f64,
     ) -> Alert {
         let id = self.next_id;
@@ -541,7 +549,7 @@ impl AlertEngine {
             asset_id: twin.get(h).map(|a| a.id.clone()).unwrap_or_default(),
             town: twin.located_in(h),
             severity,
-            raised_at: Timestamp::from_millis(at),
+            raised_at: at,
             value,
             state: AlertState::Raised,
             acknowledged_at: None,
@@ -553,10 +561,10 @@ impl AlertEngine {
 
     /// Clears an open alert at `at` and files it among the cleared ones (every kind of
     /// rule clears alerts here); the event to emit, if it was known.
-    fn clear_alert(&mut self, id: u64, at: i64) -> Option<AlertEvent> {
+    fn clear_alert(&mut self, id: u64, at: Timestamp) -> Option<AlertEvent> {
         let a = self.alerts.get_mut(&id)?;
         a.state = AlertState::Cleared;
-        a.cleared_at = Some(Timestamp::from_millis(at));
+        a.cleared_at = Some(at);
         let e = AlertEvent::Cleared(a.clone());
         self.retire(id);
         Some(e)
@@ -576,7 +584,7 @@ impl AlertEngine {
             }
             let before = match rule.condition {
                 Condition::ChangeAbove { window_ms, .. } => store
-                    .value_at(s.handle, s.channel, s.ts.saturating_sub(window_ms))
+                    .value_at(s.handle, s.channel, s.ts.add_ms(-window_ms))
                     .map(|(_, v)| v),
                 _ => None,
             };
@@ -593,7 +601,7 @@ impl AlertEngine {
             match w.open {
                 None if rule.holds(s.value, before) => {
                     let since = *w.since.get_or_insert(s.ts);
-                    raise = s.ts.saturating_sub(since) >= rule.min_duration_ms;
+                    raise = s.ts.ms_since(since) >= rule.min_duration_ms;
                 }
                 None => w.since = None,
                 Some(id) if rule.cleared(s.value, before) => {

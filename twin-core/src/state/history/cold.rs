@@ -71,7 +71,7 @@ impl Acc {
             self.scaled / n * TWO_POW_64
         };
         Bucket {
-            start,
+            start: crate::time::Timestamp::from_millis(start),
             count: self.count,
             min: self.min,
             max: self.max,

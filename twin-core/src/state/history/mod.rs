@@ -120,7 +120,7 @@
 //! same).
 //!
 //! ## Reads
-//! [`History::range`], [`History::iter_range`] (inclusive, sorted), [`History::at`]
+//! [`History::range`] (inclusive, sorted), [`History::at`]
 //! (last sample at or before `t`, for time travel), [`History::at_all`] (the same for
 //! every series), [`History::latest`], [`History::downsample`] (min/max/mean per
 //! bucket, for charts). Bad arguments (`from > to`, `bucket_ms <= 0`) give empty
@@ -128,6 +128,8 @@
 //! NaN (callers refuse NaN).
 
 use std::sync::{PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use crate::time::Timestamp;
 
 mod cold;
 mod hot;
@@ -236,8 +238,8 @@ pub enum Inserted {
 /// Summary of the samples of one time bucket, for charts.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Bucket {
-    /// Start of the bucket (inclusive), in UTC milliseconds.
-    pub start: i64,
+    /// Start of the bucket (inclusive).
+    pub start: Timestamp,
     /// Number of samples in the bucket (at least 1).
     pub count: u32,
     /// Smallest value.
@@ -351,7 +353,7 @@ impl History {
     /// pending samples; see the module docs for ordering, idempotence and retention),
     /// then evicts down to the budget. `value` must not be NaN (callers refuse it; a
     /// NaN is stored but never matches as a duplicate).
-    pub fn insert(&mut self, key: SeriesKey, ts: i64, value: f64) -> Inserted {
+    pub(crate) fn insert_ms(&mut self, key: SeriesKey, ts: i64, value: f64) -> Inserted {
         self.inner().insert(key, ts, value)
     }
 
@@ -359,7 +361,7 @@ impl History {
     /// by the rules of [`History::insert`], in arrival order, when compacted (see the
     /// module docs), and every read sees it from now on. Compacts when the log is full.
     #[inline]
-    pub fn append(&mut self, key: SeriesKey, ts: i64, value: f64) {
+    pub(crate) fn append_ms(&mut self, key: SeriesKey, ts: i64, value: f64) {
         self.inner().append(key, ts, value);
     }
 
@@ -374,7 +376,7 @@ impl History {
     /// Returns how many samples were compacted. Called by `Session::tick`, so that a
     /// slow trickle of samples does not wait long for retention and the budget; with a
     /// steady stream the full log compacts itself first.
-    pub fn tick(&mut self, now_ms: i64) -> usize {
+    pub(crate) fn tick_ms(&mut self, now_ms: i64) -> usize {
         let inner = self.inner();
         let due = inner
             .last_tick
@@ -416,7 +418,7 @@ impl History {
     /// Compacts, then applies every channel's retention with `now_ms` as the reference
     /// time: drops samples older than `now_ms - max_age_ms` and beyond `max_samples`.
     /// Returns how many samples were dropped (also added to [`History::expired`]).
-    pub fn enforce(&mut self, now_ms: i64) -> u64 {
+    pub(crate) fn enforce_ms(&mut self, now_ms: i64) -> u64 {
         let inner = self.inner();
         inner.compact_all();
         inner.cold.enforce(now_ms)
@@ -479,12 +481,12 @@ impl History {
     }
 
     /// The newest sample of series `key`.
-    pub fn latest(&self, key: SeriesKey) -> Option<(i64, f64)> {
+    pub(crate) fn latest_ms(&self, key: SeriesKey) -> Option<(i64, f64)> {
         self.read_key(key, |c| c.latest(key))
     }
 
     /// The oldest sample still held of series `key`.
-    pub fn oldest(&self, key: SeriesKey) -> Option<(i64, f64)> {
+    pub(crate) fn oldest_ms(&self, key: SeriesKey) -> Option<(i64, f64)> {
         self.read_key(key, |c| c.oldest_sample(key))
     }
 
@@ -494,7 +496,7 @@ impl History {
     /// sample count, they cannot change the answer unless their time moves the age
     /// cut-off past it; that is checked, and then the answer is read without
     /// compacting (the common case of a rule looking back from a new sample).
-    pub fn at(&self, key: SeriesKey, t: i64) -> Option<(i64, f64)> {
+    pub(crate) fn at_ms(&self, key: SeriesKey, t: i64) -> Option<(i64, f64)> {
         {
             let inner = self.shared();
             let ret = inner.cold.retention(key.channel);
@@ -521,7 +523,7 @@ impl History {
 
     /// For every series with a sample at or before `t`, its last such sample, in key
     /// order: [`History::at`] for all keys under one lock.
-    pub fn at_all(&self, t: i64) -> Vec<(SeriesKey, i64, f64)> {
+    pub(crate) fn at_all_ms(&self, t: i64) -> Vec<(SeriesKey, i64, f64)> {
         self.read_all(|c| {
             c.keys()
                 .into_iter()
@@ -530,20 +532,9 @@ impl History {
         })
     }
 
-    /// Samples of series `key` with `from_ms <= ts <= to_ms`, sorted by time (read
-    /// under the lock, then handed out). Empty when `from_ms > to_ms`.
-    pub fn iter_range(
-        &self,
-        key: SeriesKey,
-        from_ms: i64,
-        to_ms: i64,
-    ) -> impl Iterator<Item = (i64, f64)> + '_ {
-        self.range(key, from_ms, to_ms).into_iter()
-    }
-
     /// Samples of series `key` with `from_ms <= ts <= to_ms`, sorted by time. Empty
     /// when `from_ms > to_ms`.
-    pub fn range(&self, key: SeriesKey, from_ms: i64, to_ms: i64) -> Vec<(i64, f64)> {
+    pub(crate) fn range_ms(&self, key: SeriesKey, from_ms: i64, to_ms: i64) -> Vec<(i64, f64)> {
         self.read_key(key, |c| c.iter_range(key, from_ms, to_ms).collect())
     }
 
@@ -552,7 +543,7 @@ impl History {
     /// `from_ms + k * bucket_ms` up to the next); only non-empty buckets, in time
     /// order. Empty when `bucket_ms <= 0` or `from_ms > to_ms`. The mean of a bucket
     /// holding both infinities is NaN.
-    pub fn downsample(
+    pub(crate) fn downsample_ms(
         &self,
         key: SeriesKey,
         from_ms: i64,
@@ -560,5 +551,92 @@ impl History {
         bucket_ms: i64,
     ) -> Vec<Bucket> {
         self.read_key(key, |c| c.downsample(key, from_ms, to_ms, bucket_ms))
+    }
+}
+
+/// The public, [`Timestamp`]-typed face of the history.
+impl History {
+    /// Stores the sample `(ts, value)` of series `key` at once (after the series'
+    /// pending samples; see the module docs for ordering, idempotence and retention),
+    /// then evicts down to the budget. `value` must not be NaN (callers refuse it; a
+    /// NaN is stored but never matches as a duplicate).
+    pub fn insert(&mut self, key: SeriesKey, ts: Timestamp, value: f64) -> Inserted {
+        self.insert_ms(key, ts.as_millis(), value)
+    }
+
+    /// Appends the sample `(ts, value)` of series `key` to the hot log: it is stored
+    /// by the rules of [`History::insert`], in arrival order, when compacted (see the
+    /// module docs), and every read sees it from now on. Compacts when the log is full.
+    #[inline]
+    pub fn append(&mut self, key: SeriesKey, ts: Timestamp, value: f64) {
+        self.append_ms(key, ts.as_millis(), value);
+    }
+
+    /// Housekeeping as time passes: compacts the hot log if it holds samples and no
+    /// tick has compacted it for [`TICK_COMPACTION_MS`] (or the clock went back).
+    /// Returns how many samples were compacted. Called by `Session::tick`, so that a
+    /// slow trickle of samples does not wait long for retention and the budget; with a
+    /// steady stream the full log compacts itself first.
+    pub fn tick(&mut self, now: Timestamp) -> usize {
+        self.tick_ms(now.as_millis())
+    }
+
+    /// Compacts, then applies every channel's retention with `now` as the reference
+    /// time: drops samples older than `now - max_age_ms` and beyond `max_samples`.
+    /// Returns how many samples were dropped (also added to [`History::expired`]).
+    pub fn enforce(&mut self, now: Timestamp) -> u64 {
+        self.enforce_ms(now.as_millis())
+    }
+
+    /// The newest sample of series `key`.
+    pub fn latest(&self, key: SeriesKey) -> Option<(Timestamp, f64)> {
+        self.latest_ms(key)
+            .map(|(t, v)| (Timestamp::from_millis(t), v))
+    }
+
+    /// The oldest sample still held of series `key`.
+    pub fn oldest(&self, key: SeriesKey) -> Option<(Timestamp, f64)> {
+        self.oldest_ms(key)
+            .map(|(t, v)| (Timestamp::from_millis(t), v))
+    }
+
+    /// The last sample of series `key` at or before `t` (see the module docs for what
+    /// retention keeps).
+    pub fn at(&self, key: SeriesKey, t: Timestamp) -> Option<(Timestamp, f64)> {
+        self.at_ms(key, t.as_millis())
+            .map(|(t, v)| (Timestamp::from_millis(t), v))
+    }
+
+    /// For every series with a sample at or before `t`, its last such sample, in key
+    /// order: [`History::at`] for all keys under one lock.
+    pub fn at_all(&self, t: Timestamp) -> Vec<(SeriesKey, Timestamp, f64)> {
+        self.at_all_ms(t.as_millis())
+            .into_iter()
+            .map(|(k, t, v)| (k, Timestamp::from_millis(t), v))
+            .collect()
+    }
+
+    /// Samples of series `key` with `from <= ts <= to`, sorted by time. Empty when
+    /// `from > to`.
+    pub fn range(&self, key: SeriesKey, from: Timestamp, to: Timestamp) -> Vec<(Timestamp, f64)> {
+        self.range_ms(key, from.as_millis(), to.as_millis())
+            .into_iter()
+            .map(|(t, v)| (Timestamp::from_millis(t), v))
+            .collect()
+    }
+
+    /// Min, max, mean and count of the samples of series `key` in `[from, to]`, per
+    /// bucket of `bucket_ms` milliseconds starting at `from` (bucket `k` covers
+    /// `from + k * bucket_ms` up to the next); only non-empty buckets, in time order.
+    /// Empty when `bucket_ms <= 0` or `from > to`. The mean of a bucket holding both
+    /// infinities is NaN.
+    pub fn downsample(
+        &self,
+        key: SeriesKey,
+        from: Timestamp,
+        to: Timestamp,
+        bucket_ms: i64,
+    ) -> Vec<Bucket> {
+        self.downsample_ms(key, from.as_millis(), to.as_millis(), bucket_ms)
     }
 }

@@ -81,7 +81,7 @@ pub(super) fn cold(h: &History) -> Cold {
 }
 
 pub(super) fn all(h: &History, key: SeriesKey) -> Vec<(i64, f64)> {
-    h.range(key, i64::MIN, i64::MAX)
+    h.range_ms(key, i64::MIN, i64::MAX)
 }
 
 #[test]
@@ -91,22 +91,25 @@ fn thousand_in_order_samples_read_back() {
         .map(|i| (1_700_000_000_000 + i * 1000, i as f64 * 0.5))
         .collect();
     for &(ts, v) in &want {
-        assert_eq!(h.insert(K, ts, v), Inserted::Appended);
+        assert_eq!(h.insert_ms(K, ts, v), Inserted::Appended);
     }
     assert_eq!(h.len(K), 1000);
     assert_eq!(h.total_samples(), 1000);
     assert_eq!(h.series_count(), 1);
-    assert_eq!(h.range(K, i64::MIN, i64::MAX), want);
-    assert_eq!(h.range(K, want[10].0, want[19].0), want[10..20].to_vec());
+    assert_eq!(h.range_ms(K, i64::MIN, i64::MAX), want);
+    assert_eq!(h.range_ms(K, want[10].0, want[19].0), want[10..20].to_vec());
     assert_eq!(
-        h.range(K, want[10].0 + 1, want[19].0 - 1),
+        h.range_ms(K, want[10].0 + 1, want[19].0 - 1),
         want[11..19].to_vec()
     );
-    assert_eq!(h.latest(K), Some(want[999]));
-    assert_eq!(h.oldest(K), Some(want[0]));
+    assert_eq!(h.latest_ms(K), Some(want[999]));
+    assert_eq!(h.oldest_ms(K), Some(want[0]));
     assert_eq!(h.keys().collect::<Vec<_>>(), vec![K]);
-    assert!(h.range(SeriesKey::new(1, 1), i64::MIN, i64::MAX).is_empty());
-    assert_eq!(h.latest(SeriesKey::new(1, 1)), None);
+    assert!(
+        h.range_ms(SeriesKey::new(1, 1), i64::MIN, i64::MAX)
+            .is_empty()
+    );
+    assert_eq!(h.latest_ms(SeriesKey::new(1, 1)), None);
     check(&h);
 }
 
@@ -114,7 +117,7 @@ fn thousand_in_order_samples_read_back() {
 fn long_series_costs_at_most_12_5_bytes_per_sample() {
     let mut h = History::new(Retention::UNLIMITED, None);
     for i in 0..100_000i64 {
-        h.insert(K, 1_700_000_000_000 + i * 1000, i as f64);
+        h.insert_ms(K, 1_700_000_000_000 + i * 1000, i as f64);
     }
     let per = h.bytes() as f64 / h.total_samples() as f64;
     eprintln!(
@@ -129,21 +132,21 @@ fn long_series_costs_at_most_12_5_bytes_per_sample() {
 #[test]
 fn out_of_order_duplicate_and_replace() {
     let mut h = History::new(Retention::UNLIMITED, None);
-    assert_eq!(h.insert(K, 0, 0.0), Inserted::Appended);
-    assert_eq!(h.insert(K, 2000, 2.0), Inserted::Appended);
-    assert_eq!(h.insert(K, 1000, 1.0), Inserted::OutOfOrder);
-    assert_eq!(h.insert(K, -1000, -1.0), Inserted::OutOfOrder);
+    assert_eq!(h.insert_ms(K, 0, 0.0), Inserted::Appended);
+    assert_eq!(h.insert_ms(K, 2000, 2.0), Inserted::Appended);
+    assert_eq!(h.insert_ms(K, 1000, 1.0), Inserted::OutOfOrder);
+    assert_eq!(h.insert_ms(K, -1000, -1.0), Inserted::OutOfOrder);
     assert_eq!(
         all(&h, K),
         vec![(-1000, -1.0), (0, 0.0), (1000, 1.0), (2000, 2.0)]
     );
-    assert_eq!(h.insert(K, 1000, 1.0), Inserted::Duplicate);
-    assert_eq!(h.insert(K, 2000, 2.0), Inserted::Duplicate);
+    assert_eq!(h.insert_ms(K, 1000, 1.0), Inserted::Duplicate);
+    assert_eq!(h.insert_ms(K, 2000, 2.0), Inserted::Duplicate);
     assert_eq!(h.len(K), 4);
-    assert_eq!(h.insert(K, 1000, 10.0), Inserted::Replaced);
-    assert_eq!(h.insert(K, 2000, 20.0), Inserted::Replaced);
-    assert_eq!(h.insert(K, -1000, -0.0), Inserted::Replaced);
-    assert_eq!(h.insert(K, -1000, -0.0), Inserted::Duplicate);
+    assert_eq!(h.insert_ms(K, 1000, 10.0), Inserted::Replaced);
+    assert_eq!(h.insert_ms(K, 2000, 20.0), Inserted::Replaced);
+    assert_eq!(h.insert_ms(K, -1000, -0.0), Inserted::Replaced);
+    assert_eq!(h.insert_ms(K, -1000, -0.0), Inserted::Duplicate);
     assert_eq!(
         all(&h, K),
         vec![(-1000, -0.0), (0, 0.0), (1000, 10.0), (2000, 20.0)]
@@ -156,10 +159,13 @@ fn out_of_order_duplicate_and_replace() {
 fn out_of_order_into_full_chunks_splits() {
     let mut h = History::new(Retention::UNLIMITED, None);
     for i in 0..1000i64 {
-        h.insert(K, i * 10, i as f64);
+        h.insert_ms(K, i * 10, i as f64);
     }
     for i in (0..999i64).rev() {
-        assert_eq!(h.insert(K, i * 10 + 5, -(i as f64)), Inserted::OutOfOrder);
+        assert_eq!(
+            h.insert_ms(K, i * 10 + 5, -(i as f64)),
+            Inserted::OutOfOrder
+        );
     }
     check(&h);
     let got = all(&h, K);
@@ -194,7 +200,7 @@ fn random_against_model(seed: u64, lo: i64, hi: i64, n: usize) {
         } else {
             (keys[which], &mut models[which - 1])
         };
-        let got = h.insert(key, ts, v);
+        let got = h.insert_ms(key, ts, v);
         let newest = m.keys().next_back().copied();
         let want = match m.get(&ts) {
             Some(old) if *old == v => Inserted::Duplicate,
@@ -216,7 +222,7 @@ fn random_against_model(seed: u64, lo: i64, hi: i64, n: usize) {
             want[rng.below(want.len() as u64) as usize].0
         };
         let brute = want.iter().rev().find(|&&(ts, _)| ts <= t).copied();
-        assert_eq!(h.at(keys[0], t), brute, "seed {seed} t {t}");
+        assert_eq!(h.at_ms(keys[0], t), brute, "seed {seed} t {t}");
         let (a, b) = (rng.range(lo, hi), rng.range(lo, hi));
         let (a, b) = (a.min(b), a.max(b));
         let brute: Vec<_> = want
@@ -224,14 +230,14 @@ fn random_against_model(seed: u64, lo: i64, hi: i64, n: usize) {
             .filter(|&&(ts, _)| a <= ts && ts <= b)
             .copied()
             .collect();
-        assert_eq!(h.range(keys[0], a, b), brute, "seed {seed} [{a}, {b}]");
+        assert_eq!(h.range_ms(keys[0], a, b), brute, "seed {seed} [{a}, {b}]");
     }
     assert_eq!(
-        h.at(keys[0], i64::MIN),
+        h.at_ms(keys[0], i64::MIN),
         want.first().filter(|s| s.0 == i64::MIN).copied()
     );
-    assert_eq!(h.at(keys[0], i64::MAX), want.last().copied());
-    assert_eq!(h.latest(keys[0]), want.last().copied());
+    assert_eq!(h.at_ms(keys[0], i64::MAX), want.last().copied());
+    assert_eq!(h.latest_ms(keys[0]), want.last().copied());
 }
 
 #[test]
@@ -259,7 +265,7 @@ fn mostly_in_order_with_late_redeliveries() {
         } else {
             i * 1000
         };
-        h.insert(K, ts, (ts / 1000) as f64);
+        h.insert_ms(K, ts, (ts / 1000) as f64);
         model.insert(ts, (ts / 1000) as f64);
     }
     check(&h);
@@ -271,21 +277,21 @@ fn mostly_in_order_with_late_redeliveries() {
 fn downsample_known_answers() {
     let mut h = History::new(Retention::UNLIMITED, None);
     for i in 0..10i64 {
-        h.insert(K, i * 1000, i as f64);
+        h.insert_ms(K, i * 1000, i as f64);
     }
-    let b = h.downsample(K, 0, 9_999, 5_000);
+    let b = h.downsample_ms(K, 0, 9_999, 5_000);
     assert_eq!(
         b,
         vec![
             Bucket {
-                start: 0,
+                start: crate::time::Timestamp::from_millis(0),
                 count: 5,
                 min: 0.0,
                 max: 4.0,
                 mean: 2.0
             },
             Bucket {
-                start: 5_000,
+                start: crate::time::Timestamp::from_millis(5_000),
                 count: 5,
                 min: 5.0,
                 max: 9.0,
@@ -294,8 +300,8 @@ fn downsample_known_answers() {
         ]
     );
     // Buckets start at `from`; empty buckets are left out.
-    let b = h.downsample(K, 1_000, 20_000, 3_000);
-    let starts: Vec<i64> = b.iter().map(|b| b.start).collect();
+    let b = h.downsample_ms(K, 1_000, 20_000, 3_000);
+    let starts: Vec<i64> = b.iter().map(|b| b.start.as_millis()).collect();
     assert_eq!(starts, vec![1_000, 4_000, 7_000]);
     assert_eq!(
         (b[2].count, b[2].min, b[2].max, b[2].mean),
@@ -309,21 +315,21 @@ fn downsample_known_answers() {
         (10_500, 8.0),
         (10_999, -1.0),
     ] {
-        g.insert(K, ts, v);
+        g.insert_ms(K, ts, v);
     }
-    let b = g.downsample(K, 0, 11_000, 1_000);
+    let b = g.downsample_ms(K, 0, 11_000, 1_000);
     assert_eq!(
         b,
         vec![
             Bucket {
-                start: 0,
+                start: crate::time::Timestamp::from_millis(0),
                 count: 2,
                 min: 1.0,
                 max: 3.0,
                 mean: 2.0
             },
             Bucket {
-                start: 10_000,
+                start: crate::time::Timestamp::from_millis(10_000),
                 count: 3,
                 min: -4.0,
                 max: 8.0,
@@ -333,17 +339,17 @@ fn downsample_known_answers() {
     );
     // Huge finite values do not overflow the mean.
     let mut g = History::new(Retention::UNLIMITED, None);
-    g.insert(K, 0, f64::MAX);
-    g.insert(K, 1, f64::MAX);
-    let b = g.downsample(K, 0, 1, 10);
+    g.insert_ms(K, 0, f64::MAX);
+    g.insert_ms(K, 1, f64::MAX);
+    let b = g.downsample_ms(K, 0, 1, 10);
     assert_eq!(b[0].mean, f64::MAX);
     // Bad arguments.
-    assert!(h.downsample(K, 0, 10_000, 0).is_empty());
-    assert!(h.downsample(K, 0, 10_000, -5).is_empty());
-    assert!(h.downsample(K, 10_000, 0, 1_000).is_empty());
-    assert!(h.range(K, 10_000, 0).is_empty());
+    assert!(h.downsample_ms(K, 0, 10_000, 0).is_empty());
+    assert!(h.downsample_ms(K, 0, 10_000, -5).is_empty());
+    assert!(h.downsample_ms(K, 10_000, 0, 1_000).is_empty());
+    assert!(h.range_ms(K, 10_000, 0).is_empty());
     assert!(
-        h.downsample(SeriesKey::new(0, 0), 0, 10_000, 1_000)
+        h.downsample_ms(SeriesKey::new(0, 0), 0, 10_000, 1_000)
             .is_empty()
     );
 }
@@ -365,7 +371,7 @@ fn extreme_timestamps() {
         1 << 40,
     ];
     for (i, &ts) in stamps.iter().enumerate() {
-        h.insert(K, ts, i as f64);
+        h.insert_ms(K, ts, i as f64);
     }
     check(&h);
     let mut want: Vec<(i64, f64)> = stamps
@@ -375,33 +381,36 @@ fn extreme_timestamps() {
         .collect();
     want.sort_by_key(|s| s.0);
     assert_eq!(all(&h, K), want);
-    assert_eq!(h.at(K, i64::MIN), Some((i64::MIN, 1.0)));
-    assert_eq!(h.at(K, i64::MAX), Some((i64::MAX, 0.0)));
-    assert_eq!(h.at(K, -1), Some((-i64::from(u32::MAX), 7.0)));
-    assert_eq!(h.latest(K), Some((i64::MAX, 0.0)));
-    assert_eq!(h.range(K, i64::MAX, i64::MAX), vec![(i64::MAX, 0.0)]);
-    assert_eq!(h.range(K, i64::MIN, i64::MIN), vec![(i64::MIN, 1.0)]);
-    let b = h.downsample(K, i64::MIN, i64::MAX, i64::MAX);
+    assert_eq!(h.at_ms(K, i64::MIN), Some((i64::MIN, 1.0)));
+    assert_eq!(h.at_ms(K, i64::MAX), Some((i64::MAX, 0.0)));
+    assert_eq!(h.at_ms(K, -1), Some((-i64::from(u32::MAX), 7.0)));
+    assert_eq!(h.latest_ms(K), Some((i64::MAX, 0.0)));
+    assert_eq!(h.range_ms(K, i64::MAX, i64::MAX), vec![(i64::MAX, 0.0)]);
+    assert_eq!(h.range_ms(K, i64::MIN, i64::MIN), vec![(i64::MIN, 1.0)]);
+    let b = h.downsample_ms(K, i64::MIN, i64::MAX, i64::MAX);
     assert_eq!(b.iter().map(|b| b.count).sum::<u32>(), stamps.len() as u32);
-    assert_eq!(b[0].start, i64::MIN);
-    let b = h.downsample(K, i64::MIN, i64::MAX, 1);
+    assert_eq!(b[0].start, crate::time::Timestamp::from_millis(i64::MIN));
+    let b = h.downsample_ms(K, i64::MIN, i64::MAX, 1);
     assert_eq!(b.len(), stamps.len());
-    assert_eq!(b.last().unwrap().start, i64::MAX);
+    assert_eq!(
+        b.last().unwrap().start,
+        crate::time::Timestamp::from_millis(i64::MAX)
+    );
     // Offsets more than u32::MAX ms apart, in order and reversed.
     let mut g = History::new(Retention::UNLIMITED, None);
     let step = i64::from(u32::MAX) + 7;
     for i in 0..600i64 {
-        assert_eq!(g.insert(K, i * step, i as f64), Inserted::Appended);
+        assert_eq!(g.insert_ms(K, i * step, i as f64), Inserted::Appended);
     }
     for i in 1..600i64 {
-        assert_eq!(g.insert(K, -i * step, -i as f64), Inserted::OutOfOrder);
+        assert_eq!(g.insert_ms(K, -i * step, -i as f64), Inserted::OutOfOrder);
     }
     check(&g);
     let got = all(&g, K);
     assert_eq!(got.len(), 1199);
     assert!(got.windows(2).all(|w| w[0].0 < w[1].0));
-    assert_eq!(g.at(K, step - 1), Some((0, 0.0)));
-    assert_eq!(g.at(K, -step), Some((-step, -1.0)));
+    assert_eq!(g.at_ms(K, step - 1), Some((0, 0.0)));
+    assert_eq!(g.at_ms(K, -step), Some((-step, -1.0)));
     // Retention and budget at the extremes.
     let mut g = History::new(
         Retention {
@@ -411,9 +420,9 @@ fn extreme_timestamps() {
         Some(1 << 20),
     );
     for &ts in &stamps {
-        g.insert(K, ts, 0.0);
+        g.insert_ms(K, ts, 0.0);
     }
-    g.enforce(i64::MIN);
-    g.enforce(i64::MAX);
+    g.enforce_ms(i64::MIN);
+    g.enforce_ms(i64::MAX);
     check(&g);
 }

@@ -10,7 +10,7 @@ use super::*;
 const K: SeriesKey = SeriesKey::new(7, 1);
 
 fn all(h: &History, key: SeriesKey) -> Vec<(i64, f64)> {
-    h.range(key, i64::MIN, i64::MAX)
+    h.range_ms(key, i64::MIN, i64::MAX)
 }
 
 #[test]
@@ -18,45 +18,45 @@ fn appended_samples_are_visible_before_compaction() {
     let mut h = History::new(Retention::UNLIMITED, None);
     let other = SeriesKey::new(8, 1);
     for i in 0..10i64 {
-        h.append(K, 1_000 * i, i as f64);
-        h.append(other, 1_000 * i, -(i as f64));
+        h.append_ms(K, 1_000 * i, i as f64);
+        h.append_ms(other, 1_000 * i, -(i as f64));
     }
     assert_eq!(h.pending(), 20);
     // A read of one series compacts that series only.
-    assert_eq!(h.at(K, 4_500), Some((4_000, 4.0)));
+    assert_eq!(h.at_ms(K, 4_500), Some((4_000, 4.0)));
     assert_eq!(h.pending(), 10);
-    assert_eq!(h.latest(other), Some((9_000, -9.0)));
+    assert_eq!(h.latest_ms(other), Some((9_000, -9.0)));
     assert_eq!(h.pending(), 0);
-    h.append(K, 10_000, 10.0);
-    h.append(K, 11_000, 11.0);
+    h.append_ms(K, 10_000, 10.0);
+    h.append_ms(K, 11_000, 11.0);
     assert_eq!(h.pending(), 2);
     assert_eq!(
-        h.range(K, 9_000, 10_500),
+        h.range_ms(K, 9_000, 10_500),
         vec![(9_000, 9.0), (10_000, 10.0)]
     );
-    h.append(K, 12_000, 12.0);
+    h.append_ms(K, 12_000, 12.0);
     assert_eq!(h.len(K), 13);
-    h.append(K, 13_000, 13.0);
-    assert_eq!(h.oldest(K), Some((0, 0.0)));
-    h.append(K, 14_000, 14.0);
-    let b = h.downsample(K, 10_000, 14_999, 5_000);
+    h.append_ms(K, 13_000, 13.0);
+    assert_eq!(h.oldest_ms(K), Some((0, 0.0)));
+    h.append_ms(K, 14_000, 14.0);
+    let b = h.downsample_ms(K, 10_000, 14_999, 5_000);
     assert_eq!(
         b,
         vec![Bucket {
-            start: 10_000,
+            start: crate::time::Timestamp::from_millis(10_000),
             count: 5,
             min: 10.0,
             max: 14.0,
             mean: 12.0
         }]
     );
-    h.append(other, 10_000, 1.0);
+    h.append_ms(other, 10_000, 1.0);
     // Totals compact everything.
     assert_eq!(h.total_samples(), 26);
     assert_eq!(h.pending(), 0);
-    h.append(other, 11_000, 1.0);
+    h.append_ms(other, 11_000, 1.0);
     assert_eq!(
-        h.at_all(11_000),
+        h.at_all_ms(11_000),
         vec![(K, 11_000, 11.0), (other, 11_000, 1.0)]
     );
     check(&h);
@@ -66,27 +66,27 @@ fn appended_samples_are_visible_before_compaction() {
 fn looking_back_past_pending_samples_needs_no_compaction() {
     let mut h = History::new(Retention::max_age(10_000), None);
     for i in 0..20i64 {
-        h.append(K, i * 1_000, i as f64);
+        h.append_ms(K, i * 1_000, i as f64);
     }
-    assert_eq!(h.at(K, 15_500), Some((15_000, 15.0)));
+    assert_eq!(h.at_ms(K, 15_500), Some((15_000, 15.0)));
     assert_eq!(
         h.pending(),
         0,
         "a pending sample was at or before t: compacted"
     );
-    h.append(K, 20_000, 20.0);
-    h.append(K, 21_000, 21.0);
+    h.append_ms(K, 20_000, 20.0);
+    h.append_ms(K, 21_000, 21.0);
     // All pending samples are after t and the answer stays within the age limit.
-    assert_eq!(h.at(K, 12_500), Some((12_000, 12.0)));
-    assert_eq!(h.at(K, 19_999), Some((19_000, 19.0)));
+    assert_eq!(h.at_ms(K, 12_500), Some((12_000, 12.0)));
+    assert_eq!(h.at_ms(K, 19_999), Some((19_000, 19.0)));
     assert_eq!(h.pending(), 2);
     // The pending 21 s moves the cut-off to 11 s: 10.5 s has no sample left.
-    assert_eq!(h.at(K, 10_500), None);
+    assert_eq!(h.at_ms(K, 10_500), None);
     assert_eq!(h.pending(), 0);
     // Count retention: always compacted.
     h.set_retention(1, Retention::max_samples(2));
-    h.append(K, 22_000, 22.0);
-    assert_eq!(h.at(K, 20_500), None, "the pending 22 s pushes 20 s out");
+    h.append_ms(K, 22_000, 22.0);
+    assert_eq!(h.at_ms(K, 20_500), None, "the pending 22 s pushes 20 s out");
     assert_eq!(h.pending(), 0);
     assert_eq!(all(&h, K), vec![(21_000, 21.0), (22_000, 22.0)]);
 }
@@ -110,8 +110,8 @@ fn compaction_keeps_arrival_order_with_late_repeated_and_replacing_samples() {
     let mut lazy = History::new(Retention::UNLIMITED, None);
     let mut eager = History::new(Retention::UNLIMITED, None);
     for &(ts, v) in &seq {
-        lazy.append(K, ts, v);
-        eager.insert(K, ts, v);
+        lazy.append_ms(K, ts, v);
+        eager.insert_ms(K, ts, v);
     }
     assert_eq!(lazy.pending(), seq.len());
     let want = vec![
@@ -132,8 +132,8 @@ fn compaction_keeps_arrival_order_with_late_repeated_and_replacing_samples() {
     let mut lazy = History::new(Retention::max_samples(3), None);
     let mut eager = History::new(Retention::max_samples(3), None);
     for &(ts, v) in &seq {
-        lazy.append(K, ts, v);
-        eager.insert(K, ts, v);
+        lazy.append_ms(K, ts, v);
+        eager.insert_ms(K, ts, v);
     }
     assert_eq!(
         all(&lazy, K),
@@ -150,7 +150,7 @@ fn a_full_log_compacts_itself() {
     h.set_hot_capacity(100);
     assert_eq!(h.hot_capacity(), 100);
     for i in 0..250i64 {
-        h.append(SeriesKey::new((i % 7) as u32, 0), i, i as f64);
+        h.append_ms(SeriesKey::new((i % 7) as u32, 0), i, i as f64);
         assert!(h.pending() < 100);
     }
     assert_eq!(h.pending(), 250 - 200);
@@ -164,7 +164,7 @@ fn a_full_log_compacts_itself() {
         assert_eq!(got, want);
     }
     // Lowering the capacity below what is held compacts at once.
-    h.append(K, 0, 0.0);
+    h.append_ms(K, 0, 0.0);
     h.set_hot_capacity(0);
     assert_eq!((h.pending(), h.hot_capacity()), (0, 1));
     check(&h);
@@ -175,9 +175,9 @@ fn history_can_be_shared_between_threads() {
     fn shared<T: Send + Sync + Clone>() {}
     shared::<History>();
     let mut h = History::new(Retention::UNLIMITED, None);
-    h.append(K, 1, 1.0);
+    h.append_ms(K, 1, 1.0);
     let copy = h.clone();
-    let read = std::thread::scope(|s| s.spawn(|| copy.at(K, 5)).join().unwrap());
+    let read = std::thread::scope(|s| s.spawn(|| copy.at_ms(K, 5)).join().unwrap());
     assert_eq!(read, Some((1, 1.0)));
     assert_eq!(h.pending(), 1, "the clone compacted its own log");
 }
@@ -185,18 +185,18 @@ fn history_can_be_shared_between_threads() {
 #[test]
 fn ticks_compact_at_most_every_ten_seconds() {
     let mut h = History::new(Retention::UNLIMITED, None);
-    assert_eq!(h.tick(0), 0, "nothing pending");
-    h.append(K, 0, 0.0);
-    assert_eq!(h.tick(1_000), 1);
-    h.append(K, 1, 0.0);
-    h.append(K, 2, 0.0);
-    assert_eq!(h.tick(5_000), 0);
-    assert_eq!(h.tick(10_999), 0);
+    assert_eq!(h.tick_ms(0), 0, "nothing pending");
+    h.append_ms(K, 0, 0.0);
+    assert_eq!(h.tick_ms(1_000), 1);
+    h.append_ms(K, 1, 0.0);
+    h.append_ms(K, 2, 0.0);
+    assert_eq!(h.tick_ms(5_000), 0);
+    assert_eq!(h.tick_ms(10_999), 0);
     assert_eq!(h.pending(), 2);
-    assert_eq!(h.tick(11_000), 2);
-    h.append(K, 3, 0.0);
-    assert_eq!(h.tick(12_000), 0);
-    assert_eq!(h.tick(500), 1, "the clock went back");
+    assert_eq!(h.tick_ms(11_000), 2);
+    h.append_ms(K, 3, 0.0);
+    assert_eq!(h.tick_ms(12_000), 0);
+    assert_eq!(h.tick_ms(500), 1, "the clock went back");
     assert_eq!(h.len(K), 4);
 }
 
@@ -206,11 +206,11 @@ fn hot_log_costs_16_bytes_per_pending_sample() {
     h.set_hot_capacity(usize::MAX);
     let n = 1 << 16;
     for i in 0..n {
-        h.append(SeriesKey::new((i % 100) as u32, 0), i, 0.0);
+        h.append_ms(SeriesKey::new((i % 100) as u32, 0), i, 0.0);
     }
     let before = h.hot_bytes();
     for i in n..2 * n {
-        h.append(SeriesKey::new((i % 100) as u32, 0), i, 0.0);
+        h.append_ms(SeriesKey::new((i % 100) as u32, 0), i, 0.0);
     }
     // The record vector doubled from 2^16 to 2^17 records; nothing else grew.
     assert_eq!(h.hot_bytes() - before, 16 << 16);
@@ -238,8 +238,8 @@ fn times_far_apart_and_huge_keys() {
     let huge = SeriesKey::new(u32::MAX, u16::MAX);
     for (i, &ts) in stamps.iter().enumerate() {
         for key in [K, huge, SeriesKey::new(1, 1)] {
-            lazy.append(key, ts, i as f64);
-            eager.insert(key, ts, i as f64);
+            lazy.append_ms(key, ts, i as f64);
+            eager.insert_ms(key, ts, i as f64);
         }
     }
     for key in [K, huge, SeriesKey::new(1, 1)] {
@@ -263,7 +263,7 @@ fn budget_holds_whenever_observed_with_appends() {
     let mut appended = 0u64;
     for t in 0..3_000i64 {
         for (i, &k) in keys.iter().enumerate() {
-            h.append(k, t * 1000 + i as i64, 1.0);
+            h.append_ms(k, t * 1000 + i as i64, 1.0);
             appended += 1;
         }
         if t % 97 == 0 {
@@ -276,7 +276,7 @@ fn budget_holds_whenever_observed_with_appends() {
     // Oldest first: every series kept about the same recent span.
     let oldest: Vec<i64> = keys
         .iter()
-        .filter_map(|&k| h.oldest(k))
+        .filter_map(|&k| h.oldest_ms(k))
         .map(|s| s.0)
         .collect();
     assert_eq!(oldest.len(), 8);
@@ -284,7 +284,7 @@ fn budget_holds_whenever_observed_with_appends() {
     assert!(hi - lo <= CHUNK_CAPACITY as i64 * 1000, "{oldest:?}");
     for &k in &keys {
         assert_eq!(
-            h.latest(k).map(|s| s.0),
+            h.latest_ms(k).map(|s| s.0),
             Some(2_999_000 + i64::from(k.handle))
         );
     }
@@ -318,18 +318,18 @@ fn append_matches_insert_under_random_retention() {
             };
             let v = rng.below(3) as f64;
             if rng.below(10) == 0 {
-                assert_eq!(lazy.insert(key, ts, v), eager.insert(key, ts, v));
+                assert_eq!(lazy.insert_ms(key, ts, v), eager.insert_ms(key, ts, v));
             } else {
-                lazy.append(key, ts, v);
-                eager.insert(key, ts, v);
+                lazy.append_ms(key, ts, v);
+                eager.insert_ms(key, ts, v);
             }
             if step % 301 == 0 {
-                assert_eq!(lazy.enforce(now), eager.enforce(now), "seed {seed}");
+                assert_eq!(lazy.enforce_ms(now), eager.enforce_ms(now), "seed {seed}");
             }
             if step % 37 == 0 {
                 let key = SeriesKey::new(rng.below(6) as u32, rng.below(3) as u16);
                 let t = now - rng.below(20_000) as i64;
-                assert_eq!(lazy.at(key, t), eager.at(key, t), "seed {seed}");
+                assert_eq!(lazy.at_ms(key, t), eager.at_ms(key, t), "seed {seed}");
                 assert_eq!(lazy.len(key), eager.len(key), "seed {seed}");
             }
         }
@@ -471,12 +471,12 @@ proptest! {
             match op {
                 Op::Append(k, t, v) => {
                     let v = VALUES[usize::from(v) % 4];
-                    h.append(key_of(k), t, v);
+                    h.append_ms(key_of(k), t, v);
                     m.insert(key_of(k), t, v);
                 }
                 Op::Insert(k, t, v) => {
                     let v = VALUES[usize::from(v) % 4];
-                    prop_assert_eq!(h.insert(key_of(k), t, v), m.insert(key_of(k), t, v));
+                    prop_assert_eq!(h.insert_ms(key_of(k), t, v), m.insert(key_of(k), t, v));
                 }
                 Op::Read(k, a, b) => {
                     let key = key_of(k);
@@ -484,21 +484,21 @@ proptest! {
                     let want: Vec<(i64, f64)> = s.range(a..=b).map(|(&t, &v)| (t, v)).collect();
                     // `at` first: it may answer without compacting.
                     let at = s.range(..=b).next_back().map(|(&t, &v)| (t, v));
-                    prop_assert_eq!(h.at(key, b), at);
+                    prop_assert_eq!(h.at_ms(key, b), at);
                     let at = s.range(..=a).next_back().map(|(&t, &v)| (t, v));
-                    prop_assert_eq!(h.at(key, a), at);
-                    let got = h.range(key, a, b);
+                    prop_assert_eq!(h.at_ms(key, a), at);
+                    let got = h.range_ms(key, a, b);
                     prop_assert_eq!(got.len(), want.len());
                     for (g, w) in got.iter().zip(&want) {
                         prop_assert_eq!((g.0, g.1.to_bits()), (w.0, w.1.to_bits()));
                     }
                     prop_assert_eq!(h.len(key), s.len());
-                    prop_assert_eq!(h.latest(key), s.iter().next_back().map(|(&t, &v)| (t, v)));
-                    prop_assert_eq!(h.oldest(key), s.iter().next().map(|(&t, &v)| (t, v)));
-                    let count: u32 = h.downsample(key, a, b, 7).iter().map(|b| b.count).sum();
+                    prop_assert_eq!(h.latest_ms(key), s.iter().next_back().map(|(&t, &v)| (t, v)));
+                    prop_assert_eq!(h.oldest_ms(key), s.iter().next().map(|(&t, &v)| (t, v)));
+                    let count: u32 = h.downsample_ms(key, a, b, 7).iter().map(|b| b.count).sum();
                     prop_assert_eq!(count as usize, want.len());
                 }
-                Op::Enforce(now) => prop_assert_eq!(h.enforce(now), m.enforce(now)),
+                Op::Enforce(now) => prop_assert_eq!(h.enforce_ms(now), m.enforce(now)),
                 Op::SetRetention(c, a, n) => {
                     let r = Retention { max_age_ms: a, max_samples: n };
                     h.set_retention(c, r);

@@ -13,8 +13,8 @@ fn retention_by_count() {
     h.set_retention(1, Retention::max_samples(10));
     let other = SeriesKey::new(7, 2);
     for i in 0..1000i64 {
-        h.insert(K, i, i as f64);
-        h.insert(other, i, i as f64);
+        h.insert_ms(K, i, i as f64);
+        h.insert_ms(other, i, i as f64);
         assert!(h.len(K) <= 10);
     }
     assert_eq!(h.len(K), 10);
@@ -25,18 +25,18 @@ fn retention_by_count() {
     );
     assert_eq!(h.expired(), 990);
     // Older than everything a full series holds: refused.
-    assert_eq!(h.insert(K, 5, 5.0), Inserted::OutOfOrder);
+    assert_eq!(h.insert_ms(K, 5, 5.0), Inserted::OutOfOrder);
     assert_eq!(h.len(K), 10);
-    assert_eq!(h.oldest(K), Some((990, 990.0)));
+    assert_eq!(h.oldest_ms(K), Some((990, 990.0)));
     // Within: stored, and the oldest goes.
-    assert_eq!(h.insert(K, 1000, 1.0), Inserted::Appended);
-    assert_eq!(h.oldest(K), Some((991, 991.0)));
+    assert_eq!(h.insert_ms(K, 1000, 1.0), Inserted::Appended);
+    assert_eq!(h.oldest_ms(K), Some((991, 991.0)));
     // Memory stays small: dropped samples free their chunks.
     assert!(cold(&h).series.get(K).unwrap().chunks.len() <= 2);
     check(&h);
     // Tightening applies at enforce.
     h.set_retention(2, Retention::max_samples(3));
-    assert_eq!(h.enforce(0), 997);
+    assert_eq!(h.enforce_ms(0), 997);
     assert_eq!(
         all(&h, other),
         vec![(997, 997.0), (998, 998.0), (999, 999.0)]
@@ -44,7 +44,10 @@ fn retention_by_count() {
     check(&h);
     // max_samples 0 keeps nothing.
     h.set_retention(3, Retention::max_samples(0));
-    assert_eq!(h.insert(SeriesKey::new(1, 3), 0, 1.0), Inserted::Appended);
+    assert_eq!(
+        h.insert_ms(SeriesKey::new(1, 3), 0, 1.0),
+        Inserted::Appended
+    );
     assert_eq!(h.len(SeriesKey::new(1, 3)), 0);
     assert_eq!(h.series_count(), 2);
     check(&h);
@@ -55,13 +58,13 @@ fn tightened_retention_frees_memory_and_housekeeping() {
     let mut h = History::new(Retention::UNLIMITED, None);
     let other = SeriesKey::new(9, 1);
     for i in 0..20_000i64 {
-        h.insert(K, i, 0.0);
+        h.insert_ms(K, i, 0.0);
     }
-    h.insert(other, 0, 1.0);
+    h.insert_ms(other, 0, 1.0);
     let big = h.bytes();
     h.set_retention(1, Retention::max_samples(10));
     assert_eq!(h.retention(1), Retention::max_samples(10));
-    assert_eq!(h.enforce(0), 19_990);
+    assert_eq!(h.enforce_ms(0), 19_990);
     check(&h);
     // The chunk table shrank with the chunks.
     assert!(h.bytes() < big / 50, "{} vs {big}", h.bytes());
@@ -77,9 +80,9 @@ fn tightened_retention_frees_memory_and_housekeeping() {
     assert!(h.is_empty());
     assert_eq!((h.bytes(), h.series_count(), h.budget()), (0, 0, None));
     check(&h);
-    assert_eq!(h.insert(K, 3, 3.0), Inserted::Appended);
-    assert_eq!(h.at(K, 2), None);
-    assert_eq!(h.at(K, 3), Some((3, 3.0)));
+    assert_eq!(h.insert_ms(K, 3, 3.0), Inserted::Appended);
+    assert_eq!(h.at_ms(K, 2), None);
+    assert_eq!(h.at_ms(K, 3), Some((3, 3.0)));
     check(&h);
 }
 
@@ -87,46 +90,46 @@ fn tightened_retention_frees_memory_and_housekeeping() {
 fn retention_by_age() {
     let mut h = History::new(Retention::max_age(5_000), None);
     for i in 0..100i64 {
-        h.insert(K, i * 1000, i as f64);
+        h.insert_ms(K, i * 1000, i as f64);
     }
     // Newest 99 s: kept from 94 s inclusive.
     assert_eq!(h.len(K), 6);
-    assert_eq!(h.oldest(K), Some((94_000, 94.0)));
+    assert_eq!(h.oldest_ms(K), Some((94_000, 94.0)));
     assert_eq!(h.expired(), 94);
     // Too old to keep: refused; within the window: stored.
-    assert_eq!(h.insert(K, 93_999, 1.0), Inserted::OutOfOrder);
+    assert_eq!(h.insert_ms(K, 93_999, 1.0), Inserted::OutOfOrder);
     assert_eq!(h.len(K), 6);
-    assert_eq!(h.insert(K, 94_500, 1.0), Inserted::OutOfOrder);
+    assert_eq!(h.insert_ms(K, 94_500, 1.0), Inserted::OutOfOrder);
     assert_eq!(h.len(K), 7);
     check(&h);
     // enforce uses now.
-    assert_eq!(h.enforce(102_000), 4);
+    assert_eq!(h.enforce_ms(102_000), 4);
     assert_eq!(
         all(&h, K),
         vec![(97_000, 97.0), (98_000, 98.0), (99_000, 99.0)]
     );
-    assert_eq!(h.enforce(200_000), 3);
+    assert_eq!(h.enforce_ms(200_000), 3);
     assert_eq!(h.series_count(), 0);
     assert_eq!(h.bytes(), 0);
     assert_eq!(h.total_samples(), 0);
     check(&h);
     // Extreme ages and times do not overflow.
     let mut g = History::new(Retention::max_age(i64::MAX), None);
-    g.insert(K, i64::MIN, 1.0);
-    g.insert(K, -1, 2.0);
+    g.insert_ms(K, i64::MIN, 1.0);
+    g.insert_ms(K, -1, 2.0);
     // -1 - i64::MAX == i64::MIN: both kept.
     assert_eq!(g.len(K), 2);
-    assert_eq!(g.enforce(i64::MIN), 0);
+    assert_eq!(g.enforce_ms(i64::MIN), 0);
     assert_eq!(g.len(K), 2);
-    g.insert(K, i64::MAX, 3.0);
+    g.insert_ms(K, i64::MAX, 3.0);
     // i64::MAX - i64::MAX == 0: only the newest is kept.
     assert_eq!(all(&g, K), vec![(i64::MAX, 3.0)]);
-    assert_eq!(g.enforce(i64::MAX), 0);
+    assert_eq!(g.enforce_ms(i64::MAX), 0);
     assert_eq!(g.len(K), 1);
     check(&g);
     let mut g = History::new(Retention::max_age(-5), None);
-    g.insert(K, 10, 1.0);
-    g.insert(K, 11, 1.0);
+    g.insert_ms(K, 10, 1.0);
+    g.insert_ms(K, 11, 1.0);
     assert_eq!(all(&g, K), vec![(11, 1.0)]);
     check(&g);
 }
@@ -136,7 +139,7 @@ fn dropped_front_samples_are_skipped_not_moved() {
     // A small max_samples with steady appends keeps at most two chunks.
     let mut h = History::new(Retention::max_samples(100), None);
     for i in 0..10_000i64 {
-        h.insert(K, i, 0.0);
+        h.insert_ms(K, i, 0.0);
     }
     assert_eq!(h.len(K), 100);
     assert!(cold(&h).series.get(K).unwrap().chunks.len() <= 2);
@@ -145,8 +148,8 @@ fn dropped_front_samples_are_skipped_not_moved() {
             || cold(&h).series.get(K).unwrap().chunks.len() == 1
     );
     // Out-of-order into a chunk with a dead prefix compacts it.
-    assert_eq!(h.insert(K, 9_950, 1.0), Inserted::Replaced);
-    h.insert(K, 9_950, 0.0);
+    assert_eq!(h.insert_ms(K, 9_950, 1.0), Inserted::Replaced);
+    h.insert_ms(K, 9_950, 0.0);
     check(&h);
     let got = all(&h, K);
     assert_eq!(got, (9_900..10_000).map(|t| (t, 0.0)).collect::<Vec<_>>());
@@ -161,32 +164,32 @@ fn budget_evicts_oldest_first_and_holds() {
     let mut h = History::new(Retention::UNLIMITED, Some(budget));
     // `a` holds older samples than `b`.
     for i in 0..1000i64 {
-        h.insert(a, i * 1000, 1.0);
+        h.insert_ms(a, i * 1000, 1.0);
         assert!(h.bytes() <= budget);
     }
     for i in 0..1000i64 {
-        h.insert(b, 10_000_000 + i * 1000, 2.0);
+        h.insert_ms(b, 10_000_000 + i * 1000, 2.0);
         assert!(h.bytes() <= budget);
     }
     check(&h);
     // `a` was evicted before `b` lost anything.
     assert_eq!(h.len(a), 0);
     assert_eq!(h.len(b), 1000);
-    assert_eq!(h.latest(b), Some((10_999_000, 2.0)));
+    assert_eq!(h.latest_ms(b), Some((10_999_000, 2.0)));
     assert_eq!(h.evicted() as usize + h.total_samples(), 2000);
     // Among series, the one whose first chunk is oldest goes first.
     let mut h = History::new(Retention::UNLIMITED, Some(30_000));
     let keys: Vec<SeriesKey> = (0..8).map(|i| SeriesKey::new(i, 0)).collect();
     for t in 0..2_000i64 {
         for (i, &k) in keys.iter().enumerate() {
-            h.insert(k, t * 1000 + i as i64, 0.0);
+            h.insert_ms(k, t * 1000 + i as i64, 0.0);
             assert!(h.bytes() <= 30_000);
         }
     }
     check(&h);
     let oldest: Vec<i64> = keys
         .iter()
-        .filter_map(|&k| h.oldest(k))
+        .filter_map(|&k| h.oldest_ms(k))
         .map(|s| s.0)
         .collect();
     assert_eq!(oldest.len(), 8);
@@ -198,7 +201,7 @@ fn budget_evicts_oldest_first_and_holds() {
     check(&h);
     h.set_budget(Some(0));
     assert_eq!((h.bytes(), h.total_samples(), h.series_count()), (0, 0, 0));
-    assert_eq!(h.insert(K, 5, 5.0), Inserted::Appended);
+    assert_eq!(h.insert_ms(K, 5, 5.0), Inserted::Appended);
     assert_eq!(h.bytes(), 0);
     check(&h);
 }
@@ -228,13 +231,13 @@ fn random_with_retention_and_budget_keeps_invariants() {
             } else {
                 now
             };
-            match h.insert(key, ts, rng.below(3) as f64) {
+            match h.insert_ms(key, ts, rng.below(3) as f64) {
                 Inserted::Appended | Inserted::OutOfOrder => new_samples += 1,
                 Inserted::Duplicate | Inserted::Replaced => {}
             }
             assert!(h.bytes() <= budget);
             if step % 997 == 0 {
-                h.enforce(now);
+                h.enforce_ms(now);
                 check(&h);
             }
             for k in h.keys() {
@@ -271,7 +274,7 @@ fn retention_with_model() {
             now += rng.below(200) as i64;
             let ts = now - rng.below(20_000) as i64;
             let v = rng.below(3) as f64;
-            h.insert(K, ts, v);
+            h.insert_ms(K, ts, v);
             model.insert(ts, v);
             let newest = *model.keys().next_back().unwrap();
             model.retain(|&t, _| t >= newest - max_age);

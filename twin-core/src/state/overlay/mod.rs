@@ -21,6 +21,7 @@ use super::channel::ChannelId;
 use super::store::{StateStore, merge_ranges};
 use crate::asset::Handle;
 use crate::query::KindFilter;
+use crate::time::Timestamp;
 use crate::twin::Twin;
 
 pub mod json;
@@ -310,7 +311,7 @@ impl Overlay {
     /// than the layer allows, `no_data` if there was none (or retention dropped it).
     /// Highlights are not included (alerts have no history here). The live colours are
     /// not touched.
-    pub fn colors_at(&self, store: &StateStore, t: i64) -> Vec<Rgba> {
+    pub fn colors_at(&self, store: &StateStore, t: Timestamp) -> Vec<Rgba> {
         let mut out = vec![Rgba::NONE; self.colors.len()];
         for (i, layer) in self.layer_of.iter().enumerate() {
             let Some(layer) = layer.map(|l| &self.layers[l as usize]) else {
@@ -318,11 +319,7 @@ impl Overlay {
             };
             out[i] = match store.value_at(Handle(i as u32), layer.channel, t) {
                 None => layer.no_data,
-                Some((ts, _))
-                    if layer
-                        .stale_after_ms
-                        .is_some_and(|s| t.saturating_sub(ts) > s) =>
-                {
+                Some((ts, _)) if layer.stale_after_ms.is_some_and(|s| t.ms_since(ts) > s) => {
                     layer.stale
                 }
                 Some((_, v)) => layer.style.color(v),
@@ -360,8 +357,9 @@ impl Overlay {
     }
 
     /// Recolours what changed in the store since the last refresh and what fell silent
-    /// by `now_ms`; returns the merged ranges of handles whose colour changed.
-    pub fn refresh(&mut self, store: &mut StateStore, now_ms: i64) -> Vec<Range<u32>> {
+    /// by `now`; returns the merged ranges of handles whose colour changed.
+    pub fn refresh(&mut self, store: &mut StateStore, now: Timestamp) -> Vec<Range<u32>> {
+        let now_ms = now.as_millis();
         for h in std::mem::take(&mut self.pending) {
             self.is_pending[h as usize] = false;
             self.recolor(store, h, now_ms);
@@ -394,12 +392,12 @@ impl Overlay {
         let color = match store.latest(Handle(h), layer.channel) {
             None => layer.no_data,
             Some(l) => match layer.stale_after_ms {
-                Some(limit) if now_ms.saturating_sub(l.ts) > limit => layer.stale,
+                Some(limit) if now_ms.saturating_sub(l.ts.as_millis()) > limit => layer.stale,
                 Some(limit) => {
                     if !self.queued[i] {
                         self.queued[i] = true;
                         // Due at the first whole second after the limit passes.
-                        let due = l.ts.saturating_add(limit).saturating_add(1);
+                        let due = l.ts.as_millis().saturating_add(limit).saturating_add(1);
                         let due = due
                             .saturating_add(999)
                             .div_euclid(1000)
