@@ -1,6 +1,7 @@
 //! # twin: the command line of the twin engine
 //!
-//! `twin run` is the island, live: every sensor driven by the seeded simulator (or, with
+//! `twin serve` is the island, live, as a service: the JSON API and OGC API – Features
+//! over HTTP(S) with tokens (crate `twin-server`). `twin run` is the island, live: every sensor driven by the seeded simulator (or, with
 //! `--mqtt`, by telemetry from an MQTT broker, several processes splitting the towns),
 //! alerts printed as they are raised and cleared, and the town vital-signs table;
 //! `twin publish` feeds a broker from the simulator. `twin info` counts what a twin holds per kind and per town; `twin crs` converts
@@ -22,6 +23,7 @@ mod render_cmd;
 mod replay;
 mod report;
 mod run;
+mod serve;
 mod wire;
 
 use std::path::PathBuf;
@@ -45,6 +47,8 @@ struct Cli {
 enum Command {
     /// The island, live: simulated sensors, alerts and the town vital-signs table.
     Run(run::RunArgs),
+    /// Serve the live twin over HTTP: JSON API, OGC API - Features, tokens, TLS.
+    Serve(serve::ServeArgs),
     /// Play recorded telemetry (JSON Lines or CSV) into the live island.
     Replay(replay::ReplayArgs),
     /// Draw the twin (optionally a town, an asset, a live overlay) into a PNG, headless.
@@ -112,6 +116,7 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Run(args) => run::run(&args),
+        Command::Serve(args) => serve::run(&args),
         Command::Replay(args) => replay::run(&args),
         Command::Publish(args) => publish::run(&args),
         Command::Render(args) => render_cmd::run(&args),

@@ -275,20 +275,36 @@ pub fn pace(real_start: Instant, start_ms: i64, t: i64, speed: Option<f64>) {
 
 /// Loads the live twin: the island afresh, or the snapshot of `--resume`.
 fn load_live(args: &RunArgs) -> anyhow::Result<(Session, StandardChannels)> {
-    Ok(match &args.resume {
-        None => live_twin(&args.data, args.rules.as_ref(), args.history_mib)?,
+    load_session(
+        &args.data,
+        args.rules.as_ref(),
+        args.resume.as_ref(),
+        args.history_mib,
+    )
+}
+
+/// Loads a live session (for `twin run` and `twin serve`): the island or `data` afresh
+/// with `rules`, or the snapshot `resume` (with `rules` replacing its own when given).
+pub fn load_session(
+    data: &DataArgs,
+    rules: Option<&PathBuf>,
+    resume: Option<&PathBuf>,
+    history_mib: usize,
+) -> anyhow::Result<(Session, StandardChannels)> {
+    Ok(match resume {
+        None => live_twin(data, rules, history_mib)?,
         Some(p) => {
-            let mut live = twin_core::snapshot::load(p, session_config(args.history_mib))?;
+            let mut live = twin_core::snapshot::load(p, session_config(history_mib))?;
             let channels = standard_channels(&mut live);
             live.set_layers(standard_layers(&channels))?;
-            if let Some(r) = &args.rules {
+            if let Some(r) = rules {
                 let text = std::fs::read_to_string(r)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", r.display()))?;
                 live.set_rules_json(&text)
                     .map_err(|e| anyhow::anyhow!("{}: {e}", r.display()))?;
             }
             outln!(
-                "twin run: resumed from {} ({} open alerts)",
+                "twin: resumed from {} ({} open alerts)",
                 p.display(),
                 live.alerts().open().count()
             );

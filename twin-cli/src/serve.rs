@@ -1,0 +1,117 @@
+//! `twin serve`: the live twin as a service ([`twin_server`]). Loads the session as
+//! `twin run` does (the island or `--data`, `--rules`, `--resume`), drives it from the
+//! seeded simulator in real time unless `--no-sim`, and serves the JSON API and OGC API
+//! – Features until stopped (Ctrl-C).
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::Args;
+use twin_chongming::sim::{SimConfig, Simulator};
+use twin_server::{Limits, Served, ServerConfig, TlsFiles, Tokens};
+
+use crate::DataArgs;
+use crate::out::outln;
+
+/// Options of `twin serve`.
+#[derive(Args, Debug, Clone)]
+pub struct ServeArgs {
+    /// Address to listen on. Without --tokens only a loopback address is allowed.
+    #[arg(long, default_value = "127.0.0.1:8787")]
+    pub listen: SocketAddr,
+    /// Tokens file: one `TOKEN ROLE [NAME]` per line, roles viewer, operator, admin.
+    #[arg(long)]
+    pub tokens: Option<PathBuf>,
+    /// Serve HTTPS with this certificate chain (PEM; with --tls-key).
+    #[arg(long, requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The certificate's private key (PEM; with --tls-cert).
+    #[arg(long, requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Alert rules (JSON) instead of the bundled island's defaults.
+    #[arg(long)]
+    pub rules: Option<PathBuf>,
+    /// Start from this snapshot (from `twin run --save`) instead of loading afresh.
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// Memory for sample history, MiB.
+    #[arg(long, default_value_t = 512)]
+    pub history_mib: usize,
+    /// Do not run the simulator: the twin's clock still follows the wall clock.
+    #[arg(long)]
+    pub no_sim: bool,
+    /// Requests a second per token (bursts of twice that).
+    #[arg(long, default_value_t = 200)]
+    pub requests_per_second: u32,
+    #[command(flatten)]
+    pub data: DataArgs,
+}
+
+/// Runs `twin serve` until Ctrl-C.
+pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
+    let loaded = Instant::now();
+    let tokens = args.tokens.as_ref().map(|p| Tokens::load(p)).transpose()?;
+    let (session, channels) = crate::run::load_session(
+        &args.data,
+        args.rules.as_ref(),
+        args.resume.as_ref(),
+        args.history_mib,
+    )?;
+    let assets = session.twin().len();
+    let feed = if args.no_sim {
+        twin_server::Feed::WallClock
+    } else {
+        // Whole seconds, as the server feeds them.
+        let start =
+            twin_core::Timestamp::from_millis(crate::mqtt::wall_ms().div_euclid(1000) * 1000);
+        let config = SimConfig::default_for(session.twin(), args.data.seed, start);
+        for incident in &config.incidents {
+            outln!("  incident planned: {}", incident.describe(session.twin()));
+        }
+        let mut sim = Simulator::new(session.twin(), &channels, config);
+        twin_server::Feed::Driver(Box::new(move |s: &mut twin_core::Session, t| {
+            sim.drive(s, t)
+        }))
+    };
+    let limits = Limits {
+        requests_per_second: args.requests_per_second,
+        ..Limits::default()
+    };
+    let n_tokens = tokens.as_ref().map(Tokens::len);
+    let served = Served::new(session, tokens, limits, "Chongming twin");
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(TlsFiles {
+            cert: cert.clone(),
+            key: key.clone(),
+        }),
+        _ => None,
+    };
+    let https = tls.is_some();
+    let config = ServerConfig {
+        listen: args.listen,
+        tls,
+    };
+    let running = twin_server::spawn(&config, served, feed, true)?;
+    let scheme = if https { "https" } else { "http" };
+    outln!(
+        "twin serve: {assets} assets loaded in {:.2} s; {}; listening on {scheme}://{}",
+        loaded.elapsed().as_secs_f64(),
+        if args.no_sim {
+            "no simulator"
+        } else {
+            "simulator running in real time"
+        },
+        running.addr()
+    );
+    match n_tokens {
+        Some(n) => outln!("twin serve: {n} tokens; every route but /healthz needs one"),
+        None => outln!("twin serve: no --tokens: loopback only, every local caller is admin"),
+    }
+    outln!(
+        "twin serve: API {scheme}://{0}/api/v1/status, OpenAPI {scheme}://{0}/openapi.json, OGC API - Features {scheme}://{0}/ogc",
+        running.addr()
+    );
+    running.wait();
+    Ok(())
+}

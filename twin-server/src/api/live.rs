@@ -1,0 +1,258 @@
+//! The live side of the API: status, vital signs, alerts (list, acknowledge), alert
+//! events for polling clients, rules (get, set).
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use serde_json::{Value as Json_, json};
+use twin_core::Session;
+use twin_core::state::alert::{Alert, AlertEvent, AlertState};
+use twin_core::state::vitals::VitalRow;
+
+use super::error::ApiError;
+use super::params;
+use crate::auth::{Caller, Role};
+use crate::state::Served;
+
+/// Refuses a caller whose role is below `role` (403, counted).
+pub fn require(served: &Served, caller: &Caller, role: Role) -> Result<(), ApiError> {
+    if caller.role >= role {
+        Ok(())
+    } else {
+        crate::state::Counters::bump(&served.counters.forbidden);
+        Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!(
+                "`{}` is a {}; this needs the {role} role",
+                caller.name, caller.role
+            ),
+        ))
+    }
+}
+
+/// `GET /api/v1/status`: the clock, what the twin holds, and the server's counters.
+pub async fn status(State(served): State<Arc<Served>>) -> Json<Json_> {
+    let session = served.read();
+    let open = session.alerts().open().count();
+    Json(json!({
+        "title": served.title,
+        "version": env!("CARGO_PKG_VERSION"),
+        "now": session.now().as_millis(),
+        "now_iso": session.now().to_string(),
+        "uptime_s": served.started.elapsed().as_secs(),
+        "assets": session.twin().len(),
+        "channels": session.store().channels().count(),
+        "rules": session.alerts().rules().len(),
+        "open_alerts": open,
+        "events_dropped": session.events_dropped(),
+        "counters": served.counters.values(),
+    }))
+}
+
+fn vital_json(session: &Session, rows: &[VitalRow]) -> Json_ {
+    let store = session.store();
+    let rows: Vec<Json_> = rows
+        .iter()
+        .map(|r| {
+            let channels: serde_json::Map<String, Json_> = r
+                .channels
+                .iter()
+                .filter_map(|(c, s)| {
+                    let name = store.spec(*c)?.name.clone();
+                    Some((
+                        name,
+                        json!({"count": s.count, "mean": s.mean, "max": s.max}),
+                    ))
+                })
+                .collect();
+            json!({
+                "region": session.twin().get(r.region).map(|a| a.id.clone()),
+                "name": r.name,
+                "island": r.island,
+                "sensors": r.sensors,
+                "online": r.online,
+                "offline": r.offline(),
+                "channels": channels,
+                "alerts": {"info": r.alerts[0], "warning": r.alerts[1], "critical": r.alerts[2]},
+            })
+        })
+        .collect();
+    Json_::Array(rows)
+}
+
+/// Parameters of `GET /api/v1/vitals`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VitalsQuery {
+    /// A past time (ms or ISO 8601): the table as it was then, from history.
+    at: Option<String>,
+}
+
+/// `GET /api/v1/vitals[?at=T]`: one row per town, then one per island.
+pub async fn vitals(
+    State(served): State<Arc<Served>>,
+    q: Result<Query<VitalsQuery>, QueryRejection>,
+) -> Result<Json<Json_>, ApiError> {
+    let Query(q) = q?;
+    let at = q.at.as_deref().map(|t| params::time("at", t)).transpose()?;
+    let session = served.read();
+    let rows = match at {
+        Some(t) => session.vital_signs_at(t),
+        None => session.vital_signs(),
+    };
+    Ok(Json(json!({
+        "at": at.unwrap_or(session.now()).as_millis(),
+        "rows": vital_json(&session, &rows),
+    })))
+}
+
+/// An alert as the API shows it: asset and town by id, times in ms and ISO 8601.
+pub fn alert_json(session: &Session, a: &Alert) -> Json_ {
+    let twin = session.twin();
+    json!({
+        "id": a.id,
+        "rule": a.rule,
+        "asset": a.asset_id,
+        "town": a.town.and_then(|t| twin.get(t)).map(|t| t.id.clone()),
+        "severity": a.severity,
+        "state": a.state,
+        "value": a.value,
+        "raised_at": a.raised_at.as_millis(),
+        "raised": a.raised_at.to_string(),
+        "acknowledged_at": a.acknowledged_at.map(|t| t.as_millis()),
+        "cleared_at": a.cleared_at.map(|t| t.as_millis()),
+    })
+}
+
+/// Parameters of `GET /api/v1/alerts`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AlertsQuery {
+    /// `open` (default: raised or acknowledged), `raised`, `acknowledged`.
+    state: Option<String>,
+}
+
+/// `GET /api/v1/alerts[?state=open|raised|acknowledged]`: open alerts, by id.
+pub async fn alerts(
+    State(served): State<Arc<Served>>,
+    q: Result<Query<AlertsQuery>, QueryRejection>,
+) -> Result<Json<Json_>, ApiError> {
+    let Query(q) = q?;
+    let want: fn(AlertState) -> bool = match q.state.as_deref().unwrap_or("open") {
+        "open" => |s| s != AlertState::Cleared,
+        "raised" => |s| s == AlertState::Raised,
+        "acknowledged" => |s| s == AlertState::Acknowledged,
+        other => {
+            return Err(ApiError::bad(format!(
+                "`state`: `{other}` is not open, raised or acknowledged"
+            )));
+        }
+    };
+    let session = served.read();
+    let list: Vec<Json_> = session
+        .alerts()
+        .open()
+        .filter(|a| want(a.state))
+        .map(|a| alert_json(&session, a))
+        .collect();
+    Ok(Json(json!({"count": list.len(), "alerts": list})))
+}
+
+/// `POST /api/v1/alerts/{id}/ack` (operator): acknowledges an open alert.
+pub async fn acknowledge(
+    State(served): State<Arc<Served>>,
+    Extension(caller): Extension<Caller>,
+    id: Result<Path<u64>, PathRejection>,
+) -> Result<Json<Json_>, ApiError> {
+    require(&served, &caller, Role::Operator)?;
+    let Path(id) = id?;
+    let (done, alert) = served.write_with(|s| {
+        let done = s.acknowledge(id);
+        let alert = s.alerts().alert(id).map(|a| alert_json(s, a));
+        (done, alert)
+    });
+    match (done, alert) {
+        (true, Some(a)) => {
+            eprintln!("twin serve: alert {id} acknowledged by {}", caller.name);
+            Ok(Json(a))
+        }
+        (false, Some(a)) => Err(ApiError::new(
+            StatusCode::CONFLICT,
+            format!(
+                "alert {id} is {} and cannot be acknowledged",
+                a["state"].as_str().unwrap_or("closed")
+            ),
+        )),
+        _ => Err(ApiError::not_found(format!("no alert {id}"))),
+    }
+}
+
+/// Parameters of `GET /api/v1/events`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    /// Only events numbered after this (default 0: the oldest kept).
+    after: Option<u64>,
+    /// At most this many (default 1000).
+    limit: Option<usize>,
+}
+
+/// `GET /api/v1/events?after=N`: alert events (raised, acknowledged, cleared) in order,
+/// for clients that poll; `last` is the newest number given so far.
+pub async fn events(
+    State(served): State<Arc<Served>>,
+    q: Result<Query<EventsQuery>, QueryRejection>,
+) -> Result<Json<Json_>, ApiError> {
+    let Query(q) = q?;
+    let limit = q.limit.unwrap_or(1000).clamp(1, served.limits.max_results);
+    let (list, last) = served.events_after(q.after.unwrap_or(0), limit);
+    let session = served.read();
+    let events: Vec<Json_> = list
+        .iter()
+        .map(|e| {
+            let (kind, alert) = match &e.event {
+                AlertEvent::Raised(a) => ("raised", a),
+                AlertEvent::Acknowledged(a) => ("acknowledged", a),
+                AlertEvent::Cleared(a) => ("cleared", a),
+            };
+            json!({"seq": e.seq, "event": kind, "alert": alert_json(&session, alert)})
+        })
+        .collect();
+    Ok(Json(json!({"last": last, "events": events})))
+}
+
+/// `GET /api/v1/rules`: the alert rules in force, as a rules file.
+pub async fn rules(State(served): State<Arc<Served>>) -> Response {
+    let session = served.read();
+    let text = session.alerts().rules_json(session.store());
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        text,
+    )
+        .into_response()
+}
+
+/// `PUT /api/v1/rules` (admin): replaces the alert rules with a rules file; on any
+/// error nothing changes.
+pub async fn set_rules(
+    State(served): State<Arc<Served>>,
+    Extension(caller): Extension<Caller>,
+    body: Bytes,
+) -> Result<Json<Json_>, ApiError> {
+    require(&served, &caller, Role::Admin)?;
+    let text =
+        std::str::from_utf8(&body).map_err(|_| ApiError::bad("the rules are not UTF-8 text"))?;
+    let n = served.write_with(|s| {
+        s.set_rules_json(text)
+            .map(|()| s.alerts().rules().len())
+            .map_err(|e| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()))
+    })?;
+    eprintln!("twin serve: rules replaced by {} ({n} rules)", caller.name);
+    Ok(Json(json!({"rules": n})))
+}

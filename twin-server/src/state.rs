@@ -1,0 +1,204 @@
+//! What the server holds: the one live session behind a lock, the recent alert events
+//! for clients that poll, the tokens and limits, and the counters of what was served
+//! and refused.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::time::Instant;
+
+use serde::Serialize;
+use twin_core::state::alert::AlertEvent;
+use twin_core::{Session, Timestamp};
+
+use crate::auth::{RateLimits, Tokens};
+
+/// Limits on what one request may ask or send.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Limits {
+    /// Largest request body, bytes (rules are the largest thing sent: 1 MiB).
+    pub max_body_bytes: usize,
+    /// Longest query string, bytes.
+    pub max_query_bytes: usize,
+    /// Most assets or features in one answer (`limit` is clamped to it).
+    pub max_results: usize,
+    /// Most raw samples in one history answer (ask for buckets beyond it).
+    pub max_samples: usize,
+    /// Requests a second per token (bursts of twice that).
+    pub requests_per_second: u32,
+    /// Failed authentications a second, all callers together.
+    pub failures_per_second: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 1 << 20,
+            max_query_bytes: 4096,
+            max_results: 10_000,
+            max_samples: 100_000,
+            requests_per_second: 200,
+            failures_per_second: 20,
+        }
+    }
+}
+
+/// Recent alert events kept for clients that poll `/api/v1/events`.
+pub const EVENTS_KEPT: usize = 10_000;
+
+/// Counters of what the server did, as `/api/v1/status` shows them.
+#[derive(Debug, Default)]
+pub struct Counters {
+    /// Requests answered (any status).
+    pub requests: AtomicU64,
+    /// 401: no token or an unknown one.
+    pub unauthorized: AtomicU64,
+    /// 403: a known token whose role is too low.
+    pub forbidden: AtomicU64,
+    /// 429: over a rate limit.
+    pub rate_limited: AtomicU64,
+    /// Other 4xx: malformed, oversized or unknown requests.
+    pub bad_requests: AtomicU64,
+    /// Samples the driver (simulator or ingest) gave the session.
+    pub samples: AtomicU64,
+    /// Samples refused by the session.
+    pub refused_samples: AtomicU64,
+}
+
+/// A snapshot of [`Counters`].
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CounterValues {
+    /// Requests answered.
+    pub requests: u64,
+    /// 401 answers.
+    pub unauthorized: u64,
+    /// 403 answers.
+    pub forbidden: u64,
+    /// 429 answers.
+    pub rate_limited: u64,
+    /// Other 4xx answers.
+    pub bad_requests: u64,
+    /// Samples given to the session.
+    pub samples: u64,
+    /// Samples it refused.
+    pub refused_samples: u64,
+}
+
+impl Counters {
+    /// Adds one to a counter.
+    pub fn bump(c: &AtomicU64) {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The values now.
+    pub fn values(&self) -> CounterValues {
+        let v = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        CounterValues {
+            requests: v(&self.requests),
+            unauthorized: v(&self.unauthorized),
+            forbidden: v(&self.forbidden),
+            rate_limited: v(&self.rate_limited),
+            bad_requests: v(&self.bad_requests),
+            samples: v(&self.samples),
+            refused_samples: v(&self.refused_samples),
+        }
+    }
+}
+
+/// One alert event with its sequence number (1, 2, …, in the order they happened).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct NumberedEvent {
+    /// Its number.
+    pub seq: u64,
+    /// The event.
+    #[serde(flatten)]
+    pub event: AlertEvent,
+}
+
+/// The live twin as the server holds it.
+#[derive(Debug)]
+pub struct Served {
+    session: RwLock<Session>,
+    events: Mutex<(u64, VecDeque<NumberedEvent>)>,
+    pub(crate) tokens: Option<Tokens>,
+    pub(crate) rates: RateLimits,
+    pub(crate) limits: Limits,
+    pub(crate) counters: Counters,
+    pub(crate) started: Instant,
+    pub(crate) title: String,
+    pub(crate) tls: bool,
+}
+
+impl Served {
+    /// Serves `session`. Without `tokens` every caller is the local admin: the server
+    /// then listens on loopback only (see [`crate::ServerConfig`]).
+    pub fn new(session: Session, tokens: Option<Tokens>, limits: Limits, title: &str) -> Served {
+        Served {
+            session: RwLock::new(session),
+            events: Mutex::new((0, VecDeque::new())),
+            tokens,
+            rates: RateLimits::new(limits.requests_per_second, limits.failures_per_second),
+            limits,
+            counters: Counters::default(),
+            started: Instant::now(),
+            title: title.to_string(),
+            tls: false,
+        }
+    }
+
+    /// The session, for reading. A panic while it was held (a bug, not user data) does
+    /// not stop the server: the session is consistent after every call that returns.
+    pub fn read(&self) -> RwLockReadGuard<'_, Session> {
+        self.session.read().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The session, for changing it; alert events it produced are moved to the
+    /// recent-events log when the guard is given back through [`Served::write_with`].
+    fn write(&self) -> RwLockWriteGuard<'_, Session> {
+        self.session.write().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs `f` on the session for writing, then files the alert events it produced.
+    pub fn write_with<R>(&self, f: impl FnOnce(&mut Session) -> R) -> R {
+        let mut s = self.write();
+        let r = f(&mut s);
+        let events = s.drain_events(usize::MAX);
+        drop(s);
+        if !events.is_empty() {
+            let mut log = self.events.lock().unwrap_or_else(PoisonError::into_inner);
+            for event in events {
+                log.0 += 1;
+                let seq = log.0;
+                log.1.push_back(NumberedEvent { seq, event });
+                if log.1.len() > EVENTS_KEPT {
+                    log.1.pop_front();
+                }
+            }
+        }
+        r
+    }
+
+    /// Events numbered after `after`, at most `max`, oldest first; and the newest
+    /// number given so far.
+    pub fn events_after(&self, after: u64, max: usize) -> (Vec<NumberedEvent>, u64) {
+        let log = self.events.lock().unwrap_or_else(PoisonError::into_inner);
+        let out = log
+            .1
+            .iter()
+            .filter(|e| e.seq > after)
+            .take(max)
+            .cloned()
+            .collect();
+        (out, log.0)
+    }
+
+    /// The counters.
+    pub fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    /// The session's clock.
+    pub fn now(&self) -> Timestamp {
+        self.read().now()
+    }
+}
