@@ -24,7 +24,6 @@ mod replay;
 mod report;
 mod run;
 mod serve;
-mod wire;
 
 use std::path::PathBuf;
 use std::process::ExitCode;

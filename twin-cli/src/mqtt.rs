@@ -40,7 +40,7 @@ use rumqttc::{
     SubscribeReasonCode,
 };
 use twin_core::state::IngestReport;
-use twin_core::telemetry::TS_RANGE;
+use twin_core::telemetry::{TS_RANGE, wire};
 use twin_core::topic::{self, Topic};
 use twin_core::{AssetKind, Handle, Twin};
 use twin_core::{Session, Timestamp};
@@ -271,10 +271,14 @@ pub fn default_client_id(twin: &Twin, towns: Option<&[Handle]>) -> String {
 }
 
 /// A message read and checked: its topic and readings, or why it is refused whole.
-fn read_message(twin: &Twin, p: &Publish) -> anyhow::Result<(Topic, crate::wire::Decoded)> {
+/// A gateway's batch (`twin/<town>/_batch/<gateway>`) names its assets itself.
+fn read_message(twin: &Twin, p: &Publish) -> anyhow::Result<(Topic, wire::Decoded)> {
     let t = Topic::parse(&p.topic)?;
+    if t.kind == wire::BATCH_KIND {
+        return Ok((t, wire::decode_batch(&p.payload)?));
+    }
     t.check(twin)?;
-    let decoded = crate::wire::decode(&p.payload, &t.id)?;
+    let decoded = wire::decode(&p.payload, &t.id)?;
     Ok((t, decoded))
 }
 
@@ -308,12 +312,7 @@ impl Ingest<'_> {
                 Ok((t, d)) => {
                     let town = t.town.unwrap_or_else(|| topic::NO_TOWN.into());
                     *self.counters.per_town.entry(town).or_insert(0) += 1;
-                    let id = t.id;
-                    refused.extend(
-                        d.refused
-                            .into_iter()
-                            .map(|(r, c, ts)| (r, id.clone(), c, ts)),
-                    );
+                    refused.extend(d.refused);
                     readings.extend(d.readings);
                 }
                 Err(why) => {
@@ -325,7 +324,7 @@ impl Ingest<'_> {
         if let Some(newest) = readings
             .iter()
             .map(|r| r.ts.as_millis())
-            .chain(refused.iter().map(|r| r.3))
+            .chain(refused.iter().map(|r| r.3.as_millis()))
             .filter(|ts| TS_RANGE.contains(ts))
             .max()
         {
@@ -336,7 +335,7 @@ impl Ingest<'_> {
             let began = Instant::now();
             let mut report = live.apply_readings(&readings, Timestamp::from_millis(now));
             for (reason, id, channel, ts) in &refused {
-                report.note_rejection(*reason, id, channel, twin_core::Timestamp::from_millis(*ts));
+                report.note_rejection(*reason, id, channel, *ts);
             }
             let took = began.elapsed();
             for r in &report.examples {

@@ -208,7 +208,8 @@ fn publish(
                     Some((name.as_str(), decode(ty, s.value)))
                 })
                 .collect();
-            let payload = crate::wire::encode(t, &values);
+            let payload =
+                twin_core::telemetry::wire::encode(twin_core::Timestamp::from_millis(t), &values);
             client
                 .publish(topic.as_str(), QoS::AtLeastOnce, false, payload)
                 .map_err(|e| anyhow::anyhow!("MQTT publish: {e}"))?;

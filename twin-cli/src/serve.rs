@@ -41,11 +41,59 @@ pub struct ServeArgs {
     /// Do not run the simulator: the twin's clock still follows the wall clock.
     #[arg(long)]
     pub no_sim: bool,
+    /// Take telemetry from this MQTT broker (mqtt://host[:port], mqtts:// for TLS)
+    /// instead of the simulator: topics twin/TOWN/KIND/ASSET-ID and gateway batches on
+    /// twin/TOWN/_batch/GATEWAY, QoS 1.
+    #[arg(long, conflicts_with = "no_sim")]
+    pub mqtt: Option<String>,
+    /// MQTT user name (the password from --mqtt-password-file or $TWIN_MQTT_PASSWORD).
+    #[arg(long, requires = "mqtt")]
+    pub mqtt_user: Option<String>,
+    /// File holding the MQTT password (its first line).
+    #[arg(long, requires = "mqtt_user")]
+    pub mqtt_password_file: Option<PathBuf>,
+    /// For mqtts://: the certificate authority to trust (PEM).
+    #[arg(long, requires = "mqtt")]
+    pub mqtt_ca: Option<PathBuf>,
+    /// MQTT connections in the shared-subscription group (default: one per core).
+    #[arg(long, requires = "mqtt")]
+    pub mqtt_connections: Option<usize>,
+    /// Client id prefix of the MQTT connections (their persistent sessions).
+    #[arg(long, requires = "mqtt", default_value = "twin-serve")]
+    pub mqtt_client_id: String,
     /// Requests a second per token (bursts of twice that).
     #[arg(long, default_value_t = 200)]
     pub requests_per_second: u32,
     #[command(flatten)]
     pub data: DataArgs,
+}
+
+/// The MQTT settings of the arguments; the password from its file or the environment.
+fn mqtt_config(args: &ServeArgs, url: &str) -> anyhow::Result<twin_server::MqttConfig> {
+    let mut c = twin_server::MqttConfig::new(url);
+    c.client_id = args.mqtt_client_id.clone();
+    if let Some(n) = args.mqtt_connections {
+        anyhow::ensure!(n >= 1, "--mqtt-connections must be at least 1");
+        c.connections = n;
+    }
+    c.ca_file = args.mqtt_ca.clone();
+    if let Some(user) = &args.mqtt_user {
+        let password = match &args.mqtt_password_file {
+            Some(p) => std::fs::read_to_string(p)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
+                .lines()
+                .next()
+                .unwrap_or("")
+                .to_string(),
+            None => std::env::var("TWIN_MQTT_PASSWORD").map_err(|_| {
+                anyhow::anyhow!(
+                    "--mqtt-user needs a password: --mqtt-password-file FILE or $TWIN_MQTT_PASSWORD"
+                )
+            })?,
+        };
+        c.credentials = Some((user.clone(), password));
+    }
+    Ok(c)
 }
 
 /// Runs `twin serve` until Ctrl-C.
@@ -59,7 +107,12 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         args.history_mib,
     )?;
     let assets = session.twin().len();
-    let feed = if args.no_sim {
+    let mqtt = args
+        .mqtt
+        .as_ref()
+        .map(|url| mqtt_config(args, url))
+        .transpose()?;
+    let feed = if args.no_sim || mqtt.is_some() {
         twin_server::Feed::WallClock
     } else {
         // Whole seconds, as the server feeds them.
@@ -91,16 +144,17 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let config = ServerConfig {
         listen: args.listen,
         tls,
+        mqtt,
     };
     let running = twin_server::spawn(&config, served, feed, true)?;
     let scheme = if https { "https" } else { "http" };
     outln!(
         "twin serve: {assets} assets loaded in {:.2} s; {}; listening on {scheme}://{}",
         loaded.elapsed().as_secs_f64(),
-        if args.no_sim {
-            "no simulator"
-        } else {
-            "simulator running in real time"
+        match (&args.mqtt, args.no_sim) {
+            (Some(_), _) => "telemetry from MQTT",
+            (None, true) => "no simulator",
+            (None, false) => "simulator running in real time",
         },
         running.addr()
     );

@@ -43,6 +43,7 @@ use crate::twin::Twin;
 mod fast;
 mod ingest;
 mod typed;
+pub mod wire;
 
 pub use fast::{ReadingRef, ValueRef};
 pub use ingest::{JsonIngest, Now};

@@ -20,6 +20,12 @@
 //! [`Served::write_with`], which files the alert events it produced in a bounded log
 //! of the last [`EVENTS_KEPT`] for `/api/v1/events`.
 //!
+//! With an MQTT broker ([`MqttConfig`]) the telemetry comes from the sensor network:
+//! several MQTT v5 connections in one shared-subscription group decode in parallel and
+//! one task applies their messages in batches, acknowledging each only after it was
+//! applied ([`mqtt`]); gateways may send batches (a JSON array of readings or the
+//! SensorThings `dataArray` form).
+//!
 //! ## Security
 //! With a tokens file ([`Tokens`]: `TOKEN ROLE [NAME]` per line) every route but
 //! `/healthz` needs `Authorization: Bearer TOKEN`: a missing or unknown token is 401, a
@@ -33,10 +39,12 @@
 
 pub mod api;
 pub mod auth;
+pub mod mqtt;
 pub mod ogc;
 mod run;
 pub mod state;
 
 pub use auth::{Caller, Role, Tokens, TokensError};
+pub use mqtt::MqttConfig;
 pub use run::{Driver, Feed, Running, ServeError, ServerConfig, TlsFiles, spawn};
 pub use state::{EVENTS_KEPT, Limits, Served};

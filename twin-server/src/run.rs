@@ -69,6 +69,8 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// HTTPS with this certificate and key; plain HTTP without.
     pub tls: Option<TlsFiles>,
+    /// Telemetry from this MQTT broker.
+    pub mqtt: Option<crate::mqtt::MqttConfig>,
 }
 
 /// Why the server could not start.
@@ -90,6 +92,9 @@ pub enum ServeError {
     /// The certificate or key could not be read or used.
     #[error("TLS: {0}")]
     Tls(String),
+    /// The MQTT broker could not be reached, or refused the login.
+    #[error("MQTT {0}")]
+    Mqtt(String),
     /// The async runtime could not start.
     #[error("cannot start the runtime: {0}")]
     Runtime(std::io::Error),
@@ -194,6 +199,9 @@ pub fn spawn(
         }
     };
     let served = Arc::new(served);
+    if let Some(m) = &config.mqtt {
+        runtime.block_on(crate::mqtt::start(served.clone(), m))?;
+    }
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
         .name("twin-serve".into())

@@ -61,6 +61,14 @@ pub struct Counters {
     pub bad_requests: AtomicU64,
     /// Samples the driver (simulator or ingest) gave the session.
     pub samples: AtomicU64,
+    /// MQTT messages taken from the broker.
+    pub mqtt_messages: AtomicU64,
+    /// MQTT messages refused whole (topic or payload unreadable, wrong town or kind).
+    pub mqtt_bad_messages: AtomicU64,
+    /// MQTT messages the broker sent again (after a lost connection).
+    pub mqtt_redelivered: AtomicU64,
+    /// MQTT connections made (reconnections included).
+    pub mqtt_connects: AtomicU64,
     /// Samples refused by the session.
     pub refused_samples: AtomicU64,
 }
@@ -80,6 +88,14 @@ pub struct CounterValues {
     pub bad_requests: u64,
     /// Samples given to the session.
     pub samples: u64,
+    /// MQTT messages taken.
+    pub mqtt_messages: u64,
+    /// MQTT messages refused whole.
+    pub mqtt_bad_messages: u64,
+    /// MQTT messages redelivered.
+    pub mqtt_redelivered: u64,
+    /// MQTT connections made.
+    pub mqtt_connects: u64,
     /// Samples it refused.
     pub refused_samples: u64,
 }
@@ -100,6 +116,10 @@ impl Counters {
             rate_limited: v(&self.rate_limited),
             bad_requests: v(&self.bad_requests),
             samples: v(&self.samples),
+            mqtt_messages: v(&self.mqtt_messages),
+            mqtt_bad_messages: v(&self.mqtt_bad_messages),
+            mqtt_redelivered: v(&self.mqtt_redelivered),
+            mqtt_connects: v(&self.mqtt_connects),
             refused_samples: v(&self.refused_samples),
         }
     }

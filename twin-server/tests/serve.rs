@@ -50,6 +50,7 @@ fn start(session: Session, limits: Limits) -> Running {
     let config = ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         tls: None,
+        mqtt: None,
     };
     twin_server::spawn(
         &config,
@@ -469,6 +470,7 @@ fn https_with_a_self_signed_certificate() {
             cert: cert_path.clone(),
             key: key_path.clone(),
         }),
+        mqtt: None,
     };
     let served = Served::new(session(), Some(tokens()), Limits::default(), "tls twin");
     let server = twin_server::spawn(&config, served, Feed::Nothing, false).unwrap();
@@ -518,6 +520,7 @@ fn without_tokens_only_loopback_and_the_simulator_drives_in_real_time() {
     let config = ServerConfig {
         listen: "0.0.0.0:0".parse().unwrap(),
         tls: None,
+        mqtt: None,
     };
     let e = twin_server::spawn(
         &config,
@@ -541,6 +544,7 @@ fn without_tokens_only_loopback_and_the_simulator_drives_in_real_time() {
     let config = ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         tls: None,
+        mqtt: None,
     };
     let server = twin_server::spawn(
         &config,

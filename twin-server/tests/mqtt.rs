@@ -1,0 +1,408 @@
+//! `twin serve` fed by a real mosquitto broker (password file, TLS listener) with
+//! readings published by Debian's `mosquitto_pub`; answers read back with curl.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use serde_json::Value;
+use twin_chongming::SynthConfig;
+use twin_chongming::sim::{standard_config, standard_session};
+use twin_core::topic::topic_of;
+use twin_core::{KindFilter, Session};
+use twin_server::{Feed, Limits, MqttConfig, Running, ServeError, Served, ServerConfig, Tokens};
+
+const MOSQUITTO: &str = "/usr/sbin/mosquitto";
+const VIEWER: &str = "viewer-token-0123456789abcdef";
+const OPERATOR: &str = "operator-token-0123456789abcdef";
+
+fn session() -> Session {
+    let twin = twin_chongming::island::load(&SynthConfig {
+        seed: 2026,
+        scale: 0.05,
+    })
+    .unwrap();
+    standard_session(
+        twin,
+        standard_config(6 * 3_600_000, None),
+        twin_chongming::DEFAULT_RULES_JSON,
+    )
+    .unwrap()
+    .0
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("twin-serve-mqtt-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    // mosquitto started as root reads its files as the `mosquitto` user.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&d, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    d
+}
+
+/// mosquitto with a password file (user `twin`, password `secret`), a plain listener
+/// and a TLS listener with a certificate for localhost / 127.0.0.1.
+struct Broker {
+    port: u16,
+    tls_port: u16,
+    ca: PathBuf,
+    child: Child,
+    dir: PathBuf,
+}
+
+impl Broker {
+    fn start(name: &str) -> Broker {
+        let dir = temp_dir(name);
+        let pw = dir.join("pw");
+        let out = Command::new("mosquitto_passwd")
+            .args(["-c", "-b"])
+            .arg(&pw)
+            .args(["twin", "secret"])
+            .output()
+            .expect("mosquitto_passwd runs (Debian mosquitto)");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let rcgen::CertifiedKey { cert, signing_key } =
+            rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+                .unwrap();
+        let (ca, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+        std::fs::write(&ca, cert.pem()).unwrap();
+        std::fs::write(&key, signing_key.serialize_pem()).unwrap();
+        #[cfg(unix)]
+        for f in [&pw, &ca, &key] {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(f, std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        let (port, tls_port) = (free_port(), free_port());
+        let conf = dir.join("mosquitto.conf");
+        std::fs::write(
+            &conf,
+            format!(
+                "per_listener_settings true\nmax_queued_messages 0\n\
+                 listener {port} 127.0.0.1\nallow_anonymous false\npassword_file {pw}\n\
+                 listener {tls_port} 127.0.0.1\nallow_anonymous false\npassword_file {pw}\n\
+                 certfile {ca}\nkeyfile {key}\n",
+                pw = pw.display(),
+                ca = ca.display(),
+                key = key.display()
+            ),
+        )
+        .unwrap();
+        let log = std::fs::File::create(dir.join("mosquitto.log")).unwrap();
+        let child = Command::new(MOSQUITTO)
+            .arg("-c")
+            .arg(&conf)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .expect("mosquitto starts (Debian mosquitto)");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", tls_port)).is_err()
+            || TcpStream::connect(("127.0.0.1", port)).is_err()
+        {
+            assert!(
+                Instant::now() < deadline,
+                "mosquitto did not listen: {}",
+                std::fs::read_to_string(dir.join("mosquitto.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Broker {
+            port,
+            tls_port,
+            ca,
+            child,
+            dir,
+        }
+    }
+
+    /// Publishes with mosquitto_pub (QoS 1) on the plain listener, or the TLS one.
+    fn publish(&self, topic: &str, payload: &str, tls: bool) {
+        let mut c = Command::new("mosquitto_pub");
+        c.args([
+            "-h",
+            "127.0.0.1",
+            "-q",
+            "1",
+            "-u",
+            "twin",
+            "-P",
+            "secret",
+            "-t",
+            topic,
+            "-m",
+            payload,
+        ]);
+        if tls {
+            c.args([
+                "-h",
+                "localhost",
+                "-p",
+                &self.tls_port.to_string(),
+                "--cafile",
+            ])
+            .arg(&self.ca);
+        } else {
+            c.args(["-p", &self.port.to_string()]);
+        }
+        let out = c
+            .output()
+            .expect("mosquitto_pub runs (Debian mosquitto-clients)");
+        assert!(
+            out.status.success(),
+            "mosquitto_pub: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Broker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+fn serve(session: Session, mqtt: MqttConfig) -> Result<Running, ServeError> {
+    let tokens = Tokens::parse(
+        &format!("{VIEWER} viewer wall\n{OPERATOR} operator duty\n"),
+        "tokens",
+    )
+    .unwrap();
+    twin_server::spawn(
+        &ServerConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            tls: None,
+            mqtt: Some(mqtt),
+        },
+        Served::new(session, Some(tokens), Limits::default(), "mqtt twin"),
+        Feed::WallClock,
+        false,
+    )
+}
+
+fn get(server: &Running, path: &str, token: &str) -> Value {
+    let out = Command::new("curl")
+        .args(["-s", "-H", &format!("Authorization: Bearer {token}")])
+        .arg(format!("http://{}{path}", server.addr()))
+        .output()
+        .unwrap();
+    serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
+}
+
+/// Waits (up to 20 s) until `f` holds for the answer at `path`.
+fn wait_for(server: &Running, path: &str, f: impl Fn(&Value) -> bool) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let v = get(server, path, VIEWER);
+        if f(&v) {
+            return v;
+        }
+        assert!(Instant::now() < deadline, "{path}: still {v}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// The first `n` assets of a kind with their topics.
+fn assets(s: &Session, kind: &str, n: usize) -> Vec<(String, String)> {
+    let f: KindFilter = kind.parse().unwrap();
+    s.twin()
+        .iter()
+        .filter(|(_, a)| f.matches(&a.kind))
+        .take(n)
+        .map(|(h, a)| (a.id.clone(), topic_of(s.twin(), h).unwrap()))
+        .collect()
+}
+
+fn have_tools() -> bool {
+    let ok = Path::new(MOSQUITTO).exists();
+    assert!(
+        ok || std::env::var_os("CI").is_none(),
+        "CI must have mosquitto"
+    );
+    ok
+}
+
+#[test]
+fn readings_published_by_mosquitto_pub_reach_the_api_and_raise_alerts() {
+    if !have_tools() {
+        return;
+    }
+    let broker = Broker::start("plain");
+    let s = session();
+    let gauges = assets(&s, "sensor:water_level", 3);
+    let (charger, charger_topic) = assets(&s, "sensor:charger_power", 1).remove(0);
+    let town_of = |topic: &str| topic.split('/').nth(1).unwrap().to_string();
+    let mut config = MqttConfig::new(&format!("mqtt://127.0.0.1:{}", broker.port));
+    config.credentials = Some(("twin".into(), "secret".into()));
+    config.connections = 2;
+    let server = serve(s, config).unwrap();
+    let t = now_ms();
+
+    // One asset per message, the compact form.
+    let (g0, topic0) = &gauges[0];
+    broker.publish(topic0, &format!(r#"{{"ts": {t}, "level": 2.5}}"#), false);
+    let a = wait_for(&server, &format!("/api/v1/assets/{g0}"), |v| {
+        v["state"]["level"]["value"] == 2.5
+    });
+    assert_eq!(a["state"]["level"]["ts"], t);
+
+    // A gateway's batch: a JSON array of readings, then SensorThings dataArray.
+    let (g1, _) = &gauges[1];
+    let (g2, _) = &gauges[2];
+    let batch_topic = format!("twin/{}/_batch/gw-1", town_of(topic0));
+    broker.publish(
+        &batch_topic,
+        &format!(
+            r#"[{{"id": "{g1}", "channel": "level", "ts": {t}, "value": 1.75}},
+                {{"id": "{g2}", "channel": "level", "ts": {t}, "value": 1.5}}]"#
+        ),
+        false,
+    );
+    wait_for(&server, &format!("/api/v1/assets/{g2}"), |v| {
+        v["state"]["level"]["value"] == 1.5
+    });
+    broker.publish(
+        &batch_topic,
+        &format!(
+            r#"{{"Datastream": {{"@iot.id": "{g1}/level"}}, "components": ["phenomenonTime", "result"],
+                "dataArray": [[{t1}, 1.8], [{t2}, 1.9]]}}"#,
+            t1 = t + 1000,
+            t2 = t + 2000
+        ),
+        false,
+    );
+    let a = wait_for(&server, &format!("/api/v1/assets/{g1}"), |v| {
+        v["state"]["level"]["value"] == 1.9
+    });
+    assert_eq!(a["state"]["level"]["ts"], t + 2000);
+    let h = get(
+        &server,
+        &format!(
+            "/api/v1/assets/{g1}/history?channel=level&from={t}&to={}",
+            t + 2000
+        ),
+        VIEWER,
+    );
+    assert_eq!(
+        h["samples"],
+        serde_json::json!([[t, 1.75], [t + 1000, 1.8], [t + 2000, 1.9]])
+    );
+
+    // Refused whole: not JSON, and a town that is not the asset's; the server goes on.
+    broker.publish(topic0, "not json", false);
+    let wrong_town = topic0.replacen(&town_of(topic0), "CM-TOWN-NOWHERE", 1);
+    broker.publish(&wrong_town, &format!(r#"{{"ts": {t}, "level": 9}}"#), false);
+    wait_for(&server, "/api/v1/status", |v| {
+        v["counters"]["mqtt_bad_messages"] == 2
+    });
+
+    // A charger fault published raises an alert: listed, refused to a viewer,
+    // acknowledged by an operator.
+    broker.publish(
+        &charger_topic,
+        &format!(r#"{{"ts": {t}, "charger": "fault", "power": 0}}"#),
+        false,
+    );
+    let alerts = wait_for(&server, "/api/v1/alerts", |v| v["count"] == 1);
+    assert_eq!(alerts["alerts"][0]["asset"], charger.as_str());
+    let id = alerts["alerts"][0]["id"].as_u64().unwrap();
+    let ack = |token: &str| {
+        let out = Command::new("curl")
+            .args([
+                "-s",
+                "-o",
+                "/dev/null",
+                "-w",
+                "%{http_code}",
+                "-X",
+                "POST",
+                "-H",
+            ])
+            .arg(format!("Authorization: Bearer {token}"))
+            .arg(format!("http://{}/api/v1/alerts/{id}/ack", server.addr()))
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap()
+    };
+    assert_eq!(ack(VIEWER), "403");
+    assert_eq!(ack(OPERATOR), "200");
+    let st = get(&server, "/api/v1/status", VIEWER);
+    let c = &st["counters"];
+    assert_eq!(c["mqtt_messages"], 6);
+    assert_eq!(c["mqtt_connects"], 2);
+    assert_eq!(c["refused_samples"], 0, "{st}");
+    server.stop();
+}
+
+#[test]
+fn a_wrong_password_or_no_broker_is_a_clear_error() {
+    if !have_tools() {
+        return;
+    }
+    let broker = Broker::start("auth");
+    let mut config = MqttConfig::new(&format!("mqtt://127.0.0.1:{}", broker.port));
+    config.credentials = Some(("twin".into(), "wrong".into()));
+    config.connections = 1;
+    let began = Instant::now();
+    let e = serve(session(), config.clone()).unwrap_err().to_string();
+    assert!(
+        e.contains("refused the login") && e.contains("not authorised"),
+        "{e}"
+    );
+    assert!(began.elapsed() < Duration::from_secs(10));
+    config.credentials = None;
+    let e = serve(session(), config.clone()).unwrap_err().to_string();
+    assert!(e.contains("refused the login"), "{e}");
+    config.url = format!("mqtt://127.0.0.1:{}", free_port());
+    let e = serve(session(), config).unwrap_err().to_string();
+    assert!(e.contains("cannot connect"), "{e}");
+}
+
+#[test]
+fn telemetry_over_tls() {
+    if !have_tools() {
+        return;
+    }
+    let broker = Broker::start("tls");
+    let s = session();
+    let (g, topic) = assets(&s, "sensor:water_level", 1).remove(0);
+    let mut config = MqttConfig::new(&format!("mqtts://localhost:{}", broker.tls_port));
+    config.credentials = Some(("twin".into(), "secret".into()));
+    config.connections = 1;
+    // Without the CA: a clear error before anything connects.
+    let e = serve(session(), config.clone()).unwrap_err().to_string();
+    assert!(e.contains("--mqtt-ca"), "{e}");
+    config.ca_file = Some(broker.ca.clone());
+    let server = serve(s, config).unwrap();
+    let t = now_ms();
+    broker.publish(&topic, &format!(r#"{{"ts": {t}, "level": 3.25}}"#), true);
+    wait_for(&server, &format!("/api/v1/assets/{g}"), |v| {
+        v["state"]["level"]["value"] == 3.25
+    });
+    server.stop();
+}
