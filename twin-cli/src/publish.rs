@@ -54,11 +54,38 @@ pub struct PublishArgs {
     /// Print a status line every this many simulated seconds.
     #[arg(long, default_value_t = 60)]
     pub status_every: u64,
+    /// Publish only the sensors of shard I of N (`I/N`, handles modulo N), so that N
+    /// publishers share the island between them.
+    #[arg(long, value_parser = parse_shard)]
+    pub shard: Option<(usize, usize)>,
+    /// Publish each town's second as gateway batches on twin/TOWN/_batch/CLIENT-ID
+    /// (JSON arrays of at most this many readings) instead of one message per sensor.
+    #[arg(long)]
+    pub batch: Option<usize>,
     /// Write the counts of what was published here as JSON.
     #[arg(long)]
     pub report: Option<PathBuf>,
     #[command(flatten)]
     pub data: DataArgs,
+}
+
+/// Reads `I/N` with I < N.
+fn parse_shard(s: &str) -> Result<(usize, usize), String> {
+    let (i, n) = s
+        .split_once('/')
+        .ok_or_else(|| format!("`{s}`: expected I/N, e.g. 0/3"))?;
+    let (i, n): (usize, usize) = (
+        i.trim()
+            .parse()
+            .map_err(|_| format!("`{s}`: `{i}` is not a number"))?,
+        n.trim()
+            .parse()
+            .map_err(|_| format!("`{s}`: `{n}` is not a number"))?,
+    );
+    if n == 0 || i >= n {
+        return Err(format!("`{s}`: need 0 <= I < N"));
+    }
+    Ok((i, n))
 }
 
 /// Counts of the stream.
@@ -109,7 +136,8 @@ pub fn run(args: &PublishArgs) -> anyhow::Result<()> {
     let mut sim = Simulator::new(&twin, &channels, config);
     // Topic and town level of every simulated sensor, by handle.
     let mut topics: Vec<Option<(String, String)>> = vec![None; twin.handle_capacity()];
-    for h in sim.sensors() {
+    let (shard, shards) = args.shard.unwrap_or((0, 1));
+    for h in sim.sensors().filter(|h| h.index() % shards == shard) {
         if let Some(t) = topic::topic_of(&twin, h) {
             let town = topic::town_segment(&twin, twin.town_of(h));
             topics[h.index()] = Some((t, town));
@@ -173,6 +201,59 @@ pub fn run(args: &PublishArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// One second of samples as gateway batches: per town, JSON arrays of at most `size`
+/// per-reading objects on `twin/<town>/_batch/<client-id>`.
+#[allow(clippy::too_many_arguments)]
+fn publish_batches(
+    args: &PublishArgs,
+    client: &Client,
+    samples: &[Sample],
+    topics: &[Option<(String, String)>],
+    names: &[(String, twin_core::state::ChannelType)],
+    t: i64,
+    size: usize,
+    out: &mut Published,
+) -> anyhow::Result<()> {
+    let mut by_town: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    for s in samples {
+        let Some(Some((topic, town))) = topics.get(s.handle.index()) else {
+            continue;
+        };
+        let Some((name, ty)) = names.get(usize::from(s.channel.0)) else {
+            continue;
+        };
+        let id = topic.rsplit('/').next().unwrap_or_default();
+        let value = match decode(ty, s.value) {
+            twin_core::state::Value::Num(x) => serde_json::Number::from_f64(x)
+                .map_or_else(|| "null".to_string(), |n| n.to_string()),
+            twin_core::state::Value::Bool(b) => b.to_string(),
+            twin_core::state::Value::Text(x) => serde_json::to_string(&x)?,
+        };
+        by_town.entry(town.as_str()).or_default().push(format!(
+            "{{\"id\":{},\"channel\":{},\"ts\":{t},\"value\":{value}}}",
+            serde_json::to_string(&topic::decode_segment(id).unwrap_or_default())?,
+            serde_json::to_string(name)?
+        ));
+    }
+    let gateway = topic::encode_segment(&args.client_id);
+    for (town, readings) in by_town {
+        let topic = format!(
+            "twin/{town}/{}/{gateway}",
+            twin_core::telemetry::wire::BATCH_KIND
+        );
+        for chunk in readings.chunks(size) {
+            let payload = format!("[{}]", chunk.join(","));
+            client
+                .publish(topic.as_str(), QoS::AtLeastOnce, false, payload)
+                .map_err(|e| anyhow::anyhow!("MQTT publish: {e}"))?;
+            out.messages += 1;
+            out.samples += chunk.len() as u64;
+            *out.per_town.entry(town.to_string()).or_insert(0) += 1;
+        }
+    }
+    Ok(())
+}
+
 /// The publishing loop; returns the real seconds it took and the last simulated time.
 #[allow(clippy::too_many_arguments)]
 fn publish(
@@ -196,6 +277,11 @@ fn publish(
         t += 1000;
         batch.clear();
         sim.tick(twin_core::Timestamp::from_millis(t), &mut batch);
+        if let Some(size) = args.batch {
+            publish_batches(args, client, &batch, topics, names, t, size.max(1), out)?;
+            out.drain(rx);
+            continue;
+        }
         // One message per sensor: a charger's `power` and `charger` samples together.
         for group in batch.chunk_by(|a, b| a.handle == b.handle) {
             let Some(Some((topic, town))) = topics.get(group[0].handle.index()) else {

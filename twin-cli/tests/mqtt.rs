@@ -545,3 +545,100 @@ fn d_bad_mqtt_arguments_fail_with_a_message_and_the_simulator_writes_a_report() 
     );
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn e_sharded_gateway_batches_deliver_every_sample_once() {
+    if !have_mosquitto("e") {
+        return;
+    }
+    let dir = temp_dir("e");
+    let broker = Broker::start(&dir);
+    let url = broker.url();
+    let report = dir.join("run.json");
+    let mut run = twin(
+        "run",
+        &[
+            "run",
+            "--mqtt",
+            &url,
+            "--scale",
+            "0.01",
+            "--idle-exit",
+            "3s",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
+    run.wait_for("subscribed to twin/", LONG);
+    // Two gateways, each half of the sensors, 10 s of the island in batches of 100.
+    let reports: Vec<PathBuf> = (0..2).map(|i| dir.join(format!("pub{i}.json"))).collect();
+    let pubs: Vec<_> = (0..2)
+        .map(|i| {
+            twin(
+                &format!("publish {i}"),
+                &[
+                    "publish",
+                    "--mqtt",
+                    &url,
+                    "--scale",
+                    "0.01",
+                    "--for",
+                    "10s",
+                    "--speed",
+                    "max",
+                    "--start-ms",
+                    &T0.to_string(),
+                    "--shard",
+                    &format!("{i}/2"),
+                    "--batch",
+                    "100",
+                    "--client-id",
+                    &format!("gw-{i}"),
+                    "--report",
+                    reports[i].to_str().unwrap(),
+                ],
+            )
+        })
+        .collect();
+    for p in pubs {
+        p.finish(LONG);
+    }
+    run.finish(LONG);
+    let p: Vec<Json> = reports.iter().map(|r| read_json(r)).collect();
+    let samples: u64 = p.iter().map(|r| r["samples"].as_u64().unwrap()).sum();
+    let messages: u64 = p.iter().map(|r| r["messages"].as_u64().unwrap()).sum();
+    // Every simulated sensor once a second for 10 s (chargers twice: power and state).
+    let isl = island(0.01);
+    let sensors: u64 = isl
+        .iter()
+        .filter(|(_, a)| {
+            a.kind
+                .sensor_type()
+                .is_some_and(|t| !matches!(t, SensorType::Other(_)))
+        })
+        .count() as u64;
+    let chargers = sensors_of(&isl, SensorType::ChargerPower).len() as u64;
+    assert_eq!(samples, (sensors + chargers) * 10);
+    // Per second, each gateway sends each town's readings in arrays of at most 100.
+    let mut per_gateway_town: BTreeMap<(usize, String), u64> = BTreeMap::new();
+    for (h, a) in isl.iter() {
+        let Some(t) = a.kind.sensor_type() else {
+            continue;
+        };
+        if matches!(t, SensorType::Other(_)) {
+            continue;
+        }
+        let town = topic::town_segment(&isl, isl.town_of(h));
+        let n = if *t == SensorType::ChargerPower { 2 } else { 1 };
+        *per_gateway_town.entry((h.index() % 2, town)).or_insert(0) += n;
+    }
+    let per_second: u64 = per_gateway_town.values().map(|n| n.div_ceil(100)).sum();
+    assert_eq!(messages, per_second * 10);
+    let r = read_json(&report);
+    let count = |k: &str| r["ingest"][k].as_u64().unwrap();
+    assert_eq!(count("messages"), messages);
+    assert_eq!(count("bad_messages"), 0);
+    assert_eq!(count("applied"), samples);
+    assert_eq!(count("duplicates"), 0);
+    assert_eq!(count("rejected_total"), 0);
+}

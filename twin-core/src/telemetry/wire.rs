@@ -185,6 +185,41 @@ pub fn decode(payload: &[u8], asset_id: &str) -> Result<Decoded, WireError> {
 /// Reads a batch payload: a JSON array of per-reading objects, or SensorThings
 /// `dataArray` objects (one, or an array of them).
 pub fn decode_batch(payload: &[u8]) -> Result<Decoded, WireError> {
+    let text = std::str::from_utf8(payload).map_err(|_| WireError::NotUtf8)?;
+    if text.trim_start().starts_with('[') {
+        // An array: each item on its own, per-reading objects through the JSON Lines
+        // fast parser (a third of the time of a `Value` tree for the whole array).
+        let items: Vec<&serde_json::value::RawValue> =
+            serde_json::from_str(text).map_err(|e| WireError::NotJson(e.to_string()))?;
+        if items.len() > MAX_BATCH_READINGS {
+            return Err(WireError::TooMany(items.len()));
+        }
+        let mut out = Decoded::default();
+        out.readings.reserve(items.len());
+        for (i, raw) in items.into_iter().enumerate() {
+            if let Some(r) = super::parse_json_line_fast(raw.get()) {
+                out.readings.push(r.to_reading());
+                continue;
+            }
+            let item: Json =
+                serde_json::from_str(raw.get()).map_err(|e| WireError::NotJson(e.to_string()))?;
+            let Some(obj) = item.as_object() else {
+                return Err(WireError::Shape(format!(
+                    "batch item {i} is not a JSON object"
+                )));
+            };
+            if obj.contains_key("dataArray") {
+                data_array(obj, i, &mut out)?;
+            } else {
+                reading(obj, &mut out);
+            }
+            let n = out.readings.len() + out.refused.len();
+            if n > MAX_BATCH_READINGS {
+                return Err(WireError::TooMany(n));
+            }
+        }
+        return Ok(out);
+    }
     let (_, v) = text_of(payload)?;
     let items: Vec<&Json> = match &v {
         Json::Array(a) => a.iter().collect(),
