@@ -106,6 +106,7 @@ pub struct Running {
     addr: SocketAddr,
     stop: Option<oneshot::Sender<()>>,
     thread: Option<JoinHandle<()>>,
+    ingest: Option<crate::mqtt::Ingest>,
 }
 
 impl Running {
@@ -127,6 +128,9 @@ impl Running {
     }
 
     fn shutdown(&mut self) {
+        if let Some(i) = self.ingest.take() {
+            i.stop();
+        }
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
@@ -199,9 +203,10 @@ pub fn spawn(
         }
     };
     let served = Arc::new(served);
-    if let Some(m) = &config.mqtt {
-        runtime.block_on(crate::mqtt::start(served.clone(), m))?;
-    }
+    let ingest = match &config.mqtt {
+        Some(m) => Some(crate::mqtt::start(served.clone(), m)?),
+        None => None,
+    };
     let (stop_tx, stop_rx) = oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
         .name("twin-serve".into())
@@ -211,6 +216,7 @@ pub fn spawn(
         addr,
         stop: Some(stop_tx),
         thread: Some(thread),
+        ingest,
     })
 }
 
