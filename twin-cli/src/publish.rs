@@ -1,7 +1,7 @@
 //! `twin publish --mqtt URL`: the seeded simulator's telemetry published to an MQTT
 //! broker, one message per sensor and second on its topic
 //! (`twin/<town>/<kind>/<asset-id>`, [`twin_core::topic`]) with the compact JSON
-//! payload of [`crate::wire`], QoS 1 — something to feed `twin run --mqtt` with.
+//! payload of [`twin_core::telemetry::wire`], QoS 1 — something to feed `twin run --mqtt` with.
 //!
 //! The client keeps a persistent session (clean session off, `--client-id`), so
 //! publishes not yet acknowledged when the broker goes away are sent again once it is
@@ -62,6 +62,9 @@ pub struct PublishArgs {
     /// (JSON arrays of at most this many readings) instead of one message per sensor.
     #[arg(long)]
     pub batch: Option<usize>,
+    /// User name, password and TLS of the broker connection.
+    #[command(flatten)]
+    pub mqtt_auth: crate::mqtt::MqttArgs,
     /// Write the counts of what was published here as JSON.
     #[arg(long)]
     pub report: Option<PathBuf>,
@@ -99,9 +102,12 @@ struct Published {
 }
 
 impl Published {
-    fn drain(&mut self, rx: &Receiver<NetEvent>) {
+    fn drain(&mut self, rx: &Receiver<NetEvent>) -> anyhow::Result<()> {
         for e in rx.try_iter() {
             match e {
+                NetEvent::Refused(why) => {
+                    return Err(anyhow::anyhow!("the MQTT broker refused the login: {why}"));
+                }
                 NetEvent::PubAck => self.acked += 1,
                 NetEvent::Connected { session_present } => {
                     self.connections += 1;
@@ -111,6 +117,7 @@ impl Published {
                 NetEvent::Subscribed(_) | NetEvent::Message(..) => {}
             }
         }
+        Ok(())
     }
 }
 
@@ -122,7 +129,7 @@ pub fn run(args: &PublishArgs) -> anyhow::Result<()> {
         .map(parse_duration_ms)
         .transpose()?;
     let speed = parse_speed(&args.speed)?;
-    let opts = options(&args.mqtt, &args.client_id, false)?;
+    let opts = options(&args.mqtt, &args.client_id, false, &args.mqtt_auth)?;
     let twin = crate::data::load(&args.data)?;
     let mut store = StateStore::new(twin.handle_capacity(), Retention::default(), None);
     let channels = standard_channels(&mut store);
@@ -201,12 +208,26 @@ pub fn run(args: &PublishArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Why a publish failed: the broker's refusal of the login if the connection thread
+/// reported one (it stops, which is what made the publish fail), else the error.
+fn publish_error(
+    out: &mut Published,
+    rx: &Receiver<NetEvent>,
+    e: rumqttc::ClientError,
+) -> anyhow::Error {
+    match out.drain(rx) {
+        Err(refused) => refused,
+        Ok(()) => anyhow::anyhow!("MQTT publish: {e}"),
+    }
+}
+
 /// One second of samples as gateway batches: per town, JSON arrays of at most `size`
 /// per-reading objects on `twin/<town>/_batch/<client-id>`.
 #[allow(clippy::too_many_arguments)]
 fn publish_batches(
     args: &PublishArgs,
     client: &Client,
+    rx: &Receiver<NetEvent>,
     samples: &[Sample],
     topics: &[Option<(String, String)>],
     names: &[(String, twin_core::state::ChannelType)],
@@ -245,7 +266,7 @@ fn publish_batches(
             let payload = format!("[{}]", chunk.join(","));
             client
                 .publish(topic.as_str(), QoS::AtLeastOnce, false, payload)
-                .map_err(|e| anyhow::anyhow!("MQTT publish: {e}"))?;
+                .map_err(|e| publish_error(out, rx, e))?;
             out.messages += 1;
             out.samples += chunk.len() as u64;
             *out.per_town.entry(town.to_string()).or_insert(0) += 1;
@@ -278,8 +299,8 @@ fn publish(
         batch.clear();
         sim.tick(twin_core::Timestamp::from_millis(t), &mut batch);
         if let Some(size) = args.batch {
-            publish_batches(args, client, &batch, topics, names, t, size.max(1), out)?;
-            out.drain(rx);
+            publish_batches(args, client, rx, &batch, topics, names, t, size.max(1), out)?;
+            out.drain(rx)?;
             continue;
         }
         // One message per sensor: a charger's `power` and `charger` samples together.
@@ -298,12 +319,12 @@ fn publish(
                 twin_core::telemetry::wire::encode(twin_core::Timestamp::from_millis(t), &values);
             client
                 .publish(topic.as_str(), QoS::AtLeastOnce, false, payload)
-                .map_err(|e| anyhow::anyhow!("MQTT publish: {e}"))?;
+                .map_err(|e| publish_error(out, rx, e))?;
             out.messages += 1;
             out.samples += values.len() as u64;
             *out.per_town.entry(town.clone()).or_insert(0) += 1;
         }
-        out.drain(rx);
+        out.drain(rx)?;
         if (t - start) % status_every == 0 {
             outln!(
                 "[{}] published {} messages ({} samples), {} acknowledged",
@@ -318,7 +339,7 @@ fn publish(
     let mut last = (out.acked, Instant::now());
     while out.acked < out.messages {
         std::thread::sleep(Duration::from_millis(20));
-        out.drain(rx);
+        out.drain(rx)?;
         if out.acked != last.0 {
             last = (out.acked, Instant::now());
         } else if last.1.elapsed() > Duration::from_secs(60) {

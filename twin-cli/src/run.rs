@@ -76,6 +76,9 @@ pub struct RunArgs {
     /// message, once messages have come.
     #[arg(long, requires = "mqtt")]
     pub idle_exit: Option<String>,
+    /// User name, password and TLS of the broker connection.
+    #[command(flatten)]
+    pub mqtt_auth: crate::mqtt::MqttArgs,
     /// Write the final vital signs and ingest counters here as JSON when the run ends.
     #[arg(long)]
     pub report: Option<PathBuf>,

@@ -46,15 +46,9 @@ pub struct ServeArgs {
     /// twin/TOWN/_batch/GATEWAY, QoS 1.
     #[arg(long, conflicts_with = "no_sim")]
     pub mqtt: Option<String>,
-    /// MQTT user name (the password from --mqtt-password-file or $TWIN_MQTT_PASSWORD).
-    #[arg(long, requires = "mqtt")]
-    pub mqtt_user: Option<String>,
-    /// File holding the MQTT password (its first line).
-    #[arg(long, requires = "mqtt_user")]
-    pub mqtt_password_file: Option<PathBuf>,
-    /// For mqtts://: the certificate authority to trust (PEM).
-    #[arg(long, requires = "mqtt")]
-    pub mqtt_ca: Option<PathBuf>,
+    /// User name, password and TLS of the broker connection.
+    #[command(flatten)]
+    pub mqtt_auth: crate::mqtt::MqttArgs,
     /// MQTT connections in the shared-subscription group (default: one per core).
     #[arg(long, requires = "mqtt")]
     pub mqtt_connections: Option<usize>,
@@ -76,23 +70,8 @@ fn mqtt_config(args: &ServeArgs, url: &str) -> anyhow::Result<twin_server::MqttC
         anyhow::ensure!(n >= 1, "--mqtt-connections must be at least 1");
         c.connections = n;
     }
-    c.ca_file = args.mqtt_ca.clone();
-    if let Some(user) = &args.mqtt_user {
-        let password = match &args.mqtt_password_file {
-            Some(p) => std::fs::read_to_string(p)
-                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?
-                .lines()
-                .next()
-                .unwrap_or("")
-                .to_string(),
-            None => std::env::var("TWIN_MQTT_PASSWORD").map_err(|_| {
-                anyhow::anyhow!(
-                    "--mqtt-user needs a password: --mqtt-password-file FILE or $TWIN_MQTT_PASSWORD"
-                )
-            })?,
-        };
-        c.credentials = Some((user.clone(), password));
-    }
+    c.ca_file = args.mqtt_auth.mqtt_ca.clone();
+    c.credentials = args.mqtt_auth.credentials()?;
     Ok(c)
 }
 
