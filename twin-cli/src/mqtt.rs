@@ -2,7 +2,7 @@
 //! simulator.
 //!
 //! - **Topics and payloads**: `twin/<town>/<kind>/<asset-id>` ([`twin_core::topic`]),
-//!   one JSON object per message ([`crate::wire`]). `--towns` subscribes to
+//!   one JSON object per message ([`twin_core::telemetry::wire`]). `--towns` subscribes to
 //!   `twin/<town>/#` of each town given, so several processes can split the towns;
 //!   without it, to `twin/#`. A message whose town or kind is not its asset's is
 //!   refused, so a process never applies another process's town.

@@ -41,7 +41,7 @@ pub struct ServeArgs {
     /// Do not run the simulator: the twin's clock still follows the wall clock.
     #[arg(long)]
     pub no_sim: bool,
-    /// Take telemetry from this MQTT broker (mqtt://host[:port], mqtts:// for TLS)
+    /// Take telemetry from this MQTT broker (`mqtt://host[:port]`, `mqtts://` for TLS)
     /// instead of the simulator: topics twin/TOWN/KIND/ASSET-ID and gateway batches on
     /// twin/TOWN/_batch/GATEWAY, QoS 1.
     #[arg(long, conflicts_with = "no_sim")]

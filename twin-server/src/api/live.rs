@@ -26,6 +26,10 @@ pub fn require(served: &Served, caller: &Caller, role: Role) -> Result<(), ApiEr
         Ok(())
     } else {
         crate::state::Counters::bump(&served.counters.forbidden);
+        eprintln!(
+            "twin serve: 403 `{}` ({}) needs the {role} role",
+            caller.name, caller.role
+        );
         Err(ApiError::new(
             StatusCode::FORBIDDEN,
             format!(

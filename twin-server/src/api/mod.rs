@@ -24,6 +24,7 @@ pub mod params;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
@@ -166,7 +167,17 @@ async fn authenticate(State(served): State<Arc<Served>>, mut req: Request, next:
         }
     };
     if !served.rates.allow(&caller) {
-        Counters::bump(&served.counters.rate_limited);
+        // Logged once per thousand refusals: a client over its rate must not flood
+        // the log as well.
+        let n = served.counters.rate_limited.fetch_add(1, Ordering::Relaxed);
+        if n.is_multiple_of(1000) {
+            eprintln!(
+                "twin serve: 429 `{}` over {} requests a second ({} refused so far)",
+                caller.name,
+                served.limits.requests_per_second,
+                n + 1
+            );
+        }
         return ApiError::new(
             StatusCode::TOO_MANY_REQUESTS,
             format!(
