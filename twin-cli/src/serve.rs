@@ -52,6 +52,11 @@ pub struct ServeArgs {
     /// MQTT connections in the shared-subscription group (default: one per core).
     #[arg(long, requires = "mqtt")]
     pub mqtt_connections: Option<usize>,
+    /// How long the broker keeps the twin's MQTT sessions (and queues their messages)
+    /// while it is away, e.g. 30m, 1d (default 1d). A connection that does not come
+    /// back keeps its share of the shared subscription until its session expires.
+    #[arg(long, requires = "mqtt", default_value = "1d")]
+    pub mqtt_session_expiry: String,
     /// Client id prefix of the MQTT connections (their persistent sessions).
     #[arg(long, requires = "mqtt", default_value = "twin-serve")]
     pub mqtt_client_id: String,
@@ -70,6 +75,12 @@ fn mqtt_config(args: &ServeArgs, url: &str) -> anyhow::Result<twin_server::MqttC
         anyhow::ensure!(n >= 1, "--mqtt-connections must be at least 1");
         c.connections = n;
     }
+    let expiry = crate::run::parse_duration_ms(&args.mqtt_session_expiry)?;
+    anyhow::ensure!(
+        expiry >= 1000,
+        "--mqtt-session-expiry must be at least a second"
+    );
+    c.session_expiry = std::time::Duration::from_millis(expiry as u64);
     c.ca_file = args.mqtt_auth.mqtt_ca.clone();
     c.credentials = args.mqtt_auth.credentials()?;
     Ok(c)

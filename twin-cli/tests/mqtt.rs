@@ -496,6 +496,21 @@ fn d_bad_mqtt_arguments_fail_with_a_message_and_the_simulator_writes_a_report() 
         "expected mqtt://host[:port]",
     );
     fails(
+        &[
+            "serve",
+            "--mqtt",
+            "mqtt://127.0.0.1:1",
+            "--mqtt-session-expiry",
+            "0s",
+        ],
+        "--mqtt-session-expiry must be at least a second",
+    );
+    // Nothing listens on port 1: a clear error at start, not a retry loop.
+    fails(
+        &["serve", "--mqtt", "mqtt://127.0.0.1:1", "--scale", "0.01"],
+        "cannot connect",
+    );
+    fails(
         &["run", "--mqtt", "mqtt://h:port"],
         "`port` is not a number",
     );

@@ -6,8 +6,9 @@
 //!   to one of them, so decoding runs on every core. One connection subscribes to the
 //!   plain filter instead (no sharing needed).
 //! - **Delivery**: QoS 1 on persistent sessions (clean start off, session expiry one
-//!   week) with manual acknowledgements, sent only after the message was applied (or
-//!   refused: it would come back forever). A connection that broke and came back does
+//!   day by default, [`MqttConfig::session_expiry`]) with manual acknowledgements,
+//!   sent only after the message was applied (or refused: it would come back
+//!   forever). A connection that broke and came back does
 //!   not acknowledge what it received before (the packet ids are the old
 //!   connection's); the broker sends those again and the store counts the exact
 //!   repeats as duplicates.
@@ -63,6 +64,11 @@ pub struct MqttConfig {
     pub group: String,
     /// Topic filter (default `twin/#`).
     pub filter: String,
+    /// How long the broker keeps a connection's session (its subscription and the
+    /// messages queued for it) while the twin is away; default one day. A member of the
+    /// shared group that does not come back (fewer `connections` than before, another
+    /// client id) keeps receiving its share of the messages until then.
+    pub session_expiry: Duration,
 }
 
 impl MqttConfig {
@@ -77,6 +83,7 @@ impl MqttConfig {
             connections: std::thread::available_parallelism().map_or(2, |n| n.get()),
             group: "twin".into(),
             filter: "twin/#".into(),
+            session_expiry: Duration::from_secs(24 * 3600),
         }
     }
 }
@@ -207,7 +214,9 @@ pub fn start(served: Arc<Served>, config: &MqttConfig) -> Result<Ingest, ServeEr
     for i in 0..n {
         let mut o = MqttOptions::new(format!("{}-{i}", config.client_id), host.clone(), port);
         o.set_clean_start(false)
-            .set_session_expiry_interval(Some(7 * 24 * 3600))
+            .set_session_expiry_interval(Some(
+                u32::try_from(config.session_expiry.as_secs()).unwrap_or(u32::MAX),
+            ))
             .set_keep_alive(Duration::from_secs(30))
             .set_max_packet_size(Some(1 << 20))
             .set_manual_acks(true);
