@@ -11,6 +11,7 @@
 //! infrastructure). Errors (anyhow, with their causes) go to stderr with a non-zero exit
 //! status; output that nobody reads any more (`twin query … | head`) ends quietly.
 
+mod broker;
 mod crs_cmd;
 mod data;
 mod gpkg;

@@ -24,7 +24,7 @@ use twin_core::state::{Retention, Sample, StateStore, decode};
 use twin_core::topic;
 
 use crate::DataArgs;
-use crate::mqtt::{NetEvent, options, shut_down, spawn_connection, wall_ms};
+use crate::broker::{NetEvent, options, shut_down, spawn_connection, wall_ms};
 use crate::out::outln;
 use crate::run::{clock, pace, parse_duration_ms, parse_speed};
 
@@ -64,7 +64,7 @@ pub struct PublishArgs {
     pub batch: Option<usize>,
     /// User name, password and TLS of the broker connection.
     #[command(flatten)]
-    pub mqtt_auth: crate::mqtt::MqttArgs,
+    pub mqtt_auth: crate::broker::MqttArgs,
     /// Write the counts of what was published here as JSON.
     #[arg(long)]
     pub report: Option<PathBuf>,

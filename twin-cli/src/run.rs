@@ -78,7 +78,7 @@ pub struct RunArgs {
     pub idle_exit: Option<String>,
     /// User name, password and TLS of the broker connection.
     #[command(flatten)]
-    pub mqtt_auth: crate::mqtt::MqttArgs,
+    pub mqtt_auth: crate::broker::MqttArgs,
     /// Write the final vital signs and ingest counters here as JSON when the run ends.
     #[arg(long)]
     pub report: Option<PathBuf>,
@@ -343,7 +343,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         .map(parse_duration_ms)
         .transpose()?;
     let speed = parse_speed(args.speed.as_deref().unwrap_or("1"))?;
-    let now_ms = crate::mqtt::wall_ms();
+    let now_ms = crate::broker::wall_ms();
     let loaded = Instant::now();
     let (mut live, channels) = load_live(args)?;
     if let Some(url) = &args.mqtt {

@@ -48,7 +48,7 @@ pub struct ServeArgs {
     pub mqtt: Option<String>,
     /// User name, password and TLS of the broker connection.
     #[command(flatten)]
-    pub mqtt_auth: crate::mqtt::MqttArgs,
+    pub mqtt_auth: crate::broker::MqttArgs,
     /// MQTT connections in the shared-subscription group (default: one per core).
     #[arg(long, requires = "mqtt")]
     pub mqtt_connections: Option<usize>,
@@ -107,7 +107,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     } else {
         // Whole seconds, as the server feeds them.
         let start =
-            twin_core::Timestamp::from_millis(crate::mqtt::wall_ms().div_euclid(1000) * 1000);
+            twin_core::Timestamp::from_millis(crate::broker::wall_ms().div_euclid(1000) * 1000);
         let config = SimConfig::default_for(session.twin(), args.data.seed, start);
         for incident in &config.incidents {
             outln!("  incident planned: {}", incident.describe(session.twin()));

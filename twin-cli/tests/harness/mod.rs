@@ -1,5 +1,9 @@
-//! The test harness of `tests/mqtt.rs`: a mosquitto broker per test and `twin`
-//! processes whose output is collected while they run.
+//! The test harness of `tests/mqtt.rs` and `tests/mqtt_gateways.rs`: a mosquitto
+//! broker per test and `twin` processes whose output is collected while they run.
+
+// Shared by several test binaries (tests/mqtt.rs, tests/mqtt_gateways.rs); each uses
+// a part of it.
+#![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::net::{TcpListener, TcpStream};
