@@ -181,10 +181,11 @@ impl Drop for Ingest {
 /// each broker's first answer: an unreachable broker or a refused login is an error
 /// here.
 ///
-/// Measured on 2 cores shared with the broker and 3 publishers (scripts/bench-serve):
-/// the connections' tasks spread over the server's multi-threaded runtime with one
-/// apply task reached 0.82–0.94 of mosquitto_sub's rate; a thread per connection
-/// 0.92–0.96.
+/// Measured on 2 cores shared with the broker and 3 publishers (scripts/bench-serve,
+/// single readings, share of mosquitto_sub's rate in the same run): the connections'
+/// tasks on the server's multi-threaded runtime with one apply task, 0.82 and 0.94;
+/// every connection and one apply task on one single-threaded runtime, 0.92 and 0.96;
+/// a thread per connection (this), 0.98 (one run).
 pub fn start(served: Arc<Served>, config: &MqttConfig) -> Result<Ingest, ServeError> {
     let (host, port, tls) = parse_url(&config.url)?;
     let transport = if tls {

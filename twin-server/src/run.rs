@@ -228,14 +228,12 @@ async fn serve(
     stop: oneshot::Receiver<()>,
     ctrl_c: bool,
 ) {
-    let driver = match feed {
-        Feed::Driver(d) => Some(d),
-        Feed::WallClock => None,
-        Feed::Nothing => Some(
-            Box::new(|_: &mut Session, _| (0usize, IngestReport::default())) as Box<dyn Driver>,
-        ),
+    // Nothing to feed: no task that would take the write lock every second for nothing.
+    let feeding = match feed {
+        Feed::Driver(d) => Some(tokio::spawn(feed_loop(served.clone(), Some(d)))),
+        Feed::WallClock => Some(tokio::spawn(feed_loop(served.clone(), None))),
+        Feed::Nothing => None,
     };
-    let feeding = tokio::spawn(feed_loop(served.clone(), driver));
     let app = crate::api::router(served).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
     let h = handle.clone();
@@ -265,7 +263,9 @@ async fn serve(
     if let Err(e) = result {
         eprintln!("twin serve: the listener failed: {e}");
     }
-    feeding.abort();
+    if let Some(f) = feeding {
+        f.abort();
+    }
 }
 
 /// Feeds the session once a second of wall-clock time: the driver's samples, or a

@@ -6,32 +6,16 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
+mod common;
+
 use serde_json::Value;
-use twin_chongming::SynthConfig;
-use twin_chongming::sim::{standard_config, standard_session};
 use twin_core::topic::topic_of;
 use twin_core::{KindFilter, Session};
-use twin_server::{Feed, Limits, MqttConfig, Running, ServeError, Served, ServerConfig, Tokens};
+use twin_server::{Feed, Limits, MqttConfig, Running, ServeError, Served, ServerConfig};
+
+use common::{OPERATOR, VIEWER, session, tokens};
 
 const MOSQUITTO: &str = "/usr/sbin/mosquitto";
-const VIEWER: &str = "viewer-token-0123456789abcdef";
-const OPERATOR: &str = "operator-token-0123456789abcdef";
-
-fn session() -> Session {
-    let twin = twin_chongming::island::load(&SynthConfig {
-        seed: 2026,
-        scale: 0.05,
-    })
-    .unwrap();
-    standard_session(
-        twin,
-        standard_config(6 * 3_600_000, None),
-        twin_chongming::DEFAULT_RULES_JSON,
-    )
-    .unwrap()
-    .0
-}
-
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
@@ -181,11 +165,7 @@ impl Drop for Broker {
 }
 
 fn serve(session: Session, mqtt: MqttConfig) -> Result<Running, ServeError> {
-    let tokens = Tokens::parse(
-        &format!("{VIEWER} viewer wall\n{OPERATOR} operator duty\n"),
-        "tokens",
-    )
-    .unwrap();
+    let tokens = tokens();
     twin_server::spawn(
         &ServerConfig {
             listen: "127.0.0.1:0".parse().unwrap(),

@@ -9,7 +9,7 @@ use axum::extract::{Path, Query, State};
 use serde::Deserialize;
 use serde_json::{Value as Json_, json};
 use twin_core::state::SeriesKey;
-use twin_core::{Handle, KindFilter};
+use twin_core::{Asset, Handle, KindFilter, Session};
 
 use super::error::ApiError;
 use super::{json, params};
@@ -119,6 +119,14 @@ pub async fn list(
     })))
 }
 
+/// The asset with this id, or 404.
+fn asset<'a>(session: &'a Session, id: &str) -> Result<(Handle, &'a Asset), ApiError> {
+    let twin = session.twin();
+    twin.handle(id)
+        .and_then(|h| twin.get(h).map(|a| (h, a)))
+        .ok_or_else(|| ApiError::not_found(format!("no asset `{id}`")))
+}
+
 /// `GET /api/v1/assets/{id}`: the asset, its latest state, its sensors with theirs.
 pub async fn one(
     State(served): State<Arc<Served>>,
@@ -126,14 +134,7 @@ pub async fn one(
 ) -> Result<Json<Json_>, ApiError> {
     let Path(id) = id?;
     let session = served.read();
-    let h = session
-        .twin()
-        .handle(&id)
-        .ok_or_else(|| ApiError::not_found(format!("no asset `{id}`")))?;
-    let a = session
-        .twin()
-        .get(h)
-        .ok_or_else(|| ApiError::not_found(format!("no asset `{id}`")))?;
+    let (h, a) = asset(&session, &id)?;
     Ok(Json(json::full(&session, h, a)))
 }
 
@@ -161,10 +162,7 @@ pub async fn history(
     let Query(q) = q?;
     let session = served.read();
     let store = session.store();
-    let h = session
-        .twin()
-        .handle(&id)
-        .ok_or_else(|| ApiError::not_found(format!("no asset `{id}`")))?;
+    let (h, _) = asset(&session, &id)?;
     let channel = match &q.channel {
         Some(name) => store.channel(name).ok_or_else(|| {
             let names: Vec<&str> = store.channels().map(|(_, s)| s.name.as_str()).collect();
