@@ -25,6 +25,7 @@ mod replay;
 mod report;
 mod run;
 mod serve;
+mod watch;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -49,6 +50,8 @@ enum Command {
     Run(run::RunArgs),
     /// Serve the live twin over HTTP: JSON API, OGC API - Features, tokens, TLS.
     Serve(serve::ServeArgs),
+    /// Watch a served district (`twin serve`) live: status, alerts, vital signs.
+    Watch(watch::WatchArgs),
     /// Play recorded telemetry (JSON Lines or CSV) into the live island.
     Replay(replay::ReplayArgs),
     /// Draw the twin (optionally a town, an asset, a live overlay) into a PNG, headless.
@@ -117,6 +120,16 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Run(args) => run::run(&args),
         Command::Serve(args) => serve::run(&args),
+        Command::Watch(args) => {
+            // Exit code 2: the server refused the token (trying again will not help).
+            return match watch::run(&args) {
+                Ok(code) => ExitCode::from(code),
+                Err(e) => {
+                    eprintln!("twin: {e:#}");
+                    ExitCode::FAILURE
+                }
+            };
+        }
         Command::Replay(args) => replay::run(&args),
         Command::Publish(args) => publish::run(&args),
         Command::Render(args) => render_cmd::run(&args),

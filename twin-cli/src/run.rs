@@ -251,7 +251,10 @@ impl Console {
             self.minute = (0, 0, 0, Duration::ZERO);
         }
         if elapsed % self.table_every_ms == 0 {
-            out!("{}", vitals_table(&live.vital_signs(), live, t));
+            out!(
+                "{}",
+                vitals_table(&table_rows(&live.vital_signs(), live), t)
+            );
             self.last_table = Some(t);
         }
     }
@@ -259,7 +262,10 @@ impl Console {
     /// The final table (unless it was just printed).
     pub fn finish(&mut self, live: &Session, t: i64) {
         if self.last_table != Some(t) {
-            out!("{}", vitals_table(&live.vital_signs(), live, t));
+            out!(
+                "{}",
+                vitals_table(&table_rows(&live.vital_signs(), live), t)
+            );
         }
     }
 }
@@ -434,13 +440,50 @@ fn describe_event(live: &Session, e: &AlertEvent) -> String {
     )
 }
 
-/// The vital-signs table: one line per town, then per island.
-pub fn vitals_table(rows: &[VitalRow], live: &Session, t: i64) -> String {
-    let ch = |name: &str| live.store().channel(name);
-    let stat = |r: &VitalRow, name: &str, max: bool| -> String {
-        ch(name)
+/// One line of the vital-signs table, from a session's rows or a served twin's JSON.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct TableRow {
+    /// The town's or island's name.
+    pub name: String,
+    /// An island's row (drawn with a `*`).
+    pub island: bool,
+    /// Sensors online and offline.
+    pub online: usize,
+    /// Sensors offline.
+    pub offline: usize,
+    /// Mean and max of `level` (m), if any sensor reported.
+    pub level: Option<(f64, f64)>,
+    /// Mean and max of `pm25` (µg/m³).
+    pub pm25: Option<(f64, f64)>,
+    /// Open alerts: info, warning, critical.
+    pub alerts: [usize; 3],
+}
+
+/// The table rows of a session's vital signs.
+pub fn table_rows(rows: &[VitalRow], live: &Session) -> Vec<TableRow> {
+    let stat = |r: &VitalRow, name: &str| {
+        live.store()
+            .channel(name)
             .and_then(|c| r.channels.get(&c))
-            .map(|s| format!("{:.1}", if max { s.max } else { s.mean }))
+            .map(|s| (s.mean, s.max))
+    };
+    rows.iter()
+        .map(|r| TableRow {
+            name: r.name.clone(),
+            island: r.island,
+            online: r.online,
+            offline: r.offline(),
+            level: stat(r, "level"),
+            pm25: stat(r, "pm25"),
+            alerts: [r.alerts[0], r.alerts[1], r.alerts[2]],
+        })
+        .collect()
+}
+
+/// The vital-signs table: one line per town, then per island.
+pub fn vitals_table(rows: &[TableRow], t: i64) -> String {
+    let stat = |s: Option<(f64, f64)>, max: bool| -> String {
+        s.map(|(mean, mx)| format!("{:.1}", if max { mx } else { mean }))
             .unwrap_or_else(|| "-".into())
     };
     let mut out = String::new();
@@ -467,11 +510,11 @@ pub fn vitals_table(rows: &[VitalRow], live: &Session, t: i64) -> String {
             "  {} {:>7} {:>7} {:>9} {:>9} {:>8} {:>8}  {}/{}/{}",
             crate::info::pad_to(&name, 14),
             r.online,
-            r.offline(),
-            stat(r, "level", false),
-            stat(r, "level", true),
-            stat(r, "pm25", false),
-            stat(r, "pm25", true),
+            r.offline,
+            stat(r.level, false),
+            stat(r.level, true),
+            stat(r.pm25, false),
+            stat(r.pm25, true),
             r.alerts[0],
             r.alerts[1],
             r.alerts[2]

@@ -156,6 +156,12 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         "twin serve: API {scheme}://{0}/api/v1/status, OpenAPI {scheme}://{0}/openapi.json, OGC API - Features {scheme}://{0}/ogc",
         running.addr()
     );
+    outln!(
+        "twin serve: live stream {}://{}/api/v1/stream; on a terminal: twin watch {scheme}://{}",
+        if https { "wss" } else { "ws" },
+        running.addr(),
+        running.addr()
+    );
     running.wait();
     Ok(())
 }

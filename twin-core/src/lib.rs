@@ -86,7 +86,7 @@ pub use kind::{AssetKind, BUILTIN_KIND_NAMES, KindError, SensorType, ZLevel};
 pub use load::{LoadMode, LoadReport, Mapping};
 pub use measure::Measure;
 pub use query::{KindFilter, rect_polygon};
-pub use session::{Session, SessionConfig};
+pub use session::{Refreshed, Session, SessionConfig};
 pub use time::Timestamp;
 pub use twin::Twin;
 

@@ -83,6 +83,15 @@ impl Default for SessionConfig {
     }
 }
 
+/// What changed since the last [`Session::refresh`], as sorted, merged handle ranges.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Refreshed {
+    /// Handles whose latest value on some channel changed.
+    pub values: Vec<Range<u32>>,
+    /// Handles whose overlay colour changed.
+    pub colors: Vec<Range<u32>>,
+}
+
 /// A live twin: assets, state, alerts, vital signs and colours, changed only together.
 #[derive(Debug)]
 pub struct Session {
@@ -283,6 +292,15 @@ impl Session {
     /// rows of a renderer's state texture to upload.
     pub fn refresh_colors(&mut self) -> Vec<Range<u32>> {
         self.overlay.refresh(&mut self.store, self.now)
+    }
+
+    /// As [`Session::refresh_colors`], and also the handles whose latest values
+    /// changed since the last refresh (a live stream sends both; the store hands its
+    /// changes out once, so one call must take them for both).
+    pub fn refresh(&mut self) -> Refreshed {
+        let values = self.store.take_changed();
+        let colors = self.overlay.refresh_from(&self.store, &values, self.now);
+        Refreshed { values, colors }
     }
 
     // ---- telemetry and time --------------------------------------------------------

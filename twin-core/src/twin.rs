@@ -101,6 +101,32 @@ impl Twin {
         self.slots.len()
     }
 
+    /// Names the handle assignment: two twins with equal fingerprints give every
+    /// asset the same handle, so a screen that loaded the same assets can use a
+    /// server's handles as they are. FNV-1a 64 over the handle capacity (u32, little
+    /// endian) and then, per handle in order, the asset's id bytes and `0xFF` (a hole is
+    /// `0xFF` alone); 16 lower-case hex digits (a string, since a u64 does not fit a
+    /// JavaScript number). Defined byte by byte so that native and wasm builds agree.
+    pub fn fingerprint(&self) -> String {
+        const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+        const PRIME: u64 = 0x0000_0100_0000_01b3;
+        let mut hash = OFFSET;
+        let mut eat = |bytes: &[u8]| {
+            for &b in bytes {
+                hash ^= u64::from(b);
+                hash = hash.wrapping_mul(PRIME);
+            }
+        };
+        eat(&(self.slots.len() as u32).to_le_bytes());
+        for slot in &self.slots {
+            if let Some(s) = slot {
+                eat(s.asset.id.as_bytes());
+            }
+            eat(&[0xFF]);
+        }
+        format!("{hash:016x}")
+    }
+
     /// The handle of the asset with this id.
     pub fn handle(&self, id: &str) -> Option<Handle> {
         self.by_id.get(id).copied()

@@ -549,3 +549,48 @@ fn the_event_queue_is_bounded_and_drained_in_batches() {
         assert_eq!(live.overlay().color(h), highlight, "S{i}");
     }
 }
+
+#[test]
+fn the_fingerprint_names_the_handle_assignment() {
+    // Hand-computed (FNV-1a 64 over capacity 11 as u32 LE, then each id and 0xFF) with
+    // a few lines of Python, not with this crate.
+    let (mut live, _) = live(Vec::new());
+    assert_eq!(live.twin().fingerprint(), "4c696551b62e5161");
+    // The same assets built again: the same fingerprint.
+    assert_eq!(
+        live_with(Vec::new(), 10).0.twin().fingerprint(),
+        "4c696551b62e5161"
+    );
+    // A removed asset leaves a hole (0xFF alone) and changes it.
+    live.remove_asset("S3").unwrap();
+    assert_eq!(live.twin().fingerprint(), "72608b3c3c09f923");
+}
+
+#[test]
+fn one_refresh_gives_changed_values_and_changed_colours() {
+    use twin_core::state::{Layer, Rgba, Style};
+    const GREEN: Rgba = Rgba::rgb(0, 255, 0);
+    const RED: Rgba = Rgba::rgb(255, 0, 0);
+    let (mut live, level) = live(Vec::new());
+    live.set_layers(vec![Layer {
+        name: "water level".into(),
+        kinds: "sensor:water_level".parse::<KindFilter>().unwrap(),
+        channel: level,
+        style: Style::Ramp(vec![(0.0, GREEN), (10.0, RED)]),
+        stale_after_ms: None,
+        stale: GREEN,
+        no_data: GREEN,
+    }])
+    .unwrap();
+    // A new overlay repaints everything once.
+    assert_eq!(live.refresh().colors, vec![0..11]);
+    // S0 (handle 3) and S1 (4) change value; only S1's colour changes (S0 stays at
+    // the ramp's low end, which is the no-data colour too).
+    put(&mut live, level, "S0", 0.0, T0);
+    put(&mut live, level, "S1", 10.0, T0);
+    let r = live.refresh();
+    assert_eq!(r.values, vec![3..5]);
+    assert_eq!(r.colors, vec![4..5]);
+    // Taken once: nothing more.
+    assert_eq!(live.refresh(), twin_core::Refreshed::default());
+}

@@ -10,7 +10,10 @@
 //!   state and sensors, a series' history raw or in buckets, vital signs now or at a
 //!   time, alerts and their acknowledgement, alert events for polling clients, the
 //!   rules), described by the OpenAPI document at `/openapi.json` ([`api`]);
-//! - the assets as OGC API – Features under `/ogc`, for GIS clients ([`ogc`]).
+//! - the assets as OGC API – Features under `/ogc`, for GIS clients ([`ogc`]);
+//! - the live stream at `/api/v1/stream`, one WebSocket per screen: a snapshot of what
+//!   it subscribed to, then changed colours and values as binary frames, alert events,
+//!   vital signs and status as JSON ([`stream`], docs/stream.md).
 //!
 //! ## Time and telemetry
 //! A [`Driver`] feeds the session once a second of wall-clock time: the CLI's driver is
@@ -43,8 +46,10 @@ pub mod mqtt;
 pub mod ogc;
 mod run;
 pub mod state;
+pub mod stream;
 
 pub use auth::{Caller, Role, Tokens, TokensError};
 pub use mqtt::MqttConfig;
 pub use run::{Driver, Feed, Running, ServeError, ServerConfig, TlsFiles, spawn};
 pub use state::{EVENTS_KEPT, Limits, Served};
+pub use stream::StreamLimits;

@@ -234,6 +234,7 @@ async fn serve(
         Feed::WallClock => Some(tokio::spawn(feed_loop(served.clone(), None))),
         Feed::Nothing => None,
     };
+    let producer = tokio::spawn(crate::stream::hub::produce(served.clone()));
     let app = crate::api::router(served).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
     let h = handle.clone();
@@ -266,6 +267,7 @@ async fn serve(
     if let Some(f) = feeding {
         f.abort();
     }
+    producer.abort();
 }
 
 /// Feeds the session once a second of wall-clock time: the driver's samples, or a

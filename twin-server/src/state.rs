@@ -28,6 +28,8 @@ pub struct Limits {
     pub requests_per_second: u32,
     /// Failed authentications a second, all callers together.
     pub failures_per_second: u32,
+    /// The live stream's limits.
+    pub stream: crate::stream::StreamLimits,
 }
 
 impl Default for Limits {
@@ -39,6 +41,7 @@ impl Default for Limits {
             max_samples: 100_000,
             requests_per_second: 200,
             failures_per_second: 20,
+            stream: crate::stream::StreamLimits::default(),
         }
     }
 }
@@ -147,6 +150,7 @@ pub struct Served {
     pub(crate) started: Instant,
     pub(crate) title: String,
     pub(crate) tls: bool,
+    pub(crate) stream: crate::stream::Hub,
 }
 
 impl Served {
@@ -158,6 +162,7 @@ impl Served {
             events: Mutex::new((0, VecDeque::new())),
             tokens,
             rates: RateLimits::new(limits.requests_per_second, limits.failures_per_second),
+            stream: crate::stream::Hub::new(limits.stream.clone()),
             limits,
             counters: Counters::default(),
             started: Instant::now(),
@@ -215,6 +220,11 @@ impl Served {
     /// The counters.
     pub fn counters(&self) -> &Counters {
         &self.counters
+    }
+
+    /// The live stream's counters.
+    pub fn stream_counters(&self) -> &crate::stream::StreamCounters {
+        self.stream.counters()
     }
 
     /// The session's clock.

@@ -223,6 +223,11 @@ impl Proc {
         )
     }
 
+    /// What it printed on stdout so far.
+    pub fn stdout(&self) -> String {
+        self.out.lock().unwrap().clone()
+    }
+
     /// Waits until stdout contains `what`.
     pub fn wait_for(&mut self, what: &str, timeout: Duration) {
         let deadline = Instant::now() + timeout;

@@ -60,6 +60,34 @@ impl ChannelSpec {
             unit: None,
         }
     }
+
+    /// A stored value as a person reads it: a number with about three significant
+    /// digits (at most three decimals, none from 100 up) and the unit, `true`/`false`,
+    /// or the state's name. `4.4945316576765535` in metres is `4.49 m`, `1234.6` kW is
+    /// `1235 kW`, `0.01234` is `0.012`. Screens (the viewer, the dashboard through
+    /// wasm, `twin watch`) all show values this way.
+    pub fn format(&self, x: f64) -> String {
+        match &self.ty {
+            ChannelType::Number => {
+                let decimals = if x == 0.0 || !x.is_finite() {
+                    0
+                } else {
+                    (2 - x.abs().log10().floor() as i64).clamp(0, 3) as usize
+                };
+                let mut text = format!("{x:.decimals$}");
+                if text == "-0"
+                    || text.starts_with("-0.") && text.trim_end_matches(['0', '.']) == "-"
+                {
+                    text.remove(0);
+                }
+                match &self.unit {
+                    Some(u) => format!("{text} {u}"),
+                    None => text,
+                }
+            }
+            ty => decode(ty, x).to_string().trim_matches('"').to_string(),
+        }
+    }
 }
 
 /// A value as telemetry delivers it, before it is checked against its channel.
@@ -164,5 +192,27 @@ pub fn decode(ty: &ChannelType, x: f64) -> Value {
                 .cloned()
                 .unwrap_or_else(|| format!("#{x}")),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_read_with_three_significant_digits_and_their_unit() {
+        let level = ChannelSpec::number("level", "m");
+        assert_eq!(level.format(4.4945316576765535), "4.49 m");
+        assert_eq!(level.format(0.0), "0 m");
+        assert_eq!(level.format(-0.0001), "0.000 m");
+        assert_eq!(level.format(0.01234), "0.012 m");
+        assert_eq!(level.format(12.345), "12.3 m");
+        assert_eq!(level.format(-12.345), "-12.3 m");
+        assert_eq!(level.format(1234.6), "1235 m");
+        assert_eq!(ChannelSpec::number("count", "").format(7.0), "7.00");
+        assert_eq!(ChannelSpec::boolean("open").format(1.0), "true");
+        let gate = ChannelSpec::enumeration("gate", &["open", "closed"]);
+        assert_eq!(gate.format(1.0), "closed");
+        assert_eq!(gate.format(5.0), "#5");
     }
 }

@@ -56,10 +56,12 @@ pub async fn status(State(served): State<Arc<Served>>) -> Json<Json_> {
         "open_alerts": open,
         "events_dropped": session.events_dropped(),
         "counters": served.counters.values(),
+        "stream": served.stream_counters().json(),
     }))
 }
 
-fn vital_json(session: &Session, rows: &[VitalRow]) -> Json_ {
+/// Vital-sign rows as the API shows them (channels by name).
+pub fn vital_json(session: &Session, rows: &[VitalRow]) -> Json_ {
     let store = session.store();
     let rows: Vec<Json_> = rows
         .iter()
@@ -176,6 +178,14 @@ pub async fn acknowledge(
 ) -> Result<Json<Json_>, ApiError> {
     require(&served, &caller, Role::Operator)?;
     let Path(id) = id?;
+    acknowledge_alert(&served, &caller, id).map(Json)
+}
+
+/// Acknowledges alert `id` for `caller` (who must be an operator): the alert as it is
+/// now, or 403, 404 (no such alert) or 409 (cleared or already acknowledged). The
+/// HTTP route and the live stream both come here, so both check and log alike.
+pub fn acknowledge_alert(served: &Served, caller: &Caller, id: u64) -> Result<Json_, ApiError> {
+    require(served, caller, Role::Operator)?;
     let (done, alert) = served.write_with(|s| {
         let done = s.acknowledge(id);
         let alert = s.alerts().alert(id).map(|a| alert_json(s, a));
@@ -184,7 +194,7 @@ pub async fn acknowledge(
     match (done, alert) {
         (true, Some(a)) => {
             eprintln!("twin serve: alert {id} acknowledged by {}", caller.name);
-            Ok(Json(a))
+            Ok(a)
         }
         (false, Some(a)) => Err(ApiError::new(
             StatusCode::CONFLICT,
@@ -195,6 +205,16 @@ pub async fn acknowledge(
         )),
         _ => Err(ApiError::not_found(format!("no alert {id}"))),
     }
+}
+
+/// An alert event as the API shows it: `{seq, event, alert}`.
+pub fn event_json(session: &Session, e: &crate::state::NumberedEvent) -> Json_ {
+    let (kind, alert) = match &e.event {
+        AlertEvent::Raised(a) => ("raised", a),
+        AlertEvent::Acknowledged(a) => ("acknowledged", a),
+        AlertEvent::Cleared(a) => ("cleared", a),
+    };
+    json!({"seq": e.seq, "event": kind, "alert": alert_json(session, alert)})
 }
 
 /// Parameters of `GET /api/v1/events`.
@@ -217,17 +237,7 @@ pub async fn events(
     let limit = q.limit.unwrap_or(1000).clamp(1, served.limits.max_results);
     let (list, last) = served.events_after(q.after.unwrap_or(0), limit);
     let session = served.read();
-    let events: Vec<Json_> = list
-        .iter()
-        .map(|e| {
-            let (kind, alert) = match &e.event {
-                AlertEvent::Raised(a) => ("raised", a),
-                AlertEvent::Acknowledged(a) => ("acknowledged", a),
-                AlertEvent::Cleared(a) => ("cleared", a),
-            };
-            json!({"seq": e.seq, "event": kind, "alert": alert_json(&session, alert)})
-        })
-        .collect();
+    let events: Vec<Json_> = list.iter().map(|e| event_json(&session, e)).collect();
     Ok(Json(json!({"last": last, "events": events})))
 }
 

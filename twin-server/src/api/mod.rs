@@ -13,6 +13,7 @@
 //! | `GET /api/v1/alerts` | viewer | open alerts |
 //! | `POST /api/v1/alerts/{id}/ack` | operator | acknowledge |
 //! | `GET /api/v1/events` | viewer | alert events `after` a number |
+//! | `GET /api/v1/stream` | viewer | the live stream, a WebSocket ([`crate::stream`]) |
 //! | `GET`/`PUT /api/v1/rules` | viewer / admin | the rules file |
 //! | `GET /ogc/...` | viewer | OGC API – Features ([`crate::ogc`]) |
 
@@ -53,6 +54,7 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/alerts"),
     ("post", "/api/v1/alerts/{id}/ack"),
     ("get", "/api/v1/events"),
+    ("get", "/api/v1/stream"),
     ("get", "/api/v1/rules"),
     ("put", "/api/v1/rules"),
     ("get", "/ogc"),
@@ -75,6 +77,7 @@ pub fn router(served: Arc<Served>) -> Router {
         .route("/api/v1/alerts", get(live::alerts))
         .route("/api/v1/alerts/{id}/ack", post(live::acknowledge))
         .route("/api/v1/events", get(live::events))
+        .route("/api/v1/stream", get(crate::stream::stream))
         .route("/api/v1/rules", get(live::rules).put(live::set_rules))
         .merge(crate::ogc::routes())
         .route_layer(middleware::from_fn_with_state(served.clone(), authenticate));
@@ -126,19 +129,26 @@ async fn authenticate(State(served): State<Arc<Served>>, mut req: Request, next:
         )
         .into_response();
     }
+    if req.uri().query().is_some_and(has_token_param) {
+        return ApiError::bad(
+            "tokens in URLs are refused (they end up in logs and history): send Authorization: Bearer TOKEN, or the twin.bearer.* WebSocket subprotocol",
+        )
+        .into_response();
+    }
     let caller = match &served.tokens {
         None => Caller {
             name: "loopback".into(),
             role: Role::Admin,
         },
         Some(tokens) => {
-            let presented = req
+            let from_header = req
                 .headers()
                 .get(header::AUTHORIZATION)
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.strip_prefix("Bearer "))
-                .map(str::trim);
-            match presented.and_then(|t| tokens.find(t)) {
+                .map(|t| t.trim().to_string());
+            let presented = from_header.or_else(|| protocol_token(&req));
+            match presented.as_deref().and_then(|t| tokens.find(t)) {
                 Some(c) => c,
                 None => {
                     if !served.rates.allow_failure() {
@@ -189,6 +199,41 @@ async fn authenticate(State(served): State<Arc<Served>>, mut req: Request, next:
     }
     req.extensions_mut().insert(caller);
     next.run(req).await
+}
+
+/// Whether a query string has a `token` parameter.
+fn has_token_param(query: &str) -> bool {
+    query.split('&').any(|kv| {
+        kv.split('=')
+            .next()
+            .is_some_and(|k| k.eq_ignore_ascii_case("token"))
+    })
+}
+
+/// A browser's token on a WebSocket upgrade: the subprotocol entry
+/// `twin.bearer.<base64url(token)>` (browsers cannot set headers on a WebSocket).
+fn protocol_token(req: &Request) -> Option<String> {
+    use base64::Engine;
+    if !req
+        .headers()
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+    {
+        return None;
+    }
+    req.headers()
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|p| p.trim().strip_prefix(crate::stream::BEARER_PROTOCOL_PREFIX))
+        .and_then(|b| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(b)
+                .ok()
+        })
+        .and_then(|b| String::from_utf8(b).ok())
 }
 
 /// Counts every answer, and the 4xx ones that are not 401/403/429 (counted where they

@@ -234,6 +234,15 @@ impl Overlay {
         &self.colors
     }
 
+    /// The index in [`Overlay::layers`] of the layer that colours `h`, if any.
+    pub fn layer_of(&self, h: Handle) -> Option<usize> {
+        self.layer_of
+            .get(h.index())
+            .copied()
+            .flatten()
+            .map(usize::from)
+    }
+
     /// The colour of one asset.
     pub fn color(&self, h: Handle) -> Rgba {
         self.colors.get(h.index()).copied().unwrap_or(Rgba::NONE)
@@ -359,13 +368,26 @@ impl Overlay {
     /// Recolours what changed in the store since the last refresh and what fell silent
     /// by `now`; returns the merged ranges of handles whose colour changed.
     pub fn refresh(&mut self, store: &mut StateStore, now: Timestamp) -> Vec<Range<u32>> {
+        let changed = store.take_changed();
+        self.refresh_from(store, &changed, now)
+    }
+
+    /// As [`Overlay::refresh`], with the store's changed ranges already taken (by a
+    /// caller that needs them too: a live stream sends changed values as well as
+    /// colours).
+    pub fn refresh_from(
+        &mut self,
+        store: &StateStore,
+        changed: &[Range<u32>],
+        now: Timestamp,
+    ) -> Vec<Range<u32>> {
         let now_ms = now.as_millis();
         for h in std::mem::take(&mut self.pending) {
             self.is_pending[h as usize] = false;
             self.recolor(store, h, now_ms);
         }
-        for r in store.take_changed() {
-            for h in r {
+        for r in changed {
+            for h in r.clone() {
                 self.recolor(store, h, now_ms);
             }
         }

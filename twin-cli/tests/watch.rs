@@ -1,0 +1,80 @@
+//! `twin watch` against a real `twin serve` (both the built binary): the snapshot
+//! printed with --once, the token from $TWIN_TOKEN, exit code 2 for a refused token.
+
+use std::time::Duration;
+
+mod harness;
+
+use harness::{temp_dir, twin};
+
+const VIEWER: &str = "viewer-token-0123456789abcdef";
+
+#[test]
+fn watch_prints_the_served_district_and_refuses_bad_tokens_with_2() {
+    let dir = temp_dir("watch");
+    let tokens = dir.join("tokens");
+    std::fs::write(&tokens, format!("{VIEWER} viewer wall\n")).unwrap();
+    let mut server = twin(
+        "serve",
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--scale",
+            "0.01",
+            "--tokens",
+            tokens.to_str().unwrap(),
+        ],
+    );
+    server.wait_for("listening on http://", Duration::from_secs(60));
+    let out = server.stdout();
+    let url = out
+        .split("listening on ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap()
+        .trim_end_matches([';', ','])
+        .to_string();
+
+    let watch = std::process::Command::new(env!("CARGO_BIN_EXE_twin"))
+        .args(["watch", &url, "--once"])
+        .env("TWIN_TOKEN", VIEWER)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&watch.stdout);
+    assert!(
+        watch.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&watch.stderr)
+    );
+    assert!(text.contains("as wall (viewer): 18 towns"), "{text}");
+    assert!(text.contains("open alerts"), "{text}");
+    assert!(text.contains("vital signs at"), "{text}");
+    // 18 towns and 3 islands in the table.
+    let rows = text
+        .lines()
+        .filter(|l| l.contains('/') && l.starts_with("  ") && !l.contains("alerts("))
+        .count();
+    assert_eq!(rows, 21, "{text}");
+
+    // A wrong token: 2, with the server's reason, and no retrying.
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_twin"))
+        .args(["watch", &url, "--token", "not-a-token-at-all-000000"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("401"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    // A town the server does not have: also 2.
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_twin"))
+        .args(["watch", &url, "--town", "Atlantis", "--once"])
+        .env("TWIN_TOKEN", VIEWER)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no such town"));
+    drop(server);
+}
