@@ -78,3 +78,72 @@ fn watch_prints_the_served_district_and_refuses_bad_tokens_with_2() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("no such town"));
     drop(server);
 }
+
+#[test]
+fn watch_over_https_trusts_only_the_given_authority() {
+    let dir = temp_dir("watch-tls");
+    let tokens = dir.join("tokens");
+    std::fs::write(&tokens, format!("{VIEWER} viewer wall\n")).unwrap();
+    let rcgen::CertifiedKey { cert, signing_key } =
+        rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()]).unwrap();
+    let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, signing_key.serialize_pem()).unwrap();
+    let mut server = twin(
+        "serve",
+        &[
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--scale",
+            "0.01",
+            "--tokens",
+            tokens.to_str().unwrap(),
+            "--tls-cert",
+            cert_path.to_str().unwrap(),
+            "--tls-key",
+            key_path.to_str().unwrap(),
+        ],
+    );
+    server.wait_for("listening on https://", Duration::from_secs(60));
+    let out = server.stdout();
+    let url = out
+        .split("listening on ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    let watch = |extra: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_twin"))
+            .args(["watch", &url, "--once"])
+            .args(extra)
+            .env("TWIN_TOKEN", VIEWER)
+            .output()
+            .unwrap()
+    };
+    let ok = watch(&["--ca", cert_path.to_str().unwrap()]);
+    let text = String::from_utf8_lossy(&ok.stdout);
+    assert!(
+        ok.status.success(),
+        "{text}\n{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(text.contains("vital signs at"), "{text}");
+    // Without the authority: refused at once (2), not retried.
+    let no_ca = watch(&[]);
+    assert_eq!(no_ca.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&no_ca.stderr).contains("--ca"));
+    // Another authority: the handshake fails (--once: exit 1 with the reason).
+    let other = dir.join("other.pem");
+    let rcgen::CertifiedKey { cert: o, .. } =
+        rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
+    std::fs::write(&other, o.pem()).unwrap();
+    let bad = watch(&["--ca", other.to_str().unwrap()]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).contains("certificate"),
+        "{}",
+        String::from_utf8_lossy(&bad.stderr)
+    );
+    drop(server);
+}
