@@ -1,15 +1,18 @@
 // The dashboard: loads the wasm engine and the bundled island, draws it into the
 // canvas (Twin.createView: WebGPU, else WebGL2), feeds it from the simulator in a
-// worker (or from MQTT over WebSocket with ?mqtt=ws://HOST:PORT) and keeps the panels
-// up to date. For tests and the console: window.twinApp = {twin, view, ready, stats,
-// feed, select, panels}.
+// worker (or from MQTT over WebSocket with ?mqtt=ws://HOST:PORT), or shows a served
+// twin (?server=http://HOST:PORT: `twin serve`'s live stream, no simulator or ingest in
+// the page), and keeps the panels up to date. For tests and the console:
+// window.twinApp = {twin, view, ready, stats, feed, select, panels}.
 //
-// URL parameters: mqtt=ws://127.0.0.1:PORT (MQTT feed instead of the simulator),
-// speed=0|1|10|60, start=UTC ms (simulated start, default now), seed=N,
-// backend=auto|webgpu|webgl2.
+// URL parameters: server=http://HOST:PORT (a served twin; the token goes in the
+// header's token field, kept in sessionStorage), mqtt=ws://127.0.0.1:PORT (MQTT feed
+// instead of the simulator), speed=0|1|10|60, start=UTC ms (simulated start, default
+// now), seed=N, backend=auto|webgpu|webgl2.
 import init, { Twin } from "./pkg/twin_wasm.js";
 import { el, fill, dateTime, count } from "./dom.js";
 import { SimFeed, MqttFeed } from "./feed.js";
+import { ServedFeed } from "./served.js";
 import { VitalsPanel } from "./panels/vitals.js";
 import { AlertsPanel } from "./panels/alerts.js";
 import { InspectorPanel } from "./panels/inspector.js";
@@ -69,6 +72,12 @@ function select(id, { fly = false } = {}) {
   } catch (e) {
     showError(e.message);
   }
+  if (app.feed?.kind === "served") {
+    // The selected asset's values, and its sensors', come from the server.
+    let pins = [];
+    try { if (id) pins = [id, ...(app.twin.asset(id).sensors ?? []).slice(0, 255)]; } catch { /* unknown id */ }
+    app.feed.pin(pins);
+  }
   panels.inspector?.show(app.selected);
   panels.alerts?.update();
   panels.vitals?.update();
@@ -99,11 +108,15 @@ function search(q) {
 
 function showFeed(s) {
   const badge = $("feed-badge");
-  const label = s.kind === "mqtt" ? `MQTT ${s.state}` : `simulator ${s.state}`;
+  const label = s.kind === "mqtt" ? `MQTT ${s.state}` : s.kind === "served" ? `server ${s.state}` : `simulator ${s.state}`;
   badge.textContent = label;
   badge.className = `badge ${s.state}`;
   let detail;
-  if (s.kind === "mqtt") {
+  if (s.kind === "served") {
+    detail = s.detail;
+    if (s.status) detail += ` · ${count(s.status.samples_per_s)} samples/s on the server · ${count(s.frames)} frames`;
+    if (s.lastError && s.lastError !== s.detail && s.state !== "connected") detail += ` · last problem: ${s.lastError}`;
+  } else if (s.kind === "mqtt") {
     detail = `${s.detail} · ${count(s.messages)} messages · ${count(s.samplesPerSecond)} readings/s`;
     if (s.lastError) detail += ` · last problem: ${s.lastError}`;
   } else {
@@ -118,7 +131,52 @@ function showFeed(s) {
   if (s.incidents && inc.childElementCount !== s.incidents.length) fill(inc, s.incidents.map((t) => el("li", { text: t })));
 }
 
+const TOKEN_KEY = `twin.token ${params.get("server") ?? ""}`;
+
+/** The served twin's feed (after the twin is loaded: its frames need it). */
+function startServed(twin) {
+  const token = sessionStorage.getItem(TOKEN_KEY) ?? "";
+  const form = $("token-form");
+  form.hidden = false;
+  $("token").value = token;
+  const feed = new ServedFeed(twin, {
+    server: params.get("server"),
+    token,
+    onStatus: showFeed,
+    onVitals: (rows) => { for (const f of vitalsListeners) f(rows); },
+    onEvent: (e) => { for (const f of alertListeners) f(e); },
+    onError: showError,
+  });
+  return feed;
+}
+
+const alertListeners = [];
+const vitalsListeners = [];
+
+/** Where the alert and vital-signs panels read: the page's twin, or the served twin. */
+function wireSources(twin) {
+  if (app.feed?.kind === "served") {
+    app.alertSource = {
+      open: () => app.feed.openAlerts(),
+      acknowledge: (id) => app.feed.acknowledge(id),
+      onEvent: (f) => alertListeners.push(f),
+    };
+    app.vitalsSource = (f) => vitalsListeners.push(f);
+  } else {
+    app.alertSource = {
+      open: () => twin.openAlerts(),
+      acknowledge: async (id) => twin.acknowledge(id),
+      onEvent: (f) => twin.onAlert(f),
+    };
+    app.vitalsSource = (f) => twin.onVitalSigns(f, 1000);
+  }
+}
+
 function startFeed() {
+  if (params.get("server")) {
+    $("speed").disabled = true;
+    return null; // started once the twin is loaded
+  }
   const mqtt = params.get("mqtt");
   if (mqtt) {
     $("speed").disabled = true;
@@ -197,7 +255,21 @@ async function boot() {
   const twin = Twin.bundled();
   stats.islandLoadMs = performance.now() - t;
   app.twin = twin;
-  app.feed.twin = twin;
+  if (app.feed) app.feed.twin = twin;
+  else {
+    try {
+      app.feed = startServed(twin);
+    } catch (e) {
+      showError(e.message);
+    }
+    $("token-form").addEventListener("submit", (e) => {
+      e.preventDefault();
+      sessionStorage.setItem(TOKEN_KEY, $("token").value);
+      app.feed?.stop();
+      app.feed = startServed(twin);
+    });
+  }
+  wireSources(twin);
   $("attribution").textContent = Twin.attribution();
   for (const r of twin.vitalSigns()) app.towns.set(r.region, r.name);
 

@@ -3,7 +3,7 @@
 // playwright-core (no browser is downloaded):
 //
 //   node tests/web/run.mjs [--pkg DIR] [--screenshot FILE] [--no-webgpu] [--no-mqtt]
-//                          [--only 1,4] [--shots DIR]
+//                          [--no-served] [--only 1,4] [--shots DIR]
 //
 // Starts examples/web/serve.mjs on a free port (serving the wasm package from --pkg,
 // default examples/web/pkg, else web/pkg), opens the dashboard and checks:
@@ -22,6 +22,12 @@
 //   4. malformed telemetry throws Errors with useful messages, and the twin answers on;
 //  4b. a twin loads from a URL (Twin.fetchGeoJson of examples/web/data/planned.geojson);
 //      a 404, a JSON file that is no GeoJSON and bad snapshot bytes are Errors naming it;
+//   9. (tests/web/served.mjs) ?server=URL: a real `twin serve` (target/debug/twin or
+//      $TWIN_BIN) fed by mosquitto; the page refuses to guess a token, connects with
+//      one typed in the token field, draws the island from the stream, turns a
+//      building red after mosquitto_pub, shows an alert, refuses a viewer's
+//      acknowledgement with the server's message, takes an operator's, and reconnects
+//      after the server restarts;
 //   5. measures (prints, never asserts) time to first frame, backend and in-page ingest
 //      rates of JSON and typed arrays, written to $TMPDIR/twin-web-bench.json;
 //   6. with mosquitto's websockets listener (on free ports), messages published with
@@ -42,6 +48,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { decodePng, pixel } from "./png.mjs";
+import { servedTest } from "./served.mjs";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, "../..");
@@ -60,17 +67,18 @@ const WEBGPU_FLAGS = ["--enable-unsafe-webgpu", "--enable-features=Vulkan", "--u
 
 // ---------------------------------------------------------------- arguments, harness
 
-const opts = { pkg: null, screenshot: null, webgpu: true, mqtt: true, only: null, shots: null };
+const opts = { pkg: null, screenshot: null, webgpu: true, mqtt: true, served: true, only: null, shots: null };
 for (let i = 2; i < process.argv.length; i++) {
   const a = process.argv[i];
   if (a === "--pkg") opts.pkg = resolve(process.argv[++i]);
   else if (a === "--screenshot") opts.screenshot = resolve(process.argv[++i]);
   else if (a === "--no-webgpu") opts.webgpu = false;
   else if (a === "--no-mqtt") opts.mqtt = false;
+  else if (a === "--no-served") opts.served = false;
   else if (a === "--only") opts.only = process.argv[++i].split(",");
   else if (a === "--shots") opts.shots = resolve(process.argv[++i]);
   else {
-    console.error(`usage: node tests/web/run.mjs [--pkg DIR] [--screenshot FILE] [--no-webgpu] [--no-mqtt] [--only 1,4,...] [--shots DIR]`);
+    console.error(`usage: node tests/web/run.mjs [--pkg DIR] [--screenshot FILE] [--no-webgpu] [--no-mqtt] [--no-served] [--only 1,4,...] [--shots DIR]`);
     process.exit(2);
   }
 }
@@ -821,6 +829,15 @@ async function mqttTest() {
     `reconnected after the broker restarted (state while down: ${down})`;
 }
 if (opts.mqtt) await test("6. MQTT over WebSocket (mosquitto) reaches the twin", mqttTest);
+
+// ---------------------------------------------------------------- 9. a served twin
+
+if (opts.served) {
+  await test("9. the dashboard on a served twin (twin serve fed by mosquitto)", () => servedTest({
+    repo: REPO, ctx, openDashboard, ready, until, freePort, cleanups, canvasPixels, patch, frames, settle,
+    nonBackground, CHENGQIAO,
+  }));
+}
 
 // ---------------------------------------------------------------- 7. WebGPU
 

@@ -54,6 +54,8 @@ pub struct Engine {
     /// The past time views draw (`None`: live) and the colours of that time.
     pub(crate) view_time: Option<i64>,
     pub(crate) past: Vec<twin_core::state::Rgba>,
+    /// A served twin's colours and channel map, once [`Engine::begin_stream`] ran.
+    pub(crate) remote: Option<crate::stream::Remote>,
 }
 
 /// The session settings of a page: two hours of history within 128 MiB.
@@ -121,6 +123,7 @@ impl Engine {
             json: Default::default(),
             view_time: None,
             past: Vec::new(),
+            remote: None,
         }
     }
 
@@ -212,7 +215,11 @@ impl Engine {
     pub fn take_view_changes(&mut self) -> Vec<Range<u32>> {
         let ranges = self.session.refresh_colors();
         let mut all = std::mem::take(&mut self.view_changes);
-        all.extend(ranges);
+        // A served twin's views draw the server's colours: the page's own overlay
+        // changes do not show.
+        if self.remote.is_none() {
+            all.extend(ranges);
+        }
         all
     }
 

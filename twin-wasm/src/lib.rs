@@ -71,6 +71,7 @@ mod js;
 mod listen;
 mod overlay;
 mod query;
+mod stream;
 #[cfg(target_arch = "wasm32")]
 mod view;
 
@@ -82,5 +83,6 @@ pub use ingest::{ChannelInfo, IngestOut, LineErrorOut, MAX_ERRORS_LISTED, Reject
 pub use js::JsTwin;
 pub use overlay::{Frame, LayerOut, MAX_SIMULATE_MS, SampleColumns, SimulateOut, StyleOut};
 pub use query::{AssetInfo, Hit, LatestOut, StateEntry, ValueAt};
+pub use stream::{FRAME_VERSION, Remote};
 #[cfg(target_arch = "wasm32")]
 pub use view::JsTwinView;

@@ -154,9 +154,10 @@ impl Engine {
     /// The colours views draw: live, or those of the time set by
     /// [`Engine::set_view_time`].
     pub fn view_colors(&self) -> &[Rgba] {
-        match self.view_time {
-            Some(_) => &self.past,
-            None => self.session.overlay().colors(),
+        match (&self.view_time, &self.remote) {
+            (Some(_), _) => &self.past,
+            (None, Some(r)) => &r.colors,
+            (None, None) => self.session.overlay().colors(),
         }
     }
 

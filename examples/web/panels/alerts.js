@@ -1,6 +1,7 @@
-// The alert feed: the open alerts (twin.openAlerts(), most severe and newest first)
-// and the latest events from twin.onAlert. Clicking an alert selects its asset and
-// flies there; "ack" acknowledges it.
+// The alert feed: the open alerts (most severe and newest first) and the latest
+// events, from app.alertSource: the page's twin (twin.openAlerts, twin.onAlert), or a
+// served twin's stream. Clicking an alert selects its asset and flies there; "ack"
+// acknowledges it (on the server, for a served twin: a refusal shows its reason).
 import { el, fill, clockTime, num } from "../dom.js";
 
 const MAX_EVENTS = 100;
@@ -19,7 +20,7 @@ export class AlertsPanel {
       this.open,
       el("h3", { text: "latest events" }),
       this.feed);
-    app.twin.onAlert((e) => {
+    app.alertSource.onEvent((e) => {
       this.events.unshift(e);
       if (this.events.length > MAX_EVENTS) this.events.length = MAX_EVENTS;
       this.dirty = true;
@@ -48,11 +49,11 @@ export class AlertsPanel {
     }));
   }
 
-  acknowledge(id) {
+  async acknowledge(id) {
     try {
-      this.app.twin.acknowledge(id);
+      await this.app.alertSource.acknowledge(id);
     } catch (e) {
-      this.app.error(e.message);
+      this.app.error(`acknowledge #${id}: ${e.message}`);
     }
     this.dirty = true;
     this.update();
@@ -61,7 +62,7 @@ export class AlertsPanel {
   update() {
     let open;
     try {
-      open = this.app.twin.openAlerts();
+      open = this.app.alertSource.open();
     } catch (e) {
       this.app.error(`alerts: ${e.message}`);
       return;

@@ -80,7 +80,7 @@ export class InspectorPanel {
     }
     const sensors = a.sensors ?? [];
     const ids = new Set([a.id, ...sensors]);
-    const alerts = this.app.twin.openAlerts().filter((x) => ids.has(x.asset));
+    const alerts = this.app.alertSource.open().filter((x) => ids.has(x.asset));
     const own = Object.keys(a.latest).length > 0 || sensors.length === 0;
     fill(this.values,
       own && [el("h3", { text: "latest values" }), this.latestTable(a.latest)],

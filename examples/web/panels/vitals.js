@@ -30,10 +30,11 @@ export class VitalsPanel {
         this.body));
     this.last = [];
     this.at = null; // a past moment shown instead of the live table
-    app.twin.onVitalSigns((rows) => {
+    // The page's twin's rows, or a served twin's (app.vitalsSource).
+    app.vitalsSource((rows) => {
       this.last = rows;
       if (this.at === null) this.show(rows);
-    }, 1000);
+    });
   }
 
   /** Redraws the table (the selection moved). */
