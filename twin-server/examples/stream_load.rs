@@ -173,7 +173,7 @@ async fn client(i: usize, a: Arc<Args>, token: Option<String>, totals: Arc<Total
                 }
                 let count = u32::from_le_bytes(b[12..16].try_into().unwrap_or_default());
                 let clock = i64::from_le_bytes(b[16..24].try_into().unwrap_or_default());
-                let mut note = |ts: i64| {
+                let note = |ts: i64| {
                     let d = (now - ts).clamp(0, BUCKETS as i64 - 1) as usize;
                     totals.hist[d].fetch_add(1, Ordering::Relaxed);
                     totals.records.fetch_add(1, Ordering::Relaxed);

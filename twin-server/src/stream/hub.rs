@@ -9,10 +9,11 @@
 //! holds it for the copy of one tick's changes (the changed handles only), a client for
 //! composing one frame of at most 256 KiB.
 
+use std::collections::VecDeque;
 use std::ops::Range;
 use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock, RwLockReadGuard};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tokio::sync::broadcast;
@@ -235,10 +236,12 @@ pub async fn produce(served: Arc<Served>) {
     let mut seq = 0u64;
     let mut last_event = 0u64;
     let mut last_vitals: Option<Arc<str>> = None;
-    let mut last_samples = (
+    // The samples counter over the last five seconds: the feed applies a second at a
+    // time on its own beat, so a one-second window would alias to 0 or twice the rate.
+    let mut last_samples: VecDeque<(u64, Instant)> = VecDeque::from([(
         served.counters.samples.load(Ordering::Relaxed),
-        std::time::Instant::now(),
-    );
+        Instant::now(),
+    )]);
     loop {
         every.tick().await;
         seq += 1;
@@ -265,7 +268,7 @@ fn one_tick(
     once_a_second: bool,
     last_event: &mut u64,
     last_vitals: &mut Option<Arc<str>>,
-    last_samples: &mut (u64, std::time::Instant),
+    last_samples: &mut VecDeque<(u64, Instant)>,
 ) -> Tick {
     let hub = &served.stream;
     let started = std::time::Instant::now();
@@ -328,9 +331,16 @@ fn one_tick(
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(text.clone());
         let samples = served.counters.samples.load(Ordering::Relaxed);
-        let dt = last_samples.1.elapsed().as_secs_f64().max(1e-3);
-        let rate = (samples.saturating_sub(last_samples.0)) as f64 / dt;
-        *last_samples = (samples, std::time::Instant::now());
+        last_samples.push_back((samples, Instant::now()));
+        while last_samples.len() > 6 {
+            last_samples.pop_front();
+        }
+        let (first, since) = last_samples
+            .front()
+            .copied()
+            .unwrap_or((samples, Instant::now()));
+        let dt = since.elapsed().as_secs_f64().max(1e-3);
+        let rate = samples.saturating_sub(first) as f64 / dt;
         let status = json!({
             "type": "status",
             "now": now,
