@@ -165,14 +165,10 @@ impl Live {
         let store = self.session.store();
         for (id, spec) in store.channels() {
             if let Some(l) = store.latest(h, id) {
-                let v = store
-                    .latest_value(h, id)
-                    .map(|v| format!("{v}"))
-                    .unwrap_or_default();
-                let mut name = match &spec.unit {
-                    Some(u) if !u.is_empty() => format!("{} ({u})", spec.name),
-                    _ => spec.name.clone(),
-                };
+                // About three significant digits and the unit (`4.49 m`), as every
+                // screen shows values (ChannelSpec::format).
+                let v = spec.format(l.value);
+                let mut name = spec.name.clone();
                 if let Some(p) = prefix {
                     name = format!("{p} {name}");
                 }
