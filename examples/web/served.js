@@ -133,8 +133,13 @@ export class ServedFeed {
   }
 
   watchdog() {
-    if (this.ws && this.ws.readyState === WebSocket.OPEN && performance.now() - this.lastMessage > STALE_MS) {
-      this.ws.close(4000, "nothing from the server for 5 s");
+    const ws = this.ws;
+    if (ws && ws.readyState === WebSocket.OPEN && performance.now() - this.lastMessage > STALE_MS) {
+      // A dead link may take long to report its close: let go of it now.
+      ws.onclose({ code: 4000, reason: "nothing from the server for 5 s" });
+      ws.onclose = null;
+      ws.onmessage = null;
+      ws.close(4000);
     }
     this.report();
   }
@@ -172,7 +177,6 @@ export class ServedFeed {
           return;
         }
         this.connects++;
-        this.retryMs = 1000;
         this.caller = m.caller;
         this.title = m.title;
         this.alerts.clear();
@@ -180,8 +184,12 @@ export class ServedFeed {
         this.subscribe();
         break;
       case "subscribed":
+      case "superseded":
         break;
       case "snapshot_end":
+        // The back-off starts again only once a snapshot came through: a server that
+        // accepts and then drops the connection is not hammered once a second.
+        this.retryMs = 1000;
         this.snapshots++;
         this.setState("connected", `${this.title} · ${this.caller?.name} (${this.caller?.role})`);
         break;
@@ -234,7 +242,15 @@ export class ServedFeed {
   acknowledge(id) {
     const req = ++this.req;
     return new Promise((resolve, reject) => {
-      this.waiting.set(req, { resolve, reject });
+      // A message the server dropped (over its rate) is never answered.
+      const timer = setTimeout(() => {
+        this.waiting.delete(req);
+        reject(new Error("no answer from the server in 10 s"));
+      }, 10000);
+      this.waiting.set(req, {
+        resolve: (v) => { clearTimeout(timer); resolve(v); },
+        reject: (e) => { clearTimeout(timer); reject(e); },
+      });
       try {
         this.send({ type: "ack", req, alert: id });
       } catch (e) {

@@ -56,6 +56,7 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<u8> {
         .or_else(|| std::env::var("TWIN_TOKEN").ok());
     let mut backoff = 1.0f64;
     loop {
+        let began = Instant::now();
         match session(args, token.as_deref()) {
             Ok(()) => return Ok(0),
             Err(Failure::Refused(why)) => {
@@ -63,8 +64,14 @@ pub fn run(args: &WatchArgs) -> anyhow::Result<u8> {
                 return Ok(2);
             }
             Err(Failure::Lost(e)) if !args.once => {
-                let jitter =
-                    0.8 + 0.4 * (Instant::now().elapsed().subsec_nanos() % 1000) as f64 / 1000.0;
+                // A connection that lasted a while starts the back-off again.
+                if began.elapsed() > Duration::from_secs(60) {
+                    backoff = 1.0;
+                }
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.subsec_nanos());
+                let jitter = 0.8 + 0.4 * f64::from(nanos % 1000) / 1000.0;
                 let wait = backoff * jitter;
                 eprintln!("twin watch: {e:#}; again in {wait:.1} s");
                 std::thread::sleep(Duration::from_secs_f64(wait));
@@ -195,6 +202,14 @@ fn session(args: &WatchArgs, token: Option<&str>) -> Result<(), Failure> {
                 Failure::Lost(anyhow!(why))
             });
         }
+        // A certificate the given authority does not vouch for will not change by
+        // trying again.
+        Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Io(e)))
+            if e.get_ref()
+                .is_some_and(|i| i.downcast_ref::<rustls::Error>().is_some()) =>
+        {
+            return Err(Failure::Refused(format!("{url}: TLS: {e}")));
+        }
         Err(e) => return Err(Failure::Lost(anyhow!("{url}: {e}"))),
     };
     let mut view = View::new(args);
@@ -241,7 +256,6 @@ struct View<'a> {
     args: &'a WatchArgs,
     towns: BTreeMap<String, String>,
     rows: Vec<TableRow>,
-    snapshot_done: bool,
     last_minute: Option<i64>,
     last_table: Option<i64>,
     now: i64,
@@ -253,7 +267,6 @@ impl<'a> View<'a> {
             args,
             towns: BTreeMap::new(),
             rows: Vec::new(),
-            snapshot_done: false,
             last_minute: None,
             last_table: None,
             now: 0,
@@ -319,10 +332,6 @@ impl<'a> View<'a> {
                     .flatten()
                     .map(table_row)
                     .collect();
-                if self.args.once && self.snapshot_done {
-                    out!("{}", vitals_table(&self.rows, self.now));
-                    return Ok(true);
-                }
             }
             "status" => {
                 self.now = v["now"].as_i64().unwrap_or(self.now);
@@ -345,17 +354,23 @@ impl<'a> View<'a> {
                 }
                 self.last_table = Some(slot);
             }
-            "snapshot_end" => {
-                self.snapshot_done = true;
-                if self.args.once && !self.rows.is_empty() {
+            // The snapshot holds the vital signs the server has: --once prints what
+            // came and ends.
+            "snapshot_end" if self.args.once => {
+                if self.rows.is_empty() {
+                    outln!("[{}] no vital signs yet", clock(self.now));
+                } else {
                     out!("{}", vitals_table(&self.rows, self.now));
-                    return Ok(true);
                 }
+                return Ok(true);
             }
-            "error" => eprintln!(
-                "twin watch: the server says: {}",
-                v["message"].as_str().unwrap_or("?")
-            ),
+            "error" => {
+                let message = v["message"].as_str().unwrap_or("?");
+                if self.args.once || v["fatal"].as_bool() == Some(true) {
+                    return Err(Failure::Lost(anyhow!("the server refused: {message}")));
+                }
+                eprintln!("twin watch: the server says: {message}");
+            }
             _ => {}
         }
         Ok(false)

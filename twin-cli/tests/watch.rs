@@ -133,13 +133,13 @@ fn watch_over_https_trusts_only_the_given_authority() {
     let no_ca = watch(&[]);
     assert_eq!(no_ca.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&no_ca.stderr).contains("--ca"));
-    // Another authority: the handshake fails (--once: exit 1 with the reason).
+    // Another authority: the handshake fails, and trying again would not help (2).
     let other = dir.join("other.pem");
     let rcgen::CertifiedKey { cert: o, .. } =
         rcgen::generate_simple_self_signed(vec!["127.0.0.1".into()]).unwrap();
     std::fs::write(&other, o.pem()).unwrap();
     let bad = watch(&["--ca", other.to_str().unwrap()]);
-    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(bad.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&bad.stderr).contains("certificate"),
         "{}",

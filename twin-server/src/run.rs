@@ -234,7 +234,9 @@ async fn serve(
         Feed::WallClock => Some(tokio::spawn(feed_loop(served.clone(), None))),
         Feed::Nothing => None,
     };
-    let producer = tokio::spawn(crate::stream::hub::produce(served.clone()));
+    let mut first = crate::stream::hub::Producer::new(&served);
+    first.step(&served);
+    let producer = tokio::spawn(crate::stream::hub::produce(served.clone(), first));
     let app = crate::api::router(served).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
     let h = handle.clone();

@@ -188,7 +188,8 @@ impl Served {
         let mut s = self.write();
         let r = f(&mut s);
         let events = s.drain_events(usize::MAX);
-        drop(s);
+        // Numbered while the session is still held: a reader that takes the session and
+        // then the log sees every event of the state it read, and none beyond it.
         if !events.is_empty() {
             let mut log = self.events.lock().unwrap_or_else(PoisonError::into_inner);
             for event in events {

@@ -280,13 +280,24 @@ fn tokens_in_header_or_subprotocol_and_only_twin_v1_is_answered() {
 fn a_snapshot_covers_every_subscribed_handle_once_with_its_colour_and_value() {
     let mut s = session();
     let (g, gid) = gauge(&s);
+    let town = s.twin().town_of(g).unwrap();
+    let pm25_sensor = {
+        let f: KindFilter = "sensor:pm25".parse().unwrap();
+        s.twin()
+            .iter()
+            .find(|(h, a)| f.matches(&a.kind) && s.twin().town_of(*h) == Some(town))
+            .map(|(h, a)| (h, a.id.clone()))
+            .unwrap()
+    };
     let r = s.apply_readings(
-        &[reading(&gid, "level", T0, V::Num(2.5))],
+        &[
+            reading(&gid, "level", T0, V::Num(2.5)),
+            reading(&pm25_sensor.1, "pm25", T0, V::Num(35.0)),
+        ],
         Timestamp::from_millis(T0),
     );
-    assert_eq!(r.applied, 1);
+    assert_eq!(r.applied, 2);
     s.refresh_colors();
-    let town = s.twin().town_of(g).unwrap();
     let town_id = s.twin().get(town).unwrap().id.clone();
     let want: BTreeSet<u32> = s
         .twin()
@@ -299,6 +310,7 @@ fn a_snapshot_covers_every_subscribed_handle_once_with_its_colour_and_value() {
         .map(|&h| (h, s.overlay().color(Handle(h)).0))
         .collect();
     let level = s.store().channel("level").unwrap().0;
+    let pm25 = s.store().channel("pm25").unwrap().0;
     let fingerprint = s.twin().fingerprint();
     assert!(want.len() > 100, "{} handles in {town_id}", want.len());
 
@@ -333,18 +345,23 @@ fn a_snapshot_covers_every_subscribed_handle_once_with_its_colour_and_value() {
     assert!(!seen.of_type("alerts").is_empty());
     assert!(!seen.of_type("vitals").is_empty());
 
-    // Bad subscriptions are refused without closing; the old one stays.
+    // Bad subscriptions are refused without closing; the old one stays. (Each is
+    // answered before the next is sent: subscribes that arrive together coalesce, the
+    // older answered `superseded`.)
     send(
         &mut ws,
         json!({"type": "subscribe", "req": 8, "towns": ["NOWHERE"]}),
     );
+    assert!(seen.read_until(&mut ws, Duration::from_secs(5), |s| {
+        !s.of_type("error").is_empty()
+    }));
     send(
         &mut ws,
         json!({"type": "subscribe", "req": 9, "bbox": [200, 0, 1, 1]}),
     );
     send(&mut ws, json!({"type": "ping", "req": 10}));
     assert!(seen.read_until(&mut ws, Duration::from_secs(5), |s| {
-        !s.of_type("pong").is_empty()
+        !s.of_type("pong").is_empty() && s.of_type("error").len() == 2
     }));
     let errors = seen.of_type("error");
     assert_eq!(errors.len(), 2);
@@ -353,13 +370,27 @@ fn a_snapshot_covers_every_subscribed_handle_once_with_its_colour_and_value() {
     assert!(errors[0]["message"].as_str().unwrap().contains("NOWHERE"));
     assert_eq!(errors[1]["req"], 9);
 
+    // More channels on the same handles: every value of them comes again (pm25 for
+    // the first time).
+    send(
+        &mut ws,
+        json!({"type": "subscribe", "req": 12, "towns": [town_id], "values": "all"}),
+    );
+    assert!(seen.read_until(
+        &mut ws,
+        Duration::from_secs(10),
+        |s| s.of_type("snapshot_end").len() == 2
+    ));
+    assert_eq!(seen.values[&(pm25_sensor.0.0, pm25)], vec![(35.0, T0)]);
+    assert_eq!(seen.values[&(g.0, level)].len(), 2);
+
     // A wider subscription sends only what came into view.
     let before = seen.colors.len();
     send(&mut ws, json!({"type": "subscribe", "req": 11}));
     assert!(seen.read_until(
         &mut ws,
         Duration::from_secs(10),
-        |s| s.of_type("snapshot_end").len() == 2
+        |s| s.of_type("snapshot_end").len() == 3
     ));
     assert!(seen.colors.len() > before);
     assert!(

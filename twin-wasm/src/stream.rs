@@ -173,7 +173,7 @@ impl Engine {
                 Ok(count)
             }
             2 => {
-                if body.len() != VALUE_RECORD * count as usize {
+                if Some(body.len()) != VALUE_RECORD.checked_mul(count as usize) {
                     return Err(format!(
                         "value frame: {} bytes for {count} records of {VALUE_RECORD}",
                         body.len()

@@ -226,39 +226,63 @@ impl Hub {
     }
 }
 
-/// The producer: one tick every [`StreamLimits::tick`] while the server runs.
-pub async fn produce(served: Arc<Served>) {
-    let hub = &served.stream;
-    let mut every = tokio::time::interval(hub.limits.tick);
-    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
-    let per_second =
-        (Duration::from_secs(1).as_millis() / hub.limits.tick.as_millis().max(1)).max(1) as u64;
-    let mut seq = 0u64;
-    let mut last_event = 0u64;
-    let mut last_vitals: Option<Arc<str>> = None;
-    // The samples counter over the last five seconds: the feed applies a second at a
-    // time on its own beat, so a one-second window would alias to 0 or twice the rate.
-    let mut last_samples: VecDeque<(u64, Instant)> = VecDeque::from([(
-        served.counters.samples.load(Ordering::Relaxed),
-        Instant::now(),
-    )]);
-    loop {
-        every.tick().await;
-        seq += 1;
-        let tick = tokio::task::block_in_place(|| {
-            let once_a_second = seq % per_second == 1 || per_second == 1;
-            one_tick(
-                &served,
-                seq,
-                once_a_second,
-                &mut last_event,
-                &mut last_vitals,
-                &mut last_samples,
-            )
-        });
+/// The producer's memory between ticks.
+#[derive(Debug)]
+pub struct Producer {
+    seq: u64,
+    per_second: u64,
+    last_event: u64,
+    last_vitals: Option<Arc<str>>,
+    /// The samples counter over the last five seconds: the feed applies a second at a
+    /// time on its own beat, so a one-second window would alias to 0 or twice the rate.
+    last_samples: VecDeque<(u64, Instant)>,
+}
+
+impl Producer {
+    /// A producer for `served`, which has not ticked yet.
+    pub fn new(served: &Served) -> Producer {
+        let tick = served.stream.limits.tick.as_millis().max(1);
+        Producer {
+            seq: 0,
+            per_second: (Duration::from_secs(1).as_millis() / tick).max(1) as u64,
+            last_event: 0,
+            last_vitals: None,
+            last_samples: VecDeque::from([(
+                served.counters.samples.load(Ordering::Relaxed),
+                Instant::now(),
+            )]),
+        }
+    }
+
+    /// One tick: the mirror brought up to date, the tick published. The first one
+    /// fills the mirror and the vital signs, so the server runs it before it listens:
+    /// no client ever sees an empty mirror.
+    pub fn step(&mut self, served: &Served) {
+        self.seq += 1;
+        let once_a_second = self.seq % self.per_second == 1 || self.per_second == 1;
+        let tick = one_tick(
+            served,
+            self.seq,
+            once_a_second,
+            &mut self.last_event,
+            &mut self.last_vitals,
+            &mut self.last_samples,
+        );
+        let hub = &served.stream;
         hub.counters.ticks.fetch_add(1, Ordering::Relaxed);
         // No receivers is not an error: nobody watches yet.
         let _ = hub.tx.send(Arc::new(tick));
+    }
+}
+
+/// The producer: one tick every [`super::StreamLimits::tick`] while the server runs.
+pub async fn produce(served: Arc<Served>, mut producer: Producer) {
+    let mut every = tokio::time::interval(served.stream.limits.tick);
+    every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+    every.tick().await; // the first one is now: the server ran it before listening
+    loop {
+        every.tick().await;
+        tokio::task::block_in_place(|| producer.step(&served));
     }
 }
 

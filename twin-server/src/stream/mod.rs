@@ -78,7 +78,7 @@ pub struct StreamLimits {
     pub write_timeout: Duration,
     /// Pings every (15 s).
     pub ping_every: Duration,
-    /// Largest binary frame (256 KiB).
+    /// Largest binary frame (256 KiB; at least 1 KiB is used, whatever is set).
     pub frame_bytes: usize,
     /// Most bytes of frames per round (4 MiB); the rest stays dirty for the next.
     pub round_bytes: usize,
@@ -199,7 +199,10 @@ pub async fn stream(
         .max_message_size(limits.max_text_bytes)
         .max_frame_size(limits.max_text_bytes)
         .write_buffer_size(0)
-        .max_write_buffer_size(limits.frame_bytes * 2)
+        // Each send is awaited (with the write timeout) before the next, so the buffer
+        // holds at most the message being sent; a cap would refuse a large `alerts`
+        // list outright.
+        .max_write_buffer_size(usize::MAX)
         .on_upgrade(move |socket| connection(served, caller, socket, slot))
 }
 
@@ -238,13 +241,24 @@ struct Envelope {
     alert: Option<u64>,
 }
 
+/// Aborts the reader task when the connection ends, however it ends.
+struct AbortOnDrop(tokio::task::JoinHandle<()>);
+
+impl Drop for AbortOnDrop {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 async fn connection(served: Arc<Served>, caller: Caller, socket: WebSocket, slot: Slot) {
     let (sink, stream) = socket.split();
     let (tx, rx) = mpsc::channel(16);
     let limits = served.stream.limits.clone();
-    let reader = tokio::spawn(read_loop(stream, tx, limits));
-    write_loop(&served, &caller, sink, rx).await;
-    reader.abort();
+    // The reader's idle verdict also cuts short a write in progress: a client that
+    // stops reading is dropped at the idle limit, not the idle limit plus a write's.
+    let idle = Arc::new(tokio::sync::Notify::new());
+    let _reader = AbortOnDrop(tokio::spawn(read_loop(stream, tx, limits, idle.clone())));
+    write_loop(&served, &caller, sink, rx, &idle).await;
     drop(slot);
 }
 
@@ -252,6 +266,7 @@ async fn read_loop(
     mut stream: futures_util::stream::SplitStream<WebSocket>,
     tx: mpsc::Sender<Cmd>,
     limits: StreamLimits,
+    idle: Arc<tokio::sync::Notify>,
 ) {
     use governor::{Quota, RateLimiter};
     let per_s = std::num::NonZeroU32::new(limits.messages_per_second.max(1))
@@ -261,7 +276,10 @@ async fn read_loop(
     let mut refused = 0u32;
     loop {
         let cmd = match tokio::time::timeout(limits.idle, stream.next()).await {
-            Err(_) => Cmd::Idle,
+            Err(_) => {
+                idle.notify_one();
+                Cmd::Idle
+            }
             Ok(None) => Cmd::Gone,
             Ok(Some(Err(e))) => {
                 let too_big = std::error::Error::source(&e)
@@ -362,6 +380,9 @@ fn parse(text: &str) -> Cmd {
 /// The writer's state for one client.
 struct Client {
     framer: Framer,
+    /// The newest `subscribe` not yet applied, and when one was last applied.
+    pending_sub: Option<Subscribe>,
+    last_sub: Option<tokio::time::Instant>,
     sub: Option<(Subscribe, Resolved)>,
     dirty_colors: Bits,
     dirty_values: Bits,
@@ -388,6 +409,7 @@ fn error_text(req: Option<u64>, status: u16, message: &str, fatal: bool) -> Stri
 /// Why a connection ended.
 enum End {
     Slow,
+    Idle,
     Gone,
     Closed,
 }
@@ -397,6 +419,7 @@ async fn write_loop(
     caller: &Caller,
     mut sink: futures_util::stream::SplitSink<WebSocket, Message>,
     mut rx: mpsc::Receiver<Cmd>,
+    idle: &tokio::sync::Notify,
 ) {
     let hub = &served.stream;
     let limits = hub.limits.clone();
@@ -404,6 +427,8 @@ async fn write_loop(
     let (hello, generation) = hello(served, caller);
     let mut c = Client {
         framer: Framer::default(),
+        pending_sub: None,
+        last_sub: None,
         sub: None,
         dirty_colors: Bits::new(0),
         dirty_values: Bits::new(0),
@@ -488,10 +513,13 @@ async fn write_loop(
             }
             break End::Gone;
         }
-        if let Err(end) = c.round(served, &mut sink, &limits).await {
+        if let Err(end) = c.round(served, &mut sink, &limits, idle).await {
             break end;
         }
     };
+    if matches!(end, End::Idle) {
+        hub.counters.dropped_idle.fetch_add(1, Ordering::Relaxed);
+    }
     if matches!(end, End::Slow) {
         hub.counters.dropped_slow.fetch_add(1, Ordering::Relaxed);
         eprintln!(
@@ -550,7 +578,15 @@ fn hello(served: &Served, caller: &Caller) -> (String, u64) {
 impl Client {
     fn command(&mut self, served: &Served, caller: &Caller, cmd: Cmd) {
         match cmd {
-            Cmd::Subscribe(sub) => self.subscribe(served, *sub),
+            // The latest wins; applied at the next round, at most once a tick.
+            Cmd::Subscribe(sub) => {
+                if let Some(old) = self.pending_sub.replace(*sub)
+                    && old.req.is_some()
+                {
+                    self.replies
+                        .push_back(json!({"type": "superseded", "req": old.req}).to_string());
+                }
+            }
             Cmd::Ack { req, alert } => {
                 let text = tokio::task::block_in_place(|| acknowledge_alert(served, caller, alert));
                 self.replies.push_back(match text {
@@ -574,12 +610,13 @@ impl Client {
 
     fn subscribe(&mut self, served: &Served, sub: Subscribe) {
         let req = sub.req;
-        let resolved = {
+        // A walk over every asset under the read lock: off the async worker.
+        let resolved = tokio::task::block_in_place(|| {
             let s = served.read();
             let r = sub::resolve(&sub, &s);
             self.generation = s.generation();
             r
-        };
+        });
         match resolved {
             Err(message) => self
                 .replies
@@ -607,8 +644,14 @@ impl Client {
     /// stay subscribed are sent only if they were still to be sent.
     fn install(&mut self, res: Resolved, sub: Subscribe) {
         let n = res.colors.capacity();
+        // Values already sent count only if the same channels were asked; a handle
+        // newly pinned gets every channel even if its filter values were sent.
         let (old_c, old_v) = match &self.sub {
-            Some((_, old)) => (old.colors.clone(), old.values.clone()),
+            Some((_, old)) if old.channels == res.channels => (
+                old.colors.clone(),
+                old.values.minus(&res.pins.minus(&old.pins)),
+            ),
+            Some((_, old)) => (old.colors.clone(), Bits::new(n)),
             None => (Bits::new(n), Bits::new(n)),
         };
         let mut dc = res.colors.minus(&old_c);
@@ -621,11 +664,18 @@ impl Client {
     }
 
     /// Everything subscribed is sent again (after falling behind, or a new asset set).
-    fn resend_all(&mut self) {
+    fn resend_all(&mut self, served: &Served) {
         if let Some((_, r)) = &self.sub {
             self.dirty_colors = r.colors.clone();
             self.dirty_values = r.values.clone();
             self.alerts_due = true;
+            // Vitals are sent when they change: the ticks skipped may have held some.
+            self.vitals = served
+                .stream
+                .latest_vitals
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
         }
     }
 
@@ -639,7 +689,7 @@ impl Client {
                     .counters
                     .resyncs
                     .fetch_add(1, Ordering::Relaxed);
-                self.resend_all();
+                self.resend_all(served);
                 self.events.clear();
                 return;
             }
@@ -656,6 +706,10 @@ impl Client {
                 json!({"type": "assets_changed", "generation": tick.generation, "fingerprint": fingerprint})
                     .to_string(),
             );
+            // The old handles mean nothing in the new asset set.
+            self.dirty_colors.clear();
+            self.dirty_values.clear();
+            self.events.clear();
             if let Some((sub, _)) = self.sub.take() {
                 self.subscribe(served, sub);
             }
@@ -706,8 +760,10 @@ impl Client {
     /// The `alerts` message: the open alerts of the subscribed towns, and the newest
     /// event number they include.
     fn alerts(&mut self, served: &Served) -> String {
-        let (_, last) = served.events_after(u64::MAX, 0);
+        // The session first, then the log: events are numbered under the session's
+        // write lock, so every event up to `last` is in this state and none after.
         let s = served.read();
+        let (_, last) = served.events_after(u64::MAX, 0);
         let towns = self.sub.as_ref().and_then(|(_, r)| r.towns.as_ref());
         let open: Vec<Json> = s
             .alerts()
@@ -727,8 +783,16 @@ impl Client {
         served: &Served,
         sink: &mut futures_util::stream::SplitSink<WebSocket, Message>,
         limits: &StreamLimits,
+        idle: &tokio::sync::Notify,
     ) -> Result<(), End> {
         let counters = &served.stream.counters;
+        let due = self
+            .last_sub
+            .is_none_or(|t| t.elapsed() >= served.stream.limits.tick);
+        if due && let Some(sub) = self.pending_sub.take() {
+            self.last_sub = Some(tokio::time::Instant::now());
+            self.subscribe(served, sub);
+        }
         let mut texts: Vec<String> = self.replies.drain(..).collect();
         if self.alerts_due && self.sub.is_some() {
             self.alerts_due = false;
@@ -739,18 +803,25 @@ impl Client {
         if let Some(v) = self.vitals.take() {
             shared.push(v);
         }
-        if let Some(s) = self.status.take() {
-            texts.push(s);
-        }
         for t in texts {
-            send(sink, Message::text(t), limits, counters).await?;
+            send(sink, Message::text(t), limits, counters, idle).await?;
         }
         for t in shared {
-            send(sink, Message::text(t.to_string()), limits, counters).await?;
+            send(sink, Message::text(t.to_string()), limits, counters, idle).await?;
+        }
+        if let Some(s) = self.status.take() {
+            send(sink, Message::text(s), limits, counters, idle).await?;
         }
         if self.ping_due {
             self.ping_due = false;
-            send(sink, Message::Ping(Default::default()), limits, counters).await?;
+            send(
+                sink,
+                Message::Ping(Default::default()),
+                limits,
+                counters,
+                idle,
+            )
+            .await?;
         }
         let mut budget = limits.round_bytes;
         while budget > 0 && !(self.dirty_colors.is_empty() && self.dirty_values.is_empty()) {
@@ -762,7 +833,7 @@ impl Client {
                         &mut self.dirty_colors,
                         &m,
                         now,
-                        limits.frame_bytes.min(budget.max(64)),
+                        limits.frame_bytes.max(1024).min(budget.max(1024)),
                     )
                 } else {
                     let (channels, pins) = match &self.sub {
@@ -775,14 +846,14 @@ impl Client {
                         &pins,
                         &m,
                         now,
-                        limits.frame_bytes.min(budget.max(64)),
+                        limits.frame_bytes.max(1024).min(budget.max(1024)),
                     )
                 }
             };
             let Some(frame) = frame else { break };
             budget = budget.saturating_sub(frame.len());
             counters.frames.fetch_add(1, Ordering::Relaxed);
-            send(sink, Message::binary(frame), limits, counters).await?;
+            send(sink, Message::binary(frame), limits, counters, idle).await?;
         }
         if let Some(epoch) = self.snapshot_end
             && self.dirty_colors.is_empty()
@@ -790,7 +861,7 @@ impl Client {
         {
             self.snapshot_end = None;
             let text = json!({"type": "snapshot_end", "epoch": epoch}).to_string();
-            send(sink, Message::text(text), limits, counters).await?;
+            send(sink, Message::text(text), limits, counters, idle).await?;
         }
         Ok(())
     }
@@ -801,18 +872,23 @@ async fn send(
     msg: Message,
     limits: &StreamLimits,
     counters: &StreamCounters,
+    idle: &tokio::sync::Notify,
 ) -> Result<(), End> {
     let len = match &msg {
         Message::Text(t) => t.len(),
         Message::Binary(b) => b.len(),
         _ => 0,
     };
-    match tokio::time::timeout(limits.write_timeout, sink.send(msg)).await {
-        Err(_) => Err(End::Slow),
-        Ok(Err(_)) => Err(End::Gone),
-        Ok(Ok(())) => {
-            counters.bytes.fetch_add(len as u64, Ordering::Relaxed);
-            Ok(())
-        }
+    tokio::select! {
+        r = tokio::time::timeout(limits.write_timeout, sink.send(msg)) => match r {
+            Err(_) => Err(End::Slow),
+            Ok(Err(_)) => Err(End::Gone),
+            Ok(Ok(())) => {
+                counters.bytes.fetch_add(len as u64, Ordering::Relaxed);
+                Ok(())
+            }
+        },
+        // The reader found the client idle while this write waited.
+        () = idle.notified() => Err(End::Idle),
     }
 }

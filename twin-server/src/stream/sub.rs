@@ -62,6 +62,10 @@ pub struct Subscribe {
     /// Asset ids whose values (every channel) are always sent.
     #[serde(default)]
     pub pins: Option<Vec<String>>,
+    /// The client's own asset fingerprint (docs/stream.md §3); accepted and not used
+    /// yet (a client compares the hello's fingerprint with its own).
+    #[serde(default)]
+    pub fingerprint: Option<String>,
 }
 
 /// A subscription resolved against the session.
