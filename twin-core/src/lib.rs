@@ -75,6 +75,7 @@ mod query;
 pub mod session;
 pub mod snapshot;
 pub mod state;
+pub mod stream;
 pub mod telemetry;
 pub mod time;
 pub mod topic;

@@ -9,10 +9,9 @@
 //! the page's store, so the inspector shows the server's latest values. Alerts and
 //! vital signs come as JSON messages, which the page shows as they are.
 
-use std::ops::Range;
-
 use serde::Deserialize;
 use twin_core::state::{ChannelId, Quality, Rgba, Sample};
+use twin_core::stream::{self as frames, Body};
 use twin_core::{Handle, Timestamp};
 use wasm_bindgen::prelude::*;
 
@@ -20,9 +19,7 @@ use crate::engine::Engine;
 use crate::js::{JsResult, JsTwin, err};
 
 /// The stream's frame format this page reads.
-pub const FRAME_VERSION: u8 = 1;
-const HEADER: usize = 24;
-const VALUE_RECORD: usize = 24;
+pub const FRAME_VERSION: u8 = twin_core::stream::VERSION;
 
 /// What a served twin's frames need: the colours views draw, the server's channel ids
 /// mapped to the page's, the generation the handles belong to.
@@ -48,16 +45,6 @@ struct Hello {
 struct HelloChannel {
     id: u16,
     name: String,
-}
-
-fn u32_at(b: &[u8], i: usize) -> u32 {
-    u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]])
-}
-
-fn u64_at(b: &[u8], i: usize) -> u64 {
-    let mut a = [0u8; 8];
-    a.copy_from_slice(&b[i..i + 8]);
-    u64::from_le_bytes(a)
 }
 
 impl Engine {
@@ -110,100 +97,57 @@ impl Engine {
     /// a frame of another generation, which is dropped). A malformed frame is refused
     /// whole with what is wrong, and changes nothing.
     pub fn apply_stream(&mut self, b: &[u8]) -> Result<u32, String> {
-        if b.len() < HEADER {
-            return Err(format!(
-                "a stream frame of {} bytes; its header alone is {HEADER}",
-                b.len()
-            ));
-        }
-        let (kind, version) = (b[0], b[1]);
-        if version != FRAME_VERSION {
-            return Err(format!(
-                "stream frame version {version}; this page reads {FRAME_VERSION}"
-            ));
-        }
         let Some(remote) = self.remote.as_mut() else {
             return Err("applyStream before beginStream (the server's hello)".into());
         };
-        if u32_at(b, 4) != remote.generation {
+        let (header, body) = frames::decode(b).map_err(|e| e.to_string())?;
+        if header.generation != remote.generation {
             return Ok(0);
         }
-        let count = u32_at(b, 12);
-        let now = u64_at(b, 16) as i64;
-        let body = &b[HEADER..];
-        match kind {
-            1 => {
-                // Checked whole before anything is written.
-                let mut runs: Vec<(usize, Range<u32>)> = Vec::new();
-                let mut at = 0usize;
-                for r in 0..count {
-                    if body.len() < at + 8 {
-                        return Err(format!("colour frame: run {r} is cut short"));
-                    }
-                    let (start, len) = (u32_at(body, at), u32_at(body, at + 4));
-                    let end = start as u64 + len as u64;
-                    if end > remote.colors.len() as u64 {
-                        return Err(format!(
-                            "colour frame: run {r} ends at handle {end}, past this twin's {}",
-                            remote.colors.len()
-                        ));
-                    }
-                    if body.len() < at + 8 + 4 * len as usize {
-                        return Err(format!("colour frame: run {r} is cut short"));
-                    }
-                    runs.push((at + 8, start..end as u32));
-                    at += 8 + 4 * len as usize;
-                }
-                if at != body.len() {
+        match body {
+            Body::Colors(runs) => {
+                let n = remote.colors.len() as u64;
+                if let Some((r, _)) = runs.iter().find(|(r, _)| u64::from(r.end) > n) {
                     return Err(format!(
-                        "colour frame: {} bytes after its {count} runs",
-                        body.len() - at
+                        "colour frame: a run ends at handle {}, past this twin's {n}",
+                        r.end
                     ));
                 }
                 let mut changed = Vec::with_capacity(runs.len());
-                for (from, range) in runs {
-                    for (i, h) in range.clone().enumerate() {
-                        let o = from + 4 * i;
-                        remote.colors[h as usize] =
-                            Rgba([body[o], body[o + 1], body[o + 2], body[o + 3]]);
+                for (range, rgba) in runs {
+                    for (h, c) in range.clone().zip(rgba.chunks_exact(4)) {
+                        remote.colors[h as usize] = Rgba([c[0], c[1], c[2], c[3]]);
                     }
                     changed.push(range);
                 }
                 self.note_view_changes(&changed);
-                Ok(count)
+                Ok(header.count)
             }
-            2 => {
-                if Some(body.len()) != VALUE_RECORD.checked_mul(count as usize) {
-                    return Err(format!(
-                        "value frame: {} bytes for {count} records of {VALUE_RECORD}",
-                        body.len()
-                    ));
-                }
-                let mut samples = Vec::with_capacity(count as usize);
-                for r in body.chunks_exact(VALUE_RECORD) {
-                    let channel = u16::from_le_bytes([r[4], r[5]]) as usize;
-                    let Some(Some(channel)) = remote.channels.get(channel).copied() else {
+            Body::Values(records) => {
+                let mut samples = Vec::with_capacity(records.len());
+                for r in &records {
+                    let Some(Some(channel)) = remote.channels.get(r.channel as usize).copied()
+                    else {
                         continue;
                     };
-                    let quality = match r[6] {
+                    let quality = match r.quality {
                         0 => Quality::Good,
                         1 => Quality::Uncertain,
                         2 => Quality::Bad,
                         q => return Err(format!("value frame: quality {q}")),
                     };
                     samples.push(Sample {
-                        handle: Handle(u32_at(r, 0)),
+                        handle: Handle(r.handle),
                         channel,
-                        ts: Timestamp::from_millis(u64_at(r, 16) as i64),
-                        value: f64::from_bits(u64_at(r, 8)),
+                        ts: Timestamp::from_millis(r.ts),
+                        value: r.value,
                         quality,
                     });
                 }
-                let now = self.session.now().max(Timestamp::from_millis(now));
+                let now = self.session.now().max(Timestamp::from_millis(header.now));
                 self.session.apply(&samples, now);
-                Ok(count)
+                Ok(header.count)
             }
-            k => Err(format!("stream frame kind {k}; this page reads 1 and 2")),
         }
     }
 }

@@ -1,27 +1,13 @@
-//! The stream's binary frames (docs/stream.md §4) and the per-client handle bitsets
+//! The stream's binary frames, composed from the mirror (the layout and its reader are
+//! `twin_core::stream`, shared with every screen), and the per-client handle bitsets
 //! they are composed from.
-//!
-//! Every frame starts with a 24-byte little-endian header: kind (u8), format version
-//! (u8, [`VERSION`]), overlay index (u16), the low 32 bits of the session generation
-//! (u32), the frame's sequence number on its connection (u32), its record count (u32)
-//! and the twin's clock in ms (i64).
-//!
-//! - kind 1, colours: runs of `u32 start, u32 len, len × RGBA`;
-//! - kind 2, values: records of `u32 handle, u16 channel, u8 quality, u8 0, f64 value,
-//!   i64 ts_ms` (24 bytes).
+
+use twin_core::stream::{
+    HEADER, Header, KIND_COLORS, KIND_VALUES, RUN_HEADER, VALUE_RECORD, ValueRecord, set_run_len,
+    start_run,
+};
 
 use super::hub::{Mirror, NO_TS};
-
-/// The frame format version.
-pub const VERSION: u8 = 1;
-/// Header bytes.
-pub const HEADER: usize = 24;
-/// Colour frames.
-pub const KIND_COLORS: u8 = 1;
-/// Value frames.
-pub const KIND_VALUES: u8 = 2;
-/// Bytes of one value record.
-pub const VALUE_RECORD: usize = 24;
 
 /// A set of handles, one bit each.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -148,13 +134,15 @@ impl Framer {
     fn header(&mut self, out: &mut Vec<u8>, kind: u8, generation: u64, now: i64) {
         self.seq = self.seq.wrapping_add(1);
         out.clear();
-        out.push(kind);
-        out.push(VERSION);
-        out.extend_from_slice(&0u16.to_le_bytes());
-        out.extend_from_slice(&(generation as u32).to_le_bytes());
-        out.extend_from_slice(&self.seq.to_le_bytes());
-        out.extend_from_slice(&0u32.to_le_bytes());
-        out.extend_from_slice(&now.to_le_bytes());
+        Header {
+            kind,
+            overlay: 0,
+            generation: generation as u32,
+            seq: self.seq,
+            count: 0,
+            now,
+        }
+        .write(out);
     }
 
     /// A colour frame of at most `max_bytes` from the handles in `dirty` (taken out of
@@ -172,13 +160,11 @@ impl Framer {
         let mut runs = 0u32;
         loop {
             // One run: consecutive dirty handles from `h`.
-            if out.len() + 12 > max_bytes {
+            if out.len() + RUN_HEADER + 4 > max_bytes {
                 break;
             }
             let start = h;
-            let len_at = out.len() + 4;
-            out.extend_from_slice(&start.to_le_bytes());
-            out.extend_from_slice(&0u32.to_le_bytes());
+            let len_at = start_run(&mut out, start);
             let mut len = 0u32;
             let mut next = Some(h);
             while let Some(x) = next {
@@ -191,14 +177,14 @@ impl Framer {
                 len += 1;
                 next = dirty.next_from(x + 1);
             }
-            out[len_at..len_at + 4].copy_from_slice(&len.to_le_bytes());
+            set_run_len(&mut out, len_at, len);
             runs += 1;
             match next {
-                Some(x) if out.len() + 12 <= max_bytes => h = x,
+                Some(x) if out.len() + RUN_HEADER + 4 <= max_bytes => h = x,
                 _ => break,
             }
         }
-        out[12..16].copy_from_slice(&runs.to_le_bytes());
+        Header::set_count(&mut out, runs);
         Some(out)
     }
 
@@ -233,12 +219,14 @@ impl Framer {
                 if ts == NO_TS {
                     continue;
                 }
-                out.extend_from_slice(&h.to_le_bytes());
-                out.extend_from_slice(&c.to_le_bytes());
-                out.push(m.quality[i]);
-                out.push(0);
-                out.extend_from_slice(&m.value[i].to_le_bytes());
-                out.extend_from_slice(&ts.to_le_bytes());
+                ValueRecord {
+                    handle: h,
+                    channel: c,
+                    quality: m.quality[i],
+                    value: m.value[i],
+                    ts,
+                }
+                .write(&mut out);
                 records += 1;
             }
             dirty.unset(h);
@@ -247,7 +235,7 @@ impl Framer {
                 None => break,
             }
         }
-        out[12..16].copy_from_slice(&records.to_le_bytes());
+        Header::set_count(&mut out, records);
         Some(out)
     }
 }
@@ -256,6 +244,7 @@ impl Framer {
 mod tests {
     use super::*;
     use crate::stream::hub::ChannelMirror;
+    use twin_core::stream::{Body, VERSION, decode};
 
     fn mirror() -> Mirror {
         Mirror {
@@ -319,6 +308,16 @@ mod tests {
         assert_eq!(&body[20..28], &[7, 0, 0, 0, 1, 0, 0, 0]);
         assert_eq!(&body[28..32], &[7, 0, 0, 255]);
         assert_eq!(out.len(), 24 + 32);
+        // twin-core's reader (every screen's) reads the same runs.
+        let (h, body) = decode(&out).unwrap();
+        assert_eq!((h.generation, h.seq, h.count, h.now), (7, 1, 2, 42));
+        assert_eq!(
+            body,
+            Body::Colors(vec![
+                (1..4, &[1u8, 0, 0, 255, 2, 0, 0, 255, 3, 0, 0, 255][..]),
+                (7..8, &[7u8, 0, 0, 255][..]),
+            ])
+        );
         assert!(f.colors(&mut dirty, &m, 42, 1 << 18).is_none());
     }
 
@@ -361,6 +360,13 @@ mod tests {
         assert_eq!(u16::from_le_bytes(r[4..6].try_into().unwrap()), 0);
         assert_eq!(f64::from_le_bytes(r[8..16].try_into().unwrap()), 4.0);
         assert_eq!(i64::from_le_bytes(r[16..24].try_into().unwrap()), 1004);
+        match decode(&out).unwrap().1 {
+            Body::Values(v) => assert_eq!(
+                (v.len(), v[0].handle, v[0].value, v[0].ts),
+                (1, 4, 4.0, 1004)
+            ),
+            other => panic!("{other:?}"),
+        }
         assert!(dirty.is_empty());
     }
 }
