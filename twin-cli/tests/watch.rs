@@ -9,32 +9,40 @@ use harness::{temp_dir, twin};
 
 const VIEWER: &str = "viewer-token-0123456789abcdef";
 
+/// `twin serve` on a free port (1% of the island, the tokens file, `extra`), and the
+/// address it printed.
+fn serve(tokens: &std::path::Path, extra: &[&str], scheme: &str) -> (harness::Proc, String) {
+    let mut args = vec![
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--scale",
+        "0.01",
+        "--tokens",
+        tokens.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let mut server = twin("serve", &args);
+    server.wait_for(
+        &format!("listening on {scheme}://"),
+        Duration::from_secs(60),
+    );
+    let url = server
+        .stdout()
+        .split("listening on ")
+        .nth(1)
+        .and_then(|s| s.split_whitespace().next())
+        .unwrap()
+        .to_string();
+    (server, url)
+}
+
 #[test]
 fn watch_prints_the_served_district_and_refuses_bad_tokens_with_2() {
     let dir = temp_dir("watch");
     let tokens = dir.join("tokens");
     std::fs::write(&tokens, format!("{VIEWER} viewer wall\n")).unwrap();
-    let mut server = twin(
-        "serve",
-        &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--scale",
-            "0.01",
-            "--tokens",
-            tokens.to_str().unwrap(),
-        ],
-    );
-    server.wait_for("listening on http://", Duration::from_secs(60));
-    let out = server.stdout();
-    let url = out
-        .split("listening on ")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .unwrap()
-        .trim_end_matches([';', ','])
-        .to_string();
+    let (server, url) = serve(&tokens, &[], "http");
 
     let watch = std::process::Command::new(env!("CARGO_BIN_EXE_twin"))
         .args(["watch", &url, "--once"])
@@ -89,30 +97,16 @@ fn watch_over_https_trusts_only_the_given_authority() {
     let (cert_path, key_path) = (dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::write(&cert_path, cert.pem()).unwrap();
     std::fs::write(&key_path, signing_key.serialize_pem()).unwrap();
-    let mut server = twin(
-        "serve",
+    let (server, url) = serve(
+        &tokens,
         &[
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--scale",
-            "0.01",
-            "--tokens",
-            tokens.to_str().unwrap(),
             "--tls-cert",
             cert_path.to_str().unwrap(),
             "--tls-key",
             key_path.to_str().unwrap(),
         ],
+        "https",
     );
-    server.wait_for("listening on https://", Duration::from_secs(60));
-    let out = server.stdout();
-    let url = out
-        .split("listening on ")
-        .nth(1)
-        .and_then(|s| s.split_whitespace().next())
-        .unwrap()
-        .to_string();
     let watch = |extra: &[&str]| {
         std::process::Command::new(env!("CARGO_BIN_EXE_twin"))
             .args(["watch", &url, "--once"])

@@ -71,6 +71,25 @@ fn live_with(rules: Vec<ThresholdRule>, event_capacity: usize) -> (Session, Chan
 }
 
 /// The session with its clock moved to `t` (asset changes are stamped with it).
+/// The gauges' layer: a ramp from `low` at 0 m to `high` at 10 m, `base` for stale or
+/// no data.
+fn level_layer(
+    level: ChannelId,
+    low: twin_core::state::Rgba,
+    high: twin_core::state::Rgba,
+    base: twin_core::state::Rgba,
+) -> twin_core::state::Layer {
+    twin_core::state::Layer {
+        name: "water level".into(),
+        kinds: "sensor:water_level".parse::<KindFilter>().unwrap(),
+        channel: level,
+        style: twin_core::state::Style::Ramp(vec![(0.0, low), (10.0, high)]),
+        stale_after_ms: None,
+        stale: base,
+        no_data: base,
+    }
+}
+
 fn at(live: &mut Session, t: i64) -> &mut Session {
     live.advance(Timestamp::from_millis(t));
     live
@@ -430,21 +449,13 @@ fn silence_rules_watch_inserted_sensors_and_forget_removed_ones() {
 
 #[test]
 fn the_session_overlay_colours_inserted_assets_and_clears_removed_ones() {
-    use twin_core::state::{Layer, Rgba, Style};
+    use twin_core::state::Rgba;
     const GREEN: Rgba = Rgba::rgb(0, 255, 0);
     const RED: Rgba = Rgba::rgb(255, 0, 0);
     const BLACK: Rgba = Rgba::rgb(0, 0, 0);
     let (mut live, level) = live(Vec::new());
-    live.set_layers(vec![Layer {
-        name: "water level".into(),
-        kinds: "sensor:water_level".parse::<KindFilter>().unwrap(),
-        channel: level,
-        style: Style::Ramp(vec![(0.0, GREEN), (10.0, RED)]),
-        stale_after_ms: None,
-        stale: BLACK,
-        no_data: BLACK,
-    }])
-    .unwrap();
+    live.set_layers(vec![level_layer(level, GREEN, RED, BLACK)])
+        .unwrap();
     at(&mut live, T0).refresh_colors();
 
     // Two new sensors (handles 11 and 12, after the island, 2 towns and 8 sensors):
@@ -471,19 +482,11 @@ fn the_session_overlay_colours_inserted_assets_and_clears_removed_ones() {
 
 #[test]
 fn open_alerts_highlight_their_assets_until_they_clear() {
-    use twin_core::state::{Layer, Rgba, Style};
+    use twin_core::state::Rgba;
     const GREEN: Rgba = Rgba::rgb(0, 255, 0);
     let (mut live, level) = live(vec![rule("high", Condition::Above(3.0), None)]);
-    live.set_layers(vec![Layer {
-        name: "water level".into(),
-        kinds: "sensor:water_level".parse::<KindFilter>().unwrap(),
-        channel: level,
-        style: Style::Ramp(vec![(0.0, GREEN), (10.0, GREEN)]),
-        stale_after_ms: None,
-        stale: GREEN,
-        no_data: GREEN,
-    }])
-    .unwrap();
+    live.set_layers(vec![level_layer(level, GREEN, GREEN, GREEN)])
+        .unwrap();
     let highlight = live.config().alert_highlight.unwrap();
     let s0 = live.twin().handle("S0").unwrap();
     put(&mut live, level, "S0", 5.0, T0);
@@ -508,20 +511,14 @@ fn open_alerts_highlight_their_assets_until_they_clear() {
 
 #[test]
 fn the_event_queue_is_bounded_and_drained_in_batches() {
-    use twin_core::state::{Layer, Rgba, Style};
+    use twin_core::state::Rgba;
     let (mut live, level) = live_with(vec![rule("high", Condition::Above(3.0), None)], 3);
-    live.set_layers(vec![Layer {
-        name: "water level".into(),
-        kinds: "sensor:water_level".parse::<KindFilter>().unwrap(),
-        channel: level,
-        style: Style::Ramp(vec![
-            (0.0, Rgba::rgb(0, 255, 0)),
-            (10.0, Rgba::rgb(0, 255, 0)),
-        ]),
-        stale_after_ms: None,
-        stale: Rgba::NONE,
-        no_data: Rgba::NONE,
-    }])
+    live.set_layers(vec![level_layer(
+        level,
+        Rgba::rgb(0, 255, 0),
+        Rgba::rgb(0, 255, 0),
+        Rgba::NONE,
+    )])
     .unwrap();
     // Eight sensors raise: eight events, of which a queue of three keeps the newest.
     for i in 0..8 {
@@ -568,20 +565,12 @@ fn the_fingerprint_names_the_handle_assignment() {
 
 #[test]
 fn one_refresh_gives_changed_values_and_changed_colours() {
-    use twin_core::state::{Layer, Rgba, Style};
+    use twin_core::state::Rgba;
     const GREEN: Rgba = Rgba::rgb(0, 255, 0);
     const RED: Rgba = Rgba::rgb(255, 0, 0);
     let (mut live, level) = live(Vec::new());
-    live.set_layers(vec![Layer {
-        name: "water level".into(),
-        kinds: "sensor:water_level".parse::<KindFilter>().unwrap(),
-        channel: level,
-        style: Style::Ramp(vec![(0.0, GREEN), (10.0, RED)]),
-        stale_after_ms: None,
-        stale: GREEN,
-        no_data: GREEN,
-    }])
-    .unwrap();
+    live.set_layers(vec![level_layer(level, GREEN, RED, GREEN)])
+        .unwrap();
     // A new overlay repaints everything once.
     assert_eq!(live.refresh().colors, vec![0..11]);
     // S0 (handle 3) and S1 (4) change value; only S1's colour changes (S0 stays at

@@ -19,18 +19,7 @@ use common::{ADMIN, OPERATOR, VIEWER, session, session_and_channels, tokens};
 const T0: i64 = 1_777_852_800_000;
 
 fn start(session: Session, limits: Limits) -> Running {
-    let config = ServerConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        tls: None,
-        mqtt: None,
-    };
-    twin_server::spawn(
-        &config,
-        Served::new(session, Some(tokens()), limits, "test twin"),
-        Feed::Nothing,
-        false,
-    )
-    .unwrap()
+    common::start(session, limits, Feed::Nothing)
 }
 
 /// Status and body of one request with curl; `extra` are curl's own arguments.

@@ -16,29 +16,14 @@ use tungstenite::stream::MaybeTlsStream;
 use tungstenite::{Message, WebSocket};
 use twin_core::state::{IngestReport, Quality, Reading, Value as V};
 use twin_core::{Handle, KindFilter, Session, Timestamp};
-use twin_server::{Feed, Limits, Running, Served, ServerConfig, StreamLimits};
+use twin_server::{Feed, Limits, StreamLimits};
 
-use common::{OPERATOR, VIEWER, session, tokens};
+use common::{OPERATOR, VIEWER, session, start};
 
 type Ws = WebSocket<MaybeTlsStream<TcpStream>>;
 
 /// 2026-05-04T00:00:00Z.
 const T0: i64 = 1_777_852_800_000;
-
-fn start(session: Session, limits: Limits, feed: Feed) -> Running {
-    let config = ServerConfig {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        tls: None,
-        mqtt: None,
-    };
-    twin_server::spawn(
-        &config,
-        Served::new(session, Some(tokens()), limits, "stream test"),
-        feed,
-        false,
-    )
-    .unwrap()
-}
 
 /// A driver fed by the test: each second it applies what the test sent.
 fn driven() -> (Feed, mpsc::Sender<Reading>) {

@@ -220,6 +220,14 @@ impl Hub {
         self.mirror.read().unwrap_or_else(PoisonError::into_inner)
     }
 
+    /// The newest `vitals` message (a client's snapshot, or a resend after a lag).
+    pub fn latest_vitals(&self) -> Option<Arc<str>> {
+        self.latest_vitals
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
     /// The counters.
     pub fn counters(&self) -> &StreamCounters {
         &self.counters

@@ -630,12 +630,7 @@ impl Client {
                     json!({"type": "subscribed", "req": req, "epoch": self.epoch, "handles": r.selected}).to_string(),
                 );
                 self.alerts_due = true;
-                self.vitals = served
-                    .stream
-                    .latest_vitals
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner)
-                    .clone();
+                self.vitals = served.stream.latest_vitals();
             }
         }
     }
@@ -670,12 +665,7 @@ impl Client {
             self.dirty_values = r.values.clone();
             self.alerts_due = true;
             // Vitals are sent when they change: the ticks skipped may have held some.
-            self.vitals = served
-                .stream
-                .latest_vitals
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-                .clone();
+            self.vitals = served.stream.latest_vitals();
         }
     }
 
@@ -828,26 +818,14 @@ impl Client {
             let frame = {
                 let m = served.stream.mirror();
                 let now = served.stream.now.load(Ordering::Relaxed);
+                let size = limits.frame_bytes.max(1024).min(budget.max(1024));
                 if !self.dirty_colors.is_empty() {
-                    self.framer.colors(
-                        &mut self.dirty_colors,
-                        &m,
-                        now,
-                        limits.frame_bytes.max(1024).min(budget.max(1024)),
-                    )
+                    self.framer.colors(&mut self.dirty_colors, &m, now, size)
                 } else {
-                    let (channels, pins) = match &self.sub {
-                        Some((_, r)) => (r.channels.clone(), r.pins.clone()),
-                        None => (Vec::new(), Bits::new(0)),
-                    };
-                    self.framer.values(
-                        &mut self.dirty_values,
-                        &channels,
-                        &pins,
-                        &m,
-                        now,
-                        limits.frame_bytes.max(1024).min(budget.max(1024)),
-                    )
+                    // Borrowed, not copied: a frame is composed many times a second.
+                    let Some((_, r)) = &self.sub else { break };
+                    self.framer
+                        .values(&mut self.dirty_values, &r.channels, &r.pins, &m, now, size)
                 }
             };
             let Some(frame) = frame else { break };

@@ -6,7 +6,7 @@
 use twin_chongming::SynthConfig;
 use twin_chongming::sim::{standard_config, standard_session};
 use twin_core::Session;
-use twin_server::Tokens;
+use twin_server::{Feed, Limits, Running, Served, ServerConfig, Tokens};
 
 pub const VIEWER: &str = "viewer-token-0123456789abcdef";
 pub const OPERATOR: &str = "operator-token-0123456789abcdef";
@@ -37,6 +37,22 @@ pub fn session_and_channels() -> (Session, twin_chongming::StandardChannels) {
         twin,
         standard_config(6 * 3_600_000, None),
         twin_chongming::DEFAULT_RULES_JSON,
+    )
+    .unwrap()
+}
+
+/// A server on a free loopback port (plain HTTP, the test tokens) over `session`.
+pub fn start(session: Session, limits: Limits, feed: Feed) -> Running {
+    let config = ServerConfig {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        tls: None,
+        mqtt: None,
+    };
+    twin_server::spawn(
+        &config,
+        Served::new(session, Some(tokens()), limits, "test twin"),
+        feed,
+        false,
     )
     .unwrap()
 }
