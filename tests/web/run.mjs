@@ -259,10 +259,16 @@ async function ready(page) {
 /** Pixels of the canvas as shown, with the overlays on it painted background. */
 async function canvasPixels(page, name) {
   const bg = `rgb(${BACKGROUND.join(",")})`;
-  const png = await page.locator("#island").screenshot({
+  // A page screenshot clipped to the canvas: a locator's screenshot first waits for
+  // the element to be "stable" over two animation frames, which a software-rendered
+  // page busy drawing did not reach in 30 s once (the cold CI run of 2026-12-06).
+  const box = await page.locator("#island").boundingBox();
+  const png = await page.screenshot({
+    clip: box,
     mask: [page.locator(".layers"), page.locator("#view-info")],
     maskColor: bg,
     animations: "allow",
+    timeout: 60000,
   });
   if (opts.shots && name) {
     mkdirSync(opts.shots, { recursive: true });
