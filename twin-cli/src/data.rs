@@ -37,21 +37,7 @@ pub fn load(args: &DataArgs) -> anyhow::Result<Twin> {
     };
     let mut twin = Twin::new(twin_core::crs::LocalFrame::chongming());
     for path in &args.data {
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        let report = match ext.as_str() {
-            "fgb" => twin.load_flatgeobuf(path, &mapping, mode),
-            "geojson" | "json" => twin.load_geojson(path, &mapping, mode),
-            _ => {
-                return Err(anyhow::anyhow!(
-                    "{}: unknown data format (expected .geojson, .json or .fgb)",
-                    path.display()
-                ));
-            }
-        }?;
+        let report = twin.load_file(path, &mapping, mode)?;
         for r in &report.rejected {
             eprintln!("twin: rejected {r}");
         }

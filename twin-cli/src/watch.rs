@@ -10,17 +10,11 @@
 //! server's certificate authority (`--ca FILE`).
 
 use std::collections::BTreeMap;
-use std::io::{Read, Write};
-use std::net::TcpStream;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
-use anyhow::{Context, anyhow, bail};
 use serde_json::{Value, json};
-use tungstenite::client::IntoClientRequest;
-use tungstenite::http::HeaderValue;
-use tungstenite::{Message, WebSocket};
+use twin_client::{Backoff, Connection, Failure, Incoming, Options};
 
 use crate::out::{out, outln};
 use crate::run::{TableRow, clock, vitals_table};
@@ -50,200 +44,49 @@ pub struct WatchArgs {
 
 /// Runs `twin watch`; returns the process exit code.
 pub fn run(args: &WatchArgs) -> anyhow::Result<u8> {
-    let token = args
-        .token
-        .clone()
-        .or_else(|| std::env::var("TWIN_TOKEN").ok());
-    let mut backoff = 1.0f64;
+    let options = Options {
+        token: args
+            .token
+            .clone()
+            .or_else(|| std::env::var("TWIN_TOKEN").ok()),
+        ca: args.ca.clone(),
+        read_timeout: None,
+    };
+    let mut backoff = Backoff::default();
     loop {
         let began = Instant::now();
-        match session(args, token.as_deref()) {
+        match session(args, &options) {
             Ok(()) => return Ok(0),
             Err(Failure::Refused(why)) => {
                 eprintln!("twin watch: {why}");
                 return Ok(2);
             }
             Err(Failure::Lost(e)) if !args.once => {
-                // A connection that lasted a while starts the back-off again.
-                if began.elapsed() > Duration::from_secs(60) {
-                    backoff = 1.0;
-                }
-                let nanos = std::time::SystemTime::now()
-                    .duration_since(std::time::UNIX_EPOCH)
-                    .map_or(0, |d| d.subsec_nanos());
-                let jitter = 0.8 + 0.4 * f64::from(nanos % 1000) / 1000.0;
-                let wait = backoff * jitter;
-                eprintln!("twin watch: {e:#}; again in {wait:.1} s");
-                std::thread::sleep(Duration::from_secs_f64(wait));
-                backoff = (backoff * 2.0).min(30.0);
+                let wait = backoff.wait(began.elapsed());
+                eprintln!("twin watch: {e}; again in {:.1} s", wait.as_secs_f64());
+                std::thread::sleep(wait);
                 if crate::out::gone() {
                     return Ok(0);
                 }
             }
-            Err(Failure::Lost(e)) => return Err(e),
+            Err(Failure::Lost(e)) => return Err(anyhow::anyhow!(e)),
         }
     }
-}
-
-enum Failure {
-    /// The server refused the token or its role (no point trying again).
-    Refused(String),
-    /// The connection failed or was lost.
-    Lost(anyhow::Error),
-}
-
-impl<E: Into<anyhow::Error>> From<E> for Failure {
-    fn from(e: E) -> Failure {
-        Failure::Lost(e.into())
-    }
-}
-
-/// A byte stream, plain or TLS.
-trait Stream: Read + Write + Send {}
-impl<T: Read + Write + Send> Stream for T {}
-
-/// The WebSocket URL of the stream, the host and port to dial, and whether it is TLS.
-fn endpoint(url: &str) -> anyhow::Result<(String, String, u16, bool)> {
-    let (tls, rest) = if let Some(r) = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("wss://"))
-    {
-        (true, r)
-    } else if let Some(r) = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("ws://"))
-    {
-        (false, r)
-    } else {
-        bail!("`{url}`: give http://HOST:PORT or https://HOST:PORT");
-    };
-    let authority = rest.split('/').next().unwrap_or_default();
-    if authority.is_empty() || authority.contains('@') {
-        bail!("`{url}`: no host (and no user:password@ either: tokens go in $TWIN_TOKEN)");
-    }
-    let (host, port) = match authority.rsplit_once(':') {
-        Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => (
-            h.trim_start_matches('[').trim_end_matches(']').to_string(),
-            p.parse::<u16>()
-                .with_context(|| format!("`{url}`: port `{p}`"))?,
-        ),
-        _ => (authority.to_string(), if tls { 443 } else { 80 }),
-    };
-    let scheme = if tls { "wss" } else { "ws" };
-    Ok((
-        format!("{scheme}://{authority}/api/v1/stream"),
-        host,
-        port,
-        tls,
-    ))
-}
-
-fn tls_stream(tcp: TcpStream, host: &str, ca: Option<&PathBuf>) -> anyhow::Result<Box<dyn Stream>> {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, ServerName};
-    let ca =
-        ca.ok_or_else(|| anyhow!("https needs the server's certificate authority (--ca FILE)"))?;
-    let mut roots = rustls::RootCertStore::empty();
-    for cert in CertificateDer::pem_file_iter(ca).with_context(|| format!("{}", ca.display()))? {
-        roots
-            .add(cert.with_context(|| format!("{}", ca.display()))?)
-            .with_context(|| format!("{}", ca.display()))?;
-    }
-    // The crypto provider is ring, the only one built in (scripts/check-deps keeps
-    // aws-lc out): rustls takes it from its features.
-    let config = rustls::ClientConfig::builder()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    let name =
-        ServerName::try_from(host.to_string()).with_context(|| format!("server name `{host}`"))?;
-    let conn = rustls::ClientConnection::new(Arc::new(config), name)?;
-    Ok(Box::new(rustls::StreamOwned::new(conn, tcp)))
 }
 
 /// One connection: hello, subscribe, print until it ends.
-fn session(args: &WatchArgs, token: Option<&str>) -> Result<(), Failure> {
-    let (url, host, port, tls) =
-        endpoint(&args.url).map_err(|e| Failure::Refused(format!("{e:#}")))?;
-    let tcp = TcpStream::connect((host.as_str(), port))
-        .with_context(|| format!("cannot reach {host}:{port}"))?;
-    // The server sends its status every second: five without anything means it is gone.
-    tcp.set_read_timeout(Some(Duration::from_secs(5)))?;
-    tcp.set_nodelay(true)?;
-    let stream: Box<dyn Stream> = if tls {
-        tls_stream(tcp, &host, args.ca.as_ref()).map_err(|e| Failure::Refused(format!("{e:#}")))?
-    } else {
-        Box::new(tcp)
-    };
-    let mut req = url.as_str().into_client_request()?;
-    req.headers_mut().insert(
-        "sec-websocket-protocol",
-        HeaderValue::from_static("twin.v1"),
-    );
-    if let Some(t) = token {
-        let v = HeaderValue::from_str(&format!("Bearer {t}")).map_err(|_| {
-            Failure::Refused("the token has characters a header cannot carry".into())
-        })?;
-        req.headers_mut().insert("authorization", v);
-    }
-    let (mut ws, _) = match tungstenite::client(req, stream) {
-        Ok(x) => x,
-        Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Http(res))) => {
-            let code = res.status().as_u16();
-            let body = res
-                .body()
-                .as_deref()
-                .and_then(|b| serde_json::from_slice::<Value>(b).ok())
-                .and_then(|v| v["reason"].as_str().map(str::to_string))
-                .unwrap_or_default();
-            let why = format!("{url}: {code} {body}");
-            return Err(if matches!(code, 401 | 403) {
-                Failure::Refused(why)
-            } else {
-                Failure::Lost(anyhow!(why))
-            });
-        }
-        // A certificate the given authority does not vouch for will not change by
-        // trying again.
-        Err(tungstenite::HandshakeError::Failure(tungstenite::Error::Io(e)))
-            if e.get_ref()
-                .is_some_and(|i| i.downcast_ref::<rustls::Error>().is_some()) =>
-        {
-            return Err(Failure::Refused(format!("{url}: TLS: {e}")));
-        }
-        Err(e) => return Err(Failure::Lost(anyhow!("{url}: {e}"))),
-    };
+fn session(args: &WatchArgs, options: &Options) -> Result<(), Failure> {
+    let mut ws = twin_client::connect(&args.url, options)?;
     let mut view = View::new(args);
     loop {
-        let msg = match ws.read() {
-            Ok(m) => m,
-            Err(tungstenite::Error::Io(e))
-                if matches!(
-                    e.kind(),
-                    std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
-                ) =>
-            {
-                return Err(Failure::Lost(anyhow!("nothing from the server for 5 s")));
-            }
-            Err(e) => return Err(Failure::Lost(anyhow!("{e}"))),
-        };
-        match msg {
-            Message::Text(t) => {
-                let v: Value =
-                    serde_json::from_str(t.as_str()).context("a message that is not JSON")?;
+        match ws.read()? {
+            Incoming::Json(v) => {
                 if view.on(&mut ws, &v)? {
-                    let _ = ws.close(None);
-                    let _ = ws.flush();
+                    ws.close();
                     return Ok(());
                 }
             }
-            Message::Close(f) => {
-                return Err(Failure::Lost(anyhow!(
-                    "the server closed the stream{}",
-                    f.map(|f| format!(": {} {}", u16::from(f.code), f.reason))
-                        .unwrap_or_default()
-                )));
-            }
-            _ => {}
+            Incoming::Binary(_) | Incoming::Idle => {}
         }
         if crate::out::gone() {
             return Ok(());
@@ -274,7 +117,7 @@ impl<'a> View<'a> {
     }
 
     /// Handles one message; true when `--once` has printed what it should.
-    fn on(&mut self, ws: &mut WebSocket<Box<dyn Stream>>, v: &Value) -> Result<bool, Failure> {
+    fn on(&mut self, ws: &mut Connection, v: &Value) -> Result<bool, Failure> {
         match v["type"].as_str().unwrap_or_default() {
             "hello" => {
                 for t in v["towns"].as_array().into_iter().flatten() {
@@ -304,7 +147,7 @@ impl<'a> View<'a> {
                 if !self.args.towns.is_empty() {
                     sub["towns"] = json!(self.args.towns);
                 }
-                ws.send(Message::text(sub.to_string()))?;
+                ws.send(&sub)?;
             }
             "alerts" => {
                 let open = v["open"].as_array().cloned().unwrap_or_default();
@@ -367,7 +210,7 @@ impl<'a> View<'a> {
             "error" => {
                 let message = v["message"].as_str().unwrap_or("?");
                 if self.args.once || v["fatal"].as_bool() == Some(true) {
-                    return Err(Failure::Lost(anyhow!("the server refused: {message}")));
+                    return Err(Failure::Lost(format!("the server refused: {message}")));
                 }
                 eprintln!("twin watch: the server says: {message}");
             }
@@ -418,32 +261,6 @@ fn table_row(r: &Value) -> TableRow {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls_become_stream_endpoints() {
-        assert_eq!(
-            endpoint("http://127.0.0.1:8787").unwrap(),
-            (
-                "ws://127.0.0.1:8787/api/v1/stream".into(),
-                "127.0.0.1".into(),
-                8787,
-                false
-            )
-        );
-        assert_eq!(
-            endpoint("https://twin.example/").unwrap(),
-            (
-                "wss://twin.example/api/v1/stream".into(),
-                "twin.example".into(),
-                443,
-                true
-            )
-        );
-        assert_eq!(endpoint("http://[::1]:9000").unwrap().1, "::1");
-        assert!(endpoint("ftp://x").is_err());
-        assert!(endpoint("http://user:pw@host:1").is_err());
-        assert!(endpoint("http://host:port").is_err());
-    }
 
     #[test]
     fn table_rows_read_the_vitals_json() {

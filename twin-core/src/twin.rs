@@ -247,6 +247,29 @@ impl Twin {
         self.insert_read(read, mode)
     }
 
+    /// Loads a file by its extension: `.geojson` or `.json` (GeoJSON), `.fgb`
+    /// (FlatGeobuf). Any other extension is a [`LoadError::Format`] naming the file.
+    pub fn load_file(
+        &mut self,
+        path: &std::path::Path,
+        mapping: &Mapping,
+        mode: LoadMode,
+    ) -> Result<LoadReport, LoadError> {
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        match ext.as_str() {
+            "fgb" => self.load_flatgeobuf(path, mapping, mode),
+            "geojson" | "json" => self.load_geojson(path, mapping, mode),
+            _ => Err(LoadError::Format {
+                file: path.display().to_string(),
+                message: "unknown data format (expected .geojson, .json or .fgb)".into(),
+            }),
+        }
+    }
+
     /// Inserts what a reader produced: decode errors count as rejected features.
     pub fn insert_read(
         &mut self,

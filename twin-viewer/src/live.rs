@@ -1,14 +1,18 @@
-//! The viewer's live twin: the bundled island driven by the seeded simulator, its
-//! overlay, and the colours sent to the renderer.
+//! The viewer's live twin: the island (or the `--data` files) driven either by the
+//! seeded simulator or by a served twin's stream ([`crate::remote`]), and the colours
+//! sent to the renderer.
 
 use twin_chongming::DEFAULT_RULES_JSON;
 use twin_chongming::sim::{
     SimConfig, Simulator, StandardChannels, standard_config, standard_session,
 };
 use twin_core::state::Rgba;
-use twin_core::state::alert::{Alert, AlertEvent};
+use twin_core::state::alert::{Alert, AlertEvent, AlertState};
+use twin_core::state::vitals::VitalRow;
 use twin_core::{Handle, Session, Timestamp, Twin};
 use twin_render::HostColors;
+
+use crate::remote::{Link, pins_for};
 
 /// History the viewer keeps: two hours within 512 MiB.
 pub const HISTORY_MAX_AGE_MS: i64 = 2 * 3_600_000;
@@ -19,8 +23,8 @@ pub struct Live {
     pub session: Session,
     /// The standard channels.
     pub channels: StandardChannels,
-    /// The simulator.
-    pub sim: Simulator,
+    /// What drives it.
+    pub source: Source,
     /// Simulated seconds per real second.
     pub speed: f64,
     /// Paused.
@@ -35,6 +39,24 @@ pub struct Live {
     attached: std::collections::HashMap<u32, Vec<Handle>>,
     /// Colours sent to the renderer (overlay colours plus hosts).
     pub colors: Vec<Rgba>,
+}
+
+/// What drives the viewer's twin.
+pub enum Source {
+    /// Its own simulator.
+    Sim(Box<Simulator>),
+    /// A served twin's stream.
+    Served(Box<Served>),
+}
+
+/// A served twin's link and what the viewer still has to draw from it.
+pub struct Served {
+    /// The link.
+    pub link: Link,
+    /// Colour ranges received and not yet drawn.
+    pending: Vec<std::ops::Range<u32>>,
+    /// The selection whose values are pinned.
+    pinned_for: Option<Option<Handle>>,
 }
 
 /// Most alert events kept for the feed.
@@ -53,6 +75,30 @@ impl Live {
             &channels,
             SimConfig::default_for(twin, seed, twin_core::Timestamp::from_millis(start_ms)),
         );
+        Ok(Live::with(session, channels, Source::Sim(Box::new(sim))))
+    }
+
+    /// The twin served at `link`'s server, shown on `twin` (the same assets: the
+    /// fingerprints must match, which the first hello checks). No simulator and no
+    /// rules run here.
+    pub fn served(twin: Twin, link: Link) -> Result<Live, String> {
+        let config = standard_config(HISTORY_MAX_AGE_MS, Some(512 << 20));
+        let (session, channels) =
+            standard_session(twin, config, DEFAULT_RULES_JSON).map_err(|e| e.to_string())?;
+        let served = Served {
+            link,
+            pending: Vec::new(),
+            pinned_for: None,
+        };
+        Ok(Live::with(
+            session,
+            channels,
+            Source::Served(Box::new(served)),
+        ))
+    }
+
+    fn with(session: Session, channels: StandardChannels, source: Source) -> Live {
+        let twin = session.twin();
         let hosts = HostColors::building_energy(twin);
         let mut attached: std::collections::HashMap<u32, Vec<Handle>> = Default::default();
         for (h, _) in twin.iter() {
@@ -61,10 +107,10 @@ impl Live {
             }
         }
         let colors = vec![Rgba::NONE; twin.handle_capacity()];
-        Ok(Live {
+        Live {
             session,
             channels,
-            sim,
+            source,
             speed: 10.0,
             paused: false,
             applied: 0,
@@ -72,7 +118,15 @@ impl Live {
             hosts,
             attached,
             colors,
-        })
+        }
+    }
+
+    /// The served twin's link, when the viewer shows one.
+    pub fn link(&self) -> Option<&Link> {
+        match &self.source {
+            Source::Served(s) => Some(&s.link),
+            Source::Sim(_) => None,
+        }
     }
 
     /// The twin.
@@ -87,16 +141,41 @@ impl Live {
 
     /// Advances simulated time by `real_s` real seconds at the current speed (at most
     /// 20 simulator ticks per call, so a slow frame does not snowball).
-    pub fn advance(&mut self, real_s: f64) {
+    /// On a served twin it applies what arrived instead (and keeps the selection's
+    /// values subscribed).
+    pub fn advance(&mut self, real_s: f64, selected: Option<Handle>) {
+        let sim = match &mut self.source {
+            Source::Sim(sim) => sim,
+            Source::Served(served) => {
+                let (changed, events) = served.link.poll(&mut self.session);
+                served.pending.extend(changed);
+                self.applied = served.link.counts.values;
+                self.events.extend(events);
+                if self.events.len() > EVENTS_KEPT {
+                    let drop = self.events.len() - EVENTS_KEPT;
+                    self.events.drain(..drop);
+                }
+                if served.pinned_for != Some(selected) && served.link.remote.is_some() {
+                    let attached = selected
+                        .and_then(|h| self.attached.get(&h.0))
+                        .map_or(&[][..], Vec::as_slice);
+                    served
+                        .link
+                        .pin(pins_for(self.session.twin(), selected, attached));
+                    served.pinned_for = Some(selected);
+                }
+                return;
+            }
+        };
         if self.paused {
             return;
         }
-        let now = self.now_ms();
+        let now = self.session.now().as_millis();
         let target = now + (real_s * self.speed * 1000.0).round() as i64;
         let mut ticks = 0;
         let mut t = (now / 1000 + 1) * 1000;
         while t <= target && ticks < 20 {
-            let (_, report) = self.sim.drive(&mut self.session, Timestamp::from_millis(t));
+            let (_, report) = sim.drive(&mut self.session, Timestamp::from_millis(t));
             self.applied += report.applied;
             t += 1000;
             ticks += 1;
@@ -109,10 +188,13 @@ impl Live {
 
     /// Simulates `ms` of telemetry at once (before the window opens).
     pub fn fast_forward(&mut self, ms: i64) {
-        let end = self.now_ms() + ms;
-        let mut t = (self.now_ms() / 1000 + 1) * 1000;
+        let Source::Sim(sim) = &mut self.source else {
+            return;
+        };
+        let end = self.session.now().as_millis() + ms;
+        let mut t = (self.session.now().as_millis() / 1000 + 1) * 1000;
         while t <= end {
-            let (_, report) = self.sim.drive(&mut self.session, Timestamp::from_millis(t));
+            let (_, report) = sim.drive(&mut self.session, Timestamp::from_millis(t));
             self.applied += report.applied;
             t += 1000;
         }
@@ -139,14 +221,77 @@ impl Live {
     /// Refreshes the overlay; returns the handle ranges whose colour changed in
     /// [`Live::colors`] (hosts included).
     pub fn refresh_colors(&mut self) -> Vec<std::ops::Range<u32>> {
-        let ranges = self.session.refresh_colors();
-        self.hosts
-            .apply(self.session.overlay().colors(), &ranges, &mut self.colors)
+        match &mut self.source {
+            Source::Sim(_) => {
+                let ranges = self.session.refresh_colors();
+                self.hosts
+                    .apply(self.session.overlay().colors(), &ranges, &mut self.colors)
+            }
+            Source::Served(served) => {
+                let Some(remote) = &served.link.remote else {
+                    return Vec::new();
+                };
+                let ranges = std::mem::take(&mut served.pending);
+                self.hosts.apply(&remote.colors, &ranges, &mut self.colors)
+            }
+        }
     }
 
     /// Open alerts, most severe and newest first.
     pub fn open_alerts(&self) -> Vec<Alert> {
-        self.session.open_alerts()
+        match &self.source {
+            Source::Sim(_) => self.session.open_alerts(),
+            Source::Served(served) => {
+                let mut v: Vec<Alert> = served
+                    .link
+                    .open
+                    .values()
+                    .filter(|a| a.state != AlertState::Cleared)
+                    .cloned()
+                    .collect();
+                v.sort_by(|a, b| {
+                    b.severity
+                        .cmp(&a.severity)
+                        .then(b.raised_at.cmp(&a.raised_at))
+                        .then(b.id.cmp(&a.id))
+                });
+                v
+            }
+        }
+    }
+
+    /// The town vital signs now: the session's own, or the server's latest rows.
+    pub fn vital_signs(&self) -> Vec<VitalRow> {
+        match &self.source {
+            Source::Sim(_) => self.session.vital_signs(),
+            Source::Served(served) => served.link.vitals.clone(),
+        }
+    }
+
+    /// Whether this viewer can look back in time (its own simulator keeps history of
+    /// every sensor; a served twin's history is the server's).
+    pub fn can_travel(&self) -> bool {
+        matches!(self.source, Source::Sim(_))
+    }
+
+    /// Acknowledges an alert: through the server when served (the token must be an
+    /// operator's), in the session otherwise.
+    pub fn acknowledge(&mut self, alert: u64) {
+        match &mut self.source {
+            Source::Sim(_) => {
+                self.session.acknowledge(alert);
+                self.take_events();
+            }
+            Source::Served(served) => served.link.acknowledge(alert),
+        }
+    }
+
+    /// Whether [`Live::acknowledge`] can work.
+    pub fn can_acknowledge(&self) -> bool {
+        match &self.source {
+            Source::Sim(_) => true,
+            Source::Served(served) => served.link.can_acknowledge(),
+        }
     }
 
     /// The live values of an asset and of the sensors attached to it: label, value as

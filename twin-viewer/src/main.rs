@@ -1,5 +1,6 @@
-//! `twin-viewer`: the planners' desktop viewer. Opens the bundled island with the
-//! simulator running; see `twin-viewer --help` (arguments through clap).
+//! `twin-viewer`: the planners' desktop viewer. Opens the bundled island (or
+//! `--data` files) with its own simulator running, or shows a served twin live with
+//! `--connect URL`; see `twin-viewer --help` (arguments through clap).
 
 use std::path::PathBuf;
 
@@ -8,13 +9,17 @@ use bevy::render::view::screenshot::{Screenshot, save_to_disk};
 use bevy::window::WindowResolution;
 use bevy_egui::{EguiPlugin, EguiPrimaryContextPass};
 use clap::Parser;
+use twin_core::Twin;
 use twin_render::Scene;
 use twin_viewer::live::Live;
+use twin_viewer::remote::Link;
 use twin_viewer::ui::{self, Viewer};
 use twin_viewer::{TwinLink, TwinPlugin, TwinView};
 
-/// The live island on the desktop: the bundled island with its simulator, layers,
-/// search, inspector, alerts, town vital signs and a time slider.
+/// The live island on the desktop: layers, search, inspector, alerts, town vital
+/// signs and a time slider. By default the bundled island with its own simulator;
+/// `--connect URL` shows what `twin serve` at URL holds, live (the same assets must be
+/// opened here: the same --data, or the bundled island with the same --scale/--seed).
 ///
 /// Mouse on the map: left-drag pans, right-drag orbits, wheel zooms, click selects.
 #[derive(Clone, Debug, Resource, Parser)]
@@ -23,6 +28,30 @@ struct Options {
     /// Synthetic infrastructure scale (default: the bundled island, scale 1).
     #[arg(long, value_parser = positive)]
     scale: Option<f64>,
+    /// Seed of the synthetic infrastructure.
+    #[arg(long, default_value_t = 2026)]
+    seed: u64,
+    /// GeoJSON (.geojson/.json) or FlatGeobuf (.fgb) files to open instead of the
+    /// bundled island; repeat for several.
+    #[arg(long = "data")]
+    data: Vec<PathBuf>,
+    /// CRS of the --data files.
+    #[arg(long, default_value = "EPSG:4326")]
+    crs: String,
+    /// Keep the good features of a --data file and report the bad ones.
+    #[arg(long)]
+    lenient: bool,
+    /// Show the twin served at this address (http://HOST:PORT or https://…, as
+    /// `twin serve` printed it) instead of simulating one.
+    #[arg(long)]
+    connect: Option<String>,
+    /// The token for --connect (prefer $TWIN_TOKEN: a command line is visible to other
+    /// users). An operator's token can acknowledge alerts.
+    #[arg(long)]
+    token: Option<String>,
+    /// For an https --connect: the certificate authority to trust (PEM).
+    #[arg(long)]
+    ca: Option<PathBuf>,
     /// Simulated seconds per real second.
     #[arg(long, default_value_t = 10.0, value_parser = positive)]
     speed: f64,
@@ -85,33 +114,117 @@ fn size(s: &str) -> Result<(u32, u32), String> {
     Ok((px(w)?, px(h)?))
 }
 
+/// The twin to show: the --data files, or the synthetic island.
+fn load(opts: &Options) -> Result<Twin, String> {
+    if opts.data.is_empty() {
+        let config = twin_chongming::synth::SynthConfig {
+            scale: opts.scale.unwrap_or(1.0),
+            seed: opts.seed,
+        };
+        return twin_chongming::island::load(&config)
+            .map_err(|e| format!("loading the island: {e}"));
+    }
+    let crs: twin_core::crs::Crs = opts.crs.parse().map_err(|e| format!("--crs: {e}"))?;
+    let mapping = twin_core::Mapping::default().with_crs(crs);
+    let mode = if opts.lenient {
+        twin_core::LoadMode::Lenient
+    } else {
+        twin_core::LoadMode::Strict
+    };
+    let mut twin = Twin::new(twin_core::crs::LocalFrame::chongming());
+    for path in &opts.data {
+        let report = twin
+            .load_file(path, &mapping, mode)
+            .map_err(|e| e.to_string())?;
+        for r in &report.rejected {
+            eprintln!("twin-viewer: rejected {r}");
+        }
+    }
+    Ok(twin)
+}
+
+/// Before a window opens: the server must take the token and hold the same assets.
+/// A refusal ends the viewer with exit code 2 and the reason; a server that cannot be
+/// reached yet is left to the link, which keeps trying.
+fn probe(url: &str, options: &twin_client::Options, twin: &Twin) -> Result<(), String> {
+    let mut ws = match twin_client::connect(url, options) {
+        Ok(ws) => ws,
+        Err(twin_client::Failure::Refused(why)) => return Err(why),
+        Err(twin_client::Failure::Lost(why)) => {
+            eprintln!("twin-viewer: {why}; the viewer keeps trying");
+            return Ok(());
+        }
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while std::time::Instant::now() < deadline {
+        match ws.read() {
+            Ok(twin_client::Incoming::Json(v)) if v["type"] == "hello" => {
+                let there = v["fingerprint"].as_str().unwrap_or_default();
+                let here = twin.fingerprint();
+                ws.close();
+                return if there == here {
+                    Ok(())
+                } else {
+                    Err(twin_core::stream::RemoteError::Fingerprint {
+                        server: there.to_string(),
+                        here,
+                    }
+                    .to_string())
+                };
+            }
+            Ok(_) => {}
+            Err(twin_client::Failure::Refused(why)) => return Err(why),
+            Err(twin_client::Failure::Lost(why)) => {
+                eprintln!("twin-viewer: {why}; the viewer keeps trying");
+                return Ok(());
+            }
+        }
+    }
+    Ok(())
+}
+
 fn main() {
     let opts = Options::parse();
-    let twin = match opts.scale {
-        None => twin_chongming::island::bundled(),
-        Some(s) => twin_chongming::island::load(&twin_chongming::synth::SynthConfig {
-            scale: s,
-            ..Default::default()
-        }),
-    };
-    let twin = match twin {
+    let twin = match load(&opts) {
         Ok(t) => t,
         Err(e) => {
-            eprintln!("twin-viewer: loading the island: {e}");
+            eprintln!("twin-viewer: {e}");
             std::process::exit(1);
         }
     };
-    // The simulated clock starts at 2026-11-21 08:00 China time (00:00 UTC).
-    let start_ms = 1_795_219_200_000;
-    let mut live = match Live::new(twin, start_ms, 7) {
+    let live = match &opts.connect {
+        None => {
+            // The simulated clock starts at 2026-11-21 08:00 China time (00:00 UTC).
+            let start_ms = 1_795_219_200_000;
+            Live::new(twin, start_ms, 7).map(|mut live| {
+                live.fast_forward((opts.skip_min.max(0.0) * 60_000.0) as i64);
+                live.speed = opts.speed;
+                live
+            })
+        }
+        Some(url) => {
+            let options = twin_client::Options {
+                token: opts
+                    .token
+                    .clone()
+                    .or_else(|| std::env::var("TWIN_TOKEN").ok()),
+                ca: opts.ca.clone(),
+                read_timeout: None,
+            };
+            if let Err(why) = probe(url, &options, &twin) {
+                eprintln!("twin-viewer: {why}");
+                std::process::exit(2);
+            }
+            Live::served(twin, Link::start(url, options))
+        }
+    };
+    let live = match live {
         Ok(l) => l,
         Err(e) => {
             eprintln!("twin-viewer: {e}");
             std::process::exit(1);
         }
     };
-    live.fast_forward((opts.skip_min.max(0.0) * 60_000.0) as i64);
-    live.speed = opts.speed;
     App::new()
         .add_plugins(DefaultPlugins.set(WindowPlugin {
             primary_window: Some(Window {
@@ -167,12 +280,14 @@ fn screenshot(
     mut state: Local<u8>,
     mut exit: MessageWriter<AppExit>,
     view: Option<Res<TwinView>>,
+    viewer: Res<Viewer>,
 ) {
     let Some(path) = &opts.screenshot else { return };
     let t = time.elapsed_secs_f64();
     // Not before the twin has been drawn a few times (a slow start must not capture an
-    // empty map).
-    let drawn = view.is_some_and(|v| v.stats().1.frames >= 5);
+    // empty map), nor before a served twin's snapshot has arrived.
+    let drawn = view.is_some_and(|v| v.stats().1.frames >= 5)
+        && viewer.live.link().is_none_or(|l| l.snapshot_done());
     if *state == 0 && t >= opts.after_s && drawn {
         info!("saving a screenshot to {}", path.display());
         commands
@@ -183,6 +298,23 @@ fn screenshot(
         // The capture is read back asynchronously: exit once it is on disk.
         *state = 2;
     } else if *state == 2 {
+        if let Some(link) = viewer.live.link() {
+            let c = link.counts;
+            // What a test (or an operator) can check the screenshot against.
+            println!(
+                "twin-viewer: served by {}: {:?}, {} connections, {} colour frames ({} runs), {} values, {} events, {} vital-sign tables, {} open alerts, {} bad frames",
+                link.url,
+                link.state,
+                c.connections,
+                c.color_frames,
+                c.color_runs,
+                c.values,
+                c.events,
+                c.vitals,
+                link.open.len(),
+                c.bad_frames
+            );
+        }
         exit.write(AppExit::Success);
     }
 }

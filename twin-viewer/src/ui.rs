@@ -78,7 +78,7 @@ pub fn simulate(time: Res<Time<Real>>, mut viewer: ResMut<Viewer>, view: Option<
     } else {
         v.fps
     };
-    v.live.advance(dt);
+    v.live.advance(dt, view.selected);
     let ranges = v.live.refresh_colors();
     if v.travel.at.is_none() {
         if v.travel.take_back_to_live() {
@@ -157,13 +157,18 @@ fn status_bar(ui: &mut Ui, v: &mut Viewer, view: &TwinView) {
             clock_cst(twin_core::Timestamp::from_millis(v.live.now_ms()))
         ));
         ui.separator();
-        ui.label("speed");
-        ui.add(
-            egui::Slider::new(&mut v.live.speed, 1.0..=120.0)
-                .logarithmic(true)
-                .suffix("×"),
-        );
-        ui.checkbox(&mut v.live.paused, "pause");
+        match v.live.link() {
+            None => {
+                ui.label("speed");
+                ui.add(
+                    egui::Slider::new(&mut v.live.speed, 1.0..=120.0)
+                        .logarithmic(true)
+                        .suffix("×"),
+                );
+                ui.checkbox(&mut v.live.paused, "pause");
+            }
+            Some(link) => link_status(ui, link),
+        }
         ui.separator();
         let (frame, stats) = view.stats();
         ui.label(format!(
@@ -178,6 +183,38 @@ fn status_bar(ui: &mut Ui, v: &mut Viewer, view: &TwinView) {
             ui.colored_label(Color32::RED, e);
         }
     });
+}
+
+/// The served twin's link in the status bar: where, as whom, how it stands.
+fn link_status(ui: &mut Ui, link: &crate::remote::Link) {
+    use crate::remote::LinkState;
+    let who = link.caller().unwrap_or_default();
+    match &link.state {
+        LinkState::Connecting => {
+            ui.label(format!("connecting to {}", link.url));
+        }
+        LinkState::Live => {
+            ui.colored_label(
+                Color32::from_rgb(120, 220, 120),
+                format!(
+                    "served by {} as {who} · {:.0} samples/s there",
+                    link.url, link.samples_per_s
+                ),
+            );
+        }
+        LinkState::Lost(why) => {
+            ui.colored_label(
+                Color32::from_rgb(240, 170, 40),
+                format!("{}: {why}", link.url),
+            );
+        }
+        LinkState::Refused(why) => {
+            ui.colored_label(Color32::RED, format!("{}: {why}", link.url));
+        }
+    }
+    if let Some(e) = &link.last_error {
+        ui.colored_label(Color32::from_rgb(240, 170, 40), format!("server: {e}"));
+    }
 }
 
 fn left_panel(ui: &mut Ui, v: &mut Viewer, view: &mut TwinView) {
@@ -292,6 +329,8 @@ fn alerts(ui: &mut Ui, v: &mut Viewer, view: &mut TwinView) {
     let open = v.live.open_alerts();
     ui.heading(format!("Alerts ({} open)", open.len()));
     let mut go = None;
+    let mut ack = None;
+    let can_ack = v.live.can_acknowledge();
     for a in open.iter().take(60) {
         let color = severity_color(a.severity);
         let town = a
@@ -307,12 +346,24 @@ fn alerts(ui: &mut Ui, v: &mut Viewer, view: &mut TwinView) {
             town,
             a.value
         );
-        if ui
-            .add(egui::Button::new(egui::RichText::new(text).color(color)).frame(false))
-            .clicked()
-        {
-            go = Some(a.asset);
-        }
+        ui.horizontal(|ui| {
+            if a.state == twin_core::state::alert::AlertState::Raised && can_ack {
+                if ui.small_button("ack").clicked() {
+                    ack = Some(a.id);
+                }
+            } else if a.state == twin_core::state::alert::AlertState::Acknowledged {
+                ui.label("✔");
+            }
+            if ui
+                .add(egui::Button::new(egui::RichText::new(text).color(color)).frame(false))
+                .clicked()
+            {
+                go = Some(a.asset);
+            }
+        });
+    }
+    if let Some(id) = ack {
+        v.live.acknowledge(id);
     }
     if let Some(h) = go {
         view.selected = Some(h);
@@ -332,11 +383,15 @@ fn bottom_panel(ui: &mut Ui, v: &mut Viewer) {
     ui.horizontal(|ui| {
         ui.heading("Town vital signs");
         ui.separator();
-        v.travel.slider(ui, &v.live);
+        if v.live.can_travel() {
+            v.travel.slider(ui, &v.live);
+        } else {
+            ui.label("live from the server (its history: GET /api/v1/vitals?at=…)");
+        }
     });
     let rows = match v.travel.at {
         Some(t) => v.live.session.vital_signs_at(Timestamp::from_millis(t)),
-        None => v.live.session.vital_signs(),
+        None => v.live.vital_signs(),
     };
     let ch = v.live.channels;
     egui::ScrollArea::vertical().show(ui, |ui| {

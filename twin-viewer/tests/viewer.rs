@@ -1,6 +1,7 @@
 //! The desktop viewer, run for real under Xvfb on lavapipe: it opens the island with
-//! the simulator running, selects and flies to a building, and saves a screenshot in
-//! which the map is drawn and the selected building is highlighted at its centre.
+//! the simulator running (or a twin served in-process by twin-server, `--connect`),
+//! selects and flies to a building, and saves a screenshot in which the map is drawn
+//! and the selected building is highlighted at its centre.
 
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -114,4 +115,178 @@ fn the_viewer_opens_the_island_and_highlights_a_selected_building() {
         cyan > 30,
         "no highlighted building near the map centre ({cyan} cyan pixels)"
     );
+}
+
+/// A served small island (5 % of the synthetic infrastructure, seed 2026), simulated
+/// for 16 minutes before it is served (its incidents start 5, 10 and 15 minutes in,
+/// so alerts are open), then fed by the same simulator every wall-clock second.
+fn serve_island() -> (twin_server::Running, twin_core::Twin) {
+    use twin_chongming::sim::{SimConfig, Simulator, standard_config, standard_session};
+    let island = twin_chongming::SynthConfig {
+        seed: 2026,
+        scale: 0.05,
+    };
+    let twin = twin_chongming::island::load(&island).unwrap();
+    let (mut session, channels) = standard_session(
+        twin,
+        standard_config(3_600_000, None),
+        twin_chongming::DEFAULT_RULES_JSON,
+    )
+    .unwrap();
+    let wall = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64;
+    let now = wall / 1000 * 1000;
+    let start = now - 16 * 60_000;
+    let config =
+        SimConfig::default_for(session.twin(), 7, twin_core::Timestamp::from_millis(start));
+    let mut sim = Simulator::new(session.twin(), &channels, config);
+    for t in (start..=now).step_by(1000) {
+        sim.drive(&mut session, twin_core::Timestamp::from_millis(t));
+    }
+    assert!(
+        !session.open_alerts().is_empty(),
+        "the incidents raised alerts"
+    );
+    let tokens = twin_server::Tokens::parse(
+        "operator-token-0123456789abcdef operator duty\n",
+        "test-tokens",
+    )
+    .unwrap();
+    let running = twin_server::spawn(
+        &twin_server::ServerConfig {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            tls: None,
+            mqtt: None,
+        },
+        twin_server::Served::new(
+            session,
+            Some(tokens),
+            twin_server::Limits::default(),
+            "viewer test",
+        ),
+        twin_server::Feed::Driver(Box::new(move |s: &mut twin_core::Session, t| {
+            sim.drive(s, t)
+        })),
+        false,
+    )
+    .unwrap();
+    // The same assets again, for the test's own lookups.
+    (running, twin_chongming::island::load(&island).unwrap())
+}
+
+/// A building with sensors attached (the inspector pins their values).
+fn building_with_sensors(twin: &twin_core::Twin) -> String {
+    twin.iter()
+        .filter_map(|(h, _)| twin.attached_to(h))
+        .filter_map(|host| twin.get(host))
+        .find(|a| a.kind == twin_core::AssetKind::Building)
+        .map(|a| a.id.clone())
+        .expect("a building with an energy sensor")
+}
+
+#[test]
+fn the_viewer_shows_a_served_twin_live() {
+    let Some((display, _xvfb)) = display() else {
+        return;
+    };
+    let (server, twin) = serve_island();
+    let url = format!("http://{}", server.addr());
+    let select = building_with_sensors(&twin);
+    let out: PathBuf =
+        std::env::temp_dir().join(format!("twin-viewer-served-{}.png", std::process::id()));
+    let _ = std::fs::remove_file(&out);
+    let runtime = std::env::temp_dir().join(format!("twin-xdg-s-{}", std::process::id()));
+    std::fs::create_dir_all(&runtime).unwrap();
+    let run = Command::new(env!("CARGO_BIN_EXE_twin-viewer"))
+        .args(["--size", "1280x720", "--scale", "0.05", "--seed", "2026"])
+        .args(["--connect", &url, "--select", &select])
+        .args(["--screenshot", out.to_str().unwrap(), "--after", "6"])
+        .env("TWIN_TOKEN", "operator-token-0123456789abcdef")
+        .env("DISPLAY", &display)
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .output()
+        .expect("twin-viewer runs");
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "twin-viewer exited with {}: {}",
+        run.status,
+        String::from_utf8_lossy(&run.stderr)
+    );
+    // The link's counters, printed at exit: connected once, the whole district's
+    // colours and the pinned building's sensor values arrived, and the server's open
+    // alerts (the incidents') are the viewer's.
+    let line = stdout
+        .lines()
+        .find(|l| l.starts_with("twin-viewer: served by"))
+        .unwrap_or_else(|| panic!("no link summary in {stdout}"));
+    let count = |what: &str| -> u64 {
+        let i = line
+            .find(what)
+            .unwrap_or_else(|| panic!("`{what}` in {line}"));
+        line[..i]
+            .trim_end()
+            .rsplit([' ', '('])
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap_or_else(|_| panic!("a number before `{what}` in {line}"))
+    };
+    assert!(line.contains("Live"), "{line}");
+    assert_eq!(count(" connections"), 1, "{line}");
+    assert!(count(" colour frames") >= 1, "{line}");
+    assert!(count(" runs)") >= 1, "{line}");
+    assert!(count(" values") >= 1, "pinned values arrived: {line}");
+    assert!(count(" open alerts") >= 1, "{line}");
+    assert_eq!(count(" bad frames"), 0, "{line}");
+    let img = image::open(&out)
+        .expect("a screenshot was saved")
+        .to_rgba8();
+    // The map is drawn in the server's colours, and the selected building is
+    // highlighted at the map's centre.
+    let mut colours = std::collections::HashSet::new();
+    for y in (150..450).step_by(5) {
+        for x in (300..900).step_by(5) {
+            colours.insert(img.get_pixel(x, y).0);
+        }
+    }
+    assert!(colours.len() > 50, "only {} colours", colours.len());
+    let cyan = (420..760)
+        .flat_map(|x| (120..420).map(move |y| (x, y)))
+        .filter(|&(x, y)| {
+            let p = img.get_pixel(x, y).0;
+            p[0] < 190 && p[1] > 190 && p[2] > 210
+        })
+        .count();
+    assert!(cyan > 30, "no highlighted building ({cyan} cyan pixels)");
+    server.stop();
+}
+
+#[test]
+fn the_viewer_refuses_a_server_with_other_assets_or_a_bad_token_before_opening() {
+    let (server, _) = serve_island();
+    let url = format!("http://{}", server.addr());
+    // Another scale: other assets, other handles.
+    let run = Command::new(env!("CARGO_BIN_EXE_twin-viewer"))
+        .args(["--scale", "0.06", "--seed", "2026", "--connect", &url])
+        .env("TWIN_TOKEN", "operator-token-0123456789abcdef")
+        .env_remove("DISPLAY")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert!(err.contains("other assets"), "{err}");
+    // A token the server does not know.
+    let run = Command::new(env!("CARGO_BIN_EXE_twin-viewer"))
+        .args(["--scale", "0.05", "--seed", "2026", "--connect", &url])
+        .args(["--token", "not-a-token-of-this-server-000000"])
+        .env_remove("DISPLAY")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert!(err.contains("401"), "{err}");
+    server.stop();
 }

@@ -55,7 +55,7 @@ pub struct Engine {
     pub(crate) view_time: Option<i64>,
     pub(crate) past: Vec<twin_core::state::Rgba>,
     /// A served twin's colours and channel map, once [`Engine::begin_stream`] ran.
-    pub(crate) remote: Option<crate::stream::Remote>,
+    pub(crate) remote: Option<twin_core::stream::Remote>,
 }
 
 /// The session settings of a page: two hours of history within 128 MiB.

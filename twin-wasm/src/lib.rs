@@ -83,6 +83,7 @@ pub use ingest::{ChannelInfo, IngestOut, LineErrorOut, MAX_ERRORS_LISTED, Reject
 pub use js::JsTwin;
 pub use overlay::{Frame, LayerOut, MAX_SIMULATE_MS, SampleColumns, SimulateOut, StyleOut};
 pub use query::{AssetInfo, Hit, LatestOut, StateEntry, ValueAt};
-pub use stream::{FRAME_VERSION, Remote};
+pub use stream::FRAME_VERSION;
+pub use twin_core::stream::Remote;
 #[cfg(target_arch = "wasm32")]
 pub use view::JsTwinView;

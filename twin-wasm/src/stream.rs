@@ -9,10 +9,7 @@
 //! the page's store, so the inspector shows the server's latest values. Alerts and
 //! vital signs come as JSON messages, which the page shows as they are.
 
-use serde::Deserialize;
-use twin_core::state::{ChannelId, Quality, Rgba, Sample};
-use twin_core::stream::{self as frames, Body};
-use twin_core::{Handle, Timestamp};
+use twin_core::stream::{Applied, Remote};
 use wasm_bindgen::prelude::*;
 
 use crate::engine::Engine;
@@ -21,73 +18,16 @@ use crate::js::{JsResult, JsTwin, err};
 /// The stream's frame format this page reads.
 pub const FRAME_VERSION: u8 = twin_core::stream::VERSION;
 
-/// What a served twin's frames need: the colours views draw, the server's channel ids
-/// mapped to the page's, the generation the handles belong to.
-#[derive(Debug, Default)]
-pub struct Remote {
-    /// Colours by handle, as the server sent them.
-    pub colors: Vec<Rgba>,
-    /// Server channel id → the page's channel (`None`: the page has no such channel).
-    pub channels: Vec<Option<ChannelId>>,
-    /// Low 32 bits of the server's generation.
-    pub generation: u32,
-}
-
-#[derive(Deserialize)]
-struct Hello {
-    protocol: String,
-    fingerprint: String,
-    generation: u64,
-    channels: Vec<HelloChannel>,
-}
-
-#[derive(Deserialize)]
-struct HelloChannel {
-    id: u16,
-    name: String,
-}
-
 impl Engine {
-    /// Starts showing a served twin from its `hello` message (JSON text): the assets
-    /// must be the page's (equal fingerprints), the protocol `twin.v1`. The page's
-    /// rules are cleared (the server's alerts come over the stream) and the views draw
-    /// the server's colours from now on. Called again after a reconnection.
+    /// Starts showing a served twin from its `hello` message (JSON text), through
+    /// [`Remote::begin`]: the assets must be the page's (equal fingerprints), the
+    /// protocol `twin.v1`. The page's rules are cleared and the views draw the
+    /// server's colours from now on. Called again after a reconnection.
     pub fn begin_stream(&mut self, hello: &str) -> Result<(), String> {
-        let h: Hello =
-            serde_json::from_str(hello).map_err(|e| format!("the server's hello: {e}"))?;
-        if h.protocol != "twin.v1" {
-            return Err(format!(
-                "the server speaks `{}`; this page reads twin.v1",
-                h.protocol
-            ));
-        }
-        let here = self.session.twin().fingerprint();
-        if h.fingerprint != here {
-            return Err(format!(
-                "the server holds other assets than this page (fingerprint {} there, {here} here): start twin serve on the bundled island (no --data, default --scale and --seed)",
-                h.fingerprint
-            ));
-        }
-        let mut channels = Vec::new();
-        for c in &h.channels {
-            let i = c.id as usize;
-            if channels.len() <= i {
-                channels.resize(i + 1, None);
-            }
-            channels[i] = self.session.store().channel(&c.name);
-        }
-        self.session
-            .set_rules(Vec::new(), Vec::new())
-            .map_err(|e| e.to_string())?;
-        let colors = match self.remote.take() {
-            Some(r) => r.colors,
-            None => self.session.overlay().colors().to_vec(),
-        };
-        self.remote = Some(Remote {
-            colors,
-            channels,
-            generation: h.generation as u32,
-        });
+        let previous = self.remote.take();
+        let remote =
+            Remote::begin(&mut self.session, hello, previous).map_err(|e| e.to_string())?;
+        self.remote = Some(remote);
         let all = 0..self.session.twin().handle_capacity() as u32;
         self.note_view_changes(std::slice::from_ref(&all));
         Ok(())
@@ -100,54 +40,16 @@ impl Engine {
         let Some(remote) = self.remote.as_mut() else {
             return Err("applyStream before beginStream (the server's hello)".into());
         };
-        let (header, body) = frames::decode(b).map_err(|e| e.to_string())?;
-        if header.generation != remote.generation {
-            return Ok(0);
-        }
-        match body {
-            Body::Colors(runs) => {
-                let n = remote.colors.len() as u64;
-                if let Some((r, _)) = runs.iter().find(|(r, _)| u64::from(r.end) > n) {
-                    return Err(format!(
-                        "colour frame: a run ends at handle {}, past this twin's {n}",
-                        r.end
-                    ));
-                }
-                let mut changed = Vec::with_capacity(runs.len());
-                for (range, rgba) in runs {
-                    for (h, c) in range.clone().zip(rgba.chunks_exact(4)) {
-                        remote.colors[h as usize] = Rgba([c[0], c[1], c[2], c[3]]);
-                    }
-                    changed.push(range);
-                }
+        match remote
+            .apply(&mut self.session, b)
+            .map_err(|e| e.to_string())?
+        {
+            Applied::Colors { count, changed } => {
                 self.note_view_changes(&changed);
-                Ok(header.count)
+                Ok(count)
             }
-            Body::Values(records) => {
-                let mut samples = Vec::with_capacity(records.len());
-                for r in &records {
-                    let Some(Some(channel)) = remote.channels.get(r.channel as usize).copied()
-                    else {
-                        continue;
-                    };
-                    let quality = match r.quality {
-                        0 => Quality::Good,
-                        1 => Quality::Uncertain,
-                        2 => Quality::Bad,
-                        q => return Err(format!("value frame: quality {q}")),
-                    };
-                    samples.push(Sample {
-                        handle: Handle(r.handle),
-                        channel,
-                        ts: Timestamp::from_millis(r.ts),
-                        value: r.value,
-                        quality,
-                    });
-                }
-                let now = self.session.now().max(Timestamp::from_millis(header.now));
-                self.session.apply(&samples, now);
-                Ok(header.count)
-            }
+            Applied::Values { count, .. } => Ok(count),
+            Applied::Stale => Ok(0),
         }
     }
 }

@@ -12,9 +12,13 @@
 //!   u8 0, f64 value, i64 ts_ms` ([`VALUE_RECORD`] bytes each).
 //!
 //! [`decode`] checks a frame whole (lengths, runs, trailing bytes) before it returns
-//! anything, so a reader that refuses a bad frame has changed nothing.
+//! anything, so a reader that refuses a bad frame has changed nothing. [`Remote`] is a
+//! screen's side: the hello checked and frames applied to a session.
 
 use std::ops::Range;
+
+mod remote;
+pub use remote::{Applied, Caller, Hello, HelloChannel, PROTOCOL, Remote, RemoteError};
 
 /// The frame format version.
 pub const VERSION: u8 = 1;
