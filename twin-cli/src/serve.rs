@@ -60,6 +60,16 @@ pub struct ServeArgs {
     /// Client id prefix of the MQTT connections (their persistent sessions).
     #[arg(long, requires = "mqtt", default_value = "twin-serve")]
     pub mqtt_client_id: String,
+    /// With --mqtt: only these towns (comma-separated ids such as CM-TOWN-CHENJIA, or
+    /// English names), subscribing to twin/TOWN/# of each.
+    #[arg(long, requires = "mqtt")]
+    pub towns: Option<String>,
+    /// With --mqtt and --towns: this process's number (1–255) in a district of
+    /// processes that split the towns on one broker. Each publishes its towns' rows
+    /// and alerts on twin-district/N/status and serves the whole district's
+    /// (ARCHITECTURE.md, "One district across processes").
+    #[arg(long, requires = "towns", value_parser = clap::value_parser!(u8).range(1..))]
+    pub district: Option<u8>,
     /// Requests a second per token (bursts of twice that).
     #[arg(long, default_value_t = 200)]
     pub requests_per_second: u32,
@@ -68,9 +78,24 @@ pub struct ServeArgs {
 }
 
 /// The MQTT settings of the arguments; the password from its file or the environment.
-fn mqtt_config(args: &ServeArgs, url: &str) -> anyhow::Result<twin_server::MqttConfig> {
+fn mqtt_config(
+    args: &ServeArgs,
+    url: &str,
+    twin: &twin_core::Twin,
+) -> anyhow::Result<twin_server::MqttConfig> {
     let mut c = twin_server::MqttConfig::new(url);
     c.client_id = args.mqtt_client_id.clone();
+    if let Some(list) = &args.towns {
+        c.towns = crate::mqtt::resolve_towns(twin, list)?
+            .into_iter()
+            .filter_map(|h| twin.get(h).map(|a| a.id.clone()))
+            .collect();
+    }
+    c.district = args.district;
+    // Processes of a district share the broker: their persistent sessions must not.
+    if let Some(n) = args.district {
+        c.client_id = format!("{}-d{n}", args.mqtt_client_id);
+    }
     if let Some(n) = args.mqtt_connections {
         anyhow::ensure!(n >= 1, "--mqtt-connections must be at least 1");
         c.connections = n;
@@ -100,7 +125,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let mqtt = args
         .mqtt
         .as_ref()
-        .map(|url| mqtt_config(args, url))
+        .map(|url| mqtt_config(args, url, session.twin()))
         .transpose()?;
     let feed = if args.no_sim || mqtt.is_some() {
         twin_server::Feed::WallClock

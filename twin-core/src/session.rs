@@ -357,6 +357,13 @@ impl Session {
         self.now = self.now.max(now);
     }
 
+    /// Numbers new alerts from `first` on ([`AlertEngine::start_ids_at`]).
+    ///
+    /// [`AlertEngine::start_ids_at`]: crate::state::alert::AlertEngine::start_ids_at
+    pub fn start_alert_ids_at(&mut self, first: u64) {
+        self.alerts.start_ids_at(first);
+    }
+
     /// Acknowledges an open alert (stamped with the session's clock); false if it is
     /// unknown, cleared or already acknowledged.
     pub fn acknowledge(&mut self, alert: u64) -> bool {

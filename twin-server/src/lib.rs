@@ -42,6 +42,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod district;
 pub mod mqtt;
 pub mod ogc;
 mod run;

@@ -62,8 +62,15 @@ pub struct MqttConfig {
     pub connections: usize,
     /// Shared-subscription group.
     pub group: String,
-    /// Topic filter (default `twin/#`).
+    /// Topic filter (default `twin/#`); unused when `towns` are given.
     pub filter: String,
+    /// Only these towns (ids): `twin/<town>/#` of each, so several processes split
+    /// the towns on one broker (see [`MqttConfig::district`]).
+    pub towns: Vec<String>,
+    /// This process's number (1–255) in a district of processes that split the towns
+    /// (crate::district): it publishes its towns' rows and alerts on the broker and
+    /// serves the whole district's. `None`: a process that stands alone.
+    pub district: Option<u8>,
     /// How long the broker keeps a connection's session (its subscription and the
     /// messages queued for it) while the twin is away; default one day. A member of the
     /// shared group that does not come back (fewer `connections` than before, another
@@ -83,6 +90,8 @@ impl MqttConfig {
             connections: std::thread::available_parallelism().map_or(2, |n| n.get()),
             group: "twin".into(),
             filter: "twin/#".into(),
+            towns: Vec::new(),
+            district: None,
             session_expiry: Duration::from_secs(24 * 3600),
         }
     }
@@ -206,11 +215,24 @@ pub fn start(served: Arc<Served>, config: &MqttConfig) -> Result<Ingest, ServeEr
         None
     };
     let n = config.connections.max(1);
-    let filter = if n == 1 {
-        config.filter.clone()
+    let plain: Vec<String> = if config.towns.is_empty() {
+        vec![config.filter.clone()]
     } else {
-        format!("$share/{}/{}", config.group, config.filter)
+        config
+            .towns
+            .iter()
+            .map(|t| twin_core::topic::town_filter(t))
+            .collect()
     };
+    let filters: Vec<String> = if n == 1 {
+        plain
+    } else {
+        plain
+            .iter()
+            .map(|f| format!("$share/{}/{f}", config.group))
+            .collect()
+    };
+    let filter = filters.join(" ");
     let mut ingest = Ingest::default();
     for i in 0..n {
         let mut o = MqttOptions::new(format!("{}-{i}", config.client_id), host.clone(), port);
@@ -244,7 +266,7 @@ pub fn start(served: Arc<Served>, config: &MqttConfig) -> Result<Ingest, ServeEr
             .map_err(ServeError::Runtime)?;
         let (ready_tx, ready_rx) = std::sync::mpsc::channel::<Result<(), String>>();
         let (stop_tx, stop_rx) = oneshot::channel::<()>();
-        let (served, filter) = (served.clone(), filter.clone());
+        let (served, filters) = (served.clone(), filters.clone());
         let thread = std::thread::Builder::new()
             .name(format!("twin-mqtt-{i}"))
             .spawn(move || {
@@ -252,7 +274,7 @@ pub fn start(served: Arc<Served>, config: &MqttConfig) -> Result<Ingest, ServeEr
                     let (tx, rx) = mpsc::channel::<Item>(QUEUE);
                     tokio::spawn(apply_loop(served.clone(), rx));
                     let (first_tx, first_rx) = oneshot::channel();
-                    tokio::spawn(connection(i, o, filter, served, tx, first_tx));
+                    tokio::spawn(connection(i, o, filters, served, tx, first_tx));
                     let first = match tokio::time::timeout(Duration::from_secs(15), first_rx).await
                     {
                         Err(_) => Err("no answer from the broker in 15 s".to_string()),
@@ -275,6 +297,36 @@ pub fn start(served: Arc<Served>, config: &MqttConfig) -> Result<Ingest, ServeEr
             return Err(ServeError::Mqtt(format!("{}: {why}", config.url)));
         }
     }
+    if let Some(d) = served.district.clone() {
+        let mut o = MqttOptions::new(
+            format!("{}-district-{}", config.client_id, d.process),
+            host.clone(),
+            port,
+        );
+        let mut net = NetworkOptions::new();
+        net.set_tcp_nodelay(true);
+        o.set_network_options(net);
+        if let Some((user, password)) = &config.credentials {
+            o.set_credentials(user.clone(), password.clone());
+        }
+        if let Some(t) = &transport {
+            o.set_transport(t.clone());
+        }
+        match crate::district::start(served.clone(), d.clone(), o) {
+            Ok(t) => ingest.threads.push(t),
+            Err(e) => {
+                ingest.shutdown();
+                return Err(e);
+            }
+        }
+        eprintln!(
+            "twin serve: district process {} owning {} towns, on {}/{}/status",
+            d.process,
+            d.towns.len(),
+            crate::district::ROOT,
+            d.process
+        );
+    }
     eprintln!(
         "twin serve: MQTT {} — {n} connection{} subscribed to {filter}",
         config.url,
@@ -288,7 +340,7 @@ pub fn start(served: Arc<Served>, config: &MqttConfig) -> Result<Ingest, ServeEr
 async fn connection(
     i: usize,
     options: MqttOptions,
-    filter: String,
+    filters: Vec<String>,
     served: Arc<Served>,
     tx: mpsc::Sender<Item>,
     ready: oneshot::Sender<Result<(), String>>,
@@ -312,8 +364,11 @@ async fn connection(
                     .counters
                     .mqtt_connects
                     .fetch_add(1, Ordering::Relaxed);
+                let subscribe = filters
+                    .iter()
+                    .map(|f| rumqttc::v5::mqttbytes::v5::Filter::new(f.clone(), QoS::AtLeastOnce));
                 if !ack.session_present
-                    && let Err(e) = client.subscribe(filter.clone(), QoS::AtLeastOnce).await
+                    && let Err(e) = client.subscribe_many(subscribe).await
                 {
                     eprintln!("twin serve: MQTT connection {i}: cannot subscribe: {e}");
                 }
@@ -324,7 +379,10 @@ async fn connection(
             Ok(Event::Incoming(Packet::SubAck(s))) => {
                 for code in &s.return_codes {
                     if !matches!(code, SubscribeReasonCode::Success(_)) {
-                        eprintln!("twin serve: MQTT connection {i}: {filter} refused: {code:?}");
+                        eprintln!(
+                            "twin serve: MQTT connection {i}: {} refused: {code:?}",
+                            filters.join(" ")
+                        );
                     }
                 }
             }

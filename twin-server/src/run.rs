@@ -202,6 +202,16 @@ pub fn spawn(
             )
         }
     };
+    if let Some(m) = &config.mqtt
+        && let Some(n) = m.district
+    {
+        let d = {
+            let s = served.read();
+            crate::district::District::new(n, &m.towns, s.twin())?
+        };
+        served.write_with(|s| s.start_alert_ids_at(crate::district::first_alert_id(n)));
+        served.district = Some(Arc::new(d));
+    }
     let served = Arc::new(served);
     let ingest = match &config.mqtt {
         Some(m) => Some(crate::mqtt::start(served.clone(), m)?),

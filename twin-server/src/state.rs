@@ -151,6 +151,7 @@ pub struct Served {
     pub(crate) title: String,
     pub(crate) tls: bool,
     pub(crate) stream: crate::stream::Hub,
+    pub(crate) district: Option<std::sync::Arc<crate::district::District>>,
 }
 
 impl Served {
@@ -168,6 +169,56 @@ impl Served {
             started: Instant::now(),
             title: title.to_string(),
             tls: false,
+            district: None,
+        }
+    }
+
+    /// This process's place in a district of processes that split the towns.
+    pub fn district(&self) -> Option<&crate::district::District> {
+        self.district.as_deref()
+    }
+
+    /// The vital-sign rows now: the session's, or the district's merge.
+    pub fn vital_rows(&self, session: &Session) -> Vec<twin_core::state::vitals::VitalRow> {
+        match &self.district {
+            Some(d) => d.rows(session),
+            None => session.vital_signs(),
+        }
+    }
+
+    /// The open alerts by id: the session's, or the district's.
+    pub fn open_alerts(&self, session: &Session) -> Vec<twin_core::state::alert::Alert> {
+        match &self.district {
+            Some(d) => d.open_alerts(session),
+            None => session.alerts().open().cloned().collect(),
+        }
+    }
+
+    /// Runs `f` under the session's write lock and files the alert events it returns
+    /// (events of another process of the district) as the session's own are filed.
+    pub(crate) fn file_foreign<E>(
+        &self,
+        f: impl FnOnce(&Session) -> Result<Vec<AlertEvent>, E>,
+    ) -> Result<(), E> {
+        self.write_with(|s| {
+            let events = f(s)?;
+            self.file(events);
+            Ok(())
+        })
+    }
+
+    fn file(&self, events: Vec<AlertEvent>) {
+        if events.is_empty() {
+            return;
+        }
+        let mut log = self.events.lock().unwrap_or_else(PoisonError::into_inner);
+        for event in events {
+            log.0 += 1;
+            let seq = log.0;
+            log.1.push_back(NumberedEvent { seq, event });
+            if log.1.len() > EVENTS_KEPT {
+                log.1.pop_front();
+            }
         }
     }
 
@@ -190,17 +241,7 @@ impl Served {
         let events = s.drain_events(usize::MAX);
         // Numbered while the session is still held: a reader that takes the session and
         // then the log sees every event of the state it read, and none beyond it.
-        if !events.is_empty() {
-            let mut log = self.events.lock().unwrap_or_else(PoisonError::into_inner);
-            for event in events {
-                log.0 += 1;
-                let seq = log.0;
-                log.1.push_back(NumberedEvent { seq, event });
-                if log.1.len() > EVENTS_KEPT {
-                    log.1.pop_front();
-                }
-            }
-        }
+        self.file(events);
         r
     }
 

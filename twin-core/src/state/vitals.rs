@@ -472,9 +472,25 @@ fn build_rows(
         })
         .collect();
     // Islands: merge the towns located in each.
+    let islands = island_rows(twin, &rows);
+    rows.extend(islands);
+    rows
+}
+
+/// The island rows of a table from its town rows: each island's towns (by
+/// [`Twin::located_in`]) summed (sensors, online, alerts), their channel means merged
+/// by count and their maxima by maximum. Processes that split the towns merge their
+/// rows with this, and get the rows one process with every town would have.
+pub fn island_rows(twin: &Twin, towns: &[VitalRow]) -> Vec<VitalRow> {
+    let name = |h: Handle| {
+        twin.get(h)
+            .map(|a| a.display_name().to_string())
+            .unwrap_or_default()
+    };
+    let mut out = Vec::new();
     let mut islands: BTreeMap<Handle, Vec<usize>> = BTreeMap::new();
-    for (i, &t) in towns.iter().enumerate() {
-        if let Some(island) = twin.located_in(t) {
+    for (i, r) in towns.iter().enumerate() {
+        if let Some(island) = twin.located_in(r.region) {
             islands.entry(island).or_default().push(i);
         }
     }
@@ -484,7 +500,7 @@ fn build_rows(
         // read on every delivery to a page and must not cost a pass over every sensor.
         let mut merged: BTreeMap<ChannelId, (usize, f64, f64, f64)> = BTreeMap::new();
         for &i in &members {
-            for (c, st) in &rows[i].channels {
+            for (c, st) in &towns[i].channels {
                 let m = merged.entry(*c).or_insert((0, 0.0, 0.0, f64::NEG_INFINITY));
                 m.0 += st.count;
                 let x = st.mean * st.count as f64;
@@ -500,16 +516,16 @@ fn build_rows(
         }
         let mut alerts = [0usize; 3];
         for &i in &members {
-            for k in 0..3 {
-                alerts[k] += town_alerts[i][k];
+            for (sum, n) in alerts.iter_mut().zip(towns[i].alerts) {
+                *sum += n;
             }
         }
-        rows.push(VitalRow {
+        out.push(VitalRow {
             region: island,
             name: name(island),
             island: true,
-            sensors: members.iter().map(|&i| rows[i].sensors).sum(),
-            online: members.iter().map(|&i| rows[i].online).sum(),
+            sensors: members.iter().map(|&i| towns[i].sensors).sum(),
+            online: members.iter().map(|&i| towns[i].online).sum(),
             channels: merged
                 .into_iter()
                 .filter(|(_, m)| m.0 > 0)
@@ -521,5 +537,5 @@ fn build_rows(
             alerts,
         });
     }
-    rows
+    out
 }

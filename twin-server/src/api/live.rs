@@ -43,7 +43,7 @@ pub fn require(served: &Served, caller: &Caller, role: Role) -> Result<(), ApiEr
 /// `GET /api/v1/status`: the clock, what the twin holds, and the server's counters.
 pub async fn status(State(served): State<Arc<Served>>) -> Json<Json_> {
     let session = served.read();
-    let open = session.alerts().open().count();
+    let open = served.open_alerts(&session).len();
     Json(json!({
         "title": served.title,
         "version": env!("CARGO_PKG_VERSION"),
@@ -57,6 +57,7 @@ pub async fn status(State(served): State<Arc<Served>>) -> Json<Json_> {
         "events_dropped": session.events_dropped(),
         "counters": served.counters.values(),
         "stream": served.stream_counters().json(),
+        "district": served.district().map(|d| d.status_json()),
     }))
 }
 
@@ -110,7 +111,7 @@ pub async fn vitals(
     let session = served.read();
     let rows = match at {
         Some(t) => session.vital_signs_at(t),
-        None => session.vital_signs(),
+        None => served.vital_rows(&session),
     };
     Ok(Json(json!({
         "at": at.unwrap_or(session.now()).as_millis(),
@@ -161,9 +162,9 @@ pub async fn alerts(
         }
     };
     let session = served.read();
-    let list: Vec<Json_> = session
-        .alerts()
-        .open()
+    let list: Vec<Json_> = served
+        .open_alerts(&session)
+        .iter()
         .filter(|a| want(a.state))
         .map(|a| alert_json(&session, a))
         .collect();
@@ -186,6 +187,35 @@ pub async fn acknowledge(
 /// HTTP route and the live stream both come here, so both check and log alike.
 pub fn acknowledge_alert(served: &Served, caller: &Caller, id: u64) -> Result<Json_, ApiError> {
     require(served, caller, Role::Operator)?;
+    // Another process's alert: its owner acknowledges it (crate::district).
+    if let Some(d) = served.district()
+        && let Some(owner) = Some(crate::district::owner_of(id))
+        && owner != 0
+        && owner != u64::from(d.process)
+    {
+        let Some(a) = d.peer_alert(id) else {
+            return Err(ApiError::not_found(format!("no alert {id}")));
+        };
+        if a.state != twin_core::state::alert::AlertState::Raised {
+            return Err(ApiError::new(
+                StatusCode::CONFLICT,
+                format!("alert {id} is acknowledged and cannot be acknowledged again"),
+            ));
+        }
+        if !d.forward_ack(id, &caller.name) {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("alert {id} belongs to process {owner}, which cannot be reached now"),
+            ));
+        }
+        eprintln!(
+            "twin serve: alert {id} acknowledged by {}: sent to process {owner}",
+            caller.name
+        );
+        let mut v = alert_json(&served.read(), &a);
+        v["forwarded_to"] = json!(owner);
+        return Ok(v);
+    }
     let (done, alert) = served.write_with(|s| {
         let done = s.acknowledge(id);
         let alert = s.alerts().alert(id).map(|a| alert_json(s, a));

@@ -348,7 +348,7 @@ fn one_tick(
         .collect();
     *last_event = newest;
     let (vitals, status) = if once_a_second {
-        let rows = vital_json(&session, &session.vital_signs());
+        let rows = vital_json(&session, &served.vital_rows(&session));
         let text: Arc<str> = json!({"type": "vitals", "at": now, "rows": rows})
             .to_string()
             .into();
@@ -377,7 +377,7 @@ fn one_tick(
             "type": "status",
             "now": now,
             "now_iso": session.now().to_string(),
-            "open_alerts": session.alerts().open().count(),
+            "open_alerts": served.open_alerts(&session).len(),
             "samples": samples,
             "samples_per_s": rate.round(),
             "events_dropped": session.events_dropped(),

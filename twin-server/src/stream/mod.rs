@@ -755,9 +755,9 @@ impl Client {
         let s = served.read();
         let (_, last) = served.events_after(u64::MAX, 0);
         let towns = self.sub.as_ref().and_then(|(_, r)| r.towns.as_ref());
-        let open: Vec<Json> = s
-            .alerts()
-            .open()
+        let open: Vec<Json> = served
+            .open_alerts(&s)
+            .iter()
             .filter(|a| towns.is_none_or(|t| a.town.is_some_and(|x| t.contains(&x))))
             .map(|a| alert_json(&s, a))
             .collect();

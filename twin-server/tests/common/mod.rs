@@ -6,6 +6,8 @@
 use twin_chongming::SynthConfig;
 use twin_chongming::sim::{standard_config, standard_session};
 use twin_core::Session;
+pub mod broker;
+
 use twin_server::{Feed, Limits, Running, Served, ServerConfig, Tokens};
 
 pub const VIEWER: &str = "viewer-token-0123456789abcdef";

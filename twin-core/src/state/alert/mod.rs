@@ -380,6 +380,13 @@ impl AlertEngine {
         Ok(())
     }
 
+    /// Numbers new alerts from `first` on (or from the next number, when that is
+    /// higher): processes that share a district give each its own range, so an alert's
+    /// number names it across the district.
+    pub fn start_ids_at(&mut self, first: u64) {
+        self.next_id = self.next_id.max(first);
+    }
+
     /// Puts back alerts that were open when a snapshot was taken: they stay open until
     /// their rule sees a clearing sample. Alerts of rules the engine does not have are
     /// returned.
