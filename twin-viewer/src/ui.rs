@@ -171,8 +171,13 @@ fn status_bar(ui: &mut Ui, v: &mut Viewer, view: &TwinView) {
         }
         ui.separator();
         let (frame, stats) = view.stats();
+        let applied = if v.live.link().is_some() {
+            "values received"
+        } else {
+            "samples"
+        };
         ui.label(format!(
-            "{} assets · {} samples · {:.0} fps · {} draw calls · {} state uploads",
+            "{} assets · {} {applied} · {:.0} fps · {} draw calls · {} state uploads",
             v.live.twin().len(),
             v.live.applied,
             v.fps,
