@@ -70,6 +70,11 @@ pub struct ServeArgs {
     /// (ARCHITECTURE.md, "One district across processes").
     #[arg(long, requires = "towns", value_parser = clap::value_parser!(u8).range(1..))]
     pub district: Option<u8>,
+    /// An overlay the live stream offers beside the standard one, NAME=FILE (a layers
+    /// JSON file as twin-chongming's assets/overlays/standard.json); up to 3. A client
+    /// picks it with `"overlay": "NAME"` in its subscription.
+    #[arg(long = "overlay", value_name = "NAME=FILE")]
+    pub overlays: Vec<String>,
     /// Requests a second per token (bursts of twice that).
     #[arg(long, default_value_t = 200)]
     pub requests_per_second: u32,
@@ -147,7 +152,17 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
         ..Limits::default()
     };
     let n_tokens = tokens.as_ref().map(Tokens::len);
-    let served = Served::new(session, tokens, limits, "Chongming twin");
+    let mut served = Served::new(session, tokens, limits, "Chongming twin");
+    for o in &args.overlays {
+        let (name, file) = o
+            .split_once('=')
+            .ok_or_else(|| anyhow::anyhow!("--overlay `{o}`: give NAME=FILE"))?;
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| anyhow::anyhow!("--overlay {name}: {file}: {e}"))?;
+        served
+            .add_overlay(name, &text)
+            .map_err(|e| anyhow::anyhow!("--overlay {name} ({file}): {e}"))?;
+    }
     let tls = match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => Some(TlsFiles {
             cert: cert.clone(),

@@ -13,7 +13,9 @@
 //! bytes for [`twin_core::stream`]'s decoder. Reads wait at most the connection's read
 //! timeout and then return [`Incoming::Idle`], so one thread can both read and send.
 //! The server sends its status every second: [`Connection::read`] declares the
-//! connection lost after [`DEAD_AFTER`] without any message. [`Backoff`] spaces
+//! connection lost after [`DEAD_AFTER`] without any message. Dialling one address
+//! gives up after [`CONNECT_TIMEOUT`], the handshakes after [`DEAD_AFTER`], and a
+//! write that blocks after [`WRITE_TIMEOUT`]. [`Backoff`] spaces
 //! reconnections 1, 2, 4 … 30 s apart with ±20 % jitter, as the protocol asks.
 
 use std::io::{Read, Write};
@@ -45,6 +47,12 @@ pub enum Failure {
     #[error("{0}")]
     Lost(String),
 }
+
+/// How long dialling one address may take.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long one write may block (a server that stopped reading).
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A byte stream, plain or TLS.
 trait Stream: Read + Write + Send {}
@@ -87,13 +95,29 @@ impl Endpoint {
                 "`{url}`: no host (and no user:password@ either: tokens go in $TWIN_TOKEN)"
             ));
         }
-        let (host, port) = match authority.rsplit_once(':') {
-            Some((h, p)) if !h.ends_with(']') || authority.starts_with('[') => (
-                h.trim_start_matches('[').trim_end_matches(']').to_string(),
-                p.parse::<u16>()
-                    .map_err(|e| format!("`{url}`: port `{p}`: {e}"))?,
-            ),
-            _ => (authority.to_string(), if tls { 443 } else { 80 }),
+        let default_port = if tls { 443 } else { 80 };
+        let port_of = |p: &str| {
+            p.parse::<u16>()
+                .map_err(|e| format!("`{url}`: port `{p}`: {e}"))
+        };
+        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
+            // [IPv6] or [IPv6]:PORT
+            let (h, rest) = v6
+                .split_once(']')
+                .ok_or_else(|| format!("`{url}`: `[` without `]`"))?;
+            let port = match rest {
+                "" => default_port,
+                r => port_of(
+                    r.strip_prefix(':')
+                        .ok_or_else(|| format!("`{url}`: `{r}` after the address"))?,
+                )?,
+            };
+            (h.to_string(), port)
+        } else {
+            match authority.rsplit_once(':') {
+                Some((h, p)) => (h.to_string(), port_of(p)?),
+                None => (authority.to_string(), default_port),
+            }
         };
         let scheme = if tls { "wss" } else { "ws" };
         Ok(Endpoint {
@@ -162,12 +186,14 @@ fn tls_stream(tcp: TcpStream, host: &str, ca: Option<&Path>) -> Result<Box<dyn S
 pub fn connect(url: &str, options: &Options) -> Result<Connection, Failure> {
     let endpoint = Endpoint::parse(url).map_err(Failure::Refused)?;
     let (host, port) = (endpoint.host.as_str(), endpoint.port);
-    let tcp = TcpStream::connect((host, port))
-        .map_err(|e| Failure::Lost(format!("cannot reach {host}:{port}: {e}")))?;
+    let tcp = dial(host, port)?;
     let lost = |e: std::io::Error| Failure::Lost(format!("{host}:{port}: {e}"));
-    tcp.set_read_timeout(Some(options.read_timeout.unwrap_or(DEAD_AFTER)))
-        .map_err(lost)?;
+    // The handshakes get the whole DEAD_AFTER; reads the caller's timeout after them
+    // (a clone of the socket shares its options).
+    tcp.set_read_timeout(Some(DEAD_AFTER)).map_err(lost)?;
+    tcp.set_write_timeout(Some(WRITE_TIMEOUT)).map_err(lost)?;
     tcp.set_nodelay(true).map_err(lost)?;
+    let socket = tcp.try_clone().map_err(lost)?;
     let stream: Box<dyn Stream> = if endpoint.tls {
         tls_stream(tcp, host, options.ca.as_deref()).map_err(Failure::Refused)?
     } else {
@@ -212,11 +238,34 @@ pub fn connect(url: &str, options: &Options) -> Result<Connection, Failure> {
         }
         Err(e) => return Err(Failure::Lost(format!("{url}: {e}"))),
     };
+    socket
+        .set_read_timeout(Some(options.read_timeout.unwrap_or(DEAD_AFTER)))
+        .map_err(lost)?;
     Ok(Connection {
         ws,
         endpoint,
         last: Instant::now(),
     })
+}
+
+/// A TCP connection to `host:port`, each of its addresses tried for at most
+/// [`CONNECT_TIMEOUT`].
+fn dial(host: &str, port: u16) -> Result<TcpStream, Failure> {
+    use std::net::ToSocketAddrs;
+    let addrs = (host, port)
+        .to_socket_addrs()
+        .map_err(|e| Failure::Lost(format!("cannot resolve {host}: {e}")))?;
+    let mut last = None;
+    for addr in addrs {
+        match TcpStream::connect_timeout(&addr, CONNECT_TIMEOUT) {
+            Ok(t) => return Ok(t),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(Failure::Lost(match last {
+        Some(e) => format!("cannot reach {host}:{port}: {e}"),
+        None => format!("{host} has no address"),
+    }))
 }
 
 impl Connection {
@@ -339,6 +388,10 @@ mod tests {
             )
         );
         assert_eq!(Endpoint::parse("http://[::1]:9000").unwrap().host, "::1");
+        let e = Endpoint::parse("http://[::1]").unwrap();
+        assert_eq!((e.host.as_str(), e.port), ("::1", 80));
+        assert!(Endpoint::parse("http://[::1").is_err());
+        assert!(Endpoint::parse("http://[::1]x").is_err());
         assert!(Endpoint::parse("ftp://x").is_err());
         assert!(Endpoint::parse("http://user:pw@host:1").is_err());
         assert!(Endpoint::parse("http://host:port").is_err());

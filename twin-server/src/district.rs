@@ -91,6 +91,9 @@ pub struct DistrictCounters {
     pub received: AtomicU64,
     /// Statuses refused (not JSON, too large, other assets, unknown towns).
     pub refused: AtomicU64,
+    /// Statuses on this process's own topic from another process (the same number
+    /// given twice).
+    pub impostors: AtomicU64,
     /// Acknowledgements sent to another process.
     pub acks_forwarded: AtomicU64,
     /// Acknowledgements another process sent here.
@@ -108,6 +111,9 @@ pub struct District {
     acks: Mutex<Option<mpsc::Sender<(u8, Value)>>>,
     /// Counters.
     pub counters: DistrictCounters,
+    /// This run's own mark in its statuses: a status on its own topic with another
+    /// mark is a second process started with the same number.
+    instance: String,
 }
 
 impl District {
@@ -142,6 +148,13 @@ impl District {
             peers: Mutex::new(BTreeMap::new()),
             acks: Mutex::new(None),
             counters: DistrictCounters::default(),
+            instance: format!(
+                "{:x}-{:x}",
+                std::process::id(),
+                std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |t| t.as_nanos())
+            ),
         })
     }
 
@@ -235,6 +248,7 @@ impl District {
             "published": v(&c.published),
             "received": v(&c.received),
             "refused": v(&c.refused),
+            "impostors": v(&c.impostors),
             "acks_forwarded": v(&c.acks_forwarded),
             "acks_received": v(&c.acks_received),
         })
@@ -249,10 +263,12 @@ fn own_status(d: &District, session: &Session, wall_ms: i64) -> (Value, Value) {
         .into_iter()
         .filter(|r| !r.island && d.towns.contains(&r.region))
         .collect();
+    // Alerts restored from a snapshot taken outside the district keep numbers that
+    // do not name this process: they are served here and not published.
     let alerts: Vec<Value> = session
         .alerts()
         .open()
-        .filter(|a| d.owns(a.town))
+        .filter(|a| d.owns(a.town) && owner_of(a.id) == u64::from(d.process))
         .map(|a| alert_json(session, a))
         .collect();
     let body = json!({
@@ -263,6 +279,7 @@ fn own_status(d: &District, session: &Session, wall_ms: i64) -> (Value, Value) {
     });
     let mut whole = body.clone();
     whole["process"] = json!(d.process);
+    whole["instance"] = json!(d.instance);
     whole["at"] = json!(wall_ms);
     (body, whole)
 }
@@ -320,20 +337,20 @@ fn row_of(session: &Session, r: &Value) -> Option<VitalRow> {
     })
 }
 
-/// Reads another process's status (an empty payload: it left); returns the alert
-/// events its change makes, or why it was refused.
-fn take_status(
-    d: &District,
-    session: &Session,
-    from: u8,
-    payload: &[u8],
-) -> Result<Vec<AlertEvent>, String> {
-    let mut peers = d.peers();
+/// Another process's status, read and checked (outside the session's write lock).
+struct Status {
+    at_ms: i64,
+    towns: Vec<Handle>,
+    rows: Vec<VitalRow>,
+    alerts: BTreeMap<u64, Alert>,
+}
+
+/// Reads a status payload against this process's twin; `Ok(None)` for an empty one
+/// (the process left). Rows of towns the sender does not claim, and alerts outside
+/// its number's range, are refused with the whole status: a status is all or nothing.
+fn parse_status(session: &Session, from: u8, payload: &[u8]) -> Result<Option<Status>, String> {
     if payload.is_empty() {
-        // It left (or its last will emptied the status): its towns fall back to this
-        // process's rows, its alerts to nobody's.
-        peers.remove(&from);
-        return Ok(Vec::new());
+        return Ok(None);
     }
     if payload.len() > MAX_STATUS_BYTES {
         return Err(format!("{} bytes", payload.len()));
@@ -359,6 +376,9 @@ fn take_status(
         .iter()
         .map(|r| row_of(session, r).ok_or("a row this twin cannot read"))
         .collect::<Result<_, _>>()?;
+    if rows.iter().any(|r| !towns.contains(&r.region)) {
+        return Err("a row of a town it does not claim".into());
+    }
     let alerts: BTreeMap<u64, Alert> = v["alerts"]
         .as_array()
         .ok_or("no alerts")?
@@ -372,41 +392,90 @@ fn take_status(
     if alerts.keys().any(|id| owner_of(*id) != u64::from(from)) {
         return Err("an alert numbered outside its process's range".into());
     }
-    let at_ms = v["at"].as_i64().unwrap_or(0);
-    let peer = peers.entry(from).or_default();
+    Ok(Some(Status {
+        at_ms: v["at"].as_i64().unwrap_or(0),
+        towns,
+        rows,
+        alerts,
+    }))
+}
+
+/// The events of a process's alerts going from `old` to `new` (`None`: it left, so
+/// its alerts leave every screen as cleared at `now`).
+fn diff(
+    old: &BTreeMap<u64, Alert>,
+    new: Option<&BTreeMap<u64, Alert>>,
+    now: Timestamp,
+) -> Vec<AlertEvent> {
     let mut events = Vec::new();
-    for (id, a) in &alerts {
-        match peer.alerts.get(id) {
+    let empty = BTreeMap::new();
+    let new = new.unwrap_or(&empty);
+    for (id, a) in new {
+        match old.get(id) {
             None => events.push(AlertEvent::Raised(a.clone())),
-            Some(old) if old.state != a.state && a.state == AlertState::Acknowledged => {
+            Some(o) if o.state != a.state && a.state == AlertState::Acknowledged => {
                 events.push(AlertEvent::Acknowledged(a.clone()))
             }
             _ => {}
         }
     }
-    for (id, old) in &peer.alerts {
-        if !alerts.contains_key(id) {
-            let mut gone = old.clone();
+    for (id, o) in old {
+        if !new.contains_key(id) {
+            let mut gone = o.clone();
             gone.state = AlertState::Cleared;
-            gone.cleared_at = Some(Timestamp::from_millis(at_ms));
+            gone.cleared_at = Some(now);
             events.push(AlertEvent::Cleared(gone));
         }
     }
-    *peer = Peer {
-        at_ms,
-        seen: Some(Instant::now()),
-        towns,
-        rows,
-        alerts,
-    };
-    Ok(events)
+    events
+}
+
+/// Takes a read status in (under the session's write lock, so the events are filed
+/// with the state they describe); returns the alert events its change makes.
+fn take_status(
+    d: &District,
+    session: &Session,
+    from: u8,
+    status: Option<Status>,
+) -> Vec<AlertEvent> {
+    let mut peers = d.peers();
+    let now = session.now();
+    match status {
+        None => match peers.remove(&from) {
+            Some(old) => diff(&old.alerts, None, now),
+            None => Vec::new(),
+        },
+        Some(st) => {
+            let peer = peers.entry(from).or_default();
+            let events = diff(&peer.alerts, Some(&st.alerts), now);
+            *peer = Peer {
+                at_ms: st.at_ms,
+                seen: Some(Instant::now()),
+                towns: st.towns,
+                rows: st.rows,
+                alerts: st.alerts,
+            };
+            events
+        }
+    }
 }
 
 /// Drops statuses older than [`EXPIRY`] (a process that stopped publishing without
-/// its last will reaching the broker yet).
-fn expire(d: &District) {
-    d.peers()
-        .retain(|_, p| p.seen.is_some_and(|s| s.elapsed() < EXPIRY));
+/// its last will reaching the broker yet); their alerts clear on every screen.
+fn expire(served: &Served, d: &District) {
+    let stale: Vec<u8> = d
+        .peers()
+        .iter()
+        .filter(|(_, p)| p.seen.is_none_or(|s| s.elapsed() >= EXPIRY))
+        .map(|(n, _)| *n)
+        .collect();
+    for n in stale {
+        let _ = served.file_foreign(|s| Ok::<_, ()>(take_status(d, s, n, None)));
+        eprintln!(
+            "twin serve: district: process {n} sent nothing for {} s; it left",
+            EXPIRY.as_secs()
+        );
+    }
 }
 
 fn wall_ms() -> i64 {
@@ -475,17 +544,17 @@ async fn run(
         tokio::select! {
             _ = &mut stop => {
                 // A clean leave: the retained status goes, as the last will would.
-                let _ = client.publish(status_topic.clone(), QoS::AtLeastOnce, true, Vec::<u8>::new()).await;
+                let _ = client.try_publish(status_topic.clone(), QoS::AtLeastOnce, true, Vec::<u8>::new());
                 let _ = tokio::time::timeout(Duration::from_secs(2), async {
                     while let Ok(e) = events.poll().await {
                         if matches!(e, Event::Incoming(Packet::PubAck(_))) { break; }
                     }
                 }).await;
-                let _ = client.disconnect().await;
+                let _ = client.try_disconnect();
                 return;
             }
             _ = every.tick() => {
-                expire(&d);
+                expire(&served, &d);
                 let (body, whole) = {
                     let s = served.read();
                     own_status(&d, &s, wall_ms())
@@ -497,9 +566,18 @@ async fn run(
                         content_type: Some("application/json".into()),
                         ..PublishProperties::default()
                     };
+                    let text = whole.to_string();
+                    if text.len() > MAX_STATUS_BYTES && logged.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
+                        eprintln!(
+                            "twin serve: district: this process's status is {} bytes, over the {MAX_STATUS_BYTES} the others read",
+                            text.len()
+                        );
+                        logged = Some(Instant::now());
+                    }
+                    // Never waits: while the broker is away the request queue fills, and
+                    // a status that does not fit is dropped (the next one replaces it).
                     if client
-                        .publish_with_properties(status_topic.clone(), QoS::AtLeastOnce, true, whole.to_string(), props)
-                        .await
+                        .try_publish_with_properties(status_topic.clone(), QoS::AtLeastOnce, true, text, props)
                         .is_ok()
                     {
                         d.counters.published.fetch_add(1, Ordering::Relaxed);
@@ -510,7 +588,9 @@ async fn run(
             }
             Some((owner, ack)) = acks.recv() => {
                 let topic = format!("{ROOT}/{owner}/ack");
-                let _ = client.publish(topic, QoS::AtLeastOnce, false, ack.to_string()).await;
+                if client.try_publish(topic, QoS::AtLeastOnce, false, ack.to_string()).is_err() {
+                    eprintln!("twin serve: district: an acknowledgement for process {owner} was dropped (the broker is away)");
+                }
             }
             e = events.poll() => match e {
                 Ok(Event::Incoming(Packet::ConnAck(_))) => {
@@ -518,7 +598,7 @@ async fn run(
                         Filter::new(format!("{ROOT}/+/status"), QoS::AtLeastOnce),
                         Filter::new(ack_topic.clone(), QoS::AtLeastOnce),
                     ];
-                    if let Err(e) = client.subscribe_many(filters).await {
+                    if let Err(e) = client.try_subscribe_many(filters) {
                         eprintln!("twin serve: district: cannot subscribe: {e}");
                     }
                     // Publish again at once: the broker may have lost the status.
@@ -554,17 +634,32 @@ fn on_message(served: &Served, d: &District, topic: &str, payload: &[u8]) {
     };
     match what {
         "status" if from != d.process => {
-            // Under the session's write lock, so a reader of the session and then of
-            // the event log sees the events of the state it read (as for its own).
-            let r = served.file_foreign(|s| take_status(d, s, from, payload));
-            match r {
-                Ok(()) => {
+            // Read under the read lock; taken in under the write lock, so a reader of
+            // the session and then of the event log sees the events of the state it
+            // read (as for this process's own).
+            let parsed = parse_status(&served.read(), from, payload);
+            match parsed {
+                Ok(status) => {
+                    let _ = served.file_foreign(|s| Ok::<_, ()>(take_status(d, s, from, status)));
                     d.counters.received.fetch_add(1, Ordering::Relaxed);
                 }
                 Err(why) => {
                     d.counters.refused.fetch_add(1, Ordering::Relaxed);
                     eprintln!("twin serve: district: process {from}'s status refused: {why}");
                 }
+            }
+        }
+        "status" => {
+            // Our own, back from the broker: another run with our number would show here.
+            let theirs = serde_json::from_slice::<Value>(payload)
+                .ok()
+                .and_then(|v| v["instance"].as_str().map(str::to_string));
+            if theirs.is_some_and(|i| i != d.instance) {
+                d.counters.impostors.fetch_add(1, Ordering::Relaxed);
+                eprintln!(
+                    "twin serve: district: another process publishes as number {}; give each process its own --district",
+                    d.process
+                );
             }
         }
         "ack" if from == d.process => {

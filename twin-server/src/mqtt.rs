@@ -56,7 +56,8 @@ pub struct MqttConfig {
     pub credentials: Option<(String, String)>,
     /// For `mqtts://`: the certificate authority to trust (PEM).
     pub ca_file: Option<PathBuf>,
-    /// Client id prefix (connection `i` is `PREFIX-i`), also the persistent sessions'.
+    /// Client id prefix (connection `i` is `PREFIX-i`, or `PREFIX-HASH-i` with `towns`,
+    /// HASH naming the filters), also the persistent sessions'.
     pub client_id: String,
     /// Connections (at least 1).
     pub connections: usize,
@@ -233,9 +234,24 @@ pub fn start(served: Arc<Served>, config: &MqttConfig) -> Result<Ingest, ServeEr
             .collect()
     };
     let filter = filters.join(" ");
+    // The broker keeps a persistent session's subscriptions: other towns need another
+    // session, so the client ids carry a hash of the filters.
+    let client_id = if config.towns.is_empty() {
+        config.client_id.clone()
+    } else {
+        let mut sorted = filters.clone();
+        sorted.sort();
+        let hash = sorted
+            .join("\n")
+            .bytes()
+            .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+            });
+        format!("{}-{:08x}", config.client_id, hash as u32)
+    };
     let mut ingest = Ingest::default();
     for i in 0..n {
-        let mut o = MqttOptions::new(format!("{}-{i}", config.client_id), host.clone(), port);
+        let mut o = MqttOptions::new(format!("{client_id}-{i}"), host.clone(), port);
         o.set_clean_start(false)
             .set_session_expiry_interval(Some(
                 u32::try_from(config.session_expiry.as_secs()).unwrap_or(u32::MAX),

@@ -152,6 +152,46 @@ pub struct Served {
     pub(crate) tls: bool,
     pub(crate) stream: crate::stream::Hub,
     pub(crate) district: Option<std::sync::Arc<crate::district::District>>,
+    pub(crate) overlays: Vec<NamedOverlay>,
+}
+
+/// Most named overlays beside the session's own.
+pub const MAX_OVERLAYS: usize = 3;
+
+/// An overlay the stream offers beside the session's own (`twin serve --overlay
+/// NAME=FILE`): its layers colour the same assets from the same store, shared by every
+/// client that subscribes to it. Only the stream's producer changes it.
+#[derive(Debug)]
+pub struct NamedOverlay {
+    /// Its name in `subscribe`.
+    pub name: String,
+    /// The layers as given (rebuilt from them when the assets change).
+    pub layers: Vec<twin_core::state::overlay::Layer>,
+    pub(crate) overlay: Mutex<twin_core::state::overlay::Overlay>,
+}
+
+impl NamedOverlay {
+    /// The overlay, locked (the producer writes it; subscriptions read its layers).
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, twin_core::state::overlay::Overlay> {
+        self.overlay.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// A fresh overlay of these layers over the session's assets: every asset
+    /// repainted from the store at the next refresh, open alerts highlighted.
+    pub(crate) fn build(
+        session: &Session,
+        layers: Vec<twin_core::state::overlay::Layer>,
+    ) -> Result<twin_core::state::overlay::Overlay, String> {
+        let mut o = twin_core::state::overlay::Overlay::new(session.twin(), layers)
+            .map_err(|e| e.to_string())?;
+        o.repaint_all();
+        if let Some(color) = session.config().alert_highlight {
+            for a in session.alerts().open() {
+                o.set_highlight(a.asset, Some(color));
+            }
+        }
+        Ok(o)
+    }
 }
 
 impl Served {
@@ -170,7 +210,49 @@ impl Served {
             title: title.to_string(),
             tls: false,
             district: None,
+            overlays: Vec::new(),
         }
+    }
+
+    /// Adds an overlay the stream offers by `name` (letters, digits, `-` and `_`; not
+    /// `default`, which is the session's own), from a layers JSON document (the format
+    /// of `twin_core::state::overlay::load_layers_json`). At most [`MAX_OVERLAYS`].
+    pub fn add_overlay(&mut self, name: &str, layers_json: &str) -> Result<(), String> {
+        let ok = !name.is_empty()
+            && name.len() <= 64
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !ok || name == "default" {
+            return Err(format!(
+                "overlay name `{name}`: 1 to 64 letters, digits, - or _, and not `default`"
+            ));
+        }
+        if self.overlays.iter().any(|o| o.name == name) {
+            return Err(format!("overlay `{name}` is given twice"));
+        }
+        if self.overlays.len() >= MAX_OVERLAYS {
+            return Err(format!(
+                "at most {MAX_OVERLAYS} overlays beside the session's"
+            ));
+        }
+        let session = self.read();
+        let layers = twin_core::state::overlay::load_layers_json(layers_json, session.store())
+            .map_err(|e| format!("overlay `{name}`: {e}"))?;
+        let overlay = NamedOverlay::build(&session, layers.clone())
+            .map_err(|e| format!("overlay `{name}`: {e}"))?;
+        drop(session);
+        self.overlays.push(NamedOverlay {
+            name: name.to_string(),
+            layers,
+            overlay: Mutex::new(overlay),
+        });
+        Ok(())
+    }
+
+    /// The overlays the stream offers beside the session's own.
+    pub fn overlays(&self) -> &[NamedOverlay] {
+        &self.overlays
     }
 
     /// This process's place in a district of processes that split the towns.

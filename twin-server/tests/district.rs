@@ -198,6 +198,20 @@ fn two_processes_of_nine_towns_serve_the_district_of_one_with_eighteen() {
     });
     let alone = wait_for(&a, "/api/v1/alerts", |v| v["count"] == 1);
     assert_eq!(alone["alerts"][0]["asset"], fault_a.1.as_str());
+    // Its alert left a's screens as cleared.
+    let events = get(&a, "/api/v1/events", VIEWER);
+    assert!(
+        events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"] == "cleared" && e["alert"]["id"] == id),
+        "{events}"
+    );
+    assert_eq!(
+        get(&a, "/api/v1/status", VIEWER)["district"]["impostors"],
+        0
+    );
     std::thread::sleep(Duration::from_millis(10));
     a.stop();
     one.stop();

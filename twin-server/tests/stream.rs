@@ -18,7 +18,7 @@ use twin_core::state::{IngestReport, Quality, Reading, Value as V};
 use twin_core::{Handle, KindFilter, Session, Timestamp};
 use twin_server::{Feed, Limits, StreamLimits};
 
-use common::{OPERATOR, VIEWER, session, start};
+use common::{OPERATOR, VIEWER, session, start, start_with};
 
 type Ws = WebSocket<MaybeTlsStream<TcpStream>>;
 
@@ -102,6 +102,8 @@ struct Seen {
     colors: BTreeMap<u32, Vec<[u8; 4]>>,
     /// Values per (handle, channel): every (value, ts) received.
     values: BTreeMap<(u32, u16), Vec<(f64, i64)>>,
+    /// The overlay (header offset 2) of each handle's latest colour.
+    overlay_of: BTreeMap<u32, u16>,
     frame_seq: u32,
     closed: Option<u16>,
 }
@@ -118,11 +120,13 @@ impl Seen {
         let u32_at = |s: &[u8], i: usize| u32::from_le_bytes(s[i..i + 4].try_into().unwrap());
         match b[0] {
             1 => {
+                let overlay = u16::from_le_bytes(b[2..4].try_into().unwrap());
                 for _ in 0..count {
                     let (start, len) = (u32_at(body, 0), u32_at(body, 4));
                     for i in 0..len as usize {
                         let c: [u8; 4] = body[8 + 4 * i..12 + 4 * i].try_into().unwrap();
                         self.colors.entry(start + i as u32).or_default().push(c);
+                        self.overlay_of.insert(start + i as u32, overlay);
                     }
                     body = &body[8 + 4 * len as usize..];
                 }
@@ -601,4 +605,102 @@ fn ureq_status(addr: SocketAddr) -> Value {
         .output()
         .unwrap();
     serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn a_named_overlay_colours_the_same_assets_its_own_way() {
+    // A flood map: gauges green below 3 m, magenta from 3 m.
+    let flood = r##"[{"name": "flood", "kinds": "sensor:water_level", "channel": "level",
+        "thresholds": {"breaks": [3.0], "colors": ["#00ff00", "#ff00ff"]},
+        "no_data": "#00000000"}]"##;
+    let s = session();
+    let (g, gid) = gauge(&s);
+    let f: KindFilter = "sensor:water_level".parse().unwrap();
+    let gauges = s.twin().iter().filter(|(_, a)| f.matches(&a.kind)).count();
+    let (feed, tx) = driven();
+    let server = start_with(s, Limits::default(), feed, &[("flood", flood)]);
+    let (mut on_flood, _) = connect(server.addr(), Some(VIEWER), "twin.v1", "").unwrap();
+    let (mut on_default, _) = connect(server.addr(), Some(VIEWER), "twin.v1", "").unwrap();
+    let mut seen = Seen::default();
+    assert!(
+        seen.read_until(&mut on_flood, Duration::from_secs(10), |s| !s
+            .of_type("hello")
+            .is_empty())
+    );
+    let hello = seen.of_type("hello")[0].clone();
+    assert_eq!(hello["overlays"][0]["name"], "default");
+    assert_eq!(
+        hello["overlays"][1],
+        json!({"name": "flood", "layers": ["flood"]})
+    );
+    // Unknown overlays, and layers of another overlay, are refused.
+    // (One at a time: a subscription sent before the last was applied replaces it.)
+    send(
+        &mut on_flood,
+        json!({"type": "subscribe", "req": 1, "overlay": "nope"}),
+    );
+    assert!(seen.read_until(
+        &mut on_flood,
+        Duration::from_secs(10),
+        |s| s.of_type("error").len() == 1
+    ));
+    send(
+        &mut on_flood,
+        json!({"type": "subscribe", "req": 2, "overlay": "flood", "layers": ["water level"]}),
+    );
+    assert!(seen.read_until(
+        &mut on_flood,
+        Duration::from_secs(10),
+        |s| s.of_type("error").len() == 2
+    ));
+    let errors: Vec<String> = seen
+        .of_type("error")
+        .iter()
+        .map(|e| e["message"].to_string())
+        .collect();
+    assert!(
+        errors[0].contains("no overlay `nope` (default, flood)"),
+        "{errors:?}"
+    );
+    assert!(errors[1].contains("no layer `water level`"), "{errors:?}");
+    // The flood overlay's layer selects every gauge; their colours come as overlay 1.
+    send(
+        &mut on_flood,
+        json!({"type": "subscribe", "req": 3, "overlay": "flood", "layers": ["flood"]}),
+    );
+    assert!(
+        seen.read_until(&mut on_flood, Duration::from_secs(10), |s| !s
+            .of_type("snapshot_end")
+            .is_empty())
+    );
+    let subscribed = seen.of_type("subscribed").last().unwrap()["handles"].clone();
+    assert_eq!(subscribed, gauges);
+    assert_eq!(seen.overlay_of.get(&g.0), Some(&1));
+    assert_eq!(seen.colors[&g.0].last(), Some(&[0, 0, 0, 0]), "no data yet");
+    let mut other = Seen::default();
+    send(
+        &mut on_default,
+        json!({"type": "subscribe", "kinds": ["sensor:water_level"]}),
+    );
+    assert!(
+        other.read_until(&mut on_default, Duration::from_secs(10), |s| !s
+            .of_type("snapshot_end")
+            .is_empty())
+    );
+    assert_eq!(other.overlay_of.get(&g.0), Some(&0));
+    // 3.5 m: magenta on the flood map, the standard ramp's red on the default one.
+    tx.send(reading(&gid, "level", wall_ms(), V::Num(3.5)))
+        .unwrap();
+    assert!(
+        seen.read_until(&mut on_flood, Duration::from_secs(10), |s| {
+            s.colors.get(&g.0).and_then(|c| c.last()) == Some(&[255, 0, 255, 255])
+        })
+    );
+    assert!(
+        other.read_until(&mut on_default, Duration::from_secs(10), |s| {
+            s.colors.get(&g.0).and_then(|c| c.last()) == Some(&[215, 25, 28, 255])
+        })
+    );
+    assert_eq!(seen.overlay_of[&g.0], 1);
+    server.stop();
 }

@@ -52,6 +52,10 @@ struct Options {
     /// For an https --connect: the certificate authority to trust (PEM).
     #[arg(long)]
     ca: Option<PathBuf>,
+    /// With --connect: draw this overlay of the server's (`twin serve --overlay
+    /// NAME=FILE`) instead of its default one.
+    #[arg(long, requires = "connect")]
+    overlay: Option<String>,
     /// Simulated seconds per real second.
     #[arg(long, default_value_t = 10.0, value_parser = positive)]
     speed: f64,
@@ -146,7 +150,12 @@ fn load(opts: &Options) -> Result<Twin, String> {
 /// Before a window opens: the server must take the token and hold the same assets.
 /// A refusal ends the viewer with exit code 2 and the reason; a server that cannot be
 /// reached yet is left to the link, which keeps trying.
-fn probe(url: &str, options: &twin_client::Options, twin: &Twin) -> Result<(), String> {
+fn probe(
+    url: &str,
+    options: &twin_client::Options,
+    twin: &Twin,
+    overlay: Option<&str>,
+) -> Result<(), String> {
     let mut ws = match twin_client::connect(url, options) {
         Ok(ws) => ws,
         Err(twin_client::Failure::Refused(why)) => return Err(why),
@@ -162,6 +171,20 @@ fn probe(url: &str, options: &twin_client::Options, twin: &Twin) -> Result<(), S
                 let there = v["fingerprint"].as_str().unwrap_or_default();
                 let here = twin.fingerprint();
                 ws.close();
+                let names: Vec<&str> = v["overlays"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|o| o["name"].as_str())
+                    .collect();
+                if let Some(o) = overlay
+                    && !names.contains(&o)
+                {
+                    return Err(format!(
+                        "--overlay {o}: the server has no such overlay ({})",
+                        names.join(", ")
+                    ));
+                }
                 return if there == here {
                     Ok(())
                 } else {
@@ -211,11 +234,11 @@ fn main() {
                 ca: opts.ca.clone(),
                 read_timeout: None,
             };
-            if let Err(why) = probe(url, &options, &twin) {
+            if let Err(why) = probe(url, &options, &twin, opts.overlay.as_deref()) {
                 eprintln!("twin-viewer: {why}");
                 std::process::exit(2);
             }
-            Live::served(twin, Link::start(url, options))
+            Live::served(twin, Link::start(url, options, opts.overlay.clone()))
         }
     };
     let live = match live {
@@ -288,7 +311,17 @@ fn screenshot(
     // empty map), nor before a served twin's snapshot has arrived.
     let drawn = view.is_some_and(|v| v.stats().1.frames >= 5)
         && viewer.live.link().is_none_or(|l| l.snapshot_done());
-    if *state == 0 && t >= opts.after_s && drawn {
+    if *state == 0 && t >= opts.after_s + 60.0 && !drawn {
+        // A minute past the time and nothing to capture (no server answer, no frames):
+        // fail rather than wait forever.
+        let why = viewer.live.link().map_or_else(
+            || "the map was not drawn".to_string(),
+            |l| format!("{:?}", l.state),
+        );
+        eprintln!("twin-viewer: no screenshot after {:.0} s: {why}", t);
+        exit.write(AppExit::error());
+        *state = 3;
+    } else if *state == 0 && t >= opts.after_s && drawn {
         info!("saving a screenshot to {}", path.display());
         commands
             .spawn(Screenshot::primary_window())

@@ -107,6 +107,8 @@ pub struct Link {
     pub last_error: Option<String>,
     /// Asset ids whose values are subscribed.
     pins: Vec<String>,
+    /// The server's overlay whose colours are drawn (`None`: its default).
+    overlay: Option<String>,
     // A Mutex only to be Sync (bevy resources are): one frame loop reads it.
     rx: std::sync::Mutex<Receiver<FromServer>>,
     tx: Sender<ToServer>,
@@ -114,8 +116,9 @@ pub struct Link {
 }
 
 impl Link {
-    /// Starts the link's thread.
-    pub fn start(url: &str, options: Options) -> Link {
+    /// Starts the link's thread; `overlay` names one of the server's overlays
+    /// (`twin serve --overlay`) to draw instead of its default.
+    pub fn start(url: &str, options: Options, overlay: Option<String>) -> Link {
         let (to_viewer, rx) = mpsc::sync_channel(PER_FRAME);
         let (tx, from_viewer) = mpsc::channel();
         let u = url.to_string();
@@ -133,6 +136,7 @@ impl Link {
             counts: LinkCounts::default(),
             last_error: None,
             pins: Vec::new(),
+            overlay,
             rx: std::sync::Mutex::new(rx),
             tx,
             snapshot_done: false,
@@ -173,12 +177,16 @@ impl Link {
     }
 
     fn subscribe(&self) {
-        let _ = self.tx.send(ToServer::Send(json!({
+        let mut sub = json!({
             "type": "subscribe",
             "colors": true,
             "values": [],
             "pins": self.pins,
-        })));
+        });
+        if let Some(o) = &self.overlay {
+            sub["overlay"] = json!(o);
+        }
+        let _ = self.tx.send(ToServer::Send(sub));
     }
 
     /// Applies what arrived (at most [`PER_FRAME`] messages). Returns the colour

@@ -278,6 +278,17 @@ fn the_viewer_refuses_a_server_with_other_assets_or_a_bad_token_before_opening()
     let err = String::from_utf8_lossy(&run.stderr);
     assert_eq!(run.status.code(), Some(2), "{err}");
     assert!(err.contains("other assets"), "{err}");
+    // An overlay the server does not offer.
+    let run = Command::new(env!("CARGO_BIN_EXE_twin-viewer"))
+        .args(["--scale", "0.05", "--seed", "2026", "--connect", &url])
+        .args(["--overlay", "flood"])
+        .env("TWIN_TOKEN", "operator-token-0123456789abcdef")
+        .env_remove("DISPLAY")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(run.status.code(), Some(2), "{err}");
+    assert!(err.contains("no such overlay (default)"), "{err}");
     // A token the server does not know.
     let run = Command::new(env!("CARGO_BIN_EXE_twin-viewer"))
         .args(["--scale", "0.05", "--seed", "2026", "--connect", &url])

@@ -131,12 +131,12 @@ pub struct Framer {
 }
 
 impl Framer {
-    fn header(&mut self, out: &mut Vec<u8>, kind: u8, generation: u64, now: i64) {
+    fn header(&mut self, out: &mut Vec<u8>, kind: u8, overlay: u16, generation: u64, now: i64) {
         self.seq = self.seq.wrapping_add(1);
         out.clear();
         Header {
             kind,
-            overlay: 0,
+            overlay,
             generation: generation as u32,
             seq: self.seq,
             count: 0,
@@ -145,18 +145,21 @@ impl Framer {
         .write(out);
     }
 
-    /// A colour frame of at most `max_bytes` from the handles in `dirty` (taken out of
-    /// it as they are written), or `None` when `dirty` is empty.
+    /// A colour frame of overlay `overlay` (0: the session's, [`Mirror::colors`]) of
+    /// at most `max_bytes` from the handles in `dirty` (taken out of it as they are
+    /// written), or `None` when `dirty` is empty.
     pub fn colors(
         &mut self,
         dirty: &mut Bits,
         mirror: &Mirror,
+        overlay: u16,
         now: i64,
         max_bytes: usize,
     ) -> Option<Vec<u8>> {
+        let colors = mirror.colors.get(usize::from(overlay))?;
         let mut h = dirty.next_from(0)?;
         let mut out = Vec::with_capacity(max_bytes.min(HEADER + 8 + 4 * dirty.len()));
-        self.header(&mut out, KIND_COLORS, mirror.generation, now);
+        self.header(&mut out, KIND_COLORS, overlay, mirror.generation, now);
         let mut runs = 0u32;
         loop {
             // One run: consecutive dirty handles from `h`.
@@ -171,7 +174,7 @@ impl Framer {
                 if x != start + len || out.len() + 4 > max_bytes {
                     break;
                 }
-                let c = mirror.colors.get(x as usize).copied().unwrap_or([0; 4]);
+                let c = colors.get(x as usize).copied().unwrap_or([0; 4]);
                 out.extend_from_slice(&c);
                 dirty.unset(x);
                 len += 1;
@@ -203,7 +206,7 @@ impl Framer {
         let mut h = dirty.next_from(0)?;
         let all: Vec<u16> = (0..mirror.channels.len() as u16).collect();
         let mut out = Vec::with_capacity(max_bytes.min(HEADER + VALUE_RECORD * 4 * dirty.len()));
-        self.header(&mut out, KIND_VALUES, mirror.generation, now);
+        self.header(&mut out, KIND_VALUES, 0, mirror.generation, now);
         let mut records = 0u32;
         loop {
             let wanted = if pins.has(h) { &all[..] } else { channels };
@@ -250,7 +253,7 @@ mod tests {
         Mirror {
             generation: 7,
             fingerprint: "x".into(),
-            colors: (0..10u8).map(|i| [i, 0, 0, 255]).collect(),
+            colors: vec![(0..10u8).map(|i| [i, 0, 0, 255]).collect()],
             channels: vec![ChannelMirror {
                 value: (0..10).map(f64::from).collect(),
                 ts: (0..10)
@@ -289,7 +292,7 @@ mod tests {
             dirty.set(h);
         }
         let mut f = Framer::default();
-        let out = f.colors(&mut dirty, &m, 42, 1 << 18).unwrap();
+        let out = f.colors(&mut dirty, &m, 0, 42, 1 << 18).unwrap();
         assert!(dirty.is_empty());
         assert_eq!(out[0], KIND_COLORS);
         assert_eq!(out[1], VERSION);
@@ -318,7 +321,7 @@ mod tests {
                 (7..8, &[7u8, 0, 0, 255][..]),
             ])
         );
-        assert!(f.colors(&mut dirty, &m, 42, 1 << 18).is_none());
+        assert!(f.colors(&mut dirty, &m, 0, 42, 1 << 18).is_none());
     }
 
     #[test]
@@ -330,11 +333,11 @@ mod tests {
         }
         let mut f = Framer::default();
         // Header, one run header and four colours.
-        let out = f.colors(&mut dirty, &m, 0, 24 + 8 + 16).unwrap();
+        let out = f.colors(&mut dirty, &m, 0, 0, 24 + 8 + 16).unwrap();
         assert_eq!(out.len(), 48);
         assert_eq!(dirty.len(), 6);
         assert_eq!(dirty.next_from(0), Some(4));
-        let out = f.colors(&mut dirty, &m, 0, 1 << 18).unwrap();
+        let out = f.colors(&mut dirty, &m, 0, 0, 1 << 18).unwrap();
         assert_eq!(
             u32::from_le_bytes(out[8..12].try_into().unwrap()),
             2,

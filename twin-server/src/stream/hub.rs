@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use tokio::sync::broadcast;
+use twin_core::state::Rgba;
 use twin_core::state::alert::AlertEvent;
 use twin_core::{Handle, Session};
 
@@ -34,8 +35,9 @@ pub struct Mirror {
     pub generation: u64,
     /// [`twin_core::Twin::fingerprint`] of that generation.
     pub fingerprint: String,
-    /// RGBA per handle (the session's overlay).
-    pub colors: Vec<[u8; 4]>,
+    /// RGBA per handle, per overlay: 0 the session's own, then the named ones
+    /// ([`Served::overlays`]) in order.
+    pub colors: Vec<Vec<[u8; 4]>>,
     /// Per channel (by [`twin_core::state::ChannelId`]), per handle.
     pub channels: Vec<ChannelMirror>,
 }
@@ -52,12 +54,15 @@ pub struct ChannelMirror {
 }
 
 impl Mirror {
-    fn rebuild(&mut self, s: &Session) {
+    fn rebuild(&mut self, s: &Session, named: &[Vec<[u8; 4]>]) {
         let n = s.twin().handle_capacity();
         self.generation = s.generation();
         self.fingerprint = s.twin().fingerprint();
-        self.colors = s.overlay().colors().iter().map(|c| c.0).collect();
-        self.colors.resize(n, [0; 4]);
+        let own: Vec<[u8; 4]> = s.overlay().colors().iter().map(|c| c.0).collect();
+        self.colors = std::iter::once(own).chain(named.iter().cloned()).collect();
+        for c in &mut self.colors {
+            c.resize(n, [0; 4]);
+        }
         let nc = s.store().channels().count();
         self.channels = (0..nc)
             .map(|_| ChannelMirror {
@@ -70,12 +75,13 @@ impl Mirror {
         self.copy_values(s, &[0..n as u32]);
     }
 
-    fn copy_colors(&mut self, s: &Session, ranges: &[Range<u32>]) {
-        let colors = s.overlay().colors();
+    fn copy_colors(&mut self, overlay: usize, colors: &[Rgba], ranges: &[Range<u32>]) {
+        let Some(mirror) = self.colors.get_mut(overlay) else {
+            return;
+        };
         for r in ranges {
             for h in r.clone() {
-                if let (Some(dst), Some(src)) =
-                    (self.colors.get_mut(h as usize), colors.get(h as usize))
+                if let (Some(dst), Some(src)) = (mirror.get_mut(h as usize), colors.get(h as usize))
                 {
                     *dst = src.0;
                 }
@@ -128,8 +134,8 @@ pub struct Tick {
     pub now: i64,
     /// Handles whose values changed.
     pub values: Vec<Range<u32>>,
-    /// Handles whose colours changed.
-    pub colors: Vec<Range<u32>>,
+    /// Handles whose colours changed, per overlay (as [`Mirror::colors`]).
+    pub colors: Vec<Vec<Range<u32>>>,
     /// New alert events, in order.
     pub events: Vec<TickEvent>,
     /// Alert events were lost between ticks (more than the log keeps): clients resync
@@ -304,23 +310,37 @@ fn one_tick(
 ) -> Tick {
     let hub = &served.stream;
     let started = std::time::Instant::now();
+    // The events since the last tick: their highlights go to the named overlays now,
+    // their messages to the clients below.
+    let (list, newest) = served.events_after(*last_event, usize::MAX);
     let (generation, now, values, colors) = served.write_with(|s| {
         let r = s.refresh();
         let mut m = hub.mirror.write().unwrap_or_else(PoisonError::into_inner);
         let n = s.twin().handle_capacity() as u32;
         let stale = m.generation != s.generation()
-            || m.colors.len() != n as usize
+            || m.colors.first().is_none_or(|c| c.len() != n as usize)
             || m.channels.len() != s.store().channels().count()
             || m.fingerprint.is_empty();
+        let named_colors = refresh_named(served, s, &list, &r.values, stale);
         if stale {
-            m.rebuild(s);
+            let named: Vec<Vec<[u8; 4]>> = served
+                .overlays
+                .iter()
+                .map(|o| o.lock().colors().iter().map(|c| c.0).collect())
+                .collect();
+            m.rebuild(s, &named);
             #[allow(clippy::single_range_in_vec_init, reason = "one range: every handle")]
             let all = vec![0..n];
-            (s.generation(), s.now().as_millis(), all.clone(), all)
+            let colors = vec![all.clone(); 1 + served.overlays.len()];
+            (s.generation(), s.now().as_millis(), all, colors)
         } else {
-            m.copy_colors(s, &r.colors);
+            m.copy_colors(0, s.overlay().colors(), &r.colors);
+            for (i, (o, ranges)) in served.overlays.iter().zip(&named_colors).enumerate() {
+                m.copy_colors(i + 1, o.lock().colors(), ranges);
+            }
             m.copy_values(s, &r.values);
-            (s.generation(), s.now().as_millis(), r.values, r.colors)
+            let colors = std::iter::once(r.colors).chain(named_colors).collect();
+            (s.generation(), s.now().as_millis(), r.values, colors)
         }
     });
     hub.now.store(now, Ordering::Relaxed);
@@ -328,7 +348,6 @@ fn one_tick(
         .refresh_us
         .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
 
-    let (list, newest) = served.events_after(*last_event, usize::MAX);
     let events_lost = list.first().is_some_and(|e| e.seq > *last_event + 1);
     let session = served.read();
     let events = list
@@ -397,4 +416,41 @@ fn one_tick(
         vitals,
         status,
     }
+}
+
+/// Brings the named overlays up to date under the session's write lock: the highlights
+/// of the tick's alert events, then the colours of the changed values (every asset
+/// again, rebuilt from its layers, when the assets changed). Returns each one's
+/// changed ranges.
+fn refresh_named(
+    served: &Served,
+    s: &Session,
+    events: &[crate::state::NumberedEvent],
+    values: &[Range<u32>],
+    stale: bool,
+) -> Vec<Vec<Range<u32>>> {
+    let highlight = s.config().alert_highlight;
+    served
+        .overlays
+        .iter()
+        .map(|named| {
+            let mut o = named.lock();
+            if stale && o.colors().len() != s.twin().handle_capacity() {
+                match crate::state::NamedOverlay::build(s, named.layers.clone()) {
+                    Ok(fresh) => *o = fresh,
+                    Err(e) => eprintln!("twin serve: overlay `{}`: {e}", named.name),
+                }
+            }
+            if let Some(color) = highlight {
+                for e in events {
+                    match &e.event {
+                        AlertEvent::Raised(a) => o.set_highlight(a.asset, Some(color)),
+                        AlertEvent::Cleared(a) => o.set_highlight(a.asset, None),
+                        AlertEvent::Acknowledged(_) => {}
+                    }
+                }
+            }
+            o.refresh_from(s.store(), values, s.now())
+        })
+        .collect()
 }

@@ -562,6 +562,9 @@ fn hello(served: &Served, caller: &Caller) -> (String, u64) {
         "now": s.now().as_millis(),
         "channels": channels,
         "layers": s.overlay().layers().iter().map(|l| l.name.clone()).collect::<Vec<_>>(),
+        "overlays": std::iter::once(json!({"name": "default", "layers": s.overlay().layers().iter().map(|l| l.name.clone()).collect::<Vec<_>>()}))
+            .chain(served.overlays().iter().map(|o| json!({"name": o.name, "layers": o.layers.iter().map(|l| l.name.clone()).collect::<Vec<_>>()})))
+            .collect::<Vec<_>>(),
         "towns": towns,
         "limits": {
             "messages_per_second": l.messages_per_second,
@@ -613,7 +616,7 @@ impl Client {
         // A walk over every asset under the read lock: off the async worker.
         let resolved = tokio::task::block_in_place(|| {
             let s = served.read();
-            let r = sub::resolve(&sub, &s);
+            let r = sub::resolve(&sub, &s, served.overlays());
             self.generation = s.generation();
             r
         });
@@ -641,7 +644,7 @@ impl Client {
         let n = res.colors.capacity();
         // Values already sent count only if the same channels were asked; a handle
         // newly pinned gets every channel even if its filter values were sent.
-        let (old_c, old_v) = match &self.sub {
+        let (mut old_c, old_v) = match &self.sub {
             Some((_, old)) if old.channels == res.channels => (
                 old.colors.clone(),
                 old.values.minus(&res.pins.minus(&old.pins)),
@@ -649,6 +652,14 @@ impl Client {
             Some((_, old)) => (old.colors.clone(), Bits::new(n)),
             None => (Bits::new(n), Bits::new(n)),
         };
+        // Another overlay: every colour is new.
+        if self
+            .sub
+            .as_ref()
+            .is_some_and(|(_, old)| old.overlay != res.overlay)
+        {
+            old_c = Bits::new(n);
+        }
         let mut dc = res.colors.minus(&old_c);
         dc.union_with(&res.colors.intersect(&self.dirty_colors));
         let mut dv = res.values.minus(&old_v);
@@ -709,7 +720,12 @@ impl Client {
         let Some((_, r)) = &self.sub else {
             return;
         };
-        for range in &tick.colors {
+        for range in tick
+            .colors
+            .get(usize::from(r.overlay))
+            .into_iter()
+            .flatten()
+        {
             for h in range.clone() {
                 if r.colors.has(h) {
                     self.dirty_colors.set(h);
@@ -820,7 +836,9 @@ impl Client {
                 let now = served.stream.now.load(Ordering::Relaxed);
                 let size = limits.frame_bytes.max(1024).min(budget.max(1024));
                 if !self.dirty_colors.is_empty() {
-                    self.framer.colors(&mut self.dirty_colors, &m, now, size)
+                    let overlay = self.sub.as_ref().map_or(0, |(_, r)| r.overlay);
+                    self.framer
+                        .colors(&mut self.dirty_colors, &m, overlay, now, size)
                 } else {
                     // Borrowed, not copied: a frame is composed many times a second.
                     let Some((_, r)) = &self.sub else { break };

@@ -47,9 +47,13 @@ pub struct Subscribe {
     /// Kinds (`building`, `sensor:water_level`, `sensor`).
     #[serde(default)]
     pub kinds: Option<Vec<String>>,
-    /// Overlay layer names.
+    /// Overlay layer names (of the chosen `overlay`).
     #[serde(default)]
     pub layers: Option<Vec<String>>,
+    /// The overlay whose colours are sent: `default` (the session's, the default) or
+    /// the name of one `twin serve --overlay` added.
+    #[serde(default)]
+    pub overlay: Option<String>,
     /// `[west, south, east, north]`, WGS84 degrees.
     #[serde(default)]
     pub bbox: Option<[f64; 4]>,
@@ -83,6 +87,10 @@ pub struct Resolved {
     pub towns: Option<HashSet<Handle>>,
     /// How many handles the filter selected.
     pub selected: usize,
+    /// The overlay: 0 the session's, then [`Served::overlays`] from 1.
+    ///
+    /// [`Served::overlays`]: crate::state::Served::overlays
+    pub overlay: u16,
 }
 
 fn capped<T>(name: &str, list: &Option<Vec<T>>, max: usize) -> Result<(), String> {
@@ -95,7 +103,11 @@ fn capped<T>(name: &str, list: &Option<Vec<T>>, max: usize) -> Result<(), String
 /// Resolves `sub` against the session: unknown towns, kinds, layers, channels or
 /// pinned assets, and bad boxes, are errors (the client's subscription then stays as
 /// it was).
-pub fn resolve(sub: &Subscribe, s: &Session) -> Result<Resolved, String> {
+pub fn resolve(
+    sub: &Subscribe,
+    s: &Session,
+    named: &[crate::state::NamedOverlay],
+) -> Result<Resolved, String> {
     capped("towns", &sub.towns, MAX_TOWNS)?;
     capped("kinds", &sub.kinds, MAX_KINDS)?;
     capped("layers", &sub.layers, MAX_LAYERS)?;
@@ -125,10 +137,30 @@ pub fn resolve(sub: &Subscribe, s: &Session) -> Result<Resolved, String> {
                 .collect::<Result<Vec<_>, String>>()?,
         ),
     };
+    let overlay = match sub.overlay.as_deref() {
+        None | Some("default") => 0,
+        Some(name) => {
+            named.iter().position(|o| o.name == name).ok_or_else(|| {
+                let names: Vec<&str> = std::iter::once("default")
+                    .chain(named.iter().map(|o| o.name.as_str()))
+                    .collect();
+                format!("`overlay`: no overlay `{name}` ({})", names.join(", "))
+            })? + 1
+        }
+    };
+    // The chosen overlay's layer of each handle, for the `layers` filter.
+    let named_lock = overlay.checked_sub(1).map(|i| named[i].lock());
+    let layer_of = |h: Handle| match &named_lock {
+        None => s.overlay().layer_of(h),
+        Some(o) => o.layer_of(h),
+    };
     let layers = match &sub.layers {
         None => None,
         Some(list) => {
-            let all = s.overlay().layers();
+            let all = match overlay.checked_sub(1) {
+                None => s.overlay().layers(),
+                Some(i) => &named[i].layers[..],
+            };
             Some(
                 list.iter()
                     .map(|name| {
@@ -213,7 +245,7 @@ pub fn resolve(sub: &Subscribe, s: &Session) -> Result<Resolved, String> {
         }
         if layers
             .as_ref()
-            .is_some_and(|l| !s.overlay().layer_of(h).is_some_and(|i| l.contains(&i)))
+            .is_some_and(|l| !layer_of(h).is_some_and(|i| l.contains(&i)))
         {
             continue;
         }
@@ -241,5 +273,6 @@ pub fn resolve(sub: &Subscribe, s: &Session) -> Result<Resolved, String> {
         channels,
         towns,
         selected: count,
+        overlay: overlay as u16,
     })
 }

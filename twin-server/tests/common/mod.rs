@@ -45,16 +45,24 @@ pub fn session_and_channels() -> (Session, twin_chongming::StandardChannels) {
 
 /// A server on a free loopback port (plain HTTP, the test tokens) over `session`.
 pub fn start(session: Session, limits: Limits, feed: Feed) -> Running {
+    start_with(session, limits, feed, &[])
+}
+
+/// [`start`] with named overlays for the stream (name, layers JSON).
+pub fn start_with(
+    session: Session,
+    limits: Limits,
+    feed: Feed,
+    overlays: &[(&str, &str)],
+) -> Running {
     let config = ServerConfig {
         listen: "127.0.0.1:0".parse().unwrap(),
         tls: None,
         mqtt: None,
     };
-    twin_server::spawn(
-        &config,
-        Served::new(session, Some(tokens()), limits, "test twin"),
-        feed,
-        false,
-    )
-    .unwrap()
+    let mut served = Served::new(session, Some(tokens()), limits, "test twin");
+    for (name, json) in overlays {
+        served.add_overlay(name, json).unwrap();
+    }
+    twin_server::spawn(&config, served, feed, false).unwrap()
 }
