@@ -4,7 +4,6 @@ use std::path::Path;
 
 use twin_chongming::island;
 use twin_chongming::synth::SynthConfig;
-use twin_core::crs::Crs;
 use twin_core::{LoadMode, Mapping, Twin};
 
 use crate::DataArgs;
@@ -25,24 +24,45 @@ pub fn load(args: &DataArgs) -> anyhow::Result<Twin> {
         };
         return Ok(island::load(&config)?);
     }
-    let crs: Crs = args
-        .crs
-        .parse()
-        .map_err(|e| anyhow::anyhow!("--crs: {e}"))?;
-    let mapping = Mapping::default().with_crs(crs);
+    let mapping = mapping(args)?;
     let mode = if args.lenient {
         LoadMode::Lenient
     } else {
         LoadMode::Strict
     };
-    let mut twin = Twin::new(twin_core::crs::LocalFrame::chongming());
-    for path in &args.data {
-        let report = twin.load_file(path, &mapping, mode)?;
+    // The frame is centred on the files' data: a city anywhere gets true metres.
+    let (twin, reports) = Twin::from_files(&args.data, &mapping, mode)?;
+    for report in &reports {
         for r in &report.rejected {
             eprintln!("twin: rejected {r}");
         }
+        for w in &report.warnings {
+            eprintln!("twin: loaded as it is: {w}");
+        }
     }
     Ok(twin)
+}
+
+/// The mapping of the --data files: `--mapping FILE`, then `--id`, `--as`, `--crs`.
+pub fn mapping(args: &DataArgs) -> anyhow::Result<Mapping> {
+    let text = args
+        .mapping
+        .as_ref()
+        .map(|p| {
+            std::fs::read_to_string(p)
+                .map_err(|e| anyhow::anyhow!("--mapping {}: {e}", p.display()))
+        })
+        .transpose()?;
+    Mapping::from_options(
+        text.as_deref(),
+        args.id.as_deref(),
+        args.kind_as.as_deref(),
+        args.crs.as_deref(),
+    )
+    .map_err(|e| match &args.mapping {
+        Some(p) => anyhow::anyhow!("{}: {e}", p.display()),
+        None => anyhow::anyhow!("{e}"),
+    })
 }
 
 /// `twin export [--fgb FILE] [--gpkg FILE] [--snapshot FILE]`.

@@ -101,9 +101,23 @@ pub struct DataArgs {
     /// bundled island; repeat for several.
     #[arg(long = "data", global = true)]
     pub data: Vec<PathBuf>,
-    /// CRS of the --data files.
-    #[arg(long, global = true, default_value = "EPSG:4326")]
-    pub crs: String,
+    /// CRS of the --data files, overriding one a file declares (a FlatGeobuf header,
+    /// GeoJSON's `crs` member); without either, lon/lat (EPSG:4326).
+    #[arg(long, global = true)]
+    pub crs: Option<String>,
+    /// A mapping file (JSON, docs/mapping.md): which of the files' fields hold the
+    /// id, kind, names and heights.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub mapping: Option<PathBuf>,
+    /// Where ids come from: a property's name, `@feature` (the feature's own id) or
+    /// `auto` (the file's name and the feature's index); overrides the mapping file.
+    #[arg(long, global = true, value_name = "FIELD|@feature|auto")]
+    pub id: Option<String>,
+    /// What the features are: one kind for every feature (`--as road`, `--as
+    /// custom:tree`), `@FIELD` (a property naming the kind) or `osm` (OpenStreetMap's
+    /// tags); overrides the mapping file. (`--kind` is the queries' filter.)
+    #[arg(long = "as", global = true, value_name = "KIND|@FIELD|osm")]
+    pub kind_as: Option<String>,
     /// Keep the good features of a --data file and report the bad ones instead of failing.
     #[arg(long, global = true)]
     pub lenient: bool,

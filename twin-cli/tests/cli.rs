@@ -502,3 +502,101 @@ fn unknown_kinds_are_refused_with_the_nearest_name() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), "", "no asset is of the custom kind");
 }
+
+#[test]
+fn other_peoples_files_load_with_a_mapping() {
+    let data = |f: &str| {
+        format!(
+            "{}/../twin-core/tests/data/external/{f}",
+            env!("CARGO_MANIFEST_DIR")
+        )
+    };
+    let countries = data("ne_110m_admin_0_countries.geojson");
+    // Without a mapping: every feature lacks `id`, and the error says so.
+    let o = twin(&["info", "--data", &countries], "");
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("missing id (property `id`)"),
+        "{}",
+        stderr(&o)
+    );
+    // With one on the command line: Paris is in France, and both name and kind are the
+    // mapping's.
+    let o = twin(
+        &[
+            "query",
+            "contains",
+            "2.35",
+            "48.86",
+            "--kind",
+            "custom:country",
+            "--data",
+            &countries,
+            "--id",
+            "ADM0_A3",
+            "--as",
+            "custom:country",
+        ],
+        "",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "FRA\t\n");
+    assert!(stderr(&o).contains("loaded as it is") && stderr(&o).contains("SDN"));
+    // The same from a mapping file, with the English name.
+    let dir = std::env::temp_dir().join(format!("twin-mapping-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let mapping = dir.join("ne.json");
+    std::fs::write(
+        &mapping,
+        r#"{"id": "ADM0_A3", "kind": "custom:country", "name_en": "NAME"}"#,
+    )
+    .unwrap();
+    let o = twin(
+        &[
+            "query",
+            "contains",
+            "2.35",
+            "48.86",
+            "--data",
+            &countries,
+            "--mapping",
+            mapping.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert_eq!(stdout(&o), "FRA\tFrance\n", "{}", stderr(&o));
+    // A bad mapping file names itself and the member.
+    std::fs::write(&mapping, r#"{"kind": {"rules": []}}"#).unwrap();
+    let o = twin(
+        &[
+            "info",
+            "--data",
+            &countries,
+            "--mapping",
+            mapping.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("ne.json: mapping `kind`"),
+        "{}",
+        stderr(&o)
+    );
+    // OSM buildings in Web Mercator: the header's CRS, the tags' kinds.
+    let o = twin(
+        &[
+            "info",
+            "--data",
+            &data("osm-buildings-3857-ch-sample.fgb"),
+            "--id",
+            "@feature",
+            "--as",
+            "osm",
+        ],
+        "",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(stdout(&o).contains("204 assets"), "{}", stdout(&o));
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -84,7 +84,7 @@ mod twin;
 pub use asset::{Asset, Handle, PropValue, Properties, Source, Vertical};
 pub use error::{FeatureError, LoadError, Problem, TwinError};
 pub use kind::{AssetKind, BUILTIN_KIND_NAMES, KindError, SensorType, ZLevel};
-pub use load::{LoadMode, LoadReport, Mapping};
+pub use load::{IdSource, KindRules, KindSource, LoadMode, LoadReport, Mapping, MappingError};
 pub use measure::Measure;
 pub use query::{KindFilter, rect_polygon};
 pub use session::{Refreshed, Session, SessionConfig};

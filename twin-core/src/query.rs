@@ -114,6 +114,9 @@ impl Twin {
             return Vec::new();
         }
         let query = bbox;
+        if self.wide {
+            return self.scan(filter, |b, _| b.intersects(&query));
+        }
         let (lmin, lmax) = self.local_box_of(&query);
         // The per-kind trees already hold only admitted kinds: no asset need be read.
         let mut out: Vec<Handle> = self
@@ -191,6 +194,14 @@ impl Twin {
         if !metres.is_finite() || metres < 0.0 {
             return Vec::new();
         }
+        if self.wide {
+            let Some(r) = geometry.bounding_rect() else {
+                return Vec::new();
+            };
+            return self.scan(filter, |b, a| {
+                b.intersects(&r) && a.geometry.intersects(geometry)
+            });
+        }
         let local = self.to_local(geometry);
         let Some(r) = local.bounding_rect() else {
             return Vec::new();
@@ -258,14 +269,22 @@ impl Twin {
         if !lon.is_finite() || !lat.is_finite() {
             return Vec::new();
         }
+        if self.wide {
+            let p = Point::new(lon, lat);
+            return self.scan(filter, |b, a| b.intersects(&p) && a.geometry.intersects(&p));
+        }
         let (x, y) = self.frame().to_local(lon, lat);
-        let p = Point::new(x, y);
+        // Candidates from the local index; the test itself in lon/lat, which stays true
+        // for data far from the frame's origin, where the local projection folds (a
+        // world map in a frame centred on Shanghai).
+        let p = Point::new(lon, lat);
         let mut out: Vec<Handle> = self
             .trees(filter)
             .into_iter()
             .flat_map(|t| t.at_point([x, y]))
+            .filter(|e| self.lonlat_boxes[e.handle.index()].intersects(&p))
             .filter_map(|e| self.slot(e.handle).map(|s| (e.handle, s)))
-            .filter(|(_, s)| s.local.intersects(&p))
+            .filter(|(_, s)| s.asset.geometry.intersects(&p))
             .map(|(h, _)| h)
             .collect();
         out.sort_unstable();
@@ -289,6 +308,25 @@ impl Twin {
             .collect();
         out.sort_unstable();
         out
+    }
+
+    /// Every asset (of the filter's kinds) whose lon/lat box and asset pass `keep`, by
+    /// handle: the queries of a [`Twin::wide`] twin.
+    fn scan(
+        &self,
+        filter: Option<&KindFilter>,
+        keep: impl Fn(&Rect<f64>, &crate::Asset) -> bool,
+    ) -> Vec<Handle> {
+        self.slots
+            .iter()
+            .zip(&self.lonlat_boxes)
+            .enumerate()
+            .filter_map(|(i, (s, b))| {
+                let a = &s.as_ref()?.asset;
+                (filter.is_none_or(|f| f.matches(&a.kind)) && keep(b, a))
+                    .then_some(Handle(i as u32))
+            })
+            .collect()
     }
 
     /// The padded local-frame envelope of a lon/lat rectangle.

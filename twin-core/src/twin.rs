@@ -41,6 +41,18 @@ pub struct Twin {
     /// The lon/lat bounding box of every handle's geometry, dense and apart from the
     /// slots so a box query reads 32 bytes per candidate, not a whole asset.
     pub(crate) lonlat_boxes: Vec<Rect<f64>>,
+    /// Some asset lies where the local frame's projection folds or stretches (more
+    /// than 60° of longitude from its origin, or wider than 90°: a world map in a frame
+    /// centred on Shanghai). Lon/lat queries then test every asset's lon/lat box
+    /// instead of trusting the local index.
+    pub(crate) wide: bool,
+}
+
+/// Whether a lon/lat box is out of reach of a frame at `origin_lon` (see
+/// [`Twin::wide`]).
+fn is_wide(origin_lon: f64, b: &Rect<f64>) -> bool {
+    let off = |lon: f64| ((lon - origin_lon + 180.0).rem_euclid(360.0) - 180.0).abs();
+    b.width() > 90.0 || off(b.min().x) > 60.0 || off(b.max().x) > 60.0
 }
 
 /// Whether a new batch is big enough, relative to the tree, to rebuild it by bulk load.
@@ -58,6 +70,7 @@ impl Twin {
             index: SpatialIndex::default(),
             by_kind: BTreeMap::new(),
             lonlat_boxes: Vec::new(),
+            wide: false,
         }
     }
 
@@ -255,19 +268,46 @@ impl Twin {
         mapping: &Mapping,
         mode: LoadMode,
     ) -> Result<LoadReport, LoadError> {
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        match ext.as_str() {
-            "fgb" => self.load_flatgeobuf(path, mapping, mode),
-            "geojson" | "json" => self.load_geojson(path, mapping, mode),
-            _ => Err(LoadError::Format {
-                file: path.display().to_string(),
-                message: "unknown data format (expected .geojson, .json or .fgb)".into(),
-            }),
+        let read = load::read_file(path, mapping)?;
+        self.insert_read(read, mode)
+    }
+
+    /// A twin of a user's files, its local frame centred on their data (so a city
+    /// anywhere gets metres without distortion; the bundled island uses
+    /// [`LocalFrame::chongming`]). Returns each file's report, in order.
+    pub fn from_files(
+        paths: &[std::path::PathBuf],
+        mapping: &Mapping,
+        mode: LoadMode,
+    ) -> Result<(Twin, Vec<LoadReport>), LoadError> {
+        let reads = paths
+            .iter()
+            .map(|p| load::read_file(p, mapping))
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut union: Option<Rect<f64>> = None;
+        for a in reads.iter().flatten().flatten() {
+            let b = bounding_box(&a.geometry);
+            union = Some(match union {
+                None => b,
+                Some(u) => Rect::new(
+                    (u.min().x.min(b.min().x), u.min().y.min(b.min().y)),
+                    (u.max().x.max(b.max().x), u.max().y.max(b.max().y)),
+                ),
+            });
         }
+        let frame = union
+            .and_then(|u| {
+                let c = u.center();
+                // A frame at a pole has no east: keep it off them.
+                LocalFrame::try_new(c.x, c.y.clamp(-85.0, 85.0), 0.0).ok()
+            })
+            .unwrap_or_else(LocalFrame::chongming);
+        let mut twin = Twin::new(frame);
+        let mut reports = Vec::with_capacity(reads.len());
+        for read in reads {
+            reports.push(twin.insert_read(read, mode)?);
+        }
+        Ok((twin, reports))
     }
 
     /// Inserts what a reader produced: decode errors count as rejected features.
@@ -309,6 +349,7 @@ impl Twin {
         mode: LoadMode,
     ) -> Result<LoadReport, LoadError> {
         let mut rejected: Vec<FeatureError> = Vec::new();
+        let mut warnings: Vec<FeatureError> = Vec::new();
         let reject = |a: &Asset, problem: Problem| FeatureError {
             file: a.source.file.clone(),
             index: a.source.feature,
@@ -358,6 +399,9 @@ impl Twin {
                     locals.push(None);
                 }
                 None => {
+                    if let Err(p) = load::check_asset_validity(&a.geometry) {
+                        warnings.push(reject(a, p));
+                    }
                     batch_ids.insert(&a.id, &a.source);
                     locals.push(Some(self.to_local(&a.geometry)));
                 }
@@ -422,7 +466,9 @@ impl Twin {
             has_areas |= matches!(a.kind, AssetKind::Town | AssetKind::Island);
             let a_kind = a.kind.clone();
             self.by_id.insert(a.id.clone(), h);
-            self.lonlat_boxes.push(bounding_box(&a.geometry));
+            let b = bounding_box(&a.geometry);
+            self.wide |= is_wide(self.frame.origin_lon(), &b);
+            self.lonlat_boxes.push(b);
             self.slots.push(Some(Slot {
                 asset: a,
                 local,
@@ -459,7 +505,16 @@ impl Twin {
             self.relate(&inserted);
         }
         rejected.sort_by(|a, b| (&a.file, a.index).cmp(&(&b.file, b.index)));
-        Ok(LoadReport { inserted, rejected })
+        // Warnings of assets a relation dropped afterwards are not worth keeping.
+        warnings.retain(|w| {
+            w.id.as_deref()
+                .is_some_and(|id| self.by_id.contains_key(id))
+        });
+        Ok(LoadReport {
+            inserted,
+            rejected,
+            warnings,
+        })
     }
 
     /// Removes an asset by id and returns it. Assets attached to it keep their
@@ -495,6 +550,7 @@ impl Twin {
             .map(|a| a.id.clone())
             .ok_or(TwinError::UnknownHandle(h.0))?;
         load::check_asset_geometry(&geometry)
+            .and_then(|()| load::check_asset_validity(&geometry))
             .map_err(|problem| TwinError::Invalid { id, problem })?;
         let local = self.to_local(&geometry);
         let entry = envelope_entry(h, &local);
@@ -505,6 +561,7 @@ impl Twin {
             slot.asset.geometry = geometry;
             slot.local = local;
             self.lonlat_boxes[h.index()] = bounding_box(&slot.asset.geometry);
+            self.wide |= is_wide(self.frame.origin_lon(), &self.lonlat_boxes[h.index()]);
             (
                 std::mem::replace(&mut slot.entry, entry),
                 slot.asset.kind.clone(),

@@ -101,16 +101,6 @@ fn each_bad_feature_is_named_with_file_index_id_and_problem() {
             |p| matches!(p, Problem::TooFewPositions { got: 3, need: 4, .. }),
         ),
         (
-            // A bow-tie: the ring crosses itself.
-            polygon("X", "[[121.40,31.60],[121.41,31.61],[121.41,31.60],[121.40,31.61],[121.40,31.60]]"),
-            |p| matches!(p, Problem::InvalidGeometry(m) if m.contains("self-intersect") || m.contains("intersect")),
-        ),
-        (
-            // Wrong nesting: the hole lies outside its shell.
-            polygon("X", &format!("{SQUARE},[[121.50,31.70],[121.51,31.70],[121.51,31.71],[121.50,31.71],[121.50,31.70]]")),
-            |p| matches!(p, Problem::InvalidGeometry(m) if m.contains("interior") || m.contains("hole") || m.contains("exterior")),
-        ),
-        (
             point("X", "road", 200.0, 31.6),
             |p| matches!(p, Problem::OutOfRange { .. }),
         ),
@@ -164,6 +154,61 @@ fn each_bad_feature_is_named_with_file_index_id_and_problem() {
         assert_eq!(report.rejected.len(), 1, "case {i}");
         assert!(t.get_by_id("GOOD").is_some());
     }
+}
+
+#[test]
+fn invalid_polygons_load_as_they_are_with_a_warning() {
+    // Real files break OGC validity in small ways: the asset loads, even in a strict
+    // load, and the report names the feature and the problem.
+    let bowtie = polygon(
+        "BOWTIE",
+        "[[121.40,31.60],[121.41,31.61],[121.41,31.60],[121.40,31.61],[121.40,31.60]]",
+    );
+    let hole_outside = polygon(
+        "NESTING",
+        &format!(
+            "{SQUARE},[[121.50,31.70],[121.51,31.70],[121.51,31.71],[121.50,31.71],[121.50,31.70]]"
+        ),
+    );
+    let good = point("GOOD", "road", 121.5, 31.6);
+    let mut t = twin();
+    let report = t
+        .load_geojson_str(
+            &fc(&[&good, &bowtie, &hole_outside]),
+            "odd.geojson",
+            &Mapping::default(),
+            LoadMode::Strict,
+        )
+        .unwrap();
+    assert_eq!(report.inserted.len(), 3);
+    assert!(report.rejected.is_empty());
+    assert_eq!(report.warnings.len(), 2, "{:?}", report.warnings);
+    let w = &report.warnings[0];
+    assert_eq!((w.index, w.id.as_deref()), (1, Some("BOWTIE")));
+    assert!(
+        matches!(&w.problem, Problem::InvalidGeometry(m) if m.contains("intersect")),
+        "{w}"
+    );
+    let w = &report.warnings[1];
+    assert_eq!((w.index, w.id.as_deref()), (2, Some("NESTING")));
+    assert!(
+        matches!(&w.problem, Problem::InvalidGeometry(m) if m.contains("interior") || m.contains("hole") || m.contains("exterior")),
+        "{w}"
+    );
+    // Moving an asset onto an invalid polygon is still refused.
+    let g = t.handle("GOOD").unwrap();
+    let bad: geo_types::Geometry<f64> = geo_types::Polygon::new(
+        geo_types::LineString::from(vec![
+            (121.40, 31.60),
+            (121.41, 31.61),
+            (121.41, 31.60),
+            (121.40, 31.61),
+            (121.40, 31.60),
+        ]),
+        vec![],
+    )
+    .into();
+    assert!(t.move_asset(g, bad).is_err());
 }
 
 #[test]

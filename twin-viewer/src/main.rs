@@ -35,9 +35,19 @@ struct Options {
     /// bundled island; repeat for several.
     #[arg(long = "data")]
     data: Vec<PathBuf>,
-    /// CRS of the --data files.
-    #[arg(long, default_value = "EPSG:4326")]
-    crs: String,
+    /// CRS of the --data files, overriding one a file declares; without either,
+    /// lon/lat (EPSG:4326).
+    #[arg(long)]
+    crs: Option<String>,
+    /// A mapping file (JSON, docs/mapping.md) for the --data files.
+    #[arg(long, value_name = "FILE")]
+    mapping: Option<PathBuf>,
+    /// Where the --data files' ids come from: a property, `@feature` or `auto`.
+    #[arg(long, value_name = "FIELD|@feature|auto")]
+    id: Option<String>,
+    /// What the --data files' features are: a kind, `@FIELD` or `osm`.
+    #[arg(long = "as", value_name = "KIND|@FIELD|osm")]
+    kind_as: Option<String>,
     /// Keep the good features of a --data file and report the bad ones.
     #[arg(long)]
     lenient: bool,
@@ -128,20 +138,32 @@ fn load(opts: &Options) -> Result<Twin, String> {
         return twin_chongming::island::load(&config)
             .map_err(|e| format!("loading the island: {e}"));
     }
-    let crs: twin_core::crs::Crs = opts.crs.parse().map_err(|e| format!("--crs: {e}"))?;
-    let mapping = twin_core::Mapping::default().with_crs(crs);
+    let text = opts
+        .mapping
+        .as_ref()
+        .map(|p| std::fs::read_to_string(p).map_err(|e| format!("--mapping {}: {e}", p.display())))
+        .transpose()?;
+    let mapping = twin_core::Mapping::from_options(
+        text.as_deref(),
+        opts.id.as_deref(),
+        opts.kind_as.as_deref(),
+        opts.crs.as_deref(),
+    )
+    .map_err(|e| e.to_string())?;
     let mode = if opts.lenient {
         twin_core::LoadMode::Lenient
     } else {
         twin_core::LoadMode::Strict
     };
-    let mut twin = Twin::new(twin_core::crs::LocalFrame::chongming());
-    for path in &opts.data {
-        let report = twin
-            .load_file(path, &mapping, mode)
-            .map_err(|e| e.to_string())?;
+    // The frame is centred on the files' data: a city anywhere gets true metres.
+    let (twin, reports) =
+        Twin::from_files(&opts.data, &mapping, mode).map_err(|e| e.to_string())?;
+    for report in &reports {
         for r in &report.rejected {
             eprintln!("twin-viewer: rejected {r}");
+        }
+        for w in &report.warnings {
+            eprintln!("twin-viewer: loaded as it is: {w}");
         }
     }
     Ok(twin)

@@ -204,6 +204,22 @@ impl FromStr for Crs {
         if let Some(args) = up.strip_prefix("LOCAL(").and_then(|r| r.strip_suffix(')')) {
             return parse_local(t, args);
         }
+        // OGC's URLs: http(s)://www.opengis.net/def/crs/EPSG/0/<code> and …/OGC/1.3/CRS84.
+        let url = up
+            .strip_prefix("HTTPS://")
+            .or_else(|| up.strip_prefix("HTTP://"))
+            .and_then(|r| r.strip_prefix("WWW.OPENGIS.NET/DEF/CRS/"));
+        if let Some(rest) = url {
+            if rest.starts_with("OGC/") && rest.ends_with("/CRS84") {
+                return Ok(Crs::Wgs84);
+            }
+            if let Some(code) = rest
+                .strip_prefix("EPSG/")
+                .and_then(|r| r.rsplit('/').next())
+            {
+                return format!("EPSG:{code}").parse();
+            }
+        }
         let code = if let Some(c) = up.strip_prefix("EPSG:") {
             Some(c.trim())
         } else if let Some(c) = up.strip_prefix("URN:OGC:DEF:CRS:EPSG:") {
@@ -326,6 +342,19 @@ mod tests {
             assert_eq!(s.parse::<Crs>().unwrap(), Crs::Cgcs2000, "{s}");
         }
         assert_eq!("EPSG:3857".parse::<Crs>().unwrap(), Crs::WebMercator);
+        for url in [
+            "https://www.opengis.net/def/crs/EPSG/0/3857",
+            "http://www.opengis.net/def/crs/EPSG/0/3857",
+            "urn:ogc:def:crs:EPSG::3857",
+        ] {
+            assert_eq!(url.parse::<Crs>().unwrap(), Crs::WebMercator, "{url}");
+        }
+        assert_eq!(
+            "http://www.opengis.net/def/crs/OGC/1.3/CRS84"
+                .parse::<Crs>()
+                .unwrap(),
+            Crs::Wgs84
+        );
         assert_eq!(
             "EPSG:32651".parse::<Crs>().unwrap(),
             Crs::Utm {

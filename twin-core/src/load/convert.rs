@@ -140,8 +140,8 @@ fn convert_value(
     })
 }
 
-/// Checks a geo-types geometry: finite coordinates, enough positions, valid polygons
-/// (no self-intersection, holes inside their shell, no overlapping parts).
+/// Checks a geo-types geometry: finite coordinates and at least one position. Polygon
+/// validity is [`check_validity`], a warning rather than a refusal.
 pub(crate) fn check_geometry(g: &Geometry<f64>) -> Result<(), Problem> {
     for (index, c) in g.coords_iter().enumerate() {
         if !c.x.is_finite() || !c.y.is_finite() {
@@ -155,10 +155,15 @@ pub(crate) fn check_geometry(g: &Geometry<f64>) -> Result<(), Problem> {
     if g.coords_count() == 0 {
         return Err(Problem::UnsupportedGeometry("empty geometry".into()));
     }
-    if let Err(e) = g.check_validation() {
-        return Err(Problem::InvalidGeometry(e.to_string()));
-    }
     Ok(())
+}
+
+/// OGC validity: no self-intersection, holes inside their shell, no overlapping parts.
+/// Real files break it in small ways (Natural Earth's Sudan, Canada and Antarctica), so
+/// a loader keeps such an asset as it is and reports the problem as a warning.
+pub(crate) fn check_validity(g: &Geometry<f64>) -> Result<(), Problem> {
+    g.check_validation()
+        .map_err(|e| Problem::InvalidGeometry(e.to_string()))
 }
 
 /// The transformer from a file's CRS to WGS84, made once per file.
@@ -173,8 +178,14 @@ pub(crate) fn wgs84_transformer(crs: &Crs, file: &str) -> Result<Transformer, Lo
 pub(crate) fn to_wgs84(mut g: Geometry<f64>, t: &Transformer) -> Result<Geometry<f64>, Problem> {
     if !t.is_identity() {
         t.convert_geometry(&mut g)?;
+        check_range(&g, "EPSG:4326")?;
+    } else {
+        // Read as lon/lat: metres here mean the file is projected and says nothing.
+        check_range(
+            &g,
+            "longitude/latitude (EPSG:4326); if the file is projected, give its CRS (--crs EPSG:…)",
+        )?;
     }
-    check_range(&g, "EPSG:4326")?;
     Ok(g)
 }
 

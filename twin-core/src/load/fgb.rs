@@ -45,7 +45,26 @@ pub fn read_flatgeobuf_from<R: Read + Seek>(
     let mut iter = fgb
         .select_all_seq()
         .map_err(|e| format(format!("cannot read features: {e}")))?;
-    let transformer = wgs84_transformer(&mapping.crs, file)?;
+    // The header's CRS (an EPSG code) unless the caller gave one.
+    let declared = match iter.header().crs() {
+        Some(c) if mapping.file_crs && c.code() != 0 => {
+            let org = c.org().unwrap_or("EPSG");
+            let name = format!("{org}:{}", c.code());
+            Some(name.parse().map_err(|e| LoadError::Mapping {
+                file: file.to_string(),
+                message: format!(
+                    "the file's header declares {name}, which this build cannot convert: {e} (give another CRS with --crs, or build with the proj feature)"
+                ),
+            })?)
+        }
+        _ => None,
+    };
+    let crs = mapping.crs_for(declared);
+    let transformer = wgs84_transformer(&crs, file)?;
+    let mapping = &Mapping {
+        crs,
+        ..mapping.clone()
+    };
     let header_type = iter.header().geometry_type();
     let columns: Vec<(String, ColumnType)> = iter
         .header()
@@ -84,10 +103,9 @@ pub fn read_flatgeobuf_from<R: Read + Seek>(
         let result = match props {
             Err(e) => Err(err(None, Problem::Decode(e))),
             Ok(props) => {
-                let id_guess = props.get(&mapping.id).map(|v| match v {
-                    Value::String(s) => format!("{}{s}", mapping.id_prefix),
-                    other => format!("{}{other}", mapping.id_prefix),
-                });
+                // A FlatGeobuf feature's own id is its index (GDAL's FID).
+                let fid = index.to_string();
+                let id_guess = mapping.id_guess(Some(&props), fid_for(mapping, &fid), &file, index);
                 feature
                     .fbs_feature()
                     .geometry()
@@ -97,7 +115,13 @@ pub fn read_flatgeobuf_from<R: Read + Seek>(
                     .and_then(|g| to_wgs84(g, &transformer).map_err(|p| err(id_guess.clone(), p)))
                     .and_then(|g| {
                         mapping
-                            .asset_from_properties(Some(&props), None, g, &file, index)
+                            .asset_from_properties(
+                                Some(&props),
+                                fid_for(mapping, &fid),
+                                g,
+                                &file,
+                                index,
+                            )
                             .map_err(|(id, p)| err(id, p))
                     })
             }
@@ -106,6 +130,12 @@ pub fn read_flatgeobuf_from<R: Read + Seek>(
         index += 1;
     }
     Ok(out)
+}
+
+/// The feature index as the own id only when the mapping asks for the feature's own id
+/// (a file without an id column must not load with ids nobody chose).
+fn fid_for<'a>(mapping: &Mapping, fid: &'a str) -> Option<&'a str> {
+    (mapping.id == super::mapping::IdSource::Feature).then_some(fid)
 }
 
 /// Decodes a FlatGeobuf geometry with every index checked (the flatgeobuf crate's own

@@ -17,6 +17,21 @@ struct RawCollection<'a> {
     kind: String,
     #[serde(borrow, default)]
     features: Option<Vec<&'a RawValue>>,
+    /// GeoJSON 2008's `crs` member (RFC 7946 dropped it; many files still carry it).
+    #[serde(default)]
+    crs: Option<serde_json::Value>,
+}
+
+/// The CRS a legacy `crs` member names (`{"type": "name", "properties": {"name":
+/// "urn:ogc:def:crs:EPSG::3857"}}`).
+fn declared_crs(crs: &serde_json::Value, file: &str) -> Result<Option<crate::crs::Crs>, LoadError> {
+    let Some(name) = crs["properties"]["name"].as_str() else {
+        return Ok(None);
+    };
+    name.parse().map(Some).map_err(|e| LoadError::Mapping {
+        file: file.to_string(),
+        message: format!("the file's `crs` member names `{name}`: {e} (give the CRS with --crs)"),
+    })
 }
 
 /// Reads a GeoJSON file into assets (not yet inserted into a twin).
@@ -69,7 +84,16 @@ pub fn read_geojson_str(
             )));
         }
     };
-    let transformer = wgs84_transformer(&mapping.crs, file)?;
+    let declared = match &raw.crs {
+        Some(c) if mapping.file_crs => declared_crs(c, file)?,
+        _ => None,
+    };
+    let crs = mapping.crs_for(declared);
+    let transformer = wgs84_transformer(&crs, file)?;
+    let mapping = &Mapping {
+        crs,
+        ..mapping.clone()
+    };
     let file: Arc<str> = Arc::from(file);
     Ok(features
         .iter()
@@ -98,20 +122,12 @@ fn read_feature(
         geojson::feature::Id::Number(n) => n.to_string(),
     });
     // Read the id first so a geometry error can name it.
-    let id_guess = feature
-        .properties
-        .as_ref()
-        .and_then(|p| p.get(&mapping.id))
-        .and_then(|v| match v {
-            serde_json::Value::String(s) => Some(format!("{}{}", mapping.id_prefix, s.trim())),
-            serde_json::Value::Number(n) => Some(format!("{}{n}", mapping.id_prefix)),
-            _ => None,
-        })
-        .or_else(|| {
-            fallback_id
-                .as_ref()
-                .map(|s| format!("{}{s}", mapping.id_prefix))
-        });
+    let id_guess = mapping.id_guess(
+        feature.properties.as_ref(),
+        fallback_id.as_deref(),
+        file,
+        index,
+    );
     let geometry = match &feature.geometry {
         None => return Err(err(id_guess, Problem::MissingGeometry)),
         Some(g) => geometry_from_geojson(&g.value).map_err(|p| err(id_guess.clone(), p))?,
@@ -120,7 +136,7 @@ fn read_feature(
     mapping
         .asset_from_properties(
             feature.properties.as_ref(),
-            fallback_id,
+            fallback_id.as_deref(),
             geometry,
             file,
             index,

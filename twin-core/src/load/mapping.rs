@@ -17,6 +17,110 @@ pub enum KindSource {
     Property(String),
     /// Every feature of the file has this kind.
     Fixed(AssetKind),
+    /// The first rule on the feature's properties that matches
+    /// ([`KindRules::osm`] reads OpenStreetMap tags).
+    Rules(KindRules),
+}
+
+/// Where an asset's id comes from.
+#[derive(Clone, Debug, PartialEq)]
+pub enum IdSource {
+    /// This property; a feature without it falls back to its own GeoJSON `id` member.
+    Property(String),
+    /// The feature's own id: GeoJSON's `id` member, or a FlatGeobuf feature's index
+    /// (GDAL's FID).
+    Feature,
+    /// Made from the file's name and the feature's index (`roads:0`, `roads:1` …):
+    /// the same for every load of the same file, and marked on the asset with the
+    /// property `id_generated: true`.
+    Auto,
+}
+
+/// Rules that give a feature its kind from its properties, tried in order.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct KindRules {
+    /// The rules.
+    pub rules: Vec<KindRule>,
+    /// The kind of a feature no rule matches; `None` refuses such a feature.
+    pub default: Option<AssetKind>,
+}
+
+/// One rule: a property, the value it must have, the kind it gives.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KindRule {
+    /// The property (`building`, `highway`, `landuse` …).
+    pub property: String,
+    /// The values that match; empty matches any value but `no`, `false` and empty.
+    pub equals: Vec<String>,
+    /// The kind.
+    pub kind: AssetKind,
+}
+
+impl KindRules {
+    /// OpenStreetMap's tags: bridges, buildings, roads, railways, waterways, water,
+    /// parks, farmland, parking, chargers, ferry terminals, waste sites.
+    pub fn osm() -> KindRules {
+        let rule = |property: &str, equals: &[&str], kind: AssetKind| KindRule {
+            property: property.into(),
+            equals: equals.iter().map(|s| s.to_string()).collect(),
+            kind,
+        };
+        KindRules {
+            rules: vec![
+                rule("bridge", &[], AssetKind::Bridge),
+                rule("man_made", &["bridge"], AssetKind::Bridge),
+                rule("building", &[], AssetKind::Building),
+                rule("building:part", &[], AssetKind::Building),
+                rule("amenity", &["charging_station"], AssetKind::EvCharger),
+                rule("amenity", &["parking"], AssetKind::ParkingLot),
+                rule("amenity", &["ferry_terminal"], AssetKind::FerryTerminal),
+                rule(
+                    "amenity",
+                    &["waste_transfer_station", "recycling"],
+                    AssetKind::GarbageStation,
+                ),
+                rule("highway", &[], AssetKind::Road),
+                rule("railway", &[], AssetKind::Custom("railway".into())),
+                rule("waterway", &[], AssetKind::River),
+                rule("natural", &["water"], AssetKind::WaterBody),
+                rule("water", &[], AssetKind::WaterBody),
+                rule("leisure", &["park", "garden"], AssetKind::GreenSpace),
+                rule(
+                    "landuse",
+                    &["grass", "recreation_ground", "village_green"],
+                    AssetKind::GreenSpace,
+                ),
+                rule(
+                    "landuse",
+                    &["farmland", "farmyard", "orchard"],
+                    AssetKind::FarmField,
+                ),
+                rule("man_made", &["pipeline"], AssetKind::Pipe),
+            ],
+            default: None,
+        }
+    }
+
+    /// The kind the rules give a feature with these properties.
+    pub fn kind_of(&self, props: &serde_json::Map<String, Value>) -> Option<AssetKind> {
+        for r in &self.rules {
+            let value = match props.get(&r.property) {
+                Some(Value::String(s)) => s.trim().to_string(),
+                Some(Value::Bool(b)) => b.to_string(),
+                Some(Value::Number(n)) => n.to_string(),
+                _ => continue,
+            };
+            let hit = if r.equals.is_empty() {
+                !value.is_empty() && value != "no" && value != "false"
+            } else {
+                r.equals.contains(&value)
+            };
+            if hit {
+                return Some(r.kind.clone());
+            }
+        }
+        self.default.clone()
+    }
 }
 
 /// How to read a file's features into assets.
@@ -27,9 +131,8 @@ pub enum KindSource {
 /// Arrays and objects are kept as their JSON text; `null`s are dropped.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Mapping {
-    /// The property holding the id. When the feature lacks it, the feature's own `id`
-    /// member (GeoJSON) is used.
-    pub id: String,
+    /// Where the id comes from.
+    pub id: IdSource,
     /// Prepended to every id read (e.g. `CM-BLD-`), to keep ids of several sources apart.
     pub id_prefix: String,
     /// Where the kind comes from.
@@ -42,6 +145,14 @@ pub struct Mapping {
     pub name_en: String,
     /// The property holding the height above the base (m).
     pub height: String,
+    /// The property holding a number of storeys, used (times `storey_height`) when
+    /// the feature has no height (OpenStreetMap's `building:levels`); empty: none.
+    pub levels: String,
+    /// Metres per storey for `levels`.
+    pub storey_height: f64,
+    /// The property holding the height of the asset's bottom above its base
+    /// (OpenStreetMap's `min_height`: a bridge deck, an overhang); empty: none.
+    pub min_height: String,
     /// The property holding the base elevation (m).
     pub base: String,
     /// The property holding the z-level (`underground`, `ground`, `water`, `air`).
@@ -50,25 +161,33 @@ pub struct Mapping {
     pub attached_to: String,
     /// The property naming the asset this one is part of.
     pub part_of: String,
-    /// The CRS the file's coordinates are in.
+    /// The CRS the file's coordinates are in, when the file does not say.
     pub crs: Crs,
+    /// Whether a CRS the file declares (a FlatGeobuf header, GeoJSON's legacy `crs`
+    /// member) wins over `crs`; [`Mapping::with_crs`] turns it off (a CRS given by
+    /// the user overrides the file's).
+    pub file_crs: bool,
 }
 
 impl Default for Mapping {
     fn default() -> Self {
         Mapping {
-            id: "id".into(),
+            id: IdSource::Property("id".into()),
             id_prefix: String::new(),
             kind: KindSource::Property("kind".into()),
             sensor_type: "sensor_type".into(),
             name_zh: "name_zh".into(),
             name_en: "name_en".into(),
             height: "height".into(),
+            levels: String::new(),
+            storey_height: 3.0,
+            min_height: String::new(),
             base: "base".into(),
             z_level: "z_level".into(),
             attached_to: "attached_to".into(),
             part_of: "part_of".into(),
             crs: Crs::Wgs84,
+            file_crs: true,
         }
     }
 }
@@ -82,34 +201,79 @@ impl Mapping {
         }
     }
 
-    /// The default mapping in the given CRS.
+    /// This mapping with the coordinates in `crs`, whatever the file declares.
     pub fn with_crs(mut self, crs: Crs) -> Self {
         self.crs = crs;
+        self.file_crs = false;
         self
     }
 
+    /// The CRS to read a file in that declares `declared` (or nothing).
+    pub(crate) fn crs_for(&self, declared: Option<Crs>) -> Crs {
+        match declared {
+            Some(c) if self.file_crs => c,
+            _ => self.crs.clone(),
+        }
+    }
+
+    /// The id a feature's properties name before the asset is built (for errors).
+    pub(crate) fn id_guess(
+        &self,
+        props: Option<&serde_json::Map<String, Value>>,
+        own_id: Option<&str>,
+        file: &str,
+        index: usize,
+    ) -> Option<String> {
+        self.raw_id(props, own_id, file, index)
+            .map(|id| format!("{}{id}", self.id_prefix))
+    }
+
+    fn raw_id(
+        &self,
+        props: Option<&serde_json::Map<String, Value>>,
+        own_id: Option<&str>,
+        file: &str,
+        index: usize,
+    ) -> Option<String> {
+        let own = || {
+            own_id
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        match &self.id {
+            IdSource::Property(p) => match props.and_then(|m| m.get(p)) {
+                Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
+                Some(Value::Number(n)) => Some(n.to_string()),
+                _ => own(),
+            },
+            IdSource::Feature => own(),
+            IdSource::Auto => Some(format!("{}:{index}", file_stem(file))),
+        }
+    }
+
     /// Builds an asset (without geometry checks, which the readers do) from a feature's
-    /// properties. `fallback_id` is the feature's own id member, if any.
+    /// properties. `own_id` is the feature's own id (GeoJSON's `id` member; a
+    /// FlatGeobuf feature's index, used only by [`IdSource::Feature`]).
     pub(crate) fn asset_from_properties(
         &self,
         props: Option<&serde_json::Map<String, Value>>,
-        fallback_id: Option<String>,
+        own_id: Option<&str>,
         geometry: geo_types::Geometry<f64>,
         file: &Arc<str>,
         index: usize,
     ) -> Result<Asset, (Option<String>, Problem)> {
         let empty = serde_json::Map::new();
         let props = props.unwrap_or(&empty);
-        let raw_id = match props.get(&self.id) {
-            Some(Value::String(s)) if !s.trim().is_empty() => Some(s.trim().to_string()),
-            Some(Value::Number(n)) => Some(n.to_string()),
-            _ => fallback_id.filter(|s| !s.trim().is_empty()),
-        };
-        let Some(raw_id) = raw_id else {
+        let Some(raw_id) = self.raw_id(Some(props), own_id, file, index) else {
             return Err((
                 None,
                 Problem::MissingId {
-                    property: self.id.clone(),
+                    property: match &self.id {
+                        IdSource::Property(p) => p.clone(),
+                        IdSource::Feature => "the feature's own id".into(),
+                        IdSource::Auto => String::new(),
+                    },
                 },
             ));
         };
@@ -135,6 +299,12 @@ impl Mapping {
                     }));
                 }
             },
+            KindSource::Rules(rules) => rules.kind_of(props).ok_or_else(|| {
+                fail(Problem::BadProperty {
+                    name: "kind".into(),
+                    message: "no kind rule matches the feature's properties and the rules give no default".into(),
+                })
+            })?,
         };
 
         let number = |name: &str| -> Result<Option<f64>, Problem> {
@@ -147,11 +317,11 @@ impl Mapping {
                         message: "not a finite number".into(),
                     }),
                 },
-                Some(Value::String(s)) => match s.trim().parse::<f64>() {
-                    Ok(v) if v.is_finite() => Ok(Some(v)),
-                    _ => Err(Problem::BadProperty {
+                Some(Value::String(s)) => match metres(s) {
+                    Some(v) => Ok(Some(v)),
+                    None => Err(Problem::BadProperty {
                         name: name.into(),
-                        message: format!("`{s}` is not a number"),
+                        message: format!("`{s}` is not a number (of metres or feet)"),
                     }),
                 },
                 Some(other) => Err(Problem::BadProperty {
@@ -173,14 +343,35 @@ impl Mapping {
             }
         };
 
-        let height = number(&self.height).map_err(fail)?.unwrap_or(0.0);
+        let optional = |name: &str| -> Result<Option<f64>, Problem> {
+            if name.is_empty() {
+                Ok(None)
+            } else {
+                number(name)
+            }
+        };
+        let levels = optional(&self.levels).map_err(fail)?;
+        let mut height = match number(&self.height).map_err(fail)? {
+            Some(h) => h,
+            None => levels.map_or(0.0, |l| l * self.storey_height),
+        };
         if height < 0.0 {
             return Err(fail(Problem::BadProperty {
                 name: self.height.clone(),
                 message: format!("height {height} is negative"),
             }));
         }
-        let base = number(&self.base).map_err(fail)?.unwrap_or(0.0);
+        let mut base = number(&self.base).map_err(fail)?.unwrap_or(0.0);
+        if let Some(min) = optional(&self.min_height).map_err(fail)? {
+            if min < 0.0 || min > height {
+                return Err(fail(Problem::BadProperty {
+                    name: self.min_height.clone(),
+                    message: format!("{min} m is not between 0 and the height {height} m"),
+                }));
+            }
+            base += min;
+            height -= min;
+        }
         let z_level = match text(&self.z_level).map_err(fail)? {
             None => kind.default_z_level(),
             Some(s) => ZLevel::parse(&s).ok_or_else(|| {
@@ -195,8 +386,14 @@ impl Mapping {
         let attached_to = text(&self.attached_to).map_err(fail)?;
         let part_of = text(&self.part_of).map_err(fail)?;
 
+        let id_prop = match &self.id {
+            IdSource::Property(p) => p.as_str(),
+            _ => "",
+        };
         let consumed = [
-            self.id.as_str(),
+            id_prop,
+            self.levels.as_str(),
+            self.min_height.as_str(),
             self.sensor_type.as_str(),
             self.name_zh.as_str(),
             self.name_en.as_str(),
@@ -208,11 +405,11 @@ impl Mapping {
         ];
         let kind_prop = match &self.kind {
             KindSource::Property(p) => Some(p.as_str()),
-            KindSource::Fixed(_) => None,
+            KindSource::Fixed(_) | KindSource::Rules(_) => None,
         };
         let mut properties = Properties::new();
         for (k, v) in props {
-            if consumed.contains(&k.as_str()) || Some(k.as_str()) == kind_prop {
+            if (!k.is_empty() && consumed.contains(&k.as_str())) || Some(k.as_str()) == kind_prop {
                 continue;
             }
             let value = match v {
@@ -226,6 +423,9 @@ impl Mapping {
                 other => PropValue::Str(other.to_string()),
             };
             properties.insert(k.clone(), value);
+        }
+        if self.id == IdSource::Auto {
+            properties.insert("id_generated".into(), PropValue::Bool(true));
         }
         properties.shrink_to_fit();
 
@@ -249,5 +449,52 @@ impl Mapping {
                 feature: index,
             },
         })
+    }
+}
+
+/// A file's name without its folder and extension (`data/roads.geojson` → `roads`).
+fn file_stem(file: &str) -> &str {
+    let name = file.rsplit(['/', '\\']).next().unwrap_or(file);
+    match name.split_once('.') {
+        Some((stem, _)) if !stem.is_empty() => stem,
+        _ => name,
+    }
+}
+
+/// A length as OpenStreetMap and many GIS files write it: `12`, `12.5 m`, `40 ft`,
+/// `40'`; `None` for anything else.
+fn metres(s: &str) -> Option<f64> {
+    let t = s.trim();
+    let (num, factor) = if let Some(n) = t.strip_suffix("ft").or_else(|| t.strip_suffix('\'')) {
+        (n, 0.3048)
+    } else if let Some(n) = t
+        .strip_suffix("metres")
+        .or_else(|| t.strip_suffix("meters"))
+        .or_else(|| t.strip_suffix('m'))
+    {
+        (n, 1.0)
+    } else {
+        (t, 1.0)
+    };
+    let v = num.trim().parse::<f64>().ok()? * factor;
+    v.is_finite().then_some(v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lengths_with_units() {
+        assert_eq!(metres("15"), Some(15.0));
+        assert_eq!(metres(" 15 m "), Some(15.0));
+        assert_eq!(metres("12.5m"), Some(12.5));
+        assert_eq!(metres("100 ft"), Some(30.48));
+        assert_eq!(metres("10'"), Some(3.048));
+        assert_eq!(metres("tall"), None);
+        assert_eq!(metres("inf"), None);
+        assert_eq!(file_stem("data/roads.geojson"), "roads");
+        assert_eq!(file_stem("C:\\x\\a.b.fgb"), "a");
+        assert_eq!(file_stem(".hidden"), ".hidden");
     }
 }

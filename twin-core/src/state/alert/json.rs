@@ -277,7 +277,9 @@ pub fn load_geofences_json(text: &str) -> Result<Vec<GeofenceRule>, RuleError> {
         let zone: geo_types::Geometry<f64> = geometry
             .try_into()
             .map_err(|e| fail(format!("`geofence`: {e}")))?;
-        crate::load::check_asset_geometry(&zone).map_err(|p| fail(format!("`geofence`: {p}")))?;
+        crate::load::check_asset_geometry(&zone)
+            .and_then(|()| crate::load::check_asset_validity(&zone))
+            .map_err(|p| fail(format!("`geofence`: {p}")))?;
         let kinds = v
             .get("kinds")
             .and_then(|x| x.as_str())

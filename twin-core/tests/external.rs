@@ -1,0 +1,260 @@
+//! Files other projects wrote (tests/data/external, with their sources and licences)
+//! load with a mapping: their own id and kind fields, the CRS their header declares,
+//! OpenStreetMap's tags and heights. Known answers are counted features, points inside
+//! known countries, and a vertex converted from Web Mercator by hand.
+
+use std::path::PathBuf;
+
+use geo::CoordsIter;
+use twin_core::crs::LocalFrame;
+use twin_core::{AssetKind, IdSource, KindFilter, LoadError, LoadMode, Mapping, Twin};
+
+fn data(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/external")
+        .join(name)
+}
+
+fn twin() -> Twin {
+    Twin::new(LocalFrame::chongming())
+}
+
+#[test]
+fn natural_earth_countries_load_with_their_own_id_and_name_fields() {
+    let mapping =
+        Mapping::from_json(r#"{"id": "ADM0_A3", "kind": "custom:country", "name_en": "NAME"}"#)
+            .unwrap();
+    let path = data("ne_110m_admin_0_countries.geojson");
+    // All 177, even in a strict load: Sudan's ring crosses itself, which is reported
+    // as a warning.
+    let mut t = twin();
+    let report = t.load_file(&path, &mapping, LoadMode::Strict).unwrap();
+    assert_eq!(report.inserted.len(), 177);
+    assert_eq!(report.warnings.len(), 1);
+    assert_eq!(report.warnings[0].id.as_deref(), Some("SDN"));
+    assert!(report.warnings[0].to_string().contains("self-intersection"));
+    // Paris is in France, Canberra in Australia, Brasília in Brazil.
+    let country: KindFilter = "custom:country".parse().unwrap();
+    for ((lon, lat), want, name) in [
+        ((2.35, 48.86), "FRA", "France"),
+        ((149.13, -35.28), "AUS", "Australia"),
+        ((-47.88, -15.79), "BRA", "Brazil"),
+    ] {
+        let hits = t.query_containing((lon, lat), Some(&country));
+        let ids: Vec<&str> = hits
+            .iter()
+            .map(|h| t.get(*h).unwrap().id.as_str())
+            .collect();
+        assert_eq!(ids, [want], "at {lon},{lat}");
+        let a = t.get(hits[0]).unwrap();
+        assert_eq!(a.name_en.as_deref(), Some(name));
+        assert!(
+            !a.properties.contains_key("ADM0_A3"),
+            "the id field is consumed"
+        );
+        assert!(a.properties.contains_key("ISO_A2"), "other fields are kept");
+    }
+}
+
+#[test]
+fn a_flatgeobuf_file_with_its_index_and_header_crs() {
+    let mut mapping = Mapping::default();
+    mapping.set_kind("custom:country").unwrap();
+    mapping.name_en = "name".into();
+    let mut t = twin();
+    let report = t
+        .load_file(&data("countries.fgb"), &mapping, LoadMode::Strict)
+        .unwrap();
+    assert_eq!(report.inserted.len(), 179);
+    // Antarctica and Canada have rings that cross themselves.
+    let odd: Vec<&str> = report
+        .warnings
+        .iter()
+        .filter_map(|w| w.id.as_deref())
+        .collect();
+    assert_eq!(odd, ["ATA", "CAN"]);
+    // The flatgeobuf project's README: the box (8.8, 47.2, 9.5, 55.3) holds 6
+    // features, one of them Denmark.
+    let hits = t.query_bbox(geo_types::Rect::new((8.8, 47.2), (9.5, 55.3)), None);
+    let names: Vec<&str> = hits
+        .iter()
+        .filter_map(|h| t.get(*h).unwrap().name_en.as_deref())
+        .collect();
+    assert_eq!(hits.len(), 6, "{names:?}");
+    assert!(names.contains(&"Denmark"), "{names:?}");
+}
+
+#[test]
+fn osm_buildings_in_web_mercator_with_tags_heights_and_feature_ids() {
+    let mut mapping =
+        Mapping::from_json(r#"{"kind": "osm", "levels": "building:levels"}"#).unwrap();
+    mapping.id = IdSource::Feature;
+    let path = data("osm-buildings-3857-ch-sample.fgb");
+    let mut t = twin();
+    let report = t.load_file(&path, &mapping, LoadMode::Strict).unwrap();
+    assert_eq!(report.inserted.len(), 204);
+    assert!(t.iter().all(|(_, a)| a.kind == AssetKind::Building));
+    // Feature ids are the features' indexes (GDAL's FIDs).
+    let first = t.get(t.handle("0").unwrap()).unwrap();
+    assert_eq!(first.source.feature, 0);
+    assert_eq!(
+        first.source_crs,
+        twin_core::crs::Crs::WebMercator,
+        "the header's CRS"
+    );
+    // Its first vertex, converted by hand from the file's own metres:
+    // lon = x / R, lat = 2 atan(e^(y / R)) - π/2, R = 6 378 137 m.
+    let (x, y) = first_vertex_in_file(&path);
+    let r = 6_378_137.0f64;
+    let lon = (x / r).to_degrees();
+    let lat = (2.0 * (y / r).exp().atan() - std::f64::consts::FRAC_PI_2).to_degrees();
+    let c = first.geometry.coords_iter().next().unwrap();
+    assert!(
+        (c.x - lon).abs() < 1e-9 && (c.y - lat).abs() < 1e-9,
+        "({}, {}) read, ({lon}, {lat}) by hand",
+        c.x,
+        c.y
+    );
+    assert!(
+        (5.9..10.5).contains(&lon) && (45.8..47.9).contains(&lat),
+        "in Switzerland"
+    );
+    // Heights as OSM writes them: `15 m` is 15 m.
+    let tall = t
+        .iter()
+        .find(|(_, a)| a.source.feature == 59)
+        .map(|(_, a)| a.vertical.height)
+        .unwrap();
+    assert_eq!(tall, 15.0);
+}
+
+/// The first x, y of the first feature, as stored in the file (read with the
+/// flatgeobuf crate, not twin's reader).
+fn first_vertex_in_file(path: &std::path::Path) -> (f64, f64) {
+    use fallible_streaming_iterator::FallibleStreamingIterator;
+    let mut r = std::io::BufReader::new(std::fs::File::open(path).unwrap());
+    let fgb = flatgeobuf::FgbReader::open(&mut r).unwrap();
+    let mut it = fgb.select_all_seq().unwrap();
+    let f = it.next().unwrap().unwrap();
+    let xy = f.fbs_feature().geometry().unwrap();
+    let parts = xy.parts().map(|p| p.get(0));
+    let g = parts.unwrap_or(xy);
+    let v = g.xy().unwrap();
+    (v.get(0), v.get(1))
+}
+
+#[test]
+fn a_header_crs_this_build_cannot_convert_is_named_and_crs_overrides_it() {
+    let mut mapping = Mapping::default();
+    mapping.set_id("auto").unwrap();
+    mapping.set_kind("building").unwrap();
+    let path = data("poly00.fgb");
+    let r = twin().load_file(&path, &mapping, LoadMode::Strict);
+    #[cfg(not(feature = "proj"))]
+    {
+        let e = r.unwrap_err();
+        assert!(matches!(e, LoadError::Mapping { .. }), "{e}");
+        let e = e.to_string();
+        assert!(e.contains("EPSG:27700") && e.contains("--crs"), "{e}");
+    }
+    #[cfg(feature = "proj")]
+    {
+        // With PROJ: British National Grid to lon/lat. The file is GDAL's synthetic
+        // `poly` layer (northings near 4,765 km, far north of Britain); GDAL's own
+        // `ogr2ogr -t_srs EPSG:4326 poly00.fgb` puts feature 0's first vertex at
+        // (162.67812121181328, 87.26339831033363).
+        let mut t = twin();
+        let report = t.load_file(&path, &mapping, LoadMode::Strict).unwrap();
+        drop(r);
+        assert_eq!(report.inserted.len(), 10);
+        let a = t.get(t.handle("poly00:0").unwrap()).unwrap();
+        let c = a.geometry.coords_iter().next().unwrap();
+        assert!(
+            (c.x - 162.67812121181328).abs() < 1e-7 && (c.y - 87.26339831033363).abs() < 1e-7,
+            "{c:?}"
+        );
+    }
+    // A CRS given by the user wins over the header's: read as lon/lat, the metres are
+    // refused with a message that says what to do.
+    let lonlat = mapping.clone().with_crs(twin_core::crs::Crs::Wgs84);
+    let e = twin()
+        .load_file(&path, &lonlat, LoadMode::Strict)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("give its CRS (--crs"), "{e}");
+}
+
+#[test]
+fn auto_ids_are_the_same_on_every_load_and_marked() {
+    let mut mapping = Mapping::default();
+    mapping.set_id("auto").unwrap();
+    mapping.set_kind("custom:country").unwrap();
+    let path = data("countries.fgb");
+    let ids = |t: &Twin| -> Vec<String> { t.iter().map(|(_, a)| a.id.clone()).collect() };
+    let mut a = twin();
+    a.load_file(&path, &mapping, LoadMode::Strict).unwrap();
+    let mut b = twin();
+    b.load_file(&path, &mapping, LoadMode::Strict).unwrap();
+    assert_eq!(ids(&a), ids(&b));
+    let first = a.get(a.handle("countries:0").unwrap()).unwrap();
+    assert_eq!(
+        first.properties.get("id_generated"),
+        Some(&twin_core::PropValue::Bool(true))
+    );
+}
+
+#[test]
+fn a_file_that_crashed_a_reader_is_refused() {
+    let e = twin()
+        .load_file(
+            &data("clusterfuzz-crash.fgb"),
+            &Mapping::default(),
+            LoadMode::Lenient,
+        )
+        .unwrap_err();
+    assert!(matches!(e, LoadError::Format { .. }), "{e}");
+}
+
+#[test]
+fn a_twin_of_files_is_framed_on_their_data() {
+    // Zurich's buildings: the frame sits among them, so local metres are true metres.
+    let mut mapping = Mapping::from_json(r#"{"kind": "osm", "id": "@feature"}"#).unwrap();
+    mapping.storey_height = 3.0;
+    let (t, reports) = Twin::from_files(
+        &[data("osm-buildings-3857-ch-sample.fgb")],
+        &mapping,
+        LoadMode::Strict,
+    )
+    .unwrap();
+    assert_eq!(reports[0].inserted.len(), 204);
+    let (lon0, lat0) = (t.frame().origin_lon(), t.frame().origin_lat());
+    assert!(
+        (5.9..10.5).contains(&lon0) && (45.8..47.9).contains(&lat0),
+        "{lon0},{lat0}"
+    );
+    for (h, a) in t.iter() {
+        let c = a.geometry.coords_iter().next().unwrap();
+        let (e, n) = t.frame().to_local(c.x, c.y);
+        assert!(e.abs() < 50_000.0 && n.abs() < 50_000.0, "{h:?} at {e},{n}");
+    }
+    // The world's countries: no frame holds them all, and queries stay right.
+    let world = Mapping::from_json(r#"{"id": "ADM0_A3", "kind": "custom:country"}"#).unwrap();
+    let (t, _) = Twin::from_files(
+        &[data("ne_110m_admin_0_countries.geojson")],
+        &world,
+        LoadMode::Strict,
+    )
+    .unwrap();
+    for ((lon, lat), want) in [
+        ((139.69, 35.69), "JPN"),
+        ((-74.0, 40.71), "USA"),
+        ((151.21, -33.87), "AUS"),
+    ] {
+        let ids: Vec<String> = t
+            .query_containing((lon, lat), None)
+            .iter()
+            .map(|h| t.get(*h).unwrap().id.clone())
+            .collect();
+        assert_eq!(ids, [want], "at {lon},{lat}");
+    }
+}
