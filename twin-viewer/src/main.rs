@@ -303,9 +303,21 @@ fn setup(
     commands.spawn(Camera2d);
     let scene = Scene::build(viewer.live.twin());
     let mut view = TwinView::new(&mut images, &link, scene, 1024, 768);
-    // Frame the three islands (the mainland context stays at the edges).
+    // Frame the three islands (the mainland context stays at the edges), or the
+    // user's data.
+    let twin = viewer.live.twin();
+    let all = || {
+        twin.iter()
+            .filter_map(|(h, _)| twin_render::scene::asset_bounds(twin, h))
+            .reduce(|(l0, h0), (l1, h1)| {
+                (
+                    std::array::from_fn(|i| l0[i].min(l1[i])),
+                    std::array::from_fn(|i| h0[i].max(h1[i])),
+                )
+            })
+    };
     if let Some((lo, hi)) =
-        twin_render::scene::kind_bounds(viewer.live.twin(), &twin_core::AssetKind::Island)
+        twin_render::scene::kind_bounds(twin, &twin_core::AssetKind::Island).or_else(all)
     {
         view.camera.pitch = 55f32.to_radians();
         view.camera.fit(lo, hi, 1024.0 / 768.0);
