@@ -10,7 +10,7 @@
 //! (the server is down, the connection dropped).
 //!
 //! A [`Connection`] reads [`Incoming`] messages: JSON text parsed, binary frames as
-//! bytes for [`twin_core::stream`]'s decoder. Reads wait at most the connection's read
+//! bytes for `twin_core::stream`'s decoder. Reads wait at most the connection's read
 //! timeout and then return [`Incoming::Idle`], so one thread can both read and send.
 //! The server sends its status every second: [`Connection::read`] declares the
 //! connection lost after [`DEAD_AFTER`] without any message. Dialling one address

@@ -74,7 +74,7 @@ pub(crate) fn check_asset_validity(
 }
 
 /// Reads a file by its extension: `.geojson` or `.json` (GeoJSON), `.fgb`
-/// (FlatGeobuf); any other is a [`LoadError::Format`] naming the file.
+/// (FlatGeobuf); any other is a [`crate::LoadError::Format`] naming the file.
 pub fn read_file(
     path: &std::path::Path,
     mapping: &Mapping,
