@@ -84,7 +84,9 @@ mod twin;
 pub use asset::{Asset, Handle, PropValue, Properties, Source, Vertical};
 pub use error::{FeatureError, LoadError, Problem, TwinError};
 pub use kind::{AssetKind, BUILTIN_KIND_NAMES, KindError, SensorType, ZLevel};
-pub use load::{IdSource, KindRules, KindSource, LoadMode, LoadReport, Mapping, MappingError};
+pub use load::{
+    IdSource, KindRule, KindRules, KindSource, LoadMode, LoadReport, Mapping, MappingError,
+};
 pub use measure::Measure;
 pub use query::{KindFilter, rect_polygon};
 pub use session::{Refreshed, Session, SessionConfig};

@@ -114,7 +114,7 @@ impl Twin {
             return Vec::new();
         }
         let query = bbox;
-        if self.wide {
+        if self.wide > 0 {
             return self.scan(filter, |b, _| b.intersects(&query));
         }
         let (lmin, lmax) = self.local_box_of(&query);
@@ -194,13 +194,8 @@ impl Twin {
         if !metres.is_finite() || metres < 0.0 {
             return Vec::new();
         }
-        if self.wide {
-            let Some(r) = geometry.bounding_rect() else {
-                return Vec::new();
-            };
-            return self.scan(filter, |b, a| {
-                b.intersects(&r) && a.geometry.intersects(geometry)
-            });
+        if self.wide > 0 {
+            return self.scan_within(geometry, metres, filter);
         }
         let local = self.to_local(geometry);
         let Some(r) = local.bounding_rect() else {
@@ -269,22 +264,18 @@ impl Twin {
         if !lon.is_finite() || !lat.is_finite() {
             return Vec::new();
         }
-        if self.wide {
+        if self.wide > 0 {
             let p = Point::new(lon, lat);
             return self.scan(filter, |b, a| b.intersects(&p) && a.geometry.intersects(&p));
         }
         let (x, y) = self.frame().to_local(lon, lat);
-        // Candidates from the local index; the test itself in lon/lat, which stays true
-        // for data far from the frame's origin, where the local projection folds (a
-        // world map in a frame centred on Shanghai).
-        let p = Point::new(lon, lat);
+        let p = Point::new(x, y);
         let mut out: Vec<Handle> = self
             .trees(filter)
             .into_iter()
             .flat_map(|t| t.at_point([x, y]))
-            .filter(|e| self.lonlat_boxes[e.handle.index()].intersects(&p))
             .filter_map(|e| self.slot(e.handle).map(|s| (e.handle, s)))
-            .filter(|(_, s)| s.asset.geometry.intersects(&p))
+            .filter(|(_, s)| s.local.intersects(&p))
             .map(|(h, _)| h)
             .collect();
         out.sort_unstable();
@@ -297,6 +288,14 @@ impl Twin {
         geometry: &Geometry<f64>,
         filter: Option<&KindFilter>,
     ) -> Vec<Handle> {
+        if self.wide > 0 {
+            let Some(r) = geometry.bounding_rect() else {
+                return Vec::new();
+            };
+            return self.scan(filter, |b, a| {
+                b.intersects(&r) && a.geometry.intersects(geometry)
+            });
+        }
         let local = self.to_local(geometry);
         let Some(r) = local.bounding_rect() else {
             return Vec::new();
@@ -327,6 +326,43 @@ impl Twin {
                     .then_some(Handle(i as u32))
             })
             .collect()
+    }
+
+    /// [`Twin::query_within_distance_of`] on a wide twin: candidates by lon/lat boxes
+    /// grown by `metres`, distances measured in a frame centred on the query (true
+    /// metres there, whatever the twin's own frame).
+    fn scan_within(
+        &self,
+        geometry: &Geometry<f64>,
+        metres: f64,
+        filter: Option<&KindFilter>,
+    ) -> Vec<Handle> {
+        use geo::MapCoords;
+        let Some(r) = geometry.bounding_rect() else {
+            return Vec::new();
+        };
+        let c = r.center();
+        let Ok(frame) = crate::crs::LocalFrame::try_new(c.x, c.y.clamp(-85.0, 85.0), 0.0) else {
+            return Vec::new();
+        };
+        // A degree of latitude is at least 110.5 km; of longitude, that times cos(lat).
+        let dlat = metres / 110_500.0;
+        let lat_max = (r.max().y.abs().max(r.min().y.abs()) + dlat).min(89.9);
+        let dlon = (metres / (110_500.0 * lat_max.to_radians().cos())).min(360.0);
+        let grown = Rect::new(
+            (r.min().x - dlon, r.min().y - dlat),
+            (r.max().x + dlon, r.max().y + dlat),
+        );
+        let project = |g: &Geometry<f64>| {
+            g.map_coords(|p| {
+                let (x, y) = frame.to_local(p.x, p.y);
+                geo_types::Coord { x, y }
+            })
+        };
+        let query = project(geometry);
+        self.scan(filter, |b, a| {
+            b.intersects(&grown) && Euclidean.distance(&project(&a.geometry), &query) <= metres
+        })
     }
 
     /// The padded local-frame envelope of a lon/lat rectangle.

@@ -44,8 +44,49 @@ pub struct Twin {
     /// Some asset lies where the local frame's projection folds or stretches (more
     /// than 60° of longitude from its origin, or wider than 90°: a world map in a frame
     /// centred on Shanghai). Lon/lat queries then test every asset's lon/lat box
-    /// instead of trusting the local index.
-    pub(crate) wide: bool,
+    /// instead of trusting the local index. A count of such assets, so removing or
+    /// moving them back makes the twin narrow again.
+    pub(crate) wide: usize,
+}
+
+/// The centre of lon/lat boxes: the middle of their latitudes, and of the shortest arc
+/// of longitude that holds them (so data on both sides of the antimeridian, Fiji or
+/// Chukotka, is centred at 180°, not at 0°).
+fn data_centre(boxes: &[Rect<f64>]) -> Option<(f64, f64)> {
+    let lat0 = boxes
+        .iter()
+        .map(|b| b.min().y)
+        .fold(f64::INFINITY, f64::min);
+    let lat1 = boxes
+        .iter()
+        .map(|b| b.max().y)
+        .fold(f64::NEG_INFINITY, f64::max);
+    if !(lat0.is_finite() && lat1.is_finite()) {
+        return None;
+    }
+    // The arc from the largest gap between the boxes' longitude spans.
+    let mut spans: Vec<(f64, f64)> = boxes.iter().map(|b| (b.min().x, b.max().x)).collect();
+    spans.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let (mut gap, mut after) = (0.0f64, spans[0].0);
+    let mut reach = spans[0].1;
+    for &(lo, hi) in &spans[1..] {
+        if lo - reach > gap {
+            gap = lo - reach;
+            after = lo;
+        }
+        reach = reach.max(hi);
+    }
+    // The wrap-around gap, from the easternmost reach to the westernmost start.
+    let wrap = spans[0].0 + 360.0 - reach;
+    let lon = if wrap >= gap {
+        (spans[0].0 + reach) / 2.0
+    } else {
+        // The data runs from `after` eastwards across 180° to the end before the gap.
+        let end = after - gap + 360.0;
+        let mid = (after + end) / 2.0;
+        if mid > 180.0 { mid - 360.0 } else { mid }
+    };
+    Some((lon, (lat0 + lat1) / 2.0))
 }
 
 /// Whether a lon/lat box is out of reach of a frame at `origin_lon` (see
@@ -70,7 +111,7 @@ impl Twin {
             index: SpatialIndex::default(),
             by_kind: BTreeMap::new(),
             lonlat_boxes: Vec::new(),
-            wide: false,
+            wide: 0,
         }
     }
 
@@ -284,23 +325,15 @@ impl Twin {
             .iter()
             .map(|p| load::read_file(p, mapping))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut union: Option<Rect<f64>> = None;
-        for a in reads.iter().flatten().flatten() {
-            let b = bounding_box(&a.geometry);
-            union = Some(match union {
-                None => b,
-                Some(u) => Rect::new(
-                    (u.min().x.min(b.min().x), u.min().y.min(b.min().y)),
-                    (u.max().x.max(b.max().x), u.max().y.max(b.max().y)),
-                ),
-            });
-        }
-        let frame = union
-            .and_then(|u| {
-                let c = u.center();
-                // A frame at a pole has no east: keep it off them.
-                LocalFrame::try_new(c.x, c.y.clamp(-85.0, 85.0), 0.0).ok()
-            })
+        let boxes: Vec<Rect<f64>> = reads
+            .iter()
+            .flatten()
+            .flatten()
+            .map(|a| bounding_box(&a.geometry))
+            .collect();
+        let frame = data_centre(&boxes)
+            // A frame at a pole has no east: keep it off them.
+            .and_then(|(lon, lat)| LocalFrame::try_new(lon, lat.clamp(-85.0, 85.0), 0.0).ok())
             .unwrap_or_else(LocalFrame::chongming);
         let mut twin = Twin::new(frame);
         let mut reports = Vec::with_capacity(reads.len());
@@ -467,7 +500,7 @@ impl Twin {
             let a_kind = a.kind.clone();
             self.by_id.insert(a.id.clone(), h);
             let b = bounding_box(&a.geometry);
-            self.wide |= is_wide(self.frame.origin_lon(), &b);
+            self.wide += usize::from(is_wide(self.frame.origin_lon(), &b));
             self.lonlat_boxes.push(b);
             self.slots.push(Some(Slot {
                 asset: a,
@@ -527,6 +560,10 @@ impl Twin {
         let slot = self.slots[h.index()]
             .take()
             .ok_or(TwinError::UnknownHandle(h.0))?;
+        self.wide -= usize::from(is_wide(
+            self.frame.origin_lon(),
+            &self.lonlat_boxes[h.index()],
+        ));
         self.index.remove(&slot.entry);
         if let Some(t) = self.by_kind.get_mut(&slot.asset.kind) {
             t.remove(&slot.entry);
@@ -560,8 +597,11 @@ impl Twin {
                 .ok_or(TwinError::UnknownHandle(h.0))?;
             slot.asset.geometry = geometry;
             slot.local = local;
-            self.lonlat_boxes[h.index()] = bounding_box(&slot.asset.geometry);
-            self.wide |= is_wide(self.frame.origin_lon(), &self.lonlat_boxes[h.index()]);
+            let lon0 = self.frame.origin_lon();
+            let new = bounding_box(&slot.asset.geometry);
+            let was = is_wide(lon0, &self.lonlat_boxes[h.index()]);
+            self.wide = self.wide - usize::from(was) + usize::from(is_wide(lon0, &new));
+            self.lonlat_boxes[h.index()] = new;
             (
                 std::mem::replace(&mut slot.entry, entry),
                 slot.asset.kind.clone(),

@@ -258,3 +258,46 @@ fn a_twin_of_files_is_framed_on_their_data() {
         assert_eq!(ids, [want], "at {lon},{lat}");
     }
 }
+
+#[test]
+fn distances_on_a_world_map_and_data_across_the_antimeridian() {
+    let world = Mapping::from_json(r#"{"id": "ADM0_A3", "kind": "custom:country"}"#).unwrap();
+    let (t, _) = Twin::from_files(
+        &[data("ne_110m_admin_0_countries.geojson")],
+        &world,
+        LoadMode::Strict,
+    )
+    .unwrap();
+    // 100 km around Paris is France only; Belgium's border is about 200 km away.
+    let paris = geo_types::Geometry::Point(geo_types::Point::new(2.35, 48.86));
+    let ids = |hs: Vec<twin_core::Handle>| -> Vec<String> {
+        hs.iter().map(|h| t.get(*h).unwrap().id.clone()).collect()
+    };
+    assert_eq!(
+        ids(t.query_within_distance_of(&paris, 100_000.0, None)),
+        ["FRA"]
+    );
+    let near = ids(t.query_within_distance_of(&paris, 300_000.0, None));
+    assert!(
+        near.contains(&"BEL".to_string()) && near.contains(&"LUX".to_string()),
+        "{near:?}"
+    );
+    assert!(!near.contains(&"ESP".to_string()), "{near:?}");
+    // Two points either side of 180°: the frame sits on the antimeridian, not at 0°.
+    let dir = std::env::temp_dir().join(format!("twin-antimeridian-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("fiji.geojson");
+    std::fs::write(
+        &file,
+        r#"{"type":"FeatureCollection","features":[
+            {"type":"Feature","properties":{"id":"A","kind":"custom:x"},"geometry":{"type":"Point","coordinates":[179.5,-17.0]}},
+            {"type":"Feature","properties":{"id":"B","kind":"custom:x"},"geometry":{"type":"Point","coordinates":[-179.5,-16.0]}}]}"#,
+    )
+    .unwrap();
+    let (t, _) = Twin::from_files(&[file], &Mapping::default(), LoadMode::Strict).unwrap();
+    let lon0 = t.frame().origin_lon();
+    assert!(lon0.abs() > 179.9, "{lon0}");
+    let (e, _) = t.frame().to_local(179.5, -17.0);
+    assert!(e.abs() < 60_000.0, "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -245,11 +245,14 @@ impl Engine {
 
 /// The default mapping, with the CRS named (or WGS84).
 fn mapping(crs: Option<&str>) -> Result<Mapping, String> {
-    let crs: Crs = match crs.map(str::trim).filter(|c| !c.is_empty()) {
-        None => Crs::Wgs84,
-        Some(c) => c.parse().map_err(|e| format!("crs: {e}"))?,
-    };
-    Ok(Mapping::default().with_crs(crs))
+    // No CRS named: the file's own, else lon/lat (as the CLI reads files).
+    match crs.map(str::trim).filter(|c| !c.is_empty()) {
+        None => Ok(Mapping::default()),
+        Some(c) => {
+            let crs: Crs = c.parse().map_err(|e| format!("crs: {e}"))?;
+            Ok(Mapping::default().with_crs(crs))
+        }
+    }
 }
 
 /// A local frame centred on the read assets' lon/lat bounding box (Chongming's when

@@ -350,7 +350,29 @@ impl Mapping {
                 number(name)
             }
         };
-        let levels = optional(&self.levels).map_err(fail)?;
+        // Storeys are a count, not a length (`3 m` is no number of storeys).
+        let levels = match props.get(self.levels.as_str()) {
+            _ if self.levels.is_empty() => None,
+            None | Some(Value::Null) => None,
+            Some(Value::Number(n)) => n.as_f64().filter(|v| v.is_finite() && *v >= 0.0),
+            Some(Value::String(s)) => s
+                .trim()
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite() && *v >= 0.0),
+            Some(_) => None,
+        };
+        if levels.is_none()
+            && !self.levels.is_empty()
+            && props
+                .get(self.levels.as_str())
+                .is_some_and(|v| !v.is_null())
+        {
+            return Err(fail(Problem::BadProperty {
+                name: self.levels.clone(),
+                message: format!("{} is not a number of storeys", props[self.levels.as_str()]),
+            }));
+        }
         let mut height = match number(&self.height).map_err(fail)? {
             Some(h) => h,
             None => levels.map_or(0.0, |l| l * self.storey_height),
@@ -455,7 +477,7 @@ impl Mapping {
 /// A file's name without its folder and extension (`data/roads.geojson` → `roads`).
 fn file_stem(file: &str) -> &str {
     let name = file.rsplit(['/', '\\']).next().unwrap_or(file);
-    match name.split_once('.') {
+    match name.rsplit_once('.') {
         Some((stem, _)) if !stem.is_empty() => stem,
         _ => name,
     }
@@ -494,7 +516,8 @@ mod tests {
         assert_eq!(metres("tall"), None);
         assert_eq!(metres("inf"), None);
         assert_eq!(file_stem("data/roads.geojson"), "roads");
-        assert_eq!(file_stem("C:\\x\\a.b.fgb"), "a");
+        assert_eq!(file_stem("C:\\x\\a.b.fgb"), "a.b");
+        assert_eq!(file_stem("roads.2024.geojson"), "roads.2024");
         assert_eq!(file_stem(".hidden"), ".hidden");
     }
 }

@@ -1,6 +1,6 @@
 //! The mapping file: which of a user's fields hold the twin's id, kind, names and
 //! heights (docs/mapping.md has the format with examples), and the short forms the
-//! command line takes (`--id FIELD|@feature|auto`, `--kind KIND|@FIELD|osm`).
+//! command line takes (`--id FIELD|@feature|auto`, `--as KIND|@FIELD|osm`).
 //!
 //! A mapping file is JSON. Every member is optional; an absent one keeps the twin's
 //! own field (`id`, `kind`, `name_zh` …), so the twin's own files need none:
@@ -93,11 +93,14 @@ fn field(field: &str, message: impl Into<String>) -> MappingError {
     }
 }
 
+/// A kind a user named: checked as every user-given kind is (a typo is an error that
+/// suggests the closest name; a kind of one's own is written `custom:NAME`).
 fn kind_named(field_name: &str, s: &str) -> Result<AssetKind, MappingError> {
     if s.trim().is_empty() {
         return Err(field(field_name, "an empty kind"));
     }
-    Ok(AssetKind::from_data_name(s))
+    s.parse::<AssetKind>()
+        .map_err(|e| field(field_name, e.to_string()))
 }
 
 impl Mapping {
@@ -224,7 +227,16 @@ impl Mapping {
     pub fn set_kind(&mut self, spec: &str) -> Result<(), MappingError> {
         let s = spec.trim();
         self.kind = match s {
-            "osm" => KindSource::Rules(KindRules::osm()),
+            "osm" => {
+                // OpenStreetMap's heights come with its tags.
+                if self.levels.is_empty() {
+                    self.levels = "building:levels".into();
+                }
+                if self.min_height.is_empty() {
+                    self.min_height = "min_height".into();
+                }
+                KindSource::Rules(KindRules::osm())
+            }
             p if p.starts_with('@') => {
                 let name = &p[1..];
                 if name.is_empty() {
@@ -302,6 +314,7 @@ mod tests {
             (r#"{"idd": "x"}"#, "unknown field `idd`"),
             (r#"{"id": ""}"#, "mapping `id`"),
             (r#"{"kind": "@"}"#, "mapping `kind`"),
+            (r#"{"kind": "biulding"}"#, "did you mean `building`"),
             (r#"{"kind": {"rules": []}}"#, "no rules"),
             (r#"{"storey_height": -1}"#, "mapping `storey_height`"),
             (r#"{"crs": "EPSG:abc"}"#, "mapping `crs`"),
