@@ -31,7 +31,18 @@ pub fn load(args: &DataArgs) -> anyhow::Result<Twin> {
         LoadMode::Strict
     };
     // The frame is centred on the files' data: a city anywhere gets true metres.
-    let (twin, reports) = Twin::from_files(&args.data, &mapping, mode)?;
+    let mut reads = Vec::new();
+    for path in &args.data {
+        let gpkg = path
+            .extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("gpkg"));
+        if gpkg {
+            reads.extend(crate::gpkg_read::read(path, &mapping, &args.layers)?);
+        } else {
+            reads.push(twin_core::load::read_file(path, &mapping)?);
+        }
+    }
+    let (twin, reports) = Twin::from_reads(reads, mode)?;
     for report in &reports {
         for r in &report.rejected {
             eprintln!("twin: rejected {r}");

@@ -15,6 +15,7 @@ mod broker;
 mod crs_cmd;
 mod data;
 mod gpkg;
+mod gpkg_read;
 mod info;
 mod mqtt;
 mod out;
@@ -97,14 +98,18 @@ enum Command {
 /// Where the twin comes from.
 #[derive(Args, Debug, Clone)]
 pub struct DataArgs {
-    /// GeoJSON (.geojson/.json) or FlatGeobuf (.fgb) files to load instead of the
-    /// bundled island; repeat for several.
+    /// GeoJSON (.geojson/.json), FlatGeobuf (.fgb) or GeoPackage (.gpkg) files to
+    /// load instead of the bundled island; repeat for several.
     #[arg(long = "data", global = true)]
     pub data: Vec<PathBuf>,
     /// CRS of the --data files, overriding one a file declares (a FlatGeobuf header,
     /// GeoJSON's `crs` member); without either, lon/lat (EPSG:4326).
     #[arg(long, global = true)]
     pub crs: Option<String>,
+    /// Only these feature tables of a GeoPackage (repeat the flag); every one by
+    /// default.
+    #[arg(long = "layer", global = true, value_name = "TABLE")]
+    pub layers: Vec<String>,
     /// A mapping file (JSON, docs/mapping.md): which of the files' fields hold the
     /// id, kind, names and heights.
     #[arg(long, global = true, value_name = "FILE")]

@@ -600,3 +600,99 @@ fn other_peoples_files_load_with_a_mapping() {
     assert!(stdout(&o).contains("204 assets"), "{}", stdout(&o));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn geopackages_load_twins_own_export_and_gdals() {
+    let dir = std::env::temp_dir().join(format!("twin-gpkg-in-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../assets/chongming/");
+    let towns = format!("{root}towns.geojson");
+    // twin's own export loads back: the same assets per kind and per town.
+    let out = dir.join("towns.gpkg");
+    let o = twin(
+        &["export", "--data", &towns, "--gpkg", out.to_str().unwrap()],
+        "",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let before = twin(&["info", "--data", &towns], "");
+    let after = twin(
+        &["info", "--data", out.to_str().unwrap(), "--id", "asset_id"],
+        "",
+    );
+    assert!(after.status.success(), "{}", stderr(&after));
+    let counts = |o: &Output| -> Vec<String> {
+        stdout(o)
+            .lines()
+            .filter(|l| l.starts_with("  ") || l.ends_with("assets"))
+            .map(str::to_string)
+            .collect()
+    };
+    assert_eq!(counts(&after), counts(&before));
+    assert!(stdout(&after).contains("18 towns"), "{}", stdout(&after));
+    // A table the file does not hold, and a file that is no GeoPackage.
+    let o = twin(
+        &["info", "--data", out.to_str().unwrap(), "--layer", "roads"],
+        "",
+    );
+    assert!(
+        stderr(&o).contains("no feature table `roads` (tables: assets)"),
+        "{}",
+        stderr(&o)
+    );
+    let fake = dir.join("fake.gpkg");
+    std::fs::write(&fake, "not sqlite").unwrap();
+    let o = twin(&["info", "--data", fake.to_str().unwrap()], "");
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("fake.gpkg"), "{}", stderr(&o));
+    // A GeoPackage GDAL wrote (ogr2ogr from Natural Earth's GeoJSON): 177 countries,
+    // Paris in France.
+    let ne = format!(
+        "{}/../twin-core/tests/data/external/ne_110m_admin_0_countries.geojson",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    let gdal = dir.join("ne.gpkg");
+    match std::process::Command::new("ogr2ogr")
+        .args([
+            "-f",
+            "GPKG",
+            gdal.to_str().unwrap(),
+            &ne,
+            "-nln",
+            "countries",
+        ])
+        .output()
+    {
+        Err(_) => {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI must have ogr2ogr (gdal-bin)"
+            );
+            eprintln!("ogr2ogr not installed: skipping the GDAL half of this test");
+        }
+        Ok(r) => {
+            assert!(r.status.success(), "{}", String::from_utf8_lossy(&r.stderr));
+            let args = [
+                "--data",
+                gdal.to_str().unwrap(),
+                "--id",
+                "ADM0_A3",
+                "--as",
+                "custom:country",
+            ];
+            let o = twin(&[&["info"][..], &args[..]].concat(), "");
+            assert!(
+                stdout(&o).contains("177 assets"),
+                "{}{}",
+                stdout(&o),
+                stderr(&o)
+            );
+            let o = twin(
+                &[&["query", "contains", "2.35", "48.86"][..], &args[..]].concat(),
+                "",
+            );
+            assert_eq!(stdout(&o), "FRA\t\n", "{}", stderr(&o));
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -325,6 +325,15 @@ impl Twin {
             .iter()
             .map(|p| load::read_file(p, mapping))
             .collect::<Result<Vec<_>, _>>()?;
+        Twin::from_reads(reads, mode)
+    }
+
+    /// [`Twin::from_files`] of features already read (by twin-core's readers or
+    /// [`load::read_features`]).
+    pub fn from_reads(
+        reads: Vec<load::ReadResult>,
+        mode: LoadMode,
+    ) -> Result<(Twin, Vec<LoadReport>), LoadError> {
         let boxes: Vec<Rect<f64>> = reads
             .iter()
             .flatten()

@@ -93,3 +93,60 @@ pub fn read_file(
         }),
     }
 }
+
+/// A feature that a reader outside twin-core decoded (a GeoPackage row, say): its
+/// properties, its own id (used by [`IdSource::Feature`] only, as a FlatGeobuf
+/// feature's index is), and its geometry in the file's CRS, or why it has none.
+#[derive(Clone, Debug)]
+pub struct RawFeature {
+    /// Column or property values.
+    pub properties: serde_json::Map<String, serde_json::Value>,
+    /// The feature's own id (a GeoPackage `fid`).
+    pub own_id: Option<String>,
+    /// Its geometry, or the decoding error.
+    pub geometry: Result<geo_types::Geometry<f64>, String>,
+}
+
+/// Turns decoded features into assets with a mapping, as the built-in readers do:
+/// the CRS the file declares (`declared`, unless the mapping's overrides it) converted
+/// to WGS84, ids and kinds from the mapping, each bad feature an `Err` naming the file,
+/// its index and id.
+pub fn read_features(
+    file: &str,
+    mapping: &Mapping,
+    declared: Option<crate::crs::Crs>,
+    features: impl IntoIterator<Item = RawFeature>,
+) -> Result<ReadResult, crate::error::LoadError> {
+    let crs = mapping.crs_for(declared);
+    let transformer = convert::wgs84_transformer(&crs, file)?;
+    let mapping = &Mapping {
+        crs,
+        ..mapping.clone()
+    };
+    let file: std::sync::Arc<str> = std::sync::Arc::from(file);
+    Ok(features
+        .into_iter()
+        .enumerate()
+        .map(|(index, f)| {
+            let own = f
+                .own_id
+                .as_deref()
+                .filter(|_| mapping.id == IdSource::Feature);
+            let err =
+                |id: Option<String>, problem: crate::error::Problem| crate::error::FeatureError {
+                    file: file.clone(),
+                    index,
+                    id,
+                    problem,
+                };
+            let id_guess = mapping.id_guess(Some(&f.properties), own, &file, index);
+            let g = f
+                .geometry
+                .map_err(|e| err(id_guess.clone(), crate::error::Problem::Decode(e)))?;
+            let g = convert::to_wgs84(g, &transformer).map_err(|p| err(id_guess.clone(), p))?;
+            mapping
+                .asset_from_properties(Some(&f.properties), own, g, &file, index)
+                .map_err(|(id, p)| err(id, p))
+        })
+        .collect())
+}

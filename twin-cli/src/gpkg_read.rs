@@ -1,0 +1,153 @@
+//! GeoPackage in: every feature table of a file (or the ones `--layer` names), each
+//! row a feature whose columns are its properties and whose `fid` is its own id, the
+//! geometry decoded by geozero (`GpkgWkb`: the `GP` header, then WKB) in the CRS its
+//! `gpkg_spatial_ref_sys` row names. Rows go through twin-core's mapping like any
+//! other file's features ([`twin_core::load::read_features`]).
+//!
+//! The file is opened read-only; a file that is not a GeoPackage, or a table the
+//! file's own metadata names but does not hold, is a [`LoadError::Format`] naming it.
+
+use std::path::Path;
+
+use geozero::ToGeo;
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags};
+use serde_json::{Map, Value};
+use twin_core::LoadError;
+use twin_core::load::{Mapping, RawFeature, ReadResult, read_features};
+
+/// One feature table: its name, geometry column and declared CRS.
+struct Table {
+    name: String,
+    geometry: String,
+    crs: Option<String>,
+}
+
+fn format_error(file: &str, message: impl Into<String>) -> LoadError {
+    LoadError::Format {
+        file: file.to_string(),
+        message: message.into(),
+    }
+}
+
+/// Reads the feature tables of a GeoPackage (all of them, or those in `layers`).
+pub fn read(
+    path: &Path,
+    mapping: &Mapping,
+    layers: &[String],
+) -> Result<Vec<ReadResult>, LoadError> {
+    let file = path.display().to_string();
+    let db = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| format_error(&file, format!("cannot open: {e}")))?;
+    let bad = |e: rusqlite::Error| format_error(&file, format!("not a GeoPackage: {e}"));
+    let mut stmt = db
+        .prepare(
+            "SELECT c.table_name, g.column_name, s.organization, s.organization_coordsys_id \
+             FROM gpkg_contents c JOIN gpkg_geometry_columns g ON g.table_name = c.table_name \
+             LEFT JOIN gpkg_spatial_ref_sys s ON s.srs_id = g.srs_id \
+             WHERE c.data_type = 'features' ORDER BY c.table_name",
+        )
+        .map_err(bad)?;
+    let tables: Vec<Table> = stmt
+        .query_map([], |r| {
+            let org: Option<String> = r.get(2)?;
+            let code: Option<i64> = r.get(3)?;
+            Ok(Table {
+                name: r.get(0)?,
+                geometry: r.get(1)?,
+                // Codes 0 and -1 are GeoPackage's "undefined" systems.
+                crs: match (org, code) {
+                    (Some(o), Some(c)) if c > 0 => Some(format!("{}:{c}", o.to_ascii_uppercase())),
+                    _ => None,
+                },
+            })
+        })
+        .map_err(bad)?
+        .collect::<Result<_, _>>()
+        .map_err(bad)?;
+    for l in layers {
+        if !tables.iter().any(|t| &t.name == l) {
+            let names: Vec<&str> = tables.iter().map(|t| t.name.as_str()).collect();
+            return Err(format_error(
+                &file,
+                format!("no feature table `{l}` (tables: {})", names.join(", ")),
+            ));
+        }
+    }
+    let mut out = Vec::new();
+    for t in tables
+        .iter()
+        .filter(|t| layers.is_empty() || layers.contains(&t.name))
+    {
+        let declared = match &t.crs {
+            None => None,
+            Some(c) => Some(c.parse().map_err(|e| LoadError::Mapping {
+                file: file.clone(),
+                message: format!(
+                    "table `{}` declares {c}, which this build cannot convert: {e} (give another CRS with --crs)",
+                    t.name
+                ),
+            })?),
+        };
+        let features =
+            rows(&db, t).map_err(|e| format_error(&file, format!("table `{}`: {e}", t.name)))?;
+        let name = if tables.len() == 1 {
+            file.clone()
+        } else {
+            format!("{file}:{}", t.name)
+        };
+        out.push(read_features(&name, mapping, declared, features)?);
+    }
+    Ok(out)
+}
+
+/// Quotes an SQL identifier.
+fn ident(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+fn rows(db: &Connection, t: &Table) -> rusqlite::Result<Vec<RawFeature>> {
+    let mut stmt = db.prepare(&format!("SELECT rowid, * FROM {}", ident(&t.name)))?;
+    let names: Vec<String> = stmt.column_names().map(|s| s.to_string()).collect();
+    let mut out = Vec::new();
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        let mut properties = Map::new();
+        let mut geometry = Err("no geometry".to_string());
+        let fid: i64 = r.get(0)?;
+        for (i, name) in names.iter().enumerate().skip(1) {
+            let v = r.get_ref(i)?;
+            if name == &t.geometry {
+                geometry = match v {
+                    ValueRef::Blob(b) => geozero::wkb::GpkgWkb(b.to_vec())
+                        .to_geo()
+                        .map_err(|e| format!("geometry: {e}")),
+                    ValueRef::Null => Err("no geometry".into()),
+                    _ => Err("the geometry column holds no GeoPackage blob".into()),
+                };
+                continue;
+            }
+            let value = match v {
+                ValueRef::Null => continue,
+                ValueRef::Integer(n) => Value::from(n),
+                ValueRef::Real(x) => {
+                    serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
+                }
+                ValueRef::Text(s) => Value::String(String::from_utf8_lossy(s).into_owned()),
+                // Binary columns are not properties a twin can use.
+                ValueRef::Blob(_) => continue,
+            };
+            // The primary key is the feature's own id, not a property.
+            if name == "fid" && value.as_i64() == Some(fid) {
+                continue;
+            }
+            properties.insert(name.clone(), value);
+        }
+        out.push(RawFeature {
+            properties,
+            own_id: Some(fid.to_string()),
+            geometry,
+        });
+    }
+    Ok(out)
+}
