@@ -12,108 +12,22 @@
 
 use std::path::Path;
 
-use geo_types::{Coord, Geometry, LineString, Polygon};
+use geo_types::Geometry;
 use rusqlite::{Connection, params_from_iter, types::Value as Sql};
 use twin_core::state::{ChannelType, StateStore, Value};
 use twin_core::{PropValue, Twin};
 
-fn wkb_coord(out: &mut Vec<u8>, c: Coord<f64>) {
-    out.extend_from_slice(&c.x.to_le_bytes());
-    out.extend_from_slice(&c.y.to_le_bytes());
-}
-
-fn wkb_ring(out: &mut Vec<u8>, l: &LineString<f64>) {
-    out.extend_from_slice(&(l.0.len() as u32).to_le_bytes());
-    for c in &l.0 {
-        wkb_coord(out, *c);
-    }
-}
-
-fn wkb_polygon_body(out: &mut Vec<u8>, p: &Polygon<f64>) {
-    out.extend_from_slice(&(1 + p.interiors().len() as u32).to_le_bytes());
-    wkb_ring(out, p.exterior());
-    for r in p.interiors() {
-        wkb_ring(out, r);
-    }
-}
-
-fn wkb_header(out: &mut Vec<u8>, ty: u32) {
-    out.push(1); // little endian
-    out.extend_from_slice(&ty.to_le_bytes());
-}
-
-/// Well-known binary (little endian, 2D) of a geometry.
-pub fn wkb(g: &Geometry<f64>, out: &mut Vec<u8>) {
-    match g {
-        Geometry::Point(p) => {
-            wkb_header(out, 1);
-            wkb_coord(out, p.0);
-        }
-        Geometry::LineString(l) => {
-            wkb_header(out, 2);
-            wkb_ring(out, l);
-        }
-        Geometry::Polygon(p) => {
-            wkb_header(out, 3);
-            wkb_polygon_body(out, p);
-        }
-        Geometry::MultiPoint(m) => {
-            wkb_header(out, 4);
-            out.extend_from_slice(&(m.0.len() as u32).to_le_bytes());
-            for p in &m.0 {
-                wkb(&Geometry::Point(*p), out);
-            }
-        }
-        Geometry::MultiLineString(m) => {
-            wkb_header(out, 5);
-            out.extend_from_slice(&(m.0.len() as u32).to_le_bytes());
-            for l in &m.0 {
-                wkb_header(out, 2);
-                wkb_ring(out, l);
-            }
-        }
-        Geometry::MultiPolygon(m) => {
-            wkb_header(out, 6);
-            out.extend_from_slice(&(m.0.len() as u32).to_le_bytes());
-            for p in &m.0 {
-                wkb_header(out, 3);
-                wkb_polygon_body(out, p);
-            }
-        }
-        Geometry::GeometryCollection(c) => {
-            wkb_header(out, 7);
-            out.extend_from_slice(&(c.0.len() as u32).to_le_bytes());
-            for g in &c.0 {
-                wkb(g, out);
-            }
-        }
-        Geometry::Line(l) => wkb(
-            &Geometry::LineString(LineString::from(vec![l.start, l.end])),
-            out,
-        ),
-        Geometry::Rect(r) => wkb(&Geometry::Polygon(r.to_polygon()), out),
-        Geometry::Triangle(t) => wkb(&Geometry::Polygon(t.to_polygon()), out),
-    }
-}
-
 /// A GeoPackage binary geometry: `GP`, version 0, flags (little endian, an xy
-/// envelope), the SRS id, the envelope (minx, maxx, miny, maxy), then WKB.
-pub fn gpkg_geometry(g: &Geometry<f64>, srs_id: i32) -> Vec<u8> {
+/// envelope), the SRS id, the envelope (minx, maxx, miny, maxy), then little-endian
+/// 2D WKB; written by geozero, the reader twin uses for GeoPackage in.
+pub fn gpkg_geometry(g: &Geometry<f64>, srs_id: i32) -> anyhow::Result<Vec<u8>> {
     use geo::BoundingRect;
-    let mut out = Vec::with_capacity(64);
-    out.extend_from_slice(b"GP");
-    out.push(0);
-    out.push(0b0000_0011);
-    out.extend_from_slice(&srs_id.to_le_bytes());
-    let r = g.bounding_rect();
-    let (x0, x1, y0, y1) = r.map_or((0.0, 0.0, 0.0, 0.0), |r| {
-        (r.min().x, r.max().x, r.min().y, r.max().y)
+    use geozero::{CoordDimensions, ToWkb};
+    let envelope = g.bounding_rect().map_or(vec![0.0; 4], |r| {
+        vec![r.min().x, r.max().x, r.min().y, r.max().y]
     });
-    for v in [x0, x1, y0, y1] {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
-    wkb(g, &mut out);
-    out
+    g.to_gpkg_wkb(CoordDimensions::xy(), Some(srs_id), envelope)
+        .map_err(|e| anyhow::anyhow!("GeoPackage geometry: {e}"))
 }
 
 /// Writes the GeoPackage; `store` adds the latest state columns. On error the
@@ -277,7 +191,7 @@ fn write_to(
                 .and_then(|t| twin.get(t))
                 .map(|t| t.id.as_str());
             let mut row: Vec<Sql> = vec![
-                Sql::Blob(gpkg_geometry(&a.geometry, 4326)),
+                Sql::Blob(gpkg_geometry(&a.geometry, 4326)?),
                 Sql::Text(a.id.clone()),
                 Sql::Text(a.kind.as_str().to_string()),
                 text(a.kind.sensor_type().map(|t| t.as_str())),
@@ -340,16 +254,26 @@ mod tests {
         assert_eq!(iso(0), "1970-01-01T00:00:00Z");
         assert_eq!(iso(1_763_700_000_123), "2025-11-21T04:40:00.123Z");
         assert_eq!(iso(951_782_400_000), "2000-02-29T00:00:00Z");
-        let mut b = Vec::new();
-        wkb(&Geometry::Point(geo_types::Point::new(1.5, -2.0)), &mut b);
+        let p = Geometry::Point(geo_types::Point::new(1.5, -2.0));
+        let g = gpkg_geometry(&p, 4326).unwrap();
+        assert_eq!(&g[..4], b"GP\x00\x03");
+        assert_eq!(i32::from_le_bytes([g[4], g[5], g[6], g[7]]), 4326);
+        // The envelope, then WKB: little endian, type 1 (point), x, y.
+        assert_eq!(g.len(), 8 + 32 + 21);
         let mut want = vec![1u8, 1, 0, 0, 0];
         want.extend_from_slice(&1.5f64.to_le_bytes());
         want.extend_from_slice(&(-2.0f64).to_le_bytes());
-        assert_eq!(b, want);
-        let g = gpkg_geometry(&Geometry::Point(geo_types::Point::new(1.5, -2.0)), 4326);
-        assert_eq!(&g[..4], b"GP\x00\x03");
-        assert_eq!(i32::from_le_bytes([g[4], g[5], g[6], g[7]]), 4326);
-        assert_eq!(g.len(), 8 + 32 + 21);
+        assert_eq!(&g[40..], &want[..]);
+        // And it reads back as it was.
+        use geozero::ToGeo;
+        assert_eq!(geozero::wkb::GpkgWkb(g).to_geo().unwrap(), p);
+        let square: Geometry<f64> = geo_types::Polygon::new(
+            geo_types::LineString::from(vec![(0.0, 0.0), (1.0, 0.0), (1.0, 1.0), (0.0, 0.0)]),
+            vec![],
+        )
+        .into();
+        let g = gpkg_geometry(&square, 4326).unwrap();
+        assert_eq!(geozero::wkb::GpkgWkb(g).to_geo().unwrap(), square);
     }
 
     #[test]
