@@ -126,6 +126,19 @@ fn parse_url(url: &str) -> Result<(String, u16, bool), ServeError> {
     Ok((host.to_string(), port, tls))
 }
 
+/// What every connection to the broker shares: TCP_NODELAY, the credentials, TLS.
+fn connect_to(o: &mut MqttOptions, config: &MqttConfig, transport: Option<&Transport>) {
+    let mut net = NetworkOptions::new();
+    net.set_tcp_nodelay(true);
+    o.set_network_options(net);
+    if let Some((user, password)) = &config.credentials {
+        o.set_credentials(user.clone(), password.clone());
+    }
+    if let Some(t) = transport {
+        o.set_transport(t.clone());
+    }
+}
+
 /// The broker said no to the login: retrying would not help.
 fn fatal(code: &ConnectReturnCode) -> bool {
     matches!(
@@ -267,15 +280,7 @@ pub fn start(served: Arc<Served>, config: &MqttConfig) -> Result<Ingest, ServeEr
         // Acknowledgements are tiny packets: without TCP_NODELAY, Nagle's algorithm
         // holds each until the broker's delayed ACK (measured: 99 messages/s draining
         // a backlog, against ~90,000/s for mosquitto_sub).
-        let mut net = NetworkOptions::new();
-        net.set_tcp_nodelay(true);
-        o.set_network_options(net);
-        if let Some((user, password)) = &config.credentials {
-            o.set_credentials(user.clone(), password.clone());
-        }
-        if let Some(t) = &transport {
-            o.set_transport(t.clone());
-        }
+        connect_to(&mut o, config, transport.as_ref());
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -319,15 +324,7 @@ pub fn start(served: Arc<Served>, config: &MqttConfig) -> Result<Ingest, ServeEr
             host.clone(),
             port,
         );
-        let mut net = NetworkOptions::new();
-        net.set_tcp_nodelay(true);
-        o.set_network_options(net);
-        if let Some((user, password)) = &config.credentials {
-            o.set_credentials(user.clone(), password.clone());
-        }
-        if let Some(t) = &transport {
-            o.set_transport(t.clone());
-        }
+        connect_to(&mut o, config, transport.as_ref());
         match crate::district::start(served.clone(), d.clone(), o) {
             Ok(t) => ingest.threads.push(t),
             Err(e) => {

@@ -82,6 +82,19 @@ fn ack(server: &Running, id: u64) -> Value {
     serde_json::from_slice(&out.stdout).unwrap_or(Value::Null)
 }
 
+/// `server`'s event log holds an event `kind` of alert `id`.
+fn assert_event(server: &Running, kind: &str, id: u64) {
+    let events = get(server, "/api/v1/events", VIEWER);
+    assert!(
+        events["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["event"] == kind && e["alert"]["id"] == id),
+        "no {kind} event of {id}: {events}"
+    );
+}
+
 #[test]
 fn two_processes_of_nine_towns_serve_the_district_of_one_with_eighteen() {
     if !have_tools() {
@@ -164,16 +177,8 @@ fn two_processes_of_nine_towns_serve_the_district_of_one_with_eighteen() {
         .clone();
     let id = b_alert["id"].as_u64().unwrap();
     assert_eq!(id >> 40, 2, "{b_alert}");
-    // a's stream and event log carry b's alert as raised.
-    let events = get(&a, "/api/v1/events", VIEWER);
-    assert!(
-        events["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["event"] == "raised" && e["alert"]["id"] == id),
-        "{events}"
-    );
+    // a's event log (which its stream also reads) carries b's alert as raised.
+    assert_event(&a, "raised", id);
     // Acknowledged through a, done by b, seen by both.
     let r = ack(&a, id);
     assert_eq!(r["forwarded_to"], 2, "{r}");
@@ -199,15 +204,7 @@ fn two_processes_of_nine_towns_serve_the_district_of_one_with_eighteen() {
     let alone = wait_for(&a, "/api/v1/alerts", |v| v["count"] == 1);
     assert_eq!(alone["alerts"][0]["asset"], fault_a.1.as_str());
     // Its alert left a's screens as cleared.
-    let events = get(&a, "/api/v1/events", VIEWER);
-    assert!(
-        events["events"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .any(|e| e["event"] == "cleared" && e["alert"]["id"] == id),
-        "{events}"
-    );
+    assert_event(&a, "cleared", id);
     assert_eq!(
         get(&a, "/api/v1/status", VIEWER)["district"]["impostors"],
         0

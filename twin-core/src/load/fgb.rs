@@ -16,7 +16,7 @@ use geo_types::{
 use serde_json::{Map, Value};
 
 use super::ReadResult;
-use super::convert::{to_wgs84, wgs84_transformer};
+use super::convert::to_wgs84;
 use super::mapping::Mapping;
 use crate::error::{FeatureError, LoadError, Problem};
 
@@ -59,12 +59,8 @@ pub fn read_flatgeobuf_from<R: Read + Seek>(
         }
         _ => None,
     };
-    let crs = mapping.crs_for(declared);
-    let transformer = wgs84_transformer(&crs, file)?;
-    let mapping = &Mapping {
-        crs,
-        ..mapping.clone()
-    };
+    let (mapping, transformer) = mapping.for_file(declared, file)?;
+    let mapping = &mapping;
     let header_type = iter.header().geometry_type();
     let columns: Vec<(String, ColumnType)> = iter
         .header()

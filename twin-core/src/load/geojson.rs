@@ -6,7 +6,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::ReadResult;
-use super::convert::{geometry_from_geojson, to_wgs84, wgs84_transformer};
+use super::convert::{geometry_from_geojson, to_wgs84};
 use super::mapping::Mapping;
 use crate::crs::Transformer;
 use crate::error::{FeatureError, LoadError, Problem};
@@ -88,12 +88,8 @@ pub fn read_geojson_str(
         Some(c) if mapping.file_crs => declared_crs(c, file)?,
         _ => None,
     };
-    let crs = mapping.crs_for(declared);
-    let transformer = wgs84_transformer(&crs, file)?;
-    let mapping = &Mapping {
-        crs,
-        ..mapping.clone()
-    };
+    let (mapping, transformer) = mapping.for_file(declared, file)?;
+    let mapping = &mapping;
     let file: Arc<str> = Arc::from(file);
     Ok(features
         .iter()

@@ -208,12 +208,25 @@ impl Mapping {
         self
     }
 
-    /// The CRS to read a file in that declares `declared` (or nothing).
-    pub(crate) fn crs_for(&self, declared: Option<Crs>) -> Crs {
-        match declared {
+    /// This mapping for one file that declares `declared` (or nothing): the CRS it
+    /// is read in, and the transformer from there to WGS84, made once per file.
+    pub(crate) fn for_file(
+        &self,
+        declared: Option<Crs>,
+        file: &str,
+    ) -> Result<(Mapping, crate::crs::Transformer), crate::error::LoadError> {
+        let crs = match declared {
             Some(c) if self.file_crs => c,
             _ => self.crs.clone(),
-        }
+        };
+        let transformer = super::convert::wgs84_transformer(&crs, file)?;
+        Ok((
+            Mapping {
+                crs,
+                ..self.clone()
+            },
+            transformer,
+        ))
     }
 
     /// The id a feature's properties name before the asset is built (for errors).

@@ -117,12 +117,8 @@ pub fn read_features(
     declared: Option<crate::crs::Crs>,
     features: impl IntoIterator<Item = RawFeature>,
 ) -> Result<ReadResult, crate::error::LoadError> {
-    let crs = mapping.crs_for(declared);
-    let transformer = convert::wgs84_transformer(&crs, file)?;
-    let mapping = &Mapping {
-        crs,
-        ..mapping.clone()
-    };
+    let (mapping, transformer) = mapping.for_file(declared, file)?;
+    let mapping = &mapping;
     let file: std::sync::Arc<str> = std::sync::Arc::from(file);
     Ok(features
         .into_iter()

@@ -128,8 +128,6 @@ pub struct Remote {
     pub colors: Vec<Rgba>,
     /// Server channel id → this screen's channel (`None`: it has no such channel).
     pub channels: Vec<Option<ChannelId>>,
-    /// Low 32 bits of the server's generation.
-    pub generation: u32,
     /// The hello this began from.
     pub hello: Hello,
 }
@@ -177,7 +175,6 @@ impl Remote {
         Ok(Remote {
             colors,
             channels,
-            generation: h.generation as u32,
             hello: h,
         })
     }
@@ -188,7 +185,8 @@ impl Remote {
     /// whole and changes nothing.
     pub fn apply(&mut self, session: &mut Session, frame: &[u8]) -> Result<Applied, RemoteError> {
         let (header, body) = decode(frame)?;
-        if header.generation != self.generation {
+        // Frames carry the low 32 bits of the session generation.
+        if header.generation != self.hello.generation as u32 {
             return Ok(Applied::Stale);
         }
         match body {
