@@ -61,8 +61,8 @@ enum Command {
     Publish(publish::PublishArgs),
     /// Counts of the loaded twin per kind and per town.
     Info(DataArgs),
-    /// Convert `x,y` CSV lines from stdin between CRSs (EPSG:4326, EPSG:4490, EPSG:3857,
-    /// EPSG:326xx, GCJ02; any EPSG code with the `proj` feature).
+    /// Convert `x,y` CSV lines from stdin between CRSs (EPSG:4326, EPSG:3857, GCJ02, any
+    /// code of the bundled EPSG database; any PROJ CRS with the `proj` feature).
     Crs {
         /// Source CRS, e.g. EPSG:4326 or GCJ02.
         #[arg(long)]

@@ -387,6 +387,97 @@ fn geometry_in_place_and_all_or_nothing() {
     assert!((c.x - 500_000.0).abs() < 1e-3);
 }
 
+#[test]
+fn epsg_database_codes_without_proj() {
+    // (code, easting, northing, lon, lat): GDAL 3.6 / PROJ 9.1 on Debian 12 with no grid
+    // files, `echo "E N" | gdaltransform -s_srs EPSG:code -t_srs EPSG:4326 -output_xy`,
+    // which uses the same Helmert datum shift as the EPSG database's definition.
+    let cases = [
+        // RD New, Amersfoort's origin; and RD New + NAP height (compound).
+        (
+            28992,
+            155_000.0,
+            463_000.0,
+            5.387_203_508_413_77,
+            52.155_172_301_192_2,
+        ),
+        (
+            7415,
+            155_000.0,
+            463_000.0,
+            5.387_203_508_413_77,
+            52.155_172_301_192_2,
+        ),
+        // British National Grid near Westminster.
+        (
+            27700,
+            530_000.0,
+            180_000.0,
+            -0.128_353_940_479_469,
+            51.503_990_827_633_8,
+        ),
+        // CH1903+ / LV95, Bern.
+        (
+            2056,
+            2_600_000.0,
+            1_200_000.0,
+            7.438_632_420_871_81,
+            46.951_082_771_871_1,
+        ),
+        // CGCS2000 / 3-degree Gauss-Kruger CM 114E (same datum as WGS84 here).
+        (4547, 500_000.0, 3_500_000.0, 114.0, 31.622_554_943_994_6),
+    ];
+    for (code, e, n, lon, lat) in cases {
+        let crs = Crs::epsg_database(code).unwrap();
+        assert_eq!(crs, Crs::Epsg(u16::try_from(code).unwrap()));
+        assert_eq!(crs.to_string(), format!("EPSG:{code}"));
+        assert_eq!(crs.epsg(), Some(code));
+        assert!(!crs.is_geographic(), "{code}");
+        let (x, y) = t(&crs, &Crs::Wgs84).convert(e, n).unwrap();
+        // 1e-7 degrees is about a centimetre.
+        assert!(
+            (x - lon).abs() < 1e-7 && (y - lat).abs() < 1e-7,
+            "EPSG:{code}: ({x}, {y}) vs ({lon}, {lat})"
+        );
+        let (e2, n2) = t(&Crs::Wgs84, &crs).convert(lon, lat).unwrap();
+        assert!((e2 - e).abs() < 0.01 && (n2 - n).abs() < 0.01, "{code}");
+    }
+    // Two database CRSs convert in one step, and agree with the pivot.
+    let rd = Crs::epsg_database(28992).unwrap();
+    let bng = Crs::epsg_database(27700).unwrap();
+    let direct = t(&rd, &bng).convert(155_000.0, 463_000.0).unwrap();
+    let (lon, lat) = t(&rd, &Crs::Wgs84).convert(155_000.0, 463_000.0).unwrap();
+    let pivot = t(&Crs::Wgs84, &bng).convert(lon, lat).unwrap();
+    assert!((direct.0 - pivot.0).abs() < 0.01 && (direct.1 - pivot.1).abs() < 0.01);
+    // A geographic code: ETRS89 is WGS84 to a few decimetres (null Helmert).
+    let etrs89 = Crs::epsg_database(4258).unwrap();
+    assert!(etrs89.is_geographic());
+    let (x, y) = t(&etrs89, &Crs::Wgs84).convert(5.3872, 52.1552).unwrap();
+    assert!(
+        (x - 5.3872).abs() < 1e-9 && (y - 52.1552).abs() < 1e-9,
+        "{x} {y}"
+    );
+    assert!(matches!(
+        t(&etrs89, &Crs::Wgs84).convert(5.0, 95.0),
+        Err(CrsError::OutOfDomain { .. })
+    ));
+    // Built-in codes stay built in; unknown codes are named.
+    assert_eq!(Crs::epsg_database(4326).unwrap(), Crs::Wgs84);
+    let e = Crs::epsg_database(99_999).unwrap_err();
+    assert!(matches!(e, CrsError::Unsupported { .. }), "{e:?}");
+    #[cfg(not(feature = "proj"))]
+    {
+        for s in [
+            "EPSG:27700",
+            "urn:ogc:def:crs:EPSG::7415",
+            "https://www.opengis.net/def/crs/EPSG/0/7415",
+        ] {
+            let c: Crs = s.parse().unwrap();
+            assert!(matches!(c, Crs::Epsg(_)), "{s}");
+        }
+    }
+}
+
 /// Tests against the system PROJ library (`--features proj`).
 #[cfg(all(feature = "proj", not(target_arch = "wasm32")))]
 mod with_proj {

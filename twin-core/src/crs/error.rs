@@ -7,7 +7,7 @@
 #[non_exhaustive]
 pub enum CrsError {
     /// The CRS is well formed but this build cannot handle it (for instance an
-    /// EPSG code other than the built-in ones without the `proj` feature).
+    /// EPSG code the bundled database does not hold, without the `proj` feature).
     #[error("unsupported CRS `{input}`: {reason}")]
     Unsupported {
         /// The CRS as given.

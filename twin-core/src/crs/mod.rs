@@ -12,6 +12,7 @@
 //! | [`Crs::Utm`] | `EPSG:326zz` (north), `EPSG:327zz` (south) | projected, metres |
 //! | [`Crs::Gcj02`] | `GCJ02`, `GCJ-02` | geographic, degrees (obfuscated, see [`gcj02`]) |
 //! | [`Crs::Local`] | `LOCAL(lon,lat,h)` | projected, metres (see [`local`]) |
+//! | [`Crs::Epsg`] | any other `EPSG:n` of the bundled EPSG database | whatever the definition says |
 //! | `Crs::Proj` (feature `proj`) | any other `EPSG:n` or PROJ string | whatever PROJ says |
 //!
 //! Axis order is always x = longitude/easting, y = latitude/northing, whatever
@@ -26,9 +27,24 @@
 //! [`Transformer`] converts between any two of them, pivoting through WGS84
 //! longitude/latitude. Built-in CRSs use pure-Rust code (proj4rs for Web
 //! Mercator and UTM, this module's own code for GCJ-02 and the local frame),
-//! so everything works on `wasm32-unknown-unknown`. With the `proj` cargo
-//! feature (native only) any other CRS PROJ knows can be named and is converted
-//! by the system PROJ library.
+//! so everything works on `wasm32-unknown-unknown`.
+//!
+//! **Other EPSG codes.** Every code in the EPSG database that proj4rs bundles
+//! (the `crs-definitions` crate: about 6,000 codes, including British National
+//! Grid EPSG:27700, the Chinese Gauss–Krüger zones and compound codes such as
+//! EPSG:7415 = RD New + NAP height) is a [`Crs::Epsg`] in every build, wasm
+//! included, and is converted by proj4rs from its proj4 definition. Datum
+//! shifts are the definition's `+towgs84` Helmert parameters (what PROJ also
+//! uses when no grid file is installed, inside the datum's area of use;
+//! outside it PROJ applies no shift, so far-away points can differ by the
+//! shift's size, a few hundred metres); definitions that need a grid file
+//! (`+nadgrids`) fail with [`CrsError::Operation`]. The vertical part of a
+//! compound code is not converted: heights are kept as they are.
+//!
+//! With the `proj` cargo feature (native only) every CRS that is not built in
+//! — any EPSG code, PROJ string or WKT — is handed to the system PROJ library
+//! instead (`Crs::Proj`), which chooses the best operation it knows, grids
+//! included.
 
 pub mod error;
 pub mod gcj02;
@@ -82,6 +98,11 @@ pub enum Crs {
     Gcj02,
     /// A local metric east/north frame (see [`LocalFrame`]).
     Local(LocalFrame),
+    /// Another EPSG code of the EPSG database bundled with proj4rs (projected,
+    /// geographic or compound; the vertical part of a compound code is not
+    /// converted). Built by parsing `EPSG:n` in builds without the `proj`
+    /// feature; [`Crs::epsg_database`] builds it in any build.
+    Epsg(u16),
     /// Any CRS the system PROJ library knows: `EPSG:2385`, a PROJ string,
     /// WKT, ... (feature `proj`, native only).
     #[cfg(all(feature = "proj", not(target_arch = "wasm32")))]
@@ -99,6 +120,9 @@ impl Crs {
         match self {
             Crs::Wgs84 | Crs::Cgcs2000 | Crs::Gcj02 => true,
             Crs::WebMercator | Crs::Utm { .. } | Crs::Local(_) => false,
+            Crs::Epsg(code) => proj4rs::Proj::from_epsg_code(*code)
+                .map(|p| p.is_latlong())
+                .unwrap_or(false),
             #[cfg(all(feature = "proj", not(target_arch = "wasm32")))]
             Crs::Proj(def) => proj4rs::Proj::from_user_string(def)
                 .map(|p| p.is_latlong())
@@ -115,8 +139,35 @@ impl Crs {
             Crs::Utm { zone, north } if (1..=60).contains(&zone) => {
                 Some(if north { 32600 } else { 32700 } + u32::from(zone))
             }
+            Crs::Epsg(code) => Some(u32::from(code)),
             _ => None,
         }
+    }
+
+    /// The CRS of EPSG code `code` from the EPSG database bundled with
+    /// proj4rs, converted by pure-Rust code in every build (also with the
+    /// `proj` feature, where parsing `EPSG:n` hands the code to PROJ).
+    ///
+    /// Built-in codes give the built-in variant (`4326` gives [`Crs::Wgs84`]).
+    /// Fails with [`CrsError::Unsupported`] for a code the database does not
+    /// hold.
+    ///
+    /// ```
+    /// use twin_core::crs::Crs;
+    ///
+    /// let bng = Crs::epsg_database(27700).unwrap();
+    /// assert_eq!(bng, Crs::Epsg(27700));
+    /// assert!(!bng.is_geographic());
+    /// assert_eq!(Crs::epsg_database(32651).unwrap(), Crs::Utm { zone: 51, north: true });
+    /// ```
+    pub fn epsg_database(code: u32) -> Result<Crs, CrsError> {
+        if let Some(builtin) = builtin_code(code) {
+            return Ok(builtin);
+        }
+        database_code(code).ok_or_else(|| CrsError::Unsupported {
+            input: format!("EPSG:{code}"),
+            reason: "the EPSG database bundled with twin (proj4rs) does not hold this code".into(),
+        })
     }
 
     /// Checks the parameters of a value built in code (UTM zone in 1..=60,
@@ -152,6 +203,7 @@ impl fmt::Display for Crs {
                 l.origin_lat(),
                 l.origin_height()
             ),
+            Crs::Epsg(code) => write!(f, "EPSG:{code}"),
             #[cfg(all(feature = "proj", not(target_arch = "wasm32")))]
             Crs::Proj(def) => f.write_str(def),
         }
@@ -160,8 +212,9 @@ impl fmt::Display for Crs {
 
 /// What the built-in CRSs are, for error messages.
 #[cfg(not(all(feature = "proj", not(target_arch = "wasm32"))))]
-const BUILT_IN: &str = "the built-in CRSs are EPSG:4326 (WGS84), EPSG:4490 (CGCS2000), \
-     EPSG:3857, EPSG:326zz/327zz (UTM), GCJ02 and LOCAL(lon,lat,height)";
+const BUILT_IN: &str = "this build knows EPSG:4326 (WGS84), EPSG:4490 (CGCS2000), \
+     EPSG:3857, EPSG:326zz/327zz (UTM), GCJ02, LOCAL(lon,lat,height) and the codes of the \
+     EPSG database bundled with proj4rs";
 
 impl FromStr for Crs {
     type Err = CrsError;
@@ -178,7 +231,8 @@ impl FromStr for Crs {
     ///
     /// Anything else (another EPSG code, a PROJ string, WKT) becomes
     /// `Crs::Proj` when the `proj` feature is enabled and PROJ accepts it
-    /// (else [`CrsError::Invalid`]); without the feature it is
+    /// (else [`CrsError::Invalid`]). Without the feature another EPSG code of
+    /// the bundled database is a [`Crs::Epsg`] and the rest is
     /// [`CrsError::Unsupported`].
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let t = s.trim();
@@ -239,21 +293,49 @@ impl FromStr for Crs {
                 reason: "an EPSG code must be a number".into(),
             });
         };
-        match code {
-            4326 => Ok(Crs::Wgs84),
-            4490 => Ok(Crs::Cgcs2000),
-            3857 | 900913 => Ok(Crs::WebMercator),
-            32601..=32660 => Ok(Crs::Utm {
-                zone: utm_zone(code - 32600),
-                north: true,
-            }),
-            32701..=32760 => Ok(Crs::Utm {
-                zone: utm_zone(code - 32700),
-                north: false,
-            }),
-            _ => other(format!("EPSG:{code}"), t),
+        match builtin_code(code) {
+            Some(crs) => Ok(crs),
+            None => other_code(code, t),
         }
     }
+}
+
+/// The built-in CRS of an EPSG code.
+fn builtin_code(code: u32) -> Option<Crs> {
+    match code {
+        4326 => Some(Crs::Wgs84),
+        4490 => Some(Crs::Cgcs2000),
+        3857 | 900913 => Some(Crs::WebMercator),
+        32601..=32660 => Some(Crs::Utm {
+            zone: utm_zone(code - 32600),
+            north: true,
+        }),
+        32701..=32760 => Some(Crs::Utm {
+            zone: utm_zone(code - 32700),
+            north: false,
+        }),
+        _ => None,
+    }
+}
+
+/// A code of the EPSG database bundled with proj4rs, if it holds it.
+fn database_code(code: u32) -> Option<Crs> {
+    let code = u16::try_from(code).ok()?;
+    proj4rs::Proj::from_epsg_code(code)
+        .is_ok()
+        .then_some(Crs::Epsg(code))
+}
+
+/// An EPSG code that is not built in: PROJ's when the feature is on.
+#[cfg(all(feature = "proj", not(target_arch = "wasm32")))]
+fn other_code(code: u32, input: &str) -> Result<Crs, CrsError> {
+    other(format!("EPSG:{code}"), input)
+}
+
+/// An EPSG code that is not built in: the bundled database's.
+#[cfg(not(all(feature = "proj", not(target_arch = "wasm32"))))]
+fn other_code(code: u32, input: &str) -> Result<Crs, CrsError> {
+    database_code(code).map_or_else(|| other(format!("EPSG:{code}"), input), Ok)
 }
 
 /// A UTM zone number known to be in 1..=60.
@@ -406,7 +488,7 @@ mod tests {
     #[cfg(not(all(feature = "proj", not(target_arch = "wasm32"))))]
     #[test]
     fn other_codes_unsupported_without_proj() {
-        for s in ["EPSG:2385", "2385", "+proj=merc +datum=WGS84", "EPSG:32661"] {
+        for s in ["EPSG:99999", "EPSG:4000000", "+proj=merc +datum=WGS84"] {
             let e = s.parse::<Crs>().unwrap_err();
             assert!(matches!(e, CrsError::Unsupported { .. }), "{s}: {e:?}");
             assert!(e.to_string().contains("`proj` feature"), "{e}");

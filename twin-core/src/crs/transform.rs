@@ -67,20 +67,39 @@ enum Stage {
     Proj4 {
         crs: Box<proj4rs::Proj>,
         wgs84: Box<proj4rs::Proj>,
+        /// The CRS is geographic: proj4rs wants and gives radians, the twin degrees.
+        geographic: bool,
     },
     #[cfg(all(feature = "proj", not(target_arch = "wasm32")))]
     Proj(ProjOp),
 }
 
-/// proj4rs definition for a built-in projected CRS.
-fn proj4_definition(crs: &Crs) -> Option<String> {
-    match crs {
-        Crs::WebMercator => Some("+proj=webmerc +datum=WGS84 +no_defs".to_owned()),
-        Crs::Utm { zone, north } => Some(format!(
+/// The proj4rs CRS of a CRS that proj4rs converts: the built-in projected
+/// ones and the codes of the bundled EPSG database.
+fn proj4_crs(crs: &Crs) -> Option<Result<proj4rs::Proj, String>> {
+    let def = match crs {
+        Crs::WebMercator => "+proj=webmerc +datum=WGS84 +no_defs".to_owned(),
+        Crs::Utm { zone, north } => format!(
             "+proj=utm +zone={zone} +datum=WGS84 +units=m +no_defs{}",
             if *north { "" } else { " +south" }
-        )),
-        _ => None,
+        ),
+        Crs::Epsg(code) => {
+            return Some(
+                proj4rs::Proj::from_epsg_code(*code)
+                    .map_err(|e| format!("the bundled EPSG database's definition: {e}")),
+            );
+        }
+        _ => return None,
+    };
+    Some(proj4rs::Proj::from_proj_string(&def).map_err(|e| e.to_string()))
+}
+
+/// The proj4rs CRS of a projected CRS that proj4rs converts (for one-step
+/// conversions between two of them).
+fn proj4_projected(crs: &Crs) -> Option<Result<proj4rs::Proj, String>> {
+    match proj4_crs(crs)? {
+        Ok(p) if p.is_latlong() => None,
+        other => Some(other),
     }
 }
 
@@ -114,12 +133,11 @@ impl Stage {
             Crs::Wgs84 | Crs::Cgcs2000 => Stage::Wgs84,
             Crs::Gcj02 => Stage::Gcj02,
             Crs::Local(f) => Stage::Local(*f),
-            Crs::WebMercator | Crs::Utm { .. } => {
-                let def = proj4_definition(crs).ok_or("no proj4rs definition")?;
+            Crs::WebMercator | Crs::Utm { .. } | Crs::Epsg(_) => {
+                let crs = proj4_crs(crs).ok_or("no proj4rs definition")??;
                 Stage::Proj4 {
-                    crs: Box::new(
-                        proj4rs::Proj::from_proj_string(&def).map_err(|e| e.to_string())?,
-                    ),
+                    geographic: crs.is_latlong(),
+                    crs: Box::new(crs),
                     wgs84: Box::new(
                         proj4rs::Proj::from_proj_string(PROJ4_WGS84).map_err(|e| e.to_string())?,
                     ),
@@ -147,7 +165,17 @@ impl Stage {
                 Ok(gcj02_to_wgs84(x, y))
             }
             Stage::Local(f) => Ok(f.to_geographic(x, y)),
-            Stage::Proj4 { crs, wgs84 } => {
+            Stage::Proj4 {
+                crs,
+                wgs84,
+                geographic,
+            } => {
+                let (x, y) = if *geographic {
+                    check_lat(y)?;
+                    (x.to_radians(), y.to_radians())
+                } else {
+                    (x, y)
+                };
                 let (lon, lat) = proj4_convert(crs, wgs84, x, y)?;
                 Ok((lon.to_degrees(), lat.to_degrees()))
             }
@@ -173,8 +201,17 @@ impl Stage {
                 }
                 Ok(f.to_local(lon, lat))
             }
-            Stage::Proj4 { crs, wgs84 } => {
-                proj4_convert(wgs84, crs, lon.to_radians(), lat.to_radians())
+            Stage::Proj4 {
+                crs,
+                wgs84,
+                geographic,
+            } => {
+                let (x, y) = proj4_convert(wgs84, crs, lon.to_radians(), lat.to_radians())?;
+                if *geographic {
+                    Ok((x.to_degrees(), y.to_degrees()))
+                } else {
+                    Ok((x, y))
+                }
             }
             #[cfg(all(feature = "proj", not(target_arch = "wasm32")))]
             Stage::Proj(op) => op.convert(lon, lat),
@@ -206,16 +243,10 @@ impl Transformer {
         let op = if canonical(from) == canonical(to) {
             Op::Identity
         } else {
-            match (proj4_definition(from), proj4_definition(to)) {
+            match (proj4_projected(from), proj4_projected(to)) {
                 (Some(src), Some(dst)) => Op::Proj4 {
-                    src: Box::new(
-                        proj4rs::Proj::from_proj_string(&src)
-                            .map_err(|e| operation_error(e.to_string()))?,
-                    ),
-                    dst: Box::new(
-                        proj4rs::Proj::from_proj_string(&dst)
-                            .map_err(|e| operation_error(e.to_string()))?,
-                    ),
+                    src: Box::new(src.map_err(operation_error)?),
+                    dst: Box::new(dst.map_err(operation_error)?),
                 },
                 _ => Self::pivot_or_proj(from, to).map_err(operation_error)?,
             }
