@@ -77,14 +77,10 @@ pub fn mapping(args: &DataArgs) -> anyhow::Result<Mapping> {
 }
 
 /// `twin export [--fgb FILE] [--gpkg FILE] [--snapshot FILE]`.
-pub fn export(
-    args: &DataArgs,
-    fgb: Option<&Path>,
-    gpkg: Option<&Path>,
-    snapshot: Option<&Path>,
-) -> anyhow::Result<()> {
-    if fgb.is_none() && gpkg.is_none() {
-        anyhow::bail!("export: give --fgb FILE and/or --gpkg FILE");
+pub fn export(args: &DataArgs, out: &Outputs<'_>, snapshot: Option<&Path>) -> anyhow::Result<()> {
+    let Outputs { fgb, gpkg, parquet } = *out;
+    if fgb.is_none() && gpkg.is_none() && parquet.is_none() {
+        anyhow::bail!("export: give --fgb FILE, --gpkg FILE and/or --parquet FILE");
     }
     let live = match snapshot {
         Some(p) => Some(twin_core::snapshot::load(
@@ -116,5 +112,20 @@ pub fn export(
         let n = crate::gpkg::write(twin, store, out)?;
         eprintln!("wrote {n} assets to {}", out.display());
     }
+    if let Some(out) = parquet {
+        let n = crate::geoparquet_out::write(twin, store, out)?;
+        eprintln!("wrote {n} assets to {}", out.display());
+    }
     Ok(())
+}
+
+/// The files `twin export` writes.
+#[derive(Clone, Copy)]
+pub struct Outputs<'a> {
+    /// FlatGeobuf.
+    pub fgb: Option<&'a Path>,
+    /// GeoPackage.
+    pub gpkg: Option<&'a Path>,
+    /// GeoParquet.
+    pub parquet: Option<&'a Path>,
 }

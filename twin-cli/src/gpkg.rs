@@ -14,8 +14,10 @@ use std::path::Path;
 
 use geo_types::Geometry;
 use rusqlite::{Connection, params_from_iter, types::Value as Sql};
+use twin_core::Twin;
 use twin_core::state::{ChannelType, StateStore, Value};
-use twin_core::{PropValue, Twin};
+
+use crate::export_rows::{ChannelColumn, FIXED, channel_columns, row};
 
 /// A GeoPackage binary geometry: `GP`, version 0, flags (little endian, an xy
 /// envelope), the SRS id, the envelope (minx, maxx, miny, maxy), then little-endian
@@ -72,49 +74,8 @@ fn write_to(
     )
     .map_err(fail)?;
 
-    let channels: Vec<(twin_core::state::ChannelId, String, ChannelType)> = store
-        .map(|s| {
-            s.channels()
-                .map(|(id, spec)| (id, spec.name.clone(), spec.ty.clone()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let channels = channel_columns(store, &["fid", "geom"]);
     let quote = |n: &str| format!("\"{}\"", n.replace('"', "\"\""));
-    // Channel columns must not collide (SQLite compares names without case) with the
-    // fixed columns or with each other: such a channel gets a `ch_` prefix.
-    let mut taken: std::collections::HashSet<String> = [
-        "fid",
-        "geom",
-        "asset_id",
-        "kind",
-        "sensor_type",
-        "name_zh",
-        "name_en",
-        "town",
-        "base",
-        "height",
-        "z_level",
-        "attached_to",
-        "part_of",
-        "properties",
-    ]
-    .iter()
-    .map(|s| s.to_string())
-    .collect();
-    let channels: Vec<(twin_core::state::ChannelId, String, ChannelType)> = channels
-        .into_iter()
-        .map(|(id, name, ty)| {
-            let mut col = name.clone();
-            while taken.contains(&col.to_lowercase())
-                || taken.contains(&format!("{col}_time").to_lowercase())
-            {
-                col = format!("ch_{col}");
-            }
-            taken.insert(col.to_lowercase());
-            taken.insert(format!("{col}_time").to_lowercase());
-            (id, col, ty)
-        })
-        .collect();
     let mut cols = vec![
         "fid INTEGER PRIMARY KEY AUTOINCREMENT".to_string(),
         "geom GEOMETRY".into(),
@@ -131,7 +92,10 @@ fn write_to(
         "part_of TEXT".into(),
         "properties TEXT".into(),
     ];
-    for (_, name, ty) in &channels {
+    for ChannelColumn {
+        column: name, ty, ..
+    } in &channels
+    {
         let t = match ty {
             ChannelType::Number => "REAL",
             ChannelType::Bool => "BOOLEAN",
@@ -144,7 +108,7 @@ fn write_to(
         .map_err(fail)?;
 
     let tx = db.transaction().map_err(fail)?;
-    let n_cols = 13 + 2 * channels.len();
+    let n_cols = 1 + FIXED.len() + 2 * channels.len();
     let placeholders = vec!["?"; n_cols].join(", ");
     let mut env = (
         f64::INFINITY,
@@ -156,10 +120,15 @@ fn write_to(
     {
         let mut stmt = tx
             .prepare(&format!(
-                "INSERT INTO assets (geom, asset_id, kind, sensor_type, name_zh, name_en, town, base, height, z_level, attached_to, part_of, properties{}) VALUES ({placeholders})",
+                "INSERT INTO assets (geom, {}{}) VALUES ({placeholders})",
+                FIXED.join(", "),
                 channels
                     .iter()
-                    .map(|(_, n, _)| format!(", {}, {}", quote(n), quote(&format!("{n}_time"))))
+                    .map(|c| format!(
+                        ", {}, {}",
+                        quote(&c.column),
+                        quote(&format!("{}_time", c.column))
+                    ))
                     .collect::<String>()
             ))
             .map_err(fail)?;
@@ -174,22 +143,8 @@ fn write_to(
                     env.3.max(r.max().y),
                 );
             }
-            let props: serde_json::Map<String, serde_json::Value> = a
-                .properties
-                .iter()
-                .map(|(k, v)| {
-                    let j = match v {
-                        PropValue::Str(s) => serde_json::Value::from(s.as_str()),
-                        PropValue::Num(n) => serde_json::Value::from(*n),
-                        PropValue::Bool(b) => serde_json::Value::from(*b),
-                    };
-                    (k.clone(), j)
-                })
-                .collect();
-            let town = twin
-                .located_in(h)
-                .and_then(|t| twin.get(t))
-                .map(|t| t.id.as_str());
+            let r = row(twin, store, &channels, h, a);
+            let a = r.asset;
             let mut row: Vec<Sql> = vec![
                 Sql::Blob(gpkg_geometry(&a.geometry, 4326)?),
                 Sql::Text(a.id.clone()),
@@ -197,29 +152,25 @@ fn write_to(
                 text(a.kind.sensor_type().map(|t| t.as_str())),
                 text(a.name_zh.as_deref()),
                 text(a.name_en.as_deref()),
-                text(town),
+                text(r.town),
                 Sql::Real(a.vertical.base),
                 Sql::Real(a.vertical.height),
                 Sql::Text(a.vertical.z_level.as_str().to_string()),
                 text(a.attached_to.as_deref()),
                 text(a.part_of.as_deref()),
-                Sql::Text(serde_json::Value::Object(props).to_string()),
+                Sql::Text(r.properties),
             ];
-            for (id, _, ty) in &channels {
-                match store.and_then(|s| s.latest(h, *id)) {
+            for cell in r.state {
+                match cell {
                     None => row.extend([Sql::Null, Sql::Null]),
-                    Some(l) => {
-                        let v = match twin_core::state::decode(ty, l.value) {
+                    Some((v, time)) => {
+                        let v = match v {
                             Value::Num(n) => Sql::Real(n),
                             Value::Bool(b) => Sql::Integer(i64::from(b)),
                             Value::Text(t) => Sql::Text(t),
                         };
-                        row.extend([
-                            v,
-                            Sql::Text(
-                                twin_core::Timestamp::from_millis(l.ts.as_millis()).to_string(),
-                            ),
-                        ]);
+                        let time = twin_core::Timestamp::from_millis(time).to_string();
+                        row.extend([v, Sql::Text(time)]);
                     }
                 }
             }

@@ -14,6 +14,8 @@
 mod broker;
 mod crs_cmd;
 mod data;
+mod export_rows;
+mod geoparquet_out;
 mod gpkg;
 mod gpkg_read;
 mod info;
@@ -78,8 +80,8 @@ enum Command {
         #[command(flatten)]
         data: DataArgs,
     },
-    /// Write the twin to FlatGeobuf and/or a GeoPackage (with latest state when it
-    /// comes from a snapshot).
+    /// Write the twin to FlatGeobuf, a GeoPackage and/or GeoParquet (with latest state
+    /// when it comes from a snapshot).
     Export {
         /// FlatGeobuf output file (.fgb).
         #[arg(long)]
@@ -87,6 +89,10 @@ enum Command {
         /// GeoPackage output file (.gpkg): assets with their latest state.
         #[arg(long)]
         gpkg: Option<PathBuf>,
+        /// GeoParquet output file (.parquet): the GeoPackage's columns, for DuckDB,
+        /// GeoPandas, Polars.
+        #[arg(long)]
+        parquet: Option<PathBuf>,
         /// Export this snapshot (from `twin run --save`) instead of loading the island.
         #[arg(long)]
         snapshot: Option<PathBuf>,
@@ -158,9 +164,18 @@ fn main() -> ExitCode {
         Command::Export {
             fgb,
             gpkg,
+            parquet,
             snapshot,
             data,
-        } => data::export(&data, fgb.as_deref(), gpkg.as_deref(), snapshot.as_deref()),
+        } => data::export(
+            &data,
+            &data::Outputs {
+                fgb: fgb.as_deref(),
+                gpkg: gpkg.as_deref(),
+                parquet: parquet.as_deref(),
+            },
+            snapshot.as_deref(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

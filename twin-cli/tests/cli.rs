@@ -381,6 +381,148 @@ fn export_writes_a_geopackage_that_gdal_opens() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
+/// The Python with the reference readers (DuckDB, pyarrow): `$TWIN_PYTHON`, which
+/// scripts/test sets from scripts/pyenv.
+fn reference_python() -> String {
+    std::env::var("TWIN_PYTHON").unwrap_or_else(|_| {
+        let o = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/pyenv"))
+            .output()
+            .expect("scripts/pyenv");
+        assert!(o.status.success(), "scripts/pyenv: {}", stderr(&o));
+        stdout(&o).trim().to_string()
+    })
+}
+
+#[test]
+fn export_writes_geoparquet_that_duckdb_and_pyarrow_read() {
+    let dir = std::env::temp_dir().join(format!("twin-parquet-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let snap = dir.join("s.twinsnap");
+    let pq = dir.join("island.parquet");
+    let (snap, pq) = (snap.to_str().unwrap(), pq.to_str().unwrap());
+    let o = twin(
+        &[
+            "run",
+            "--for",
+            "2m",
+            "--speed",
+            "max",
+            "--scale",
+            "0.05",
+            "--start-ms",
+            "1763700000000",
+            "--save",
+            snap,
+        ],
+        "",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let o = twin(&["export", "--snapshot", snap, "--parquet", pq], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let wrote: usize = stderr(&o)
+        .split_whitespace()
+        .nth(1)
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(wrote > 10_000, "{}", stderr(&o));
+    // Readers no one here wrote: pyarrow for the file's GeoParquet metadata, DuckDB
+    // for the rows, the geometry (its GEOMETRY type reads the WKB) and the state.
+    let script = r#"
+import json, sys
+import duckdb, pyarrow.parquet as pq
+path = sys.argv[1]
+t = pq.read_table(path)
+geo = json.loads(t.schema.metadata[b"geo"])
+col = geo["columns"]["geometry"]
+print("rows", t.num_rows)
+print("geo", geo["version"], geo["primary_column"], col["encoding"], "crs" in col)
+print("covering", json.dumps(col["covering"]["bbox"]["xmin"]))
+print("types", ",".join(sorted(col["geometry_types"])))
+print("time", t.schema.field("level_time").type)
+con = duckdb.connect()
+def first_vertex(gj):
+    c = json.loads(gj)["coordinates"]
+    while isinstance(c[0], list):
+        c = c[0]
+    return c
+for (i, k, zh, town, level, time, crs, gj) in con.execute(
+    "SELECT asset_id, kind, name_zh, town, level, strftime(level_time, '%Y-%m-%dT%H:%M:%SZ'),"
+    " ST_CRS(geometry), ST_AsGeoJSON(geometry) FROM read_parquet(?)"
+    " WHERE asset_id = 'CM-TOWN-CHENGQIAO'", [path]).fetchall():
+    x, y = first_vertex(gj)
+    print("town", i, k, zh, town, level, time, crs, json.loads(gj)["type"], x, y)
+for row in con.execute(
+    "SELECT asset_id, kind, sensor_type, level IS NOT NULL,"
+    " strftime(level_time, '%Y-%m-%dT%H:%M:%SZ'), json_extract_string(ST_AsGeoJSON(geometry), '$.type')"
+    " FROM read_parquet(?) WHERE asset_id = 'CM-S-WL-000001'", [path]).fetchall():
+    print("gauge", *row)
+print("kinds", con.execute(
+    "SELECT count(DISTINCT kind), sum(CASE WHEN kind = 'town' THEN 1 ELSE 0 END)"
+    " FROM read_parquet(?)", [path]).fetchone())
+print("bbox", con.execute(
+    "SELECT count(*) FROM read_parquet(?) WHERE bbox.xmin > 121.7 AND bbox.xmax < 121.8"
+    " AND bbox.ymin > 31.6 AND bbox.ymax < 31.7", [path]).fetchone()[0] > 0)
+"#;
+    let o = Command::new(reference_python())
+        .args(["-c", script, pq])
+        .output()
+        .unwrap();
+    let out = stdout(&o);
+    assert!(o.status.success(), "{}\n{out}", stderr(&o));
+    assert!(out.contains(&format!("rows {wrote}\n")), "{out}");
+    // GeoParquet 1.1, WKB, no `crs` key: OGC:CRS84 by the specification.
+    assert!(out.contains("geo 1.1.0 geometry WKB False\n"), "{out}");
+    assert!(out.contains("covering [\"bbox\", \"xmin\"]"), "{out}");
+    assert!(
+        out.contains("types LineString,MultiPolygon,Point,Polygon\n"),
+        "{out}"
+    );
+    assert!(out.contains("time timestamp[ms, tz=UTC]\n"), "{out}");
+    // Chengqiao's first vertex in assets/chongming/towns.geojson.
+    let towns: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../assets/chongming/towns.geojson"
+        ))
+        .unwrap(),
+    )
+    .unwrap();
+    let chengqiao = towns["features"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["properties"]["id"] == "CM-TOWN-CHENGQIAO")
+        .unwrap();
+    let ring = &chengqiao["geometry"]["coordinates"];
+    let first = if chengqiao["geometry"]["type"] == "MultiPolygon" {
+        &ring[0][0][0]
+    } else {
+        &ring[0][0]
+    };
+    let (x, y) = (first[0].as_f64().unwrap(), first[1].as_f64().unwrap());
+    let town = out.lines().find(|l| l.starts_with("town ")).unwrap();
+    let f: Vec<&str> = town.split(' ').collect();
+    assert_eq!(
+        &f[1..5],
+        ["CM-TOWN-CHENGQIAO", "town", "城桥镇", "CM-ISL-CHONGMING"],
+        "{town}"
+    );
+    assert_eq!(&f[5..8], ["None", "None", "OGC:CRS84"], "{town}");
+    assert!(f[8] == "Polygon" || f[8] == "MultiPolygon", "{town}");
+    let (dx, dy): (f64, f64) = (f[9].parse().unwrap(), f[10].parse().unwrap());
+    assert!(
+        (dx - x).abs() < 1e-6 && (dy - y).abs() < 1e-6,
+        "{town} vs {x} {y}"
+    );
+    // The gauge's latest level and its time, as the GeoPackage export has them.
+    assert!(
+        out.contains("gauge CM-S-WL-000001 sensor water_level True 2025-11-21T04:42:00Z Point\n"),
+        "{out}"
+    );
+    assert!(out.contains("bbox True"), "{out}");
+    std::fs::remove_dir_all(&dir).ok();
+}
+
 /// Runs `twin` with `args`, reads `lines` lines of its output and closes the pipe, as
 /// `twin … | head -n LINES` does; returns the status and stderr once it has ended.
 fn closed_after(args: &[&str], lines: usize) -> (std::process::ExitStatus, String) {
