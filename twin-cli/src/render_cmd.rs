@@ -100,7 +100,9 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
             hl.renderer.set_selected(Some(h));
             let (lo, hi) = asset_bounds(&twin, h)
                 .ok_or_else(|| anyhow::anyhow!("--asset {id}: no geometry"))?;
-            Some(widen((lo, hi), 150.0))
+            // Context around it in proportion: a house is seen close, a park whole.
+            let size = (hi[0] - lo[0]).max(hi[1] - lo[1]);
+            Some(widen((lo, hi), size.clamp(25.0, 150.0)))
         }
         (None, Some(name)) => {
             let h = find_town(&twin, name)?;

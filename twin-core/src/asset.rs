@@ -261,6 +261,56 @@ pub struct Asset {
     pub part_of: Option<String>,
     /// Where it was read from.
     pub source: Source,
+    /// Its 3D surfaces where the source has them (a CityJSON building's LoD2 roofs and
+    /// walls), drawn instead of the footprint's extrusion; `None` for 2D sources.
+    pub surfaces: Option<Arc<Surfaces>>,
+}
+
+/// What part of an object's shell a triangle belongs to (CityJSON's semantic
+/// surfaces, reduced to what a renderer and a query need).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum SurfaceRole {
+    /// A roof.
+    Roof,
+    /// A wall (or a closure or outer ceiling surface).
+    Wall,
+    /// The ground floor's underside (ground or outer floor surface).
+    Ground,
+    /// Anything else, or no semantics given.
+    Other,
+}
+
+/// An object's 3D shell as triangles: vertices in WGS84 longitude and latitude
+/// (degrees) and height (metres, in the same vertical reference as
+/// [`Vertical::base`]), each triangle with the role of the surface it came from.
+///
+/// An empty set (no triangles) marks an object drawn by its parts (a CityJSON
+/// `Building` whose geometry is in its `BuildingPart`s).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Surfaces {
+    /// Longitude, latitude, height.
+    pub vertices: Vec<[f64; 3]>,
+    /// Indices into `vertices`, three per triangle.
+    pub triangles: Vec<[u32; 3]>,
+    /// One role per triangle.
+    pub roles: Vec<SurfaceRole>,
+}
+
+impl Surfaces {
+    /// Number of triangles.
+    pub fn len(&self) -> usize {
+        self.triangles.len()
+    }
+
+    /// Whether it holds no triangle.
+    pub fn is_empty(&self) -> bool {
+        self.triangles.is_empty()
+    }
+
+    /// Number of triangles with this role.
+    pub fn count(&self, role: SurfaceRole) -> usize {
+        self.roles.iter().filter(|r| **r == role).count()
+    }
 }
 
 impl Asset {
@@ -283,6 +333,7 @@ impl Asset {
                 file: Arc::from("api"),
                 feature: 0,
             },
+            surfaces: None,
         }
     }
 

@@ -81,7 +81,7 @@ pub mod time;
 pub mod topic;
 mod twin;
 
-pub use asset::{Asset, Handle, PropValue, Properties, Source, Vertical};
+pub use asset::{Asset, Handle, PropValue, Properties, Source, SurfaceRole, Surfaces, Vertical};
 pub use error::{FeatureError, LoadError, Problem, TwinError};
 pub use kind::{AssetKind, BUILTIN_KIND_NAMES, KindError, SensorType, ZLevel};
 pub use load::{

@@ -210,6 +210,32 @@ impl MeshBuilder {
         }
     }
 
+    /// A 3D shell (CityJSON surfaces) in the local frame: its triangles, roofs in a
+    /// darker, warmer shade of `color`, and no edges.
+    pub fn shell(&mut self, s: &Shell, handle: u32, color: [u8; 4]) {
+        let roof = roof_color(color);
+        let chunk = self.room(3 * s.triangles.len());
+        for (t, is_roof) in s.triangles.iter().zip(&s.roofs) {
+            let c = if *is_roof { roof } else { color };
+            let base = chunk.vertices.len() as u32;
+            for &i in t {
+                let Some(p) = s.vertices.get(i as usize) else {
+                    continue;
+                };
+                chunk.vertices.push(Vertex {
+                    pos: [p[0] as f32, p[1] as f32, p[2] as f32],
+                    handle,
+                    color: c,
+                });
+            }
+            if chunk.vertices.len() as u32 == base + 3 {
+                chunk.indices.extend([base, base + 1, base + 2]);
+            } else {
+                chunk.vertices.truncate(base as usize);
+            }
+        }
+    }
+
     /// Appends ready-made triangles (a glTF model) in one chunk.
     pub fn triangles(&mut self, vertices: &[Vertex], indices: &[u32]) {
         let chunk = self.room(vertices.len());
@@ -217,6 +243,24 @@ impl MeshBuilder {
         chunk.vertices.extend_from_slice(vertices);
         chunk.indices.extend(indices.iter().map(|&i| base + i));
     }
+}
+
+/// A 3D shell for [`MeshBuilder::shell`]: vertices (east, north, up in metres of the
+/// local frame), triangles, and which triangles are roofs.
+#[derive(Clone, Debug, Default)]
+pub struct Shell {
+    /// Vertices.
+    pub vertices: Vec<[f64; 3]>,
+    /// Indices into `vertices`, three per triangle.
+    pub triangles: Vec<[u32; 3]>,
+    /// Per triangle: a roof.
+    pub roofs: Vec<bool>,
+}
+
+/// A roof's shade of a building's colour: darker and warmer (terracotta-ward).
+fn roof_color(c: [u8; 4]) -> [u8; 4] {
+    let mix = |v: u8, t: f32| (f32::from(v) * 0.55 + t * 0.45).round() as u8;
+    [mix(c[0], 178.0), mix(c[1], 96.0), mix(c[2], 80.0), c[3]]
 }
 
 /// The points of a line without consecutive repeats (a zero-length segment has no

@@ -3,13 +3,15 @@
 //! [`Scene::build`] walks the twin's assets in their local-frame geometry and sorts them
 //! into [`LayerKind`]s: polygons become flat fills (islands, fields, water) or prisms
 //! (buildings, anything with a height), lines become ribbons as wide as their `width`
-//! property or their road class, points become marker instances. Live state never
+//! property or their road class, points become marker instances; an asset with 3D
+//! surfaces (a CityJSON building's LoD2 shell) is drawn as its triangles, roofs
+//! tinted, and one whose surfaces are empty is left to its parts. Live state never
 //! touches a scene: colours come from the state texture at draw time.
 
 use geo_types::{Geometry, LineString, Polygon};
-use twin_core::{Asset, AssetKind, Handle, Twin};
+use twin_core::{Asset, AssetKind, Handle, SurfaceRole, Surfaces, Twin};
 
-use crate::geometry::{Chunk, Instance, MeshBuilder};
+use crate::geometry::{Chunk, Instance, MeshBuilder, Shell};
 use crate::palette::{self, LayerKind};
 
 /// Everything a renderer uploads to draw a twin.
@@ -33,6 +35,12 @@ impl Scene {
             LayerKind::ALL.iter().map(|_| MeshBuilder::new()).collect();
         let mut markers = Vec::new();
         for (h, a) in twin.iter() {
+            // A 3D shell (CityJSON LoD2) is drawn as it is; an empty one by the parts.
+            if let Some(s) = &a.surfaces {
+                let b = &mut builders[LayerKind::Buildings.index()];
+                b.shell(&local_shell(twin, s), h.0, palette::base_color(a));
+                continue;
+            }
             let Some(g) = twin.local_geometry(h) else {
                 continue;
             };
@@ -83,6 +91,24 @@ impl Scene {
         }
         self.markers.iter().for_each(|m| grow(m.pos));
         self.bounds = (lo[0] <= hi[0]).then_some((lo, hi));
+    }
+}
+
+/// A shell's vertices in the twin's local frame (east, north in metres; heights as
+/// they are, like [`Asset::vertical`]'s).
+fn local_shell(twin: &Twin, s: &Surfaces) -> Shell {
+    let f = twin.frame();
+    Shell {
+        vertices: s
+            .vertices
+            .iter()
+            .map(|v| {
+                let (e, n) = f.to_local(v[0], v[1]);
+                [e, n, v[2]]
+            })
+            .collect(),
+        triangles: s.triangles.clone(),
+        roofs: s.roles.iter().map(|r| *r == SurfaceRole::Roof).collect(),
     }
 }
 

@@ -483,6 +483,7 @@ impl Mapping {
                 file: file.clone(),
                 feature: index,
             },
+            surfaces: None,
         })
     }
 }

@@ -9,6 +9,7 @@
 //! a [`LoadMode::Lenient`] load inserts the good features and returns a [`LoadReport`]
 //! of the rejected ones.
 
+mod cityjson;
 mod convert;
 mod fgb;
 mod fgb_write;
@@ -16,6 +17,9 @@ mod geojson;
 mod mapping;
 mod mapping_file;
 
+pub use self::cityjson::{
+    read_cityjson, read_cityjson_seq, read_cityjson_seq_from, read_cityjson_str,
+};
 pub use self::fgb::{read_flatgeobuf, read_flatgeobuf_from};
 pub use self::fgb_write::{write_flatgeobuf, write_flatgeobuf_with};
 pub use self::geojson::{read_geojson, read_geojson_str};
@@ -73,8 +77,10 @@ pub(crate) fn check_asset_validity(
     convert::check_validity(g)
 }
 
-/// Reads a file by its extension: `.geojson` or `.json` (GeoJSON), `.fgb`
-/// (FlatGeobuf); any other is a [`crate::LoadError::Format`] naming the file.
+/// Reads a file by its extension: `.geojson` (GeoJSON), `.fgb` (FlatGeobuf),
+/// `.city.json` or `.cityjson` (CityJSON), `.jsonl` (CityJSONSeq), `.json` (CityJSON
+/// when the first `type` member in its first 4 KiB says `CityJSON`, else GeoJSON); any
+/// other is a [`crate::LoadError::Format`] naming the file.
 pub fn read_file(
     path: &std::path::Path,
     mapping: &Mapping,
@@ -84,14 +90,41 @@ pub fn read_file(
         .and_then(|e| e.to_str())
         .unwrap_or("")
         .to_ascii_lowercase();
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     match ext.as_str() {
         "fgb" => read_flatgeobuf(path, mapping),
-        "geojson" | "json" => read_geojson(path, mapping),
+        "geojson" => read_geojson(path, mapping),
+        "cityjson" => read_cityjson(path, mapping),
+        "jsonl" => read_cityjson_seq(path, mapping),
+        "json" if name.ends_with(".city.json") || looks_like_cityjson(path) => {
+            read_cityjson(path, mapping)
+        }
+        "json" => read_geojson(path, mapping),
         _ => Err(crate::error::LoadError::Format {
             file: path.display().to_string(),
-            message: "unknown data format (expected .geojson, .json or .fgb)".into(),
+            message: "unknown data format (expected .geojson, .json, .fgb, .city.json or \
+                      .city.jsonl)"
+                .into(),
         }),
     }
+}
+
+/// Whether a `.json` file is CityJSON: its first 4 KiB (an unreadable file is left to
+/// the GeoJSON reader, which reports it).
+fn looks_like_cityjson(path: &std::path::Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(4096);
+    let Ok(f) = std::fs::File::open(path) else {
+        return false;
+    };
+    if f.take(4096).read_to_end(&mut head).is_err() {
+        return false;
+    }
+    cityjson::sniff(&String::from_utf8_lossy(&head))
 }
 
 /// A feature that a reader outside twin-core decoded (a GeoPackage row, say): its
