@@ -13,6 +13,7 @@
 //! | 3 | the latest state: 23-byte rows (asset index `u32`, channel `u16`, quality `u8`, time `i64`, value `f64`) |
 //! | 4 | the alert rules, as the JSON `load_rules_json` reads |
 //! | 5 | the open alerts, as JSON |
+//! | 6 | 3D surfaces ([`crate::Surfaces`]), optional: per asset that has them, its index `u32`, vertex and triangle counts (`u32`), the vertices (three `f64`), the triangles (three `u32`), one role `u8` per triangle (0 roof, 1 wall, 2 ground, 3 other) |
 //!
 //! History is not saved: a restored twin starts its history from the snapshot.
 //!
@@ -157,7 +158,8 @@ pub fn to_bytes(live: &Session) -> Result<Vec<u8>, SnapshotError> {
     for v in [f.origin_lon(), f.origin_lat(), f.origin_height()] {
         out.extend_from_slice(&v.to_le_bytes());
     }
-    out.extend_from_slice(&5u32.to_le_bytes());
+    let shells = surfaces_bytes(&assets);
+    out.extend_from_slice(&6u32.to_le_bytes());
     section(&mut out, 1, &fgb);
     section(&mut out, 2, Json::Array(channels).to_string().as_bytes());
     section(&mut out, 3, &rows);
@@ -167,7 +169,96 @@ pub fn to_bytes(live: &Session) -> Result<Vec<u8>, SnapshotError> {
         live.alerts().rules_json(live.store()).as_bytes(),
     );
     section(&mut out, 5, Json::Array(alerts).to_string().as_bytes());
+    section(&mut out, 6, &shells);
     Ok(out)
+}
+
+/// Section 6: the assets' 3D surfaces.
+fn surfaces_bytes(assets: &[(Handle, &crate::Asset)]) -> Vec<u8> {
+    use crate::asset::SurfaceRole;
+    let mut out = Vec::new();
+    for (i, (_, a)) in assets.iter().enumerate() {
+        let Some(s) = &a.surfaces else {
+            continue;
+        };
+        out.extend_from_slice(&(i as u32).to_le_bytes());
+        out.extend_from_slice(&(s.vertices.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(s.triangles.len() as u32).to_le_bytes());
+        for v in &s.vertices {
+            v.iter()
+                .for_each(|c| out.extend_from_slice(&c.to_le_bytes()));
+        }
+        for t in &s.triangles {
+            t.iter()
+                .for_each(|c| out.extend_from_slice(&c.to_le_bytes()));
+        }
+        out.extend(s.roles.iter().map(|r| match r {
+            SurfaceRole::Roof => 0u8,
+            SurfaceRole::Wall => 1,
+            SurfaceRole::Ground => 2,
+            SurfaceRole::Other => 3,
+        }));
+    }
+    out
+}
+
+/// Reads section 6 into `read` (the assets in file order).
+fn read_surfaces(bytes: &[u8], read: &mut crate::load::ReadResult) -> Result<(), String> {
+    use crate::asset::{SurfaceRole, Surfaces};
+    fn take<'a>(rest: &mut &'a [u8], n: usize) -> Result<&'a [u8], String> {
+        if n > rest.len() {
+            return Err("truncated".into());
+        }
+        let (head, tail) = rest.split_at(n);
+        *rest = tail;
+        Ok(head)
+    }
+    let u32_of = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+    let mut rest = bytes;
+    while !rest.is_empty() {
+        let head = take(&mut rest, 12)?;
+        let (i, nv, nt) = (
+            u32_of(&head[0..4]) as usize,
+            u32_of(&head[4..8]) as usize,
+            u32_of(&head[8..12]) as usize,
+        );
+        let vs = take(&mut rest, nv.checked_mul(24).ok_or("too many vertices")?)?;
+        let ts = take(&mut rest, nt.checked_mul(12).ok_or("too many triangles")?)?;
+        let rs = take(&mut rest, nt)?;
+        let f = |b: &[u8]| f64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
+        let vertices = vs
+            .chunks_exact(24)
+            .map(|c| [f(&c[0..8]), f(&c[8..16]), f(&c[16..24])])
+            .collect();
+        let mut triangles = Vec::with_capacity(nt);
+        for c in ts.chunks_exact(12) {
+            let t = [u32_of(&c[0..4]), u32_of(&c[4..8]), u32_of(&c[8..12])];
+            if t.iter().any(|&k| k as usize >= nv) {
+                return Err(format!("asset {i}: a triangle names vertex {t:?} of {nv}"));
+            }
+            triangles.push(t);
+        }
+        let roles = rs
+            .iter()
+            .map(|r| match r {
+                0 => SurfaceRole::Roof,
+                1 => SurfaceRole::Wall,
+                2 => SurfaceRole::Ground,
+                _ => SurfaceRole::Other,
+            })
+            .collect();
+        match read.get_mut(i) {
+            Some(Ok(a)) => {
+                a.surfaces = Some(std::sync::Arc::new(Surfaces {
+                    vertices,
+                    triangles,
+                    roles,
+                }));
+            }
+            _ => return Err(format!("asset {i} is not in the snapshot")),
+        }
+    }
+    Ok(())
 }
 
 /// Writes the snapshot atomically: temporary file, fsync, rename.
@@ -290,9 +381,13 @@ pub fn from_bytes(
     };
 
     // Assets.
-    let read =
+    let mut read =
         crate::load::read_flatgeobuf_from(std::io::Cursor::new(get(1)?), file, &Mapping::default())
             .map_err(|e| bad(format!("assets: {e}")))?;
+    // 3D surfaces (absent from snapshots written before they existed).
+    if let Ok(shells) = get(6) {
+        read_surfaces(shells, &mut read).map_err(|e| bad(format!("surfaces: {e}")))?;
+    }
     let mut twin = Twin::new(frame);
     let report = twin
         .insert_read(read, LoadMode::Strict)

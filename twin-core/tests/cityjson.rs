@@ -308,3 +308,30 @@ fn invalid_files_are_refused_with_the_reason() {
         "{e}"
     );
 }
+
+#[test]
+fn a_snapshot_keeps_the_lod2_shells() {
+    use twin_core::{Session, SessionConfig, snapshot};
+    let t = load(
+        "DH_01_subs.city.json",
+        &Mapping::default().with_crs(Crs::Epsg(7415)),
+    );
+    let live = Session::new(t, SessionConfig::default());
+    let bytes = snapshot::to_bytes(&live).unwrap();
+    let back = snapshot::from_bytes(&bytes, "dh.twinsnap", SessionConfig::default()).unwrap();
+    let shells = |s: &Session| -> Vec<(String, Option<twin_core::Surfaces>)> {
+        s.twin()
+            .iter()
+            .map(|(_, a)| (a.id.clone(), a.surfaces.as_deref().cloned()))
+            .collect()
+    };
+    let (a, b) = (shells(&live), shells(&back));
+    assert_eq!(a.len(), 12);
+    assert_eq!(a, b);
+    assert_eq!(
+        b.iter()
+            .filter(|(_, s)| s.as_ref().is_some_and(|s| !s.is_empty()))
+            .count(),
+        9
+    );
+}

@@ -590,9 +590,15 @@ fn shape(doc: &Doc, t: Option<Transform>, o: &CityObject) -> Result<Option<Shape
     // Solids are shells; so are the surfaces of constructions (a building's LoD2
     // MultiSurface). Surfaces of roads, land use, water and terrain lie on the ground:
     // their footprint is what is drawn.
-    let construction = ["Building", "Bridge", "Tunnel", "OtherConstruction", "CityFurniture"]
-        .iter()
-        .any(|p| o.ty.starts_with(p));
+    let construction = [
+        "Building",
+        "Bridge",
+        "Tunnel",
+        "OtherConstruction",
+        "CityFurniture",
+    ]
+    .iter()
+    .any(|p| o.ty.starts_with(p));
     let is_3d = depth > 1 || (construction && lod >= 1.0 && zmax - zmin > 0.01);
     let triangles = is_3d.then(|| triangulate(&fs, &seen));
     Ok(Some(Shape {
