@@ -18,6 +18,7 @@ import { AlertsPanel } from "./panels/alerts.js";
 import { InspectorPanel } from "./panels/inspector.js";
 import { LayersPanel } from "./panels/layers.js";
 import { ReplayControl } from "./panels/replay.js";
+import { DataDrop } from "./drop.js";
 
 const $ = (id) => document.getElementById(id);
 const params = new URLSearchParams(location.search);
@@ -279,6 +280,9 @@ async function boot() {
   panels.vitals = new VitalsPanel($("vitals"), app);
   panels.replay = new ReplayControl($("replay"), app);
   app.panels = panels;
+  // A served twin's assets are the server's: files are added to the page's own twin only.
+  if (params.has("server")) $("data-panel").hidden = true;
+  else app.drop = new DataDrop(app, { select, showError });
   $("vitals-note").textContent = `${count(twin.size)} assets`;
   $("search").addEventListener("keydown", (e) => e.key === "Enter" && search(e.target.value));
   $("search-go").addEventListener("click", () => search($("search").value));

@@ -22,6 +22,10 @@
 //   4. malformed telemetry throws Errors with useful messages, and the twin answers on;
 //  4b. a twin loads from a URL (Twin.fetchGeoJson of examples/web/data/planned.geojson);
 //      a 404, a JSON file that is no GeoJSON and bad snapshot bytes are Errors naming it;
+//  4c. files chosen in the "add data" box join the twin (Twin.loadData): a CityJSON
+//      LoD2 house in UTM 51N is added, selected, flown to and drawn; a GeoJSON with a
+//      bad feature is refused naming file and feature, and with "keep the good
+//      features" (and --id/--as in the box) loads the good one and lists the bad;
 //   9. (tests/web/served.mjs) ?server=URL: a real `twin serve` (target/debug/twin or
 //      $TWIN_BIN) fed by mosquitto; the page refuses to guess a token, connects with
 //      one typed in the token field, draws the island from the stream, turns a
@@ -656,6 +660,73 @@ await test("4b. a twin loads from a URL; a missing URL or bad data is an Error n
   assert.match(out.errors.notGeoJson, /^Error: .*pkg\/package\.json/);
   assert.match(out.errors.notSnapshot, /^Error: data\/planned\.geojson: .*snapshot/);
   assert.deepEqual(problems.errors, [], "page errors");
+});
+
+await test("4c. files in the add-data box join the twin; bad features are named", async () => {
+  const { page, problems } = dash;
+  const dir = mkdtempSync(join(tmpdir(), "twin-data-"));
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  // A house 20 × 12 m with a gable roof (eaves 6 m, ridge 9 m), in UTM 51N in Chengqiao
+  // (121.397 E, 31.625 N is 347966.08, 3499986.37 by gdaltransform), millimetres.
+  const house = join(dir, "model.city.json");
+  writeFileSync(house, JSON.stringify({
+    type: "CityJSON", version: "2.0",
+    transform: { scale: [0.001, 0.001, 0.001], translate: [347966, 3499986, 0] },
+    metadata: { referenceSystem: "https://www.opengis.net/def/crs/EPSG/0/32651" },
+    CityObjects: { "HOUSE-1": { type: "Building", attributes: { name_en: "test house" }, geometry: [{
+      type: "Solid", lod: "2.2",
+      boundaries: [[[[0, 3, 2, 1]], [[0, 1, 5, 4]], [[1, 2, 6, 9, 5]], [[2, 3, 7, 6]], [[3, 0, 4, 8, 7]],
+        [[4, 5, 9, 8]], [[6, 7, 8, 9]]]],
+      semantics: { surfaces: [{ type: "GroundSurface" }, { type: "WallSurface" }, { type: "RoofSurface" }],
+        values: [[0, 1, 1, 1, 1, 2, 2]] },
+    }] } },
+    vertices: [[0, 0, 0], [20000, 0, 0], [20000, 12000, 0], [0, 12000, 0], [0, 0, 6000], [20000, 0, 6000],
+      [20000, 12000, 6000], [0, 12000, 6000], [0, 6000, 9000], [20000, 6000, 9000]],
+  }));
+  const log = () => page.locator("[data-testid=data-log]").textContent();
+  const size0 = await page.evaluate(() => window.twinApp.twin.size);
+  await page.locator("[data-testid=data-file]").setInputFiles(house);
+  await until(async () => (await log()).includes("model.city.json: 1 asset added"), { timeout: 10000, what: "the house's log line" });
+  const got = await page.evaluate(() => {
+    const { twin } = window.twinApp;
+    const a = twin.asset("HOUSE-1");
+    return { size: twin.size, kind: a.kind, type: a.properties.cityjson_type, name: a.name, selected: window.twinApp.selected };
+  });
+  assert.deepEqual(got, { size: size0 + 1, kind: "building", type: "Building", name: "test house", selected: "HOUSE-1" });
+  // Flown to and drawn: its roof is on the canvas where the view says it is.
+  await frames(page, 30);
+  const at = await page.evaluate(() => window.twinApp.view.screenPosition("HOUSE-1"));
+  assert.ok(at, "the house is on screen");
+  // Selected, it is tinted cyan; around it is the island's land, not the background.
+  const img = await canvasPixels(page, "4c-house");
+  const roof = patch(img, at[0], at[1]);
+  assert.ok(roof[1] > roof[0] + 40 && roof[2] > roof[0] + 40, `the house is drawn, selected (cyan): rgb(${roof})`);
+  const land = patch(img, at[0] + 120, at[1]);
+  assert.ok(land.some((c, i) => Math.abs(c - BACKGROUND[i]) > 30), `land around the house: rgb(${land})`);
+
+  // A GeoJSON with a point beyond ±180°: refused whole, naming the file and the feature.
+  const pins = join(dir, "pins.geojson");
+  writeFileSync(pins, JSON.stringify({ type: "FeatureCollection", features: [
+    { type: "Feature", properties: {}, geometry: { type: "Point", coordinates: [121.40, 31.62] } },
+    { type: "Feature", properties: {}, geometry: { type: "Point", coordinates: [999, 31.62] } },
+  ] }));
+  await page.locator("#data-id").fill("auto");
+  await page.locator("#data-kind").fill("custom:pin");
+  await page.locator("[data-testid=data-file]").setInputFiles(pins);
+  await until(async () => (await log()).includes("pins.geojson: pins.geojson: feature 1"), { timeout: 10000, what: "the refusal" });
+  assert.equal(await page.evaluate(() => window.twinApp.twin.size), size0 + 1);
+  // Keeping the good features: one added, the bad one listed.
+  await page.locator("#data-lenient").check();
+  await page.locator("[data-testid=data-file]").setInputFiles(pins);
+  await until(async () => (await log()).includes("pins.geojson: 1 asset added, 1 feature refused"), { timeout: 10000, what: "the lenient load" });
+  const first = await page.locator("[data-testid=data-log] > li").first().textContent();
+  assert.match(first, /refused: feature 1 \(pins:1\): coordinate 0 \(999, 31\.62\) is outside the range/);
+  assert.equal(await page.evaluate(() => window.twinApp.twin.asset("pins:0").kind), "custom:pin");
+  await page.locator("#data-lenient").uncheck();
+  await page.locator("#data-id").fill("");
+  await page.locator("#data-kind").fill("");
+  assert.deepEqual(problems.errors, [], "page errors");
+  return `house at ${at.map(Math.round)}: rgb(${roof})`;
 });
 
 await test("5. measured: first frame, backend, in-page ingest (JSON Lines, JSON array, typed arrays)", async () => {

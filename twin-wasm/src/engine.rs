@@ -97,6 +97,22 @@ impl Engine {
         Engine::from_twin(twin)
     }
 
+    /// A twin of a user's file (GeoJSON, FlatGeobuf, CityJSON, CityJSONSeq) read with
+    /// `options`: its local frame centred on the data.
+    pub fn from_data(
+        bytes: &[u8],
+        options: &crate::data::LoadOptions,
+    ) -> Result<(Engine, crate::data::LoadSummary), String> {
+        let read = options.read(bytes)?;
+        let frame = frame_of(&read);
+        let mut twin = Twin::new(frame);
+        let report = twin
+            .insert_read(read, options.mode())
+            .map_err(|e| e.to_string())?;
+        let summary = crate::data::LoadSummary::of(&report, &twin);
+        Ok((Engine::from_twin(twin)?, summary))
+    }
+
     /// A live twin restored from snapshot bytes (`twin run --save`, [`Engine::snapshot`]):
     /// assets, latest state, rules and open alerts. Bad bytes are refused with what is
     /// wrong (magic, version, a length or a checksum).
@@ -158,8 +174,31 @@ impl Engine {
             .load_geojson_str(text, name, &mapping, LoadMode::Strict)
             .map_err(|e| e.to_string())?;
         let added = report.inserted.len();
+        self.after_load(added);
+        Ok(added)
+    }
+
+    /// Adds a user's file (GeoJSON, FlatGeobuf, CityJSON, CityJSONSeq) read with
+    /// `options`; strict unless `options.lenient` (then the bad features are in the
+    /// summary). Vital signs, rules and the overlay count the new assets in.
+    pub fn load_data(
+        &mut self,
+        bytes: &[u8],
+        options: &crate::data::LoadOptions,
+    ) -> Result<crate::data::LoadSummary, String> {
+        let read = options.read(bytes)?;
+        let report = self
+            .session
+            .insert_read(read, options.mode())
+            .map_err(|e| e.to_string())?;
+        self.after_load(report.inserted.len());
+        Ok(crate::data::LoadSummary::of(&report, self.session.twin()))
+    }
+
+    /// After assets were added: events, the view's scene, the simulator, past colours.
+    fn after_load(&mut self, added: usize) {
         if added == 0 {
-            return Ok(0);
+            return;
         }
         self.collect_events();
         // A view rebuilds its scene for the new generation and uploads every colour.
@@ -170,7 +209,6 @@ impl Engine {
         if self.view_time.is_some() {
             self.set_view_time(self.view_time);
         }
-        Ok(added)
     }
 
     /// Moves the clock forward to `now_ms` (never back).

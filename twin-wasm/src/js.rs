@@ -49,6 +49,37 @@ fn whole(x: f64, what: &str) -> JsResult<u64> {
 }
 
 /// Text from a string, a `Uint8Array` or an `ArrayBuffer` of UTF-8.
+/// The bytes of a string, `Uint8Array` or `ArrayBuffer`.
+fn bytes_of(data: &JsValue, what: &str) -> JsResult<Vec<u8>> {
+    if let Some(s) = data.as_string() {
+        return Ok(s.into_bytes());
+    }
+    if let Some(a) = data.dyn_ref::<Uint8Array>() {
+        Ok(a.to_vec())
+    } else if let Some(b) = data.dyn_ref::<js_sys::ArrayBuffer>() {
+        Ok(Uint8Array::new(b).to_vec())
+    } else {
+        Err(err(format!(
+            "{what}: expected a Uint8Array, ArrayBuffer or string"
+        )))
+    }
+}
+
+/// The options object of `fromData` / `loadData`, through JSON.
+fn load_options(options: &JsValue) -> JsResult<crate::data::LoadOptions> {
+    let text = if options.is_undefined() || options.is_null() {
+        None
+    } else {
+        Some(
+            js_sys::JSON::stringify(options)
+                .map_err(|_| err("options: not a plain object".into()))?
+                .as_string()
+                .unwrap_or_default(),
+        )
+    };
+    crate::data::LoadOptions::from_json(text.as_deref()).map_err(err)
+}
+
 fn text_of(data: &JsValue, what: &str) -> JsResult<String> {
     if let Some(s) = data.as_string() {
         return Ok(s);
@@ -117,6 +148,44 @@ impl JsTwin {
         Engine::from_geojson(&text, crs.as_deref(), &name)
             .map(JsTwin::new)
             .map_err(err)
+    }
+
+    /// A twin of a user's file: GeoJSON, FlatGeobuf, CityJSON or CityJSONSeq bytes
+    /// (`Uint8Array`, `ArrayBuffer`, or text), read with `options`: `{name, mapping, id,
+    /// kind, crs, lenient}` — `name` gives the format by its extension and names the
+    /// file in errors; `mapping` is a mapping file's object (docs/mapping.md); `id`,
+    /// `kind` and `crs` are the command line's `--id`, `--as` and `--crs`. Strict unless
+    /// `lenient`: one bad feature throws, naming the file, the feature and the problem.
+    #[wasm_bindgen(js_name = fromData)]
+    pub fn from_data(
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | string")] data: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "LoadOptions | undefined")] options: JsValue,
+    ) -> JsResult<JsTwin> {
+        let options = load_options(&options)?;
+        let bytes = bytes_of(&data, options.name())?;
+        let (engine, _) = Engine::from_data(&bytes, &options).map_err(err)?;
+        Ok(JsTwin::new(engine))
+    }
+
+    /// Adds a user's file to the twin, read as [`fromData`](Self::from_data) reads it.
+    /// Returns `{added, first, rejected: [{file, index, id, problem}], warnings: [...]}`
+    /// (`first`: the first new asset's id); a
+    /// strict load throws on the first bad feature and adds nothing.
+    #[wasm_bindgen(js_name = loadData, unchecked_return_type = "LoadSummary")]
+    pub fn load_data(
+        &mut self,
+        #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | string")] data: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "LoadOptions | undefined")] options: JsValue,
+    ) -> JsResult<JsValue> {
+        let options = load_options(&options)?;
+        let bytes = bytes_of(&data, options.name())?;
+        let summary = self
+            .engine
+            .borrow_mut()
+            .load_data(&bytes, &options)
+            .map_err(err)?;
+        self.deliver()?;
+        to_js(&summary)
     }
 
     /// A twin restored from snapshot bytes (`twin run --save FILE`, or

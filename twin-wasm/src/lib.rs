@@ -63,6 +63,7 @@
 //! type-checks a TypeScript file against its `.d.ts` (`twin-wasm/tests/node/types.ts`).
 
 mod alerts;
+mod data;
 mod engine;
 #[cfg(target_arch = "wasm32")]
 mod fetch;

@@ -77,54 +77,107 @@ pub(crate) fn check_asset_validity(
     convert::check_validity(g)
 }
 
-/// Reads a file by its extension: `.geojson` (GeoJSON), `.fgb` (FlatGeobuf),
-/// `.city.json` or `.cityjson` (CityJSON), `.jsonl` (CityJSONSeq), `.json` (CityJSON
-/// when the first `type` member in its first 4 KiB says `CityJSON`, else GeoJSON); any
-/// other is a [`crate::LoadError::Format`] naming the file.
+/// The formats twin-core reads.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    /// GeoJSON (`.geojson`, or `.json` that is not CityJSON).
+    GeoJson,
+    /// FlatGeobuf (`.fgb`).
+    FlatGeobuf,
+    /// CityJSON (`.city.json`, `.cityjson`, or `.json` with `CityObjects` or type
+    /// `CityJSON` in its first 4 KiB).
+    CityJson,
+    /// CityJSONSeq (`.jsonl`, `.city.jsonl`).
+    CityJsonSeq,
+}
+
+impl Format {
+    /// The format of a file by its name, and for `.json` by its first bytes; `None`
+    /// for a name twin-core does not read.
+    pub fn of(name: &str, head: &[u8]) -> Option<Format> {
+        let lower = name.to_ascii_lowercase();
+        let ext = lower.rsplit_once('.').map_or("", |(_, e)| e);
+        Some(match ext {
+            "fgb" => Format::FlatGeobuf,
+            "geojson" => Format::GeoJson,
+            "cityjson" => Format::CityJson,
+            "jsonl" => Format::CityJsonSeq,
+            "json" if lower.ends_with(".city.json") => Format::CityJson,
+            "json" => {
+                let n = head.len().min(4096);
+                if cityjson::sniff(&String::from_utf8_lossy(&head[..n])) {
+                    Format::CityJson
+                } else {
+                    Format::GeoJson
+                }
+            }
+            _ => return None,
+        })
+    }
+}
+
+/// The error for a name twin-core does not read.
+fn unknown_format(file: &str) -> crate::error::LoadError {
+    crate::error::LoadError::Format {
+        file: file.to_string(),
+        message: "unknown data format (expected .geojson, .json, .fgb, .city.json or \
+                  .city.jsonl)"
+            .into(),
+    }
+}
+
+/// Reads a file in the [`Format`] its name (and for `.json` its first bytes) says.
 pub fn read_file(
     path: &std::path::Path,
     mapping: &Mapping,
 ) -> Result<ReadResult, crate::error::LoadError> {
-    let ext = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    let name = path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("")
-        .to_ascii_lowercase();
-    match ext.as_str() {
-        "fgb" => read_flatgeobuf(path, mapping),
-        "geojson" => read_geojson(path, mapping),
-        "cityjson" => read_cityjson(path, mapping),
-        "jsonl" => read_cityjson_seq(path, mapping),
-        "json" if name.ends_with(".city.json") || looks_like_cityjson(path) => {
-            read_cityjson(path, mapping)
-        }
-        "json" => read_geojson(path, mapping),
-        _ => Err(crate::error::LoadError::Format {
-            file: path.display().to_string(),
-            message: "unknown data format (expected .geojson, .json, .fgb, .city.json or \
-                      .city.jsonl)"
-                .into(),
-        }),
+    let name = path.display().to_string();
+    let head = if name.to_ascii_lowercase().ends_with(".json") {
+        file_head(path)
+    } else {
+        Vec::new()
+    };
+    match Format::of(&name, &head) {
+        Some(Format::FlatGeobuf) => read_flatgeobuf(path, mapping),
+        Some(Format::GeoJson) => read_geojson(path, mapping),
+        Some(Format::CityJson) => read_cityjson(path, mapping),
+        Some(Format::CityJsonSeq) => read_cityjson_seq(path, mapping),
+        None => Err(unknown_format(&name)),
     }
 }
 
-/// Whether a `.json` file is CityJSON: its first 4 KiB (an unreadable file is left to
-/// the GeoJSON reader, which reports it).
-fn looks_like_cityjson(path: &std::path::Path) -> bool {
+/// Reads a file's bytes (a browser's dropped file, a download) in the [`Format`] its
+/// `name` says; `name` also names it in errors.
+pub fn read_bytes(
+    bytes: &[u8],
+    name: &str,
+    mapping: &Mapping,
+) -> Result<ReadResult, crate::error::LoadError> {
+    let text = || {
+        std::str::from_utf8(bytes).map_err(|e| crate::error::LoadError::Format {
+            file: name.to_string(),
+            message: format!("not UTF-8 text: {e}"),
+        })
+    };
+    match Format::of(name, bytes) {
+        Some(Format::FlatGeobuf) => {
+            read_flatgeobuf_from(std::io::Cursor::new(bytes), name, mapping)
+        }
+        Some(Format::GeoJson) => read_geojson_str(text()?, name, mapping),
+        Some(Format::CityJson) => read_cityjson_str(text()?, name, mapping),
+        Some(Format::CityJsonSeq) => read_cityjson_seq_from(bytes, name, mapping),
+        None => Err(unknown_format(name)),
+    }
+}
+
+/// A file's first 4 KiB (empty when unreadable: the reader then reports the file).
+fn file_head(path: &std::path::Path) -> Vec<u8> {
     use std::io::Read;
     let mut head = Vec::with_capacity(4096);
-    let Ok(f) = std::fs::File::open(path) else {
-        return false;
-    };
-    if f.take(4096).read_to_end(&mut head).is_err() {
-        return false;
+    if let Ok(f) = std::fs::File::open(path) {
+        let _ = f.take(4096).read_to_end(&mut head);
     }
-    cityjson::sniff(&String::from_utf8_lossy(&head))
+    head
 }
 
 /// A feature that a reader outside twin-core decoded (a GeoPackage row, say): its

@@ -148,4 +148,36 @@ console.log(`snapshot of the island: ${bytes.length} bytes, written and read bac
 assert.equal(whole.size, twin.size);
 assert.equal(whole.asset(other.id).latest.level.value, 0.6);
 assert.deepEqual(whole.openAlerts().map((a) => a.asset).sort(), twin.openAlerts().map((a) => a.asset).sort());
+
+// Users' files with a mapping (the options object): files other projects wrote.
+const ext = new URL("../../../twin-core/tests/data/external/", import.meta.url);
+const dh = await readFile(new URL("cityjson/DH_01_subs.city.json", ext));
+// CityJSON 1.1 without a CRS: refused, naming --crs's option; with it, 12 assets.
+assert.throws(() => Twin.fromData(dh, { name: "DH_01_subs.city.json" }), /give its CRS/);
+const city = Twin.fromData(dh, { name: "DH_01_subs.city.json", crs: "EPSG:7415" });
+assert.equal(city.size, 12);
+const part = city.asset("GUID_13974D93-CB4F-4B5A-AB1E-577DD9928CF2_1");
+assert.equal(part.kind, "building");
+assert.equal(part.properties.cityjson_type, "BuildingPart");
+// OpenStreetMap buildings in a FlatGeobuf (EPSG:3857 in its header), kinds from tags,
+// added to that twin: 204 more.
+const osm = await readFile(new URL("osm-buildings-3857-ch-sample.fgb", ext));
+const summary = city.loadData(osm, { name: "osm.fgb", id: "@feature", kind: "osm", mapping: { id_prefix: "osm/" } });
+assert.equal(summary.added, 204);
+assert.deepEqual(summary.rejected, []);
+assert.equal(city.size, 216);
+// A lenient load reports the bad feature with file, index and problem; a strict one throws.
+const mixed = JSON.stringify({ type: "FeatureCollection", features: [
+  { type: "Feature", properties: {}, geometry: { type: "Point", coordinates: [4.3, 52.1] } },
+  { type: "Feature", properties: {}, geometry: { type: "Point", coordinates: [999, 52.1] } },
+] });
+const lenient = city.loadData(mixed, { name: "pins.geojson", id: "auto", kind: "custom:pin", lenient: true });
+assert.equal(lenient.added, 1);
+assert.equal(lenient.rejected.length, 1);
+assert.equal(lenient.rejected[0].file, "pins.geojson");
+assert.equal(lenient.rejected[0].index, 1);
+assert.match(lenient.rejected[0].problem, /outside the range/);
+assert.throws(() => city.loadData(mixed, { name: "pins2.geojson", id: "auto", kind: "custom:pin" }), /pins2.geojson: feature 1/);
+assert.throws(() => city.loadData(mixed, { nmae: "x" }), /unknown field `nmae`/);
+assert.equal(city.size, 217);
 console.log("smoke: ok");

@@ -12,11 +12,14 @@ import type {
   AssetInfo,
   ChannelInfo,
   ChannelStats,
+  FeatureProblem,
   Hit,
   IngestReport,
   LatestValue,
   LayerStyle,
   LineError,
+  LoadOptions,
+  LoadSummary,
   OverlayFrame,
   OverlayLayer,
   Rejection,
@@ -43,6 +46,27 @@ type Life = "raised" | "acknowledged" | "cleared";
 
 same<Equal<Rejection, { reason: string; asset: string; channel: string; ts: number }>>();
 same<Equal<LineError, { line: number; message: string }>>();
+same<
+  Equal<
+    LoadOptions,
+    {
+      name?: string;
+      mapping?: Record<string, unknown>;
+      id?: string;
+      kind?: string;
+      crs?: string;
+      lenient?: boolean;
+    }
+  >
+>();
+same<Equal<ReturnType<typeof Twin.fromData>, Twin>>();
+same<Equal<FeatureProblem, { file: string; index: number; id: string | null; problem: string }>>();
+same<
+  Equal<
+    LoadSummary,
+    { added: number; first: string | null; rejected: FeatureProblem[]; warnings: FeatureProblem[] }
+  >
+>();
 same<
   Equal<
     IngestReport,
@@ -256,5 +280,10 @@ export function dashboard(twin: Twin): string[] {
   lines.push(info.names.zh ?? info.name, String(info.latest["level"]?.value ?? ""));
   const cols = twin.simulateSamples(0, 1000);
   twin.applyTyped(cols.handles, cols.channels, cols.values, cols.timestamps);
+  // Users' files: the options object and the summary are typed.
+  const options: LoadOptions = { name: "roads.fgb", id: "@feature", kind: "osm", lenient: true };
+  const summary: LoadSummary = twin.loadData(new Uint8Array(), options);
+  for (const p of summary.rejected) lines.push(`${p.file} #${p.index} ${p.id ?? "?"}: ${p.problem}`);
+  lines.push(String(summary.added));
   return lines;
 }
