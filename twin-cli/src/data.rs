@@ -39,10 +39,29 @@ pub fn load(args: &DataArgs) -> anyhow::Result<Twin> {
         if gpkg {
             reads.extend(crate::gpkg_read::read(path, &mapping, &args.layers)?);
         } else {
-            reads.push(twin_core::load::read_file(path, &mapping)?);
+            let bar = progress_bar(
+                &format!("reading {}", path.display()),
+                "{msg} {wide_bar} {human_pos}/{human_len} ({per_sec}, {eta})",
+            );
+            let read = twin_core::load::read_file_with(path, &mapping, &mut |done, total| {
+                if let Some(t) = total {
+                    bar.set_length(t as u64);
+                }
+                bar.set_position(done as u64);
+            });
+            bar.finish_and_clear();
+            reads.push(read?);
         }
     }
-    let (twin, reports) = Twin::from_reads(reads, mode)?;
+    let n: usize = reads.iter().map(Vec::len).sum();
+    let bar = progress_bar(
+        &format!("checking and indexing {n} features"),
+        "{spinner} {msg} {elapsed}",
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    let built = Twin::from_reads(reads, mode);
+    bar.finish_and_clear();
+    let (twin, reports) = built?;
     for report in &reports {
         for r in &report.rejected {
             eprintln!("twin: rejected {r}");
@@ -52,6 +71,19 @@ pub fn load(args: &DataArgs) -> anyhow::Result<Twin> {
         }
     }
     Ok(twin)
+}
+
+/// A progress bar on stderr, drawn only when stderr is a terminal (indicatif hides it
+/// otherwise), so piped output and logs stay quiet.
+fn progress_bar(message: &str, template: &str) -> indicatif::ProgressBar {
+    let bar =
+        indicatif::ProgressBar::with_draw_target(None, indicatif::ProgressDrawTarget::stderr());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    bar.set_message(message.to_string());
+    bar
 }
 
 /// The mapping of the --data files: `--mapping FILE`, then `--id`, `--as`, `--crs`.

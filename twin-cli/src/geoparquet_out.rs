@@ -39,7 +39,7 @@ pub const BATCH: usize = 65_536;
 /// temporary file is removed and `path` is untouched. Returns the number of assets.
 pub fn write(twin: &Twin, store: Option<&StateStore>, path: &Path) -> anyhow::Result<usize> {
     let tmp = path.with_extension("parquet.tmp");
-    let result = write_to(twin, store, &tmp).and_then(|n| {
+    let result = write_to(twin, store, &tmp, BATCH).and_then(|n| {
         std::fs::rename(&tmp, path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
         Ok(n)
     });
@@ -175,7 +175,12 @@ fn batch(
     Ok(RecordBatch::try_new(schema.clone(), columns)?)
 }
 
-fn write_to(twin: &Twin, store: Option<&StateStore>, tmp: &Path) -> anyhow::Result<usize> {
+fn write_to(
+    twin: &Twin,
+    store: Option<&StateStore>,
+    tmp: &Path,
+    batch_rows: usize,
+) -> anyhow::Result<usize> {
     let channels = channel_columns(store, &["geometry", "bbox"]);
     let schema: SchemaRef = Arc::new(schema(&channels));
     let options = GeoParquetWriterOptionsBuilder::default()
@@ -186,7 +191,7 @@ fn write_to(twin: &Twin, store: Option<&StateStore>, tmp: &Path) -> anyhow::Resu
     let file = std::fs::File::create(tmp)?;
     let props = WriterProperties::builder()
         .set_compression(Compression::SNAPPY)
-        .set_max_row_group_row_count(Some(BATCH))
+        .set_max_row_group_row_count(Some(batch_rows))
         .build();
     // Without the embedded Arrow schema, readers take the schema's metadata from the
     // file's key-value metadata, where the `geo` key goes at the end: pyarrow (and so
@@ -196,7 +201,7 @@ fn write_to(twin: &Twin, store: Option<&StateStore>, tmp: &Path) -> anyhow::Resu
         .with_skip_arrow_metadata(true);
     let mut writer = ArrowWriter::try_new_with_options(file, encoder.target_schema(), options)?;
     let mut count = 0;
-    let mut rows = Vec::with_capacity(BATCH.min(twin.len()));
+    let mut rows = Vec::with_capacity(batch_rows.min(twin.len()));
     let mut flush = |rows: &mut Vec<Row<'_>>, writer: &mut ArrowWriter<std::fs::File>| {
         let b = batch(&schema, rows, &channels)?;
         writer.write(&encoder.encode_record_batch(&b)?)?;
@@ -206,7 +211,7 @@ fn write_to(twin: &Twin, store: Option<&StateStore>, tmp: &Path) -> anyhow::Resu
     for (h, a) in twin.iter() {
         rows.push(row(twin, store, &channels, h, a));
         count += 1;
-        if rows.len() == BATCH {
+        if rows.len() == batch_rows {
             flush(&mut rows, &mut writer)?;
         }
     }
@@ -216,4 +221,46 @@ fn write_to(twin: &Twin, store: Option<&StateStore>, tmp: &Path) -> anyhow::Resu
     writer.append_key_value_metadata(encoder.into_keyvalue()?);
     writer.close()?;
     Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+
+    #[test]
+    fn batches_become_row_groups_and_every_row_is_written() {
+        let mut twin = Twin::new(twin_core::crs::LocalFrame::chongming());
+        for i in 0..5 {
+            twin.insert(twin_core::Asset::new(
+                format!("A{i}"),
+                twin_core::AssetKind::Building,
+                geo_types::Geometry::Point(geo_types::Point::new(
+                    121.4 + f64::from(i) * 0.01,
+                    31.6,
+                )),
+            ))
+            .unwrap();
+        }
+        let dir = std::env::temp_dir().join(format!("twin-gpq-unit-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("a.parquet");
+        assert_eq!(write_to(&twin, None, &path, 2).unwrap(), 5);
+        let reader = SerializedFileReader::new(std::fs::File::open(&path).unwrap()).unwrap();
+        let meta = reader.metadata();
+        let groups: Vec<i64> = meta.row_groups().iter().map(|g| g.num_rows()).collect();
+        assert_eq!(groups, [2, 2, 1]);
+        let geo = meta
+            .file_metadata()
+            .key_value_metadata()
+            .and_then(|kv| kv.iter().find(|k| k.key == "geo"))
+            .and_then(|k| k.value.clone())
+            .unwrap();
+        let geo: serde_json::Value = serde_json::from_str(&geo).unwrap();
+        assert_eq!(
+            geo["columns"]["geometry"]["bbox"],
+            serde_json::json!([121.4, 31.6, 121.44, 31.6])
+        );
+        std::fs::remove_dir_all(&dir).ok();
+    }
 }

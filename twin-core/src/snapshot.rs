@@ -181,6 +181,15 @@ fn surfaces_bytes(assets: &[(Handle, &crate::Asset)]) -> Vec<u8> {
         let Some(s) = &a.surfaces else {
             continue;
         };
+        // Fields are public: a set a reader would refuse (a role per triangle, indices
+        // in range) is left out rather than written.
+        let nv = s.vertices.len();
+        if s.roles.len() != s.triangles.len()
+            || u32::try_from(nv).is_err()
+            || s.triangles.iter().flatten().any(|&k| k as usize >= nv)
+        {
+            continue;
+        }
         out.extend_from_slice(&(i as u32).to_le_bytes());
         out.extend_from_slice(&(s.vertices.len() as u32).to_le_bytes());
         out.extend_from_slice(&(s.triangles.len() as u32).to_le_bytes());
@@ -215,6 +224,7 @@ fn read_surfaces(bytes: &[u8], read: &mut crate::load::ReadResult) -> Result<(),
     }
     let u32_of = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
     let mut rest = bytes;
+    let mut next = 0usize;
     while !rest.is_empty() {
         let head = take(&mut rest, 12)?;
         let (i, nv, nt) = (
@@ -222,14 +232,26 @@ fn read_surfaces(bytes: &[u8], read: &mut crate::load::ReadResult) -> Result<(),
             u32_of(&head[4..8]) as usize,
             u32_of(&head[8..12]) as usize,
         );
+        if i < next {
+            return Err(format!("asset {i} comes twice or out of order"));
+        }
+        next = i + 1;
         let vs = take(&mut rest, nv.checked_mul(24).ok_or("too many vertices")?)?;
         let ts = take(&mut rest, nt.checked_mul(12).ok_or("too many triangles")?)?;
         let rs = take(&mut rest, nt)?;
         let f = |b: &[u8]| f64::from_le_bytes(b.try_into().unwrap_or([0; 8]));
-        let vertices = vs
+        let vertices: Vec<[f64; 3]> = vs
             .chunks_exact(24)
             .map(|c| [f(&c[0..8]), f(&c[8..16]), f(&c[16..24])])
             .collect();
+        if let Some(v) = vertices
+            .iter()
+            .find(|v| !v.iter().all(|c| c.is_finite()) || v[0].abs() > 180.0 || v[1].abs() > 90.0)
+        {
+            return Err(format!(
+                "asset {i}: vertex {v:?} is no longitude, latitude, height"
+            ));
+        }
         let mut triangles = Vec::with_capacity(nt);
         for c in ts.chunks_exact(12) {
             let t = [u32_of(&c[0..4]), u32_of(&c[4..8]), u32_of(&c[8..12])];
@@ -241,12 +263,13 @@ fn read_surfaces(bytes: &[u8], read: &mut crate::load::ReadResult) -> Result<(),
         let roles = rs
             .iter()
             .map(|r| match r {
-                0 => SurfaceRole::Roof,
-                1 => SurfaceRole::Wall,
-                2 => SurfaceRole::Ground,
-                _ => SurfaceRole::Other,
+                0 => Ok(SurfaceRole::Roof),
+                1 => Ok(SurfaceRole::Wall),
+                2 => Ok(SurfaceRole::Ground),
+                3 => Ok(SurfaceRole::Other),
+                r => Err(format!("asset {i}: unknown surface role {r}")),
             })
-            .collect();
+            .collect::<Result<_, _>>()?;
         match read.get_mut(i) {
             Some(Ok(a)) => {
                 a.surfaces = Some(std::sync::Arc::new(Surfaces {

@@ -605,6 +605,9 @@ impl Twin {
                 .as_mut()
                 .ok_or(TwinError::UnknownHandle(h.0))?;
             slot.asset.geometry = geometry;
+            // A 3D shell stays where it was read: moved, the asset is drawn from its
+            // footprint.
+            slot.asset.surfaces = None;
             slot.local = local;
             let lon0 = self.frame.origin_lon();
             let new = bounding_box(&slot.asset.geometry);

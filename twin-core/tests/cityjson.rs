@@ -335,3 +335,41 @@ fn a_snapshot_keeps_the_lod2_shells() {
         9
     );
 }
+
+#[test]
+fn parts_name_their_building_by_its_mapped_id_and_groups_are_not_assets() {
+    // With an id prefix, a part's `part_of` is its building's asset id, so the strict
+    // load's relation check holds.
+    let mut m = Mapping::default().with_crs(Crs::Epsg(7415));
+    m.id_prefix = "DH/".into();
+    let t = load("DH_01_subs.city.json", &m);
+    let part = t
+        .get(
+            t.handle("DH/GUID_13974D93-CB4F-4B5A-AB1E-577DD9928CF2_1")
+                .unwrap(),
+        )
+        .unwrap();
+    assert_eq!(
+        part.part_of.as_deref(),
+        Some("DH/GUID_13974D93-CB4F-4B5A-AB1E-577DD9928CF2")
+    );
+    // A CityObjectGroup listing a building: the group is no asset, and the building is
+    // nobody's part and keeps its own (flat, LoD0) footprint.
+    let text = r#"{"type":"CityJSON","version":"2.0",
+      "transform":{"scale":[1,1,1],"translate":[0,0,0]},
+      "CityObjects":{
+        "g":{"type":"CityObjectGroup","children":["b"]},
+        "b":{"type":"Building","parents":["g"],"geometry":[{"type":"MultiSurface","lod":"0",
+             "boundaries":[[[0,1,2,3]]]}]}},
+      "vertices":[[0,0,0],[10,0,0],[10,10,0],[0,10,0]]}"#;
+    let read = twin_core::load::read_cityjson_str(
+        text,
+        "group.city.json",
+        &Mapping::default().with_crs(Crs::Epsg(28992)),
+    )
+    .unwrap();
+    assert_eq!(read.len(), 1);
+    let b = read[0].as_ref().unwrap();
+    assert_eq!((b.id.as_str(), b.part_of.as_deref()), ("b", None));
+    assert!(b.surfaces.is_none());
+}

@@ -471,3 +471,36 @@ fn corrupt_flatgeobuf_bytes_never_panic() {
     std::fs::remove_file(&path).ok();
     assert!(failed_whole + rejected > 0, "corruption was noticed");
 }
+
+#[test]
+fn large_reads_report_progress_with_their_total() {
+    // 20,000 points: progress at 8,192 and 16,384 of 20,000, then once at the end.
+    let features: Vec<String> = (0..20_000)
+        .map(|i| {
+            format!(
+                r#"{{"type":"Feature","properties":{{"id":"P{i}","kind":"custom:pin"}},"geometry":{{"type":"Point","coordinates":[121.5,31.6]}}}}"#
+            )
+        })
+        .collect();
+    let text = format!(
+        r#"{{"type":"FeatureCollection","features":[{}]}}"#,
+        features.join(",")
+    );
+    let mut calls = Vec::new();
+    let read = twin_core::load::read_bytes_with(
+        text.as_bytes(),
+        "pins.geojson",
+        &twin_core::Mapping::default(),
+        &mut |done, total| calls.push((done, total)),
+    )
+    .unwrap();
+    assert_eq!(read.len(), 20_000);
+    assert_eq!(
+        calls,
+        [
+            (8192, Some(20_000)),
+            (16_384, Some(20_000)),
+            (20_000, Some(20_000))
+        ]
+    );
+}

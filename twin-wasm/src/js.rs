@@ -48,7 +48,6 @@ fn whole(x: f64, what: &str) -> JsResult<u64> {
     }
 }
 
-/// Text from a string, a `Uint8Array` or an `ArrayBuffer` of UTF-8.
 /// The bytes of a string, `Uint8Array` or `ArrayBuffer`.
 fn bytes_of(data: &JsValue, what: &str) -> JsResult<Vec<u8>> {
     if let Some(s) = data.as_string() {
@@ -80,6 +79,7 @@ fn load_options(options: &JsValue) -> JsResult<crate::data::LoadOptions> {
     crate::data::LoadOptions::from_json(text.as_deref()).map_err(err)
 }
 
+/// Text from a string, a `Uint8Array` or an `ArrayBuffer` of UTF-8.
 fn text_of(data: &JsValue, what: &str) -> JsResult<String> {
     if let Some(s) = data.as_string() {
         return Ok(s);

@@ -37,8 +37,12 @@
 //! shifts are the definition's `+towgs84` Helmert parameters (what PROJ also
 //! uses when no grid file is installed, inside the datum's area of use;
 //! outside it PROJ applies no shift, so far-away points can differ by the
-//! shift's size, a few hundred metres); definitions that need a grid file
-//! (`+nadgrids`) fail with [`CrsError::Operation`]. The vertical part of a
+//! shift's size, a few hundred metres). A definition without `+towgs84` on
+//! another ellipsoid (Xian 1980's Gauss–Krüger zones, EPSG:2383…2390, say) is
+//! converted with no datum shift, as PROJ's ballpark operation does: good to
+//! the datum difference, a few hundred metres at worst. Definitions that need a
+//! grid file (`+nadgrids`, the NAD27 codes) are not taken: such a code is
+//! [`CrsError::Unsupported`] without the `proj` feature. The vertical part of a
 //! compound code is not converted: heights are kept as they are.
 //!
 //! With the `proj` cargo feature (native only) every CRS that is not built in

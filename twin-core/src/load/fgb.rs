@@ -32,9 +32,19 @@ pub fn read_flatgeobuf(path: &std::path::Path, mapping: &Mapping) -> Result<Read
 
 /// Reads FlatGeobuf from any seekable reader; `file` names it in errors.
 pub fn read_flatgeobuf_from<R: Read + Seek>(
+    reader: R,
+    file: &str,
+    mapping: &Mapping,
+) -> Result<ReadResult, LoadError> {
+    read_fgb(reader, file, mapping, &mut |_, _| {})
+}
+
+/// [`read_flatgeobuf_from`] with progress (the header's feature count as the total).
+pub(crate) fn read_fgb<R: Read + Seek>(
     mut reader: R,
     file: &str,
     mapping: &Mapping,
+    progress: &mut dyn FnMut(usize, Option<usize>),
 ) -> Result<ReadResult, LoadError> {
     let format = |message: String| LoadError::Format {
         file: file.to_string(),
@@ -72,6 +82,10 @@ pub fn read_flatgeobuf_from<R: Read + Seek>(
         })
         .unwrap_or_default();
     let file: Arc<str> = Arc::from(file);
+    // A streamed file says 0: no total. Never trusted for allocation.
+    let total = usize::try_from(iter.header().features_count())
+        .ok()
+        .filter(|n| *n > 0);
     let mut out = Vec::new();
     let mut index = 0usize;
     loop {
@@ -124,6 +138,7 @@ pub fn read_flatgeobuf_from<R: Read + Seek>(
         };
         out.push(result);
         index += 1;
+        super::tick(progress, index, total);
     }
     Ok(out)
 }

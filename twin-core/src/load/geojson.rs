@@ -55,6 +55,16 @@ pub fn read_geojson_str(
     file: &str,
     mapping: &Mapping,
 ) -> Result<ReadResult, LoadError> {
+    read_text(text, file, mapping, &mut |_, _| {})
+}
+
+/// [`read_geojson_str`] with progress.
+pub(crate) fn read_text(
+    text: &str,
+    file: &str,
+    mapping: &Mapping,
+    progress: &mut dyn FnMut(usize, Option<usize>),
+) -> Result<ReadResult, LoadError> {
     let format = |message: String| LoadError::Format {
         file: file.to_string(),
         message,
@@ -91,10 +101,14 @@ pub fn read_geojson_str(
     let (mapping, transformer) = mapping.for_file(declared, file)?;
     let mapping = &mapping;
     let file: Arc<str> = Arc::from(file);
+    let total = Some(features.len());
     Ok(features
         .iter()
         .enumerate()
-        .map(|(index, json)| read_feature(json, &file, index, mapping, &transformer))
+        .map(|(index, json)| {
+            super::tick(progress, index, total);
+            read_feature(json, &file, index, mapping, &transformer)
+        })
         .collect())
 }
 

@@ -126,10 +126,39 @@ fn unknown_format(file: &str) -> crate::error::LoadError {
     }
 }
 
+/// Told how far a read has come: features read so far, and the file's feature count
+/// when it says one (a FlatGeobuf header, a parsed GeoJSON or CityJSON document).
+/// Called every [`PROGRESS_EVERY`] features and once at the end.
+pub type Progress<'a> = &'a mut dyn FnMut(usize, Option<usize>);
+
+/// Features between two progress calls.
+pub const PROGRESS_EVERY: usize = 8192;
+
+/// Calls `progress` when `done` is a multiple of [`PROGRESS_EVERY`].
+#[inline]
+pub(crate) fn tick(
+    progress: &mut dyn FnMut(usize, Option<usize>),
+    done: usize,
+    total: Option<usize>,
+) {
+    if done.is_multiple_of(PROGRESS_EVERY) && done > 0 {
+        progress(done, total);
+    }
+}
+
 /// Reads a file in the [`Format`] its name (and for `.json` its first bytes) says.
 pub fn read_file(
     path: &std::path::Path,
     mapping: &Mapping,
+) -> Result<ReadResult, crate::error::LoadError> {
+    read_file_with(path, mapping, &mut |_, _| {})
+}
+
+/// [`read_file`], telling `progress` how far it has come.
+pub fn read_file_with(
+    path: &std::path::Path,
+    mapping: &Mapping,
+    progress: Progress<'_>,
 ) -> Result<ReadResult, crate::error::LoadError> {
     let name = path.display().to_string();
     let head = if name.to_ascii_lowercase().ends_with(".json") {
@@ -137,13 +166,31 @@ pub fn read_file(
     } else {
         Vec::new()
     };
-    match Format::of(&name, &head) {
-        Some(Format::FlatGeobuf) => read_flatgeobuf(path, mapping),
-        Some(Format::GeoJson) => read_geojson(path, mapping),
-        Some(Format::CityJson) => read_cityjson(path, mapping),
-        Some(Format::CityJsonSeq) => read_cityjson_seq(path, mapping),
+    let io = |source| crate::error::LoadError::Io {
+        file: name.clone(),
+        source,
+    };
+    let result = match Format::of(&name, &head) {
+        Some(Format::FlatGeobuf) => {
+            let f = std::fs::File::open(path).map_err(io)?;
+            fgb::read_fgb(std::io::BufReader::new(f), &name, mapping, &mut *progress)
+        }
+        Some(Format::GeoJson) => {
+            let text = std::fs::read_to_string(path).map_err(io)?;
+            geojson::read_text(&text, &name, mapping, &mut *progress)
+        }
+        Some(Format::CityJson) => {
+            let text = std::fs::read_to_string(path).map_err(io)?;
+            cityjson::read_text(&text, &name, mapping, &mut *progress)
+        }
+        Some(Format::CityJsonSeq) => {
+            let f = std::fs::File::open(path).map_err(io)?;
+            cityjson::read_seq(std::io::BufReader::new(f), &name, mapping, &mut *progress)
+        }
         None => Err(unknown_format(&name)),
-    }
+    }?;
+    progress(result.len(), Some(result.len()));
+    Ok(result)
 }
 
 /// Reads a file's bytes (a browser's dropped file, a download) in the [`Format`] its
@@ -153,21 +200,32 @@ pub fn read_bytes(
     name: &str,
     mapping: &Mapping,
 ) -> Result<ReadResult, crate::error::LoadError> {
+    read_bytes_with(bytes, name, mapping, &mut |_, _| {})
+}
+
+/// [`read_bytes`], telling `progress` how far it has come.
+pub fn read_bytes_with(
+    bytes: &[u8],
+    name: &str,
+    mapping: &Mapping,
+    progress: Progress<'_>,
+) -> Result<ReadResult, crate::error::LoadError> {
     let text = || {
         std::str::from_utf8(bytes).map_err(|e| crate::error::LoadError::Format {
             file: name.to_string(),
             message: format!("not UTF-8 text: {e}"),
         })
     };
-    match Format::of(name, bytes) {
-        Some(Format::FlatGeobuf) => {
-            read_flatgeobuf_from(std::io::Cursor::new(bytes), name, mapping)
-        }
-        Some(Format::GeoJson) => read_geojson_str(text()?, name, mapping),
-        Some(Format::CityJson) => read_cityjson_str(text()?, name, mapping),
-        Some(Format::CityJsonSeq) => read_cityjson_seq_from(bytes, name, mapping),
+    let p = &mut *progress;
+    let result = match Format::of(name, bytes) {
+        Some(Format::FlatGeobuf) => fgb::read_fgb(std::io::Cursor::new(bytes), name, mapping, p),
+        Some(Format::GeoJson) => geojson::read_text(text()?, name, mapping, p),
+        Some(Format::CityJson) => cityjson::read_text(text()?, name, mapping, p),
+        Some(Format::CityJsonSeq) => cityjson::read_seq(bytes, name, mapping, p),
         None => Err(unknown_format(name)),
-    }
+    }?;
+    progress(result.len(), Some(result.len()));
+    Ok(result)
 }
 
 /// A file's first 4 KiB (empty when unreadable: the reader then reports the file).

@@ -16,15 +16,21 @@
 //!   bridges, tunnels and other constructions) keep
 //!   their surfaces as triangles in [`Asset::surfaces`], each with its semantic role
 //!   (roof, wall, ground), so the renderer draws LoD2 roofs.
-//! * **Parts**: a `BuildingPart` is `part_of` its parent. A parent without geometry of
-//!   its own gets the union of its children's footprints and their vertical extent,
-//!   and an empty [`crate::asset::Surfaces`]: its parts draw it.
+//! * **Parts**: a `BuildingPart` is `part_of` its parent's asset id (the mapping's id,
+//!   prefix included). A parent without geometry of its own gets the union of its
+//!   children's footprints; every parent gets their vertical extent too, and when a
+//!   part has a 3D shell and the parent none, an empty [`crate::asset::Surfaces`]: its
+//!   parts draw it. A `CityObjectGroup` is not an asset and nobody's whole.
 //! * **Attributes** become properties (nested values as JSON text).
 //!
 //! The CRS is the file's `metadata.referenceSystem` in any of its spellings
 //! (`https://www.opengis.net/def/crs/EPSG/0/7415`, the `http` form, and 1.0's
 //! `urn:ogc:def:crs:EPSG::7415`); `--crs` overrides it. Vertices are integers scaled
 //! by the file's `transform` (1.0 files may give plain numbers without one).
+//!
+//! Errors name the object by its key; their index is its position in key order (the
+//! objects of a CityJSON document are keyed, not ordered), counted on through the
+//! features of a CityJSONSeq. Appearances (materials, textures) are not read.
 //!
 //! Objects whose only geometry is a template (`GeometryInstance`), or a point or line,
 //! are refused with their id; vertex indices out of range, rings of fewer than three
@@ -37,15 +43,17 @@
 //! for the whole workspace (changing the key order of every JSON twin writes); the
 //! format is plain JSON that serde reads directly.
 
+mod geometry;
+
 use std::collections::{BTreeMap, HashMap};
 use std::io::BufRead;
 use std::sync::Arc;
 
-use geo::orient::{Direction, Orient};
-use geo::{Area, TriangulateEarcut};
-use geo_types::{Coord, Geometry, LineString, MultiPolygon, Polygon};
+use geo_types::{Geometry, Polygon};
 use serde::Deserialize;
 use serde_json::{Map, Value};
+
+use self::geometry::{Shape, shape, vertex};
 
 use super::mapping::{IdSource, KindSource, Mapping};
 use super::{ReadResult, convert};
@@ -125,22 +133,6 @@ struct SemanticSurface {
     ty: String,
 }
 
-/// One surface: rings of vertex indices (the first the outer one) and its role.
-struct Face {
-    rings: Vec<Vec<usize>>,
-    role: SurfaceRole,
-}
-
-/// An object's shape in the file's CRS, before conversion.
-struct Shape {
-    footprint: MultiPolygon<f64>,
-    zmin: f64,
-    zmax: f64,
-    /// Triangles (vertex indices of the file) and roles, for 3D shells.
-    triangles: Option<(Vec<[usize; 3]>, Vec<SurfaceRole>)>,
-    lod: String,
-}
-
 /// Whether a `.json` file's text is CityJSON rather than GeoJSON, from its first few
 /// kilobytes: a `CityObjects` member (writers that sort keys put `type` last), or a
 /// first `type` member that says `CityJSON`.
@@ -176,6 +168,16 @@ pub fn read_cityjson_str(
     file: &str,
     mapping: &Mapping,
 ) -> Result<ReadResult, LoadError> {
+    read_text(text, file, mapping, &mut |_, _| {})
+}
+
+/// [`read_cityjson_str`] with progress (the objects of the document as the total).
+pub(crate) fn read_text(
+    text: &str,
+    file: &str,
+    mapping: &Mapping,
+    progress: &mut dyn FnMut(usize, Option<usize>),
+) -> Result<ReadResult, LoadError> {
     let doc = parse(text, file, None)?;
     if doc.ty != "CityJSON" {
         return Err(format_error(
@@ -189,7 +191,9 @@ pub fn read_cityjson_str(
     let (mapping, t) = cityjson_mapping(mapping).for_file(declared, file)?;
     let file: Arc<str> = Arc::from(file);
     let mut out = Vec::new();
+    let total = Some(doc.city_objects.len());
     read_objects(&doc, doc.transform, &mapping, &t, &file, 0, &mut out);
+    super::tick(progress, out.len(), total);
     Ok(out)
 }
 
@@ -213,6 +217,16 @@ pub fn read_cityjson_seq_from(
     reader: impl BufRead,
     file: &str,
     mapping: &Mapping,
+) -> Result<ReadResult, LoadError> {
+    read_seq(reader, file, mapping, &mut |_, _| {})
+}
+
+/// [`read_cityjson_seq_from`] with progress (no total: a stream does not say).
+pub(crate) fn read_seq(
+    reader: impl BufRead,
+    file: &str,
+    mapping: &Mapping,
+    progress: &mut dyn FnMut(usize, Option<usize>),
 ) -> Result<ReadResult, LoadError> {
     let mut lines = reader
         .lines()
@@ -285,6 +299,10 @@ pub fn read_cityjson_seq_from(
             start,
             &mut out,
         );
+        // Once per PROGRESS_EVERY objects crossed by this feature's.
+        if start / super::PROGRESS_EVERY != out.len() / super::PROGRESS_EVERY {
+            progress(out.len(), None);
+        }
     }
     Ok(out)
 }
@@ -418,257 +436,6 @@ pub(crate) fn kind_of_type(ty: &str) -> String {
     }
 }
 
-/// The LoD as text (`2.2`; 1.0 files write numbers) and a number to compare.
-fn lod_of(g: &Geom) -> (String, f64) {
-    let text = match &g.lod {
-        Some(Value::String(s)) => s.clone(),
-        Some(Value::Number(n)) => n.to_string(),
-        _ => String::new(),
-    };
-    let n = text.parse::<f64>().unwrap_or(-1.0);
-    (text, n)
-}
-
-fn role_of(ty: &str) -> SurfaceRole {
-    match ty {
-        "RoofSurface" => SurfaceRole::Roof,
-        "WallSurface" | "ClosureSurface" | "OuterCeilingSurface" => SurfaceRole::Wall,
-        "GroundSurface" | "OuterFloorSurface" => SurfaceRole::Ground,
-        _ => SurfaceRole::Other,
-    }
-}
-
-/// Collects the surfaces of `b` (`depth` levels of nesting above a surface) with their
-/// semantic values.
-fn faces(
-    b: &Value,
-    values: Option<&Value>,
-    depth: usize,
-    surfaces: &[SemanticSurface],
-    n_vertices: usize,
-    out: &mut Vec<Face>,
-) -> Result<(), String> {
-    let items = b
-        .as_array()
-        .ok_or_else(|| format!("boundaries: expected an array, found {b}"))?;
-    if depth == 0 {
-        // A surface: rings of vertex indices.
-        let mut rings = Vec::with_capacity(items.len());
-        for r in items {
-            let r = r
-                .as_array()
-                .ok_or_else(|| "boundaries: a ring is not an array".to_string())?;
-            let mut ring = Vec::with_capacity(r.len());
-            for v in r {
-                let i = v
-                    .as_u64()
-                    .ok_or_else(|| format!("boundaries: vertex index {v} is not a whole number"))?;
-                let i = usize::try_from(i).unwrap_or(usize::MAX);
-                if i >= n_vertices {
-                    return Err(format!(
-                        "vertex index {i} is out of range (the file has {n_vertices} vertices)"
-                    ));
-                }
-                ring.push(i);
-            }
-            // Rings are not closed in CityJSON; tolerate one that is.
-            if ring.len() > 1 && ring.first() == ring.last() {
-                ring.pop();
-            }
-            if ring.len() < 3 {
-                return Err(format!(
-                    "a ring has {} vertices, needs at least 3",
-                    ring.len()
-                ));
-            }
-            rings.push(ring);
-        }
-        if rings.is_empty() {
-            return Err("a surface has no ring".into());
-        }
-        let role = values
-            .and_then(Value::as_u64)
-            .and_then(|i| surfaces.get(usize::try_from(i).ok()?))
-            .map_or(SurfaceRole::Other, |s| role_of(&s.ty));
-        out.push(Face { rings, role });
-        return Ok(());
-    }
-    for (k, item) in items.iter().enumerate() {
-        let v = values.and_then(|v| v.as_array()).and_then(|a| a.get(k));
-        faces(item, v, depth - 1, surfaces, n_vertices, out)?;
-    }
-    Ok(())
-}
-
-/// The real coordinates of vertex `i`.
-fn vertex(doc: &Doc, t: Option<Transform>, i: usize) -> [f64; 3] {
-    let v = doc.vertices[i];
-    match t {
-        Some(t) => std::array::from_fn(|k| v[k] * t.scale[k] + t.translate[k]),
-        None => v,
-    }
-}
-
-/// The shape of one object's chosen geometry, in the file's CRS.
-fn shape(doc: &Doc, t: Option<Transform>, o: &CityObject) -> Result<Option<Shape>, String> {
-    let usable = |g: &&Geom| {
-        matches!(
-            g.ty.as_str(),
-            "MultiSurface" | "CompositeSurface" | "Solid" | "MultiSolid" | "CompositeSolid"
-        )
-    };
-    let Some(g) = o
-        .geometry
-        .iter()
-        .filter(usable)
-        .max_by(|a, b| lod_of(a).1.total_cmp(&lod_of(b).1))
-    else {
-        return match o.geometry.first() {
-            None => Ok(None),
-            Some(g) => Err(format!(
-                "its geometry is a {} only, which twin does not place (templates, points and \
-                 lines are not read)",
-                g.ty
-            )),
-        };
-    };
-    let depth = match g.ty.as_str() {
-        "MultiSurface" | "CompositeSurface" => 1,
-        "Solid" => 2,
-        _ => 3,
-    };
-    let (surfaces, values) = match &g.semantics {
-        Some(s) => (&s.surfaces[..], Some(&s.values)),
-        None => (&[][..], None),
-    };
-    let mut fs = Vec::new();
-    faces(
-        &g.boundaries,
-        values,
-        depth,
-        surfaces,
-        doc.vertices.len(),
-        &mut fs,
-    )?;
-    if fs.is_empty() {
-        return Err(format!("its {} has no surface", g.ty));
-    }
-    let (mut zmin, mut zmax) = (f64::INFINITY, f64::NEG_INFINITY);
-    let mut seen: HashMap<usize, [f64; 3]> = HashMap::new();
-    for f in &fs {
-        for &i in f.rings.iter().flatten() {
-            let p = *seen.entry(i).or_insert_with(|| vertex(doc, t, i));
-            if !p.iter().all(|c| c.is_finite()) {
-                return Err(format!("vertex {i} is not finite: {p:?}"));
-            }
-            zmin = zmin.min(p[2]);
-            zmax = zmax.max(p[2]);
-        }
-    }
-    let xy = |i: usize| {
-        let p = seen[&i];
-        Coord { x: p[0], y: p[1] }
-    };
-    // The footprint: every surface seen from above, unioned (walls have no area there).
-    let mut from_above = Vec::new();
-    for f in &fs {
-        let ring = |r: &Vec<usize>| LineString::new(r.iter().map(|&i| xy(i)).collect());
-        let p = Polygon::new(ring(&f.rings[0]), f.rings[1..].iter().map(ring).collect());
-        if p.unsigned_area() > 1e-9 {
-            // One winding for all: the union reads clockwise rings as holes.
-            from_above.push(p.orient(Direction::Default));
-        }
-    }
-    if from_above.is_empty() {
-        return Err("its surfaces have no area seen from above".into());
-    }
-    let footprint = geo::unary_union(&from_above);
-    if footprint.0.is_empty() {
-        return Err("its footprint is empty".into());
-    }
-    let (lod_text, lod) = lod_of(g);
-    // Solids are shells; so are the surfaces of constructions (a building's LoD2
-    // MultiSurface). Surfaces of roads, land use, water and terrain lie on the ground:
-    // their footprint is what is drawn.
-    let construction = [
-        "Building",
-        "Bridge",
-        "Tunnel",
-        "OtherConstruction",
-        "CityFurniture",
-    ]
-    .iter()
-    .any(|p| o.ty.starts_with(p));
-    let is_3d = depth > 1 || (construction && lod >= 1.0 && zmax - zmin > 0.01);
-    let triangles = is_3d.then(|| triangulate(&fs, &seen));
-    Ok(Some(Shape {
-        footprint,
-        zmin,
-        zmax,
-        triangles,
-        lod: lod_text,
-    }))
-}
-
-/// Triangulates each (planar) surface in its own plane: the axis its normal points
-/// along most is dropped, and earcut runs on the other two.
-fn triangulate(fs: &[Face], p: &HashMap<usize, [f64; 3]>) -> (Vec<[usize; 3]>, Vec<SurfaceRole>) {
-    let mut tris = Vec::new();
-    let mut roles = Vec::new();
-    for f in fs {
-        // Newell's normal of the outer ring.
-        let outer = &f.rings[0];
-        let mut n = [0.0f64; 3];
-        for k in 0..outer.len() {
-            let (a, b) = (p[&outer[k]], p[&outer[(k + 1) % outer.len()]]);
-            n[0] += (a[1] - b[1]) * (a[2] + b[2]);
-            n[1] += (a[2] - b[2]) * (a[0] + b[0]);
-            n[2] += (a[0] - b[0]) * (a[1] + b[1]);
-        }
-        let drop = (0..3)
-            .max_by(|&i, &j| n[i].abs().total_cmp(&n[j].abs()))
-            .unwrap_or(2);
-        let (u, v) = match drop {
-            0 => (1, 2),
-            1 => (2, 0),
-            _ => (0, 1),
-        };
-        let ring = |r: &Vec<usize>| {
-            LineString::new(
-                r.iter()
-                    .map(|i| Coord {
-                        x: p[i][u],
-                        y: p[i][v],
-                    })
-                    .collect(),
-            )
-        };
-        let poly = Polygon::new(ring(outer), f.rings[1..].iter().map(ring).collect());
-        let raw = poly.earcut_triangles_raw();
-        let flat: Vec<usize> = f.rings.iter().flatten().copied().collect();
-        if raw.vertices.len() != flat.len() {
-            // earcut dropped or added a vertex (a degenerate ring): skip the surface.
-            continue;
-        }
-        for t in raw.triangle_indices.chunks_exact(3) {
-            let mut tri = [flat[t[0]], flat[t[1]], flat[t[2]]];
-            // Keep the surface's own orientation (outward in valid CityJSON).
-            let (a, b, c) = (p[&tri[0]], p[&tri[1]], p[&tri[2]]);
-            let cross = [
-                (b[1] - a[1]) * (c[2] - a[2]) - (b[2] - a[2]) * (c[1] - a[1]),
-                (b[2] - a[2]) * (c[0] - a[0]) - (b[0] - a[0]) * (c[2] - a[2]),
-                (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0]),
-            ];
-            if cross[0] * n[0] + cross[1] * n[1] + cross[2] * n[2] < 0.0 {
-                tri.swap(1, 2);
-            }
-            tris.push(tri);
-            roles.push(f.role);
-        }
-    }
-    (tris, roles)
-}
-
 /// Reads every city object of `doc` into `out`; `first_index` numbers them on from
 /// the objects already read.
 fn read_objects(
@@ -685,8 +452,22 @@ fn read_objects(
     for (id, o) in &doc.city_objects {
         shapes.insert(id.as_str(), shape(doc, t, o));
     }
+    // Parts and their whole: a group (CityObjectGroup, which lists its members as
+    // children since 1.1) is no physical object and no whole of its members.
+    let is_group = |key: &str| {
+        doc.city_objects
+            .get(key)
+            .is_some_and(|o| o.ty == "CityObjectGroup")
+    };
+    // Each key's asset id, for the parts' `part_of` (the mapping may prefix or replace ids).
+    let mut asset_ids: HashMap<&str, String> = HashMap::new();
+    let mut parents: Vec<(usize, &str)> = Vec::new();
     for (k, (id, o)) in doc.city_objects.iter().enumerate() {
         let index = first_index + k;
+        if o.ty == "CityObjectGroup" {
+            // Not an asset: groups hold no geometry of their own.
+            continue;
+        }
         let err = |problem: Problem| FeatureError {
             file: file.clone(),
             index,
@@ -704,6 +485,7 @@ fn read_objects(
         let parts: Vec<&Shape> = o
             .children
             .iter()
+            .filter(|c| !is_group(c))
             .filter_map(|c| shapes.get(c.as_str())?.as_ref().ok()?.as_ref())
             .collect();
         let parts_union;
@@ -735,10 +517,11 @@ fn read_objects(
             .chain(&parts)
             .map(|s| s.zmax)
             .fold(f64::NEG_INFINITY, f64::max);
-        // Its own 3D shell; else, with parts, drawn by them (an empty set); else flat.
+        // Its own 3D shell; else, with a part that has one, drawn by its parts (an
+        // empty set); else flat.
         let surfaces = match own.and_then(|s| s.triangles.as_ref()) {
             Some(t) => Some(Some(t)),
-            None if !parts.is_empty() => None,
+            None if parts.iter().any(|p| p.triangles.is_some()) => None,
             None => Some(None),
         };
         let geometry = if footprint.0.len() == 1 {
@@ -776,9 +559,7 @@ fn read_objects(
             };
         asset.vertical.base = zmin;
         asset.vertical.height = (zmax - zmin).max(0.0);
-        if asset.part_of.is_none() {
-            asset.part_of = o.parents.first().cloned();
-        }
+        let parent = o.parents.iter().find(|p| !is_group(p));
         asset.surfaces = match surfaces {
             // A parent drawn by its parts.
             None => Some(Arc::new(Surfaces::default())),
@@ -791,7 +572,25 @@ fn read_objects(
                 }
             },
         };
+        if asset.part_of.is_none()
+            && let Some(parent) = parent
+        {
+            parents.push((out.len(), parent.as_str()));
+        }
+        asset_ids.insert(id.as_str(), asset.id.clone());
         out.push(Ok(asset));
+    }
+    // Parts name their whole by its asset id (its key when it was not read: the
+    // relation check then names it).
+    for (at, parent) in parents {
+        if let Some(Ok(a)) = out.get_mut(at) {
+            a.part_of = Some(
+                asset_ids
+                    .get(parent)
+                    .cloned()
+                    .unwrap_or_else(|| parent.to_string()),
+            );
+        }
     }
 }
 
