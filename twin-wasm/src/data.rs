@@ -38,6 +38,11 @@ pub struct LoadOptions {
     #[serde(default)]
     #[tsify(optional)]
     pub lenient: bool,
+    /// Called as features are read: `(done, total | null)`, every 8,192 features and
+    /// at the end (not part of the JSON: read from the object itself).
+    #[serde(rename = "onProgress", default)]
+    #[tsify(optional, type = "(done: number, total: number | null) => void")]
+    pub on_progress: Option<serde::de::IgnoredAny>,
 }
 
 impl LoadOptions {
@@ -77,7 +82,17 @@ impl LoadOptions {
 
     /// Reads `bytes` with these options.
     pub fn read(&self, bytes: &[u8]) -> Result<ReadResult, String> {
-        load::read_bytes(bytes, self.name(), &self.mapping()?).map_err(|e| e.to_string())
+        self.read_with(bytes, &mut |_, _| {})
+    }
+
+    /// [`LoadOptions::read`], telling `progress` the features read and the total.
+    pub fn read_with(
+        &self,
+        bytes: &[u8],
+        progress: &mut dyn FnMut(usize, Option<usize>),
+    ) -> Result<ReadResult, String> {
+        load::read_bytes_with(bytes, self.name(), &self.mapping()?, progress)
+            .map_err(|e| e.to_string())
     }
 }
 

@@ -98,12 +98,12 @@ impl Engine {
     }
 
     /// A twin of a user's file (GeoJSON, FlatGeobuf, CityJSON, CityJSONSeq) read with
-    /// `options`: its local frame centred on the data.
+    /// `options` ([`crate::data::LoadOptions::read`]): its local frame centred on the
+    /// data.
     pub fn from_data(
-        bytes: &[u8],
+        read: twin_core::load::ReadResult,
         options: &crate::data::LoadOptions,
     ) -> Result<(Engine, crate::data::LoadSummary), String> {
-        let read = options.read(bytes)?;
         let frame = frame_of(&read);
         let mut twin = Twin::new(frame);
         let report = twin
@@ -179,14 +179,13 @@ impl Engine {
     }
 
     /// Adds a user's file (GeoJSON, FlatGeobuf, CityJSON, CityJSONSeq) read with
-    /// `options`; strict unless `options.lenient` (then the bad features are in the
-    /// summary). Vital signs, rules and the overlay count the new assets in.
+    /// `options` ([`crate::data::LoadOptions::read`]); strict unless `options.lenient`
+    /// (then the bad features are in the summary). Vital signs, rules and the overlay count the new assets in.
     pub fn load_data(
         &mut self,
-        bytes: &[u8],
+        read: twin_core::load::ReadResult,
         options: &crate::data::LoadOptions,
     ) -> Result<crate::data::LoadSummary, String> {
-        let read = options.read(bytes)?;
         let report = self
             .session
             .insert_read(read, options.mode())

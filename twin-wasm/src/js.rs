@@ -64,7 +64,33 @@ fn bytes_of(data: &JsValue, what: &str) -> JsResult<Vec<u8>> {
     }
 }
 
-/// The options object of `fromData` / `loadData`, through JSON.
+/// Reads a user's file with the options object, calling its `onProgress`.
+fn read_data(
+    data: &JsValue,
+    options: &JsValue,
+) -> JsResult<(twin_core::load::ReadResult, crate::data::LoadOptions)> {
+    let parsed = load_options(options)?;
+    let bytes = bytes_of(data, parsed.name())?;
+    let callback = if options.is_object() {
+        Reflect::get(options, &JsValue::from_str("onProgress"))
+            .ok()
+            .and_then(|f| f.dyn_into::<js_sys::Function>().ok())
+    } else {
+        None
+    };
+    let mut progress = |done: usize, total: Option<usize>| {
+        if let Some(f) = &callback {
+            let total = total.map_or(JsValue::NULL, |t| JsValue::from_f64(t as f64));
+            // A throwing callback does not stop the read.
+            let _ = f.call2(&JsValue::NULL, &JsValue::from_f64(done as f64), &total);
+        }
+    };
+    let read = parsed.read_with(&bytes, &mut progress).map_err(err)?;
+    Ok((read, parsed))
+}
+
+/// The options object of `fromData` / `loadData`, through JSON (its `onProgress`
+/// function is read by [`read_data`]).
 fn load_options(options: &JsValue) -> JsResult<crate::data::LoadOptions> {
     let text = if options.is_undefined() || options.is_null() {
         None
@@ -154,16 +180,17 @@ impl JsTwin {
     /// (`Uint8Array`, `ArrayBuffer`, or text), read with `options`: `{name, mapping, id,
     /// kind, crs, lenient}` — `name` gives the format by its extension and names the
     /// file in errors; `mapping` is a mapping file's object (docs/mapping.md); `id`,
-    /// `kind` and `crs` are the command line's `--id`, `--as` and `--crs`. Strict unless
-    /// `lenient`: one bad feature throws, naming the file, the feature and the problem.
+    /// `kind` and `crs` are the command line's `--id`, `--as` and `--crs`;
+    /// `onProgress(done, total)` is called as features are read (every 8,192). Strict
+    /// unless `lenient`: one bad feature throws, naming the file, the feature and the
+    /// problem.
     #[wasm_bindgen(js_name = fromData)]
     pub fn from_data(
         #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | string")] data: JsValue,
         #[wasm_bindgen(unchecked_param_type = "LoadOptions | undefined")] options: JsValue,
     ) -> JsResult<JsTwin> {
-        let options = load_options(&options)?;
-        let bytes = bytes_of(&data, options.name())?;
-        let (engine, _) = Engine::from_data(&bytes, &options).map_err(err)?;
+        let (read, options) = read_data(&data, &options)?;
+        let (engine, _) = Engine::from_data(read, &options).map_err(err)?;
         Ok(JsTwin::new(engine))
     }
 
@@ -177,12 +204,12 @@ impl JsTwin {
         #[wasm_bindgen(unchecked_param_type = "Uint8Array | ArrayBuffer | string")] data: JsValue,
         #[wasm_bindgen(unchecked_param_type = "LoadOptions | undefined")] options: JsValue,
     ) -> JsResult<JsValue> {
-        let options = load_options(&options)?;
-        let bytes = bytes_of(&data, options.name())?;
+        // Read before the engine is borrowed: `onProgress` is page code.
+        let (read, options) = read_data(&data, &options)?;
         let summary = self
             .engine
             .borrow_mut()
-            .load_data(&bytes, &options)
+            .load_data(read, &options)
             .map_err(err)?;
         self.deliver()?;
         to_js(&summary)

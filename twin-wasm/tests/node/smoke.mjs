@@ -162,8 +162,13 @@ assert.equal(part.properties.cityjson_type, "BuildingPart");
 // OpenStreetMap buildings in a FlatGeobuf (EPSG:3857 in its header), kinds from tags,
 // added to that twin: 204 more.
 const osm = await readFile(new URL("osm-buildings-3857-ch-sample.fgb", ext));
-const summary = city.loadData(osm, { name: "osm.fgb", id: "@feature", kind: "osm", mapping: { id_prefix: "osm/" } });
+const calls = [];
+const summary = city.loadData(osm, {
+  name: "osm.fgb", id: "@feature", kind: "osm", mapping: { id_prefix: "osm/" },
+  onProgress: (done, total) => calls.push([done, total]),
+});
 assert.equal(summary.added, 204);
+assert.deepEqual(calls, [[204, 204]]); // fewer than 8,192: only the end
 assert.deepEqual(summary.rejected, []);
 assert.equal(city.size, 216);
 // A lenient load reports the bad feature with file, index and problem; a strict one throws.

@@ -56,6 +56,7 @@ same<
       kind?: string;
       crs?: string;
       lenient?: boolean;
+      onProgress?: (done: number, total: number | null) => void;
     }
   >
 >();
