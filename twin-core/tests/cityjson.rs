@@ -282,6 +282,12 @@ fn invalid_files_are_refused_with_the_reason() {
             && e.contains("vertex index 99 is out of range"),
         "{e}"
     );
+    // cjval's material overflow: a theme names material 2 of 2.
+    let e = refuse("material.city.json");
+    assert!(
+        e.contains("material theme `main2` names material 2; the file has 2 materials"),
+        "{e}"
+    );
     let e = refuse("invalid_u64_f64_bounds.json");
     assert!(e.contains("vertex 1") && e.contains("integers"), "{e}");
     // The corpus writes this CityJSONFeature over several lines; CityJSONSeq wants one

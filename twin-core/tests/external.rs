@@ -297,3 +297,104 @@ fn distances_on_a_world_map_and_data_across_the_antimeridian() {
     assert!(e.abs() < 60_000.0, "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `--id auto --as custom:thing`: any file's features, whatever its fields.
+fn anything() -> Mapping {
+    let mut m = Mapping::default();
+    m.set_id("auto").unwrap();
+    m.set_kind("custom:thing").unwrap();
+    m
+}
+
+#[test]
+fn every_valid_file_loads_with_the_count_gdal_gives() {
+    // Counts from GDAL 3.6's `ogrinfo -so -al FILE`; topp_states.fgb is a version 2
+    // FlatGeobuf GDAL 3.6 refuses: its 49 are GeoServer's `topp:states` (48 states and
+    // the District of Columbia).
+    for (file, count) in [
+        ("heterogeneous.fgb", 3),
+        ("alldatatypes.fgb", 1),
+        ("topp_states.fgb", 49),
+        ("unknown_feature_count.fgb", 1),
+        ("empty.fgb", 0),
+        ("ne_50m_populated_places.geojson", 1249),
+    ] {
+        let (t, reports) = Twin::from_files(&[data(file)], &anything(), LoadMode::Strict)
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(t.len(), count, "{file}");
+        assert!(reports[0].rejected.is_empty(), "{file}");
+    }
+    // Point, line and polygon in one file, each as it is.
+    let (t, _) =
+        Twin::from_files(&[data("heterogeneous.fgb")], &anything(), LoadMode::Strict).unwrap();
+    let mut types: Vec<&str> = t
+        .iter()
+        .map(|(_, a)| match a.geometry {
+            geo_types::Geometry::Point(_) => "point",
+            geo_types::Geometry::LineString(_) => "line",
+            geo_types::Geometry::MultiPolygon(_) | geo_types::Geometry::Polygon(_) => "polygon",
+            _ => "other",
+        })
+        .collect();
+    types.sort_unstable();
+    assert_eq!(types, ["line", "point", "polygon"]);
+}
+
+#[test]
+fn geojsonhint_bad_fixtures_are_refused_with_the_file_named_or_load_as_rfc_7946_allows() {
+    // mapbox/geojsonhint's `bad` fixtures. RFC 7946 asks readers to accept some of
+    // what a linter warns about: a polygon's winding order (§3.1.6), a bbox of the wrong
+    // length (a member readers may ignore), positions with more than three numbers or
+    // mixed dimensions (§3.1.1 "SHOULD NOT", not "MUST NOT"), foreign members named like
+    // GeoJSON's (§6.1), a one-member GeometryCollection, many decimals. Those load; every
+    // other fixture is refused, and the error names the file.
+    let loads = [
+        "bad-polygon-interiorring-rhr.geojson",
+        "bbox-4or6elements.geojson",
+        "different-first-size.geojson",
+        "excessive_precision_truncated.geojson",
+        "feature_changed_semantics.geojson",
+        "featurecollection_changed_semantics.geojson",
+        "geometry_changed_semantics.geojson",
+        "geometrycollection_single.geojson",
+        "point-toomany.geojson",
+        "polygon_winding_order.geojson",
+    ];
+    let mut refused = 0;
+    let dir = data("geojson-bad");
+    let mut files: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "geojson"))
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 44);
+    for path in files {
+        let name = path.file_name().unwrap().to_str().unwrap().to_string();
+        let mut t = twin();
+        match t.load_file(&path, &anything(), LoadMode::Strict) {
+            Ok(report) => {
+                assert!(loads.contains(&name.as_str()), "{name} loaded");
+                assert!(!report.inserted.is_empty(), "{name}");
+            }
+            Err(e) => {
+                assert!(!loads.contains(&name.as_str()), "{name}: {e}");
+                assert!(e.to_string().contains(&name), "{name}: {e}");
+                assert_eq!(t.len(), 0, "{name}");
+                refused += 1;
+            }
+        }
+    }
+    assert_eq!(refused, 34);
+    // Some reasons, as a user reads them.
+    let reason = |f: &str| {
+        twin()
+            .load_file(&dir.join(f), &anything(), LoadMode::Strict)
+            .unwrap_err()
+            .to_string()
+    };
+    assert!(reason("short-linearring.geojson").contains("has 3 positions, needs at least 4"));
+    assert!(reason("different-first-last.geojson").contains("is not closed"));
+    assert!(reason("bad-json.geojson").contains("not valid GeoJSON"));
+    assert!(reason("unknowntype.geojson").contains("found `FooBar`"));
+}

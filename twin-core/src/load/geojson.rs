@@ -80,6 +80,9 @@ pub(crate) fn read_text(
         };
         format(format!("{what}: {e}"))
     })?;
+    // A GeoJSON text may also be one bare geometry (RFC 7946 §2): one feature
+    // without properties.
+    let bare;
     let features: Vec<&str> = match raw.kind.as_str() {
         "FeatureCollection" => raw
             .features
@@ -88,9 +91,14 @@ pub(crate) fn read_text(
             .map(RawValue::get)
             .collect(),
         "Feature" => vec![text],
+        "Point" | "MultiPoint" | "LineString" | "MultiLineString" | "Polygon" | "MultiPolygon"
+        | "GeometryCollection" => {
+            bare = format!(r#"{{"type":"Feature","properties":null,"geometry":{text}}}"#);
+            vec![bare.as_str()]
+        }
         other => {
             return Err(format(format!(
-                "expected a FeatureCollection or a Feature, found `{other}`"
+                "expected a FeatureCollection, a Feature or a geometry, found `{other}`"
             )));
         }
     };

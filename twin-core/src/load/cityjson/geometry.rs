@@ -124,6 +124,7 @@ pub(super) fn shape(
     t: Option<Transform>,
     o: &CityObject,
 ) -> Result<Option<Shape>, String> {
+    check_materials(doc, o)?;
     let usable = |g: &&Geom| {
         matches!(
             g.ty.as_str(),
@@ -283,4 +284,32 @@ fn triangulate(fs: &[Face], p: &HashMap<usize, [f64; 3]>) -> (Vec<[usize; 3]>, V
         }
     }
     (tris, roles)
+}
+
+/// Every material a geometry's themes name must be one of the file's.
+fn check_materials(doc: &Doc, o: &CityObject) -> Result<(), String> {
+    let have = doc.appearance.as_ref().map_or(0, |a| a.materials.len());
+    /// The first index in `v` that names no material (`None` if all do).
+    fn bad(v: &Value, have: usize) -> Option<String> {
+        match v {
+            Value::Number(n) => match n.as_u64() {
+                Some(i) if (i as usize) < have => None,
+                Some(i) => Some(format!("material {i}")),
+                None => Some(format!("`{n}`, which is no material index")),
+            },
+            Value::Array(a) => a.iter().find_map(|x| bad(x, have)),
+            _ => None,
+        }
+    }
+    for g in &o.geometry {
+        for (theme, m) in g.material.iter().flatten() {
+            let named = m.get("value").or_else(|| m.get("values"));
+            if let Some(what) = named.and_then(|v| bad(v, have)) {
+                return Err(format!(
+                    "its material theme `{theme}` names {what}; the file has {have} materials"
+                ));
+            }
+        }
+    }
+    Ok(())
 }

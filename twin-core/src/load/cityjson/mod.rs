@@ -78,7 +78,17 @@ struct Doc {
     #[serde(rename = "CityObjects", default)]
     city_objects: BTreeMap<String, CityObject>,
     #[serde(default)]
+    appearance: Option<Appearance>,
+    #[serde(default)]
     vertices: Vec<[f64; 3]>,
+}
+
+/// The appearance's materials, only counted: twin draws its own colours, but a
+/// geometry naming a material the file does not have is a broken file.
+#[derive(Deserialize)]
+struct Appearance {
+    #[serde(default)]
+    materials: Vec<serde::de::IgnoredAny>,
 }
 
 #[derive(Deserialize, Clone, Copy)]
@@ -117,6 +127,8 @@ struct Geom {
     boundaries: Value,
     #[serde(default)]
     semantics: Option<Semantics>,
+    #[serde(default)]
+    material: Option<Map<String, Value>>,
 }
 
 #[derive(Deserialize)]
