@@ -1,7 +1,10 @@
 //! The twin: every asset by id and handle, its local-frame geometry, the spatial index
 //! and the located-in relation.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
+
+/// Hash maps keyed by asset ids: foldhash, seeded per process (see Cargo.toml).
+type IdMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
 use geo::{BoundingRect, InteriorPoint, Intersects, MapCoords};
 use geo_types::{Geometry, Point, Rect};
@@ -33,7 +36,7 @@ pub(crate) struct Slot {
 pub struct Twin {
     frame: LocalFrame,
     pub(crate) slots: Vec<Option<Slot>>,
-    by_id: HashMap<String, Handle>,
+    by_id: IdMap<String, Handle>,
     pub(crate) index: SpatialIndex,
     /// One tree per kind, for queries with a kind filter: a filtered nearest-neighbour
     /// search need not walk past every asset of the other kinds.
@@ -107,7 +110,7 @@ impl Twin {
         Twin {
             frame,
             slots: Vec::new(),
-            by_id: HashMap::new(),
+            by_id: IdMap::default(),
             index: SpatialIndex::default(),
             by_kind: BTreeMap::new(),
             lonlat_boxes: Vec::new(),
@@ -401,7 +404,8 @@ impl Twin {
 
         // Pass 1: ids and geometry.
         let mut ok = vec![true; assets.len()];
-        let mut batch_ids: HashMap<&str, &Source> = HashMap::with_capacity(assets.len());
+        let mut batch_ids: IdMap<&str, &Source> =
+            IdMap::with_capacity_and_hasher(assets.len(), Default::default());
         let mut locals: Vec<Option<Geometry<f64>>> = Vec::with_capacity(assets.len());
         for (i, a) in assets.iter().enumerate() {
             let problem = if a.id.trim().is_empty() {
@@ -451,20 +455,19 @@ impl Twin {
         }
 
         // Pass 2: relation targets, repeated until no more assets drop out (a sensor
-        // attached to a rejected asset is rejected too).
-        loop {
-            let accepted: HashSet<&str> = assets
-                .iter()
-                .zip(&ok)
-                .filter(|(_, ok)| **ok)
-                .map(|(a, _)| a.id.as_str())
-                .collect();
+        // attached to a rejected asset is rejected too). `batch_ids` holds the
+        // accepted ones (an id seen twice was rejected the second time only).
+        let has_relations = assets
+            .iter()
+            .any(|a| a.attached_to.is_some() || a.part_of.is_some());
+        while has_relations {
             let mut changed = false;
+            let mut dropped: Vec<&str> = Vec::new();
             for (i, a) in assets.iter().enumerate() {
                 if !ok[i] {
                     continue;
                 }
-                let known = |id: &str| self.by_id.contains_key(id) || accepted.contains(id);
+                let known = |id: &str| self.by_id.contains_key(id) || batch_ids.contains_key(id);
                 let bad = [("attached_to", &a.attached_to), ("part_of", &a.part_of)]
                     .into_iter()
                     .find_map(|(relation, target)| match target {
@@ -478,7 +481,11 @@ impl Twin {
                     rejected.push(reject(a, p));
                     ok[i] = false;
                     changed = true;
+                    dropped.push(&a.id);
                 }
+            }
+            for id in dropped {
+                batch_ids.remove(id);
             }
             if !changed {
                 break;

@@ -271,9 +271,10 @@ fn empty_truncated_and_foreign_files_fail_whole_with_the_file_named() {
             "truncated",
         ),
         ("not json at all", "not valid GeoJSON"),
+        // A bare geometry is one feature (RFC 7946 §2); TopoJSON is not GeoJSON.
         (
-            r#"{"type":"Point","coordinates":[1,2]}"#,
-            "expected a FeatureCollection",
+            r#"{"type":"Topology","objects":{}}"#,
+            "expected a FeatureCollection, a Feature or a geometry, found `Topology`",
         ),
         (
             r#"{"type":"FeatureCollection"}"#,

@@ -86,7 +86,9 @@ pub(crate) fn read_fgb<R: Read + Seek>(
     let total = usize::try_from(iter.header().features_count())
         .ok()
         .filter(|n| *n > 0);
-    let mut out = Vec::new();
+    // Room for the header's count up front (growing a vector of assets by doubling
+    // copied each one several times), capped: a header may lie.
+    let mut out = Vec::with_capacity(total.unwrap_or(0).min(1 << 20));
     let mut index = 0usize;
     loop {
         let feature = match iter.next() {
