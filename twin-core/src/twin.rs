@@ -460,35 +460,38 @@ impl Twin {
         let has_relations = assets
             .iter()
             .any(|a| a.attached_to.is_some() || a.part_of.is_some());
-        while has_relations {
-            let mut changed = false;
-            let mut dropped: Vec<&str> = Vec::new();
-            for (i, a) in assets.iter().enumerate() {
-                if !ok[i] {
-                    continue;
+        if has_relations {
+            loop {
+                let mut changed = false;
+                let mut dropped: Vec<&str> = Vec::new();
+                for (i, a) in assets.iter().enumerate() {
+                    if !ok[i] {
+                        continue;
+                    }
+                    let known =
+                        |id: &str| self.by_id.contains_key(id) || batch_ids.contains_key(id);
+                    let bad = [("attached_to", &a.attached_to), ("part_of", &a.part_of)]
+                        .into_iter()
+                        .find_map(|(relation, target)| match target {
+                            Some(t) if !known(t) => Some(Problem::UnknownRelationTarget {
+                                relation,
+                                target: t.clone(),
+                            }),
+                            _ => None,
+                        });
+                    if let Some(p) = bad {
+                        rejected.push(reject(a, p));
+                        ok[i] = false;
+                        changed = true;
+                        dropped.push(&a.id);
+                    }
                 }
-                let known = |id: &str| self.by_id.contains_key(id) || batch_ids.contains_key(id);
-                let bad = [("attached_to", &a.attached_to), ("part_of", &a.part_of)]
-                    .into_iter()
-                    .find_map(|(relation, target)| match target {
-                        Some(t) if !known(t) => Some(Problem::UnknownRelationTarget {
-                            relation,
-                            target: t.clone(),
-                        }),
-                        _ => None,
-                    });
-                if let Some(p) = bad {
-                    rejected.push(reject(a, p));
-                    ok[i] = false;
-                    changed = true;
-                    dropped.push(&a.id);
+                for id in dropped {
+                    batch_ids.remove(id);
                 }
-            }
-            for id in dropped {
-                batch_ids.remove(id);
-            }
-            if !changed {
-                break;
+                if !changed {
+                    break;
+                }
             }
         }
 
