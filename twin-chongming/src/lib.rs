@@ -44,6 +44,12 @@ pub use synth::SynthConfig;
 /// written for the channels of [`sim::standard_channels`].
 pub const DEFAULT_RULES_JSON: &str = include_str!("../assets/rules/chongming.json");
 
+/// How the island's alerts group into incidents (`assets/rules/incidents.json`, the
+/// format of [`twin_core::state::incident::IncidentRules::from_json`]): a surge's
+/// gauges by town (and across a town line within 2 km), a charger's alerts within
+/// 300 m, silent gauges by town, air quality within 3 km.
+pub const DEFAULT_INCIDENTS_JSON: &str = include_str!("../assets/rules/incidents.json");
+
 /// The standard overlay as an overlay file (`assets/overlays/standard.json`): the same
 /// layers as [`sim::standard_layers`] (a test keeps the two equal).
 pub const STANDARD_OVERLAY_JSON: &str = include_str!("../assets/overlays/standard.json");

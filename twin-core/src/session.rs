@@ -42,6 +42,7 @@ use crate::state::alert::{
     load_rules_json,
 };
 use crate::state::history::Retention;
+use crate::state::incident::{IncidentEvent, IncidentRules, Incidents};
 use crate::state::overlay::{Layer, Overlay, OverlayError, Rgba, StyleError, load_layers_json};
 use crate::state::vitals::{VitalRow, VitalSigns};
 use crate::state::{ChannelId, ChannelSpec, IngestReport, Reading, Sample, StateStore};
@@ -109,6 +110,10 @@ pub struct Session {
     /// Counts changes of the asset set (inserts, removals, moves): a view whose meshes
     /// were built at another generation builds them again.
     generation: u64,
+    /// The alerts grouped into incidents.
+    incidents: Incidents,
+    /// Incident changes not yet taken ([`Session::drain_incident_events`]).
+    incident_events: VecDeque<IncidentEvent>,
 }
 
 impl Session {
@@ -154,6 +159,8 @@ impl Session {
             events_dropped: 0,
             engine_drops_seen: 0,
             generation: 0,
+            incidents: Incidents::new(IncidentRules::default()),
+            incident_events: VecDeque::new(),
         }
     }
 
@@ -177,6 +184,23 @@ impl Session {
     /// Per-town vital signs.
     pub fn vitals(&self) -> &VitalSigns {
         &self.vitals
+    }
+
+    /// The alerts grouped into incidents.
+    pub fn incidents(&self) -> &Incidents {
+        &self.incidents
+    }
+
+    /// Sets how alerts group into incidents (for alerts raised from now on).
+    pub fn set_incident_rules(&mut self, rules: IncidentRules) {
+        self.incidents.set_rules(rules);
+    }
+
+    /// Takes up to `max` incident changes, oldest first (the queue keeps the session's
+    /// event capacity; older changes are dropped first).
+    pub fn drain_incident_events(&mut self, max: usize) -> Vec<IncidentEvent> {
+        let n = max.min(self.incident_events.len());
+        self.incident_events.drain(..n).collect()
     }
 
     /// Colours by handle.
@@ -407,6 +431,12 @@ impl Session {
             }
         }
         self.engine_drops_seen = self.alerts.events_dropped();
+        let mut changes = self.incidents.on_events(&self.twin, &events);
+        changes.extend(self.incidents.tick(self.now));
+        self.incident_events.extend(changes);
+        while self.incident_events.len() > self.config.event_capacity.max(1) {
+            self.incident_events.pop_front();
+        }
         self.events.extend(events);
         while self.events.len() > self.config.event_capacity.max(1) {
             self.events.pop_front();

@@ -23,6 +23,10 @@ pub fn standard_session(
     let mut session = Session::new(twin, config);
     let channels = standard_channels(&mut session);
     session.set_rules_json(rules_json)?;
+    session.set_incident_rules(
+        twin_core::state::incident::IncidentRules::from_json(crate::DEFAULT_INCIDENTS_JSON)
+            .expect("the island's incident rules are valid (tested)"),
+    );
     session
         .set_layers(standard_layers(&channels))
         .expect("the standard layers are valid (tested)");

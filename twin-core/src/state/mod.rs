@@ -59,6 +59,7 @@
 pub mod alert;
 mod channel;
 pub mod history;
+pub mod incident;
 pub mod overlay;
 mod store;
 pub mod vitals;

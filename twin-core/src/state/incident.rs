@@ -1,0 +1,473 @@
+//! Incidents: the alerts of one event grouped into the one matter an operator handles
+//! (一件事). A water-level surge in a town raises an alert per gauge; its incident holds
+//! them all, with the assets, towns, severity and times of the event.
+//!
+//! ## Grouping
+//! Each alert rule belongs to a **family** ([`GroupRule`]; a rule no group names is a
+//! family of its own). A raised alert joins an incident of its family that is not
+//! closed and that it is near: in the same town (`same_town`), or within `within_m`
+//! metres of one of the incident's assets (local-frame distance between the assets'
+//! geometries), or either when both are given. Otherwise it opens a new incident. An
+//! incident whose alerts have all cleared turns **quiet**; a new alert of its family
+//! nearby makes it **open** again; after `quiet_s` seconds of quiet it **closes** (its
+//! end is when its last alert cleared). Closed incidents are kept, newest last, up to
+//! [`MAX_CLOSED`].
+//!
+//! Grouping rules are data: a JSON array of
+//! `{"family", "rules": [rule ids], "same_town", "within_m", "quiet_s"}`
+//! ([`IncidentRules::from_json`]); the bundled island's are in
+//! `assets/rules/incidents.json`.
+//!
+//! [`Incidents`] follows a session's alert events ([`Incidents::on_events`]) and its
+//! clock ([`Incidents::tick`]) and reports what changed as [`IncidentEvent`]s.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+use geo::{BoundingRect, Buffer, ConvexHull, Distance, Euclidean};
+use geo_types::{Geometry, MultiPoint, Point, Polygon};
+use serde::{Deserialize, Serialize};
+
+use super::alert::{Alert, AlertEvent, Severity};
+use crate::asset::Handle;
+use crate::query::KindFilter;
+use crate::time::Timestamp;
+use crate::twin::Twin;
+
+/// Closed incidents kept (older ones are dropped first).
+pub const MAX_CLOSED: usize = 1000;
+
+/// Quiet period of a family no group names: five minutes.
+pub const DEFAULT_QUIET_S: f64 = 300.0;
+
+/// How the alerts of some rules group into incidents.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GroupRule {
+    /// The family's name (`flooding`, `charger-fault` …): the incident's type.
+    pub family: String,
+    /// The alert rule ids of the family.
+    pub rules: Vec<String>,
+    /// Alerts in the same town group.
+    #[serde(default)]
+    pub same_town: bool,
+    /// Alerts on assets within this many metres of an incident's asset group.
+    #[serde(default)]
+    pub within_m: Option<f64>,
+    /// Seconds an incident stays quiet (all alerts cleared) before it closes.
+    #[serde(default = "default_quiet")]
+    pub quiet_s: f64,
+}
+
+fn default_quiet() -> f64 {
+    DEFAULT_QUIET_S
+}
+
+/// The grouping rules of a session.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct IncidentRules {
+    groups: Vec<GroupRule>,
+    family_of: HashMap<String, usize>,
+}
+
+/// A grouping file that cannot be used.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+#[error("incident rules: {0}")]
+pub struct IncidentRulesError(pub String);
+
+impl IncidentRules {
+    /// Rules from a JSON array of [`GroupRule`]s. Refuses unknown members, an empty
+    /// family, a rule id in two families, a negative or non-finite distance or quiet
+    /// period, and a group with neither `same_town` nor `within_m`.
+    pub fn from_json(text: &str) -> Result<IncidentRules, IncidentRulesError> {
+        let groups: Vec<GroupRule> =
+            serde_json::from_str(text).map_err(|e| IncidentRulesError(e.to_string()))?;
+        IncidentRules::new(groups)
+    }
+
+    /// Rules from groups, checked as [`IncidentRules::from_json`] says.
+    pub fn new(groups: Vec<GroupRule>) -> Result<IncidentRules, IncidentRulesError> {
+        let mut family_of = HashMap::new();
+        for (i, g) in groups.iter().enumerate() {
+            let fail = |m: &str| {
+                Err(IncidentRulesError(format!(
+                    "group {i} (`{}`): {m}",
+                    g.family
+                )))
+            };
+            if g.family.trim().is_empty() {
+                return fail("the family has no name");
+            }
+            if !(g.quiet_s.is_finite() && g.quiet_s >= 0.0) {
+                return fail("`quiet_s` must be a number of seconds ≥ 0");
+            }
+            if g.within_m.is_some_and(|m| !(m.is_finite() && m >= 0.0)) {
+                return fail("`within_m` must be a number of metres ≥ 0");
+            }
+            if !g.same_town && g.within_m.is_none() {
+                return fail("give `same_town`, `within_m` or both");
+            }
+            for r in &g.rules {
+                if family_of.insert(r.clone(), i).is_some() {
+                    return fail(&format!("rule `{r}` is in two families"));
+                }
+            }
+        }
+        Ok(IncidentRules { groups, family_of })
+    }
+
+    /// The groups.
+    pub fn groups(&self) -> &[GroupRule] {
+        &self.groups
+    }
+
+    /// The group of an alert rule (a rule of its own family when none names it:
+    /// same town, [`DEFAULT_QUIET_S`]).
+    pub fn group_of(&self, rule: &str) -> GroupRule {
+        match self.family_of.get(rule) {
+            Some(&i) => self.groups[i].clone(),
+            None => GroupRule {
+                family: rule.to_string(),
+                rules: vec![rule.to_string()],
+                same_town: true,
+                within_m: None,
+                quiet_s: DEFAULT_QUIET_S,
+            },
+        }
+    }
+}
+
+/// Where an incident is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IncidentState {
+    /// At least one of its alerts is open.
+    Open,
+    /// All its alerts have cleared; it closes after its quiet period.
+    Quiet,
+    /// Over.
+    Closed,
+}
+
+/// One incident.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Incident {
+    /// Stable id, counting from 1 in a session.
+    pub id: u64,
+    /// Its family (the grouping rule's name).
+    pub family: String,
+    /// Its state.
+    pub state: IncidentState,
+    /// Every alert that joined it, in order.
+    pub alerts: Vec<u64>,
+    /// The alerts open now.
+    pub open: BTreeSet<u64>,
+    /// The assets of its alerts.
+    pub assets: BTreeSet<Handle>,
+    /// The towns its assets are in.
+    pub towns: BTreeSet<Handle>,
+    /// The highest severity of its open alerts (of all its alerts once none is open).
+    pub severity: Severity,
+    /// When its first alert was raised.
+    pub start: Timestamp,
+    /// When the most alerts were open at once, and how many.
+    pub peak: (Timestamp, usize),
+    /// When its last alert cleared (while quiet or closed).
+    pub end: Option<Timestamp>,
+    /// Seconds of quiet before it closes.
+    pub quiet_s: f64,
+    /// Alert severities, for the severity of the open ones.
+    #[serde(skip)]
+    severities: HashMap<u64, Severity>,
+}
+
+impl Incident {
+    /// The hull of its assets' geometries, widened by `buffer_m` metres, in the
+    /// twin's local frame (east, north metres); `None` for an incident whose assets
+    /// are gone.
+    pub fn footprint_local(&self, twin: &Twin, buffer_m: f64) -> Option<Polygon<f64>> {
+        let mut points: Vec<Point<f64>> = Vec::new();
+        for h in &self.assets {
+            let Some(g) = twin.local_geometry(*h) else {
+                continue;
+            };
+            use geo::CoordsIter;
+            points.extend(g.coords_iter().map(Point::from));
+        }
+        if points.is_empty() {
+            return None;
+        }
+        let hull = MultiPoint::from(points).convex_hull();
+        let widened = hull.buffer(buffer_m.max(0.0));
+        widened.0.into_iter().next()
+    }
+
+    /// Its footprint ([`Incident::footprint_local`]) in WGS84 longitude/latitude.
+    pub fn footprint(&self, twin: &Twin, buffer_m: f64) -> Option<Polygon<f64>> {
+        use geo::MapCoords;
+        let local = self.footprint_local(twin, buffer_m)?;
+        let f = twin.frame();
+        Some(local.map_coords(|c| {
+            let (lon, lat) = f.to_geographic(c.x, c.y);
+            geo_types::Coord { x: lon, y: lat }
+        }))
+    }
+
+    /// The assets of the given kinds in its footprint, counted by kind and town
+    /// (`None`: in no town). An empty footprint affects nothing.
+    pub fn affected(
+        &self,
+        twin: &Twin,
+        buffer_m: f64,
+        kinds: &KindFilter,
+    ) -> BTreeMap<(String, Option<String>), usize> {
+        let mut out = BTreeMap::new();
+        let Some(area) = self.footprint(twin, buffer_m) else {
+            return out;
+        };
+        for h in twin.query_intersecting(&Geometry::Polygon(area), Some(kinds)) {
+            let Some(a) = twin.get(h) else {
+                continue;
+            };
+            let town = twin
+                .town_of(h)
+                .and_then(|t| twin.get(t))
+                .map(|t| t.id.clone());
+            *out.entry((a.kind.to_string(), town)).or_default() += 1;
+        }
+        out
+    }
+}
+
+/// What changed in an incident.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(tag = "event", content = "incident", rename_all = "snake_case")]
+pub enum IncidentEvent {
+    /// A new incident, with its first alert.
+    Opened(u64),
+    /// An alert joined an open incident.
+    Grew(u64),
+    /// A quiet incident has an open alert again.
+    Reopened(u64),
+    /// Its last open alert cleared.
+    Quiet(u64),
+    /// Its quiet period passed.
+    Closed(u64),
+}
+
+/// The incidents of a session.
+#[derive(Clone, Debug, Default)]
+pub struct Incidents {
+    rules: IncidentRules,
+    live: Vec<Incident>,
+    closed: VecDeque<Incident>,
+    by_alert: HashMap<u64, u64>,
+    next_id: u64,
+}
+
+impl Incidents {
+    /// No incidents yet, grouping by `rules`.
+    pub fn new(rules: IncidentRules) -> Incidents {
+        Incidents {
+            rules,
+            next_id: 1,
+            ..Default::default()
+        }
+    }
+
+    /// The grouping rules.
+    pub fn rules(&self) -> &IncidentRules {
+        &self.rules
+    }
+
+    /// Replaces the grouping rules (for alerts raised from now on).
+    pub fn set_rules(&mut self, rules: IncidentRules) {
+        self.rules = rules;
+    }
+
+    /// The open and quiet incidents, oldest first.
+    pub fn live(&self) -> &[Incident] {
+        &self.live
+    }
+
+    /// The closed incidents kept, oldest first.
+    pub fn closed(&self) -> impl Iterator<Item = &Incident> {
+        self.closed.iter()
+    }
+
+    /// An incident by id (live or kept).
+    pub fn get(&self, id: u64) -> Option<&Incident> {
+        self.live
+            .iter()
+            .chain(self.closed.iter())
+            .find(|i| i.id == id)
+    }
+
+    /// The incident an alert joined.
+    pub fn of_alert(&self, alert: u64) -> Option<u64> {
+        self.by_alert.get(&alert).copied()
+    }
+
+    /// Groups the alerts of `events` (acknowledgements change nothing here).
+    pub fn on_events(&mut self, twin: &Twin, events: &[AlertEvent]) -> Vec<IncidentEvent> {
+        let mut out = Vec::new();
+        for e in events {
+            match e {
+                AlertEvent::Raised(a) => out.push(self.raised(twin, a)),
+                AlertEvent::Cleared(a) => out.extend(self.cleared(a)),
+                AlertEvent::Acknowledged(_) => {}
+            }
+        }
+        out
+    }
+
+    fn raised(&mut self, twin: &Twin, a: &Alert) -> IncidentEvent {
+        let group = self.rules.group_of(&a.rule);
+        let near = |i: &Incident| {
+            let town = group.same_town && a.town.is_some_and(|t| i.towns.contains(&t));
+            let close = group
+                .within_m
+                .is_some_and(|m| within(twin, a.asset, &i.assets, m));
+            town || close
+        };
+        let found = self
+            .live
+            .iter()
+            .position(|i| i.family == group.family && near(i));
+        let t = a.raised_at;
+        let (i, event) = match found {
+            Some(i) => {
+                let inc = &mut self.live[i];
+                let event = if inc.state == IncidentState::Quiet {
+                    inc.state = IncidentState::Open;
+                    inc.end = None;
+                    IncidentEvent::Reopened(inc.id)
+                } else {
+                    IncidentEvent::Grew(inc.id)
+                };
+                (i, event)
+            }
+            None => {
+                let id = self.next_id.max(1);
+                self.next_id = id + 1;
+                self.live.push(Incident {
+                    id,
+                    family: group.family.clone(),
+                    state: IncidentState::Open,
+                    alerts: Vec::new(),
+                    open: BTreeSet::new(),
+                    assets: BTreeSet::new(),
+                    towns: BTreeSet::new(),
+                    severity: a.severity,
+                    start: t,
+                    peak: (t, 0),
+                    end: None,
+                    quiet_s: group.quiet_s,
+                    severities: HashMap::new(),
+                });
+                (self.live.len() - 1, IncidentEvent::Opened(id))
+            }
+        };
+        let inc = &mut self.live[i];
+        inc.alerts.push(a.id);
+        inc.open.insert(a.id);
+        inc.severities.insert(a.id, a.severity);
+        inc.assets.insert(a.asset);
+        if let Some(town) = twin.town_of(a.asset) {
+            inc.towns.insert(town);
+        }
+        inc.severity = open_severity(inc);
+        if inc.open.len() > inc.peak.1 {
+            inc.peak = (t, inc.open.len());
+        }
+        self.by_alert.insert(a.id, inc.id);
+        event
+    }
+
+    fn cleared(&mut self, a: &Alert) -> Option<IncidentEvent> {
+        let id = *self.by_alert.get(&a.id)?;
+        let inc = self.live.iter_mut().find(|i| i.id == id)?;
+        inc.open.remove(&a.id);
+        if inc.open.is_empty() {
+            inc.state = IncidentState::Quiet;
+            inc.end = Some(a.cleared_at.unwrap_or(a.raised_at));
+            inc.severity = inc
+                .severities
+                .values()
+                .copied()
+                .max()
+                .unwrap_or(inc.severity);
+            Some(IncidentEvent::Quiet(id))
+        } else {
+            inc.severity = open_severity(inc);
+            None
+        }
+    }
+
+    /// Closes the quiet incidents whose quiet period has passed at `now`.
+    pub fn tick(&mut self, now: Timestamp) -> Vec<IncidentEvent> {
+        let mut out = Vec::new();
+        let mut k = 0;
+        while k < self.live.len() {
+            let inc = &self.live[k];
+            let due = inc.state == IncidentState::Quiet
+                && inc.end.is_some_and(|end| {
+                    (now.as_millis() - end.as_millis()) as f64 >= inc.quiet_s * 1000.0
+                });
+            if due {
+                let mut inc = self.live.remove(k);
+                inc.state = IncidentState::Closed;
+                out.push(IncidentEvent::Closed(inc.id));
+                for a in &inc.alerts {
+                    self.by_alert.remove(a);
+                }
+                self.closed.push_back(inc);
+                while self.closed.len() > MAX_CLOSED {
+                    self.closed.pop_front();
+                }
+            } else {
+                k += 1;
+            }
+        }
+        out
+    }
+}
+
+/// The highest severity of an incident's open alerts.
+fn open_severity(inc: &Incident) -> Severity {
+    inc.open
+        .iter()
+        .filter_map(|a| inc.severities.get(a))
+        .copied()
+        .max()
+        .unwrap_or(inc.severity)
+}
+
+/// Whether asset `h` is within `m` metres of one of `assets` (local-frame distance
+/// between geometries; boxes first).
+fn within(twin: &Twin, h: Handle, assets: &BTreeSet<Handle>, m: f64) -> bool {
+    let Some(g) = twin.local_geometry(h) else {
+        return false;
+    };
+    let Some(r) = g.bounding_rect() else {
+        return false;
+    };
+    assets.iter().any(|o| {
+        let Some(og) = twin.local_geometry(*o) else {
+            return false;
+        };
+        let Some(or) = og.bounding_rect() else {
+            return false;
+        };
+        // Boxes farther apart than `m` cannot hold geometries within `m`.
+        let dx = (or.min().x - r.max().x)
+            .max(r.min().x - or.max().x)
+            .max(0.0);
+        let dy = (or.min().y - r.max().y)
+            .max(r.min().y - or.max().y)
+            .max(0.0);
+        if dx.hypot(dy) > m {
+            return false;
+        }
+        Euclidean.distance(g, og) <= m
+    })
+}
