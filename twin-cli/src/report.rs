@@ -151,8 +151,47 @@ pub fn to_json(live: &Session, c: &Counters, towns: Option<&[Handle]>, now_ms: i
         },
         "history_samples": live.store().history().total_samples(),
         "open_alerts": live.alerts().open().count(),
+        "incidents": incidents_json(live),
         "vital_signs": rows,
     })
+}
+
+/// Metres around an incident's assets its footprint reaches.
+pub const FOOTPRINT_BUFFER_M: f64 = 200.0;
+
+/// The kinds an incident's footprint counts as affected.
+pub const AFFECTED_KINDS: &str = "building,road,ev_charger,farm_field,station_5g";
+
+/// The incidents (live and closed), each with its towns, alerts, severity, state,
+/// times and the assets its footprint covers by kind.
+fn incidents_json(live: &Session) -> Vec<Json> {
+    let twin = live.twin();
+    let id = |h: &Handle| twin.get(*h).map(|a| a.id.clone()).unwrap_or_default();
+    let kinds: twin_core::KindFilter = AFFECTED_KINDS.parse().expect("valid kinds");
+    let book = live.incidents();
+    book.closed()
+        .chain(book.live())
+        .map(|i| {
+            let mut affected: std::collections::BTreeMap<String, usize> = Default::default();
+            for ((kind, _town), n) in i.affected(twin, FOOTPRINT_BUFFER_M, &kinds) {
+                *affected.entry(kind).or_default() += n;
+            }
+            json!({
+                "id": i.id,
+                "family": i.family,
+                "state": i.state,
+                "severity": i.severity.as_str(),
+                "towns": i.towns.iter().map(id).collect::<Vec<_>>(),
+                "alerts": i.alerts.len(),
+                "open_alerts": i.open.len(),
+                "assets": i.assets.len(),
+                "start": i.start.to_string(),
+                "peak": {"at": i.peak.0.to_string(), "open_alerts": i.peak.1},
+                "end": i.end.map(|t| t.to_string()),
+                "affected": affected,
+            })
+        })
+        .collect()
 }
 
 /// Writes the report (pretty JSON) to `path`.

@@ -176,6 +176,8 @@ pub struct Console {
     start_ms: i64,
     minute: (u64, u64, u64, Duration),
     printed: std::collections::BTreeMap<String, usize>,
+    /// Incidents that grew this minute.
+    grew: std::collections::BTreeSet<u64>,
     alert_lines: usize,
     table_every_ms: i64,
     last_table: Option<i64>,
@@ -188,6 +190,7 @@ impl Console {
             start_ms,
             minute: (0, 0, 0, Duration::ZERO),
             printed: Default::default(),
+            grew: Default::default(),
             alert_lines,
             table_every_ms: table_every_min.clamp(1, 1_000_000) as i64 * 60_000,
             last_table: None,
@@ -229,6 +232,26 @@ impl Console {
                 break;
             }
         }
+        // Incidents: one line when one opens, goes quiet, reopens or closes; growth is
+        // summed up once a minute.
+        for e in live.drain_incident_events(usize::MAX) {
+            use twin_core::state::incident::IncidentEvent as E;
+            let (what, id) = match e {
+                E::Opened(id) => ("OPENED  ", id),
+                E::Reopened(id) => ("REOPENED", id),
+                E::Quiet(id) => ("QUIET   ", id),
+                E::Closed(id) => ("CLOSED  ", id),
+                E::Grew(id) => {
+                    self.grew.insert(id);
+                    continue;
+                }
+            };
+            outln!(
+                "[{}] INCIDENT {what} {}",
+                clock(t),
+                describe_incident(live, id)
+            );
+        }
         let elapsed = t - self.start_ms;
         if elapsed % 60_000 == 0 {
             for (rule, n) in std::mem::take(&mut self.printed) {
@@ -237,6 +260,19 @@ impl Console {
                         "[{}] ALERT ... and {} more events of {rule} this minute",
                         clock(t),
                         n - self.alert_lines
+                    );
+                }
+            }
+            for id in std::mem::take(&mut self.grew) {
+                if live
+                    .incidents()
+                    .get(id)
+                    .is_some_and(|i| i.state != twin_core::state::incident::IncidentState::Closed)
+                {
+                    outln!(
+                        "[{}] INCIDENT GREW     {}",
+                        clock(t),
+                        describe_incident(live, id)
                     );
                 }
             }
@@ -408,6 +444,33 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         real_start.elapsed().as_secs_f64()
     );
     finish(args, &live, &counters, None, t)
+}
+
+/// `#3 flooding in 陈家镇 (critical): 342 alerts, 340 open, 342 assets`.
+fn describe_incident(live: &Session, id: u64) -> String {
+    let Some(i) = live.incidents().get(id) else {
+        return format!("#{id}");
+    };
+    let towns: Vec<String> = i
+        .towns
+        .iter()
+        .filter_map(|h| live.twin().get(*h))
+        .map(|t| t.display_name().to_string())
+        .collect();
+    let towns = if towns.is_empty() {
+        "-".to_string()
+    } else {
+        towns.join(", ")
+    };
+    format!(
+        "#{} {} in {towns} ({}): {} alerts, {} open, {} assets",
+        i.id,
+        i.family,
+        i.severity.as_str(),
+        i.alerts.len(),
+        i.open.len(),
+        i.assets.len()
+    )
 }
 
 fn describe_event(live: &Session, e: &AlertEvent) -> String {

@@ -838,3 +838,62 @@ fn geopackages_load_twins_own_export_and_gdals() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn run_groups_alerts_into_incidents_and_reports_them() {
+    let dir = std::env::temp_dir().join(format!("twin-incidents-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let report = dir.join("r.json");
+    let o = twin(
+        &[
+            "run",
+            "--for",
+            "60m",
+            "--speed",
+            "max",
+            "--scale",
+            "0.1",
+            "--start-ms",
+            "1763700000000",
+            "--table-every",
+            "60",
+            "--alert-lines",
+            "0",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+        "",
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    // The charger fault at +5 min and the surge in Chenjia from +10: one incident each,
+    // opened once, quiet when their alerts cleared, closed after the quiet period.
+    for line in [
+        "[04:45:00Z] INCIDENT OPENED   #1 charger-fault in 东平镇 (warning)",
+        "INCIDENT OPENED   #2 flooding in 陈家镇 (critical)",
+        "INCIDENT CLOSED   #1 charger-fault",
+        "INCIDENT CLOSED   #2 flooding",
+    ] {
+        assert!(out.contains(line), "{line} not in\n{out}");
+    }
+    assert!(
+        out.matches("INCIDENT GREW     #2 flooding").count() >= 2,
+        "{out}"
+    );
+    assert!(!out.contains("#4 flooding"), "{out}");
+    let r: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let incidents = r["incidents"].as_array().unwrap();
+    let flooding: Vec<&serde_json::Value> = incidents
+        .iter()
+        .filter(|i| i["family"] == "flooding")
+        .collect();
+    assert_eq!(flooding.len(), 1, "{incidents:?}");
+    let f = flooding[0];
+    assert_eq!(f["towns"], serde_json::json!(["CM-TOWN-CHENJIA"]));
+    assert_eq!(f["state"], "closed");
+    assert_eq!(f["severity"], "critical");
+    assert!(f["alerts"].as_u64().unwrap() > 10, "{f}");
+    assert!(f["affected"]["building"].as_u64().unwrap() > 0, "{f}");
+    std::fs::remove_dir_all(&dir).ok();
+}

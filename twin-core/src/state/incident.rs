@@ -196,9 +196,13 @@ impl Incident {
         if points.is_empty() {
             return None;
         }
-        let hull = MultiPoint::from(points).convex_hull();
-        let widened = hull.buffer(buffer_m.max(0.0));
-        widened.0.into_iter().next()
+        let points = MultiPoint::from(points);
+        if buffer_m > 0.0 {
+            // Each point widened, then the hull: one asset's footprint is a disc.
+            Some(points.buffer(buffer_m).convex_hull())
+        } else {
+            Some(points.convex_hull())
+        }
     }
 
     /// Its footprint ([`Incident::footprint_local`]) in WGS84 longitude/latitude.
