@@ -98,7 +98,7 @@ impl Engine {
     }
 
     /// A twin of a user's file (GeoJSON, FlatGeobuf, CityJSON, CityJSONSeq) read with
-    /// `options` ([`crate::data::LoadOptions::read`]): its local frame centred on the
+    /// `options` (`LoadOptions::read`): its local frame centred on the
     /// data.
     pub fn from_data(
         read: twin_core::load::ReadResult,
@@ -179,7 +179,7 @@ impl Engine {
     }
 
     /// Adds a user's file (GeoJSON, FlatGeobuf, CityJSON, CityJSONSeq) read with
-    /// `options` ([`crate::data::LoadOptions::read`]); strict unless `options.lenient`
+    /// `options` (`LoadOptions::read`); strict unless `options.lenient`
     /// (then the bad features are in the summary). Vital signs, rules and the overlay count the new assets in.
     pub fn load_data(
         &mut self,
