@@ -297,6 +297,20 @@ impl Console {
 
     /// The final table (unless it was just printed).
     pub fn finish(&mut self, live: &Session, t: i64) {
+        // Growth not yet summed up by a minute's end.
+        for id in std::mem::take(&mut self.grew) {
+            if live
+                .incidents()
+                .get(id)
+                .is_some_and(|i| i.state != twin_core::state::incident::IncidentState::Closed)
+            {
+                outln!(
+                    "[{}] INCIDENT GREW     {}",
+                    clock(t),
+                    describe_incident(live, id)
+                );
+            }
+        }
         if self.last_table != Some(t) {
             out!(
                 "{}",
@@ -341,6 +355,7 @@ pub fn load_session(
         Some(p) => {
             let mut live = twin_core::snapshot::load(p, session_config(history_mib))?;
             let channels = standard_channels(&mut live);
+            live.set_incident_rules(twin_chongming::sim::standard_incident_rules());
             live.set_layers(standard_layers(&channels))?;
             if let Some(r) = rules {
                 let text = std::fs::read_to_string(r)

@@ -120,6 +120,7 @@ impl Engine {
         let mut session = twin_core::snapshot::from_bytes(bytes, "snapshot", config())
             .map_err(|e| e.to_string())?;
         let channels = standard_channels(&mut session);
+        session.set_incident_rules(twin_chongming::sim::standard_incident_rules());
         // Paint the restored state; open alerts stay highlighted.
         session
             .set_layers(standard_layers(&channels))

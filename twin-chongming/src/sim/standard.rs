@@ -23,14 +23,18 @@ pub fn standard_session(
     let mut session = Session::new(twin, config);
     let channels = standard_channels(&mut session);
     session.set_rules_json(rules_json)?;
-    session.set_incident_rules(
-        twin_core::state::incident::IncidentRules::from_json(crate::DEFAULT_INCIDENTS_JSON)
-            .expect("the island's incident rules are valid (tested)"),
-    );
+    session.set_incident_rules(standard_incident_rules());
     session
         .set_layers(standard_layers(&channels))
         .expect("the standard layers are valid (tested)");
     Ok((session, channels))
+}
+
+/// How the island's alerts group into incidents ([`crate::DEFAULT_INCIDENTS_JSON`]);
+/// a session restored from a snapshot needs them set again.
+pub fn standard_incident_rules() -> twin_core::state::incident::IncidentRules {
+    twin_core::state::incident::IncidentRules::from_json(crate::DEFAULT_INCIDENTS_JSON)
+        .expect("the island's incident rules are valid (tested)")
 }
 
 /// The session settings of the island's front ends: history for `max_age_ms` within
