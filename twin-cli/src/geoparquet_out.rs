@@ -40,7 +40,7 @@ pub const BATCH: usize = 65_536;
 pub fn write(twin: &Twin, store: Option<&StateStore>, path: &Path) -> anyhow::Result<usize> {
     let tmp = path.with_extension("parquet.tmp");
     let result = write_to(twin, store, &tmp, BATCH).and_then(|n| {
-        std::fs::rename(&tmp, path).map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        std::fs::rename(&tmp, path)?;
         Ok(n)
     });
     if result.is_err() {

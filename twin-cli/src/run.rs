@@ -263,19 +263,7 @@ impl Console {
                     );
                 }
             }
-            for id in std::mem::take(&mut self.grew) {
-                if live
-                    .incidents()
-                    .get(id)
-                    .is_some_and(|i| i.state != twin_core::state::incident::IncidentState::Closed)
-                {
-                    outln!(
-                        "[{}] INCIDENT GREW     {}",
-                        clock(t),
-                        describe_incident(live, id)
-                    );
-                }
-            }
+            self.print_growth(live, t);
             let (samples, applied, rejected, took) = self.minute;
             outln!(
                 "[{}] {samples:>7} samples/min  applied {applied:>7}  rejected {rejected}  open alerts {}  ingest {:.1} ms/s  history {:.0} MiB",
@@ -295,14 +283,14 @@ impl Console {
         }
     }
 
-    /// The final table (unless it was just printed).
-    pub fn finish(&mut self, live: &Session, t: i64) {
-        // Growth not yet summed up by a minute's end.
+    /// One line per incident that grew since the last call and is not closed.
+    fn print_growth(&mut self, live: &Session, t: i64) {
+        use twin_core::state::incident::IncidentState;
         for id in std::mem::take(&mut self.grew) {
             if live
                 .incidents()
                 .get(id)
-                .is_some_and(|i| i.state != twin_core::state::incident::IncidentState::Closed)
+                .is_some_and(|i| i.state != IncidentState::Closed)
             {
                 outln!(
                     "[{}] INCIDENT GREW     {}",
@@ -311,6 +299,12 @@ impl Console {
                 );
             }
         }
+    }
+
+    /// The final table (unless it was just printed).
+    pub fn finish(&mut self, live: &Session, t: i64) {
+        // Growth not yet summed up by a minute's end.
+        self.print_growth(live, t);
         if self.last_table != Some(t) {
             out!(
                 "{}",

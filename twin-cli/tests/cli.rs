@@ -293,13 +293,8 @@ fn run_saves_a_snapshot_and_resumes_from_it() {
     std::fs::remove_dir_all(&dir).ok();
 }
 
-#[test]
-fn export_writes_a_geopackage_that_gdal_opens() {
-    let dir = std::env::temp_dir().join(format!("twin-gpkg-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let snap = dir.join("s.twinsnap");
-    let gpkg = dir.join("island.gpkg");
-    let (snap, gpkg) = (snap.to_str().unwrap(), gpkg.to_str().unwrap());
+/// Two simulated minutes of a small island (scale 0.05) saved to `snap`.
+fn save_island_snapshot(snap: &str) {
     let o = twin(
         &[
             "run",
@@ -317,14 +312,29 @@ fn export_writes_a_geopackage_that_gdal_opens() {
         "",
     );
     assert!(o.status.success(), "{}", stderr(&o));
-    let o = twin(&["export", "--snapshot", snap, "--gpkg", gpkg], "");
+}
+
+/// Runs `twin export --snapshot SNAP FLAG OUT`; returns the number of assets written.
+fn export_snapshot(snap: &str, flag: &str, out: &str) -> usize {
+    let o = twin(&["export", "--snapshot", snap, flag, out], "");
     assert!(o.status.success(), "{}", stderr(&o));
-    let wrote: usize = stderr(&o)
+    stderr(&o)
         .split_whitespace()
         .nth(1)
         .and_then(|n| n.parse().ok())
-        .unwrap();
-    assert!(wrote > 10_000, "{}", stderr(&o));
+        .unwrap_or_else(|| panic!("{}", stderr(&o)))
+}
+
+#[test]
+fn export_writes_a_geopackage_that_gdal_opens() {
+    let dir = std::env::temp_dir().join(format!("twin-gpkg-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let snap = dir.join("s.twinsnap");
+    let gpkg = dir.join("island.gpkg");
+    let (snap, gpkg) = (snap.to_str().unwrap(), gpkg.to_str().unwrap());
+    save_island_snapshot(snap);
+    let wrote = export_snapshot(snap, "--gpkg", gpkg);
+    assert!(wrote > 10_000, "{wrote}");
 
     let ogrinfo = std::process::Command::new("ogrinfo")
         .arg("--version")
@@ -400,31 +410,9 @@ fn export_writes_geoparquet_that_duckdb_and_pyarrow_read() {
     let snap = dir.join("s.twinsnap");
     let pq = dir.join("island.parquet");
     let (snap, pq) = (snap.to_str().unwrap(), pq.to_str().unwrap());
-    let o = twin(
-        &[
-            "run",
-            "--for",
-            "2m",
-            "--speed",
-            "max",
-            "--scale",
-            "0.05",
-            "--start-ms",
-            "1763700000000",
-            "--save",
-            snap,
-        ],
-        "",
-    );
-    assert!(o.status.success(), "{}", stderr(&o));
-    let o = twin(&["export", "--snapshot", snap, "--parquet", pq], "");
-    assert!(o.status.success(), "{}", stderr(&o));
-    let wrote: usize = stderr(&o)
-        .split_whitespace()
-        .nth(1)
-        .and_then(|n| n.parse().ok())
-        .unwrap();
-    assert!(wrote > 10_000, "{}", stderr(&o));
+    save_island_snapshot(snap);
+    let wrote = export_snapshot(snap, "--parquet", pq);
+    assert!(wrote > 10_000, "{wrote}");
     // Readers no one here wrote: pyarrow for the file's GeoParquet metadata, DuckDB
     // for the rows, the geometry (its GEOMETRY type reads the WKB) and the state.
     let script = r#"

@@ -41,11 +41,7 @@ fn declared_crs(crs: &serde_json::Value, file: &str) -> Result<Option<crate::crs
 /// [`LoadError::Format`]; each bad feature becomes an `Err` entry naming the file, its
 /// index and id, so a lenient caller can keep the rest.
 pub fn read_geojson(path: &std::path::Path, mapping: &Mapping) -> Result<ReadResult, LoadError> {
-    let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
-        file: name.clone(),
-        source,
-    })?;
+    let (name, text) = super::text_file(path)?;
     read_geojson_str(&text, &name, mapping)
 }
 

@@ -176,11 +176,11 @@ pub fn read_file_with(
             fgb::read_fgb(std::io::BufReader::new(f), &name, mapping, &mut *progress)
         }
         Some(Format::GeoJson) => {
-            let text = std::fs::read_to_string(path).map_err(io)?;
+            let (_, text) = text_file(path)?;
             geojson::read_text(&text, &name, mapping, &mut *progress)
         }
         Some(Format::CityJson) => {
-            let text = std::fs::read_to_string(path).map_err(io)?;
+            let (_, text) = text_file(path)?;
             cityjson::read_text(&text, &name, mapping, &mut *progress)
         }
         Some(Format::CityJsonSeq) => {
@@ -226,6 +226,17 @@ pub fn read_bytes_with(
     }?;
     progress(result.len(), Some(result.len()));
     Ok(result)
+}
+
+/// A text file's name (for errors) and contents; an I/O error names the file.
+pub(crate) fn text_file(
+    path: &std::path::Path,
+) -> Result<(String, String), crate::error::LoadError> {
+    let name = path.display().to_string();
+    match std::fs::read_to_string(path) {
+        Ok(text) => Ok((name, text)),
+        Err(source) => Err(crate::error::LoadError::Io { file: name, source }),
+    }
 }
 
 /// A file's first 4 KiB (empty when unreadable: the reader then reports the file).

@@ -326,12 +326,14 @@ impl Incidents {
 
     fn raised(&mut self, twin: &Twin, a: &Alert) -> IncidentEvent {
         let group = self.rules.group_of(&a.rule);
+        // The town as incidents store it (`town_of`: an alert's own `town` may be its
+        // island); the distance test only when the town does not already match.
+        let town = twin.town_of(a.asset);
         let near = |i: &Incident| {
-            let town = group.same_town && a.town.is_some_and(|t| i.towns.contains(&t));
-            let close = group
-                .within_m
-                .is_some_and(|m| within(twin, a.asset, &i.assets, m));
-            town || close
+            (group.same_town && town.is_some_and(|t| i.towns.contains(&t)))
+                || group
+                    .within_m
+                    .is_some_and(|m| within(twin, a.asset, &i.assets, m))
         };
         let found = self
             .live
@@ -376,7 +378,7 @@ impl Incidents {
         inc.open.insert(a.id);
         inc.severities.insert(a.id, a.severity);
         inc.assets.insert(a.asset);
-        if let Some(town) = twin.town_of(a.asset) {
+        if let Some(town) = town {
             inc.towns.insert(town);
         }
         inc.severity = open_severity(inc);

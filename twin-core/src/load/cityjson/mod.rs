@@ -166,11 +166,7 @@ pub(crate) fn sniff(head: &str) -> bool {
 
 /// Reads a CityJSON file (`.city.json`, or `.json` whose type is `CityJSON`).
 pub fn read_cityjson(path: &std::path::Path, mapping: &Mapping) -> Result<ReadResult, LoadError> {
-    let name = path.display().to_string();
-    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Io {
-        file: name.clone(),
-        source,
-    })?;
+    let (name, text) = super::text_file(path)?;
     read_cityjson_str(&text, &name, mapping)
 }
 
