@@ -89,14 +89,40 @@ pub fn read(
                 ),
             })?),
         };
-        let features =
-            rows(&db, t).map_err(|e| format_error(&file, format!("table `{}`: {e}", t.name)))?;
         let name = if tables.len() == 1 {
             file.clone()
         } else {
             format!("{file}:{}", t.name)
         };
-        out.push(read_features(&name, mapping, declared, features)?);
+        let table_error =
+            |e: rusqlite::Error| format_error(&file, format!("table `{}`: {e}", t.name));
+        // Rows stream into the mapping one at a time: holding a million decoded rows
+        // first doubled the peak memory of a load (scripts/bench-load).
+        let mut stmt = db
+            .prepare(&format!("SELECT rowid, * FROM {}", ident(&t.name)))
+            .map_err(table_error)?;
+        let columns = Columns::of(&stmt, t, mapping);
+        let mut rows = stmt.query([]).map_err(table_error)?;
+        let mut failed = None;
+        let features = std::iter::from_fn(|| match rows.next() {
+            Ok(Some(r)) => match columns.feature(r) {
+                Ok(f) => Some(f),
+                Err(e) => {
+                    failed = Some(e);
+                    None
+                }
+            },
+            Ok(None) => None,
+            Err(e) => {
+                failed = Some(e);
+                None
+            }
+        });
+        let read = read_features(&name, mapping, declared, features)?;
+        if let Some(e) = failed {
+            return Err(table_error(e));
+        }
+        out.push(read);
     }
     Ok(out)
 }
@@ -106,18 +132,39 @@ fn ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
-fn rows(db: &Connection, t: &Table) -> rusqlite::Result<Vec<RawFeature>> {
-    let mut stmt = db.prepare(&format!("SELECT rowid, * FROM {}", ident(&t.name)))?;
-    let names: Vec<String> = stmt.column_names().map(|s| s.to_string()).collect();
-    let mut out = Vec::new();
-    let mut rows = stmt.query([])?;
-    while let Some(r) = rows.next()? {
+/// A table's columns, and what each row becomes.
+struct Columns {
+    /// Column names (index 0 is the rowid).
+    names: Vec<String>,
+    /// The geometry column's index.
+    geometry: Option<usize>,
+    /// The feature's own id is wanted (the mapping takes ids from it).
+    own_id: bool,
+}
+
+impl Columns {
+    fn of(stmt: &rusqlite::Statement<'_>, t: &Table, mapping: &Mapping) -> Columns {
+        let names: Vec<String> = stmt.column_names().map(|s| s.to_string()).collect();
+        let geometry = names
+            .iter()
+            .skip(1)
+            .position(|n| n == &t.geometry)
+            .map(|i| i + 1);
+        Columns {
+            names,
+            geometry,
+            own_id: mapping.id == twin_core::load::IdSource::Feature,
+        }
+    }
+
+    /// One row as a feature: its columns as properties, its `fid` as its own id.
+    fn feature(&self, r: &rusqlite::Row<'_>) -> rusqlite::Result<RawFeature> {
         let mut properties = Map::new();
         let mut geometry = Err("no geometry".to_string());
         let fid: i64 = r.get(0)?;
-        for (i, name) in names.iter().enumerate().skip(1) {
+        for (i, name) in self.names.iter().enumerate().skip(1) {
             let v = r.get_ref(i)?;
-            if name == &t.geometry {
+            if Some(i) == self.geometry {
                 geometry = match v {
                     ValueRef::Blob(b) => geozero::wkb::GpkgWkb(b.to_vec())
                         .to_geo()
@@ -143,11 +190,10 @@ fn rows(db: &Connection, t: &Table) -> rusqlite::Result<Vec<RawFeature>> {
             }
             properties.insert(name.clone(), value);
         }
-        out.push(RawFeature {
+        Ok(RawFeature {
             properties,
-            own_id: Some(fid.to_string()),
+            own_id: self.own_id.then(|| fid.to_string()),
             geometry,
-        });
+        })
     }
-    Ok(out)
 }

@@ -116,6 +116,11 @@ impl Properties {
         Properties(Vec::new())
     }
 
+    /// No properties, with room for `n`.
+    pub fn with_capacity(n: usize) -> Self {
+        Properties(Vec::with_capacity(n))
+    }
+
     /// The value of a property.
     pub fn get(&self, key: &str) -> Option<&PropValue> {
         self.0

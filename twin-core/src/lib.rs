@@ -67,10 +67,12 @@
 mod asset;
 pub mod crs;
 mod error;
+mod ids;
 pub mod index;
 mod kind;
 pub mod load;
 pub mod measure;
+mod par;
 mod query;
 pub mod session;
 pub mod snapshot;

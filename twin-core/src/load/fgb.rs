@@ -115,27 +115,27 @@ pub(crate) fn read_fgb<R: Read + Seek>(
         let result = match props {
             Err(e) => Err(err(None, Problem::Decode(e))),
             Ok(props) => {
-                // A FlatGeobuf feature's own id is its index (GDAL's FID).
-                let fid = index.to_string();
-                let id_guess = mapping.id_guess(Some(&props), fid_for(mapping, &fid), &file, index);
-                feature
+                // A FlatGeobuf feature's own id is its index (GDAL's FID), only when
+                // the mapping asks for it (a file without an id column must not load
+                // with ids nobody chose).
+                let fid =
+                    (mapping.id == super::mapping::IdSource::Feature).then(|| index.to_string());
+                let geometry = feature
                     .fbs_feature()
                     .geometry()
                     .ok_or(Problem::MissingGeometry)
                     .and_then(|g| decode_geometry(&g, header_type, 0).map_err(Problem::Decode))
-                    .map_err(|p| err(id_guess.clone(), p))
-                    .and_then(|g| to_wgs84(g, &transformer).map_err(|p| err(id_guess.clone(), p)))
-                    .and_then(|g| {
-                        mapping
-                            .asset_from_properties(
-                                Some(&props),
-                                fid_for(mapping, &fid),
-                                g,
-                                &file,
-                                index,
-                            )
-                            .map_err(|(id, p)| err(id, p))
-                    })
+                    .and_then(|g| to_wgs84(g, &transformer));
+                match geometry {
+                    // The id is looked up only for an error that names it.
+                    Err(p) => Err(err(
+                        mapping.id_guess(Some(&props), fid.as_deref(), &file, index),
+                        p,
+                    )),
+                    Ok(g) => mapping
+                        .asset_from_properties(Some(props), fid.as_deref(), g, &file, index)
+                        .map_err(|(id, p)| err(id, p)),
+                }
             }
         };
         out.push(result);
@@ -143,12 +143,6 @@ pub(crate) fn read_fgb<R: Read + Seek>(
         super::tick(progress, index, total);
     }
     Ok(out)
-}
-
-/// The feature index as the own id only when the mapping asks for the feature's own id
-/// (a file without an id column must not load with ids nobody chose).
-fn fid_for<'a>(mapping: &Mapping, fid: &'a str) -> Option<&'a str> {
-    (mapping.id == super::mapping::IdSource::Feature).then_some(fid)
 }
 
 /// Decodes a FlatGeobuf geometry with every index checked (the flatgeobuf crate's own

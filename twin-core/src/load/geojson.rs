@@ -149,7 +149,7 @@ fn read_feature(
     let geometry = to_wgs84(geometry, transformer).map_err(|p| err(id_guess.clone(), p))?;
     mapping
         .asset_from_properties(
-            feature.properties.as_ref(),
+            feature.properties,
             fallback_id.as_deref(),
             geometry,
             file,

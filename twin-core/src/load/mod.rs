@@ -290,13 +290,15 @@ pub fn read_features(
                     id,
                     problem,
                 };
-            let id_guess = mapping.id_guess(Some(&f.properties), own, &file, index);
             let g = f
                 .geometry
-                .map_err(|e| err(id_guess.clone(), crate::error::Problem::Decode(e)))?;
-            let g = convert::to_wgs84(g, &transformer).map_err(|p| err(id_guess.clone(), p))?;
+                .map_err(crate::error::Problem::Decode)
+                .and_then(|g| convert::to_wgs84(g, &transformer));
+            // The id is looked up only for an error that names it.
+            let g =
+                g.map_err(|p| err(mapping.id_guess(Some(&f.properties), own, &file, index), p))?;
             mapping
-                .asset_from_properties(Some(&f.properties), own, g, &file, index)
+                .asset_from_properties(Some(f.properties), own, g, &file, index)
                 .map_err(|(id, p)| err(id, p))
         })
         .collect())

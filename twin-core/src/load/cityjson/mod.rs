@@ -553,7 +553,7 @@ fn read_objects(
             props.insert(KIND_PROPERTY.into(), Value::from(kind_of_type(&o.ty)));
         }
         let mut asset =
-            match mapping.asset_from_properties(Some(&props), Some(id), geometry, file, index) {
+            match mapping.asset_from_properties(Some(props), Some(id), geometry, file, index) {
                 Ok(a) => a,
                 Err((id, p)) => {
                     out.push(Err(FeatureError {
