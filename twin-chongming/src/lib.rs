@@ -50,6 +50,14 @@ pub const DEFAULT_RULES_JSON: &str = include_str!("../assets/rules/chongming.jso
 /// 300 m, silent gauges by town, air quality within 3 km.
 pub const DEFAULT_INCIDENTS_JSON: &str = include_str!("../assets/rules/incidents.json");
 
+/// Who handles the island's incidents (`assets/rules/dispatch.json`, the format of
+/// [`twin_core::state::orders::DispatchRules::from_json`]): a town's flooding to its
+/// water team, a charger fault to the charging operator, silent gauges to the town's
+/// sensor maintenance, air quality to the environment bureau, anything over several
+/// towns to the district centre; escalation town team → town centre → district centre;
+/// critical incidents accepted within 5 minutes and resolved within an hour.
+pub const DEFAULT_DISPATCH_JSON: &str = include_str!("../assets/rules/dispatch.json");
+
 /// The standard overlay as an overlay file (`assets/overlays/standard.json`): the same
 /// layers as [`sim::standard_layers`] (a test keeps the two equal).
 pub const STANDARD_OVERLAY_JSON: &str = include_str!("../assets/overlays/standard.json");

@@ -20,6 +20,7 @@ mod gpkg;
 mod gpkg_read;
 mod info;
 mod mqtt;
+mod orders_out;
 mod out;
 mod publish;
 mod query_cmd;

@@ -152,6 +152,7 @@ pub fn to_json(live: &Session, c: &Counters, towns: Option<&[Handle]>, now_ms: i
         "history_samples": live.store().history().total_samples(),
         "open_alerts": live.alerts().open().count(),
         "incidents": incidents_json(live),
+        "orders": crate::orders_out::to_json(live),
         "vital_signs": rows,
     })
 }
@@ -182,12 +183,15 @@ fn incidents_json(live: &Session) -> Vec<Json> {
                 "state": i.state,
                 "severity": i.severity.as_str(),
                 "towns": i.towns.iter().map(id).collect::<Vec<_>>(),
-                "alerts": i.alerts.len(),
+                "alerts": i.alert_count,
                 "open_alerts": i.open.len(),
                 "assets": i.assets.len(),
                 "start": i.start.to_string(),
                 "peak": {"at": i.peak.0.to_string(), "open_alerts": i.peak.1},
                 "end": i.end.map(|t| t.to_string()),
+                "closed_at": i.closed_at.map(|t| t.to_string()),
+                "reopened": i.reopened,
+                "order": live.orders().of_incident(i.id).map(|o| o.id),
                 "affected": affected,
             })
         })

@@ -252,6 +252,9 @@ impl Console {
                 describe_incident(live, id)
             );
         }
+        for e in live.drain_order_events(usize::MAX) {
+            outln!("{}", crate::orders_out::describe(live, &e));
+        }
         let elapsed = t - self.start_ms;
         if elapsed % 60_000 == 0 {
             for (rule, n) in std::mem::take(&mut self.printed) {
@@ -279,6 +282,7 @@ impl Console {
                 "{}",
                 vitals_table(&table_rows(&live.vital_signs(), live), t)
             );
+            out!("{}", crate::orders_out::table(live, t));
             self.last_table = Some(t);
         }
     }
@@ -310,6 +314,7 @@ impl Console {
                 "{}",
                 vitals_table(&table_rows(&live.vital_signs(), live), t)
             );
+            out!("{}", crate::orders_out::table(live, t));
         }
     }
 }
@@ -350,6 +355,7 @@ pub fn load_session(
             let mut live = twin_core::snapshot::load(p, session_config(history_mib))?;
             let channels = standard_channels(&mut live);
             live.set_incident_rules(twin_chongming::sim::standard_incident_rules());
+            live.set_dispatch_rules(twin_chongming::sim::standard_dispatch_rules());
             live.set_layers(standard_layers(&channels))?;
             if let Some(r) = rules {
                 let text = std::fs::read_to_string(r)
@@ -476,7 +482,7 @@ fn describe_incident(live: &Session, id: u64) -> String {
         i.id,
         i.family,
         i.severity.as_str(),
-        i.alerts.len(),
+        i.alert_count,
         i.open.len(),
         i.assets.len()
     )

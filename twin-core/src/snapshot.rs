@@ -1,5 +1,6 @@
 //! Snapshots: the whole live twin — assets, the latest state of every channel, the
-//! alert rules and the open alerts — in one versioned file, written atomically.
+//! alert rules, the open alerts, and the incidents and work orders — in one versioned
+//! file, written atomically.
 //!
 //! ## Format (version 1)
 //! `TWINSNAP` magic, a little-endian `u32` version, the local frame's origin (three
@@ -14,6 +15,7 @@
 //! | 4 | the alert rules, as the JSON `load_rules_json` reads |
 //! | 5 | the open alerts, as JSON |
 //! | 6 | 3D surfaces ([`crate::Surfaces`]), optional: per asset that has them, its index `u32`, vertex and triangle counts (`u32`), the vertices (three `f64`), the triangles (three `u32`), one role `u8` per triangle (0 roof, 1 wall, 2 ground, 3 other) |
+//! | 7 | incidents and work orders, as JSON ([`crate::session::manage::SavedManagement`]), optional |
 //!
 //! History is not saved: a restored twin starts its history from the snapshot.
 //!
@@ -159,7 +161,12 @@ pub fn to_bytes(live: &Session) -> Result<Vec<u8>, SnapshotError> {
         out.extend_from_slice(&v.to_le_bytes());
     }
     let shells = surfaces_bytes(&assets);
-    out.extend_from_slice(&6u32.to_le_bytes());
+    let management =
+        serde_json::to_vec(&live.save_management()).map_err(|e| SnapshotError::Invalid {
+            file: "snapshot".into(),
+            message: format!("incidents and orders: {e}"),
+        })?;
+    out.extend_from_slice(&7u32.to_le_bytes());
     section(&mut out, 1, &fgb);
     section(&mut out, 2, Json::Array(channels).to_string().as_bytes());
     section(&mut out, 3, &rows);
@@ -170,6 +177,7 @@ pub fn to_bytes(live: &Session) -> Result<Vec<u8>, SnapshotError> {
     );
     section(&mut out, 5, Json::Array(alerts).to_string().as_bytes());
     section(&mut out, 6, &shells);
+    section(&mut out, 7, &management);
     Ok(out)
 }
 
@@ -492,6 +500,12 @@ pub fn from_bytes(
     let mut live = Session::from_parts(twin, store, Vec::new(), config);
     live.set_rules_json(rules_text)
         .map_err(|e| bad(format!("rules: {e}")))?;
+    // Incidents and orders (absent from snapshots written before they existed).
+    if let Ok(bytes) = get(7) {
+        let saved: crate::session::manage::SavedManagement =
+            serde_json::from_slice(bytes).map_err(|e| bad(format!("incidents and orders: {e}")))?;
+        live.restore_management(saved);
+    }
     let alerts: Vec<Json> =
         serde_json::from_slice(get(5)?).map_err(|e| bad(format!("alerts: {e}")))?;
     let mut restored = Vec::with_capacity(alerts.len());

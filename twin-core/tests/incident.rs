@@ -2,6 +2,8 @@
 //! known answers. The water-level surge is one incident holding every gauge alert of
 //! its town; the charger fault is one incident of one charger; both close after their
 //! quiet period; the footprint holds the incident's assets and counts what it covers.
+//! The gateway outage's silent sensors are one incident. The surge's work order goes to
+//! its town's water team, escalates and is closed by the system.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -11,6 +13,7 @@ use twin_chongming::sim::{Incident as Planned, SimConfig, Simulator, standard_se
 use twin_chongming::synth::SynthConfig;
 use twin_core::state::alert::AlertEvent;
 use twin_core::state::incident::{IncidentEvent, IncidentRules, IncidentState};
+use twin_core::state::orders::{Action, OrderState};
 use twin_core::{KindFilter, SessionConfig, Timestamp};
 
 const T0: i64 = 1_763_700_000_000;
@@ -23,17 +26,18 @@ fn the_planned_events_become_one_incident_each_and_close_when_quiet() {
     })
     .unwrap();
     let config = SimConfig::default_for(&twin, 7, Timestamp::from_millis(T0));
-    let (surge_town, charger) = {
+    let (surge_town, charger, silenced) = {
         let mut town = None;
         let mut charger = None;
+        let mut silenced = BTreeSet::new();
         for p in &config.incidents {
             match p {
                 Planned::Surge { town: t, .. } => town = Some(*t),
                 Planned::ChargerFault { charger_sensor, .. } => charger = Some(*charger_sensor),
-                Planned::Silence { .. } => {}
+                Planned::Silence { sensors, .. } => silenced.extend(sensors.iter().copied()),
             }
         }
-        (town.unwrap(), charger.unwrap())
+        (town.unwrap(), charger.unwrap(), silenced)
     };
     let (mut live, channels) =
         standard_session(twin, SessionConfig::default(), DEFAULT_RULES_JSON).unwrap();
@@ -45,6 +49,8 @@ fn the_planned_events_become_one_incident_each_and_close_when_quiet() {
     let mut charger_incident = None;
     let mut events = Vec::new();
     let mut flooding_footprint_checked = false;
+    let mut silent_incidents = BTreeSet::new();
+    let mut silent_assets = BTreeSet::new();
     // An hour: the charger fault is +5..+30 min, the surge +10..+45 (then 10 min quiet).
     for s in (2..=3600).step_by(2) {
         sim.drive(&mut live, Timestamp::from_millis(T0 + s * 1000));
@@ -58,6 +64,15 @@ fn the_planned_events_become_one_incident_each_and_close_when_quiet() {
             if a.rule == "water-level-high" {
                 assert_eq!(a.town, Some(surge_town), "a gauge outside the surge's town");
                 surge_gauges.insert(a.asset);
+            }
+            if a.rule.ends_with("-silent") {
+                assert!(
+                    silenced.contains(&a.asset),
+                    "{} went silent unplanned",
+                    a.asset_id
+                );
+                silent_incidents.insert(inc);
+                silent_assets.insert(a.asset);
             }
             if a.rule == "charger-fault" {
                 assert_eq!(a.asset, charger);
@@ -124,6 +139,53 @@ fn the_planned_events_become_one_incident_each_and_close_when_quiet() {
         .position(|e| *e == IncidentEvent::Closed(id))
         .unwrap();
     assert!(opened < quiet && quiet < closed);
+
+    // The surge's order: to the town's water team, up a tier the moment five minutes
+    // passed unaccepted (critical), then up again, and closed by the system once the
+    // incident closed.
+    let order = live.orders().of_incident(id).unwrap();
+    let town_id = &live.twin().get(surge_town).unwrap().id;
+    let steps: Vec<(Action, &str, Option<&str>)> = order
+        .history
+        .iter()
+        .map(|t| (t.action, t.by.as_str(), t.unit.as_deref()))
+        .collect();
+    let water = format!("water/{town_id}");
+    let centre = format!("town-centre/{town_id}");
+    assert_eq!(
+        steps,
+        vec![
+            (Action::Dispatch, "system", Some(water.as_str())),
+            (Action::Escalate, "system", Some(centre.as_str())),
+            (Action::Escalate, "system", Some("district-centre")),
+            (Action::Resolve, "system", Some("district-centre")),
+            (Action::Verify, "system", Some("district-centre")),
+            (Action::Close, "system", Some("district-centre")),
+        ]
+    );
+    assert_eq!(order.history[0].at, inc.start);
+    assert_eq!(
+        order.history[1].at.as_millis(),
+        inc.start.as_millis() + 300_000
+    );
+    assert_eq!(
+        order.history[2].at.as_millis(),
+        inc.start.as_millis() + 600_000
+    );
+    assert_eq!(order.state, OrderState::Closed);
+    assert!(order.overdue);
+    assert_eq!(order.checklist.len(), 5, "the flood plan's steps");
+
+    // The gateway outage: its silent sensors are one incident, in one town.
+    assert_eq!(silent_incidents.len(), 1, "{silent_incidents:?}");
+    let silent = live
+        .incidents()
+        .get(*silent_incidents.iter().next().unwrap())
+        .unwrap();
+    assert_eq!(silent.family, "silent-sensors");
+    assert_eq!(silent.towns.len(), 1);
+    assert!(silent_assets.len() > 100, "{} silent", silent_assets.len());
+    assert_eq!(silent.assets, silent_assets);
 
     // The charger fault: one alert, one incident of one charger, closed.
     let c = live.incidents().get(charger_incident.unwrap()).unwrap();

@@ -121,6 +121,7 @@ impl Engine {
             .map_err(|e| e.to_string())?;
         let channels = standard_channels(&mut session);
         session.set_incident_rules(twin_chongming::sim::standard_incident_rules());
+        session.set_dispatch_rules(twin_chongming::sim::standard_dispatch_rules());
         // Paint the restored state; open alerts stay highlighted.
         session
             .set_layers(standard_layers(&channels))

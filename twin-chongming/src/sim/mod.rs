@@ -85,7 +85,10 @@ pub use channels::{
 };
 pub use incident::{Incident, SimConfig};
 pub use overlay::standard_layers;
-pub use standard::{ONLINE_WINDOW_MS, standard_config, standard_incident_rules, standard_session};
+pub use standard::{
+    ONLINE_WINDOW_MS, standard_config, standard_dispatch_rules, standard_incident_rules,
+    standard_session,
+};
 
 use incident::envelope;
 use model::{Clock, Model, Params, mix};

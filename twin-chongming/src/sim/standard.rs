@@ -24,6 +24,7 @@ pub fn standard_session(
     let channels = standard_channels(&mut session);
     session.set_rules_json(rules_json)?;
     session.set_incident_rules(standard_incident_rules());
+    session.set_dispatch_rules(standard_dispatch_rules());
     session
         .set_layers(standard_layers(&channels))
         .expect("the standard layers are valid (tested)");
@@ -35,6 +36,13 @@ pub fn standard_session(
 pub fn standard_incident_rules() -> twin_core::state::incident::IncidentRules {
     twin_core::state::incident::IncidentRules::from_json(crate::DEFAULT_INCIDENTS_JSON)
         .expect("the island's incident rules are valid (tested)")
+}
+
+/// Who handles the island's incidents ([`crate::DEFAULT_DISPATCH_JSON`]); a session
+/// restored from a snapshot needs them set again.
+pub fn standard_dispatch_rules() -> twin_core::state::orders::DispatchRules {
+    twin_core::state::orders::DispatchRules::from_json(crate::DEFAULT_DISPATCH_JSON)
+        .expect("the island's dispatch rules are valid (tested)")
 }
 
 /// The session settings of the island's front ends: history for `max_age_ms` within

@@ -30,6 +30,12 @@
 //! wait: past that the oldest are dropped and counted ([`Session::events_dropped`]),
 //! so a reader that stops reading costs a fixed amount of memory and slows nothing.
 //! Highlights follow the alerts whether or not anyone drains the events.
+//!
+//! ## Incidents and orders
+//! Every alert event also reaches the session's [`Incidents`] (alerts grouped into
+//! the one matter an operator handles) and, through their changes, its [`Orders`]
+//! (a work order per incident, dispatched, escalated and closed): see [`manage`].
+//! Their changes wait in bounded queues of their own.
 
 use std::collections::VecDeque;
 use std::ops::Range;
@@ -43,6 +49,9 @@ use crate::state::alert::{
 };
 use crate::state::history::Retention;
 use crate::state::incident::{IncidentEvent, IncidentRules, Incidents};
+use crate::state::orders::{DispatchRules, OrderEvent, Orders};
+
+pub mod manage;
 use crate::state::overlay::{Layer, Overlay, OverlayError, Rgba, StyleError, load_layers_json};
 use crate::state::vitals::{VitalRow, VitalSigns};
 use crate::state::{ChannelId, ChannelSpec, IngestReport, Reading, Sample, StateStore};
@@ -62,7 +71,9 @@ pub struct SessionConfig {
     pub future_tolerance_ms: i64,
     /// The most alert events kept undrained ([`Session::drain_events`]).
     pub event_capacity: usize,
-    /// The colour an asset with an open alert takes over its style (`None`: none).
+    /// The colour an asset with an open warning or critical alert takes over its style
+    /// (`None`: none). Info alerts (a silent sensor) leave the style's colour: a silent
+    /// sensor shows grey as offline, not as an alarm.
     pub alert_highlight: Option<Rgba>,
 }
 
@@ -114,6 +125,15 @@ pub struct Session {
     incidents: Incidents,
     /// Incident changes not yet taken ([`Session::drain_incident_events`]).
     incident_events: VecDeque<IncidentEvent>,
+    /// The work orders of the incidents.
+    orders: Orders,
+    /// Order changes not yet taken ([`Session::drain_order_events`]).
+    order_events: VecDeque<OrderEvent>,
+    /// Incident and order changes dropped undrained.
+    manage_dropped: u64,
+    /// Alert events were lost without the engine counting them (rules replaced,
+    /// alerts restored): incidents are reconciled with the open alerts next.
+    reconcile_pending: bool,
 }
 
 impl Session {
@@ -161,6 +181,10 @@ impl Session {
             generation: 0,
             incidents: Incidents::new(IncidentRules::default()),
             incident_events: VecDeque::new(),
+            orders: Orders::new(DispatchRules::none()),
+            order_events: VecDeque::new(),
+            manage_dropped: 0,
+            reconcile_pending: false,
         }
     }
 
@@ -184,23 +208,6 @@ impl Session {
     /// Per-town vital signs.
     pub fn vitals(&self) -> &VitalSigns {
         &self.vitals
-    }
-
-    /// The alerts grouped into incidents.
-    pub fn incidents(&self) -> &Incidents {
-        &self.incidents
-    }
-
-    /// Sets how alerts group into incidents (for alerts raised from now on).
-    pub fn set_incident_rules(&mut self, rules: IncidentRules) {
-        self.incidents.set_rules(rules);
-    }
-
-    /// Takes up to `max` incident changes, oldest first (the queue keeps the session's
-    /// event capacity; older changes are dropped first).
-    pub fn drain_incident_events(&mut self, max: usize) -> Vec<IncidentEvent> {
-        let n = max.min(self.incident_events.len());
-        self.incident_events.drain(..n).collect()
     }
 
     /// Colours by handle.
@@ -280,6 +287,7 @@ impl Session {
         fences: Vec<GeofenceRule>,
     ) -> Result<(), RuleError> {
         self.alerts.replace_rules(rules, fences)?;
+        self.reconcile_pending = true;
         self.after_alerts();
         // Open alerts of rules that are gone were dropped without an event: their
         // assets lose the highlight.
@@ -295,7 +303,7 @@ impl Session {
         let mut overlay = Overlay::new(&self.twin, layers)?;
         overlay.repaint_all();
         if let Some(color) = self.config.alert_highlight {
-            for a in self.alerts.open() {
+            for a in self.alerts.open().filter(|a| highlights(a)) {
                 overlay.set_highlight(a.asset, Some(color));
             }
         }
@@ -421,7 +429,10 @@ impl Session {
         if let Some(color) = self.config.alert_highlight {
             for e in &events {
                 match e {
-                    AlertEvent::Raised(a) => self.overlay.set_highlight(a.asset, Some(color)),
+                    AlertEvent::Raised(a) if highlights(a) => {
+                        self.overlay.set_highlight(a.asset, Some(color))
+                    }
+                    AlertEvent::Raised(_) => {}
                     AlertEvent::Cleared(a) => self.overlay.set_highlight(a.asset, None),
                     AlertEvent::Acknowledged(_) => {}
                 }
@@ -430,13 +441,9 @@ impl Session {
                 self.resync_highlights(color);
             }
         }
+        let lost = self.alerts.events_dropped() > self.engine_drops_seen;
         self.engine_drops_seen = self.alerts.events_dropped();
-        let mut changes = self.incidents.on_events(&self.twin, &events);
-        changes.extend(self.incidents.tick(self.now));
-        self.incident_events.extend(changes);
-        while self.incident_events.len() > self.config.event_capacity.max(1) {
-            self.incident_events.pop_front();
-        }
+        self.manage(&events, lost);
         self.events.extend(events);
         while self.events.len() > self.config.event_capacity.max(1) {
             self.events.pop_front();
@@ -446,7 +453,12 @@ impl Session {
 
     fn resync_highlights(&mut self, color: Rgba) {
         self.overlay.clear_highlights();
-        let open: Vec<Handle> = self.alerts.open().map(|a| a.asset).collect();
+        let open: Vec<Handle> = self
+            .alerts
+            .open()
+            .filter(|a| highlights(a))
+            .map(|a| a.asset)
+            .collect();
         for h in open {
             self.overlay.set_highlight(h, Some(color));
         }
@@ -552,6 +564,13 @@ impl Session {
         if let Some(color) = self.config.alert_highlight {
             self.resync_highlights(color);
         }
+        self.reconcile_pending = true;
+        self.after_alerts();
         orphans
     }
+}
+
+/// Whether an open alert highlights its asset: warnings and critical alerts do.
+fn highlights(a: &Alert) -> bool {
+    a.severity >= crate::state::alert::Severity::Warning
 }

@@ -10,18 +10,24 @@
 //! geometries), or either when both are given. Otherwise it opens a new incident. An
 //! incident whose alerts have all cleared turns **quiet**; a new alert of its family
 //! nearby makes it **open** again; after `quiet_s` seconds of quiet it **closes** (its
-//! end is when its last alert cleared). Closed incidents are kept, newest last, up to
+//! end is when its last alert cleared). A new alert of its family nearby within
+//! `reopen_s` seconds of its closing **reopens** it rather than starting another (a
+//! recurrence is the same matter). Closed incidents are kept, newest last, up to
 //! [`MAX_CLOSED`].
 //!
+//! Every raised alert belongs to exactly one incident. When alert events are lost (a
+//! full queue, replaced rules, a restored snapshot), [`Incidents::reconcile`] brings
+//! the incidents back in line with the open alerts.
+//!
 //! Grouping rules are data: a JSON array of
-//! `{"family", "rules": [rule ids], "same_town", "within_m", "quiet_s"}`
+//! `{"family", "rules": [rule ids], "same_town", "within_m", "quiet_s", "reopen_s"}`
 //! ([`IncidentRules::from_json`]); the bundled island's are in
 //! `assets/rules/incidents.json`.
 //!
 //! [`Incidents`] follows a session's alert events ([`Incidents::on_events`]) and its
 //! clock ([`Incidents::tick`]) and reports what changed as [`IncidentEvent`]s.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use geo::{BoundingRect, Buffer, ConvexHull, Distance, Euclidean};
 use geo_types::{Geometry, MultiPoint, Point, Polygon};
@@ -38,6 +44,12 @@ pub const MAX_CLOSED: usize = 1000;
 
 /// Quiet period of a family no group names: five minutes.
 pub const DEFAULT_QUIET_S: f64 = 300.0;
+
+/// Reopen period of a family no group names: thirty minutes.
+pub const DEFAULT_REOPEN_S: f64 = 1800.0;
+
+/// The most alert ids an incident lists ([`Incident::alerts`]); it counts them all.
+pub const MAX_ALERTS_LISTED: usize = 10_000;
 
 /// How the alerts of some rules group into incidents.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -56,10 +68,18 @@ pub struct GroupRule {
     /// Seconds an incident stays quiet (all alerts cleared) before it closes.
     #[serde(default = "default_quiet")]
     pub quiet_s: f64,
+    /// Seconds after it closes in which a new alert of the family nearby reopens the
+    /// incident (and its order) instead of opening a new one.
+    #[serde(default = "default_reopen")]
+    pub reopen_s: f64,
 }
 
 fn default_quiet() -> f64 {
     DEFAULT_QUIET_S
+}
+
+fn default_reopen() -> f64 {
+    DEFAULT_REOPEN_S
 }
 
 /// The grouping rules of a session.
@@ -100,6 +120,9 @@ impl IncidentRules {
             if !(g.quiet_s.is_finite() && g.quiet_s >= 0.0) {
                 return fail("`quiet_s` must be a number of seconds ≥ 0");
             }
+            if !(g.reopen_s.is_finite() && g.reopen_s >= 0.0) {
+                return fail("`reopen_s` must be a number of seconds ≥ 0");
+            }
             if g.within_m.is_some_and(|m| !(m.is_finite() && m >= 0.0)) {
                 return fail("`within_m` must be a number of metres ≥ 0");
             }
@@ -131,6 +154,7 @@ impl IncidentRules {
                 same_town: true,
                 within_m: None,
                 quiet_s: DEFAULT_QUIET_S,
+                reopen_s: DEFAULT_REOPEN_S,
             },
         }
     }
@@ -157,8 +181,10 @@ pub struct Incident {
     pub family: String,
     /// Its state.
     pub state: IncidentState,
-    /// Every alert that joined it, in order.
+    /// The alerts that joined it, in order (the first [`MAX_ALERTS_LISTED`]).
     pub alerts: Vec<u64>,
+    /// How many alerts joined it.
+    pub alert_count: u64,
     /// The alerts open now.
     pub open: BTreeSet<u64>,
     /// The assets of its alerts.
@@ -173,9 +199,17 @@ pub struct Incident {
     pub peak: (Timestamp, usize),
     /// When its last alert cleared (while quiet or closed).
     pub end: Option<Timestamp>,
+    /// When it closed.
+    pub closed_at: Option<Timestamp>,
     /// Seconds of quiet before it closes.
     pub quiet_s: f64,
-    /// Alert severities, for the severity of the open ones.
+    /// Seconds after closing in which it reopens.
+    pub reopen_s: f64,
+    /// How often it reopened.
+    pub reopened: u32,
+    /// The highest severity any of its alerts had.
+    pub max_severity: Severity,
+    /// The open alerts' severities, for the severity of the open ones.
     #[serde(skip)]
     severities: HashMap<u64, Severity>,
 }
@@ -250,7 +284,8 @@ pub enum IncidentEvent {
     Opened(u64),
     /// An alert joined an open incident.
     Grew(u64),
-    /// A quiet incident has an open alert again.
+    /// A quiet incident has an open alert again, or a closed one recurred within its
+    /// reopen period.
     Reopened(u64),
     /// Its last open alert cleared.
     Quiet(u64),
@@ -330,53 +365,83 @@ impl Incidents {
         // island); the distance test only when the town does not already match.
         let town = twin.town_of(a.asset);
         let near = |i: &Incident| {
-            (group.same_town && town.is_some_and(|t| i.towns.contains(&t)))
-                || group
-                    .within_m
-                    .is_some_and(|m| within(twin, a.asset, &i.assets, m))
+            i.family == group.family
+                && ((group.same_town && town.is_some_and(|t| i.towns.contains(&t)))
+                    || group
+                        .within_m
+                        .is_some_and(|m| within(twin, a.asset, &i.assets, m)))
         };
-        let found = self
-            .live
-            .iter()
-            .position(|i| i.family == group.family && near(i));
         let t = a.raised_at;
+        let found = self.live.iter().position(near);
+        // A closed incident of the family nearby, within its reopen period, comes back.
+        let recurring = || {
+            self.closed.iter().rposition(|i| {
+                i.closed_at
+                    .is_some_and(|c| (t.as_millis() - c.as_millis()) as f64 <= i.reopen_s * 1000.0)
+                    && near(i)
+            })
+        };
         let (i, event) = match found {
             Some(i) => {
                 let inc = &mut self.live[i];
                 let event = if inc.state == IncidentState::Quiet {
                     inc.state = IncidentState::Open;
                     inc.end = None;
+                    inc.reopened += 1;
                     IncidentEvent::Reopened(inc.id)
                 } else {
                     IncidentEvent::Grew(inc.id)
                 };
                 (i, event)
             }
-            None => {
-                let id = self.next_id.max(1);
-                self.next_id = id + 1;
-                self.live.push(Incident {
-                    id,
-                    family: group.family.clone(),
-                    state: IncidentState::Open,
-                    alerts: Vec::new(),
-                    open: BTreeSet::new(),
-                    assets: BTreeSet::new(),
-                    towns: BTreeSet::new(),
-                    severity: a.severity,
-                    start: t,
-                    peak: (t, 0),
-                    end: None,
-                    quiet_s: group.quiet_s,
-                    severities: HashMap::new(),
-                });
-                (self.live.len() - 1, IncidentEvent::Opened(id))
-            }
+            None => match recurring().and_then(|k| self.closed.remove(k)) {
+                Some(mut inc) => {
+                    inc.state = IncidentState::Open;
+                    inc.end = None;
+                    inc.closed_at = None;
+                    inc.reopened += 1;
+                    let id = inc.id;
+                    for a in &inc.alerts {
+                        self.by_alert.insert(*a, id);
+                    }
+                    self.live.push(inc);
+                    (self.live.len() - 1, IncidentEvent::Reopened(id))
+                }
+                None => {
+                    let id = self.next_id.max(1);
+                    self.next_id = id + 1;
+                    self.live.push(Incident {
+                        id,
+                        family: group.family.clone(),
+                        state: IncidentState::Open,
+                        alerts: Vec::new(),
+                        alert_count: 0,
+                        open: BTreeSet::new(),
+                        assets: BTreeSet::new(),
+                        towns: BTreeSet::new(),
+                        severity: a.severity,
+                        start: t,
+                        peak: (t, 0),
+                        end: None,
+                        closed_at: None,
+                        quiet_s: group.quiet_s,
+                        reopen_s: group.reopen_s,
+                        reopened: 0,
+                        max_severity: a.severity,
+                        severities: HashMap::new(),
+                    });
+                    (self.live.len() - 1, IncidentEvent::Opened(id))
+                }
+            },
         };
         let inc = &mut self.live[i];
-        inc.alerts.push(a.id);
+        if inc.alerts.len() < MAX_ALERTS_LISTED {
+            inc.alerts.push(a.id);
+        }
+        inc.alert_count += 1;
         inc.open.insert(a.id);
         inc.severities.insert(a.id, a.severity);
+        inc.max_severity = inc.max_severity.max(a.severity);
         inc.assets.insert(a.asset);
         if let Some(town) = town {
             inc.towns.insert(town);
@@ -392,21 +457,69 @@ impl Incidents {
     fn cleared(&mut self, a: &Alert) -> Option<IncidentEvent> {
         let id = *self.by_alert.get(&a.id)?;
         let inc = self.live.iter_mut().find(|i| i.id == id)?;
-        inc.open.remove(&a.id);
+        if !inc.open.remove(&a.id) {
+            return None;
+        }
+        inc.severities.remove(&a.id);
         if inc.open.is_empty() {
             inc.state = IncidentState::Quiet;
-            inc.end = Some(a.cleared_at.unwrap_or(a.raised_at));
-            inc.severity = inc
-                .severities
-                .values()
-                .copied()
-                .max()
-                .unwrap_or(inc.severity);
+            // Never before it started (a restored alert may carry an older time).
+            let at = a.cleared_at.unwrap_or(a.raised_at).max(inc.start);
+            inc.end = Some(at);
+            inc.severity = inc.max_severity;
             Some(IncidentEvent::Quiet(id))
         } else {
             inc.severity = open_severity(inc);
             None
         }
+    }
+
+    /// Brings the incidents in line with the alerts open now, after alert events were
+    /// lost (a full queue, rules replaced, a restored snapshot): an incident's alert
+    /// that is no longer open clears at `now`; an open alert in no incident joins one.
+    pub fn reconcile(
+        &mut self,
+        twin: &Twin,
+        open: &[&Alert],
+        now: Timestamp,
+    ) -> Vec<IncidentEvent> {
+        let open_ids: HashSet<u64> = open.iter().map(|a| a.id).collect();
+        let mut out = Vec::new();
+        let gone: Vec<u64> = self
+            .live
+            .iter()
+            .flat_map(|i| i.open.iter().copied())
+            .filter(|a| !open_ids.contains(a))
+            .collect();
+        for id in gone {
+            let Some(&inc_id) = self.by_alert.get(&id) else {
+                continue;
+            };
+            let Some(inc) = self.live.iter().find(|i| i.id == inc_id) else {
+                continue;
+            };
+            let stub = Alert {
+                id,
+                rule: String::new(),
+                asset: inc.assets.first().copied().unwrap_or(Handle(0)),
+                asset_id: String::new(),
+                town: None,
+                severity: Severity::Info,
+                raised_at: now,
+                value: f64::NAN,
+                state: super::alert::AlertState::Cleared,
+                acknowledged_at: None,
+                cleared_at: Some(now),
+            };
+            out.extend(self.cleared(&stub));
+        }
+        for a in open {
+            match self.by_alert.get(&a.id) {
+                Some(inc) if self.live.iter().any(|i| i.id == *inc) => {}
+                _ => out.push(self.raised(twin, a)),
+            }
+        }
+        out
     }
 
     /// Closes the quiet incidents whose quiet period has passed at `now`.
@@ -422,6 +535,7 @@ impl Incidents {
             if due {
                 let mut inc = self.live.remove(k);
                 inc.state = IncidentState::Closed;
+                inc.closed_at = Some(now);
                 out.push(IncidentEvent::Closed(inc.id));
                 for a in &inc.alerts {
                     self.by_alert.remove(a);
@@ -476,4 +590,120 @@ fn within(twin: &Twin, h: Handle, assets: &BTreeSet<Handle>, m: f64) -> bool {
         }
         Euclidean.distance(g, og) <= m
     })
+}
+
+/// One incident as a snapshot keeps it: assets and towns by id, not handle.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct SavedIncident {
+    id: u64,
+    family: String,
+    state: IncidentState,
+    alerts: Vec<u64>,
+    alert_count: u64,
+    open: Vec<(u64, Severity)>,
+    assets: Vec<String>,
+    towns: Vec<String>,
+    severity: Severity,
+    start: Timestamp,
+    peak: (Timestamp, usize),
+    end: Option<Timestamp>,
+    closed_at: Option<Timestamp>,
+    quiet_s: f64,
+    reopen_s: f64,
+    reopened: u32,
+    max_severity: Severity,
+}
+
+/// The incidents of a session as a snapshot keeps them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SavedIncidents {
+    next_id: u64,
+    live: Vec<SavedIncident>,
+    closed: Vec<SavedIncident>,
+}
+
+impl Incidents {
+    /// The incidents for a snapshot (assets named by id).
+    pub fn save(&self, twin: &Twin) -> SavedIncidents {
+        let ids = |hs: &BTreeSet<Handle>| -> Vec<String> {
+            hs.iter()
+                .filter_map(|h| twin.get(*h))
+                .map(|a| a.id.clone())
+                .collect()
+        };
+        let one = |i: &Incident| SavedIncident {
+            id: i.id,
+            family: i.family.clone(),
+            state: i.state,
+            alerts: i.alerts.clone(),
+            alert_count: i.alert_count,
+            open: i
+                .open
+                .iter()
+                .map(|a| (*a, i.severities.get(a).copied().unwrap_or(i.severity)))
+                .collect(),
+            assets: ids(&i.assets),
+            towns: ids(&i.towns),
+            severity: i.severity,
+            start: i.start,
+            peak: i.peak,
+            end: i.end,
+            closed_at: i.closed_at,
+            quiet_s: i.quiet_s,
+            reopen_s: i.reopen_s,
+            reopened: i.reopened,
+            max_severity: i.max_severity,
+        };
+        SavedIncidents {
+            next_id: self.next_id,
+            live: self.live.iter().map(one).collect(),
+            closed: self.closed.iter().map(one).collect(),
+        }
+    }
+
+    /// Puts back saved incidents (replacing any held); assets the twin no longer has
+    /// are left out. Call [`Incidents::reconcile`] after, with the open alerts.
+    pub fn restore(&mut self, twin: &Twin, saved: SavedIncidents) {
+        let handles = |ids: &[String]| -> BTreeSet<Handle> {
+            ids.iter().filter_map(|id| twin.handle(id)).collect()
+        };
+        let one = |s: SavedIncident| Incident {
+            id: s.id,
+            family: s.family,
+            state: s.state,
+            alerts: s.alerts,
+            alert_count: s.alert_count,
+            open: s.open.iter().map(|(a, _)| *a).collect(),
+            assets: handles(&s.assets),
+            towns: handles(&s.towns),
+            severity: s.severity,
+            start: s.start,
+            peak: s.peak,
+            end: s.end,
+            closed_at: s.closed_at,
+            quiet_s: s.quiet_s,
+            reopen_s: s.reopen_s,
+            reopened: s.reopened,
+            max_severity: s.max_severity,
+            severities: s.open.into_iter().collect(),
+        };
+        self.live = saved.live.into_iter().map(one).collect();
+        self.closed = saved.closed.into_iter().map(one).collect();
+        while self.closed.len() > MAX_CLOSED {
+            self.closed.pop_front();
+        }
+        self.by_alert = self
+            .live
+            .iter()
+            .flat_map(|i| i.alerts.iter().map(move |a| (*a, i.id)))
+            .collect();
+        let newest = self
+            .live
+            .iter()
+            .chain(self.closed.iter())
+            .map(|i| i.id)
+            .max()
+            .unwrap_or(0);
+        self.next_id = saved.next_id.max(newest + 1);
+    }
 }

@@ -60,6 +60,7 @@ pub mod alert;
 mod channel;
 pub mod history;
 pub mod incident;
+pub mod orders;
 pub mod overlay;
 mod store;
 pub mod vitals;

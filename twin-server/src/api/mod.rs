@@ -15,12 +15,18 @@
 //! | `GET /api/v1/events` | viewer | alert events `after` a number |
 //! | `GET /api/v1/stream` | viewer | the live stream, a WebSocket ([`crate::stream`]) |
 //! | `GET`/`PUT /api/v1/rules` | viewer / admin | the rules file |
+//! | `GET /api/v1/incidents` | viewer | incidents, `state` (live, closed, all), `limit` |
+//! | `GET /api/v1/incidents/{id}` | viewer | one, with footprint and affected assets |
+//! | `GET /api/v1/orders` | viewer | work orders, `state`, `limit` |
+//! | `GET /api/v1/orders/{id}` | viewer | one, with its history and next steps |
+//! | `POST /api/v1/orders/{id}/{action}` | operator / admin | a step ([`manage`]) |
 //! | `GET /ogc/...` | viewer | OGC API – Features ([`crate::ogc`]) |
 
 pub mod assets;
 pub mod error;
 pub mod json;
 pub mod live;
+pub mod manage;
 pub mod params;
 
 use std::net::SocketAddr;
@@ -57,6 +63,11 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/stream"),
     ("get", "/api/v1/rules"),
     ("put", "/api/v1/rules"),
+    ("get", "/api/v1/incidents"),
+    ("get", "/api/v1/incidents/{id}"),
+    ("get", "/api/v1/orders"),
+    ("get", "/api/v1/orders/{id}"),
+    ("post", "/api/v1/orders/{id}/{action}"),
     ("get", "/ogc"),
     ("get", "/ogc/conformance"),
     ("get", "/ogc/collections"),
@@ -79,6 +90,11 @@ pub fn router(served: Arc<Served>) -> Router {
         .route("/api/v1/events", get(live::events))
         .route("/api/v1/stream", get(crate::stream::stream))
         .route("/api/v1/rules", get(live::rules).put(live::set_rules))
+        .route("/api/v1/incidents", get(manage::incidents))
+        .route("/api/v1/incidents/{id}", get(manage::incident))
+        .route("/api/v1/orders", get(manage::orders))
+        .route("/api/v1/orders/{id}", get(manage::order))
+        .route("/api/v1/orders/{id}/{action}", post(manage::step))
         .merge(crate::ogc::routes())
         .route_layer(middleware::from_fn_with_state(served.clone(), authenticate));
     Router::new()

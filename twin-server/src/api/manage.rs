@@ -1,0 +1,266 @@
+//! Incidents and work orders: list and read them, and take an order's steps by role.
+//!
+//! Who may take which step: an **operator** dispatches, accepts, marks on site,
+//! resolves and reassigns; an **admin** (a supervisor) also verifies, closes and
+//! reopens. The step is recorded under the caller's token name; the lifecycle refuses
+//! illegal steps with the reason (409). Escalation is the system's alone.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::body::Bytes;
+use axum::extract::rejection::{PathRejection, QueryRejection};
+use axum::extract::{Extension, Path, Query, State};
+use axum::http::StatusCode;
+use serde::Deserialize;
+use serde_json::{Value as Json_, json};
+use twin_core::Session;
+use twin_core::state::incident::Incident;
+use twin_core::state::orders::{Action, Order, OrderError, StepRequest};
+
+use super::error::ApiError;
+use super::live::require;
+use crate::auth::{Caller, Role};
+use crate::state::Served;
+
+/// Metres around an incident's assets its footprint reaches.
+pub const FOOTPRINT_BUFFER_M: f64 = 200.0;
+
+/// The kinds an incident's footprint counts as affected.
+pub const AFFECTED_KINDS: &str = "building,road,ev_charger,farm_field,station_5g";
+
+/// The role a step needs.
+pub fn role_for(action: Action) -> Role {
+    match action {
+        Action::Verify | Action::Close | Action::Reopen | Action::Escalate => Role::Admin,
+        _ => Role::Operator,
+    }
+}
+
+/// `?state=` of the lists, and how many.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// `live` (default: not closed), `closed` or `all`.
+    pub state: Option<String>,
+    /// The most returned, newest first (default 100, at most 1000).
+    pub limit: Option<usize>,
+}
+
+fn which(q: &ListQuery) -> Result<(bool, bool, usize), ApiError> {
+    let (live, closed) = match q.state.as_deref().unwrap_or("live") {
+        "live" => (true, false),
+        "closed" => (false, true),
+        "all" => (true, true),
+        other => {
+            return Err(ApiError::bad(format!(
+                "`state`: `{other}` is not live, closed or all"
+            )));
+        }
+    };
+    let limit = q.limit.unwrap_or(100);
+    if !(1..=1000).contains(&limit) {
+        return Err(ApiError::bad(format!("`limit`: {limit} is not 1 to 1000")));
+    }
+    Ok((live, closed, limit))
+}
+
+/// An incident as the API shows it; `detail` adds its footprint (GeoJSON, WGS84) and
+/// what it covers.
+pub fn incident_json(s: &Session, i: &Incident, detail: bool) -> Json_ {
+    let twin = s.twin();
+    let id = |h: &twin_core::Handle| twin.get(*h).map(|a| a.id.clone()).unwrap_or_default();
+    let mut v = json!({
+        "id": i.id,
+        "family": i.family,
+        "state": i.state,
+        "severity": i.severity.as_str(),
+        "towns": i.towns.iter().map(id).collect::<Vec<_>>(),
+        "alerts": i.alert_count,
+        "open_alerts": i.open.len(),
+        "assets": i.assets.len(),
+        "start": i.start.as_millis(),
+        "peak": {"at": i.peak.0.as_millis(), "open_alerts": i.peak.1},
+        "end": i.end.map(|t| t.as_millis()),
+        "closed_at": i.closed_at.map(|t| t.as_millis()),
+        "reopened": i.reopened,
+        "order": s.orders().of_incident(i.id).map(|o| o.id),
+    });
+    if detail {
+        let footprint = i.footprint(twin, FOOTPRINT_BUFFER_M).map(|p| {
+            let ring: Vec<[f64; 2]> = p.exterior().coords().map(|c| [c.x, c.y]).collect();
+            json!({"type": "Polygon", "coordinates": [ring]})
+        });
+        let kinds: twin_core::KindFilter = AFFECTED_KINDS.parse().expect("valid kinds");
+        let affected: Vec<Json_> = i
+            .affected(twin, FOOTPRINT_BUFFER_M, &kinds)
+            .into_iter()
+            .map(|((kind, town), n)| json!({"kind": kind, "town": town, "count": n}))
+            .collect();
+        v["footprint"] = json!(footprint);
+        v["affected"] = json!(affected);
+        v["alert_ids"] = json!(i.alerts);
+        v["asset_ids"] = json!(i.assets.iter().map(id).collect::<Vec<_>>());
+    }
+    v
+}
+
+/// An order as the API shows it (times in UTC ms), with the steps the lifecycle allows
+/// next and the role each needs.
+pub fn order_json(o: &Order) -> Json_ {
+    let next: Vec<Json_> = Action::ALL
+        .into_iter()
+        .filter(|a| twin_core::state::orders::next_state(o.state, *a, false).is_ok())
+        .map(|a| json!({"action": a, "role": role_for(a).to_string()}))
+        .collect();
+    let mut v = serde_json::to_value(o).unwrap_or(Json_::Null);
+    v["next"] = json!(next);
+    v
+}
+
+/// `GET /api/v1/incidents[?state=live|closed|all&limit=N]`: newest first.
+pub async fn incidents(
+    State(served): State<Arc<Served>>,
+    q: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<Json_>, ApiError> {
+    let Query(q) = q?;
+    let (live, closed, limit) = which(&q)?;
+    let s = served.read();
+    let book = s.incidents();
+    let mut list: Vec<&Incident> = Vec::new();
+    if live {
+        list.extend(book.live());
+    }
+    if closed {
+        list.extend(book.closed());
+    }
+    list.sort_by_key(|i| std::cmp::Reverse(i.id));
+    list.truncate(limit);
+    let out: Vec<Json_> = list.iter().map(|i| incident_json(&s, i, false)).collect();
+    Ok(Json(json!({"count": out.len(), "incidents": out})))
+}
+
+/// `GET /api/v1/incidents/{id}`: one incident with its footprint and what it covers.
+pub async fn incident(
+    State(served): State<Arc<Served>>,
+    id: Result<Path<u64>, PathRejection>,
+) -> Result<Json<Json_>, ApiError> {
+    let Path(id) = id?;
+    let s = served.read();
+    let i = s
+        .incidents()
+        .get(id)
+        .ok_or_else(|| ApiError::not_found(format!("no incident {id}")))?;
+    Ok(Json(incident_json(&s, i, true)))
+}
+
+/// `GET /api/v1/orders[?state=live|closed|all&limit=N]`: newest first.
+pub async fn orders(
+    State(served): State<Arc<Served>>,
+    q: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<Json_>, ApiError> {
+    let Query(q) = q?;
+    let (live, closed, limit) = which(&q)?;
+    let s = served.read();
+    let book = s.orders();
+    let mut list: Vec<&Order> = Vec::new();
+    if live {
+        list.extend(book.live());
+    }
+    if closed {
+        list.extend(book.closed());
+    }
+    list.sort_by_key(|o| std::cmp::Reverse(o.id));
+    list.truncate(limit);
+    let out: Vec<Json_> = list.iter().map(|o| order_json(o)).collect();
+    Ok(Json(json!({
+        "count": out.len(),
+        "overdue": book.overdue(),
+        "orders": out,
+    })))
+}
+
+/// `GET /api/v1/orders/{id}`: one order and its whole history.
+pub async fn order(
+    State(served): State<Arc<Served>>,
+    id: Result<Path<u64>, PathRejection>,
+) -> Result<Json<Json_>, ApiError> {
+    let Path(id) = id?;
+    let s = served.read();
+    let o = s
+        .orders()
+        .get(id)
+        .ok_or_else(|| ApiError::not_found(format!("no order {id}")))?;
+    Ok(Json(order_json(o)))
+}
+
+/// The body of a step: a note, and the unit for dispatch and reassign.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StepBody {
+    /// Why, or what was done (at most 2000 characters).
+    #[serde(default)]
+    pub note: String,
+    /// The unit, for dispatch and reassign.
+    #[serde(default)]
+    pub unit: Option<String>,
+}
+
+/// Longest note kept.
+pub const MAX_NOTE_CHARS: usize = 2000;
+
+/// `POST /api/v1/orders/{id}/{action}` (operator or admin, by action): takes the step
+/// as the caller; the order as it is after it, or 400, 403, 404 or 409 with the reason.
+pub async fn step(
+    State(served): State<Arc<Served>>,
+    Extension(caller): Extension<Caller>,
+    path: Result<Path<(u64, String)>, PathRejection>,
+    body: Bytes,
+) -> Result<Json<Json_>, ApiError> {
+    let Path((id, name)) = path?;
+    let action = Action::parse(&name).ok_or_else(|| {
+        let names: Vec<&str> = Action::ALL.iter().map(|a| a.as_str()).collect();
+        ApiError::not_found(format!("no step `{name}` (steps: {})", names.join(", ")))
+    })?;
+    if action == Action::Escalate {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "only the system escalates (when a response time passes)",
+        ));
+    }
+    require(&served, &caller, role_for(action))?;
+    let body: StepBody = if body.iter().all(u8::is_ascii_whitespace) {
+        StepBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad(format!("body: {e}")))?
+    };
+    if body.note.chars().count() > MAX_NOTE_CHARS {
+        return Err(ApiError::bad(format!(
+            "`note`: longer than {MAX_NOTE_CHARS} characters"
+        )));
+    }
+    let request = StepRequest {
+        action,
+        by: &caller.name,
+        unit: body.unit.as_deref(),
+        note: &body.note,
+    };
+    let done = served.write_with(|s| {
+        s.act_on_order(id, &request)
+            .map(|_| s.orders().get(id).map(order_json).unwrap_or(Json_::Null))
+    });
+    match done {
+        Ok(v) => {
+            eprintln!(
+                "twin serve: order {id} {} by {}",
+                action.as_str(),
+                caller.name
+            );
+            Ok(Json(v))
+        }
+        Err(OrderError::Unknown(_)) => Err(ApiError::not_found(format!("no order {id}"))),
+        Err(e @ OrderError::Illegal { .. }) => {
+            Err(ApiError::new(StatusCode::CONFLICT, e.to_string()))
+        }
+    }
+}
