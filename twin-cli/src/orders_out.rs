@@ -1,12 +1,11 @@
 //! Work orders in `twin run`'s output: a line per order step, an orders table beside
 //! the vital signs, and the `orders` of `--report`.
 
-use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde_json::{Value as Json, json};
 use twin_core::session::Session;
-use twin_core::state::orders::{Order, OrderEvent, OrderState};
+use twin_core::state::orders::{Order, OrderEvent};
 
 use crate::run::clock;
 
@@ -104,41 +103,6 @@ fn minutes(ms: i64) -> String {
     format!("{:.1} min", ms as f64 / 60_000.0)
 }
 
-/// Per unit: open, overdue, and mean minutes from order to acceptance and to
-/// resolution (of the orders accepted / resolved).
-#[derive(Default)]
-struct UnitRow {
-    open: usize,
-    overdue: usize,
-    accept_ms: Vec<i64>,
-    resolve_ms: Vec<i64>,
-}
-
-fn mean(v: &[i64]) -> Option<i64> {
-    (!v.is_empty()).then(|| v.iter().sum::<i64>() / v.len() as i64)
-}
-
-fn unit_rows(live: &Session) -> BTreeMap<String, UnitRow> {
-    let book = live.orders();
-    let mut rows: BTreeMap<String, UnitRow> = BTreeMap::new();
-    for o in book.live().iter().chain(book.closed()) {
-        let r = rows
-            .entry(o.unit_id().unwrap_or("(not dispatched)").to_string())
-            .or_default();
-        if o.state != OrderState::Closed {
-            r.open += 1;
-            r.overdue += usize::from(o.overdue);
-        }
-        if let Some(a) = o.accepted_at {
-            r.accept_ms.push(a.as_millis() - o.created_at.as_millis());
-        }
-        if let Some(s) = o.resolved_at {
-            r.resolve_ms.push(s.as_millis() - o.created_at.as_millis());
-        }
-    }
-    rows
-}
-
 /// The orders table: each live order, then per unit its open and overdue orders and
 /// mean times to accept and resolve. Empty when there have been no orders.
 pub fn table(live: &Session, t: i64) -> String {
@@ -155,11 +119,13 @@ pub fn table(live: &Session, t: i64) -> String {
         book.live().len(),
         book.overdue()
     );
-    let _ = writeln!(
-        out,
-        "  {:>5} {:>8} {:<15} {:<10} {:<9} {:>4} {:<40}",
-        "order", "incident", "family", "state", "severity", "esc", "unit"
-    );
+    if !book.live().is_empty() {
+        let _ = writeln!(
+            out,
+            "  {:>5} {:>8} {:<15} {:<10} {:<9} {:>4} {:<40}",
+            "order", "incident", "family", "state", "severity", "esc", "unit"
+        );
+    }
     for o in book.live() {
         let _ = writeln!(
             out,
@@ -179,15 +145,15 @@ pub fn table(live: &Session, t: i64) -> String {
         "  {:<40} {:>4} {:>7} {:>13} {:>14}",
         "unit", "open", "overdue", "mean→accept", "mean→resolve"
     );
-    for (unit, r) in unit_rows(live) {
+    for (unit, r) in twin_core::state::orders::by_unit(book) {
         let _ = writeln!(
             out,
             "  {:<40} {:>4} {:>7} {:>13} {:>14}",
-            unit,
-            r.open,
-            r.overdue,
-            mean(&r.accept_ms).map_or("-".into(), minutes),
-            mean(&r.resolve_ms).map_or("-".into(), minutes),
+            unit.as_deref().unwrap_or("(not dispatched)"),
+            r.open_orders,
+            r.overdue_orders,
+            r.mean_accept_ms.map_or("-".into(), minutes),
+            r.mean_resolve_ms.map_or("-".into(), minutes),
         );
     }
     out

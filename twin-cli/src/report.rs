@@ -80,6 +80,7 @@ pub fn to_json(live: &Session, c: &Counters, towns: Option<&[Handle]>, now_ms: i
     let twin = live.twin();
     let id = |h: Handle| twin.get(h).map(|a| a.id.clone()).unwrap_or_default();
     let covers = |h: Handle| towns.is_none_or(|ts| ts.contains(&h));
+    let manage = twin_core::state::orders::by_region(live.twin(), live.incidents(), live.orders());
     let rows: Vec<Json> = live
         .vital_signs()
         .iter()
@@ -119,6 +120,7 @@ pub fn to_json(live: &Session, c: &Counters, towns: Option<&[Handle]>, now_ms: i
                 "online": r.online,
                 "offline": r.offline(),
                 "alerts": {"info": r.alerts[0], "warning": r.alerts[1], "critical": r.alerts[2]},
+                "management": manage.get(&r.region).cloned().unwrap_or_default(),
                 "channels": channels,
             })
         })

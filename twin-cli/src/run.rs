@@ -535,10 +535,13 @@ pub struct TableRow {
     pub pm25: Option<(f64, f64)>,
     /// Open alerts: info, warning, critical.
     pub alerts: [usize; 3],
+    /// Open incidents, open work orders, overdue work orders.
+    pub manage: [usize; 3],
 }
 
 /// The table rows of a session's vital signs.
 pub fn table_rows(rows: &[VitalRow], live: &Session) -> Vec<TableRow> {
+    let manage = twin_core::state::orders::by_region(live.twin(), live.incidents(), live.orders());
     let stat = |r: &VitalRow, name: &str| {
         live.store()
             .channel(name)
@@ -554,6 +557,9 @@ pub fn table_rows(rows: &[VitalRow], live: &Session) -> Vec<TableRow> {
             level: stat(r, "level"),
             pm25: stat(r, "pm25"),
             alerts: [r.alerts[0], r.alerts[1], r.alerts[2]],
+            manage: manage.get(&r.region).map_or([0; 3], |m| {
+                [m.open_incidents, m.open_orders, m.overdue_orders]
+            }),
         })
         .collect()
 }
@@ -567,7 +573,7 @@ pub fn vitals_table(rows: &[TableRow], t: i64) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "\nvital signs at {}\n  {:<14} {:>7} {:>7} {:>9} {:>9} {:>8} {:>8}  alerts(i/w/c)",
+        "\nvital signs at {}\n  {:<14} {:>7} {:>7} {:>9} {:>9} {:>8} {:>8}  alerts(i/w/c)  incidents/orders/overdue",
         clock(t),
         "town",
         "online",
@@ -585,7 +591,7 @@ pub fn vitals_table(rows: &[TableRow], t: i64) -> String {
         };
         let _ = writeln!(
             out,
-            "  {} {:>7} {:>7} {:>9} {:>9} {:>8} {:>8}  {}/{}/{}",
+            "  {} {:>7} {:>7} {:>9} {:>9} {:>8} {:>8}  {:<13}  {}/{}/{}",
             crate::info::pad_to(&name, 14),
             r.online,
             r.offline,
@@ -593,9 +599,10 @@ pub fn vitals_table(rows: &[TableRow], t: i64) -> String {
             stat(r.level, true),
             stat(r.pm25, false),
             stat(r.pm25, true),
-            r.alerts[0],
-            r.alerts[1],
-            r.alerts[2]
+            format!("{}/{}/{}", r.alerts[0], r.alerts[1], r.alerts[2]),
+            r.manage[0],
+            r.manage[1],
+            r.manage[2]
         );
     }
     out

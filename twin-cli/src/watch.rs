@@ -255,6 +255,11 @@ fn table_row(r: &Value) -> TableRow {
             n(&r["alerts"]["warning"]),
             n(&r["alerts"]["critical"]),
         ],
+        manage: [
+            n(&r["management"]["open_incidents"]),
+            n(&r["management"]["open_orders"]),
+            n(&r["management"]["overdue_orders"]),
+        ],
     }
 }
 
@@ -267,12 +272,14 @@ mod tests {
         let r = table_row(&json!({
             "name": "城桥镇", "island": false, "online": 10, "offline": 2,
             "channels": {"level": {"count": 3, "mean": 1.5, "max": 2.25}},
-            "alerts": {"info": 0, "warning": 1, "critical": 2}
+            "alerts": {"info": 0, "warning": 1, "critical": 2},
+            "management": {"open_incidents": 1, "open_orders": 1, "overdue_orders": 0}
         }));
         assert_eq!(r.online, 10);
         assert_eq!(r.offline, 2);
         assert_eq!(r.level, Some((1.5, 2.25)));
         assert_eq!(r.pm25, None);
         assert_eq!(r.alerts, [0, 1, 2]);
+        assert_eq!(r.manage, [1, 1, 0]);
     }
 }

@@ -244,6 +244,22 @@ fn an_order_is_dispatched_escalates_at_the_exact_moment_and_goes_through_its_ste
             (Action::Close, "li"),
         ]
     );
+    // The town's management columns: the incident is still open (its alert is), the
+    // order closed; accepted 399 s and resolved 899 s after it was made.
+    let town = live.twin().handle("TOWN-A").unwrap();
+    let m =
+        &twin_core::state::orders::by_region(live.twin(), live.incidents(), live.orders())[&town];
+    assert_eq!(
+        (m.open_incidents, m.open_orders, m.overdue_orders),
+        (1, 0, 0)
+    );
+    assert_eq!((m.accepted, m.mean_accept_ms), (1, Some(399_000)));
+    assert_eq!((m.resolved, m.mean_resolve_ms), (1, Some(899_000)));
+    let units = twin_core::state::orders::by_unit(live.orders());
+    assert_eq!(
+        units[&Some("town-centre/TOWN-A".to_string())].mean_accept_ms,
+        Some(399_000)
+    );
     // Closed: only reopening is left.
     let late = live
         .act_on_order(id, &step(Action::Accept, "zhang"))
@@ -277,6 +293,14 @@ fn with_no_unit_left_an_overdue_order_says_so_once() {
     assert!(matches!(overdue[0], OrderEvent::Overdue { at, .. } if *at == ts(T0 + 900 * S)));
     let o = live.orders().get(id).unwrap();
     assert_eq!(o.unit_id(), Some("district-centre"));
+    let town = live.twin().handle("TOWN-A").unwrap();
+    let m =
+        &twin_core::state::orders::by_region(live.twin(), live.incidents(), live.orders())[&town];
+    assert_eq!(
+        (m.open_incidents, m.open_orders, m.overdue_orders),
+        (1, 1, 1)
+    );
+    assert_eq!(m.mean_accept_ms, None);
     live.tick(ts(T0 + 2000 * S));
     assert!(live.drain_order_events(usize::MAX).is_empty());
 }
@@ -470,4 +494,66 @@ proptest::proptest! {
             }
         }
     }
+}
+
+#[test]
+fn orders_made_before_there_were_rules_are_routed_when_rules_come() {
+    let (mut live, ch) = session();
+    live.set_dispatch_rules(DispatchRules::none());
+    level(&mut live, ch, "WL1", 4.5, T0);
+    let o = &live.orders().live()[0];
+    assert_eq!((o.state, o.unit_id()), (OrderState::New, None));
+    let id = o.id;
+    // Without rules no unit can be named.
+    let req = StepRequest {
+        action: Action::Dispatch,
+        by: "li",
+        unit: Some("district-centre"),
+        note: "",
+    };
+    assert!(live.act_on_order(id, &req).is_err());
+    live.advance(ts(T0 + 10 * S));
+    live.set_dispatch_rules(DispatchRules::from_json(DISPATCH).unwrap());
+    let o = live.orders().get(id).unwrap();
+    assert_eq!(
+        (o.state, o.unit_id()),
+        (OrderState::Dispatched, Some("water/TOWN-A"))
+    );
+    assert_eq!(o.accept_due, Some(ts(T0 + 310 * S)));
+    assert_eq!(o.checklist.len(), 2);
+}
+
+#[test]
+fn a_step_at_the_deadline_is_in_time_and_reassigning_to_the_holder_is_refused() {
+    let (mut live, ch) = session();
+    level(&mut live, ch, "WL1", 4.5, T0);
+    let id = live.orders().live()[0].id;
+    live.advance(ts(T0 + 300 * S));
+    live.act_on_order(id, &step(Action::Accept, "zhang"))
+        .unwrap();
+    let o = live.orders().get(id).unwrap();
+    assert_eq!((o.escalations, o.overdue), (0, false));
+    assert_eq!(o.unit_id(), Some("water/TOWN-A"));
+    let same = StepRequest {
+        action: Action::Reassign,
+        by: "zhang",
+        unit: Some("water/TOWN-A"),
+        note: "",
+    };
+    let refused = live.act_on_order(id, &same).unwrap_err();
+    assert!(
+        refused.to_string().contains("holds it already"),
+        "{refused}"
+    );
+    let other = StepRequest {
+        unit: Some("district-centre"),
+        ..same
+    };
+    live.act_on_order(id, &other).unwrap();
+    let o = live.orders().get(id).unwrap();
+    assert_eq!(
+        (o.state, o.unit_id()),
+        (OrderState::Dispatched, Some("district-centre"))
+    );
+    assert_eq!(o.history.last().unwrap().by, "zhang");
 }

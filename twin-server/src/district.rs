@@ -274,7 +274,7 @@ fn own_status(d: &District, session: &Session, wall_ms: i64) -> (Value, Value) {
     let body = json!({
         "fingerprint": twin.fingerprint(),
         "towns": d.towns.iter().filter_map(|t| twin.get(*t)).map(|a| a.id.clone()).collect::<Vec<_>>(),
-        "rows": vital_json(session, &rows),
+        "rows": vital_json(session, &rows, false),
         "alerts": alerts,
     });
     let mut whole = body.clone();

@@ -146,6 +146,12 @@ fn two_processes_of_nine_towns_serve_the_district_of_one_with_eighteen() {
         })
     })["rows"]
         .clone();
+    // Incident and order counts are each process's own (a district does not merge
+    // them yet), so processes of a district leave them out; compare the rest.
+    let mut whole = whole;
+    for r in whole.as_array_mut().unwrap() {
+        r.as_object_mut().unwrap().remove("management");
+    }
     let whole_alerts = wait_for(&one, "/api/v1/alerts", |v| v["count"] == 2);
     // Each of the two serves the same rows (towns and islands, exactly: the same
     // town rows merged by the same arithmetic) and the same alerts.

@@ -92,6 +92,18 @@ fn an_order_is_listed_and_stepped_through_by_role_with_illegal_steps_refused() {
     assert_eq!(code, 400);
     assert!(reason(&bad).contains("not live, closed or all"), "{bad}");
 
+    // The vital signs count it in its town and its island, and not in the past.
+    let (_, vitals) = curl(&format!("{base}/vitals"), VIEWER, &[]);
+    let rows = vitals["rows"].as_array().unwrap();
+    let with_order = |island: bool| {
+        rows.iter()
+            .filter(|r| r["island"] == island && r["management"]["open_orders"] == 1)
+            .count()
+    };
+    assert_eq!((with_order(false), with_order(true)), (1, 1), "{vitals}");
+    let (_, past) = curl(&format!("{base}/vitals?at={T0}"), VIEWER, &[]);
+    assert!(past["rows"][0].get("management").is_none(), "{past}");
+
     // The order: dispatched by the rules, warning deadlines (accept in 15 min).
     let order = format!("{base}/orders/{id}");
     let (_, o) = curl(&order, VIEWER, &[]);

@@ -55,6 +55,11 @@ impl Session {
     /// severity apply to every order's next deadline).
     pub fn set_dispatch_rules(&mut self, rules: DispatchRules) {
         self.orders.set_rules(rules);
+        // Orders that waited for a unit (made before there were rules) are routed now.
+        let steps = self
+            .orders
+            .dispatch_waiting(&self.twin, &self.incidents, self.now);
+        self.queue_orders(steps);
     }
 
     /// Takes up to `max` order changes, oldest first.
@@ -69,15 +74,16 @@ impl Session {
     }
 
     /// A person's step on an order, at the session's clock: the changes it made (also
-    /// queued for [`Session::drain_order_events`]), or why it was refused (nothing
-    /// changes then).
+    /// queued for [`Session::drain_order_events`]), or why it was refused (the step
+    /// changes nothing then; deadlines that had passed before it still escalate).
     pub fn act_on_order(
         &mut self,
         order: u64,
         request: &StepRequest<'_>,
     ) -> Result<Vec<OrderEvent>, OrderError> {
-        // Deadlines that passed before the step escalate first, at their own moments.
-        let due = self.orders.tick(self.now);
+        // Deadlines that passed before the step escalate first, at their own moments
+        // (a step at the very millisecond of a deadline is in time).
+        let due = self.orders.tick(self.now.add_ms(-1));
         self.queue_orders(due);
         let twin = &self.twin;
         let names = |id: &str| {
@@ -119,9 +125,15 @@ impl Session {
             changes.extend(self.incidents.reconcile(&self.twin, &open, self.now));
         }
         changes.extend(self.incidents.tick(self.now));
-        let mut steps =
-            self.orders
-                .on_incident_events(&self.twin, &self.incidents, &changes, self.now);
+        // Deadlines first: an order whose incident closes now still escalated when its
+        // time passed before.
+        let mut steps = self.orders.tick(self.now);
+        steps.extend(self.orders.on_incident_events(
+            &self.twin,
+            &self.incidents,
+            &changes,
+            self.now,
+        ));
         steps.extend(self.orders.tick(self.now));
         let cap = self.config.event_capacity.max(1);
         self.manage_dropped += push_capped(&mut self.incident_events, changes, cap);

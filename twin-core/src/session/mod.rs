@@ -564,8 +564,9 @@ impl Session {
         if let Some(color) = self.config.alert_highlight {
             self.resync_highlights(color);
         }
+        // Grouped at the next change of alerts or clock, with the rules the caller sets
+        // after the restore (not the defaults a restored session starts with).
         self.reconcile_pending = true;
-        self.after_alerts();
         orphans
     }
 }

@@ -30,7 +30,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use geo::{BoundingRect, Buffer, ConvexHull, Distance, Euclidean};
-use geo_types::{Geometry, MultiPoint, Point, Polygon};
+use geo_types::{Geometry, MultiPoint, Point, Polygon, Rect};
 use serde::{Deserialize, Serialize};
 
 use super::alert::{Alert, AlertEvent, Severity};
@@ -212,6 +212,12 @@ pub struct Incident {
     /// The open alerts' severities, for the severity of the open ones.
     #[serde(skip)]
     severities: HashMap<u64, Severity>,
+    /// How many open alerts have each severity (info, warning, critical).
+    #[serde(skip)]
+    open_by_severity: [usize; 3],
+    /// The box of its assets' local geometries (east, north metres).
+    #[serde(skip)]
+    bbox: Option<Rect<f64>>,
 }
 
 impl Incident {
@@ -364,21 +370,37 @@ impl Incidents {
         // The town as incidents store it (`town_of`: an alert's own `town` may be its
         // island); the distance test only when the town does not already match.
         let town = twin.town_of(a.asset);
-        let near = |i: &Incident| {
+        // Same town first (a set lookup), then distance (boxes first): an alert that
+        // matches an incident's town never measures distances to the others'.
+        let own_box = twin.local_geometry(a.asset).and_then(|g| g.bounding_rect());
+        let same_town = |i: &Incident| {
             i.family == group.family
-                && ((group.same_town && town.is_some_and(|t| i.towns.contains(&t)))
-                    || group
-                        .within_m
-                        .is_some_and(|m| within(twin, a.asset, &i.assets, m)))
+                && group.same_town
+                && town.is_some_and(|t| i.towns.contains(&t))
         };
+        let close = |i: &Incident| {
+            i.family == group.family
+                && group.within_m.is_some_and(|m| {
+                    let boxes = match (&i.bbox, &own_box) {
+                        (Some(ib), Some(ob)) => boxes_within(ib, ob, m),
+                        _ => true,
+                    };
+                    boxes && within(twin, a.asset, &i.assets, m)
+                })
+        };
+        let near = |i: &Incident| same_town(i) || close(i);
         let t = a.raised_at;
-        let found = self.live.iter().position(near);
+        let found = self
+            .live
+            .iter()
+            .position(same_town)
+            .or_else(|| self.live.iter().position(close));
         // A closed incident of the family nearby, within its reopen period, comes back.
         let recurring = || {
             self.closed.iter().rposition(|i| {
-                i.closed_at
-                    .is_some_and(|c| (t.as_millis() - c.as_millis()) as f64 <= i.reopen_s * 1000.0)
-                    && near(i)
+                i.closed_at.is_some_and(|c| {
+                    t.as_millis().saturating_sub(c.as_millis()) as f64 <= i.reopen_s * 1000.0
+                }) && near(i)
             })
         };
         let (i, event) = match found {
@@ -429,6 +451,8 @@ impl Incidents {
                         reopened: 0,
                         max_severity: a.severity,
                         severities: HashMap::new(),
+                        open_by_severity: [0; 3],
+                        bbox: None,
                     });
                     (self.live.len() - 1, IncidentEvent::Opened(id))
                 }
@@ -440,7 +464,10 @@ impl Incidents {
         }
         inc.alert_count += 1;
         inc.open.insert(a.id);
-        inc.severities.insert(a.id, a.severity);
+        if inc.severities.insert(a.id, a.severity).is_none() {
+            inc.open_by_severity[a.severity.index()] += 1;
+        }
+        grow_box(&mut inc.bbox, twin, a.asset);
         inc.max_severity = inc.max_severity.max(a.severity);
         inc.assets.insert(a.asset);
         if let Some(town) = town {
@@ -460,7 +487,9 @@ impl Incidents {
         if !inc.open.remove(&a.id) {
             return None;
         }
-        inc.severities.remove(&a.id);
+        if let Some(sev) = inc.severities.remove(&a.id) {
+            inc.open_by_severity[sev.index()] -= 1;
+        }
         if inc.open.is_empty() {
             inc.state = IncidentState::Quiet;
             // Never before it started (a restored alert may carry an older time).
@@ -530,16 +559,16 @@ impl Incidents {
             let inc = &self.live[k];
             let due = inc.state == IncidentState::Quiet
                 && inc.end.is_some_and(|end| {
-                    (now.as_millis() - end.as_millis()) as f64 >= inc.quiet_s * 1000.0
+                    now.as_millis().saturating_sub(end.as_millis()) as f64 >= inc.quiet_s * 1000.0
                 });
             if due {
                 let mut inc = self.live.remove(k);
                 inc.state = IncidentState::Closed;
                 inc.closed_at = Some(now);
                 out.push(IncidentEvent::Closed(inc.id));
-                for a in &inc.alerts {
-                    self.by_alert.remove(a);
-                }
+                // Every alert of it (not only the listed ones) stops pointing at it.
+                let id = inc.id;
+                self.by_alert.retain(|_, i| *i != id);
                 self.closed.push_back(inc);
                 while self.closed.len() > MAX_CLOSED {
                     self.closed.pop_front();
@@ -554,12 +583,31 @@ impl Incidents {
 
 /// The highest severity of an incident's open alerts.
 fn open_severity(inc: &Incident) -> Severity {
-    inc.open
-        .iter()
-        .filter_map(|a| inc.severities.get(a))
-        .copied()
-        .max()
+    [Severity::Critical, Severity::Warning, Severity::Info]
+        .into_iter()
+        .find(|s| inc.open_by_severity[s.index()] > 0)
         .unwrap_or(inc.severity)
+}
+
+/// Widens an incident's box by an asset's local geometry.
+fn grow_box(bbox: &mut Option<Rect<f64>>, twin: &Twin, h: Handle) {
+    let Some(r) = twin.local_geometry(h).and_then(|g| g.bounding_rect()) else {
+        return;
+    };
+    *bbox = Some(match *bbox {
+        None => r,
+        Some(b) => Rect::new(
+            geo_types::coord! {x: b.min().x.min(r.min().x), y: b.min().y.min(r.min().y)},
+            geo_types::coord! {x: b.max().x.max(r.max().x), y: b.max().y.max(r.max().y)},
+        ),
+    });
+}
+
+/// Whether two boxes are within `m` metres of each other.
+fn boxes_within(a: &Rect<f64>, b: &Rect<f64>, m: f64) -> bool {
+    let dx = (a.min().x - b.max().x).max(b.min().x - a.max().x).max(0.0);
+    let dy = (a.min().y - b.max().y).max(b.min().y - a.max().y).max(0.0);
+    dx.hypot(dy) <= m
 }
 
 /// Whether asset `h` is within `m` metres of one of `assets` (local-frame distance
@@ -685,17 +733,41 @@ impl Incidents {
             reopen_s: s.reopen_s,
             reopened: s.reopened,
             max_severity: s.max_severity,
-            severities: s.open.into_iter().collect(),
+            severities: s.open.iter().copied().collect(),
+            open_by_severity: {
+                // Counted from the map: a repeated id in a file counts once.
+                let unique: HashMap<u64, Severity> = s.open.into_iter().collect();
+                let mut n = [0; 3];
+                for sev in unique.values() {
+                    n[sev.index()] += 1;
+                }
+                n
+            },
+            bbox: None,
         };
         self.live = saved.live.into_iter().map(one).collect();
         self.closed = saved.closed.into_iter().map(one).collect();
         while self.closed.len() > MAX_CLOSED {
             self.closed.pop_front();
         }
+        for inc in self.live.iter_mut().chain(self.closed.iter_mut()) {
+            let mut bbox = None;
+            for h in &inc.assets {
+                grow_box(&mut bbox, twin, *h);
+            }
+            inc.bbox = bbox;
+        }
+        // Listed and open alerts: an incident past MAX_ALERTS_LISTED still owns its
+        // open alerts beyond the list.
         self.by_alert = self
             .live
             .iter()
-            .flat_map(|i| i.alerts.iter().map(move |a| (*a, i.id)))
+            .flat_map(|i| {
+                i.alerts
+                    .iter()
+                    .chain(i.open.iter())
+                    .map(move |a| (*a, i.id))
+            })
             .collect();
         let newest = self
             .live

@@ -61,9 +61,16 @@ pub async fn status(State(served): State<Arc<Served>>) -> Json<Json_> {
     }))
 }
 
-/// Vital-sign rows as the API shows them (channels by name).
-pub fn vital_json(session: &Session, rows: &[VitalRow]) -> Json_ {
+/// Vital-sign rows as the API shows them (channels by name); `now`: rows of the
+/// present, which also carry each region's incidents and work orders (`management`,
+/// [`twin_core::state::orders::ManageRow`]).
+pub fn vital_json(session: &Session, rows: &[VitalRow], now: bool) -> Json_ {
     let store = session.store();
+    let manage = if now {
+        twin_core::state::orders::by_region(session.twin(), session.incidents(), session.orders())
+    } else {
+        Default::default()
+    };
     let rows: Vec<Json_> = rows
         .iter()
         .map(|r| {
@@ -78,7 +85,7 @@ pub fn vital_json(session: &Session, rows: &[VitalRow]) -> Json_ {
                     ))
                 })
                 .collect();
-            json!({
+            let mut v = json!({
                 "region": session.twin().get(r.region).map(|a| a.id.clone()),
                 "name": r.name,
                 "island": r.island,
@@ -87,7 +94,11 @@ pub fn vital_json(session: &Session, rows: &[VitalRow]) -> Json_ {
                 "offline": r.offline(),
                 "channels": channels,
                 "alerts": {"info": r.alerts[0], "warning": r.alerts[1], "critical": r.alerts[2]},
-            })
+            });
+            if now {
+                v["management"] = json!(manage.get(&r.region).cloned().unwrap_or_default());
+            }
+            v
         })
         .collect();
     Json_::Array(rows)
@@ -115,7 +126,8 @@ pub async fn vitals(
     };
     Ok(Json(json!({
         "at": at.unwrap_or(session.now()).as_millis(),
-        "rows": vital_json(&session, &rows),
+        // A district's processes each order their own incidents: no merged counts yet.
+        "rows": vital_json(&session, &rows, at.is_none() && served.district().is_none()),
     })))
 }
 

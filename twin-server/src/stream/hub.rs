@@ -367,7 +367,11 @@ fn one_tick(
         .collect();
     *last_event = newest;
     let (vitals, status) = if once_a_second {
-        let rows = vital_json(&session, &served.vital_rows(&session));
+        let rows = vital_json(
+            &session,
+            &served.vital_rows(&session),
+            served.district().is_none(),
+        );
         let text: Arc<str> = json!({"type": "vitals", "at": now, "rows": rows})
             .to_string()
             .into();

@@ -513,10 +513,14 @@ impl AlertEngine {
                 if self.watches.get(&key).is_some_and(|w| w.open.is_some()) {
                     continue;
                 }
-                raised.push((h, l.value));
+                raised.push((h, l.ts, l.value));
             }
-            for (h, value) in raised {
+            for (h, ts, value) in raised {
                 let e = self.raise(twin, ri, h, now, value);
+                // The last sample before the silence: only a newer one clears it.
+                if let Some(w) = self.watches.get_mut(&(ri as u16, h.0)) {
+                    w.last = Some((ts, value));
+                }
                 self.emit(e);
             }
         }
@@ -596,6 +600,31 @@ impl AlertEngine {
                 _ => None,
             };
             let key = (ri as u16, s.handle.0);
+            // A silence rule only clears on a sample (its raising is `tick`'s): no watch
+            // is kept for a sensor that is not silent. Keeping one per sample made
+            // silence rules on every sensor type cost 40% of the island's ingest.
+            if let Condition::Silent { after_ms } = rule.condition {
+                // Only a sample newer than the last one before the silence clears it
+                // (a redelivered old sample does not). Without that sample's time (an
+                // alert restored or kept over new rules), one from within the silence
+                // window before the alert was raised counts as new.
+                let raised_at = |id: u64| self.alerts.get(&id).map(|a| a.raised_at);
+                let since = self.watches.get(&key).and_then(|w| {
+                    let id = w.open?;
+                    Some(match w.last {
+                        Some((t, _)) => t,
+                        None => raised_at(id)?.add_ms(-after_ms),
+                    })
+                });
+                let open = match since {
+                    Some(t) if s.ts > t => self.watches.get_mut(&key).and_then(|w| w.open.take()),
+                    _ => None,
+                };
+                if let Some(e) = open.and_then(|id| self.clear_alert(id, s.ts)) {
+                    self.emit(e);
+                }
+                continue;
+            }
             let mut w = self.watches.get(&key).copied().unwrap_or_default();
             if w.last
                 .is_some_and(|(t, v)| s.ts < t || (s.ts == t && s.value == v))

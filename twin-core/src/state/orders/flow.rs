@@ -39,6 +39,8 @@ pub(super) fn step(
         Action::Dispatch | Action::Reopen if to == OrderState::Dispatched => {
             o.accept_due = times.map(accept);
             o.resolve_due = times.map(resolve);
+            // A fresh start: overdue again only if its new times pass.
+            o.overdue = false;
         }
         Action::Reassign | Action::Escalate => {
             o.accept_due = times.map(accept);
@@ -142,25 +144,32 @@ pub(super) fn escalate_due(
     }
 }
 
-/// Deadlines for a higher severity: each counted again from when it started, kept if
-/// already sooner.
-pub(super) fn tighten(o: &mut Order, times: ResponseTimes) {
+/// Deadlines for a higher severity: each counted again from when it started (never
+/// before `now`), kept if already sooner.
+pub(super) fn tighten(o: &mut Order, times: ResponseTimes, now: Timestamp) {
     let last_dispatch = o
         .history
         .iter()
         .rev()
         .find(|t| t.to == OrderState::Dispatched)
         .map(|t| t.at);
-    let first_dispatch = o
+    // The resolve time runs from the last dispatch, reopening or escalation for the
+    // resolve time (the step that last set it).
+    let resolve_from = o
         .history
         .iter()
         .rev()
-        .find(|t| matches!(t.action, Action::Dispatch | Action::Reopen))
+        .find(|t| {
+            matches!(
+                t.action,
+                Action::Dispatch | Action::Reopen | Action::Escalate
+            )
+        })
         .map(|t| t.at);
     if let (Some(due), Some(at)) = (o.accept_due, last_dispatch) {
-        o.accept_due = Some(due.min(after(at, times.accept_s)));
+        o.accept_due = Some(due.min(after(at, times.accept_s).max(now)));
     }
-    if let (Some(due), Some(at)) = (o.resolve_due, first_dispatch) {
-        o.resolve_due = Some(due.min(after(at, times.resolve_s)));
+    if let (Some(due), Some(at)) = (o.resolve_due, resolve_from) {
+        o.resolve_due = Some(due.min(after(at, times.resolve_s).max(now)));
     }
 }

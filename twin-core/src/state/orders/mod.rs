@@ -58,6 +58,7 @@
 
 mod flow;
 mod rules;
+mod summary;
 
 use std::collections::VecDeque;
 
@@ -67,6 +68,7 @@ pub use self::rules::{
     Assignment, DispatchRules, DispatchRulesError, DispatchSpec, Plan, ResponseTimes, Route,
     RouteQuery, Unit, UnitSpec,
 };
+pub use self::summary::{ManageRow, by_region, by_unit};
 use super::alert::Severity;
 use super::incident::{Incident, IncidentEvent, Incidents};
 use crate::time::Timestamp;
@@ -467,13 +469,13 @@ impl Orders {
                 }
                 IncidentEvent::Grew(id) | IncidentEvent::Quiet(id) => {
                     if let Some(inc) = incidents.get(*id) {
-                        self.follow(twin, inc);
+                        self.follow(twin, inc, now);
                     }
                 }
                 IncidentEvent::Reopened(id) => {
                     if let Some(inc) = incidents.get(*id) {
-                        self.follow(twin, inc);
-                        self.recur(inc, now, &mut out);
+                        self.follow(twin, inc, now);
+                        self.recur(twin, inc, now, &mut out);
                     }
                 }
                 IncidentEvent::Closed(id) => {
@@ -520,30 +522,18 @@ impl Orders {
             }
             (false, None) => None,
         };
-        let times = self.get(id).map(|o| self.rules.response(o.severity));
-        let Some(times) = times else {
+        let Some(current) = self.get(id) else {
             return Err(OrderError::Unknown(id));
         };
-        // A reopened closed order comes back to the live list.
-        if let Some(k) = self.closed.iter().position(|o| o.id == id) {
-            if action != Action::Reopen {
-                let state = self.closed[k].state;
-                return Err(illegal(next_state(state, action, false).unwrap_err()));
-            }
-            if let Some(o) = self.closed.remove(k) {
-                self.live.push(o);
-            }
-        }
-        let Some(order) = self.live.iter_mut().find(|o| o.id == id) else {
-            return Err(OrderError::Unknown(id));
-        };
-        if order.history.len() >= MAX_HISTORY {
+        let times = self.rules.response(current.severity);
+        // Every check before anything moves: a refused step changes nothing.
+        if current.history.len() >= MAX_HISTORY {
             return Err(illegal(format!(
                 "it holds {MAX_HISTORY} steps, the most an order keeps; open a new one"
             )));
         }
         if action == Action::Verify
-            && order
+            && current
                 .history
                 .iter()
                 .rev()
@@ -554,7 +544,22 @@ impl Orders {
                 "{by} resolved it; someone else verifies it"
             )));
         }
-        let to = next_state(order.state, action, false).map_err(illegal)?;
+        if action == Action::Reassign && unit.as_ref().map(|u| u.id.as_str()) == current.unit_id() {
+            return Err(illegal(format!(
+                "{} holds it already",
+                current.unit_id().unwrap_or("that unit")
+            )));
+        }
+        let to = next_state(current.state, action, false).map_err(illegal)?;
+        // A reopened closed order comes back to the live list.
+        if let Some(k) = self.closed.iter().position(|o| o.id == id)
+            && let Some(o) = self.closed.remove(k)
+        {
+            self.live.push(o);
+        }
+        let Some(order) = self.live.iter_mut().find(|o| o.id == id) else {
+            return Err(OrderError::Unknown(id));
+        };
         let mut out = Vec::new();
         flow::step(order, action, to, by, unit, note, now, times, &mut out);
         self.retire();
@@ -588,6 +593,56 @@ impl Orders {
             .max()
             .unwrap_or(0);
         self.next_id = saved.next_id.max(newest + 1);
+    }
+
+    /// Routes the orders still waiting for a unit (made while no route matched, or
+    /// before there were rules) by the current rules, as the system.
+    pub fn dispatch_waiting(
+        &mut self,
+        twin: &Twin,
+        incidents: &Incidents,
+        now: Timestamp,
+    ) -> Vec<OrderEvent> {
+        let mut out = Vec::new();
+        for o in self.live.iter_mut().filter(|o| o.state == OrderState::New) {
+            let Some(inc) = incidents.get(o.incident) else {
+                continue;
+            };
+            let towns = town_list(twin, inc);
+            let Some(a) = self.rules.route(&RouteQuery {
+                family: &inc.family,
+                towns: &towns,
+            }) else {
+                continue;
+            };
+            o.chain = a.chain;
+            if o.plan.is_none() {
+                o.plan = a.plan.clone();
+                o.checklist = a
+                    .plan
+                    .as_deref()
+                    .and_then(|p| self.rules.plan(p))
+                    .map(|p| p.steps.iter().map(|s| (s.clone(), false)).collect())
+                    .unwrap_or_default();
+            }
+            let times = self.rules.response(o.severity);
+            let note = format!(
+                "{} incident {} routed by the dispatch rules",
+                inc.family, inc.id
+            );
+            flow::step(
+                o,
+                Action::Dispatch,
+                OrderState::Dispatched,
+                SYSTEM,
+                Some(a.unit),
+                &note,
+                now,
+                times,
+                &mut out,
+            );
+        }
+        out
     }
 
     /// Moves closed orders from the live list to the kept ones.
@@ -669,7 +724,7 @@ impl Orders {
 
     /// Severity and towns follow the incident (a higher severity shortens the
     /// deadlines still to come).
-    fn follow(&mut self, twin: &Twin, inc: &Incident) {
+    fn follow(&mut self, twin: &Twin, inc: &Incident, now: Timestamp) {
         let Some(o) = self.live.iter_mut().find(|o| o.incident == inc.id) else {
             return;
         };
@@ -677,18 +732,20 @@ impl Orders {
         if inc.severity > o.severity {
             o.severity = inc.severity;
             if let Some(times) = self.rules.response(o.severity) {
-                flow::tighten(o, times);
+                flow::tighten(o, times, now);
             }
         }
     }
 
-    fn recur(&mut self, inc: &Incident, now: Timestamp, out: &mut Vec<OrderEvent>) {
+    fn recur(&mut self, twin: &Twin, inc: &Incident, now: Timestamp, out: &mut Vec<OrderEvent>) {
         if let Some(k) = self.closed.iter().position(|o| o.incident == inc.id)
             && let Some(o) = self.closed.remove(k)
         {
             self.live.push(o);
         }
         let Some(o) = self.live.iter_mut().find(|o| o.incident == inc.id) else {
+            // Its order is no longer kept: the recurrence gets a new one.
+            self.create(twin, inc, now, out);
             return;
         };
         if matches!(

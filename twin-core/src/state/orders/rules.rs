@@ -120,7 +120,8 @@ pub struct RouteQuery<'a> {
 }
 
 impl DispatchRules {
-    /// No rules: orders are made but dispatched by hand, with no deadlines.
+    /// No rules: orders are made and wait, new, with no unit and no deadlines, until
+    /// rules are set ([`crate::Session::set_dispatch_rules`] routes them then).
     pub fn none() -> DispatchRules {
         DispatchRules { spec: None }
     }
