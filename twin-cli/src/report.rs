@@ -159,11 +159,8 @@ pub fn to_json(live: &Session, c: &Counters, towns: Option<&[Handle]>, now_ms: i
     })
 }
 
-/// Metres around an incident's assets its footprint reaches.
-pub const FOOTPRINT_BUFFER_M: f64 = 200.0;
-
-/// The kinds an incident's footprint counts as affected.
-pub const AFFECTED_KINDS: &str = "building,road,ev_charger,farm_field,station_5g";
+// The footprint and the affected kinds of an incident, as the API gives them.
+use twin_server::api::manage::{AFFECTED_KINDS, FOOTPRINT_BUFFER_M};
 
 /// The incidents (live and closed), each with its towns, alerts, severity, state,
 /// times and the assets its footprint covers by kind.

@@ -545,6 +545,16 @@ fn a_step_at_the_deadline_is_in_time_and_reassigning_to_the_holder_is_refused() 
         refused.to_string().contains("holds it already"),
         "{refused}"
     );
+    // `{town}` stands for towns only.
+    let gauge = StepRequest {
+        unit: Some("water/WL1"),
+        ..same
+    };
+    let refused = live.act_on_order(id, &gauge).unwrap_err();
+    assert!(
+        refused.to_string().contains("no unit `water/WL1`"),
+        "{refused}"
+    );
     let other = StepRequest {
         unit: Some("district-centre"),
         ..same

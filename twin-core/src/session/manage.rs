@@ -86,13 +86,16 @@ impl Session {
         let due = self.orders.tick(self.now.add_ms(-1));
         self.queue_orders(due);
         let twin = &self.twin;
+        // Only a town stands for `{town}` in a unit's id.
         let names = |id: &str| {
-            twin.get_by_id(id).map(|t| {
-                t.name_zh
-                    .clone()
-                    .or_else(|| t.name_en.clone())
-                    .unwrap_or_else(|| t.id.clone())
-            })
+            twin.get_by_id(id)
+                .filter(|t| t.kind == crate::AssetKind::Town)
+                .map(|t| {
+                    t.name_zh
+                        .clone()
+                        .or_else(|| t.name_en.clone())
+                        .unwrap_or_else(|| t.id.clone())
+                })
         };
         let events = self.orders.act(order, request, self.now, &names)?;
         self.queue_orders(events.clone());

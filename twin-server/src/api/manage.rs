@@ -65,6 +65,26 @@ fn which(q: &ListQuery) -> Result<(bool, bool, usize), ApiError> {
     Ok((live, closed, limit))
 }
 
+/// The live and/or closed items a list query asks for, newest (highest id) first.
+fn pick<'a, T>(
+    q: &ListQuery,
+    live: &'a [T],
+    closed: impl Iterator<Item = &'a T>,
+    id: impl Fn(&T) -> u64,
+) -> Result<Vec<&'a T>, ApiError> {
+    let (with_live, with_closed, limit) = which(q)?;
+    let mut list: Vec<&T> = Vec::new();
+    if with_live {
+        list.extend(live);
+    }
+    if with_closed {
+        list.extend(closed);
+    }
+    list.sort_by_key(|t| std::cmp::Reverse(id(t)));
+    list.truncate(limit);
+    Ok(list)
+}
+
 /// An incident as the API shows it; `detail` adds its footprint (GeoJSON, WGS84) and
 /// what it covers.
 pub fn incident_json(s: &Session, i: &Incident, detail: bool) -> Json_ {
@@ -124,18 +144,9 @@ pub async fn incidents(
     q: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<Json_>, ApiError> {
     let Query(q) = q?;
-    let (live, closed, limit) = which(&q)?;
     let s = served.read();
     let book = s.incidents();
-    let mut list: Vec<&Incident> = Vec::new();
-    if live {
-        list.extend(book.live());
-    }
-    if closed {
-        list.extend(book.closed());
-    }
-    list.sort_by_key(|i| std::cmp::Reverse(i.id));
-    list.truncate(limit);
+    let list = pick(&q, book.live(), book.closed(), |i| i.id)?;
     let out: Vec<Json_> = list.iter().map(|i| incident_json(&s, i, false)).collect();
     Ok(Json(json!({"count": out.len(), "incidents": out})))
 }
@@ -160,18 +171,9 @@ pub async fn orders(
     q: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<Json_>, ApiError> {
     let Query(q) = q?;
-    let (live, closed, limit) = which(&q)?;
     let s = served.read();
     let book = s.orders();
-    let mut list: Vec<&Order> = Vec::new();
-    if live {
-        list.extend(book.live());
-    }
-    if closed {
-        list.extend(book.closed());
-    }
-    list.sort_by_key(|o| std::cmp::Reverse(o.id));
-    list.truncate(limit);
+    let list = pick(&q, book.live(), book.closed(), |o| o.id)?;
     let out: Vec<Json_> = list.iter().map(|o| order_json(o)).collect();
     Ok(Json(json!({
         "count": out.len(),

@@ -605,42 +605,9 @@ impl Orders {
     ) -> Vec<OrderEvent> {
         let mut out = Vec::new();
         for o in self.live.iter_mut().filter(|o| o.state == OrderState::New) {
-            let Some(inc) = incidents.get(o.incident) else {
-                continue;
-            };
-            let towns = town_list(twin, inc);
-            let Some(a) = self.rules.route(&RouteQuery {
-                family: &inc.family,
-                towns: &towns,
-            }) else {
-                continue;
-            };
-            o.chain = a.chain;
-            if o.plan.is_none() {
-                o.plan = a.plan.clone();
-                o.checklist = a
-                    .plan
-                    .as_deref()
-                    .and_then(|p| self.rules.plan(p))
-                    .map(|p| p.steps.iter().map(|s| (s.clone(), false)).collect())
-                    .unwrap_or_default();
+            if let Some(inc) = incidents.get(o.incident) {
+                route(&self.rules, o, inc, &town_list(twin, inc), now, &mut out);
             }
-            let times = self.rules.response(o.severity);
-            let note = format!(
-                "{} incident {} routed by the dispatch rules",
-                inc.family, inc.id
-            );
-            flow::step(
-                o,
-                Action::Dispatch,
-                OrderState::Dispatched,
-                SYSTEM,
-                Some(a.unit),
-                &note,
-                now,
-                times,
-                &mut out,
-            );
         }
         out
     }
@@ -665,27 +632,17 @@ impl Orders {
         let towns = town_list(twin, inc);
         let id = self.next_id.max(1);
         self.next_id = id + 1;
-        let assignment = self.rules.route(&RouteQuery {
-            family: &inc.family,
-            towns: &towns,
-        });
-        let plan = assignment.as_ref().and_then(|a| a.plan.clone());
-        let checklist = plan
-            .as_deref()
-            .and_then(|p| self.rules.plan(p))
-            .map(|p| p.steps.iter().map(|s| (s.clone(), false)).collect())
-            .unwrap_or_default();
         let mut order = Order {
             id,
             incident: inc.id,
             family: inc.family.clone(),
-            towns: towns.into_iter().map(|(id, _)| id).collect(),
+            towns: towns.iter().map(|(id, _)| id.clone()).collect(),
             severity: inc.severity,
             state: OrderState::New,
             unit: None,
             chain: Vec::new(),
-            plan,
-            checklist,
+            plan: None,
+            checklist: Vec::new(),
             created_at: now,
             accepted_at: None,
             resolved_at: None,
@@ -700,25 +657,7 @@ impl Orders {
             order: id,
             incident: inc.id,
         });
-        if let Some(a) = assignment {
-            order.chain = a.chain;
-            let times = self.rules.response(order.severity);
-            let note = format!(
-                "{} incident {} routed by the dispatch rules",
-                inc.family, inc.id
-            );
-            flow::step(
-                &mut order,
-                Action::Dispatch,
-                OrderState::Dispatched,
-                SYSTEM,
-                Some(a.unit),
-                &note,
-                now,
-                times,
-                out,
-            );
-        }
+        route(&self.rules, &mut order, inc, &towns, now, out);
         self.live.push(order);
     }
 
@@ -819,6 +758,48 @@ impl Orders {
         }
         self.retire();
     }
+}
+
+/// Dispatches a new order by the rules' route for its incident, with the route's
+/// escalation chain and plan, as the system; a no-op when no route matches.
+fn route(
+    rules: &DispatchRules,
+    o: &mut Order,
+    inc: &Incident,
+    towns: &[(String, String)],
+    now: Timestamp,
+    out: &mut Vec<OrderEvent>,
+) {
+    let Some(a) = rules.route(&RouteQuery {
+        family: &inc.family,
+        towns,
+    }) else {
+        return;
+    };
+    o.chain = a.chain;
+    o.checklist = a
+        .plan
+        .as_deref()
+        .and_then(|p| rules.plan(p))
+        .map(|p| p.steps.iter().map(|s| (s.clone(), false)).collect())
+        .unwrap_or_default();
+    o.plan = a.plan;
+    let times = rules.response(o.severity);
+    let note = format!(
+        "{} incident {} routed by the dispatch rules",
+        inc.family, inc.id
+    );
+    flow::step(
+        o,
+        Action::Dispatch,
+        OrderState::Dispatched,
+        SYSTEM,
+        Some(a.unit),
+        &note,
+        now,
+        times,
+        out,
+    );
 }
 
 /// An incident's towns: asset id and name (Chinese and English where known).
