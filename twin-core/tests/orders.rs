@@ -567,3 +567,32 @@ fn a_step_at_the_deadline_is_in_time_and_reassigning_to_the_holder_is_refused() 
     );
     assert_eq!(o.history.last().unwrap().by, "zhang");
 }
+
+#[test]
+fn a_flapping_incident_does_not_grow_one_order_without_bound() {
+    use twin_core::state::orders::MAX_HISTORY;
+    let (mut live, ch) = session();
+    let mut t = T0;
+    let mut first = None;
+    // Up, down, quiet past its period, up again within the reopen period: each cycle
+    // reopens the same incident and adds steps to its order, until the order is full.
+    for _ in 0..3000 {
+        level(&mut live, ch, "WL1", 4.5, t);
+        first.get_or_insert(live.orders().live()[0].id);
+        level(&mut live, ch, "WL1", 3.0, t + S);
+        t += 700 * S;
+        live.tick(ts(t));
+        live.drain_order_events(usize::MAX);
+        live.drain_incident_events(usize::MAX);
+    }
+    let first = live.orders().get(first.unwrap()).unwrap();
+    assert!(
+        (MAX_HISTORY..MAX_HISTORY + 16).contains(&first.history.len()),
+        "{} steps",
+        first.history.len()
+    );
+    assert_eq!(first.state, OrderState::Closed);
+    let newest = live.orders().closed().last().unwrap();
+    assert_ne!(newest.id, first.id, "later cycles went to a new order");
+    assert_eq!(newest.incident, first.incident, "of the same incident");
+}

@@ -80,8 +80,8 @@ pub const SYSTEM: &str = "system";
 /// Closed orders kept (older ones are dropped first).
 pub const MAX_CLOSED_ORDERS: usize = 1000;
 
-/// The most transitions one order holds; past it, people's steps are refused (the
-/// system still closes it).
+/// The most transitions one order holds; past it, people's steps are refused, the
+/// system still closes it, and a recurrence of its incident gets a new order.
 pub const MAX_HISTORY: usize = 10_000;
 
 /// Where an order is in its life.
@@ -677,7 +677,13 @@ impl Orders {
     }
 
     fn recur(&mut self, twin: &Twin, inc: &Incident, now: Timestamp, out: &mut Vec<OrderEvent>) {
-        if let Some(k) = self.closed.iter().position(|o| o.incident == inc.id)
+        // A closed order comes back, unless its history is full: then the recurrence
+        // gets a new order (a flapping incident must not grow one without bound).
+        let full = |o: &Order| o.history.len() >= MAX_HISTORY;
+        if let Some(k) = self
+            .closed
+            .iter()
+            .position(|o| o.incident == inc.id && !full(o))
             && let Some(o) = self.closed.remove(k)
         {
             self.live.push(o);
