@@ -482,19 +482,23 @@ impl Incidents {
     }
 
     fn cleared(&mut self, a: &Alert) -> Option<IncidentEvent> {
-        let id = *self.by_alert.get(&a.id)?;
+        self.clear_alert(a.id, a.cleared_at.unwrap_or(a.raised_at))
+    }
+
+    /// Alert `alert` of an incident is no longer open since `at`.
+    fn clear_alert(&mut self, alert: u64, at: Timestamp) -> Option<IncidentEvent> {
+        let id = *self.by_alert.get(&alert)?;
         let inc = self.live.iter_mut().find(|i| i.id == id)?;
-        if !inc.open.remove(&a.id) {
+        if !inc.open.remove(&alert) {
             return None;
         }
-        if let Some(sev) = inc.severities.remove(&a.id) {
+        if let Some(sev) = inc.severities.remove(&alert) {
             inc.open_by_severity[sev.index()] -= 1;
         }
         if inc.open.is_empty() {
             inc.state = IncidentState::Quiet;
             // Never before it started (a restored alert may carry an older time).
-            let at = a.cleared_at.unwrap_or(a.raised_at).max(inc.start);
-            inc.end = Some(at);
+            inc.end = Some(at.max(inc.start));
             inc.severity = inc.max_severity;
             Some(IncidentEvent::Quiet(id))
         } else {
@@ -521,26 +525,7 @@ impl Incidents {
             .filter(|a| !open_ids.contains(a))
             .collect();
         for id in gone {
-            let Some(&inc_id) = self.by_alert.get(&id) else {
-                continue;
-            };
-            let Some(inc) = self.live.iter().find(|i| i.id == inc_id) else {
-                continue;
-            };
-            let stub = Alert {
-                id,
-                rule: String::new(),
-                asset: inc.assets.first().copied().unwrap_or(Handle(0)),
-                asset_id: String::new(),
-                town: None,
-                severity: Severity::Info,
-                raised_at: now,
-                value: f64::NAN,
-                state: super::alert::AlertState::Cleared,
-                acknowledged_at: None,
-                cleared_at: Some(now),
-            };
-            out.extend(self.cleared(&stub));
+            out.extend(self.clear_alert(id, now));
         }
         for a in open {
             match self.by_alert.get(&a.id) {
