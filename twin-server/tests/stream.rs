@@ -704,3 +704,151 @@ fn a_named_overlay_colours_the_same_assets_its_own_way() {
     assert_eq!(seen.overlay_of[&g.0], 1);
     server.stop();
 }
+
+#[test]
+fn incidents_and_orders_stream_to_their_towns_and_steps_go_through_the_stream() {
+    let s = session();
+    let f: KindFilter = "sensor:charger_power".parse().unwrap();
+    let (ch, charger) = s
+        .twin()
+        .iter()
+        .find(|(_, a)| f.matches(&a.kind))
+        .map(|(h, a)| (h, a.id.clone()))
+        .unwrap();
+    let town = s.twin().town_of(ch).unwrap();
+    let town_id = s.twin().get(town).unwrap().id.clone();
+    let other_town = {
+        let t: KindFilter = "town".parse().unwrap();
+        s.twin()
+            .iter()
+            .find(|(h, a)| t.matches(&a.kind) && *h != town)
+            .map(|(_, a)| a.id.clone())
+            .unwrap()
+    };
+    let (feed, tx) = driven();
+    let server = start(s, Limits::default(), feed);
+    let mut screens = Vec::new();
+    for (token, towns) in [
+        (VIEWER, json!(null)),
+        (OPERATOR, json!([town_id])),
+        (VIEWER, json!([other_town])),
+    ] {
+        let (mut ws, _) = connect(server.addr(), Some(token), "twin.v1", "").unwrap();
+        let mut seen = Seen::default();
+        let mut sub = json!({"type": "subscribe", "kinds": ["town"]});
+        if !towns.is_null() {
+            sub["towns"] = towns;
+        }
+        send(&mut ws, sub);
+        // The snapshot holds the (empty) management lists after the open alerts.
+        assert!(seen.read_until(&mut ws, Duration::from_secs(10), |s| {
+            !s.of_type("manage").is_empty()
+        }));
+        let m = seen.of_type("manage")[0];
+        assert_eq!(
+            (m["open_incidents"].clone(), m["open_orders"].clone()),
+            (json!(0), json!(0))
+        );
+        screens.push((ws, seen));
+    }
+
+    // A charger fault: one incident and its order, dispatched by the island's rules.
+    tx.send(reading(
+        &charger,
+        "charger",
+        wall_ms(),
+        V::Text("fault".into()),
+    ))
+    .unwrap();
+    let order_state = |s: &Seen| {
+        s.of_type("order")
+            .last()
+            .map(|o| o["order"]["state"].as_str().unwrap_or("").to_string())
+    };
+    for (ws, seen) in screens.iter_mut().take(2) {
+        assert!(seen.read_until(ws, Duration::from_secs(8), |s| {
+            order_state(s).as_deref() == Some("dispatched")
+        }));
+        let inc = seen.of_type("incident");
+        assert_eq!(inc[0]["events"][0], "opened", "{}", inc[0]);
+        assert_eq!(inc[0]["incident"]["towns"], json!([town_id]));
+        assert_eq!(inc[0]["incident"]["severity"], "warning");
+        // One message per order per tick, its events in order: created, then dispatched.
+        let events: Vec<Value> = seen
+            .of_type("order")
+            .iter()
+            .flat_map(|o| o["events"].as_array().unwrap().clone())
+            .collect();
+        assert_eq!(events[0]["event"], "created");
+        assert_eq!(events[1]["transition"]["action"], "dispatch", "{events:?}");
+    }
+    let order = screens[0].1.of_type("order")[0]["order"]["id"]
+        .as_u64()
+        .unwrap();
+
+    // The viewer may not accept; the operator may, and the other screens see it.
+    let (ws, seen) = &mut screens[0];
+    send(
+        ws,
+        json!({"type": "step", "req": 7, "order": order, "action": "accept"}),
+    );
+    assert!(seen.read_until(ws, Duration::from_secs(5), |s| {
+        !s.of_type("error").is_empty()
+    }));
+    assert_eq!(seen.of_type("error")[0]["status"], 403);
+    let (ws, seen) = &mut screens[1];
+    send(
+        ws,
+        json!({"type": "step", "req": 8, "order": order, "action": "resolve"}),
+    );
+    assert!(seen.read_until(ws, Duration::from_secs(5), |s| {
+        !s.of_type("error").is_empty()
+    }));
+    let e = seen.of_type("error")[0];
+    assert_eq!(
+        (e["req"].clone(), e["status"].clone()),
+        (json!(8), json!(409)),
+        "{e}"
+    );
+    send(
+        ws,
+        json!({"type": "step", "req": 9, "order": order, "action": "accept", "note": "on the way"}),
+    );
+    assert!(seen.read_until(ws, Duration::from_secs(5), |s| {
+        !s.of_type("step_result").is_empty()
+    }));
+    let r = seen.of_type("step_result")[0];
+    assert_eq!(r["req"], 9);
+    assert_eq!(r["order"]["state"], "accepted");
+    let (ws, seen) = &mut screens[0];
+    assert!(seen.read_until(ws, Duration::from_secs(5), |s| {
+        order_state(s).as_deref() == Some("accepted")
+    }));
+    let last = seen.of_type("order").last().unwrap()["order"]["history"]
+        .as_array()
+        .unwrap()
+        .last()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (last["by"].clone(), last["note"].clone()),
+        (json!("duty"), json!("on the way"))
+    );
+
+    // The screen of another town saw none of it.
+    let (ws, seen) = &mut screens[2];
+    seen.read_until(ws, Duration::from_millis(1500), |_| false);
+    assert!(seen.of_type("incident").is_empty() && seen.of_type("order").is_empty());
+    // A reconnecting screen gets the open incident and order in its snapshot.
+    let (mut ws, _) = connect(server.addr(), Some(VIEWER), "twin.v1", "").unwrap();
+    let mut seen = Seen::default();
+    send(&mut ws, json!({"type": "subscribe", "kinds": ["town"]}));
+    assert!(seen.read_until(&mut ws, Duration::from_secs(10), |s| {
+        !s.of_type("manage").is_empty()
+    }));
+    let m = seen.of_type("manage")[0];
+    assert_eq!(m["orders"][0]["id"], order);
+    assert_eq!(m["orders"][0]["state"], "accepted");
+    assert_eq!(m["incidents"][0]["order"], order);
+    server.stop();
+}

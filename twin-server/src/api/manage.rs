@@ -220,7 +220,25 @@ pub async fn step(
     body: Bytes,
 ) -> Result<Json<Json_>, ApiError> {
     let Path((id, name)) = path?;
-    let action = Action::parse(&name).ok_or_else(|| {
+    let body: StepBody = if body.iter().all(u8::is_ascii_whitespace) {
+        StepBody::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::bad(format!("body: {e}")))?
+    };
+    take_step(&served, &caller, id, &name, &body).map(Json)
+}
+
+/// Takes step `name` on order `id` as `caller`: the order as it is after it, or 400,
+/// 403, 404 or 409 with the reason. The HTTP route and the live stream's `step`
+/// message both come here, so both check and log alike.
+pub fn take_step(
+    served: &Served,
+    caller: &Caller,
+    id: u64,
+    name: &str,
+    body: &StepBody,
+) -> Result<Json_, ApiError> {
+    let action = Action::parse(name).ok_or_else(|| {
         let names: Vec<&str> = Action::ALL.iter().map(|a| a.as_str()).collect();
         ApiError::not_found(format!("no step `{name}` (steps: {})", names.join(", ")))
     })?;
@@ -230,12 +248,7 @@ pub async fn step(
             "only the system escalates (when a response time passes)",
         ));
     }
-    require(&served, &caller, role_for(action))?;
-    let body: StepBody = if body.iter().all(u8::is_ascii_whitespace) {
-        StepBody::default()
-    } else {
-        serde_json::from_slice(&body).map_err(|e| ApiError::bad(format!("body: {e}")))?
-    };
+    require(served, caller, role_for(action))?;
     if body.note.chars().count() > MAX_NOTE_CHARS {
         return Err(ApiError::bad(format!(
             "`note`: longer than {MAX_NOTE_CHARS} characters"
@@ -258,7 +271,7 @@ pub async fn step(
                 action.as_str(),
                 caller.name
             );
-            Ok(Json(v))
+            Ok(v)
         }
         Err(OrderError::Unknown(_)) => Err(ApiError::not_found(format!("no order {id}"))),
         Err(e @ OrderError::Illegal { .. }) => {

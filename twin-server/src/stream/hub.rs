@@ -138,8 +138,10 @@ pub struct Tick {
     pub colors: Vec<Vec<Range<u32>>>,
     /// New alert events, in order.
     pub events: Vec<TickEvent>,
-    /// Alert events were lost between ticks (more than the log keeps): clients resync
-    /// their open alerts.
+    /// One message per incident and order that changed (see [`super::manage`]).
+    pub manage: Vec<super::manage::ManageMessage>,
+    /// Alert events, or incident and order changes, were lost between ticks (more
+    /// than the queues keep): clients resync their open alerts, incidents and orders.
     pub events_lost: bool,
     /// The `vitals` message, when the rows changed (at most once a second).
     pub vitals: Option<Arc<str>>,
@@ -246,6 +248,7 @@ pub struct Producer {
     seq: u64,
     per_second: u64,
     last_event: u64,
+    last_manage_dropped: u64,
     last_vitals: Option<Arc<str>>,
     /// The samples counter over the last five seconds: the feed applies a second at a
     /// time on its own beat, so a one-second window would alias to 0 or twice the rate.
@@ -260,6 +263,7 @@ impl Producer {
             seq: 0,
             per_second: (Duration::from_secs(1).as_millis() / tick).max(1) as u64,
             last_event: 0,
+            last_manage_dropped: 0,
             last_vitals: None,
             last_samples: VecDeque::from([(
                 served.counters.samples.load(Ordering::Relaxed),
@@ -279,6 +283,7 @@ impl Producer {
             self.seq,
             once_a_second,
             &mut self.last_event,
+            &mut self.last_manage_dropped,
             &mut self.last_vitals,
             &mut self.last_samples,
         );
@@ -305,6 +310,7 @@ fn one_tick(
     seq: u64,
     once_a_second: bool,
     last_event: &mut u64,
+    last_manage_dropped: &mut u64,
     last_vitals: &mut Option<Arc<str>>,
     last_samples: &mut VecDeque<(u64, Instant)>,
 ) -> Tick {
@@ -313,7 +319,14 @@ fn one_tick(
     // The events since the last tick: their highlights go to the named overlays now,
     // their messages to the clients below.
     let (list, newest) = served.events_after(*last_event, usize::MAX);
+    let mut incident_events = Vec::new();
+    let mut order_events = Vec::new();
+    let mut manage_dropped = 0;
     let (generation, now, values, colors) = served.write_with(|s| {
+        // Taken every tick (the queues are bounded), sent only outside district mode.
+        incident_events = s.drain_incident_events(usize::MAX);
+        order_events = s.drain_order_events(usize::MAX);
+        manage_dropped = s.manage_events_dropped();
         let r = s.refresh();
         let mut m = hub.mirror.write().unwrap_or_else(PoisonError::into_inner);
         let n = s.twin().handle_capacity() as u32;
@@ -348,8 +361,15 @@ fn one_tick(
         .refresh_us
         .fetch_add(started.elapsed().as_micros() as u64, Ordering::Relaxed);
 
-    let events_lost = list.first().is_some_and(|e| e.seq > *last_event + 1);
+    let manage_lost = manage_dropped > *last_manage_dropped;
+    *last_manage_dropped = manage_dropped;
+    let events_lost = list.first().is_some_and(|e| e.seq > *last_event + 1) || manage_lost;
     let session = served.read();
+    let manage = if served.district().is_none() {
+        super::manage::messages(&session, &incident_events, &order_events)
+    } else {
+        Vec::new()
+    };
     let events = list
         .iter()
         .map(|e| {
@@ -416,6 +436,7 @@ fn one_tick(
         values,
         colors,
         events,
+        manage,
         events_lost,
         vitals,
         status,

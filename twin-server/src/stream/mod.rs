@@ -28,6 +28,7 @@
 
 pub mod frame;
 pub mod hub;
+pub mod manage;
 pub mod sub;
 
 use std::collections::VecDeque;
@@ -48,6 +49,7 @@ use tokio::sync::{broadcast, mpsc};
 
 use crate::api::error::ApiError;
 use crate::api::live::{acknowledge_alert, alert_json};
+use crate::api::manage::{StepBody, take_step};
 use crate::auth::Caller;
 use crate::state::Served;
 use frame::{Bits, Framer};
@@ -214,6 +216,12 @@ enum Cmd {
         req: Option<u64>,
         alert: u64,
     },
+    Step {
+        req: Option<u64>,
+        order: u64,
+        action: String,
+        body: StepBody,
+    },
     Ping {
         req: Option<u64>,
     },
@@ -239,6 +247,14 @@ struct Envelope {
     req: Option<u64>,
     #[serde(default)]
     alert: Option<u64>,
+    #[serde(default)]
+    order: Option<u64>,
+    #[serde(default)]
+    action: Option<String>,
+    #[serde(default)]
+    note: Option<String>,
+    #[serde(default)]
+    unit: Option<String>,
 }
 
 /// Aborts the reader task when the connection ends, however it ends.
@@ -370,9 +386,21 @@ fn parse(text: &str) -> Cmd {
             },
             None => bad("`ack` needs `alert`, the alert's id".into()),
         },
+        "step" => match (env.order, env.action) {
+            (Some(order), Some(action)) => Cmd::Step {
+                req: env.req,
+                order,
+                action,
+                body: StepBody {
+                    note: env.note.unwrap_or_default(),
+                    unit: env.unit,
+                },
+            },
+            _ => bad("`step` needs `order` (the order's id) and `action`".into()),
+        },
         "ping" => Cmd::Ping { req: env.req },
         other => bad(format!(
-            "unknown message type `{other}` (subscribe, ack, ping)"
+            "unknown message type `{other}` (subscribe, ack, step, ping)"
         )),
     }
 }
@@ -597,6 +625,20 @@ impl Client {
                     Err(e) => error_text(req, e.status.as_u16(), &e.reason, false),
                 });
             }
+            Cmd::Step {
+                req,
+                order,
+                action,
+                body,
+            } => {
+                let text = tokio::task::block_in_place(|| {
+                    take_step(served, caller, order, &action, &body)
+                });
+                self.replies.push_back(match text {
+                    Ok(o) => json!({"type": "step_result", "req": req, "order": o}).to_string(),
+                    Err(e) => error_text(req, e.status.as_u16(), &e.reason, false),
+                });
+            }
             Cmd::Ping { req } => self
                 .replies
                 .push_back(json!({"type": "pong", "req": req}).to_string()),
@@ -754,6 +796,11 @@ impl Client {
             }
             self.events.push_back(e.text.clone());
         }
+        for m in &tick.manage {
+            if m.passes(r.towns.as_ref()) {
+                self.events.push_back(m.text.clone());
+            }
+        }
         if self.events.len() > served.stream.limits.events_queued {
             self.events.clear();
             self.alerts_due = true;
@@ -764,8 +811,9 @@ impl Client {
     }
 
     /// The `alerts` message: the open alerts of the subscribed towns, and the newest
-    /// event number they include.
-    fn alerts(&mut self, served: &Served) -> String {
+    /// event number they include; then, outside district mode, the `manage` message of
+    /// the same towns.
+    fn alerts(&mut self, served: &Served) -> Vec<String> {
         // The session first, then the log: events are numbered under the session's
         // write lock, so every event up to `last` is in this state and none after.
         let s = served.read();
@@ -779,7 +827,11 @@ impl Client {
             .collect();
         self.events_seen = last;
         self.events.clear();
-        json!({"type": "alerts", "last_seq": last, "open": open}).to_string()
+        let mut out = vec![json!({"type": "alerts", "last_seq": last, "open": open}).to_string()];
+        if served.district().is_none() {
+            out.push(manage::snapshot(&s, towns));
+        }
+        out
     }
 
     /// Sends one round: control replies, alerts, events, vitals, status, then frames
@@ -803,7 +855,7 @@ impl Client {
         if self.alerts_due && self.sub.is_some() {
             self.alerts_due = false;
             let text = self.alerts(served);
-            texts.push(text);
+            texts.extend(text);
         }
         let mut shared: Vec<Arc<str>> = self.events.drain(..).collect();
         if let Some(v) = self.vitals.take() {
