@@ -15,6 +15,7 @@ import { SimFeed, MqttFeed } from "./feed.js";
 import { ServedFeed } from "./served.js";
 import { VitalsPanel } from "./panels/vitals.js";
 import { AlertsPanel } from "./panels/alerts.js";
+import { IncidentsPanel } from "./panels/incidents.js";
 import { InspectorPanel } from "./panels/inspector.js";
 import { LayersPanel } from "./panels/layers.js";
 import { ReplayControl } from "./panels/replay.js";
@@ -163,6 +164,13 @@ function wireSources(twin) {
       onEvent: (f) => alertListeners.push(f),
     };
     app.vitalsSource = (f) => vitalsListeners.push(f);
+    app.manageSource = {
+      incidents: () => app.feed.incidentList(),
+      orders: () => app.feed.orderList(),
+      detail: (id) => app.feed.incidentDetail(id),
+      step: (id, action, opts) => app.feed.stepOrder(id, action, opts),
+      role: () => app.feed.caller?.role ?? "viewer",
+    };
   } else {
     app.alertSource = {
       open: () => twin.openAlerts(),
@@ -170,6 +178,14 @@ function wireSources(twin) {
       onEvent: (f) => twin.onAlert(f),
     };
     app.vitalsSource = (f) => twin.onVitalSigns(f, 1000);
+    // The page is one person with every role; steps are recorded as "page".
+    app.manageSource = {
+      incidents: () => twin.listIncidents(),
+      orders: () => twin.listOrders(),
+      detail: async (id) => twin.getIncident(id),
+      step: async (id, action, opts) => twin.stepOrder(id, action, { by: "page", ...opts }),
+      role: () => "admin",
+    };
   }
 }
 
@@ -232,6 +248,7 @@ function everySecond() {
   const twin = app.twin;
   $("clock").textContent = dateTime(twin.now);
   panels.alerts.update();
+  panels.incidents.update();
   panels.inspector.refresh();
   if (app.view) {
     const s = app.view.stats();
@@ -277,6 +294,7 @@ async function boot() {
   panels.layers = new LayersPanel($("layers"), app);
   panels.inspector = new InspectorPanel($("inspector"), app);
   panels.alerts = new AlertsPanel($("alerts"), app);
+  panels.incidents = new IncidentsPanel($("incidents-panel"), app, $("footprint"));
   panels.vitals = new VitalsPanel($("vitals"), app);
   panels.replay = new ReplayControl($("replay"), app);
   app.panels = panels;

@@ -6,7 +6,10 @@
 // the views, values to the store (the inspector's latest values; the selected asset
 // is pinned so that all its values come). Open alerts, alert events and the vital
 // signs come as JSON and are shown as they are; acknowledging goes to the server
-// (a viewer's token gets the server's 403 message).
+// (a viewer's token gets the server's 403 message). Incidents and work orders come as
+// `manage` (the live ones, with each snapshot) and `incident`/`order` messages
+// (absolute state, upserted by id; a closed one leaves the lists); an incident's
+// detail and an order's steps are requests over the same socket.
 //
 // The token is the browser's way: a second subprotocol `twin.bearer.<base64url>`
 // (a browser cannot set headers on a WebSocket); it is kept in sessionStorage, never
@@ -61,6 +64,8 @@ export class ServedFeed {
     this.detail = this.url;
     this.caller = null;
     this.alerts = new Map(); // id → page alert
+    this.liveIncidents = new Map(); // id → live incident, as the server shows it
+    this.liveOrders = new Map(); // id → live order
     this.frames = 0;
     this.records = 0;
     this.bytes = 0;
@@ -196,6 +201,18 @@ export class ServedFeed {
       case "alerts":
         this.alerts = new Map(m.open.map((a) => [a.id, pageAlert(this.twin, a)]));
         break;
+      case "manage":
+        this.liveIncidents = new Map(m.incidents.map((i) => [i.id, i]));
+        this.liveOrders = new Map(m.orders.map((o) => [o.id, o]));
+        break;
+      case "incident":
+        if (m.incident.state === "closed") this.liveIncidents.delete(m.incident.id);
+        else this.liveIncidents.set(m.incident.id, m.incident);
+        break;
+      case "order":
+        if (m.order.state === "closed") this.liveOrders.delete(m.order.id);
+        else this.liveOrders.set(m.order.id, m.order);
+        break;
       case "event": {
         const a = pageAlert(this.twin, m.alert);
         if (m.event === "cleared") this.alerts.delete(a.id);
@@ -212,6 +229,8 @@ export class ServedFeed {
         try { this.twin.tick(m.now); } catch { /* the clock never goes back */ }
         break;
       case "ack_result":
+      case "step_result":
+      case "incident_detail":
       case "pong":
       case "error": {
         const w = this.waiting.get(m.req);
@@ -240,6 +259,34 @@ export class ServedFeed {
 
   /** Acknowledges on the server; resolves with the alert, rejects with the server's reason. */
   acknowledge(id) {
+    return this.request({ type: "ack", alert: id });
+  }
+
+  /** The live incidents, newest first. */
+  incidentList() {
+    return [...this.liveIncidents.values()].sort((a, b) => b.id - a.id);
+  }
+
+  /** The live orders, newest first. */
+  orderList() {
+    return [...this.liveOrders.values()].sort((a, b) => b.id - a.id);
+  }
+
+  /** An incident with its footprint and what it covers, from the server. */
+  async incidentDetail(id) {
+    return (await this.request({ type: "get_incident", incident: id })).incident;
+  }
+
+  /** A step on an order, on the server (as the token's name); resolves with the order. */
+  async stepOrder(order, action, { note = "", unit } = {}) {
+    const r = await this.request({ type: "step", order, action, note, unit });
+    if (r.order.state === "closed") this.liveOrders.delete(r.order.id);
+    else this.liveOrders.set(r.order.id, r.order);
+    return r.order;
+  }
+
+  /** Sends a request; resolves with its answer, rejects with the server's reason. */
+  request(msg) {
     const req = ++this.req;
     return new Promise((resolve, reject) => {
       // A message the server dropped (over its rate) is never answered.
@@ -252,7 +299,7 @@ export class ServedFeed {
         reject: (e) => { clearTimeout(timer); reject(e); },
       });
       try {
-        this.send({ type: "ack", req, alert: id });
+        this.send({ ...msg, req });
       } catch (e) {
         this.waiting.delete(req);
         reject(e);

@@ -543,6 +543,49 @@ await test("3c. an alert in the feed selects its asset; the search box finds ids
   return `alert on ${gauge} clicked and acknowledged`;
 });
 
+await test("3e. the incidents panel: the gauge's incident, its footprint on the map, its order's steps", async () => {
+  const { page } = dash;
+  // 3c's gauge alert is an incident with an order dispatched by the island's rules.
+  const inc = await until(() => page.evaluate(() => window.twinApp.twin.listIncidents()
+    .find((i) => i.family === "flooding" && i.state === "open")), { timeout: 10000, what: "the flooding incident" });
+  const row = page.locator(`[data-testid=incidents] li[data-incident="${inc.id}"]`);
+  await row.waitFor({ timeout: 5000 });
+  assert.match(await row.locator("[data-testid=order-state]").textContent(), /dispatched/);
+  await row.click();
+  const history = page.locator("[data-testid=order-history] li");
+  await history.first().waitFor({ timeout: 5000 });
+  assert.match(await history.first().textContent(), /dispatch by system: new → dispatched/);
+  // The footprint: 200 m around the gauge, drawn over the view where the gauge is.
+  const gauge = (await page.evaluate((id) => window.twinApp.twin.getIncident(id), inc.id)).asset_ids[0];
+  await frames(page, 4);
+  const alpha = await until(() => page.evaluate((g) => {
+    const p = window.twinApp.view.screenPosition(g);
+    if (!p) return null;
+    const c = document.getElementById("footprint");
+    const k = c.width / c.clientWidth;
+    const a = c.getContext("2d").getImageData(Math.round(p[0] * k), Math.round(p[1] * k), 1, 1).data[3];
+    return a > 0 ? a : null;
+  }, gauge), { timeout: 10000, what: "the footprint over the gauge" });
+  const affected = await page.locator("[data-testid=incident-affected]").textContent();
+  // Accept, on site, resolve: each a step in the history, by the page.
+  const state = () => page.evaluate((id) => window.twinApp.twin.getOrder(id).state, inc.order);
+  await page.click("[data-step=accept]");
+  await until(async () => (await state()) === "accepted", { timeout: 5000, what: "accepted" });
+  await page.fill("[data-testid=order-note]", "pump running");
+  await page.click("[data-step=arrive]");
+  await until(async () => (await state()) === "on_site", { timeout: 5000, what: "on site" });
+  await page.click("[data-step=resolve]");
+  await until(async () => (await state()) === "resolved", { timeout: 5000, what: "resolved" });
+  assert.match(await page.locator("[data-testid=order-history]").textContent(), /arrive by page: accepted → on_site “pump running”/);
+  // The one who resolved may not verify: the lifecycle's reason is shown.
+  await page.click("[data-step=verify]");
+  await until(async () => /someone else verifies it/.test(await page.locator("#error").textContent()),
+    { timeout: 5000, what: "the refusal shown" });
+  assert.equal(await state(), "resolved");
+  await row.click(); // deselect: the footprint goes
+  return `incident #${inc.id} (${inc.family}), footprint alpha ${alpha} over ${gauge}, affected: ${affected}; accepted → on site → resolved, verify refused`;
+});
+
 await test("4. malformed telemetry throws useful Errors; the twin keeps answering", async () => {
   const { page, problems } = dash;
   const out = await page.evaluate(([lon, lat]) => {

@@ -133,6 +133,18 @@ export async function servedTest(h) {
   await until(() => page.evaluate((id) => window.twinApp.feed.openAlerts().find((a) => a.asset === id)?.state === "acknowledged", charger.id),
     { timeout: 10000, what: "the alert acknowledged on the server" });
 
+  // The fault is an incident whose order the server dispatched to the charging operator:
+  // the operator accepts it from the incidents panel; a supervisor's steps are not offered.
+  const row = page.locator("[data-testid=incidents] li.incident").first();
+  await row.waitFor({ timeout: 15000 });
+  await row.click();
+  await page.locator("[data-step=accept]").waitFor({ timeout: 10000 });
+  assert.equal(await page.locator("[data-step=verify]").count(), 0, "verify is an admin's step");
+  await page.click("[data-step=accept]");
+  await until(async () => /accepted/.test(await row.locator("[data-testid=order-state]").textContent()),
+    { timeout: 10000, what: "the order accepted on the server" });
+  assert.match(await page.locator("[data-testid=order-history]").textContent(), /accept by duty: dispatched → accepted/);
+
   // The server restarts: the page reconnects with a fresh snapshot.
   const { connects } = await feed();
   server.kill("SIGINT");
@@ -143,5 +155,5 @@ export async function servedTest(h) {
 
   assert.deepEqual(problems.csp, [], `CSP violations: ${problems.csp.join("; ")}`);
   assert.deepEqual(problems.errors, [], `page errors: ${problems.errors.join("; ")}`);
-  return `roof rgb(${before}) → rgb(${hot}) after mosquitto_pub; viewer refused (“${refused.trim()}”), operator acknowledged; reconnected after a restart`;
+  return `roof rgb(${before}) → rgb(${hot}) after mosquitto_pub; viewer refused (“${refused.trim()}”), operator acknowledged and accepted its order; reconnected after a restart`;
 }

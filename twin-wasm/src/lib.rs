@@ -70,6 +70,7 @@ mod fetch;
 mod ingest;
 mod js;
 mod listen;
+mod manage;
 mod overlay;
 mod query;
 mod stream;

@@ -52,6 +52,7 @@ use crate::state::incident::{IncidentEvent, IncidentRules, Incidents};
 use crate::state::orders::{DispatchRules, OrderEvent, Orders};
 
 pub mod manage;
+pub mod views;
 use crate::state::overlay::{Layer, Overlay, OverlayError, Rgba, StyleError, load_layers_json};
 use crate::state::vitals::{VitalRow, VitalSigns};
 use crate::state::{ChannelId, ChannelSpec, IngestReport, Reading, Sample, StateStore};

@@ -14,25 +14,21 @@ use axum::extract::{Extension, Path, Query, State};
 use axum::http::StatusCode;
 use serde::Deserialize;
 use serde_json::{Value as Json_, json};
-use twin_core::Session;
-use twin_core::state::incident::Incident;
-use twin_core::state::orders::{Action, Order, OrderError, StepRequest};
+use twin_core::state::orders::{Action, OrderError, StepRequest};
 
 use super::error::ApiError;
 use super::live::require;
 use crate::auth::{Caller, Role};
 use crate::state::Served;
 
-/// Metres around an incident's assets its footprint reaches.
-pub const FOOTPRINT_BUFFER_M: f64 = 200.0;
-
-/// The kinds an incident's footprint counts as affected.
-pub const AFFECTED_KINDS: &str = "building,road,ev_charger,farm_field,station_5g";
+pub use twin_core::session::views::{
+    AFFECTED_KINDS, FOOTPRINT_BUFFER_M, incident_json, order_json,
+};
 
 /// The role a step needs.
 pub fn role_for(action: Action) -> Role {
-    match action {
-        Action::Verify | Action::Close | Action::Reopen | Action::Escalate => Role::Admin,
+    match action.role() {
+        "admin" => Role::Admin,
         _ => Role::Operator,
     }
 }
@@ -83,59 +79,6 @@ fn pick<'a, T>(
     list.sort_by_key(|t| std::cmp::Reverse(id(t)));
     list.truncate(limit);
     Ok(list)
-}
-
-/// An incident as the API shows it; `detail` adds its footprint (GeoJSON, WGS84) and
-/// what it covers.
-pub fn incident_json(s: &Session, i: &Incident, detail: bool) -> Json_ {
-    let twin = s.twin();
-    let id = |h: &twin_core::Handle| twin.get(*h).map(|a| a.id.clone()).unwrap_or_default();
-    let mut v = json!({
-        "id": i.id,
-        "family": i.family,
-        "state": i.state,
-        "severity": i.severity.as_str(),
-        "towns": i.towns.iter().map(id).collect::<Vec<_>>(),
-        "alerts": i.alert_count,
-        "open_alerts": i.open.len(),
-        "assets": i.assets.len(),
-        "start": i.start.as_millis(),
-        "peak": {"at": i.peak.0.as_millis(), "open_alerts": i.peak.1},
-        "end": i.end.map(|t| t.as_millis()),
-        "closed_at": i.closed_at.map(|t| t.as_millis()),
-        "reopened": i.reopened,
-        "order": s.orders().of_incident(i.id).map(|o| o.id),
-    });
-    if detail {
-        let footprint = i.footprint(twin, FOOTPRINT_BUFFER_M).map(|p| {
-            let ring: Vec<[f64; 2]> = p.exterior().coords().map(|c| [c.x, c.y]).collect();
-            json!({"type": "Polygon", "coordinates": [ring]})
-        });
-        let kinds: twin_core::KindFilter = AFFECTED_KINDS.parse().expect("valid kinds");
-        let affected: Vec<Json_> = i
-            .affected(twin, FOOTPRINT_BUFFER_M, &kinds)
-            .into_iter()
-            .map(|((kind, town), n)| json!({"kind": kind, "town": town, "count": n}))
-            .collect();
-        v["footprint"] = json!(footprint);
-        v["affected"] = json!(affected);
-        v["alert_ids"] = json!(i.alerts);
-        v["asset_ids"] = json!(i.assets.iter().map(id).collect::<Vec<_>>());
-    }
-    v
-}
-
-/// An order as the API shows it (times in UTC ms), with the steps the lifecycle allows
-/// next and the role each needs.
-pub fn order_json(o: &Order) -> Json_ {
-    let next: Vec<Json_> = Action::ALL
-        .into_iter()
-        .filter(|a| twin_core::state::orders::next_state(o.state, *a, false).is_ok())
-        .map(|a| json!({"action": a, "role": role_for(a).to_string()}))
-        .collect();
-    let mut v = serde_json::to_value(o).unwrap_or(Json_::Null);
-    v["next"] = json!(next);
-    v
 }
 
 /// `GET /api/v1/incidents[?state=live|closed|all&limit=N]`: newest first.

@@ -216,6 +216,10 @@ enum Cmd {
         req: Option<u64>,
         alert: u64,
     },
+    GetIncident {
+        req: Option<u64>,
+        incident: u64,
+    },
     Step {
         req: Option<u64>,
         order: u64,
@@ -249,6 +253,8 @@ struct Envelope {
     alert: Option<u64>,
     #[serde(default)]
     order: Option<u64>,
+    #[serde(default)]
+    incident: Option<u64>,
     #[serde(default)]
     action: Option<String>,
     #[serde(default)]
@@ -386,6 +392,13 @@ fn parse(text: &str) -> Cmd {
             },
             None => bad("`ack` needs `alert`, the alert's id".into()),
         },
+        "get_incident" => match env.incident {
+            Some(incident) => Cmd::GetIncident {
+                req: env.req,
+                incident,
+            },
+            None => bad("`get_incident` needs `incident`, the incident's id".into()),
+        },
         "step" => match (env.order, env.action) {
             (Some(order), Some(action)) => Cmd::Step {
                 req: env.req,
@@ -400,7 +413,7 @@ fn parse(text: &str) -> Cmd {
         },
         "ping" => Cmd::Ping { req: env.req },
         other => bad(format!(
-            "unknown message type `{other}` (subscribe, ack, step, ping)"
+            "unknown message type `{other}` (subscribe, ack, step, get_incident, ping)"
         )),
     }
 }
@@ -623,6 +636,20 @@ impl Client {
                 self.replies.push_back(match text {
                     Ok(a) => json!({"type": "ack_result", "req": req, "alert": a}).to_string(),
                     Err(e) => error_text(req, e.status.as_u16(), &e.reason, false),
+                });
+            }
+            Cmd::GetIncident { req, incident } => {
+                let text = tokio::task::block_in_place(|| {
+                    let s = served.read();
+                    s.incidents()
+                        .get(incident)
+                        .map(|i| twin_core::session::views::incident_json(&s, i, true))
+                });
+                self.replies.push_back(match text {
+                    Some(i) if served.district().is_none() => {
+                        json!({"type": "incident_detail", "req": req, "incident": i}).to_string()
+                    }
+                    _ => error_text(req, 404, &format!("no incident {incident}"), false),
                 });
             }
             Cmd::Step {

@@ -249,6 +249,59 @@ impl JsTwinView {
         t.map_or(JsValue::NULL, |t| JsValue::from_f64(t as f64))
     }
 
+    /// Where a WGS84 point at `height` metres appears in the canvas (CSS pixels from
+    /// its top-left corner, possibly outside it: polygons drawn over the view clip
+    /// themselves), or `null` when it is behind the camera. The page draws an
+    /// incident's footprint with this on a 2D canvas over the view.
+    #[wasm_bindgen(js_name = projectLonLat, unchecked_return_type = "[number, number] | null")]
+    pub fn project_lon_lat(&self, lon: f64, lat: f64, height: Option<f64>) -> JsValue {
+        if !(lon.is_finite() && lat.is_finite()) {
+            return JsValue::NULL;
+        }
+        let v = self.inner.borrow();
+        let (x, y) = v.engine.borrow().session.twin().frame().to_local(lon, lat);
+        let z = height.filter(|h| h.is_finite()).unwrap_or(0.0);
+        let (w, hgt) = (v.config.width, v.config.height);
+        let Some([px, py]) = v.camera.project([x as f32, y as f32, z as f32], w, hgt) else {
+            return JsValue::NULL;
+        };
+        let s = v.scale();
+        js_sys::Array::of2(&(px as f64 / s).into(), &(py as f64 / s).into()).into()
+    }
+
+    /// Moves the camera to frame a WGS84 box (`west, south, east, north`, at least
+    /// 240 m across), keeping heading and tilt: an incident's footprint, a search
+    /// result's area. Throws for a box that is not finite or has west > east or
+    /// south > north.
+    #[wasm_bindgen(js_name = frameBox)]
+    pub fn frame_box(&self, west: f64, south: f64, east: f64, north: f64) -> JsResult<()> {
+        let ok = [west, south, east, north].iter().all(|x| x.is_finite());
+        if !ok || west > east || south > north {
+            return Err(JsError::new(&format!(
+                "frameBox: [{west}, {south}, {east}, {north}] is not a west, south, east, north box"
+            )));
+        }
+        let mut v = self.inner.borrow_mut();
+        let (lo, hi) = {
+            let e = v.engine.borrow();
+            let f = e.session.twin().frame();
+            let a = f.to_local(west, south);
+            let b = f.to_local(east, north);
+            let c = f.to_local(west, north);
+            let d = f.to_local(east, south);
+            let xs = [a.0, b.0, c.0, d.0];
+            let ys = [a.1, b.1, c.1, d.1];
+            let min = |l: [f64; 4]| l.into_iter().fold(f64::INFINITY, f64::min) as f32;
+            let max = |l: [f64; 4]| l.into_iter().fold(f64::NEG_INFINITY, f64::max) as f32;
+            ([min(xs), min(ys), 0.0], [max(xs), max(ys), 0.0])
+        };
+        let (lo, hi) = twin_render::scene::widen((lo, hi), 120.0);
+        let aspect = v.aspect();
+        v.camera.fit(lo, hi, aspect);
+        v.dirty = true;
+        Ok(())
+    }
+
     /// Draws on the next animation frame even if nothing changed.
     pub fn redraw(&self) {
         self.inner.borrow_mut().dirty = true;

@@ -14,18 +14,21 @@ import type {
   ChannelStats,
   FeatureProblem,
   Hit,
+  Incident,
   IngestReport,
   LatestValue,
   LayerStyle,
   LineError,
   LoadOptions,
   LoadSummary,
+  Order,
   OverlayFrame,
   OverlayLayer,
   Rejection,
   SampleArrays,
   SimulateReport,
   StateEntry,
+  StepOptions,
   Twin,
   TwinView,
   ValueAt,
@@ -46,6 +49,7 @@ type Life = "raised" | "acknowledged" | "cleared";
 
 same<Equal<Rejection, { reason: string; asset: string; channel: string; ts: number }>>();
 same<Equal<LineError, { line: number; message: string }>>();
+same<Equal<StepOptions, { by?: string; unit?: string; note?: string }>>();
 same<
   Equal<
     LoadOptions,
@@ -286,5 +290,16 @@ export function dashboard(twin: Twin): string[] {
   const summary: LoadSummary = twin.loadData(new Uint8Array(), options);
   for (const p of summary.rejected) lines.push(`${p.file} #${p.index} ${p.id ?? "?"}: ${p.problem}`);
   lines.push(String(summary.added));
+  // Incidents and work orders: the same shapes as the server's.
+  for (const i of twin.listIncidents("all")) {
+    const d: Incident = twin.getIncident(i.id);
+    lines.push(`${d.family} ${d.severity} ${d.footprint?.coordinates[0].length ?? 0} ${d.asset_ids?.join() ?? ""}`);
+    if (i.order !== null) {
+      const step: StepOptions = { by: "duty", note: "on the way" };
+      const o: Order = twin.stepOrder(i.order, "accept", step);
+      lines.push(`${o.state} ${o.next.map((n) => `${n.action}:${n.role}`).join()} ${o.history.at(-1)?.by}`);
+    }
+  }
+  lines.push(String(twin.listOrders().length));
   return lines;
 }

@@ -185,6 +185,16 @@ impl Action {
         Action::ALL.into_iter().find(|a| a.as_str() == s.trim())
     }
 
+    /// The least role that may take the step: `admin` (a supervisor) verifies,
+    /// closes and reopens; only the system escalates, and counts as `admin` here;
+    /// `operator` takes the rest. Servers map these names onto their tokens' roles.
+    pub fn role(self) -> &'static str {
+        match self {
+            Action::Verify | Action::Close | Action::Reopen | Action::Escalate => "admin",
+            _ => "operator",
+        }
+    }
+
     /// Whether the action names a unit to send the order to.
     pub fn needs_unit(self) -> bool {
         matches!(self, Action::Dispatch | Action::Reassign)
