@@ -1,5 +1,5 @@
 //! Assets changing while the twin is live: what a move, an insert and a removal cost
-//! with vital signs and alert rules kept true, on the bundled island (157,741 assets,
+//! with vital signs and alert rules kept true, on the bundled island (158,654 assets,
 //! 100,000 sensors, the default rules plus a spatial rule: water-level gauges within
 //! 100 m of a building) after one simulated minute of telemetry.
 //!

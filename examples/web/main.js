@@ -168,6 +168,7 @@ function wireSources(twin) {
       incidents: () => app.feed.incidentList(),
       orders: () => app.feed.orderList(),
       detail: (id) => app.feed.incidentDetail(id),
+      at: (t) => app.feed.incidentsAt(t),
       step: (id, action, opts) => app.feed.stepOrder(id, action, opts),
       role: () => app.feed.caller?.role ?? "viewer",
     };
@@ -183,6 +184,7 @@ function wireSources(twin) {
       incidents: () => twin.listIncidents(),
       orders: () => twin.listOrders(),
       detail: async (id) => twin.getIncident(id),
+      at: async (t) => twin.incidentsAt(t),
       step: async (id, action, opts) => twin.stepOrder(id, action, { by: "page", ...opts }),
       role: () => "admin",
     };
@@ -267,7 +269,7 @@ async function boot() {
   stats.wasmInitMs = performance.now() - t;
   // The worker loads its own twin meanwhile, on the other core.
   app.feed = startFeed();
-  mapMessage("loading the island (157,741 assets)…");
+  mapMessage("loading the island (158,654 assets)…");
   await new Promise((r) => requestAnimationFrame(() => setTimeout(r, 0))); // let the message paint
   t = performance.now();
   const twin = Twin.bundled();

@@ -231,6 +231,7 @@ export class ServedFeed {
       case "ack_result":
       case "step_result":
       case "incident_detail":
+      case "incidents_at":
       case "pong":
       case "error": {
         const w = this.waiting.get(m.req);
@@ -275,6 +276,11 @@ export class ServedFeed {
   /** An incident with its footprint and what it covers, from the server. */
   async incidentDetail(id) {
     return (await this.request({ type: "get_incident", incident: id })).incident;
+  }
+
+  /** The incidents open at `at` (UTC ms) as they were then, from the server. */
+  async incidentsAt(at) {
+    return (await this.request({ type: "get_incidents", at })).incidents;
   }
 
   /** A step on an order, on the server (as the token's name); resolves with the order. */

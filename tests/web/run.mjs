@@ -582,6 +582,18 @@ await test("3e. the incidents panel: the gauge's incident, its footprint on the 
   await until(async () => /someone else verifies it/.test(await page.locator("#error").textContent()),
     { timeout: 5000, what: "the refusal shown" });
   assert.equal(await state(), "resolved");
+  // Replay: at the incident's start it was open and its order dispatched; a moment
+  // before, nothing of it. (The slider calls the same showTime with its moment.)
+  const pastRows = async (t) => {
+    await page.evaluate((t) => window.twinApp.panels.incidents.showTime(t), t);
+    return page.locator(`[data-testid=incidents] li.past[data-incident="${inc.id}"]`);
+  };
+  const then = await pastRows(inc.start);
+  await then.waitFor({ timeout: 5000 });
+  assert.match(await then.locator("[data-testid=order-state]").textContent(), /^dispatched · water\//);
+  assert.equal(await (await pastRows(inc.start - 1)).count(), 0);
+  await page.evaluate(() => window.twinApp.panels.incidents.showTime(null));
+  await row.waitFor({ timeout: 5000 });
   await row.click(); // deselect: the footprint goes
   return `incident #${inc.id} (${inc.family}), footprint alpha ${alpha} over ${gauge}, affected: ${affected}; accepted → on site → resolved, verify refused`;
 });
@@ -646,7 +658,7 @@ await test("4. malformed telemetry throws useful Errors; the twin keeps answerin
     assert.ok(r.threw && r.isError, `${name}: expected an Error, got ${JSON.stringify(r)}`);
     assert.match(r.message, /(handles|values) must be a (Uint32Array|Float64Array)/, name);
   }
-  assert.equal(out.size, 157741);
+  assert.equal(out.size, 158654);
   assert.deepEqual(out.town, ["CM-TOWN-CHENGQIAO"]);
   assert.ok(out.nearWorks);
   assert.deepEqual(problems.errors, [], "page errors");

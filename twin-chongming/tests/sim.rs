@@ -8,7 +8,7 @@ use std::time::Instant;
 use twin_chongming::island;
 use twin_chongming::sim::{self, ChargerState, Incident, SimConfig, Simulator, StandardChannels};
 use twin_core::state::{ChannelId, Quality, Retention, Sample, StateStore};
-use twin_core::{Handle, SensorType, Twin};
+use twin_core::{AssetKind, Handle, SensorType, Twin};
 
 /// 2026-05-04T00:00:00Z: 08:00 in Shanghai, the morning rush.
 const START: i64 = 1_777_852_800_000;
@@ -31,7 +31,7 @@ fn sensors() -> &'static BTreeMap<Handle, SensorType> {
         twin()
             .iter()
             .filter_map(|(h, a)| a.kind.sensor_type().map(|t| (h, t.clone())))
-            .filter(|(_, t)| !matches!(t, SensorType::Other(_)))
+            .filter(|(_, t)| sim::channel_name(t).is_some())
             .collect()
     })
 }
@@ -135,14 +135,23 @@ fn fault(config: &SimConfig) -> (Handle, i64, i64) {
 fn standard_channels_are_typed_and_idempotent() {
     let (mut store, ch) = channels();
     assert_eq!(sim::standard_channels(&mut store), ch);
-    assert_eq!(store.channels().count(), 10);
+    assert_eq!(store.channels().count(), 14);
     for (name, id) in ch.all() {
         assert_eq!(store.channel(name), Some(id), "{name}");
     }
     assert_eq!(ch.for_type(&SensorType::WaterLevel), Some(ch.level));
     assert_eq!(ch.for_type(&SensorType::ChargerPower), Some(ch.power));
     assert_eq!(ch.for_type(&SensorType::Other("wind".into())), None);
-    for t in SensorType::BUILTIN {
+    // Every built-in type has a main channel but the camera, which reports its AI's
+    // events on a channel each.
+    assert_eq!(ch.for_type(&SensorType::Camera), None);
+    for (name, id) in sim::CAMERA_CHANNELS.iter().zip(ch.camera) {
+        assert_eq!(store.spec(id).map(|s| s.name.as_str()), Some(*name));
+    }
+    for t in SensorType::BUILTIN
+        .into_iter()
+        .filter(|t| *t != SensorType::Camera)
+    {
         let id = ch.for_type(&t).expect("built-in type has a channel");
         let name = sim::channel_name(&t).expect("a name");
         assert_eq!(store.spec(id).map(|s| s.name.as_str()), Some(name));
@@ -247,7 +256,7 @@ fn same_seed_same_samples_other_seed_differs() {
         ca,
         SimConfig::default_for(twin(), SEED, twin_core::Timestamp::from_millis(START))
     );
-    assert_eq!(ca.incidents.len(), 3);
+    assert_eq!(ca.incidents.len(), 6);
     let cb = SimConfig::default_for(twin(), SEED + 1, twin_core::Timestamp::from_millis(START));
     assert_ne!(ca.incidents, cb.incidents);
     assert_eq!(
@@ -372,15 +381,25 @@ fn silenced_sensors_emit_nothing_in_their_window() {
     let mut sim = default_sim(SEED);
     let full = sim.samples_per_tick();
     let reported = |out: &[Sample]| out.iter().filter(|s| quiet_set.contains(&s.handle)).count();
+    // Samples of the periodic sensors (the cameras' events come on top).
+    let periodic = |out: &[Sample]| {
+        out.iter()
+            .filter(|s| sensors().contains_key(&s.handle))
+            .count()
+    };
     for at in [start, start + 7 * MIN + 500, end - 1] {
         let out = tick(&mut sim, at);
         assert_eq!(reported(&out), 0, "silenced sensors reported at {at}");
-        assert_eq!(out.len(), full - quiet.len() - quiet_chargers, "at {at}");
+        assert_eq!(
+            periodic(&out),
+            full - quiet.len() - quiet_chargers,
+            "at {at}"
+        );
     }
     for at in [start - 1, end, end + MIN] {
         let out = tick(&mut sim, at);
         assert_eq!(reported(&out), quiet.len() + quiet_chargers, "at {at}");
-        assert_eq!(out.len(), full, "at {at}");
+        assert_eq!(periodic(&out), full, "at {at}");
     }
     let text = config.incidents[1].describe(t);
     assert!(text.contains("sensors silent"), "{text}");
@@ -580,4 +599,81 @@ fn tick_time_for_the_bundled_island() {
         sim.sensor_count(),
         out.len()
     );
+}
+
+#[test]
+fn camera_events_report_their_confidence_then_zero_for_a_minute() {
+    let config = SimConfig::default_for(twin(), SEED, twin_core::Timestamp::from_millis(START));
+    let t = twin();
+    let events: Vec<(Handle, String, f64, i64, i64)> = config
+        .incidents
+        .iter()
+        .filter_map(|i| match i {
+            Incident::CameraEvent {
+                camera,
+                event,
+                confidence,
+                start,
+                end,
+            } => Some((
+                *camera,
+                event.clone(),
+                *confidence,
+                start.as_millis(),
+                end.as_millis(),
+            )),
+            _ => None,
+        })
+        .collect();
+    let names: Vec<&str> = events.iter().map(|e| e.1.as_str()).collect();
+    assert_eq!(
+        names,
+        ["exposed_garbage", "illegal_parking", "standing_water"]
+    );
+    // Garbage and parking in two towns other than the surge's; water in the surge's.
+    let town = |h: Handle| t.located_in(h);
+    let surge_town = Some(surge(&config).0);
+    assert_ne!(town(events[0].0), surge_town);
+    assert_ne!(town(events[1].0), surge_town);
+    assert_ne!(town(events[0].0), town(events[1].0));
+    assert_eq!(town(events[2].0), surge_town);
+    for (camera, _, _, _, _) in &events {
+        assert_eq!(
+            t.get(*camera).unwrap().kind,
+            AssetKind::Sensor(SensorType::Camera)
+        );
+    }
+    let (_, ch) = channels();
+    let mut sim = default_sim(SEED);
+    let seen = |out: &[Sample], (camera, event, ..): &(Handle, String, f64, i64, i64)| {
+        let i = sim::CAMERA_CHANNELS
+            .iter()
+            .position(|c| c == event)
+            .unwrap();
+        let on: Vec<f64> = out
+            .iter()
+            .filter(|s| s.handle == *camera && s.channel == ch.camera[i])
+            .map(|s| s.value)
+            .collect();
+        on
+    };
+    for e in &events {
+        let (_, _, confidence, start, end) = *e;
+        assert_eq!(seen(&tick(&mut sim, start - 1), e), Vec::<f64>::new());
+        assert_eq!(seen(&tick(&mut sim, start), e), [confidence]);
+        assert_eq!(seen(&tick(&mut sim, end - 1), e), [confidence]);
+        assert_eq!(seen(&tick(&mut sim, end), e), [0.0]);
+        assert_eq!(seen(&tick(&mut sim, end + MIN - 1), e), [0.0]);
+        assert_eq!(seen(&tick(&mut sim, end + MIN), e), Vec::<f64>::new());
+    }
+    assert_eq!(
+        (events[0].3 - START, events[0].4 - START, events[0].2),
+        (8 * MIN, 28 * MIN, 0.87)
+    );
+    let text = config.incidents[3].describe(t);
+    assert!(
+        text.contains("sees exposed garbage (confidence 0.87)"),
+        "{text}"
+    );
+    assert!(text.contains("(20 min)"), "{text}");
 }

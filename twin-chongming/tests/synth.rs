@@ -99,6 +99,7 @@ fn exact_sensor_counts_at_scale_one() {
         (SensorType::TrafficCounter, 6_000),
         (SensorType::ParkingOccupancy, 12_000),
         (SensorType::ChargerPower, 2_000),
+        (SensorType::Camera, 600),
     ];
     let mut total = 0;
     for (t, n) in expected {
@@ -106,12 +107,12 @@ fn exact_sensor_counts_at_scale_one() {
         assert_eq!(got, n, "{t}");
         total += got;
     }
-    assert_eq!(total, 100_000);
+    assert_eq!(total, 100_600);
     let sensors = twin
         .iter()
         .filter(|(_, a)| matches!(a.kind, AssetKind::Sensor(_)))
         .count();
-    assert_eq!(sensors, 100_000);
+    assert_eq!(sensors, 100_600);
     // pm25: one on each 5G station, the rest on buildings.
     let on_stations = twin
         .iter()
@@ -200,6 +201,7 @@ fn every_generated_asset_is_labelled_located_and_attached() {
                 SensorType::TrafficCounter => host.kind == AssetKind::Road,
                 SensorType::ParkingOccupancy => host.kind == AssetKind::ParkingLot,
                 SensorType::ChargerPower => host.kind == AssetKind::EvCharger,
+                SensorType::Camera => host.kind == AssetKind::Road,
                 SensorType::Other(_) => false,
             };
             assert!(ok, "{} ({t}) on a {}", a.id, host.kind);
@@ -373,7 +375,8 @@ fn scale_multiplies_counts_but_not_the_network() {
         .iter()
         .filter(|(_, a)| matches!(a.kind, AssetKind::Sensor(_)))
         .count();
-    assert_eq!(sensors, 10_000);
+    assert_eq!(sensors, 10_060);
+    assert_eq!(count(&small, "sensor:camera"), 60);
     assert_eq!(count(&small, "station_5g"), 182);
     assert_eq!(count(&small, "ev_charger"), 200);
     assert_eq!(count(&small, "garbage_station"), 21);
@@ -437,4 +440,97 @@ fn scale_ten_gives_over_a_million_assets() {
             .count(),
         1_000_000
     );
+}
+
+#[test]
+fn cameras_look_along_their_road_and_resources_sit_where_they_serve() {
+    use geo::{Closest, ClosestPoint};
+    let twin = default_twin();
+    let mut cameras = 0;
+    for (h, a) in twin.iter() {
+        if a.kind != AssetKind::Sensor(SensorType::Camera) {
+            continue;
+        }
+        cameras += 1;
+        let heading = a
+            .properties
+            .get("heading_deg")
+            .and_then(PropValue::as_f64)
+            .unwrap();
+        assert!((0.0..360.0).contains(&heading), "{}: {heading}", a.id);
+        // The bearing of the road segment nearest the camera (local frame: x east, y
+        // north), compared modulo 180°: a camera looks one way or the other along it.
+        let road = twin.attached_to(h).unwrap();
+        let Some(Geometry::Point(p)) = twin.local_geometry(h) else {
+            panic!("{}", a.id)
+        };
+        let Some(Geometry::LineString(l)) = twin.local_geometry(road) else {
+            continue;
+        };
+        let (seg, _) = l
+            .lines()
+            .map(|s| {
+                let d = match s.closest_point(p) {
+                    Closest::Intersection(q) | Closest::SinglePoint(q) => Euclidean.distance(q, *p),
+                    Closest::Indeterminate => f64::INFINITY,
+                };
+                (s, d)
+            })
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .unwrap();
+        let bearing = seg.dx().atan2(seg.dy()).to_degrees();
+        let diff = (heading - bearing).to_radians().sin().abs();
+        assert!(
+            diff < 0.05,
+            "{}: heading {heading}, road bearing {bearing}",
+            a.id
+        );
+        assert!(
+            a.properties
+                .get("ai_events")
+                .and_then(PropValue::as_str)
+                .unwrap()
+                .contains("standing_water")
+        );
+    }
+    assert_eq!(cameras, 600);
+    // A pumping station near an end of its canal; a response team per town plus the
+    // district's.
+    let canals = count(twin, "river");
+    let stations = count(twin, &format!("custom:{}", synth::PUMPING_STATION));
+    assert!(
+        stations >= canals && stations <= 2 * canals,
+        "{stations} for {canals} canals"
+    );
+    for (h, a) in twin.iter() {
+        if a.kind != AssetKind::Custom(synth::PUMPING_STATION.into()) {
+            continue;
+        }
+        let canal = a
+            .properties
+            .get("canal")
+            .and_then(PropValue::as_str)
+            .unwrap();
+        let (Some(Geometry::Point(p)), Some(Geometry::LineString(l))) = (
+            twin.local_geometry(h),
+            twin.handle(canal).and_then(|c| twin.local_geometry(c)),
+        ) else {
+            panic!("{}", a.id)
+        };
+        let ends = [l.0[0], l.0[l.0.len() - 1]];
+        let near_end = ends
+            .iter()
+            .any(|e| Euclidean.distance(Point(*e), *p) < 120.0);
+        assert!(near_end, "{} is not near an end of {canal}", a.id);
+    }
+    assert_eq!(
+        count(twin, &format!("custom:{}", synth::RESPONSE_TEAM)),
+        count(twin, "town") + 1
+    );
+    let district: Vec<&str> = twin
+        .iter()
+        .filter(|(_, a)| a.name_en.as_deref() == Some("District emergency response team"))
+        .filter_map(|(_, a)| a.properties.get("town").and_then(PropValue::as_str))
+        .collect();
+    assert_eq!(district, ["CM-TOWN-CHENGQIAO"]);
 }

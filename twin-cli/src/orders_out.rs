@@ -54,8 +54,22 @@ pub fn describe(live: &Session, e: &OrderEvent) -> String {
             } else {
                 format!(": {}", t.note)
             };
+            // The plan's resources, once: with the first dispatch.
+            let resources = live
+                .orders()
+                .get(*order)
+                .filter(|o| o.history.first() == Some(t) && !o.resources.is_empty())
+                .map(|o| {
+                    let list: Vec<String> = o
+                        .resources
+                        .iter()
+                        .map(|r| format!("{} ({:.1} km)", r.id, r.distance_m / 1000.0))
+                        .collect();
+                    format!("; resources: {}", list.join(", "))
+                })
+                .unwrap_or_default();
             format!(
-                "[{}] ORDER #{order} {:<9} by {}{unit}{note}{due}",
+                "[{}] ORDER #{order} {:<9} by {}{unit}{note}{due}{resources}",
                 clock(t.at.as_millis()),
                 t.action.as_str().to_uppercase(),
                 t.by,
@@ -176,6 +190,7 @@ pub fn to_json(live: &Session) -> Vec<Json> {
                 "unit": o.unit,
                 "plan": o.plan,
                 "checklist": o.checklist,
+                "resources": o.resources,
                 "overdue": o.overdue,
                 "escalations": o.escalations,
                 "created_at": o.created_at.to_string(),

@@ -24,13 +24,17 @@ pub enum SensorType {
     ChargerPower,
     /// Electric energy used by a building (kWh).
     BuildingEnergy,
+    /// A video front-end (a camera of the 雪亮工程 public video network) whose AI
+    /// reports what it sees — exposed garbage, illegal parking, standing water,
+    /// crowding — as events with a confidence, not as a periodic measurement.
+    Camera,
     /// Any other sensor type, by name.
     Other(String),
 }
 
 impl SensorType {
     /// Every built-in sensor type, in a fixed order.
-    pub const BUILTIN: [SensorType; 9] = [
+    pub const BUILTIN: [SensorType; 10] = [
         SensorType::WaterLevel,
         SensorType::WaterQuality,
         SensorType::Pm25,
@@ -40,6 +44,7 @@ impl SensorType {
         SensorType::ParkingOccupancy,
         SensorType::ChargerPower,
         SensorType::BuildingEnergy,
+        SensorType::Camera,
     ];
 
     /// The canonical snake_case name, as written in data files.
@@ -54,8 +59,16 @@ impl SensorType {
             SensorType::ParkingOccupancy => "parking_occupancy",
             SensorType::ChargerPower => "charger_power",
             SensorType::BuildingEnergy => "building_energy",
+            SensorType::Camera => "camera",
             SensorType::Other(s) => s,
         }
+    }
+
+    /// Whether the type reports only when something happens (a camera's AI events), so
+    /// silence says nothing about whether it works: vital signs count such sensors
+    /// neither online nor offline.
+    pub fn reports_events_only(&self) -> bool {
+        matches!(self, SensorType::Camera)
     }
 
     /// Parses a name; unknown names become [`SensorType::Other`]. Never fails.

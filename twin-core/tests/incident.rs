@@ -3,7 +3,11 @@
 //! its town; the charger fault is one incident of one charger; both close after their
 //! quiet period; the footprint holds the incident's assets and counts what it covers.
 //! The gateway outage's silent sensors are one incident. The surge's work order goes to
-//! its town's water team, escalates and is closed by the system.
+//! its town's water team, escalates and is closed by the system. Each camera event
+//! (雪亮工程 AI: exposed garbage, illegal parking, standing water) is an incident of
+//! its own family whose order goes to the unit responsible in its town, with its
+//! plan's checklist and the nearest resources, and is reviewed and closed by the system
+//! when the camera sees the street clear again.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -26,6 +30,7 @@ fn the_planned_events_become_one_incident_each_and_close_when_quiet() {
     })
     .unwrap();
     let config = SimConfig::default_for(&twin, 7, Timestamp::from_millis(T0));
+    let mut camera_events = Vec::new();
     let (surge_town, charger, silenced) = {
         let mut town = None;
         let mut charger = None;
@@ -35,10 +40,18 @@ fn the_planned_events_become_one_incident_each_and_close_when_quiet() {
                 Planned::Surge { town: t, .. } => town = Some(*t),
                 Planned::ChargerFault { charger_sensor, .. } => charger = Some(*charger_sensor),
                 Planned::Silence { sensors, .. } => silenced.extend(sensors.iter().copied()),
+                Planned::CameraEvent {
+                    camera,
+                    event,
+                    start,
+                    end,
+                    ..
+                } => camera_events.push((*camera, event.clone(), *start, *end)),
             }
         }
         (town.unwrap(), charger.unwrap(), silenced)
     };
+    assert_eq!(camera_events.len(), 3);
     let (mut live, channels) =
         standard_session(twin, SessionConfig::default(), DEFAULT_RULES_JSON).unwrap();
     let mut sim = Simulator::new(live.twin(), &channels, config);
@@ -193,6 +206,75 @@ fn the_planned_events_become_one_incident_each_and_close_when_quiet() {
     assert_eq!(c.assets, BTreeSet::from([charger]));
     assert_eq!(c.state, IncidentState::Closed);
     assert_eq!(c.start.as_millis(), T0 + 5 * 60_000);
+
+    // The flood order calls on the three pumping stations and the response team
+    // nearest the surge's gauges.
+    let kinds: Vec<&str> = order.resources.iter().map(|r| r.kind.as_str()).collect();
+    assert_eq!(
+        kinds,
+        [
+            "custom:pumping_station",
+            "custom:pumping_station",
+            "custom:pumping_station",
+            "custom:response_team"
+        ]
+    );
+    assert!(order.resources[..3].is_sorted_by(|a, b| a.distance_m <= b.distance_m));
+
+    // Each camera event: one incident of one camera, its own family, routed to the
+    // unit responsible in its town, closed by the system after its quiet period once
+    // the camera saw the street clear.
+    for (camera, event, start, end) in &camera_events {
+        let (family, unit, quiet_s, plan_steps) = match event.as_str() {
+            "exposed_garbage" => ("city-appearance", "urban", 300, 3),
+            "illegal_parking" => ("traffic-order", "traffic-police", 300, 3),
+            "standing_water" => ("waterlogging", "water", 600, 4),
+            other => panic!("unplanned camera event {other}"),
+        };
+        let found: Vec<_> = live
+            .incidents()
+            .closed()
+            .chain(live.incidents().live())
+            .filter(|i| i.assets.contains(camera))
+            .collect();
+        assert_eq!(found.len(), 1, "{event}: {found:?}");
+        let inc = found[0];
+        assert_eq!(inc.family, family);
+        assert_eq!(inc.assets, BTreeSet::from([*camera]));
+        assert_eq!(inc.start, *start, "{event}");
+        assert_eq!(inc.state, IncidentState::Closed, "{event}");
+        let closed = inc.closed_at.unwrap().as_millis();
+        let due = end.as_millis() + quiet_s * 1000;
+        assert!(
+            (due..due + 2_000).contains(&closed),
+            "{event}: {closed} vs {due}"
+        );
+        let o = live.orders().of_incident(inc.id).unwrap();
+        let town = live.twin().town_of(*camera).unwrap();
+        let town_id = &live.twin().get(town).unwrap().id;
+        assert_eq!(
+            o.history[0].unit.as_deref(),
+            Some(format!("{unit}/{town_id}").as_str())
+        );
+        assert_eq!(o.checklist.len(), plan_steps, "{event}");
+        let last: Vec<(Action, &str)> = o.history[o.history.len() - 3..]
+            .iter()
+            .map(|t| (t.action, t.by.as_str()))
+            .collect();
+        assert_eq!(
+            last,
+            [
+                (Action::Resolve, "system"),
+                (Action::Verify, "system"),
+                (Action::Close, "system")
+            ]
+        );
+        assert_eq!(o.state, OrderState::Closed);
+        if event == "exposed_garbage" {
+            assert_eq!(o.resources.len(), 1);
+            assert_eq!(o.resources[0].kind, "garbage_station");
+        }
+    }
 }
 
 #[test]

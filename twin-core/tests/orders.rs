@@ -356,6 +356,56 @@ fn the_system_reviews_and_closes_when_the_incident_ends_and_reopens_on_recurrenc
     let new = &live.orders().live()[0];
     assert_ne!(new.id, id);
     assert_ne!(new.incident, incident);
+    let second = new.incident;
+
+    // Replay: what was open when. Open from T0; quiet from +60 s; closed at +660 s;
+    // back at +1860 s (the recurrence); quiet from +1900 s, closed at the tick of
+    // +2600 s; the second incident from +5000 s.
+    let open_at = |t: i64| -> Vec<u64> {
+        live.incidents()
+            .open_at(ts(t))
+            .iter()
+            .map(|i| i.id)
+            .collect()
+    };
+    assert_eq!(open_at(T0 - 1), Vec::<u64>::new());
+    assert_eq!(open_at(T0), [incident]);
+    assert_eq!(open_at(T0 + 659 * S), [incident]);
+    assert_eq!(open_at(T0 + 660 * S), Vec::<u64>::new());
+    assert_eq!(open_at(T0 + 1859 * S), Vec::<u64>::new());
+    assert_eq!(open_at(T0 + 1860 * S), [incident]);
+    assert_eq!(open_at(T0 + 2599 * S), [incident]);
+    assert_eq!(open_at(T0 + 2600 * S), Vec::<u64>::new());
+    assert_eq!(open_at(T0 + 5000 * S), [second]);
+    let o = live.orders().get(id).unwrap();
+    assert_eq!(o.state_at(ts(T0 - 1)), None);
+    assert_eq!(o.state_at(ts(T0)), Some(OrderState::Dispatched));
+    assert_eq!(o.state_at(ts(T0 + 660 * S)), Some(OrderState::Closed));
+    assert_eq!(o.state_at(ts(T0 + 1860 * S)), Some(OrderState::Dispatched));
+    assert_eq!(o.state_at(ts(T0 + 2599 * S)), Some(OrderState::Dispatched));
+    assert_eq!(o.state_at(ts(T0 + 2600 * S)), Some(OrderState::Closed));
+    assert_eq!(o.unit_at(ts(T0 + 299 * S)), Some("water/TOWN-A"));
+    assert_eq!(o.unit_at(ts(T0 + 300 * S)), Some("town-centre/TOWN-A"));
+    // The closures survive a snapshot.
+    let saved = live.save_management();
+    let text = serde_json::to_string(&saved).unwrap();
+    let back: twin_core::session::manage::SavedManagement = serde_json::from_str(&text).unwrap();
+    let (mut other, _) = session();
+    other.restore_management(back);
+    let ids: Vec<u64> = other
+        .incidents()
+        .open_at(ts(T0 + 1000 * S))
+        .iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(ids, Vec::<u64>::new());
+    let ids: Vec<u64> = other
+        .incidents()
+        .open_at(ts(T0 + 2000 * S))
+        .iter()
+        .map(|i| i.id)
+        .collect();
+    assert_eq!(ids, [incident]);
 }
 
 #[test]

@@ -150,6 +150,7 @@ pub fn base_color(a: &Asset) -> [u8; 4] {
             SensorType::ParkingOccupancy => [90, 90, 200, 255],
             SensorType::ChargerPower => [30, 200, 120, 255],
             SensorType::BuildingEnergy => [230, 190, 40, 255],
+            SensorType::Camera => [70, 80, 100, 255],
             SensorType::Other(_) => [120, 120, 120, 255],
         },
         _ => [160, 160, 160, 255],

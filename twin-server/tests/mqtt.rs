@@ -198,3 +198,45 @@ fn telemetry_over_tls() {
     });
     server.stop();
 }
+
+#[test]
+fn a_camera_event_published_becomes_an_incident_with_its_order_and_quiets_when_gone() {
+    if !have_tools() {
+        return;
+    }
+    let broker = Broker::start("plain");
+    let s = session();
+    let (camera, topic) = assets(&s, "sensor:camera", 1).remove(0);
+    let town = topic.split('/').nth(1).unwrap().to_string();
+    assert!(topic.contains("/camera/"), "{topic}");
+    let mut config = MqttConfig::new(&format!("mqtt://127.0.0.1:{}", broker.port));
+    config.credentials = Some(("twin".into(), "secret".into()));
+    let server = serve(s, config).unwrap();
+    let t = now_ms();
+
+    // The camera's AI sees exposed garbage: an alert, an incident of its own family,
+    // an order for the town's urban management squad with the plan and the nearest
+    // garbage station.
+    broker.publish(&topic, &format!(r#"{{"ts": {t}, "exposed_garbage": 0.87}}"#), false);
+    let list = wait_for(&server, "/api/v1/incidents", |v| v["count"] == 1);
+    let inc = &list["incidents"][0];
+    assert_eq!(inc["family"], "city-appearance");
+    assert_eq!(inc["severity"], "warning");
+    let detail = get(&server, &format!("/api/v1/incidents/{}", inc["id"]), VIEWER);
+    assert_eq!(detail["asset_ids"], serde_json::json!([camera]));
+    let order = get(&server, &format!("/api/v1/orders/{}", inc["order"]), VIEWER);
+    assert_eq!(order["unit"]["id"], format!("urban/{town}"));
+    assert_eq!(order["state"], "dispatched");
+    assert_eq!(order["checklist"].as_array().unwrap().len(), 3);
+    assert_eq!(order["resources"][0]["kind"], "garbage_station");
+    assert!(order["resources"][0]["distance_m"].as_f64().unwrap() > 0.0);
+
+    // The next look finds the spot clean: the alert clears and the incident is quiet
+    // (it closes, and the system closes its order, after 300 s of quiet).
+    broker.publish(&topic, &format!(r#"{{"ts": {}, "exposed_garbage": 0}}"#, t + 1000), false);
+    let list = wait_for(&server, "/api/v1/incidents", |v| {
+        v["incidents"][0]["state"] == "quiet"
+    });
+    assert_eq!(list["incidents"][0]["open_alerts"], 0);
+    server.stop();
+}

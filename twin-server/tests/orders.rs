@@ -192,4 +192,23 @@ fn an_order_is_listed_and_stepped_through_by_role_with_illegal_steps_refused() {
     assert_eq!(closed["count"], 1);
     let (_, live) = curl(&format!("{base}/orders"), VIEWER, &[]);
     assert_eq!(live["count"], 0);
+
+    // Replay: the incident was open from T0 (its order's steps all at T0, so closed
+    // then); nothing was open a millisecond before.
+    let (code, then) = curl(&format!("{base}/incidents?at={T0}"), VIEWER, &[]);
+    assert_eq!(code, 200, "{then}");
+    assert_eq!(then["count"], 1, "{then}");
+    let at = &then["incidents"][0]["at"];
+    assert_eq!(
+        (at["time"].as_i64(), at["state"].as_str()),
+        (Some(T0), Some("open"))
+    );
+    assert_eq!(at["order_state"], "closed");
+    assert_eq!(at["unit"], "charging-operator");
+    let (_, before) = curl(&format!("{base}/incidents?at={}", T0 - 1), VIEWER, &[]);
+    assert_eq!(before["count"], 0, "{before}");
+    let (code, r) = curl(&format!("{base}/incidents?at={T0}&state=all"), VIEWER, &[]);
+    assert_eq!(code, 400, "{r}");
+    let (code, r) = curl(&format!("{base}/orders?at={T0}"), VIEWER, &[]);
+    assert_eq!(code, 400, "{r}");
 }

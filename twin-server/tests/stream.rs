@@ -785,6 +785,42 @@ fn incidents_and_orders_stream_to_their_towns_and_steps_go_through_the_stream() 
     let order = screens[0].1.of_type("order")[0]["order"]["id"]
         .as_u64()
         .unwrap();
+    let incident = screens[0].1.of_type("incident")[0]["incident"]["id"]
+        .as_u64()
+        .unwrap();
+
+    // A viewer reads the incident's detail: its footprint covers the charger.
+    let (ws, seen) = &mut screens[0];
+    send(
+        ws,
+        json!({"type": "get_incident", "req": 6, "incident": incident}),
+    );
+    assert!(seen.read_until(ws, Duration::from_secs(5), |s| {
+        !s.of_type("incident_detail").is_empty()
+    }));
+    let d = &seen.of_type("incident_detail")[0]["incident"];
+    assert_eq!(d["asset_ids"], json!([charger]));
+    assert_eq!(d["footprint"]["type"], "Polygon");
+    // What was open a minute from now (the replay's question): this one, dispatched.
+    send(
+        ws,
+        json!({"type": "get_incidents", "req": 4, "at": wall_ms() + 60_000}),
+    );
+    assert!(seen.read_until(ws, Duration::from_secs(5), |s| {
+        !s.of_type("incidents_at").is_empty()
+    }));
+    let then = seen.of_type("incidents_at")[0];
+    assert_eq!(then["incidents"][0]["id"], incident);
+    assert_eq!(then["incidents"][0]["at"]["order_state"], "dispatched");
+    send(
+        ws,
+        json!({"type": "get_incident", "req": 5, "incident": incident + 100}),
+    );
+    assert!(seen.read_until(ws, Duration::from_secs(5), |s| {
+        !s.of_type("error").is_empty()
+    }));
+    assert_eq!(seen.of_type("error")[0]["status"], 404);
+    seen.texts.clear();
 
     // The viewer may not accept; the operator may, and the other screens see it.
     let (ws, seen) = &mut screens[0];

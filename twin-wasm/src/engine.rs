@@ -65,7 +65,7 @@ fn config() -> SessionConfig {
 
 impl Engine {
     /// The bundled island: real boundaries and the seeded synthetic infrastructure
-    /// (157,741 assets, ~100,000 sensors).
+    /// (158,654 assets, ~100,000 sensors).
     pub fn bundled() -> Result<Engine, String> {
         Engine::from_twin(island::bundled().map_err(|e| e.to_string())?)
     }

@@ -148,7 +148,7 @@ impl JsTwin {
 #[wasm_bindgen(js_class = Twin)]
 impl JsTwin {
     /// The bundled island: the real boundaries of Chongming's islands and 18 towns and
-    /// the seeded synthetic infrastructure (157,741 assets, ~100,000 sensors).
+    /// the seeded synthetic infrastructure (158,654 assets, ~100,000 sensors).
     pub fn bundled() -> JsResult<JsTwin> {
         Engine::bundled().map(JsTwin::new).map_err(err)
     }

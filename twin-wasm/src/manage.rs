@@ -7,7 +7,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 use tsify::Tsify;
-use twin_core::session::views::{incident_json, order_json};
+use twin_core::session::views::{incident_at_json, incident_json, order_json};
 use twin_core::state::orders::{Action, OrderError, StepRequest};
 use wasm_bindgen::prelude::*;
 
@@ -26,6 +26,8 @@ export interface Incident {
   footprint?: { type: "Polygon"; coordinates: [number, number][][] } | null;
   affected?: { kind: string; town: string | null; count: number }[];
   alert_ids?: number[]; asset_ids?: string[];
+  /** In incidentsAt only: how it was then. */
+  at?: { time: number; state: "open" | "quiet"; order_state: string | null; unit: string | null };
 }
 /** A work order, as `GET /api/v1/orders/{id}` shows it. */
 export interface Order {
@@ -92,6 +94,23 @@ impl JsTwin {
         }
         list.sort_by_key(|i| std::cmp::Reverse(i.id));
         let out: Vec<Value> = list.iter().map(|i| incident_json(s, i, false)).collect();
+        to_js(&out)
+    }
+
+    /// The incidents open or quiet at `atMs` (UTC ms), newest first, each with `at`:
+    /// whether it was open or quiet then, and its order's state and unit then (what a
+    /// replay shows).
+    #[wasm_bindgen(js_name = incidentsAt, unchecked_return_type = "Incident[]")]
+    pub fn incidents_at(&self, #[wasm_bindgen(js_name = atMs)] at_ms: f64) -> JsResult<JsValue> {
+        let t = twin_core::Timestamp::from_millis(crate::js::ms(at_ms, "atMs")?);
+        let e = self.engine.borrow();
+        let s = &e.session;
+        let out: Vec<Value> = s
+            .incidents()
+            .open_at(t)
+            .into_iter()
+            .map(|i| incident_at_json(s, i, t))
+            .collect();
         to_js(&out)
     }
 

@@ -95,7 +95,7 @@ fn bad_query_arguments_are_errors() {
 #[test]
 fn the_bundled_island_loads_whole() {
     let e = Engine::bundled().unwrap();
-    assert_eq!(e.session.twin().len(), 157_741);
+    assert_eq!(e.session.twin().len(), 158_654);
     let a = e.asset("CM-TOWN-CHENGQIAO").unwrap();
     assert_eq!(a.kind, "town");
     assert_eq!(a.names.get("zh").map(String::as_str), Some("城桥镇"));

@@ -19,6 +19,8 @@ export class IncidentsPanel {
     this.app = app;
     this.overlay = overlay;
     this.selected = null; // incident id
+    this.at = null; // the replay's moment (UTC ms), null when live
+    this.past = []; // the incidents open at `at`, as they were then
     this.detail = null; // the selected incident's detail (footprint …)
     this.detailKey = "";
     this.summary = el("p", { class: "summary", "data-testid": "incident-summary" });
@@ -31,6 +33,37 @@ export class IncidentsPanel {
 
   source() {
     return this.app.manageSource;
+  }
+
+  /** Shows the incidents open at `at` (UTC ms; null: live again), read-only. */
+  async showTime(at) {
+    this.at = at;
+    this.past = [];
+    this.key = null;
+    if (at !== null) {
+      try {
+        const list = await this.source().at(at);
+        if (this.at === at) this.past = list;
+      } catch (e) {
+        this.app.error(`incidents at ${dateTime(at)}: ${e.message}`);
+      }
+    }
+    this.update();
+  }
+
+  pastItem(i) {
+    const towns = i.towns.map((t) => this.app.townName(t)).join(", ");
+    return el("li", {
+      class: `incident past ${i.severity}`, data: { incident: i.id },
+      title: `incident #${i.id}: ${i.family} in ${towns}, as it was at ${dateTime(i.at.time)}`,
+    },
+    el("span", { class: "time", text: clockTime(i.start) }),
+    el("span", { class: "sev", text: i.severity }),
+    el("span", { class: "family", text: `#${i.id} ${i.family}` }),
+    el("span", { class: "count", text: `${i.alerts} alerts` }),
+    el("span", { class: "where", text: `${towns} · ${i.at.state}` }),
+    el("span", { class: "order-state", "data-testid": "order-state",
+      text: i.at.order_state ? `${i.at.order_state}${i.at.unit ? ` · ${i.at.unit}` : ""}` : "no order" }));
   }
 
   /** The selected incident: its detail is fetched, its footprint framed and drawn. */
@@ -130,6 +163,15 @@ export class IncidentsPanel {
   }
 
   update() {
+    if (this.at !== null) {
+      const key = JSON.stringify(["past", this.at, this.past]);
+      if (key === this.key) return;
+      this.key = key;
+      this.summary.textContent = `${this.past.length} incident${this.past.length === 1 ? "" : "s"} open at ${dateTime(this.at)} (replay)`;
+      fill(this.list, this.past.slice(0, MAX_SHOWN).map((i) => this.pastItem(i)));
+      fill(this.body);
+      return;
+    }
     let incidents, orders;
     try {
       incidents = this.source().incidents();
@@ -185,7 +227,7 @@ export class IncidentsPanel {
     const g = c.getContext("2d");
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
     g.clearRect(0, 0, w, h);
-    const ring = this.detail?.footprint?.coordinates?.[0];
+    const ring = this.at === null ? this.detail?.footprint?.coordinates?.[0] : null;
     if (!ring) return;
     const points = ring.map(([lon, lat]) => view.projectLonLat(lon, lat));
     if (points.some((p) => !p)) return; // partly behind the camera

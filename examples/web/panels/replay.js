@@ -1,7 +1,8 @@
 // The replay slider: minutes back from the twin's clock (0: live). Moving it draws the
 // map as it was at that moment (view.setTime: each asset's value then, from history,
 // through the overlay) and shows the vital-signs table of that moment
-// (twin.vitalSignsAt); back at 0 both follow live telemetry again. The moment is fixed
+// (twin.vitalSignsAt) and the incidents open then (twin.incidentsAt, or the server's);
+// back at 0 all follow live telemetry again. The moment is fixed
 // when the slider moves; telemetry goes on being applied meanwhile.
 import { el, fill, dateTime } from "../dom.js";
 
@@ -33,5 +34,6 @@ export class ReplayControl {
     this.label.textContent = this.at === null ? "live" : `${dateTime(this.at)} (−${minutes} min)`;
     this.label.classList.toggle("past", this.at !== null);
     panels.vitals.showTime(this.at);
+    panels.incidents?.showTime(this.at);
   }
 }

@@ -24,6 +24,16 @@ pub const POWER: &str = "power";
 pub const CHARGER: &str = "charger";
 /// Name of the building-energy channel (`building_energy` sensors, kWh per hour).
 pub const ENERGY: &str = "energy";
+/// Camera AI event: garbage left in the open (confidence 0–1; 0: no longer seen).
+pub const EXPOSED_GARBAGE: &str = "exposed_garbage";
+/// Camera AI event: a vehicle parked where it may not be (confidence 0–1).
+pub const ILLEGAL_PARKING: &str = "illegal_parking";
+/// Camera AI event: water standing on the road (confidence 0–1).
+pub const STANDING_WATER: &str = "standing_water";
+/// Camera AI event: a crowd beyond the place's capacity (confidence 0–1).
+pub const CROWDING: &str = "crowding";
+/// The channels a `camera` reports on, one per AI event type.
+pub const CAMERA_CHANNELS: [&str; 4] = [EXPOSED_GARBAGE, ILLEGAL_PARKING, STANDING_WATER, CROWDING];
 
 /// The state of an EV charger as the `charger` channel holds it: the column value is
 /// the state's index in [`ChargerState::NAMES`].
@@ -64,8 +74,9 @@ impl ChargerState {
     }
 }
 
-/// The channel name of a sensor type's main channel (`None` for
-/// [`SensorType::Other`]). Charger sensors also report [`CHARGER`].
+/// The channel name of a sensor type's main channel (`None` for cameras, which report
+/// [`CAMERA_CHANNELS`], and for [`SensorType::Other`]). Charger sensors also report
+/// [`CHARGER`].
 pub fn channel_name(t: &SensorType) -> Option<&'static str> {
     Some(match t {
         SensorType::WaterLevel => LEVEL,
@@ -77,7 +88,7 @@ pub fn channel_name(t: &SensorType) -> Option<&'static str> {
         SensorType::ParkingOccupancy => OCCUPIED,
         SensorType::ChargerPower => POWER,
         SensorType::BuildingEnergy => ENERGY,
-        SensorType::Other(_) => return None,
+        SensorType::Camera | SensorType::Other(_) => return None,
     })
 }
 
@@ -105,10 +116,12 @@ pub struct StandardChannels {
     pub charger: ChannelId,
     /// `energy`: electric energy used by a building (kWh per hour).
     pub energy: ChannelId,
+    /// The camera AI events ([`CAMERA_CHANNELS`], in that order): confidence 0–1.
+    pub camera: [ChannelId; 4],
 }
 
 impl StandardChannels {
-    /// The main channel of a sensor type (`power` for chargers; `None` for
+    /// The main channel of a sensor type (`power` for chargers; `None` for cameras and
     /// [`SensorType::Other`]).
     pub fn for_type(&self, t: &SensorType) -> Option<ChannelId> {
         Some(match t {
@@ -121,12 +134,12 @@ impl StandardChannels {
             SensorType::ParkingOccupancy => self.occupied,
             SensorType::ChargerPower => self.power,
             SensorType::BuildingEnergy => self.energy,
-            SensorType::Other(_) => return None,
+            SensorType::Camera | SensorType::Other(_) => return None,
         })
     }
 
     /// Every standard channel with its name, in registration order.
-    pub fn all(&self) -> [(&'static str, ChannelId); 10] {
+    pub fn all(&self) -> [(&'static str, ChannelId); 14] {
         [
             (LEVEL, self.level),
             (WQI, self.wqi),
@@ -138,13 +151,17 @@ impl StandardChannels {
             (POWER, self.power),
             (CHARGER, self.charger),
             (ENERGY, self.energy),
+            (EXPOSED_GARBAGE, self.camera[0]),
+            (ILLEGAL_PARKING, self.camera[1]),
+            (STANDING_WATER, self.camera[2]),
+            (CROWDING, self.camera[3]),
         ]
     }
 }
 
 /// The specs of the standard channels, in registration order (see the
 /// [module documentation](super) for the table).
-pub fn standard_specs() -> [ChannelSpec; 10] {
+pub fn standard_specs() -> [ChannelSpec; 14] {
     [
         ChannelSpec::number(LEVEL, "m"),
         ChannelSpec::number(WQI, ""),
@@ -156,6 +173,10 @@ pub fn standard_specs() -> [ChannelSpec; 10] {
         ChannelSpec::number(POWER, "kW"),
         ChannelSpec::enumeration(CHARGER, &ChargerState::NAMES),
         ChannelSpec::number(ENERGY, "kWh/h"),
+        ChannelSpec::number(EXPOSED_GARBAGE, ""),
+        ChannelSpec::number(ILLEGAL_PARKING, ""),
+        ChannelSpec::number(STANDING_WATER, ""),
+        ChannelSpec::number(CROWDING, ""),
     ]
 }
 
@@ -174,6 +195,10 @@ pub fn standard_channels(store: &mut impl RegisterChannel) -> StandardChannels {
         power,
         charger,
         energy,
+        garbage,
+        parking,
+        water,
+        crowding,
     ] = standard_specs().map(|spec| store.register_channel(spec));
     StandardChannels {
         level,
@@ -186,5 +211,6 @@ pub fn standard_channels(store: &mut impl RegisterChannel) -> StandardChannels {
         power,
         charger,
         energy,
+        camera: [garbage, parking, water, crowding],
     }
 }

@@ -18,6 +18,11 @@ pub(super) const SILENCE_GROUP: usize = 200;
 const PICK_TOWN: u64 = 0x51_1E;
 const PICK_CENTRE: u64 = 0xCE_27E;
 const PICK_CHARGER: u64 = 0xFA_017;
+const PICK_CAMERA: u64 = 0xCA_3E7A;
+
+/// How long a camera keeps reporting 0 (the event is gone) after an event's window:
+/// a minute, so a tick missed or a sample lost does not leave the event standing.
+pub const CAMERA_CLEAR_MS: i64 = 60_000;
 
 /// Something that goes wrong during a simulation. Windows are half-open (`start`
 /// included, the end excluded); spans are milliseconds.
@@ -58,6 +63,22 @@ pub enum Incident {
         /// When it is cleared.
         end: Timestamp,
     },
+    /// A camera's AI sees `event` (one of [`super::CAMERA_CHANNELS`]): it reports
+    /// `confidence` on that channel at every tick of the window, then 0 (gone) at every
+    /// tick of the [`CAMERA_CLEAR_MS`] after it — what closes the loop when the
+    /// camera's next look finds the street clear (自动复核).
+    CameraEvent {
+        /// The camera (a `camera` sensor).
+        camera: Handle,
+        /// What it sees: the channel's name.
+        event: String,
+        /// The AI's confidence, 0–1.
+        confidence: f64,
+        /// When it is first seen.
+        start: Timestamp,
+        /// When it is gone.
+        end: Timestamp,
+    },
 }
 
 impl Incident {
@@ -80,6 +101,7 @@ impl Incident {
             Incident::Silence { start, end, .. } | Incident::ChargerFault { start, end, .. } => {
                 (*start, *end)
             }
+            Incident::CameraEvent { start, end, .. } => (*start, end.add_ms(CAMERA_CLEAR_MS)),
         }
     }
 
@@ -143,6 +165,25 @@ impl Incident {
                     span(end.ms_since(start))
                 )
             }
+            Incident::CameraEvent {
+                camera,
+                event,
+                confidence,
+                start,
+                end,
+            } => {
+                let town = twin
+                    .located_in(*camera)
+                    .map_or_else(String::new, |t| format!(" in {}", label(twin, t)));
+                format!(
+                    "camera {}{town} sees {} (confidence {confidence:.2}) from {} to {} ({})",
+                    label(twin, *camera),
+                    event.replace('_', " "),
+                    start,
+                    end,
+                    span(end.ms_since(*start))
+                )
+            }
         }
     }
 }
@@ -168,7 +209,7 @@ impl SimConfig {
         }
     }
 
-    /// The three default incidents, chosen deterministically from the twin and the seed
+    /// The default incidents, chosen deterministically from the twin and the seed
     /// (an incident the twin has no sensors for is left out):
     ///
     /// 1. a water-level surge of +1.2 m in the town holding the most water-level
@@ -178,7 +219,11 @@ impl SimConfig {
     ///    with at least 200 simulated sensors, else the other town with the most)
     ///    silent from 15 to 30 min after `start` — a gateway outage;
     /// 3. a seed-chosen EV charger (not among the silenced) faulted from 5 to 30 min
-    ///    after `start`.
+    ///    after `start`;
+    /// 4. camera AI events (雪亮工程), each seen by a seed-chosen camera: exposed
+    ///    garbage (confidence 0.87) from 8 to 28 min in a town other than the surge's,
+    ///    illegal parking (0.92) from 12 to 20 min in another, and standing water
+    ///    (0.81) from 20 to 40 min in the surge's town.
     pub fn default_for(twin: &Twin, seed: u64, start: Timestamp) -> SimConfig {
         let after = |min: i64| start.add_ms(min * MINUTE_MS);
         let mut incidents = Vec::new();
@@ -186,10 +231,17 @@ impl SimConfig {
         let mut by_town: BTreeMap<Handle, Vec<Handle>> = BTreeMap::new();
         let mut levels: BTreeMap<Handle, usize> = BTreeMap::new();
         let mut chargers = Vec::new();
+        let mut cameras: BTreeMap<Handle, Vec<Handle>> = BTreeMap::new();
         for (h, a) in twin.iter() {
             let Some(t) = a.kind.sensor_type() else {
                 continue;
             };
+            if *t == SensorType::Camera {
+                if let Some(town) = twin.located_in(h) {
+                    cameras.entry(town).or_default().push(h);
+                }
+                continue;
+            }
             if matches!(t, SensorType::Other(_)) {
                 continue;
             }
@@ -253,6 +305,44 @@ impl SimConfig {
                 charger_sensor,
                 start: after(5),
                 end: after(30),
+            });
+        }
+
+        // Camera events: garbage and parking in two other towns, water in the surge's.
+        let mut towns: Vec<Handle> = cameras
+            .keys()
+            .copied()
+            .filter(|t| Some(*t) != surge_town)
+            .collect();
+        let pick = |town: Handle, salt: u64| {
+            cameras
+                .get(&town)
+                .filter(|c| !c.is_empty())
+                .map(|c| c[below(mix(seed ^ PICK_CAMERA ^ salt), c.len())])
+        };
+        let mut events = Vec::new();
+        for (salt, event, confidence, from, to) in [
+            (1, super::EXPOSED_GARBAGE, 0.87, 8, 28),
+            (2, super::ILLEGAL_PARKING, 0.92, 12, 20),
+        ] {
+            if towns.is_empty() {
+                break;
+            }
+            let town = towns.remove(below(mix(seed ^ PICK_CAMERA ^ (salt << 8)), towns.len()));
+            if let Some(camera) = pick(town, salt) {
+                events.push((camera, event, confidence, from, to));
+            }
+        }
+        if let Some(camera) = surge_town.and_then(|t| pick(t, 3)) {
+            events.push((camera, super::STANDING_WATER, 0.81, 20, 40));
+        }
+        for (camera, event, confidence, from, to) in events {
+            incidents.push(Incident::CameraEvent {
+                camera,
+                event: event.to_string(),
+                confidence,
+                start: after(from),
+                end: after(to),
             });
         }
         SimConfig {

@@ -41,8 +41,10 @@
 //! | `charger_power` | `power` | number | kW | 0–60 | sessions on 7 kW (2 h slots), 22 kW (1 h) and 60 kW (40 min) chargers, most in the evening; full power, tapering over the last 30% |
 //! | `charger_power` | `charger` | enum `idle`, `charging`, `fault` | — | state index 0–2 | [`ChargerState`]: `charging` exactly when power > 0 |
 //! | `building_energy` | `energy` | number | kWh per hour | 0–600 | floor area × floors × intensity by use (residential 6, public 12, commercial 20, industrial 25 W/m²), by a residential (evening peak), office-hours or shift profile |
+//! | `camera` | `exposed_garbage`, `illegal_parking`, `standing_water`, `crowding` | number | AI confidence 0–1 | 0–1 | not periodic: only the planned [`Incident::CameraEvent`]s, each its confidence at every tick of its window, then 0 (gone) for a minute |
 //!
-//! Sensors of [`SensorType::Other`] are not simulated. Times of day are Shanghai time
+//! Cameras report only their planned events; sensors of [`SensorType::Other`] are not
+//! simulated. Times of day are Shanghai time
 //! (UTC+8); the sample times are UTC milliseconds.
 //!
 //! ## Ticks
@@ -57,11 +59,13 @@
 //! 2-core machine; building the simulator takes about 50 ms.
 //!
 //! ## Incidents
-//! [`SimConfig::default_for`] picks three (see there): a +1.2 m water-level
+//! [`SimConfig::default_for`] picks six (see there): a +1.2 m water-level
 //! [`Incident::Surge`] in the town with the most water-level sensors, 10 to 45 minutes
 //! after the start; an [`Incident::Silence`] of ~200 neighbouring sensors in another
 //! town from 15 to 30 minutes (no samples at all); an [`Incident::ChargerFault`] of
-//! one charger from 5 to 30 minutes (0 kW, state `fault`). Windows are half-open;
+//! one charger from 5 to 30 minutes (0 kW, state `fault`); and three camera AI events
+//! ([`Incident::CameraEvent`]: exposed garbage, illegal parking, and standing water in
+//! the surge's town). Windows are half-open;
 //! incidents naming unknown handles, or sensors that are not simulated, have no
 //! effect. [`Incident::describe`] gives a line for logs.
 //!
@@ -80,10 +84,11 @@ mod overlay;
 mod standard;
 
 pub use channels::{
-    CHARGER, ChargerState, ENERGY, LEVEL, MOISTURE, NOISE, OCCUPIED, PM25, POWER, StandardChannels,
-    VEHICLES, WQI, channel_name, standard_channels, standard_specs,
+    CAMERA_CHANNELS, CHARGER, CROWDING, ChargerState, ENERGY, EXPOSED_GARBAGE, ILLEGAL_PARKING,
+    LEVEL, MOISTURE, NOISE, OCCUPIED, PM25, POWER, STANDING_WATER, StandardChannels, VEHICLES, WQI,
+    channel_name, standard_channels, standard_specs,
 };
-pub use incident::{Incident, SimConfig};
+pub use incident::{CAMERA_CLEAR_MS, Incident, SimConfig};
 pub use overlay::standard_layers;
 pub use standard::{
     ONLINE_WINDOW_MS, standard_config, standard_dispatch_rules, standard_incident_rules,
@@ -126,6 +131,13 @@ enum Resolved {
     },
     Fault {
         sensor: u32,
+        start: i64,
+        end: i64,
+    },
+    Camera {
+        handle: Handle,
+        channel: twin_core::state::ChannelId,
+        confidence: f64,
         start: i64,
         end: i64,
     },
@@ -239,6 +251,28 @@ impl Simulator {
                         start: start.as_millis(),
                         end: end.as_millis(),
                     }),
+                Incident::CameraEvent {
+                    camera,
+                    event,
+                    confidence,
+                    start,
+                    end,
+                } => {
+                    let is_camera = twin.get(*camera).is_some_and(|a| {
+                        a.kind == twin_core::AssetKind::Sensor(SensorType::Camera)
+                    });
+                    let slot = CAMERA_CHANNELS.iter().position(|c| c == event);
+                    match slot {
+                        Some(i) if is_camera && confidence.is_finite() => Some(Resolved::Camera {
+                            handle: *camera,
+                            channel: channels.camera[i],
+                            confidence: confidence.clamp(0.0, 1.0),
+                            start: start.as_millis(),
+                            end: end.as_millis(),
+                        }),
+                        _ => None,
+                    }
+                }
             })
             .collect();
         Simulator {
@@ -344,6 +378,32 @@ impl Simulator {
                 out.push(sample(s.channel, s.value(&clock, surge)));
             }
         }
+        // Camera events: the confidence in the window, then 0 for a minute.
+        for inc in &self.incidents {
+            if let Resolved::Camera {
+                handle,
+                channel,
+                confidence,
+                start,
+                end,
+            } = inc
+            {
+                let value = if (*start..*end).contains(&t_ms) {
+                    *confidence
+                } else if (*end..end.saturating_add(incident::CAMERA_CLEAR_MS)).contains(&t_ms) {
+                    0.0
+                } else {
+                    continue;
+                };
+                out.push(Sample {
+                    handle: *handle,
+                    channel: *channel,
+                    ts: t,
+                    value,
+                    quality: Quality::Good,
+                });
+            }
+        }
         self.mark(t_ms, false);
     }
 
@@ -379,7 +439,7 @@ impl Simulator {
                 Resolved::Fault { sensor, start, end } if *start <= t && t < *end => {
                     flag(&mut self.flags, *sensor, FAULT, set);
                 }
-                Resolved::Silence { .. } | Resolved::Fault { .. } => {}
+                Resolved::Silence { .. } | Resolved::Fault { .. } | Resolved::Camera { .. } => {}
             }
         }
     }

@@ -349,7 +349,9 @@ impl Params {
                 p.base = (area * floors * kw_per_m2 * (0.8 + 0.4 * d(1))).clamp(0.2, 300.0);
                 p.lag_h = 0.5 * (2.0 * d(2) - 1.0);
             }
-            SensorType::Other(_) => return None,
+            // Cameras report events (the simulator's planned camera events), not a
+            // periodic value.
+            SensorType::Camera | SensorType::Other(_) => return None,
         }
         Some(p)
     }

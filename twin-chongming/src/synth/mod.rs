@@ -67,6 +67,21 @@
 //!   Sensors are dealt evenly over their hosts (host `⌊i · hosts / n⌋`); when a type has
 //!   more sensors than hosts, hosts carry several, at distinct low-discrepancy points
 //!   inside their rectangle.
+//! - **Video front-ends** (雪亮工程 cameras, `CM-S-CAM-000001`…, kind `sensor:camera`):
+//!   `600 × scale`, evenly spaced along the roads on town land, attached to their road,
+//!   looking along it (every second one the other way). Properties `heading_deg`
+//!   (compass bearing of the view), `fov_deg` 70, `range_m` 80, `system`, and
+//!   `ai_events`: the channels their AI reports (`exposed_garbage`, `illegal_parking`,
+//!   `standing_water`, `crowding`, each a confidence 0–1, 0 when gone). The simulator
+//!   does not run them; its planned camera events do.
+//! - **Pumping stations** (`CM-PMP-0001`…, kind `pumping_station`): one 30 m in from
+//!   each end of each canal that reaches town land, property `canal` and a seeded
+//!   `capacity_m3_s` (4–30). **Emergency response teams** (`CM-ERT-01`…, kind
+//!   `response_team`): one 150 m off every town's seat, and the district's own beside
+//!   Chengqiao's, property `staff`. Response plans find the nearest of these.
+//!
+//!   These three layers come after every other, so the assets before them keep their
+//!   handles.
 //!
 //! ## Scale
 //! [`SynthConfig::scale`] multiplies the counts of buildings, 5G stations, parking
@@ -92,9 +107,12 @@ mod land;
 mod lots;
 mod network;
 mod places;
+mod response;
 mod rng;
 mod sensors;
 mod stations;
+
+pub use response::{PUMPING_STATION, RESPONSE_TEAM};
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -246,6 +264,9 @@ pub fn generate(twin: &mut Twin, config: &SynthConfig) -> Result<SynthReport, Lo
     stations::garbage(&land, &mut lots, &mut out, seed)?;
     let chargers = stations::chargers(&places.lots, &mut out, seed, scale)?;
     sensors::sensors(&land, &net, &places, &st5g, &chargers, &mut out, scale)?;
+    response::cameras(&land, &net, &mut out, scale)?;
+    response::pumping_stations(&land, &net, &mut out, seed)?;
+    response::response_teams(&land, &mut out, seed)?;
 
     let mut counts = BTreeMap::new();
     for a in &out.assets {

@@ -59,6 +59,23 @@ pub fn incident_json(s: &Session, i: &Incident, detail: bool) -> Value {
     v
 }
 
+/// An incident as it was at `t` (from [`crate::state::incident::Incidents::open_at`]):
+/// its JSON as now, plus `at`: the time, whether it was `open` or `quiet` then (by its
+/// latest quiet period), and its order's state and unit then (from the order's
+/// history).
+pub fn incident_at_json(s: &Session, i: &Incident, t: crate::Timestamp) -> Value {
+    let mut v = incident_json(s, i, false);
+    let quiet = i.end.is_some_and(|e| e <= t);
+    let order = s.orders().of_incident(i.id);
+    v["at"] = json!({
+        "time": t.as_millis(),
+        "state": if quiet { "quiet" } else { "open" },
+        "order_state": order.and_then(|o| o.state_at(t)),
+        "unit": order.and_then(|o| o.unit_at(t)),
+    });
+    v
+}
+
 /// An order with its history and the steps allowed next (`{action, role}`).
 pub fn order_json(o: &Order) -> Value {
     let next: Vec<Value> = Action::ALL

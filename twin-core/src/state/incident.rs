@@ -51,6 +51,9 @@ pub const DEFAULT_REOPEN_S: f64 = 1800.0;
 /// The most alert ids an incident lists ([`Incident::alerts`]); it counts them all.
 pub const MAX_ALERTS_LISTED: usize = 10_000;
 
+/// Earlier closures an incident keeps (see [`Incident::closures`]).
+pub const MAX_CLOSURES_KEPT: usize = 1000;
+
 /// How the alerts of some rules group into incidents.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -207,6 +210,10 @@ pub struct Incident {
     pub reopen_s: f64,
     /// How often it reopened.
     pub reopened: u32,
+    /// Earlier closures that a recurrence undid: `(closed, reopened)`, oldest first,
+    /// the last [`MAX_CLOSURES_KEPT`] (what [`Incidents::open_at`] needs to say it was
+    /// not open in between).
+    pub closures: Vec<(Timestamp, Timestamp)>,
     /// The highest severity any of its alerts had.
     pub max_severity: Severity,
     /// The open alerts' severities, for the severity of the open ones.
@@ -221,6 +228,13 @@ pub struct Incident {
 }
 
 impl Incident {
+    /// Whether it was open or quiet at `t`.
+    pub fn was_open_at(&self, t: Timestamp) -> bool {
+        self.start <= t
+            && self.closed_at.is_none_or(|c| c > t)
+            && !self.closures.iter().any(|(c, r)| *c <= t && t < *r)
+    }
+
     /// The hull of its assets' geometries, widened by `buffer_m` metres, in the
     /// twin's local frame (east, north metres); `None` for an incident whose assets
     /// are gone.
@@ -347,6 +361,21 @@ impl Incidents {
             .find(|i| i.id == id)
     }
 
+    /// The incidents that were open or quiet at `t` (started by then and not closed
+    /// then), of those still kept, newest first: what a replay shows. An incident
+    /// that closed and recurred counts as closed in between (for its last
+    /// [`MAX_CLOSURES_KEPT`] closures).
+    pub fn open_at(&self, t: Timestamp) -> Vec<&Incident> {
+        let mut out: Vec<&Incident> = self
+            .live
+            .iter()
+            .chain(self.closed.iter())
+            .filter(|i| i.was_open_at(t))
+            .collect();
+        out.sort_by_key(|i| std::cmp::Reverse(i.id));
+        out
+    }
+
     /// The incident an alert joined.
     pub fn of_alert(&self, alert: u64) -> Option<u64> {
         self.by_alert.get(&alert).copied()
@@ -420,7 +449,11 @@ impl Incidents {
                 Some(mut inc) => {
                     inc.state = IncidentState::Open;
                     inc.end = None;
-                    inc.closed_at = None;
+                    if let Some(c) = inc.closed_at.take() {
+                        inc.closures.push((c, t));
+                        let over = inc.closures.len().saturating_sub(MAX_CLOSURES_KEPT);
+                        inc.closures.drain(..over);
+                    }
                     inc.reopened += 1;
                     let id = inc.id;
                     for a in &inc.alerts {
@@ -446,6 +479,7 @@ impl Incidents {
                         peak: (t, 0),
                         end: None,
                         closed_at: None,
+                        closures: Vec::new(),
                         quiet_s: group.quiet_s,
                         reopen_s: group.reopen_s,
                         reopened: 0,
@@ -644,6 +678,8 @@ struct SavedIncident {
     quiet_s: f64,
     reopen_s: f64,
     reopened: u32,
+    #[serde(default)]
+    closures: Vec<(Timestamp, Timestamp)>,
     max_severity: Severity,
 }
 
@@ -685,6 +721,7 @@ impl Incidents {
             quiet_s: i.quiet_s,
             reopen_s: i.reopen_s,
             reopened: i.reopened,
+            closures: i.closures.clone(),
             max_severity: i.max_severity,
         };
         SavedIncidents {
@@ -717,6 +754,7 @@ impl Incidents {
             quiet_s: s.quiet_s,
             reopen_s: s.reopen_s,
             reopened: s.reopened,
+            closures: s.closures,
             max_severity: s.max_severity,
             severities: s.open.iter().copied().collect(),
             open_by_severity: {

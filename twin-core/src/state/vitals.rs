@@ -8,7 +8,8 @@
 //! new; [`VitalSigns::tick`] marks sensors offline when they have been silent longer than
 //! the window (a deadline per sensor, to the millisecond). Means and maxima are over the latest
 //! value of every sensor that has reported, online or not; "online" means a sample
-//! within the window. [`VitalSigns::at`] recomputes the table for a past time from
+//! within the window. Sensors that report only events (cameras: silence is their
+//! normal, [`crate::SensorType::reports_events_only`]) are left out. [`VitalSigns::at`] recomputes the table for a past time from
 //! history, the same way. [`VitalSigns::assets_changed`] follows sensors and towns
 //! inserted, removed or moved after the table was built.
 
@@ -152,7 +153,8 @@ impl VitalSigns {
         let mut town_of = vec![None; n];
         let mut sensors = vec![0; towns.len()];
         for (h, a) in twin.iter() {
-            if a.kind.sensor_type().is_none() {
+            // Event-only sensors (cameras) are not counted: silence is their normal.
+            if a.kind.sensor_type().is_none_or(|t| t.reports_events_only()) {
                 continue;
             }
             if let Some(t) = twin.located_in(h)
@@ -251,7 +253,11 @@ impl VitalSigns {
             self.forget(i);
             let town = twin
                 .get(h)
-                .filter(|a| a.kind.sensor_type().is_some())
+                .filter(|a| {
+                    a.kind
+                        .sensor_type()
+                        .is_some_and(|t| !t.reports_events_only())
+                })
                 .and_then(|_| twin.located_in(h))
                 .and_then(|t| self.towns.iter().position(|x| *x == t));
             if let Some(t) = town {

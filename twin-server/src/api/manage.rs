@@ -41,6 +41,8 @@ pub struct ListQuery {
     pub state: Option<String>,
     /// The most returned, newest first (default 100, at most 1000).
     pub limit: Option<usize>,
+    /// Incidents only: those open or quiet at this moment (UTC ms), as they were then.
+    pub at: Option<i64>,
 }
 
 fn which(q: &ListQuery) -> Result<(bool, bool, usize), ApiError> {
@@ -89,6 +91,22 @@ pub async fn incidents(
     let Query(q) = q?;
     let s = served.read();
     let book = s.incidents();
+    if let Some(at) = q.at {
+        if q.state.is_some() {
+            return Err(ApiError::bad("`at` and `state` do not go together"));
+        }
+        let (_, _, limit) = which(&q)?;
+        let t = twin_core::Timestamp::from_millis(at);
+        let out: Vec<Json_> = book
+            .open_at(t)
+            .into_iter()
+            .take(limit)
+            .map(|i| twin_core::session::views::incident_at_json(&s, i, t))
+            .collect();
+        return Ok(Json(
+            json!({"count": out.len(), "at": at, "incidents": out}),
+        ));
+    }
     let list = pick(&q, book.live(), book.closed(), |i| i.id)?;
     let out: Vec<Json_> = list.iter().map(|i| incident_json(&s, i, false)).collect();
     Ok(Json(json!({"count": out.len(), "incidents": out})))
@@ -114,6 +132,11 @@ pub async fn orders(
     q: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<Json_>, ApiError> {
     let Query(q) = q?;
+    if q.at.is_some() {
+        return Err(ApiError::bad(
+            "`at` is for incidents (an order's history says its state at any time)",
+        ));
+    }
     let s = served.read();
     let book = s.orders();
     let list = pick(&q, book.live(), book.closed(), |o| o.id)?;

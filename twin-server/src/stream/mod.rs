@@ -220,6 +220,10 @@ enum Cmd {
         req: Option<u64>,
         incident: u64,
     },
+    IncidentsAt {
+        req: Option<u64>,
+        at: i64,
+    },
     Step {
         req: Option<u64>,
         order: u64,
@@ -255,6 +259,8 @@ struct Envelope {
     order: Option<u64>,
     #[serde(default)]
     incident: Option<u64>,
+    #[serde(default)]
+    at: Option<i64>,
     #[serde(default)]
     action: Option<String>,
     #[serde(default)]
@@ -399,6 +405,10 @@ fn parse(text: &str) -> Cmd {
             },
             None => bad("`get_incident` needs `incident`, the incident's id".into()),
         },
+        "get_incidents" => match env.at {
+            Some(at) => Cmd::IncidentsAt { req: env.req, at },
+            None => bad("`get_incidents` needs `at`, a time in UTC ms".into()),
+        },
         "step" => match (env.order, env.action) {
             (Some(order), Some(action)) => Cmd::Step {
                 req: env.req,
@@ -413,7 +423,7 @@ fn parse(text: &str) -> Cmd {
         },
         "ping" => Cmd::Ping { req: env.req },
         other => bad(format!(
-            "unknown message type `{other}` (subscribe, ack, step, get_incident, ping)"
+            "unknown message type `{other}` (subscribe, ack, step, get_incident, get_incidents, ping)"
         )),
     }
 }
@@ -650,6 +660,31 @@ impl Client {
                         json!({"type": "incident_detail", "req": req, "incident": i}).to_string()
                     }
                     _ => error_text(req, 404, &format!("no incident {incident}"), false),
+                });
+            }
+            Cmd::IncidentsAt { req, at } => {
+                let t = twin_core::Timestamp::from_millis(at);
+                let text = tokio::task::block_in_place(|| {
+                    let s = served.read();
+                    let list: Vec<Json> = s
+                        .incidents()
+                        .open_at(t)
+                        .into_iter()
+                        .take(manage::MANAGE_LISTED)
+                        .map(|i| twin_core::session::views::incident_at_json(&s, i, t))
+                        .collect();
+                    json!({"type": "incidents_at", "req": req, "at": at, "incidents": list})
+                        .to_string()
+                });
+                self.replies.push_back(if served.district().is_none() {
+                    text
+                } else {
+                    error_text(
+                        req,
+                        404,
+                        "incidents are not merged across a district",
+                        false,
+                    )
                 });
             }
             Cmd::Step {

@@ -301,5 +301,6 @@ export function dashboard(twin: Twin): string[] {
     }
   }
   lines.push(String(twin.listOrders().length));
+  for (const i of twin.incidentsAt(twin.now - 60000)) lines.push(`${i.id} ${i.at?.state} ${i.at?.order_state ?? "-"}`);
   return lines;
 }

@@ -46,8 +46,12 @@
 //! chain. `{town}` in a unit id stands for the incident's one town (its asset id); in
 //! a unit's name, for the town's name. A route whose unit needs a town the incident
 //! does not have exactly one of is passed over. A unit id must match one of `units`
-//! (after `{town}` is put in). `plans` names response plans (应急预案: a `title` and
-//! `steps`); a route's `plan` puts its steps on the order as a checklist.
+//! (after `{town}` is put in). `plans` names response plans (应急预案: a `title`,
+//! `steps`, and optional `resources`: `[{"kinds": "custom:pumping_station", "count": 3,
+//! "within_m": 15000}]`); a route's `plan` puts its steps on the order as a checklist
+//! and lists the resources — for each entry, the `count` assets of its kinds nearest
+//! any of the incident's assets, with their distance — on the order ([`Resource`])
+//! when it is routed.
 //!
 //! ## Automatic review and closure (自动复核、自动销案)
 //! When an incident closes (its alerts cleared and stayed clear for its quiet period)
@@ -65,8 +69,8 @@ use std::collections::VecDeque;
 use serde::{Deserialize, Serialize};
 
 pub use self::rules::{
-    Assignment, DispatchRules, DispatchRulesError, DispatchSpec, Plan, ResponseTimes, Route,
-    RouteQuery, Unit, UnitSpec,
+    Assignment, DispatchRules, DispatchRulesError, DispatchSpec, MAX_RESOURCES, Plan, ResourceSpec,
+    ResponseTimes, Route, RouteQuery, Unit, UnitSpec,
 };
 pub use self::summary::{ManageRow, by_region, by_unit};
 use super::alert::Severity;
@@ -290,6 +294,19 @@ pub enum Deadline {
     Resolve,
 }
 
+/// An asset a response plan calls on (a pumping station, a response team).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Resource {
+    /// Its id.
+    pub id: String,
+    /// Its kind.
+    pub kind: String,
+    /// Its name (Chinese, else English), if it has one.
+    pub name: Option<String>,
+    /// Metres from the nearest asset of the incident.
+    pub distance_m: f64,
+}
+
 /// One work order.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Order {
@@ -313,6 +330,10 @@ pub struct Order {
     pub plan: Option<String>,
     /// The plan's steps, each with whether it is done.
     pub checklist: Vec<(String, bool)>,
+    /// The resources the plan calls on, nearest the incident first, found when the
+    /// order was routed.
+    #[serde(default)]
+    pub resources: Vec<Resource>,
     /// When it was made.
     pub created_at: Timestamp,
     /// When it was first accepted.
@@ -334,6 +355,30 @@ pub struct Order {
 }
 
 impl Order {
+    /// Its state at `t`, from its history (`None`: not made yet; `new` until its
+    /// first step).
+    pub fn state_at(&self, t: Timestamp) -> Option<OrderState> {
+        if self.created_at > t {
+            return None;
+        }
+        Some(
+            self.history
+                .iter()
+                .take_while(|s| s.at <= t)
+                .last()
+                .map_or(OrderState::New, |s| s.to),
+        )
+    }
+
+    /// The unit that held it at `t`, from its history.
+    pub fn unit_at(&self, t: Timestamp) -> Option<&str> {
+        self.history
+            .iter()
+            .take_while(|s| s.at <= t)
+            .last()
+            .and_then(|s| s.unit.as_deref())
+    }
+
     /// The unit's id.
     pub fn unit_id(&self) -> Option<&str> {
         self.unit.as_ref().map(|u| u.id.as_str())
@@ -616,7 +661,15 @@ impl Orders {
         let mut out = Vec::new();
         for o in self.live.iter_mut().filter(|o| o.state == OrderState::New) {
             if let Some(inc) = incidents.get(o.incident) {
-                route(&self.rules, o, inc, &town_list(twin, inc), now, &mut out);
+                route(
+                    &self.rules,
+                    twin,
+                    o,
+                    inc,
+                    &town_list(twin, inc),
+                    now,
+                    &mut out,
+                );
             }
         }
         out
@@ -653,6 +706,7 @@ impl Orders {
             chain: Vec::new(),
             plan: None,
             checklist: Vec::new(),
+            resources: Vec::new(),
             created_at: now,
             accepted_at: None,
             resolved_at: None,
@@ -667,7 +721,7 @@ impl Orders {
             order: id,
             incident: inc.id,
         });
-        route(&self.rules, &mut order, inc, &towns, now, out);
+        route(&self.rules, twin, &mut order, inc, &towns, now, out);
         self.live.push(order);
     }
 
@@ -780,6 +834,7 @@ impl Orders {
 /// escalation chain and plan, as the system; a no-op when no route matches.
 fn route(
     rules: &DispatchRules,
+    twin: &Twin,
     o: &mut Order,
     inc: &Incident,
     towns: &[(String, String)],
@@ -793,11 +848,12 @@ fn route(
         return;
     };
     o.chain = a.chain;
-    o.checklist = a
-        .plan
-        .as_deref()
-        .and_then(|p| rules.plan(p))
+    let plan = a.plan.as_deref().and_then(|p| rules.plan(p));
+    o.checklist = plan
         .map(|p| p.steps.iter().map(|s| (s.clone(), false)).collect())
+        .unwrap_or_default();
+    o.resources = plan
+        .map(|p| resources(twin, inc, &p.resources))
         .unwrap_or_default();
     o.plan = a.plan;
     let times = rules.response(o.severity);
@@ -819,6 +875,52 @@ fn route(
 }
 
 /// An incident's towns: asset id and name (Chinese and English where known).
+/// The resources of a plan nearest the incident's assets: for each entry, the `count`
+/// assets of its kinds at the least distance from any of the incident's assets (the
+/// first 200 of them, which bounds the cost of a huge incident), nearest first; an
+/// asset found for two entries is listed once.
+fn resources(twin: &Twin, inc: &Incident, specs: &[ResourceSpec]) -> Vec<Resource> {
+    use geo::BoundingRect;
+    let centres: Vec<geo_types::Point<f64>> = inc
+        .assets
+        .iter()
+        .take(200)
+        .filter_map(|h| twin.get(*h)?.geometry.bounding_rect())
+        .map(|r| r.center().into())
+        .collect();
+    let mut out: Vec<Resource> = Vec::new();
+    for spec in specs {
+        let Ok(filter) = spec.kinds.parse::<crate::KindFilter>() else {
+            continue;
+        };
+        let count = spec.count.min(MAX_RESOURCES);
+        let mut best: Vec<(crate::Handle, f64)> = Vec::new();
+        for p in &centres {
+            for (h, d) in twin.query_nearest(*p, count, Some(&filter)) {
+                match best.iter_mut().find(|(b, _)| *b == h) {
+                    Some(b) => b.1 = b.1.min(d),
+                    None => best.push((h, d)),
+                }
+            }
+        }
+        best.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.cmp(&b.0)));
+        best.retain(|(_, d)| spec.within_m.is_none_or(|m| *d <= m));
+        for (h, d) in best.into_iter().take(count) {
+            let Some(a) = twin.get(h) else { continue };
+            if out.iter().any(|r| r.id == a.id) {
+                continue;
+            }
+            out.push(Resource {
+                id: a.id.clone(),
+                kind: a.kind.to_string(),
+                name: a.name_zh.clone().or_else(|| a.name_en.clone()),
+                distance_m: (d * 10.0).round() / 10.0,
+            });
+        }
+    }
+    out
+}
+
 fn town_list(twin: &Twin, inc: &Incident) -> Vec<(String, String)> {
     inc.towns
         .iter()

@@ -53,7 +53,8 @@ pub struct ResponseTimes {
     pub resolve_s: f64,
 }
 
-/// A response plan (应急预案): the steps an order carries as its checklist.
+/// A response plan (应急预案): the steps an order carries as its checklist, and the
+/// resources to call on, found near the incident when the order is routed.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Plan {
@@ -61,7 +62,27 @@ pub struct Plan {
     pub title: String,
     /// The steps, in order.
     pub steps: Vec<String>,
+    /// The resources the plan calls on.
+    #[serde(default)]
+    pub resources: Vec<ResourceSpec>,
 }
+
+/// Resources of a plan: the `count` assets of `kinds` nearest the incident's assets
+/// (pumping stations, response teams …), within `within_m` when given.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ResourceSpec {
+    /// A kind filter (`custom:pumping_station`, `building,road` …).
+    pub kinds: String,
+    /// How many, 1 to [`MAX_RESOURCES`].
+    pub count: usize,
+    /// The farthest, metres.
+    #[serde(default)]
+    pub within_m: Option<f64>,
+}
+
+/// The most resources one entry of a plan finds.
+pub const MAX_RESOURCES: usize = 20;
 
 /// The dispatch rules as written.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -160,6 +181,24 @@ impl DispatchRules {
                 && !spec.plans.contains_key(p)
             {
                 return fail(format!("route {i} (`{}`): no plan `{p}`", r.family));
+            }
+        }
+        for (name, plan) in &spec.plans {
+            for (i, r) in plan.resources.iter().enumerate() {
+                if let Err(e) = r.kinds.parse::<crate::KindFilter>() {
+                    return fail(format!("plan `{name}`, resource {i}: {e}"));
+                }
+                if !(1..=MAX_RESOURCES).contains(&r.count) {
+                    return fail(format!(
+                        "plan `{name}`, resource {i}: count {} is not 1 to {MAX_RESOURCES}",
+                        r.count
+                    ));
+                }
+                if r.within_m.is_some_and(|m| !(m.is_finite() && m > 0.0)) {
+                    return fail(format!(
+                        "plan `{name}`, resource {i}: within_m must be metres > 0"
+                    ));
+                }
             }
         }
         for (name, t) in &spec.response {
