@@ -217,7 +217,11 @@ fn a_camera_event_published_becomes_an_incident_with_its_order_and_quiets_when_g
     // The camera's AI sees exposed garbage: an alert, an incident of its own family,
     // an order for the town's urban management squad with the plan and the nearest
     // garbage station.
-    broker.publish(&topic, &format!(r#"{{"ts": {t}, "exposed_garbage": 0.87}}"#), false);
+    broker.publish(
+        &topic,
+        &format!(r#"{{"ts": {t}, "exposed_garbage": 0.87}}"#),
+        false,
+    );
     let list = wait_for(&server, "/api/v1/incidents", |v| v["count"] == 1);
     let inc = &list["incidents"][0];
     assert_eq!(inc["family"], "city-appearance");
@@ -233,7 +237,11 @@ fn a_camera_event_published_becomes_an_incident_with_its_order_and_quiets_when_g
 
     // The next look finds the spot clean: the alert clears and the incident is quiet
     // (it closes, and the system closes its order, after 300 s of quiet).
-    broker.publish(&topic, &format!(r#"{{"ts": {}, "exposed_garbage": 0}}"#, t + 1000), false);
+    broker.publish(
+        &topic,
+        &format!(r#"{{"ts": {}, "exposed_garbage": 0}}"#, t + 1000),
+        false,
+    );
     let list = wait_for(&server, "/api/v1/incidents", |v| {
         v["incidents"][0]["state"] == "quiet"
     });

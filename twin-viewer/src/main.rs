@@ -81,6 +81,10 @@ struct Options {
     /// Select an asset and fly to it at start.
     #[arg(long)]
     select: Option<String>,
+    /// Select an incident at start (by number): its footprint is framed and drawn, its
+    /// order shown in the incidents panel.
+    #[arg(long)]
+    incident: Option<u64>,
     /// Simulate this many minutes before opening (incidents start 5, 10 and 15 minutes
     /// in: a charger fault, a water-level surge, silent sensors).
     #[arg(long = "skip", default_value_t = 0.0, value_parser = non_negative)]
@@ -326,6 +330,9 @@ fn setup(
     if let Some(id) = &opts.select {
         viewer.select_by_id(id, &mut view);
     }
+    if let Some(id) = opts.incident {
+        viewer.incidents.select(id);
+    }
     commands.insert_resource(view);
 }
 
@@ -357,6 +364,8 @@ fn screenshot(
         *state = 3;
     } else if *state == 0 && t >= opts.after_s && drawn {
         info!("saving a screenshot to {}", path.display());
+        // An older file there would read as this capture done (state 1 waits for it).
+        let _ = std::fs::remove_file(path);
         commands
             .spawn(Screenshot::primary_window())
             .observe(save_to_disk(path.clone()));

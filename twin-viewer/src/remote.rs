@@ -105,6 +105,12 @@ pub struct Link {
     pub counts: LinkCounts,
     /// The last refusal the server sent (`error`).
     pub last_error: Option<String>,
+    /// Live incidents, by id, as the server shows them (`manage`, `incident`).
+    pub incidents: BTreeMap<u64, Value>,
+    /// Live orders, by id (`manage`, `order`, `step_result`).
+    pub orders: BTreeMap<u64, Value>,
+    /// The latest incident detail asked for (`get_incident`).
+    pub detail: Option<Value>,
     /// Asset ids whose values are subscribed.
     pins: Vec<String>,
     /// The server's overlay whose colours are drawn (`None`: its default).
@@ -135,6 +141,9 @@ impl Link {
             samples_per_s: 0.0,
             counts: LinkCounts::default(),
             last_error: None,
+            incidents: BTreeMap::new(),
+            orders: BTreeMap::new(),
+            detail: None,
             pins: Vec::new(),
             overlay,
             rx: std::sync::Mutex::new(rx),
@@ -166,6 +175,28 @@ impl Link {
         let _ = self
             .tx
             .send(ToServer::Send(json!({"type": "ack", "alert": alert})));
+    }
+
+    /// Asks for an incident's detail (its footprint); it arrives in [`Link::detail`].
+    pub fn request_incident(&self, incident: u64) {
+        let _ = self.tx.send(ToServer::Send(
+            json!({"type": "get_incident", "incident": incident}),
+        ));
+    }
+
+    /// Asks the server to take a step on an order as the token (the answer updates
+    /// [`Link::orders`]; a refusal lands in [`Link::last_error`]).
+    pub fn step(&self, order: u64, action: &str, note: &str) {
+        let _ = self.tx.send(ToServer::Send(
+            json!({"type": "step", "order": order, "action": action, "note": note, "req": order}),
+        ));
+    }
+
+    /// The token's role (`viewer`, `operator`, `admin`).
+    pub fn role(&self) -> &str {
+        self.remote
+            .as_ref()
+            .map_or("viewer", |r| r.hello.caller.role.as_str())
     }
 
     /// Subscribes to the values of these assets (the selection and its sensors).
@@ -322,6 +353,21 @@ impl Link {
                 }
             }
             "snapshot_end" => self.snapshot_done = true,
+            "manage" => {
+                let by_id = |list: &Value| -> BTreeMap<u64, Value> {
+                    list.as_array()
+                        .into_iter()
+                        .flatten()
+                        .filter_map(|x| Some((x["id"].as_u64()?, x.clone())))
+                        .collect()
+                };
+                self.incidents = by_id(&v["incidents"]);
+                self.orders = by_id(&v["orders"]);
+            }
+            "incident" => upsert(&mut self.incidents, &v["incident"]),
+            "order" => upsert(&mut self.orders, &v["order"]),
+            "step_result" => upsert(&mut self.orders, &v["order"]),
+            "incident_detail" => self.detail = Some(v["incident"].clone()),
             "error" => {
                 self.last_error = Some(format!(
                     "{} {}",
@@ -331,6 +377,18 @@ impl Link {
             }
             _ => {}
         }
+    }
+}
+
+/// Keeps a live incident or order by id; a closed one leaves.
+fn upsert(map: &mut BTreeMap<u64, Value>, item: &Value) {
+    let Some(id) = item["id"].as_u64() else {
+        return;
+    };
+    if item["state"] == "closed" {
+        map.remove(&id);
+    } else {
+        map.insert(id, item.clone());
     }
 }
 

@@ -1,5 +1,6 @@
 //! The viewer's screen: the map in the middle, layers, search and measuring on the
-//! left, the inspector and the alert list on the right, the town vital signs and the
+//! left, the inspector, the incidents with their work orders ([`crate::incidents`])
+//! and the alert list on the right, the town vital signs and the
 //! time slider at the bottom. All through egui (bevy_egui).
 
 use bevy::prelude::*;
@@ -28,6 +29,8 @@ pub struct Viewer {
     texture: Option<(AssetId<Image>, egui::TextureId)>,
     drag_total: f32,
     fps: f32,
+    /// The incidents panel.
+    pub incidents: crate::incidents::IncidentsPanel,
 }
 
 impl Viewer {
@@ -42,6 +45,7 @@ impl Viewer {
             texture: None,
             drag_total: 0.0,
             fps: 0.0,
+            incidents: Default::default(),
         }
     }
 
@@ -327,6 +331,11 @@ fn right_panel(ui: &mut Ui, v: &mut Viewer, view: &mut TwinView) {
         }
     }
     ui.separator();
+    let Viewer {
+        incidents, live, ..
+    } = v;
+    incidents.show(ui, live, view);
+    ui.separator();
     alerts(ui, v, view);
 }
 
@@ -513,6 +522,12 @@ fn map(ui: &mut Ui, v: &mut Viewer, view: &mut TwinView, images: &mut Assets<Ima
     for p in pts {
         painter.circle_filled(p, 4.0, Color32::from_rgb(230, 0, 160));
     }
+    // The selected incident's footprint.
+    v.incidents.draw(&painter, &v.live, |p| {
+        view.camera
+            .project(p, w, h)
+            .map(|q| Pos2::new(rect.min.x + q[0] / ppp, rect.min.y + q[1] / ppp))
+    });
 }
 
 /// A line chart of (time, value) points filling the panel's width.
