@@ -246,9 +246,18 @@ impl Console {
                     continue;
                 }
             };
+            // Stamped with the moment it happened (a replay's clock may jump past it).
+            let inc = live.incidents().get(id);
+            let at = match e {
+                E::Opened(_) => inc.map(|i| i.start),
+                E::Quiet(_) => inc.and_then(|i| i.end),
+                E::Closed(_) => inc.and_then(|i| i.closed_at),
+                _ => None,
+            }
+            .map_or(t, |at| at.as_millis().min(t));
             outln!(
                 "[{}] INCIDENT {what} {}",
-                clock(t),
+                clock(at),
                 describe_incident(live, id)
             );
         }

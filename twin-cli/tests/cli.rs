@@ -206,6 +206,46 @@ fn run_drives_the_island_raises_the_charger_fault_and_prints_vital_signs() {
 }
 
 #[test]
+fn a_camera_event_in_a_file_is_an_incident_dispatched_and_closed_at_its_own_moments() {
+    // A camera's AI sees garbage at 04:40 and sees it gone at 04:50; the next reading
+    // comes at 04:56:40, past the 300 s quiet period: the incident and its order still
+    // close at 04:55:00, the moment that period ended.
+    let t0 = 1_763_700_000_000i64;
+    let line = |dt: i64, v: f64| {
+        format!(
+            "{{\"id\":\"CM-S-CAM-000001\",\"channel\":\"exposed_garbage\",\"ts\":{},\"value\":{v}}}\n",
+            t0 + dt * 1000
+        )
+    };
+    let text = [
+        line(0, 0.87),
+        line(60, 0.9),
+        line(600, 0.0),
+        line(1000, 0.0),
+    ]
+    .concat();
+    let dir = std::env::temp_dir().join(format!("twin-camera-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("camera.jsonl");
+    std::fs::write(&path, text).unwrap();
+    let o = twin(&["replay", path.to_str().unwrap(), "--scale", "0.1"], "");
+    assert!(o.status.success(), "{}", stderr(&o));
+    let out = stdout(&o);
+    for want in [
+        "[04:40:00Z] ALERT RAISED  #1     Warning exposed-garbage    CM-S-CAM-000001 in 三星镇 (value 0.87)",
+        "[04:40:00Z] INCIDENT OPENED   #1 city-appearance in 三星镇 (warning)",
+        "[04:40:00Z] ORDER #1 DISPATCH  by system → urban/CM-TOWN-SANXING",
+        "accept by 04:55:00Z; resolve by 08:40:00Z; resources: CM-GBG-",
+        "[04:50:00Z] INCIDENT QUIET    #1 city-appearance",
+        "[04:55:00Z] INCIDENT CLOSED   #1 city-appearance",
+        "[04:55:00Z] ORDER #1 CLOSE     by system: closed automatically",
+    ] {
+        assert!(out.contains(want), "{want} not in\n{out}");
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn replay_plays_a_recorded_surge_into_an_alert() {
     // One water-level gauge rises above the 3.3 m rule for 50 s; the rule needs 30 s.
     let t0 = 1_763_700_000_000i64;

@@ -359,8 +359,9 @@ fn the_system_reviews_and_closes_when_the_incident_ends_and_reopens_on_recurrenc
     let second = new.incident;
 
     // Replay: what was open when. Open from T0; quiet from +60 s; closed at +660 s;
-    // back at +1860 s (the recurrence); quiet from +1900 s, closed at the tick of
-    // +2600 s; the second incident from +5000 s.
+    // back at +1860 s (the recurrence); quiet from +1900 s and closed 600 s later, at
+    // +2500 s (though the clock was next told at +2600 s); the second incident from
+    // +5000 s.
     let open_at = |t: i64| -> Vec<u64> {
         live.incidents()
             .open_at(ts(t))
@@ -374,16 +375,16 @@ fn the_system_reviews_and_closes_when_the_incident_ends_and_reopens_on_recurrenc
     assert_eq!(open_at(T0 + 660 * S), Vec::<u64>::new());
     assert_eq!(open_at(T0 + 1859 * S), Vec::<u64>::new());
     assert_eq!(open_at(T0 + 1860 * S), [incident]);
-    assert_eq!(open_at(T0 + 2599 * S), [incident]);
-    assert_eq!(open_at(T0 + 2600 * S), Vec::<u64>::new());
+    assert_eq!(open_at(T0 + 2499 * S), [incident]);
+    assert_eq!(open_at(T0 + 2500 * S), Vec::<u64>::new());
     assert_eq!(open_at(T0 + 5000 * S), [second]);
     let o = live.orders().get(id).unwrap();
     assert_eq!(o.state_at(ts(T0 - 1)), None);
     assert_eq!(o.state_at(ts(T0)), Some(OrderState::Dispatched));
     assert_eq!(o.state_at(ts(T0 + 660 * S)), Some(OrderState::Closed));
     assert_eq!(o.state_at(ts(T0 + 1860 * S)), Some(OrderState::Dispatched));
-    assert_eq!(o.state_at(ts(T0 + 2599 * S)), Some(OrderState::Dispatched));
-    assert_eq!(o.state_at(ts(T0 + 2600 * S)), Some(OrderState::Closed));
+    assert_eq!(o.state_at(ts(T0 + 2499 * S)), Some(OrderState::Dispatched));
+    assert_eq!(o.state_at(ts(T0 + 2500 * S)), Some(OrderState::Closed));
     assert_eq!(o.unit_at(ts(T0 + 299 * S)), Some("water/TOWN-A"));
     assert_eq!(o.unit_at(ts(T0 + 300 * S)), Some("town-centre/TOWN-A"));
     // The closures survive a snapshot.

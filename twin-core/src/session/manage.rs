@@ -128,9 +128,19 @@ impl Session {
             changes.extend(self.incidents.reconcile(&self.twin, &open, self.now));
         }
         changes.extend(self.incidents.tick(self.now));
-        // Deadlines first: an order whose incident closes now still escalated when its
-        // time passed before.
-        let mut steps = self.orders.tick(self.now);
+        // Deadlines up to the first incident that closed (an order whose incident
+        // closed still escalated when its time passed before), then the incident
+        // changes (each closure at its own moment), then deadlines up to now.
+        let first_close = changes
+            .iter()
+            .filter_map(|c| match c {
+                IncidentEvent::Closed(id) => self.incidents.get(*id).and_then(|i| i.closed_at),
+                _ => None,
+            })
+            .min();
+        let mut steps = self
+            .orders
+            .tick(first_close.map_or(self.now, |c| c.min(self.now)));
         steps.extend(self.orders.on_incident_events(
             &self.twin,
             &self.incidents,

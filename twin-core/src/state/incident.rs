@@ -572,7 +572,7 @@ impl Incidents {
 
     /// Closes the quiet incidents whose quiet period has passed at `now`.
     pub fn tick(&mut self, now: Timestamp) -> Vec<IncidentEvent> {
-        let mut out = Vec::new();
+        let mut out: Vec<(Timestamp, u64)> = Vec::new();
         let mut k = 0;
         while k < self.live.len() {
             let inc = &self.live[k];
@@ -583,8 +583,13 @@ impl Incidents {
             if due {
                 let mut inc = self.live.remove(k);
                 inc.state = IncidentState::Closed;
-                inc.closed_at = Some(now);
-                out.push(IncidentEvent::Closed(inc.id));
+                // At the moment its quiet period ended, not when the clock was next
+                // told (a replay's clock may jump past it).
+                let at = inc.end.map_or(now, |end| {
+                    end.add_ms((inc.quiet_s * 1000.0).ceil() as i64).min(now)
+                });
+                inc.closed_at = Some(at);
+                out.push((at, inc.id));
                 // Every alert of it (not only the listed ones) stops pointing at it.
                 let id = inc.id;
                 self.by_alert.retain(|_, i| *i != id);
@@ -596,7 +601,11 @@ impl Incidents {
                 k += 1;
             }
         }
-        out
+        // In the order they closed.
+        out.sort_unstable();
+        out.into_iter()
+            .map(|(_, id)| IncidentEvent::Closed(id))
+            .collect()
     }
 }
 

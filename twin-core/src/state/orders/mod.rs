@@ -519,7 +519,8 @@ impl Orders {
             match e {
                 IncidentEvent::Opened(id) => {
                     if let Some(inc) = incidents.get(*id) {
-                        self.create(twin, inc, now, &mut out);
+                        // Made and routed the moment the incident began.
+                        self.create(twin, inc, inc.start.min(now), &mut out);
                     }
                 }
                 IncidentEvent::Grew(id) | IncidentEvent::Quiet(id) => {
@@ -535,7 +536,10 @@ impl Orders {
                 }
                 IncidentEvent::Closed(id) => {
                     if let Some(inc) = incidents.get(*id) {
-                        self.auto_close(inc, now, &mut out);
+                        // At the moment the incident closed: deadlines before it first.
+                        let at = inc.closed_at.map_or(now, |c| c.min(now));
+                        out.extend(self.tick(at));
+                        self.auto_close(inc, at, &mut out);
                     }
                 }
             }
