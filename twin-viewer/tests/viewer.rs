@@ -34,7 +34,11 @@ fn display() -> Option<(String, Option<Xvfb>)> {
         eprintln!("skipping: no DISPLAY and no Xvfb");
         return None;
     };
-    let n = 100 + std::process::id() % 400;
+    // One display per test: the tests of this binary run at once, and one that ended
+    // would take a shared server down with it.
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let k = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed) % 8;
+    let n = 100 + (std::process::id() % 100) * 8 + k;
     let child = Command::new(xvfb)
         .args([
             format!(":{n}").as_str(),
