@@ -185,6 +185,9 @@ export class ServedFeed {
         this.caller = m.caller;
         this.title = m.title;
         this.alerts.clear();
+        // A new connection's snapshot brings them again (none on a district's stream).
+        this.liveIncidents.clear();
+        this.liveOrders.clear();
         this.setState("connecting", `${this.url}: subscribing`);
         this.subscribe();
         break;

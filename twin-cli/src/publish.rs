@@ -141,10 +141,15 @@ pub fn run(args: &PublishArgs) -> anyhow::Result<()> {
     );
     config.start = twin_core::Timestamp::from_millis(start);
     let mut sim = Simulator::new(&twin, &channels, config);
-    // Topic and town level of every simulated sensor, by handle.
+    // Topic and town level of every simulated sensor and every camera with planned
+    // events, by handle.
     let mut topics: Vec<Option<(String, String)>> = vec![None; twin.handle_capacity()];
     let (shard, shards) = args.shard.unwrap_or((0, 1));
-    for h in sim.sensors().filter(|h| h.index() % shards == shard) {
+    let reporters: Vec<twin_core::Handle> = sim.sensors().chain(sim.cameras()).collect();
+    for h in reporters
+        .into_iter()
+        .filter(|h| h.index() % shards == shard)
+    {
         if let Some(t) = topic::topic_of(&twin, h) {
             let town = topic::town_segment(&twin, twin.town_of(h));
             topics[h.index()] = Some((t, town));

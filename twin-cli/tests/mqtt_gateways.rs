@@ -299,3 +299,92 @@ fn f_credentials_and_tls_for_run_and_publish() {
     let _ = broker.kill();
     let _ = broker.wait();
 }
+
+#[test]
+fn g_published_camera_events_become_an_incident_on_the_running_twin() {
+    if !have_mosquitto("g") {
+        return;
+    }
+    let dir = temp_dir("g");
+    let broker = Broker::start(&dir);
+    let url = broker.url();
+    let report = dir.join("run.json");
+    let mut run = twin(
+        "run",
+        &[
+            "run",
+            "--mqtt",
+            &url,
+            "--scale",
+            "0.01",
+            "--idle-exit",
+            "3s",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
+    run.wait_for("subscribed to twin/", LONG);
+    // The planned incidents from 8 minutes before T0: the camera sees garbage (+8 min)
+    // through the 5 s published, one message a second on its own topic.
+    let pub_report = dir.join("pub.json");
+    let from = (T0 - 8 * 60_000).to_string();
+    twin(
+        "publish",
+        &[
+            "publish",
+            "--mqtt",
+            &url,
+            "--scale",
+            "0.01",
+            "--for",
+            "5s",
+            "--speed",
+            "max",
+            "--start-ms",
+            &T0.to_string(),
+            "--incidents-from",
+            &from,
+            "--report",
+            pub_report.to_str().unwrap(),
+        ],
+    )
+    .finish(LONG);
+    run.finish(LONG);
+    let isl = island(0.01);
+    let periodic: u64 = isl
+        .iter()
+        .filter(|(_, a)| {
+            a.kind
+                .sensor_type()
+                .is_some_and(|t| !matches!(t, SensorType::Other(_) | SensorType::Camera))
+        })
+        .count() as u64;
+    let chargers = sensors_of(&isl, SensorType::ChargerPower).len() as u64;
+    let p = read_json(&pub_report);
+    assert_eq!(
+        p["samples"].as_u64().unwrap(),
+        (periodic + chargers) * 5 + 5,
+        "{p}"
+    );
+    let r = read_json(&report);
+    let garbage: Vec<&Json> = r["incidents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["family"] == "city-appearance")
+        .collect();
+    assert_eq!(garbage.len(), 1, "{}", r["incidents"]);
+    assert_eq!(garbage[0]["assets"], 1);
+    let orders = r["orders"].as_array().unwrap();
+    let o = orders
+        .iter()
+        .find(|o| o["family"] == "city-appearance")
+        .unwrap();
+    assert!(
+        o["unit"]["id"]
+            .as_str()
+            .unwrap()
+            .starts_with("urban/CM-TOWN-"),
+        "{o}"
+    );
+}

@@ -4,13 +4,14 @@
 //! its footprint and draws it over the map; the panel lists what it covers, the order's
 //! plan, resources and history, and the steps the order's state allows and the user's
 //! role may take (on a served twin the token's role; the viewer's own session is one
-//! person, `viewer`, with every role).
+//! person, `viewer`, with every role). With the time slider in the past it lists the
+//! incidents open then, as they were ([`show_past`]).
 
 use std::collections::BTreeMap;
 
 use bevy_egui::egui::{self, Color32, Pos2, Stroke, Ui};
 use serde_json::Value;
-use twin_core::session::views::{incident_json, order_json};
+use twin_core::session::views::{incident_json, order_brief_json};
 use twin_core::state::orders::{Action, StepRequest};
 use twin_render::scene::widen;
 
@@ -45,34 +46,31 @@ impl Live {
                 .orders()
                 .live()
                 .iter()
-                .map(|o| (o.id, order_json(o)))
+                .map(|o| (o.id, order_brief_json(o)))
                 .collect(),
             Source::Served(served) => served.link.orders.clone(),
         }
     }
 
     /// An incident's detail (footprint, what it covers): the session's now, or the
-    /// server's latest answer (asked for when it is not that incident's).
-    pub fn incident_detail(&mut self, id: u64) -> Option<Value> {
-        match &mut self.source {
+    /// server's latest answer for that incident (ask with [`Live::request_incident`]).
+    pub fn incident_detail(&self, id: u64) -> Option<Value> {
+        match &self.source {
             Source::Sim(_) => {
                 let s = &self.session;
                 s.incidents().get(id).map(|i| incident_json(s, i, true))
             }
-            Source::Served(served) => {
-                let have = served.link.detail.as_ref().and_then(|d| d["id"].as_u64());
-                if have != Some(id) {
-                    served.link.request_incident(id);
-                    return None;
-                }
-                served.link.detail.clone()
-            }
+            Source::Served(served) => served
+                .link
+                .detail
+                .clone()
+                .filter(|d| d["id"].as_u64() == Some(id)),
         }
     }
 
-    /// Asks for a fresh detail of an incident (a served twin's answer comes later).
-    pub fn refresh_incident(&mut self, id: u64) {
-        if let Source::Served(served) = &mut self.source {
+    /// Asks the server for an incident's detail (nothing to ask of the own session).
+    pub fn request_incident(&self, id: u64) {
+        if let Source::Served(served) = &self.source {
             served.link.request_incident(id);
         }
     }
@@ -110,6 +108,36 @@ impl Live {
     }
 }
 
+/// The incidents open at `t` (UTC ms) as they were then, each with its order's state
+/// and unit then: what the time slider shows (the viewer's own session only).
+pub fn show_past(ui: &mut Ui, live: &Live, t: i64) {
+    let at = twin_core::Timestamp::from_millis(t);
+    let s = &live.session;
+    let past = s.incidents().open_at(at);
+    ui.heading(format!(
+        "Incidents at {} ({} open)",
+        crate::ui::clock_cst(at),
+        past.len()
+    ));
+    for i in past.iter().take(LISTED) {
+        let v = twin_core::session::views::incident_at_json(s, i, at);
+        let order = match (v["at"]["order_state"].as_str(), v["at"]["unit"].as_str()) {
+            (Some(state), Some(unit)) => format!("{state} → {unit}"),
+            (Some(state), None) => state.to_string(),
+            _ => "no order".into(),
+        };
+        let label = format!(
+            "#{} {} {} · {} · {}",
+            i.id,
+            i.family,
+            i.severity.as_str(),
+            text(&v["at"]["state"]),
+            order
+        );
+        ui.label(egui::RichText::new(label).color(severity_color(i.severity.as_str())));
+    }
+}
+
 /// What the panel keeps between frames.
 #[derive(Default)]
 pub struct IncidentsPanel {
@@ -124,6 +152,23 @@ pub struct IncidentsPanel {
     message: Option<String>,
     /// Fly to the footprint once its detail is in.
     fly_pending: bool,
+    /// The incident (as listed) whose detail was asked of the server, and when: asked
+    /// again when it changes (at most once per stream tick) or after [`ASK_AGAIN`].
+    asked: Option<(Value, std::time::Instant)>,
+    /// The selected incident has been in the list (until then a selection made at
+    /// start waits for it instead of being dropped).
+    seen: bool,
+}
+
+/// How long an unanswered detail request waits before it is sent again.
+const ASK_AGAIN: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Whether a detail describes the incident as it is now (the same assets, alerts and
+/// state).
+fn fresh(detail: &Value, inc: &Value) -> bool {
+    ["assets", "alerts", "state"]
+        .iter()
+        .all(|k| detail[*k] == inc[*k])
 }
 
 fn severity_color(s: &str) -> Color32 {
@@ -210,20 +255,37 @@ impl IncidentsPanel {
         }
         let Some(id) = self.selected else { return };
         let Some(inc) = incidents.iter().find(|i| i["id"] == id).cloned() else {
-            // Closed: it leaves the panel and the map.
-            self.selected = None;
-            self.detail = None;
+            // Closed: it leaves the panel and the map (one chosen at start, not there
+            // yet, is waited for).
+            if self.seen {
+                self.selected = None;
+                self.detail = None;
+            }
             return;
         };
-        // The detail again when the incident changed (new alerts, a new state).
-        let stale = self.detail_for.as_ref() != Some(&inc) || self.detail.is_none();
-        if stale {
-            if self.detail_for.as_ref() != Some(&inc) {
-                live.refresh_incident(id);
-            }
-            if let Some(d) = live.incident_detail(id) {
-                self.detail = Some(d);
-                self.detail_for = Some(inc.clone());
+        self.seen = true;
+        // The detail again when the incident changed (new alerts, a new state): one
+        // request at a time to a server, again only if unanswered for a while.
+        if self.detail_for.as_ref() != Some(&inc) {
+            match live.incident_detail(id) {
+                Some(d) if fresh(&d, &inc) => {
+                    self.detail = Some(d);
+                    self.detail_for = Some(inc.clone());
+                    self.asked = None;
+                }
+                older => {
+                    if self.detail.is_none() {
+                        self.detail = older;
+                    }
+                    let due = self
+                        .asked
+                        .as_ref()
+                        .is_none_or(|(a, at)| *a != inc || at.elapsed() >= ASK_AGAIN);
+                    if due {
+                        live.request_incident(id);
+                        self.asked = Some((inc.clone(), std::time::Instant::now()));
+                    }
+                }
             }
         }
         if self.fly_pending
@@ -359,8 +421,12 @@ impl IncidentsPanel {
         &self,
         painter: &egui::Painter,
         live: &Live,
+        past: bool,
         to_screen: impl Fn([f32; 3]) -> Option<Pos2>,
     ) {
+        if past {
+            return;
+        }
         let Some(ring) = self.ring(live) else { return };
         let Some(pts) = ring
             .iter()

@@ -332,9 +332,16 @@ fn right_panel(ui: &mut Ui, v: &mut Viewer, view: &mut TwinView) {
     }
     ui.separator();
     let Viewer {
-        incidents, live, ..
+        incidents,
+        live,
+        travel,
+        ..
     } = v;
-    incidents.show(ui, live, view);
+    match travel.at {
+        // Back in time: what was open then, as it was (read-only).
+        Some(t) => crate::incidents::show_past(ui, live, t),
+        None => incidents.show(ui, live, view),
+    }
     ui.separator();
     alerts(ui, v, view);
 }
@@ -522,8 +529,9 @@ fn map(ui: &mut Ui, v: &mut Viewer, view: &mut TwinView, images: &mut Assets<Ima
     for p in pts {
         painter.circle_filled(p, 4.0, Color32::from_rgb(230, 0, 160));
     }
-    // The selected incident's footprint.
-    v.incidents.draw(&painter, &v.live, |p| {
+    // The selected incident's footprint (live only: the slider shows the past).
+    let past = v.travel.at.is_some();
+    v.incidents.draw(&painter, &v.live, past, |p| {
         view.camera
             .project(p, w, h)
             .map(|q| Pos2::new(rect.min.x + q[0] / ppp, rect.min.y + q[1] / ppp))

@@ -7,7 +7,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 use tsify::Tsify;
-use twin_core::session::views::{incident_at_json, incident_json, order_json};
+use twin_core::session::views::{incident_at_json, incident_json, order_brief_json, order_json};
 use twin_core::state::orders::{Action, OrderError, StepRequest};
 use wasm_bindgen::prelude::*;
 
@@ -35,6 +35,8 @@ export interface Order {
   state: string; unit: { id: string; name: string; tier: number } | null;
   history: { at: number; by: string; action: string; from: string; to: string; unit: string | null; note: string }[];
   next: { action: string; role: "operator" | "admin" }[];
+  /** In lists and on the stream: how many transitions there are in all. */
+  history_len?: number;
   overdue: boolean; [more: string]: unknown;
 }
 "#;
@@ -128,7 +130,9 @@ impl JsTwin {
         to_js(&incident_json(s, i, true))
     }
 
-    /// The work orders (`state`: `live`, the default, `closed` or `all`), newest first.
+    /// The work orders (`state`: `live`, the default, `closed` or `all`), newest first,
+    /// each with its last 20 transitions (`history_len` counts all; `getOrder` gives
+    /// the whole history).
     #[wasm_bindgen(js_name = listOrders, unchecked_return_type = "Order[]")]
     pub fn list_orders(&self, state: Option<String>) -> JsResult<JsValue> {
         let (live, closed) = which(state)?;
@@ -142,7 +146,7 @@ impl JsTwin {
             list.extend(book.closed());
         }
         list.sort_by_key(|o| std::cmp::Reverse(o.id));
-        let out: Vec<Value> = list.iter().map(|o| order_json(o)).collect();
+        let out: Vec<Value> = list.iter().map(|o| order_brief_json(o)).collect();
         to_js(&out)
     }
 

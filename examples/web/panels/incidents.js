@@ -35,19 +35,36 @@ export class IncidentsPanel {
     return this.app.manageSource;
   }
 
-  /** Shows the incidents open at `at` (UTC ms; null: live again), read-only. */
+  /**
+   * Shows the incidents open at `at` (UTC ms; null: live again), read-only. A slider
+   * dragged fires this many times a second: one request is in flight at a time, and
+   * when it returns only the latest moment asked for is fetched next.
+   */
   async showTime(at) {
     this.at = at;
-    this.past = [];
     this.key = null;
-    if (at !== null) {
-      try {
-        const list = await this.source().at(at);
-        if (this.at === at) this.past = list;
-      } catch (e) {
-        this.app.error(`incidents at ${dateTime(at)}: ${e.message}`);
-      }
+    if (at === null) {
+      this.past = [];
+      return this.update();
     }
+    if (this.fetching) return; // the loop below picks up the latest `this.at`
+    this.fetching = true;
+    try {
+      let asked;
+      do {
+        asked = this.at;
+        if (asked === null) break;
+        try {
+          const list = await this.source().at(asked);
+          if (this.at === asked) this.past = list;
+        } catch (e) {
+          this.app.error(`incidents at ${dateTime(asked)}: ${e.message}`);
+        }
+      } while (this.at !== asked);
+    } finally {
+      this.fetching = false;
+    }
+    this.key = null;
     this.update();
   }
 
@@ -144,6 +161,8 @@ export class IncidentsPanel {
         el("p", { class: "unit", text: o.unit ? `${o.unit.name} (${o.unit.id})` : "no unit yet" }),
         o.checklist?.length > 0 && el("ul", { class: "checklist" },
           o.checklist.map(([step, done]) => el("li", { text: `${done ? "☑" : "☐"} ${step}` }))),
+        o.history_len > o.history.length && el("p", { class: "muted",
+          text: `… ${o.history_len - o.history.length} earlier steps` }),
         el("ol", { class: "history", "data-testid": "order-history" },
           o.history.map((t) => el("li", {},
             el("span", { class: "time", text: clockTime(t.at) }),
@@ -186,8 +205,9 @@ export class IncidentsPanel {
       : "no open incidents";
     const sel = incidents.find((i) => i.id === this.selected);
     const o = sel?.order ? orders.get(sel.order) : null;
-    // A changed incident (new alerts, a new state) is fetched again for its footprint.
-    const detailKey = sel ? `${sel.assets}|${sel.state}` : "";
+    // A changed incident (new alerts, a new state), or a new connection, is fetched
+    // again for its footprint.
+    const detailKey = sel ? `${sel.assets}|${sel.state}|${this.app.feed?.connects ?? 0}` : "";
     if (sel && detailKey !== this.detailKey) {
       this.detailKey = detailKey;
       this.refreshDetail().then(() => { this.key = null; this.update(); });

@@ -327,6 +327,15 @@ impl Simulator {
         self.sensors.iter().map(|s| s.handle)
     }
 
+    /// The cameras whose planned events it reports (their samples come after the
+    /// periodic sensors', only in and just after each event's window).
+    pub fn cameras(&self) -> impl Iterator<Item = Handle> + '_ {
+        self.incidents.iter().filter_map(|i| match i {
+            Resolved::Camera { handle, .. } => Some(*handle),
+            _ => None,
+        })
+    }
+
     /// The towns the simulated sensors lie in, by handle.
     pub fn towns(&self) -> &[Handle] {
         &self.towns

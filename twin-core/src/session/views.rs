@@ -66,13 +66,29 @@ pub fn incident_json(s: &Session, i: &Incident, detail: bool) -> Value {
 pub fn incident_at_json(s: &Session, i: &Incident, t: crate::Timestamp) -> Value {
     let mut v = incident_json(s, i, false);
     let quiet = i.end.is_some_and(|e| e <= t);
-    let order = s.orders().of_incident(i.id);
+    let order = s.orders().of_incident_at(i.id, t);
     v["at"] = json!({
         "time": t.as_millis(),
         "state": if quiet { "quiet" } else { "open" },
         "order_state": order.and_then(|o| o.state_at(t)),
         "unit": order.and_then(|o| o.unit_at(t)),
     });
+    v
+}
+
+/// Transitions an order carries on the stream and in lists ([`order_brief_json`]).
+pub const HISTORY_BRIEF: usize = 20;
+
+/// An order as the stream and the lists carry it: [`order_json`] with only the last
+/// [`HISTORY_BRIEF`] transitions and `history_len`, the whole count (a flapping order's
+/// history is up to 10,000 steps; `GET /api/v1/orders/{id}` gives all of it).
+pub fn order_brief_json(o: &Order) -> Value {
+    let mut v = order_json(o);
+    let n = o.history.len();
+    if let Some(h) = v.get_mut("history").and_then(Value::as_array_mut) {
+        h.drain(..n.saturating_sub(HISTORY_BRIEF));
+    }
+    v["history_len"] = json!(n);
     v
 }
 

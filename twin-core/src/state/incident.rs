@@ -386,7 +386,15 @@ impl Incidents {
         let mut out = Vec::new();
         for e in events {
             match e {
-                AlertEvent::Raised(a) => out.push(self.raised(twin, a)),
+                AlertEvent::Raised(a) => {
+                    // Incidents whose quiet period ran out before this alert close
+                    // first (a batch or a clock jump may hold both): it must not
+                    // reopen one that was over.
+                    if self.live.iter().any(|i| i.state == IncidentState::Quiet) {
+                        out.extend(self.tick(a.raised_at));
+                    }
+                    out.push(self.raised(twin, a));
+                }
                 AlertEvent::Cleared(a) => out.extend(self.cleared(a)),
                 AlertEvent::Acknowledged(_) => {}
             }

@@ -6,8 +6,10 @@
 //! and per order that changed**, whatever the number of changes: an `incident` message
 //! carries the names of what happened to it in the tick and the incident as
 //! `GET /api/v1/incidents` shows it; an `order` message carries the order events and
-//! the order as `GET /api/v1/orders/{id}` shows it. Both are absolute state, so a
-//! client upserts by id and a message seen twice does no harm.
+//! the order as `GET /api/v1/orders/{id}` shows it but with only its last 20
+//! transitions (`history_len` counts them all). Both are absolute state, so a client
+//! upserts by id and a message seen twice does no harm. An item already evicted from
+//! the kept closed ones when the tick is sent goes as `{id, state: "closed"}` alone.
 //!
 //! With a subscription, and again whenever alert events or management changes were
 //! lost, a client gets a `manage` message: the live incidents and orders of its towns
@@ -24,7 +26,8 @@ use twin_core::state::incident::{Incident, IncidentEvent};
 use twin_core::state::orders::{Order, OrderEvent};
 use twin_core::{Handle, Session};
 
-use crate::api::manage::{incident_json, order_json};
+use crate::api::manage::incident_json;
+use twin_core::session::views::order_brief_json;
 
 /// The most incidents, and the most orders, one `manage` message lists.
 pub const MANAGE_LISTED: usize = 1000;
@@ -39,9 +42,10 @@ pub struct ManageMessage {
 }
 
 impl ManageMessage {
-    /// Whether a client subscribed to `towns` (`None`: all) gets it.
+    /// Whether a client subscribed to `towns` (`None`: all) gets it (a tombstone, with
+    /// no towns known any more, goes to everyone).
     pub fn passes(&self, towns: Option<&HashSet<Handle>>) -> bool {
-        towns.is_none_or(|t| self.towns.iter().any(|h| t.contains(h)))
+        self.towns.is_empty() || towns.is_none_or(|t| self.towns.iter().any(|h| t.contains(h)))
     }
 }
 
@@ -99,6 +103,12 @@ pub fn messages(
     let mut out = Vec::new();
     for (id, events) in grouped(incidents, incident_event_name) {
         let Some(i) = s.incidents().get(id) else {
+            let text = json!({"type": "incident", "events": events,
+                "incident": {"id": id, "state": "closed"}});
+            out.push(ManageMessage {
+                towns: Vec::new(),
+                text: text.to_string().into(),
+            });
             continue;
         };
         let text =
@@ -110,9 +120,15 @@ pub fn messages(
     }
     for (id, events) in grouped(orders, |e| (order_of(e), e)) {
         let Some(o) = s.orders().get(id) else {
+            let text = json!({"type": "order", "events": events,
+                "order": {"id": id, "state": "closed"}});
+            out.push(ManageMessage {
+                towns: Vec::new(),
+                text: text.to_string().into(),
+            });
             continue;
         };
-        let text = json!({"type": "order", "events": events, "order": order_json(o)});
+        let text = json!({"type": "order", "events": events, "order": order_brief_json(o)});
         out.push(ManageMessage {
             towns: order_towns(s, o),
             text: text.to_string().into(),
@@ -150,7 +166,7 @@ pub fn snapshot(s: &Session, towns: Option<&HashSet<Handle>>) -> String {
             .collect::<Vec<Json>>(),
         "orders": orders[..listed(orders.len())]
             .iter()
-            .map(|o| order_json(o))
+            .map(|o| order_brief_json(o))
             .collect::<Vec<Json>>(),
     })
     .to_string()

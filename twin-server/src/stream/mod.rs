@@ -648,6 +648,17 @@ impl Client {
                     Err(e) => error_text(req, e.status.as_u16(), &e.reason, false),
                 });
             }
+            // Incidents and orders are per process: not on a district's stream.
+            Cmd::GetIncident { req, .. } | Cmd::IncidentsAt { req, .. } | Cmd::Step { req, .. }
+                if served.district().is_some() =>
+            {
+                self.replies.push_back(error_text(
+                    req,
+                    404,
+                    "incidents and orders are not merged across a district",
+                    false,
+                ));
+            }
             Cmd::GetIncident { req, incident } => {
                 let text = tokio::task::block_in_place(|| {
                     let s = served.read();
@@ -656,10 +667,10 @@ impl Client {
                         .map(|i| twin_core::session::views::incident_json(&s, i, true))
                 });
                 self.replies.push_back(match text {
-                    Some(i) if served.district().is_none() => {
+                    Some(i) => {
                         json!({"type": "incident_detail", "req": req, "incident": i}).to_string()
                     }
-                    _ => error_text(req, 404, &format!("no incident {incident}"), false),
+                    None => error_text(req, 404, &format!("no incident {incident}"), false),
                 });
             }
             Cmd::IncidentsAt { req, at } => {
@@ -676,16 +687,7 @@ impl Client {
                     json!({"type": "incidents_at", "req": req, "at": at, "incidents": list})
                         .to_string()
                 });
-                self.replies.push_back(if served.district().is_none() {
-                    text
-                } else {
-                    error_text(
-                        req,
-                        404,
-                        "incidents are not merged across a district",
-                        false,
-                    )
-                });
+                self.replies.push_back(text);
             }
             Cmd::Step {
                 req,
@@ -697,7 +699,15 @@ impl Client {
                     take_step(served, caller, order, &action, &body)
                 });
                 self.replies.push_back(match text {
-                    Ok(o) => json!({"type": "step_result", "req": req, "order": o}).to_string(),
+                    Ok(mut o) => {
+                        // As the stream carries orders: the last transitions only.
+                        let n = o["history"].as_array().map_or(0, Vec::len);
+                        if let Some(h) = o["history"].as_array_mut() {
+                            h.drain(..n.saturating_sub(twin_core::session::views::HISTORY_BRIEF));
+                        }
+                        o["history_len"] = json!(n);
+                        json!({"type": "step_result", "req": req, "order": o}).to_string()
+                    }
                     Err(e) => error_text(req, e.status.as_u16(), &e.reason, false),
                 });
             }

@@ -24,6 +24,9 @@ pub(super) fn step(
     times: Option<ResponseTimes>,
     out: &mut Vec<OrderEvent>,
 ) {
+    // The history stays in time order: a step is never stamped before the last one (a
+    // late reading may put an incident's close before a person's step already taken).
+    let at = o.history.last().map_or(at, |last| at.max(last.at));
     let from = o.state;
     if let Some(u) = unit {
         o.unit = Some(u);

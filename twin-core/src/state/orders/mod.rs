@@ -364,8 +364,7 @@ impl Order {
         Some(
             self.history
                 .iter()
-                .take_while(|s| s.at <= t)
-                .last()
+                .rfind(|s| s.at <= t)
                 .map_or(OrderState::New, |s| s.to),
         )
     }
@@ -374,8 +373,7 @@ impl Order {
     pub fn unit_at(&self, t: Timestamp) -> Option<&str> {
         self.history
             .iter()
-            .take_while(|s| s.at <= t)
-            .last()
+            .rfind(|s| s.at <= t)
             .and_then(|s| s.unit.as_deref())
     }
 
@@ -489,6 +487,15 @@ impl Orders {
             .iter()
             .chain(self.closed.iter())
             .find(|o| o.id == id)
+    }
+
+    /// The order an incident had at `t`: the newest of its orders made by then.
+    pub fn of_incident_at(&self, incident: u64, t: Timestamp) -> Option<&Order> {
+        self.live
+            .iter()
+            .chain(self.closed.iter())
+            .filter(|o| o.incident == incident && o.created_at <= t)
+            .max_by_key(|o| (o.created_at, o.id))
     }
 
     /// The order of an incident.
