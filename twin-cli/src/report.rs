@@ -159,40 +159,33 @@ pub fn to_json(live: &Session, c: &Counters, towns: Option<&[Handle]>, now_ms: i
     })
 }
 
-// The footprint and the affected kinds of an incident, as the API gives them.
-use twin_server::api::manage::{AFFECTED_KINDS, FOOTPRINT_BUFFER_M};
+use twin_core::session::views::{AFFECTED_KINDS, FOOTPRINT_BUFFER_M, incident_json};
 
-/// The incidents (live and closed), each with its towns, alerts, severity, state,
-/// times and the assets its footprint covers by kind.
+/// The incidents (live and closed) as the API lists them, with times in ISO 8601 and
+/// what each footprint — its assets' hull widened by 200 m — covers, counted by kind.
 fn incidents_json(live: &Session) -> Vec<Json> {
     let twin = live.twin();
-    let id = |h: &Handle| twin.get(*h).map(|a| a.id.clone()).unwrap_or_default();
     let kinds: twin_core::KindFilter = AFFECTED_KINDS.parse().expect("valid kinds");
+    let iso = |v: &Json| {
+        v.as_i64().map_or(Json::Null, |ms| {
+            json!(twin_core::Timestamp::from_millis(ms).to_string())
+        })
+    };
     let book = live.incidents();
     book.closed()
         .chain(book.live())
         .map(|i| {
+            let mut v = incident_json(live, i, false);
+            for k in ["start", "end", "closed_at"] {
+                v[k] = iso(&v[k]);
+            }
+            v["peak"]["at"] = iso(&v["peak"]["at"]);
             let mut affected: std::collections::BTreeMap<String, usize> = Default::default();
             for ((kind, _town), n) in i.affected(twin, FOOTPRINT_BUFFER_M, &kinds) {
                 *affected.entry(kind).or_default() += n;
             }
-            json!({
-                "id": i.id,
-                "family": i.family,
-                "state": i.state,
-                "severity": i.severity.as_str(),
-                "towns": i.towns.iter().map(id).collect::<Vec<_>>(),
-                "alerts": i.alert_count,
-                "open_alerts": i.open.len(),
-                "assets": i.assets.len(),
-                "start": i.start.to_string(),
-                "peak": {"at": i.peak.0.to_string(), "open_alerts": i.peak.1},
-                "end": i.end.map(|t| t.to_string()),
-                "closed_at": i.closed_at.map(|t| t.to_string()),
-                "reopened": i.reopened,
-                "order": live.orders().of_incident(i.id).map(|o| o.id),
-                "affected": affected,
-            })
+            v["affected"] = json!(affected);
+            v
         })
         .collect()
 }
