@@ -18,10 +18,31 @@ use std::path::PathBuf;
 use serde_json::Value as Json;
 use twin_core::{SensorType, topic};
 
-use harness::{Broker, LONG, have_mosquitto, island, read_json, sensors_of, temp_dir, twin};
+use harness::{Broker, LONG, Proc, have_mosquitto, island, read_json, sensors_of, temp_dir, twin};
 
 /// 2025-11-21T04:40:00Z.
 const T0: i64 = 1_763_700_000_000;
+
+/// `twin run --mqtt URL` on the 1% island, subscribed, ending 3 s after the last
+/// message with its report in `report`.
+fn run_subscribed(url: &str, report: &std::path::Path) -> Proc {
+    let mut run = twin(
+        "run",
+        &[
+            "run",
+            "--mqtt",
+            url,
+            "--scale",
+            "0.01",
+            "--idle-exit",
+            "3s",
+            "--report",
+            report.to_str().unwrap(),
+        ],
+    );
+    run.wait_for("subscribed to twin/", LONG);
+    run
+}
 
 #[test]
 fn e_sharded_gateway_batches_deliver_every_sample_once() {
@@ -32,21 +53,7 @@ fn e_sharded_gateway_batches_deliver_every_sample_once() {
     let broker = Broker::start(&dir);
     let url = broker.url();
     let report = dir.join("run.json");
-    let mut run = twin(
-        "run",
-        &[
-            "run",
-            "--mqtt",
-            &url,
-            "--scale",
-            "0.01",
-            "--idle-exit",
-            "3s",
-            "--report",
-            report.to_str().unwrap(),
-        ],
-    );
-    run.wait_for("subscribed to twin/", LONG);
+    let run = run_subscribed(&url, &report);
     // Two gateways, each half of the sensors, 10 s of the island in batches of 100.
     let reports: Vec<PathBuf> = (0..2).map(|i| dir.join(format!("pub{i}.json"))).collect();
     let pubs: Vec<_> = (0..2)
@@ -309,21 +316,7 @@ fn g_published_camera_events_become_an_incident_on_the_running_twin() {
     let broker = Broker::start(&dir);
     let url = broker.url();
     let report = dir.join("run.json");
-    let mut run = twin(
-        "run",
-        &[
-            "run",
-            "--mqtt",
-            &url,
-            "--scale",
-            "0.01",
-            "--idle-exit",
-            "3s",
-            "--report",
-            report.to_str().unwrap(),
-        ],
-    );
-    run.wait_for("subscribed to twin/", LONG);
+    let run = run_subscribed(&url, &report);
     // The planned incidents from 8 minutes before T0: the camera sees garbage (+8 min)
     // through the 5 s published, one message a second on its own topic.
     let pub_report = dir.join("pub.json");

@@ -68,19 +68,13 @@ export class IncidentsPanel {
     this.update();
   }
 
+  /** A row of the list as it was at the replay's moment (not clickable). */
   pastItem(i) {
-    const towns = i.towns.map((t) => this.app.townName(t)).join(", ");
-    return el("li", {
-      class: `incident past ${i.severity}`, data: { incident: i.id },
-      title: `incident #${i.id}: ${i.family} in ${towns}, as it was at ${dateTime(i.at.time)}`,
-    },
-    el("span", { class: "time", text: clockTime(i.start) }),
-    el("span", { class: "sev", text: i.severity }),
-    el("span", { class: "family", text: `#${i.id} ${i.family}` }),
-    el("span", { class: "count", text: `${i.alerts} alerts` }),
-    el("span", { class: "where", text: `${towns} · ${i.at.state}` }),
-    el("span", { class: "order-state", "data-testid": "order-state",
-      text: i.at.order_state ? `${i.at.order_state}${i.at.unit ? ` · ${i.at.unit}` : ""}` : "no order" }));
+    const { state, order_state: os, unit } = i.at;
+    return this.row(i, {
+      past: true, state, count: `${i.alerts} alerts`,
+      order: os ? `${os}${unit ? ` · ${unit}` : ""}` : "no order",
+    });
   }
 
   /** The selected incident: its detail is fetched, its footprint framed and drawn. */
@@ -126,22 +120,31 @@ export class IncidentsPanel {
     this.update();
   }
 
+  /** A row of the live list: a click selects (or lets go of) the incident. */
   item(i, orders) {
     const o = i.order ? orders.get(i.order) : null;
+    return this.row(i, {
+      state: i.state, count: `${i.open_alerts}/${i.alerts} alerts`, overdue: o?.overdue,
+      order: o ? `${o.state}${o.overdue ? " · overdue" : ""}` : "no order",
+    });
+  }
+
+  /** One incident's row, live or past. */
+  row(i, { past = false, state, count, order, overdue = false }) {
     const towns = i.towns.map((t) => this.app.townName(t)).join(", ");
+    const selected = !past && i.id === this.selected;
     return el("li", {
-      class: `incident ${i.severity}${i.id === this.selected ? " selected" : ""}`,
+      class: `incident ${past ? "past " : ""}${i.severity}${selected ? " selected" : ""}`,
       data: { incident: i.id },
-      title: `incident #${i.id}: ${i.family} in ${towns}`,
-      on: { click: () => this.select(i.id === this.selected ? null : i.id) },
+      title: `incident #${i.id}: ${i.family} in ${towns}${past ? `, as it was at ${dateTime(i.at.time)}` : ""}`,
+      on: past ? undefined : { click: () => this.select(selected ? null : i.id) },
     },
     el("span", { class: "time", text: clockTime(i.start) }),
     el("span", { class: "sev", text: i.severity }),
     el("span", { class: "family", text: `#${i.id} ${i.family}` }),
-    el("span", { class: "count", text: `${i.open_alerts}/${i.alerts} alerts` }),
-    el("span", { class: "where", text: `${towns} · ${i.state}` }),
-    el("span", { class: `order-state${o?.overdue ? " overdue" : ""}`, "data-testid": "order-state",
-      text: o ? `${o.state}${o.overdue ? " · overdue" : ""}` : "no order" }));
+    el("span", { class: "count", text: count }),
+    el("span", { class: "where", text: `${towns} · ${state}` }),
+    el("span", { class: `order-state${overdue ? " overdue" : ""}`, "data-testid": "order-state", text: order }));
   }
 
   detailView(i, o) {

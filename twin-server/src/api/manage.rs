@@ -191,11 +191,12 @@ pub async fn step(
     } else {
         serde_json::from_slice(&body).map_err(|e| ApiError::bad(format!("body: {e}")))?
     };
-    take_step(&served, &caller, id, &name, &body).map(Json)
+    take_step(&served, &caller, id, &name, &body, order_json).map(Json)
 }
 
-/// Takes step `name` on order `id` as `caller`: the order as it is after it, or 400,
-/// 403, 404 or 409 with the reason. The HTTP route and the live stream's `step`
+/// Takes step `name` on order `id` as `caller`: the order as it is after it (shown by
+/// `show`: the whole order for HTTP, the stream's brief form there), or 400, 403, 404
+/// or 409 with the reason. The HTTP route and the live stream's `step`
 /// message both come here, so both check and log alike.
 pub fn take_step(
     served: &Served,
@@ -203,6 +204,7 @@ pub fn take_step(
     id: u64,
     name: &str,
     body: &StepBody,
+    show: fn(&twin_core::state::orders::Order) -> Json_,
 ) -> Result<Json_, ApiError> {
     let action = Action::parse(name).ok_or_else(|| {
         let names: Vec<&str> = Action::ALL.iter().map(|a| a.as_str()).collect();
@@ -228,7 +230,7 @@ pub fn take_step(
     };
     let done = served.write_with(|s| {
         s.act_on_order(id, &request)
-            .map(|_| s.orders().get(id).map(order_json).unwrap_or(Json_::Null))
+            .map(|_| s.orders().get(id).map(show).unwrap_or(Json_::Null))
     });
     match done {
         Ok(v) => {

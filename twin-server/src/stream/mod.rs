@@ -696,18 +696,17 @@ impl Client {
                 body,
             } => {
                 let text = tokio::task::block_in_place(|| {
-                    take_step(served, caller, order, &action, &body)
+                    take_step(
+                        served,
+                        caller,
+                        order,
+                        &action,
+                        &body,
+                        twin_core::session::views::order_brief_json,
+                    )
                 });
                 self.replies.push_back(match text {
-                    Ok(mut o) => {
-                        // As the stream carries orders: the last transitions only.
-                        let n = o["history"].as_array().map_or(0, Vec::len);
-                        if let Some(h) = o["history"].as_array_mut() {
-                            h.drain(..n.saturating_sub(twin_core::session::views::HISTORY_BRIEF));
-                        }
-                        o["history_len"] = json!(n);
-                        json!({"type": "step_result", "req": req, "order": o}).to_string()
-                    }
+                    Ok(o) => json!({"type": "step_result", "req": req, "order": o}).to_string(),
                     Err(e) => error_text(req, e.status.as_u16(), &e.reason, false),
                 });
             }
