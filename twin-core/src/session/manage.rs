@@ -38,6 +38,7 @@ impl Session {
     /// Sets how alerts group into incidents (for alerts raised from now on).
     pub fn set_incident_rules(&mut self, rules: IncidentRules) {
         self.incidents.set_rules(rules);
+        self.reconfigured("incident rules");
     }
 
     /// Takes up to `max` incident changes, oldest first.
@@ -60,6 +61,7 @@ impl Session {
             .orders
             .dispatch_waiting(&self.twin, &self.incidents, self.now);
         self.queue_orders(steps);
+        self.reconfigured("dispatch rules");
     }
 
     /// Takes up to `max` order changes, oldest first.
@@ -99,6 +101,12 @@ impl Session {
         };
         let events = self.orders.act(order, request, self.now, &names)?;
         self.queue_orders(events.clone());
+        let now = self.now;
+        self.journal.record(super::journal::Entry::Stepped {
+            now,
+            order,
+            request,
+        });
         Ok(events)
     }
 
@@ -116,6 +124,7 @@ impl Session {
         self.incidents.restore(&self.twin, saved.incidents);
         self.orders.restore(saved.orders);
         self.reconcile_pending = true;
+        self.reconfigured("incidents and orders");
     }
 
     /// Follows alert events into incidents and orders (see the module docs); `lost`:

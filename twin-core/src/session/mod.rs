@@ -51,6 +51,7 @@ use crate::state::history::Retention;
 use crate::state::incident::{IncidentEvent, IncidentRules, Incidents};
 use crate::state::orders::{DispatchRules, OrderEvent, Orders};
 
+pub mod journal;
 pub mod manage;
 pub mod views;
 use crate::state::overlay::{Layer, Overlay, OverlayError, Rgba, StyleError, load_layers_json};
@@ -135,6 +136,8 @@ pub struct Session {
     /// Alert events were lost without the engine counting them (rules replaced,
     /// alerts restored): incidents are reconciled with the open alerts next.
     reconcile_pending: bool,
+    /// Hears of every change ([`journal`]).
+    journal: journal::Slot,
 }
 
 impl Session {
@@ -186,6 +189,7 @@ impl Session {
             order_events: VecDeque::new(),
             manage_dropped: 0,
             reconcile_pending: false,
+            journal: journal::Slot::default(),
         }
     }
 
@@ -262,12 +266,18 @@ impl Session {
 
     /// Registers a channel (a name already registered gives its id back).
     pub fn register_channel(&mut self, spec: ChannelSpec) -> ChannelId {
-        self.store.register(spec)
+        let known = self.store.channels().count();
+        let id = self.store.register(spec);
+        if self.store.channels().count() != known {
+            self.reconfigured("channels");
+        }
+        id
     }
 
     /// Sets how long one channel's history is kept.
     pub fn set_channel_retention(&mut self, channel: ChannelId, retention: Retention) {
         self.store.set_retention(channel, retention);
+        self.reconfigured("retention");
     }
 
     /// Parses rules (JSON: threshold rules and geofences, see
@@ -295,6 +305,7 @@ impl Session {
         if let Some(color) = self.config.alert_highlight {
             self.resync_highlights(color);
         }
+        self.reconfigured("rules");
         Ok(())
     }
 
@@ -309,6 +320,7 @@ impl Session {
             }
         }
         self.overlay = overlay;
+        self.reconfigured("layers");
         Ok(())
     }
 
@@ -345,7 +357,20 @@ impl Session {
         self.now = self.now.max(now);
         let now = self.now;
         self.store.ensure_capacity(self.twin.handle_capacity());
+        let taken = self.journal.is_set().then(|| {
+            if samples.iter().all(|s| self.store.check(s, now).is_ok()) {
+                None
+            } else {
+                let ok = |s: &&Sample| self.store.check(s, now).is_ok();
+                Some(samples.iter().filter(ok).copied().collect::<Vec<_>>())
+            }
+        });
         let report = self.store.apply(samples, now);
+        if let Some(taken) = taken {
+            let samples = taken.as_deref().unwrap_or(samples);
+            self.journal
+                .record(journal::Entry::Applied { now, samples });
+        }
         self.alerts.process(&self.twin, &self.store, samples);
         self.alerts.tick(&self.twin, &self.store, now);
         self.vitals.update(&self.store, samples, now);
@@ -382,6 +407,7 @@ impl Session {
         self.alerts.tick(&self.twin, &self.store, now);
         self.vitals.tick(now);
         self.after_alerts();
+        self.journal.record(journal::Entry::Ticked { now });
     }
 
     /// Moves the clock to `now` (never back) without evaluating anything; the next
@@ -402,6 +428,11 @@ impl Session {
     pub fn acknowledge(&mut self, alert: u64) -> bool {
         let ok = self.alerts.acknowledge(alert, self.now);
         self.after_alerts();
+        if ok {
+            let now = self.now;
+            self.journal
+                .record(journal::Entry::Acknowledged { now, alert });
+        }
         ok
     }
 
@@ -520,6 +551,7 @@ impl Session {
         self.overlay.assets_changed(&self.twin, &[h]);
         self.generation += 1;
         self.after_alerts();
+        self.reconfigured("assets");
         Ok(asset)
     }
 
@@ -549,6 +581,7 @@ impl Session {
         self.overlay.assets_changed(&self.twin, changed);
         self.generation += 1;
         self.after_alerts();
+        self.reconfigured("assets");
     }
 
     /// Ends the session and gives back its twin.

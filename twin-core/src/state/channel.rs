@@ -148,7 +148,8 @@ impl Quality {
         }
     }
 
-    pub(crate) fn from_u8(q: u8) -> Quality {
+    /// The flag stored as `u8` (0 good, 1 uncertain, anything else bad).
+    pub fn from_u8(q: u8) -> Quality {
         match q {
             0 => Quality::Good,
             1 => Quality::Uncertain,

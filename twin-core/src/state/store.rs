@@ -354,45 +354,74 @@ impl StateStore {
         report
     }
 
-    fn apply_one(&mut self, s: &Sample, id: Option<&str>, now_ms: i64, report: &mut IngestReport) {
-        let h = s.handle.index();
-        let c = s.channel.0 as usize;
-        let asset = || id.map_or_else(|| s.handle.to_string(), str::to_string);
-        let Some(spec) = self.channels.get(c) else {
-            report.reject(RejectReason::UnknownChannel, asset, &format!("#{c}"), s.ts);
-            return;
+    /// Whether [`StateStore::apply`] at `now` would take the sample (as new, late,
+    /// repeated or replacing) or refuse it, and why: the same checks in the same order.
+    pub fn check(&self, s: &Sample, now: Timestamp) -> Result<(), RejectReason> {
+        self.validate(s)?;
+        if s.ts.as_millis() > now.as_millis().saturating_add(self.future_tolerance_ms) {
+            return Err(RejectReason::FutureTimestamp);
+        }
+        Ok(())
+    }
+
+    /// [`StateStore::check`] without the clock: channel, handle, time and value.
+    fn validate(&self, s: &Sample) -> Result<(), RejectReason> {
+        let Some(spec) = self.channels.get(s.channel.0 as usize) else {
+            return Err(RejectReason::UnknownChannel);
         };
-        if h >= self.capacity {
-            report.reject(RejectReason::UnknownHandle, asset, &spec.name, s.ts);
-            return;
+        if s.handle.index() >= self.capacity {
+            return Err(RejectReason::UnknownHandle);
         }
-        let ts = s.ts.as_millis();
-        if ts == NEVER {
-            report.reject(RejectReason::InvalidTimestamp, asset, &spec.name, s.ts);
-            return;
+        if s.ts.as_millis() == NEVER {
+            return Err(RejectReason::InvalidTimestamp);
         }
-        let bad = match &spec.ty {
-            _ if !s.value.is_finite() => Some(RejectReason::NotFinite),
-            ChannelType::Number => None,
-            ChannelType::Bool if s.value == 0.0 || s.value == 1.0 => None,
-            ChannelType::Bool => Some(RejectReason::WrongType),
+        match &spec.ty {
+            _ if !s.value.is_finite() => Err(RejectReason::NotFinite),
+            ChannelType::Number => Ok(()),
+            ChannelType::Bool if s.value == 0.0 || s.value == 1.0 => Ok(()),
+            ChannelType::Bool => Err(RejectReason::WrongType),
             ChannelType::Enum(states)
                 if s.value >= 0.0
                     && s.value.fract() == 0.0
                     && (s.value as usize) < states.len() =>
             {
-                None
+                Ok(())
             }
-            ChannelType::Enum(_) => Some(RejectReason::UnknownState),
-        };
-        if let Some(reason) = bad {
-            report.reject(reason, asset, &spec.name, s.ts);
+            ChannelType::Enum(_) => Err(RejectReason::UnknownState),
+        }
+    }
+
+    /// Puts samples into history only (not the latest values): a restarted twin's
+    /// history from disk. Samples [`StateStore::apply`] would refuse for their channel,
+    /// handle, time or value are skipped; returns how many were stored.
+    pub fn restore_history(&mut self, samples: &[Sample]) -> usize {
+        let mut n = 0;
+        for s in samples {
+            if self.validate(s).is_ok() {
+                let key = SeriesKey {
+                    handle: s.handle.0,
+                    channel: s.channel.0,
+                };
+                self.history.append(key, s.ts, s.value);
+                n += 1;
+            }
+        }
+        n
+    }
+
+    fn apply_one(&mut self, s: &Sample, id: Option<&str>, now_ms: i64, report: &mut IngestReport) {
+        let h = s.handle.index();
+        let c = s.channel.0 as usize;
+        let asset = || id.map_or_else(|| s.handle.to_string(), str::to_string);
+        if let Err(reason) = self.check(s, Timestamp::from_millis(now_ms)) {
+            let channel = self
+                .channels
+                .get(c)
+                .map_or_else(|| format!("#{c}"), |spec| spec.name.clone());
+            report.reject(reason, asset, &channel, s.ts);
             return;
         }
-        if ts > now_ms.saturating_add(self.future_tolerance_ms) {
-            report.reject(RejectReason::FutureTimestamp, asset, &spec.name, s.ts);
-            return;
-        }
+        let ts = s.ts.as_millis();
         let key = SeriesKey {
             handle: s.handle.0,
             channel: s.channel.0,

@@ -1,0 +1,472 @@
+//! The data directory: lock, segments, checkpoints, catalogs, recovery, compaction.
+//!
+//! ```text
+//! DIR/LOCK                      held while a twin uses the directory
+//! DIR/wal/NNNN….wal             journal segments (first record's number, 20 digits)
+//! DIR/checkpoints/NNNN….twinsnap  snapshots, named by the last record they cover
+//! DIR/catalogs/NNNN….json       asset ids by handle, channel names by number,
+//!                               for the records after NNNN (written when they change)
+//! DIR/history/FROM_TO_SEQ.parquet  history files (see crate::columnar)
+//! DIR/damaged/                  segments found damaged, kept after compaction
+//! ```
+
+use std::fs::{File, TryLockError};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::mpsc::SyncSender;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use twin_core::session::journal::{Entry, Journal};
+use twin_core::state::{Quality, Sample};
+use twin_core::{Session, Timestamp};
+
+use crate::catalog::{Catalog, Catalogs, Remap, numbered};
+use crate::columnar;
+use crate::compact::{Compactor, history_files};
+use crate::segment::{self, Record, SegmentReader};
+use crate::writer::{Msg, Writer, sync_dir};
+use crate::{StoreError, StoreOptions};
+
+/// What [`DataDir::recover`] found and did.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Recovery {
+    /// The checkpoint the session was loaded from (its last record), if any.
+    pub checkpoint: Option<u64>,
+    /// Records replayed through the session after it.
+    pub replayed: u64,
+    /// Samples among them.
+    pub replayed_samples: u64,
+    /// Samples put back into history from history files and older segments.
+    pub history_samples: u64,
+    /// History files read.
+    pub history_files: usize,
+    /// The last record on disk.
+    pub last_seq: u64,
+    /// What was wrong and skipped: a torn tail cut, a damaged segment, a checkpoint or
+    /// catalog that did not load, a step that could not be replayed.
+    pub problems: Vec<String>,
+}
+
+/// The session's journal: numbers, encodes and hands each change to the writer.
+struct Recorder {
+    /// Taken away when the directory closes, so the writer can stop while the session
+    /// lives on (later changes are not recorded then).
+    tx: Arc<Mutex<Option<SyncSender<Msg>>>>,
+    next: Arc<AtomicU64>,
+    reconfigured: Arc<AtomicBool>,
+}
+
+impl Journal for Recorder {
+    fn record(&mut self, entry: Entry<'_>) {
+        let mut buf = Vec::new();
+        let seq = match entry {
+            Entry::Reconfigured { .. } => {
+                self.reconfigured.store(true, Ordering::Release);
+                return;
+            }
+            _ => self.next.fetch_add(1, Ordering::AcqRel),
+        };
+        segment::encode(&mut buf, seq, |out| match entry {
+            Entry::Applied { now, samples } => segment::applied_body(out, now, samples),
+            Entry::Ticked { now } => segment::ticked_body(out, now),
+            Entry::Stepped {
+                now,
+                order,
+                request,
+            } => segment::stepped_body(out, now, order, request),
+            Entry::Acknowledged { now, alert } => segment::acknowledged_body(out, now, alert),
+            Entry::Reconfigured { .. } => {}
+        });
+        // A writer that failed keeps draining; its error reaches DataDir::sync.
+        if let Some(tx) = self.tx.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            tx.send(Msg::Records(seq, buf)).ok();
+        }
+    }
+}
+
+/// A twin's data directory (see the crate docs).
+pub struct DataDir {
+    root: PathBuf,
+    _lock: File,
+    opts: StoreOptions,
+    /// Checkpoints by their last record, oldest first.
+    checkpoints: Vec<(u64, PathBuf)>,
+    catalogs: Catalogs,
+    /// What opening found (a torn tail cut, a bad catalog).
+    opened: Vec<String>,
+    writer: Option<Writer>,
+    /// The journal's sender to the writer (shared with the session's journal).
+    journal_tx: Arc<Mutex<Option<SyncSender<Msg>>>>,
+    next: Arc<AtomicU64>,
+    reconfigured: Arc<AtomicBool>,
+    last_checkpoint: Instant,
+    compactor: Option<Compactor>,
+}
+
+impl std::fmt::Debug for DataDir {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DataDir").field("root", &self.root).finish()
+    }
+}
+
+fn sub(root: &Path, name: &str) -> PathBuf {
+    root.join(name)
+}
+
+impl DataDir {
+    /// Opens (or creates) a data directory: takes its lock, cuts a torn tail off the
+    /// newest segment, lists checkpoints and catalogs. Nothing is replayed yet.
+    pub fn open(root: &Path, opts: StoreOptions) -> Result<DataDir, StoreError> {
+        for d in ["", "wal", "checkpoints", "catalogs", "history"] {
+            let p = sub(root, d);
+            std::fs::create_dir_all(&p).map_err(|e| StoreError::io(&p, e))?;
+        }
+        let lock_path = root.join("LOCK");
+        let lock = File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&lock_path)
+            .map_err(|e| StoreError::io(&lock_path, e))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => {
+                return Err(StoreError::Locked(root.display().to_string()));
+            }
+            Err(TryLockError::Error(e)) => return Err(StoreError::io(&lock_path, e)),
+        }
+        let mut opened = Vec::new();
+        let wal = sub(root, "wal");
+        let segments = numbered(&wal, ".wal")?;
+        if let Some((_, newest)) = segments.last() {
+            let len = std::fs::metadata(newest)
+                .map_err(|e| StoreError::io(newest, e))?
+                .len();
+            if len < segment::HEADER as u64 {
+                // Created but never written: a crash in the first instant of a segment.
+                std::fs::remove_file(newest).map_err(|e| StoreError::io(newest, e))?;
+                opened.push(format!(
+                    "{}: empty segment removed ({len} bytes)",
+                    newest.display()
+                ));
+            } else {
+                let mut r = SegmentReader::open(newest)?;
+                while let Some(rec) = r.next_record() {
+                    rec?;
+                }
+                if let Some(d) = r.damage().cloned() {
+                    let f = File::options()
+                        .write(true)
+                        .open(newest)
+                        .map_err(|e| StoreError::io(newest, e))?;
+                    f.set_len(r.good_len())
+                        .and_then(|()| f.sync_all())
+                        .map_err(|e| StoreError::io(newest, e))?;
+                    opened.push(format!("torn tail cut: {d}"));
+                }
+            }
+        }
+        let (catalogs, bad) = Catalogs::load(&sub(root, "catalogs"))?;
+        opened.extend(bad);
+        Ok(DataDir {
+            root: root.to_path_buf(),
+            _lock: lock,
+            opts,
+            checkpoints: numbered(&sub(root, "checkpoints"), ".twinsnap")?,
+            catalogs,
+            opened,
+            writer: None,
+            journal_tx: Arc::new(Mutex::new(None)),
+            next: Arc::new(AtomicU64::new(1)),
+            reconfigured: Arc::new(AtomicBool::new(false)),
+            last_checkpoint: Instant::now(),
+            compactor: None,
+        })
+    }
+
+    /// The directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The checkpoints, newest first: `(last record covered, file)`. Load the first that
+    /// loads and give its number to [`DataDir::recover`].
+    pub fn checkpoints(&self) -> Vec<(u64, PathBuf)> {
+        self.checkpoints.iter().rev().cloned().collect()
+    }
+
+    /// Puts the session back as it was when the directory was last written: history
+    /// from the history files (the newest that fit the session's history budget) and
+    /// the segments up to `checkpoint`, then every record after it replayed. Then the
+    /// journal is attached (new records from the next number on, in a new segment), a
+    /// checkpoint is written and the compactor starts. `session` must be the
+    /// checkpoint's snapshot loaded (with the same rules), or with `None` the twin as
+    /// first started with this directory.
+    pub fn recover(
+        &mut self,
+        session: &mut Session,
+        checkpoint: Option<u64>,
+    ) -> Result<Recovery, StoreError> {
+        let mut rec = Recovery {
+            checkpoint,
+            problems: std::mem::take(&mut self.opened),
+            ..Recovery::default()
+        };
+        let c = checkpoint.unwrap_or(0);
+        // Checkpoints newer than the one loaded did not load: set aside.
+        for (seq, path) in self.checkpoints.iter().filter(|(s, _)| *s > c) {
+            let bad = path.with_extension("twinsnap.bad");
+            std::fs::rename(path, &bad).map_err(|e| StoreError::io(path, e))?;
+            rec.problems.push(format!(
+                "checkpoint {seq} did not load: kept as {}",
+                bad.display()
+            ));
+        }
+        self.checkpoints.retain(|(s, _)| *s <= c);
+        session.set_journal(None);
+        self.restore_history_files(session, &mut rec)?;
+        let map = Remap::new(session, &self.catalogs);
+        let mut last = c;
+        for (_, path) in numbered(&sub(&self.root, "wal"), ".wal")? {
+            let mut r = match SegmentReader::open(&path) {
+                Ok(r) => r,
+                Err(e) => {
+                    rec.problems.push(format!("segment not used: {e}"));
+                    continue;
+                }
+            };
+            while let Some(next) = r.next_record() {
+                let (seq, record) = next?;
+                last = last.max(seq);
+                if seq <= c {
+                    if let Record::Applied { samples, .. } = record {
+                        let samples = map.samples(seq, samples);
+                        rec.history_samples += session.restore_history(&samples) as u64;
+                    }
+                    continue;
+                }
+                rec.replayed += 1;
+                replay(session, &map, seq, record, &mut rec);
+            }
+            if let Some(d) = r.damage() {
+                rec.problems.push(format!("damaged segment: {d}"));
+            }
+        }
+        // Events of the replay were told before the stop.
+        session.drain_events(usize::MAX);
+        session.drain_incident_events(usize::MAX);
+        session.drain_order_events(usize::MAX);
+        rec.last_seq = last;
+        self.next.store(last + 1, Ordering::Release);
+        let writer = Writer::start(
+            &sub(&self.root, "wal"),
+            last + 1,
+            self.opts.segment_bytes,
+            Duration::from_millis(self.opts.fsync_ms),
+        )?;
+        *self.journal_tx.lock().unwrap_or_else(|p| p.into_inner()) = writer.sender();
+        self.writer = Some(writer);
+        self.compactor = Some(Compactor::start(&self.root, self.opts.clone())?);
+        session.set_journal(Some(Box::new(Recorder {
+            tx: self.journal_tx.clone(),
+            next: self.next.clone(),
+            reconfigured: self.reconfigured.clone(),
+        })));
+        self.checkpoint(session)?;
+        Ok(rec)
+    }
+
+    fn restore_history_files(
+        &self,
+        session: &mut Session,
+        rec: &mut Recovery,
+    ) -> Result<(), StoreError> {
+        let files = history_files(&sub(&self.root, "history"))?;
+        // Newest first, while the rows (at ~13 bytes each in memory) fit the budget.
+        let budget = session.config().history_budget_bytes.unwrap_or(usize::MAX) as u64;
+        let mut chosen = Vec::new();
+        let mut bytes = 0u64;
+        for f in files.iter().rev() {
+            // Snappy-compressed rows take ~4 bytes on disk; ~13 in memory.
+            bytes = bytes.saturating_add(f.bytes.saturating_mul(13) / 4);
+            if bytes > budget && !chosen.is_empty() {
+                break;
+            }
+            chosen.push(f);
+        }
+        let mut samples = Vec::new();
+        for f in chosen.iter().rev() {
+            let rows = match columnar::read(&f.path, |_, _| true) {
+                Ok(rows) => rows,
+                Err(e) => {
+                    rec.problems.push(format!("history file not used: {e}"));
+                    continue;
+                }
+            };
+            rec.history_files += 1;
+            samples.clear();
+            for r in rows {
+                let h = session.twin().handle(&r.asset);
+                let (Some(h), Some(c)) = (h, session.store().channel(&r.channel)) else {
+                    continue;
+                };
+                samples.push(Sample {
+                    handle: h,
+                    channel: c,
+                    ts: Timestamp::from_millis(r.ts),
+                    value: r.value,
+                    quality: Quality::from_u8(r.quality),
+                });
+            }
+            let n = session.restore_history(&samples);
+            rec.history_samples += n as u64;
+        }
+        Ok(())
+    }
+
+    /// Whether a checkpoint is due: something entries cannot replay changed, or
+    /// [`StoreOptions::checkpoint_every`] passed since the last.
+    pub fn checkpoint_due(&self) -> bool {
+        self.reconfigured.load(Ordering::Acquire)
+            || self.last_checkpoint.elapsed() >= self.opts.checkpoint_every
+    }
+
+    /// Writes a checkpoint if one is due ([`DataDir::checkpoint_due`]); true if it did.
+    pub fn maybe_checkpoint(&mut self, session: &Session) -> Result<bool, StoreError> {
+        if !self.checkpoint_due() {
+            return Ok(false);
+        }
+        self.checkpoint(session)?;
+        Ok(true)
+    }
+
+    /// Writes a checkpoint of the session now: closes the open segment, saves the
+    /// snapshot named by the last record, a catalog if it changed, keeps the two newest
+    /// checkpoints and hands the segments older than both to the compactor.
+    pub fn checkpoint(&mut self, session: &Session) -> Result<(), StoreError> {
+        let Some(writer) = &self.writer else {
+            return Err(StoreError::Journal("not recovered yet".into()));
+        };
+        self.reconfigured.store(false, Ordering::Release);
+        self.last_checkpoint = Instant::now();
+        let seq = self.next.load(Ordering::Acquire) - 1;
+        writer.rotate()?;
+        let catalog = Catalog::of(session);
+        let dir = sub(&self.root, "catalogs");
+        if self.catalogs.0.values().next_back().map(|c| c.as_ref()) != Some(&catalog) {
+            let path = dir.join(format!("{seq:020}.json"));
+            catalog.save(&path)?;
+            sync_dir(&dir).map_err(|e| StoreError::io(&dir, e))?;
+            self.catalogs.0.insert(seq, Arc::new(catalog));
+        }
+        let dir = sub(&self.root, "checkpoints");
+        let path = dir.join(format!("{seq:020}.twinsnap"));
+        twin_core::snapshot::save(session, &path).map_err(|e| StoreError::Invalid {
+            file: path.display().to_string(),
+            message: e.to_string(),
+        })?;
+        sync_dir(&dir).map_err(|e| StoreError::io(&dir, e))?;
+        self.checkpoints.retain(|(s, _)| *s != seq);
+        self.checkpoints.push((seq, path));
+        while self.checkpoints.len() > 2 {
+            let (_, old) = self.checkpoints.remove(0);
+            std::fs::remove_file(&old).map_err(|e| StoreError::io(&old, e))?;
+        }
+        if self.checkpoints.len() == 2
+            && let Some(c) = &self.compactor
+        {
+            c.compact(self.checkpoints[0].0, self.catalogs.clone());
+        }
+        Ok(())
+    }
+
+    /// Blocks until every record so far is on disk: call before acknowledging what
+    /// was applied. Fails if the writer failed.
+    pub fn sync(&self) -> Result<(), StoreError> {
+        match &self.writer {
+            Some(w) => w.wait_durable(self.next.load(Ordering::Acquire) - 1),
+            None => Ok(()),
+        }
+    }
+
+    /// The last record numbered so far and the last on disk.
+    pub fn progress(&self) -> (u64, u64) {
+        let numbered = self.next.load(Ordering::Acquire) - 1;
+        (numbered, self.writer.as_ref().map_or(0, Writer::durable))
+    }
+
+    /// The journal writer's or compactor's error, if either failed.
+    pub fn error(&self) -> Option<String> {
+        self.writer
+            .as_ref()
+            .and_then(Writer::error)
+            .or_else(|| self.compactor.as_ref().and_then(Compactor::error))
+    }
+
+    /// Ends cleanly: detaches the journal, writes a last checkpoint, syncs and stops
+    /// the writer and the compactor.
+    pub fn close(mut self, session: &mut Session) -> Result<(), StoreError> {
+        let done = if self.writer.is_some() {
+            self.checkpoint(session)
+        } else {
+            Ok(())
+        };
+        session.set_journal(None);
+        self.stop();
+        done
+    }
+
+    /// Stops the writer (after writing and syncing what it was given) and the
+    /// compactor; the session's journal, if still attached, records nothing more.
+    fn stop(&mut self) {
+        self.journal_tx
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(mut w) = self.writer.take() {
+            w.stop();
+        }
+        if let Some(c) = self.compactor.take() {
+            c.stop();
+        }
+    }
+}
+
+impl Drop for DataDir {
+    /// As a crash of the twin alone would leave it, minus nothing: what was handed to
+    /// the writer is written and synced, no checkpoint is made.
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn replay(session: &mut Session, map: &Remap, seq: u64, record: Record, rec: &mut Recovery) {
+    match record {
+        Record::Applied { now, samples } => {
+            let samples = map.samples(seq, samples);
+            rec.replayed_samples += samples.len() as u64;
+            session.apply(&samples, now);
+        }
+        Record::Ticked { now } => session.tick(now),
+        Record::Stepped { now, order, step } => {
+            session.advance(now);
+            let done = match step.request() {
+                Some(r) => session
+                    .act_on_order(order, &r)
+                    .map(|_| ())
+                    .map_err(|e| e.to_string()),
+                None => Err(format!("unknown action {}", step.action)),
+            };
+            if let Err(e) = done {
+                rec.problems.push(format!(
+                    "record {seq}: step on order {order} not replayed: {e}"
+                ));
+            }
+        }
+        Record::Acknowledged { now, alert } => {
+            session.advance(now);
+            session.acknowledge(alert);
+        }
+    }
+}
