@@ -14,6 +14,7 @@
 mod broker;
 mod crs_cmd;
 mod data;
+mod durable;
 mod export_rows;
 mod geoparquet_out;
 mod gpkg;
@@ -56,6 +57,8 @@ enum Command {
     Serve(serve::ServeArgs),
     /// Watch a served district (`twin serve`) live: status, alerts, vital signs.
     Watch(watch::WatchArgs),
+    /// Print a series' stored samples (ts,value) from a data directory (`--data-dir`).
+    History(durable::HistoryArgs),
     /// Play recorded telemetry (JSON Lines or CSV) into the live island.
     Replay(replay::ReplayArgs),
     /// Draw the twin (optionally a town, an asset, a live overlay) into a PNG, headless.
@@ -157,6 +160,7 @@ fn main() -> ExitCode {
             };
         }
         Command::Replay(args) => replay::run(&args),
+        Command::History(args) => durable::history(&args),
         Command::Publish(args) => publish::run(&args),
         Command::Render(args) => render_cmd::run(&args),
         Command::Info(data) => info::run(&data),

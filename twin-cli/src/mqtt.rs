@@ -156,6 +156,8 @@ fn read_message(twin: &Twin, p: &Publish) -> anyhow::Result<(Topic, wire::Decode
 /// The ingest loop's state besides the live twin.
 struct Ingest<'a> {
     args: &'a RunArgs,
+    /// The data directory: a batch is acknowledged only once its records are on disk.
+    dir: Option<&'a mut twin_store::DataDir>,
     client: Client,
     generation: Arc<AtomicU64>,
     counters: Counters,
@@ -171,7 +173,11 @@ struct Ingest<'a> {
 }
 
 impl Ingest<'_> {
-    fn apply_batch(&mut self, live: &mut Session, batch: Vec<(Box<Publish>, u64)>) {
+    fn apply_batch(
+        &mut self,
+        live: &mut Session,
+        batch: Vec<(Box<Publish>, u64)>,
+    ) -> anyhow::Result<()> {
         let mut readings = Vec::new();
         let mut refused = Vec::new();
         let now = Instant::now();
@@ -218,13 +224,18 @@ impl Ingest<'_> {
             self.pending.2 += took;
             self.pending.1.merge(report);
         }
-        // Applied: acknowledge, on the connection each message came on.
+        // Applied (and with a data directory, on disk): acknowledge, on the connection
+        // each message came on.
+        if let Some(dir) = self.dir.as_deref() {
+            dir.sync()?;
+        }
         let current = self.generation.load(Ordering::SeqCst);
         for (p, g) in &batch {
             if *g == current && self.client.ack(p).is_ok() {
                 self.counters.acked += 1;
             }
         }
+        Ok(())
     }
 
     fn note(&mut self, line: impl FnOnce() -> String) {
@@ -275,6 +286,7 @@ pub fn run(
     args: &RunArgs,
     url: &str,
     live: &mut Session,
+    dir: Option<&mut twin_store::DataDir>,
 ) -> anyhow::Result<(Counters, Option<Vec<Handle>>, i64)> {
     let towns = args
         .towns
@@ -318,6 +330,7 @@ pub fn run(
     );
     let mut ing = Ingest {
         args,
+        dir,
         client: client.clone(),
         generation,
         counters: Counters::new("mqtt"),
@@ -425,9 +438,10 @@ fn ingest_loop(
         if !batch.is_empty() {
             any_message = true;
             quiet_since = Instant::now();
-            ing.apply_batch(live, batch);
+            ing.apply_batch(live, batch)?;
         }
         ing.advance(live);
+        crate::durable::after_step(ing.dir.as_deref_mut(), live)?;
         // The reader of standard output went away: end as if the time were up.
         if crate::out::gone() {
             return Ok(());

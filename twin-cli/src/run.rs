@@ -82,6 +82,9 @@ pub struct RunArgs {
     /// Write the final vital signs and ingest counters here as JSON when the run ends.
     #[arg(long)]
     pub report: Option<PathBuf>,
+    /// The data directory (journal, checkpoints, history on disk).
+    #[command(flatten)]
+    pub store: crate::durable::StoreArgs,
     #[command(flatten)]
     pub data: DataArgs,
 }
@@ -340,9 +343,13 @@ pub fn pace(real_start: Instant, start_ms: i64, t: i64, speed: Option<f64>) {
     }
 }
 
-/// Loads the live twin: the island afresh, or the snapshot of `--resume`.
-fn load_live(args: &RunArgs) -> anyhow::Result<(Session, StandardChannels)> {
-    load_session(
+/// Loads the live twin: the island afresh, the snapshot of `--resume`, or the data
+/// directory's.
+fn load_live(
+    args: &RunArgs,
+) -> anyhow::Result<(Session, StandardChannels, Option<twin_store::DataDir>)> {
+    crate::durable::open_live(
+        &args.store,
         &args.data,
         args.rules.as_ref(),
         args.resume.as_ref(),
@@ -385,11 +392,13 @@ pub fn load_session(
 /// Saves the snapshot (`--save`) and writes the report (`--report`) of a finished run.
 fn finish(
     args: &RunArgs,
-    live: &Session,
+    live: &mut Session,
+    dir: Option<twin_store::DataDir>,
     counters: &Counters,
     towns: Option<&[twin_core::Handle]>,
     now_ms: i64,
 ) -> anyhow::Result<()> {
+    crate::durable::close(dir, live)?;
     if let Some(p) = &args.save {
         twin_core::snapshot::save(live, p)?;
         outln!("twin run: snapshot saved to {}", p.display());
@@ -411,7 +420,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
     let speed = parse_speed(args.speed.as_deref().unwrap_or("1"))?;
     let now_ms = crate::broker::wall_ms();
     let loaded = Instant::now();
-    let (mut live, channels) = load_live(args)?;
+    let (mut live, channels, mut dir) = load_live(args)?;
     if let Some(url) = &args.mqtt {
         outln!(
             "twin run: {} assets loaded in {:.2} s; {} rules",
@@ -419,8 +428,8 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
             loaded.elapsed().as_secs_f64(),
             live.alerts().rules().len()
         );
-        let (counters, towns, now) = crate::mqtt::run(args, url, &mut live)?;
-        return finish(args, &live, &counters, towns.as_deref(), now);
+        let (counters, towns, now) = crate::mqtt::run(args, url, &mut live, dir.as_mut())?;
+        return finish(args, &mut live, dir, &counters, towns.as_deref(), now);
     }
     // Without --start-ms: now, or just after the newest state of a resumed snapshot
     // (older samples would only go to history).
@@ -460,6 +469,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         let took = began.elapsed();
         console.step(&mut live, t, made, &report, took);
         counters.add(made, &report);
+        crate::durable::after_step(dir.as_mut(), &live)?;
     }
     console.finish(&live, t);
     outln!(
@@ -467,7 +477,7 @@ pub fn run(args: &RunArgs) -> anyhow::Result<()> {
         clock(t - start_ms),
         real_start.elapsed().as_secs_f64()
     );
-    finish(args, &live, &counters, None, t)
+    finish(args, &mut live, dir, &counters, None, t)
 }
 
 /// `#3 flooding in 陈家镇 (critical): 342 alerts, 340 open, 342 assets`.

@@ -4,6 +4,9 @@
 use std::io::Write;
 use std::process::{Command, Output, Stdio};
 
+mod harness;
+use harness::reference_python;
+
 fn twin(args: &[&str], stdin: &str) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_twin"))
         .args(args)
@@ -429,18 +432,6 @@ fn export_writes_a_geopackage_that_gdal_opens() {
         "{text}"
     );
     std::fs::remove_dir_all(&dir).ok();
-}
-
-/// The Python with the reference readers (DuckDB, pyarrow): `$TWIN_PYTHON`, which
-/// scripts/test sets from scripts/pyenv.
-fn reference_python() -> String {
-    std::env::var("TWIN_PYTHON").unwrap_or_else(|_| {
-        let o = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/pyenv"))
-            .output()
-            .expect("scripts/pyenv");
-        assert!(o.status.success(), "scripts/pyenv: {}", stderr(&o));
-        stdout(&o).trim().to_string()
-    })
 }
 
 #[test]

@@ -137,6 +137,18 @@ impl DataDir {
             Err(TryLockError::Error(e)) => return Err(StoreError::io(&lock_path, e)),
         }
         let mut opened = Vec::new();
+        // Files a crash left half-written (a checkpoint, catalog or history file is
+        // written as NAME.tmp, synced, then renamed): never used, removed.
+        for d in ["checkpoints", "catalogs", "history"] {
+            let dir = sub(root, d);
+            for e in std::fs::read_dir(&dir).map_err(|e| StoreError::io(&dir, e))? {
+                let path = e.map_err(|e| StoreError::io(&dir, e))?.path();
+                if path.extension().is_some_and(|x| x == "tmp") {
+                    std::fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))?;
+                    opened.push(format!("{}: half-written file removed", path.display()));
+                }
+            }
+        }
         let wal = sub(root, "wal");
         let segments = numbered(&wal, ".wal")?;
         if let Some((_, newest)) = segments.last() {

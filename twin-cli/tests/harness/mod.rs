@@ -1,8 +1,9 @@
-//! The test harness of `tests/mqtt.rs` and `tests/mqtt_gateways.rs`: a mosquitto
-//! broker per test and `twin` processes whose output is collected while they run.
+//! The test harness of the tests that run `twin` processes (tests/mqtt.rs,
+//! tests/mqtt_gateways.rs, tests/crash.rs, tests/history.rs): a mosquitto broker per
+//! test, `twin` processes whose output is collected while they run, and the
+//! reference readers' Python.
 
-// Shared by several test binaries (tests/mqtt.rs, tests/mqtt_gateways.rs); each uses
-// a part of it.
+// Shared by several test binaries; each uses a part of it.
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
@@ -83,11 +84,13 @@ impl Broker {
         }
         let conf = self.dir.join("mosquitto.conf");
         // Messages for a subscriber beyond its in-flight window are queued; mosquitto
-        // drops those past `max_queued_messages` (default 1000), so: no limit.
+        // drops those past `max_queued_messages` (default 1000), so: no limit. It saves
+        // its database on a clean stop and every `autosave_interval` seconds (1800 by
+        // default): every second here, so a broker killed hard loses at most a second.
         std::fs::write(
             &conf,
             format!(
-                "listener {} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\nmax_queued_messages 0\n",
+                "listener {} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\nmax_queued_messages 0\nautosave_interval 1\n",
                 self.port,
                 data.display()
             ),
@@ -146,6 +149,19 @@ impl Broker {
                 std::thread::sleep(Duration::from_millis(20));
             }
         }
+    }
+
+    /// Kills it with SIGKILL: it saves nothing more.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    /// Starts it again (after [`Broker::kill`]) on the same port and directory.
+    pub fn start_again(&mut self) {
+        assert!(self.launch(), "port {} was taken", self.port);
     }
 
     /// Stops it and starts it again on the same port and persistence directory.
@@ -266,6 +282,20 @@ impl Proc {
     }
 }
 
+impl Proc {
+    /// Kills it with SIGKILL (it can write nothing more) and returns what it printed.
+    pub fn kill(mut self) -> String {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+        for r in self.readers.drain(..) {
+            let _ = r.join();
+        }
+        self.output()
+    }
+}
+
 impl Drop for Proc {
     fn drop(&mut self) {
         if let Some(mut c) = self.child.take() {
@@ -320,4 +350,20 @@ pub fn publish_all(port: u16, msgs: &[(String, String)]) {
     }
     client.disconnect().unwrap();
     let _ = conn.recv_timeout(Duration::from_secs(1));
+}
+
+/// The Python with the reference readers (DuckDB, pyarrow): `$TWIN_PYTHON`, which
+/// scripts/test sets from scripts/pyenv, or scripts/pyenv's.
+pub fn reference_python() -> String {
+    std::env::var("TWIN_PYTHON").unwrap_or_else(|_| {
+        let o = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/pyenv"))
+            .output()
+            .expect("scripts/pyenv");
+        assert!(
+            o.status.success(),
+            "scripts/pyenv: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    })
 }

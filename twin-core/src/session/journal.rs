@@ -66,7 +66,7 @@ pub enum Entry<'a> {
 }
 
 /// Hears of every change made to a session (see the module docs).
-pub trait Journal: Send {
+pub trait Journal: Send + Sync {
     /// One change, after the session made it.
     fn record(&mut self, entry: Entry<'_>);
 }
