@@ -78,6 +78,9 @@ pub struct ServeArgs {
     /// Requests a second per token (bursts of twice that).
     #[arg(long, default_value_t = 200)]
     pub requests_per_second: u32,
+    /// The data directory (journal, checkpoints, history on disk).
+    #[command(flatten)]
+    pub store: crate::durable::StoreArgs,
     #[command(flatten)]
     pub data: DataArgs,
 }
@@ -120,7 +123,8 @@ fn mqtt_config(
 pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let loaded = Instant::now();
     let tokens = args.tokens.as_ref().map(|p| Tokens::load(p)).transpose()?;
-    let (session, channels) = crate::run::load_session(
+    let (session, channels, dir) = crate::durable::open_live(
+        &args.store,
         &args.data,
         args.rules.as_ref(),
         args.resume.as_ref(),
@@ -153,6 +157,9 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     };
     let n_tokens = tokens.as_ref().map(Tokens::len);
     let mut served = Served::new(session, tokens, limits, "Chongming twin");
+    if let Some(dir) = dir {
+        served.set_data_dir(dir);
+    }
     for o in &args.overlays {
         let (name, file) = o
             .split_once('=')

@@ -1,9 +1,9 @@
-//! `twin run --mqtt --data-dir` killed with SIGKILL at ten moments while known
-//! messages arrive from mosquitto (published by Debian's `mosquitto_pub`, QoS 1), and
-//! started again each time: the history it stored in the end is exactly what was
-//! published — nothing lost, nothing held twice. Then the broker itself is killed with
-//! SIGKILL: what it had saved is delivered after it comes back, and the twin loses
-//! nothing of it.
+//! `twin run --mqtt --data-dir` and `twin serve --mqtt --data-dir` killed with
+//! SIGKILL at ten moments while known messages arrive from mosquitto (published by
+//! Debian's `mosquitto_pub`, QoS 1), and started again each time: the history each
+//! stored in the end is exactly what was published — nothing lost, nothing held
+//! twice. Then the broker itself is killed with SIGKILL: what it had saved is
+//! delivered after it comes back, and the twin loses nothing of it.
 //!
 //! Without /usr/sbin/mosquitto the test fails when `CI` is set and skips otherwise.
 
@@ -29,31 +29,73 @@ fn value(g: usize, i: i64) -> f64 {
     g as f64 * 10.0 + (i % 97) as f64 / 8.0
 }
 
-/// Starts `twin run` on the broker and the data directory; waits until it listens.
-fn start(url: &str, dir: &Path, extra: &[&str]) -> harness::Proc {
+/// Which twin process is killed.
+#[derive(Clone, Copy, PartialEq)]
+enum Which {
+    Run,
+    Serve,
+}
+
+/// Starts `twin run` or `twin serve` on the broker and the data directory; waits
+/// until it has recovered.
+fn start(which: Which, url: &str, dir: &Path, extra: &[&str]) -> harness::Proc {
     let mut args = vec![
-        "run",
         "--mqtt",
         url,
         "--scale",
         "0.01",
-        "--client-id",
-        "twin-crash",
         "--data-dir",
         dir.to_str().unwrap(),
         "--fsync-ms",
         "50",
         "--checkpoint-every",
         "2s",
-        "--table-every",
-        "0",
-        "--alert-lines",
-        "0",
     ];
+    let listen;
+    match which {
+        Which::Run => args.extend_from_slice(&[
+            "--client-id",
+            "twin-crash",
+            "--table-every",
+            "0",
+            "--alert-lines",
+            "0",
+        ]),
+        Which::Serve => {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            listen = format!("127.0.0.1:{port}");
+            args.extend_from_slice(&["--mqtt-client-id", "twin-crash-serve", "--listen", &listen]);
+        }
+    }
     args.extend_from_slice(extra);
-    let mut p = twin("run", &args);
-    p.wait_for("twin run: connected", LONG);
+    let name = if which == Which::Run { "run" } else { "serve" };
+    args.insert(0, name);
+    let mut p = twin(name, &args);
+    p.wait_for("records replayed", LONG);
     p
+}
+
+/// Publishes one message with `mosquitto_pub` (QoS 1).
+fn publish_one(port: u16, topic: &str, payload: &str) {
+    let st = Command::new("mosquitto_pub")
+        .args(["-h", "127.0.0.1", "-p", &port.to_string(), "-q", "1"])
+        .args(["-t", topic, "-m", payload])
+        .status()
+        .expect("mosquitto_pub (Debian package mosquitto-clients)");
+    assert!(st.success());
+}
+
+/// Waits until `twin history` of `id` holds `n` samples.
+fn wait_stored(dir: &Path, id: &str, n: usize) {
+    let deadline = Instant::now() + LONG;
+    while stored(dir, id).len() < n {
+        assert!(Instant::now() < deadline, "{id}: not {n} samples stored");
+        std::thread::sleep(Duration::from_millis(100));
+    }
 }
 
 /// `twin history` of one gauge as (ts, value) pairs.
@@ -86,11 +128,25 @@ fn stored(dir: &Path, id: &str) -> Vec<(i64, f64)> {
 }
 
 #[test]
-fn sigkill_ten_times_loses_nothing_and_stores_nothing_twice() {
-    if !have_mosquitto("crash") {
-        return;
+fn twin_run_killed_ten_times_loses_nothing_and_stores_nothing_twice() {
+    if have_mosquitto("crash-run") {
+        killed_ten_times(Which::Run);
     }
-    let tmp = temp_dir("crash");
+}
+
+#[test]
+fn twin_serve_killed_ten_times_loses_nothing_and_stores_nothing_twice() {
+    if have_mosquitto("crash-serve") {
+        killed_ten_times(Which::Serve);
+    }
+}
+
+fn killed_ten_times(which: Which) {
+    let tmp = temp_dir(if which == Which::Run {
+        "crash-run"
+    } else {
+        "crash-serve"
+    });
     let data = tmp.join("data");
     let mut broker = Broker::start(&tmp);
     let url = broker.url();
@@ -109,9 +165,12 @@ fn sigkill_ten_times_loses_nothing_and_stores_nothing_twice() {
         .map(|h| topic::topic_of(&isl, *h).unwrap())
         .collect();
 
-    // The first start makes the persistent session and subscribes.
-    let mut run = start(&url, &data, &[]);
-    run.wait_for("subscribed to twin/#", LONG);
+    // The first start makes the persistent session and subscribes: a probe message,
+    // a second before the rest, shows when it takes messages.
+    let mut run = start(which, &url, &data, &[]);
+    let probe = format!("{{\"ts\":{},\"level\":0.5}}", T0 - 1000);
+    publish_one(broker.port, &topics[0], &probe);
+    wait_stored(&data, &ids[0], 1);
 
     // One mosquitto_pub per gauge (QoS 1, a message per line of stdin), fed slowly:
     // the messages keep coming for ~12 s while the twin is killed and started again.
@@ -170,7 +229,7 @@ fn sigkill_ten_times_loses_nothing_and_stores_nothing_twice() {
             .and_then(|s| s.split(' ').next())
             .and_then(|n| n.parse::<u64>().ok())
             .unwrap();
-        run = start(&url, &data, &[]);
+        run = start(which, &url, &data, &[]);
     }
     run.kill();
     // Most kills came between checkpoints, with records to replay at the next start.
@@ -179,28 +238,51 @@ fn sigkill_ten_times_loses_nothing_and_stores_nothing_twice() {
         f.join().unwrap();
     }
 
-    // The last start takes what is left and stops once quiet, with a checkpoint.
+    // The last start takes what is left and stops with a checkpoint: `twin run` once
+    // quiet, `twin serve` on SIGINT once everything is stored.
     let report = tmp.join("report.json");
-    let run = start(
-        &url,
-        &data,
-        &["--idle-exit", "3s", "--report", report.to_str().unwrap()],
-    );
-    let (_, out) = run.finish(LONG);
-    assert!(out.contains("closed with a checkpoint"), "{out}");
+    let want = |g: usize| -> Vec<(i64, f64)> {
+        let probe = (g == 0).then_some((T0 - 1000, 0.5));
+        probe
+            .into_iter()
+            .chain((0..PER_GAUGE).map(|i| (T0 + i * 1000, value(g, i))))
+            .collect()
+    };
+    match which {
+        Which::Run => {
+            let run = start(
+                which,
+                &url,
+                &data,
+                &["--idle-exit", "3s", "--report", report.to_str().unwrap()],
+            );
+            let (_, out) = run.finish(LONG);
+            assert!(out.contains("closed with a checkpoint"), "{out}");
+        }
+        Which::Serve => {
+            let run = start(which, &url, &data, &[]);
+            for (g, id) in ids.iter().enumerate() {
+                wait_stored(&data, id, want(g).len());
+            }
+            let out = run.interrupt(LONG);
+            assert!(out.contains("closed with a checkpoint"), "{out}");
+        }
+    }
     for (g, id) in ids.iter().enumerate() {
-        let want: Vec<(i64, f64)> = (0..PER_GAUGE)
-            .map(|i| (T0 + i * 1000, value(g, i)))
-            .collect();
         let got = stored(&data, id);
-        assert_eq!(got.len(), want.len(), "{id}: {} stored", got.len());
-        assert_eq!(got, want, "{id}");
+        assert_eq!(got.len(), want(g).len(), "{id}: {} stored", got.len());
+        assert_eq!(got, want(g), "{id}");
+    }
+    if which == Which::Serve {
+        drop(broker);
+        std::fs::remove_dir_all(&tmp).ok();
+        return;
     }
     // The restarted twin's own history holds each sample once.
     let r = read_json(&report);
     assert_eq!(
         r["history_samples"],
-        GAUGES as i64 * PER_GAUGE,
+        GAUGES as i64 * PER_GAUGE + 1,
         "{}",
         r["ingest"]
     );
@@ -209,19 +291,10 @@ fn sigkill_ten_times_loses_nothing_and_stores_nothing_twice() {
     // keeps what it saved to its persistence file (it saves on a clean stop and every
     // `autosave_interval`); what it had not saved is gone with it, at the broker.
     let extra = T0 + PER_GAUGE * 1000;
-    let port = broker.port.to_string();
+    let port = broker.port;
     let publish = |i: i64| {
-        let st = Command::new("mosquitto_pub")
-            .args(["-h", "127.0.0.1", "-p", &port, "-q", "1"])
-            .args(["-t", &topics[0], "-m"])
-            .arg(format!(
-                "{{\"ts\":{},\"level\":{}}}",
-                extra + i * 1000,
-                value(0, i)
-            ))
-            .status()
-            .unwrap();
-        assert!(st.success());
+        let payload = format!("{{\"ts\":{},\"level\":{}}}", extra + i * 1000, value(0, i));
+        publish_one(port, &topics[0], &payload);
     };
     for i in 0..5 {
         publish(i);
@@ -238,7 +311,7 @@ fn sigkill_ten_times_loses_nothing_and_stores_nothing_twice() {
     }
     broker.kill();
     broker.start_again();
-    let run = start(&url, &data, &["--idle-exit", "3s"]);
+    let run = start(which, &url, &data, &["--idle-exit", "3s"]);
     let (_, out) = run.finish(LONG);
     let got = stored(&data, &ids[0]);
     let after: Vec<i64> = got
@@ -252,7 +325,7 @@ fn sigkill_ten_times_loses_nothing_and_stores_nothing_twice() {
         after.starts_with(&[0, 1, 2, 3, 4, 5, 6, 7]),
         "{after:?}\n{out}"
     );
-    assert_eq!(got.len() as i64, PER_GAUGE + after.len() as i64);
+    assert_eq!(got.len() as i64, 1 + PER_GAUGE + after.len() as i64);
     eprintln!("after the broker's SIGKILL the twin holds {after:?}");
     let started = Instant::now();
     drop(broker);

@@ -47,6 +47,7 @@ pub mod mqtt;
 pub mod ogc;
 mod run;
 pub mod state;
+pub mod store;
 pub mod stream;
 
 pub use auth::{Caller, Role, Tokens, TokensError};

@@ -504,6 +504,15 @@ async fn apply_loop(served: Arc<Served>, mut rx: mpsc::Receiver<Item>) {
                     .fetch_add(report.rejected_total(), Ordering::Relaxed);
             });
         }
+        // Acknowledged only once on disk, with a data directory; if the journal cannot
+        // be written nothing is acknowledged (the broker keeps and resends it).
+        if let Err(e) = served.sync_journal() {
+            static TOLD: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+            if !TOLD.swap(true, Ordering::Relaxed) {
+                eprintln!("twin serve: not acknowledging: {e}");
+            }
+            continue;
+        }
         for item in &batch {
             if item.current.load(Ordering::SeqCst) == item.generation {
                 let _ = item.client.ack(&item.publish).await;

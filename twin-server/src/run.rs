@@ -247,7 +247,8 @@ async fn serve(
     let mut first = crate::stream::hub::Producer::new(&served);
     first.step(&served);
     let producer = tokio::spawn(crate::stream::hub::produce(served.clone(), first));
-    let app = crate::api::router(served).into_make_service_with_connect_info::<SocketAddr>();
+    let app =
+        crate::api::router(served.clone()).into_make_service_with_connect_info::<SocketAddr>();
     let handle = axum_server::Handle::new();
     let h = handle.clone();
     tokio::spawn(async move {
@@ -280,6 +281,7 @@ async fn serve(
         f.abort();
     }
     producer.abort();
+    tokio::task::block_in_place(|| served.close_store());
 }
 
 /// Feeds the session once a second of wall-clock time: the driver's samples, or a
@@ -306,6 +308,7 @@ async fn feed_loop(served: Arc<Served>, mut driver: Option<Box<dyn Driver>>) {
                 }
             })
         });
+        tokio::task::block_in_place(|| served.after_feed());
         if let Some((n, report)) = done {
             let c = &served.counters;
             c.samples.fetch_add(n as u64, Ordering::Relaxed);

@@ -153,6 +153,8 @@ pub struct Served {
     pub(crate) stream: crate::stream::Hub,
     pub(crate) district: Option<std::sync::Arc<crate::district::District>>,
     pub(crate) overlays: Vec<NamedOverlay>,
+    /// The data directory the session is journalled to ([`Served::set_data_dir`]).
+    pub(crate) store: Option<crate::store::Stored>,
 }
 
 /// Most named overlays beside the session's own.
@@ -211,6 +213,7 @@ impl Served {
             tls: false,
             district: None,
             overlays: Vec::new(),
+            store: None,
         }
     }
 

@@ -12,9 +12,8 @@
 
 use std::fs::{File, TryLockError};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::mpsc::SyncSender;
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use twin_core::session::journal::{Entry, Journal};
@@ -25,7 +24,7 @@ use crate::catalog::{Catalog, Catalogs, Remap, numbered};
 use crate::columnar;
 use crate::compact::{Compactor, history_files};
 use crate::segment::{self, Record, SegmentReader};
-use crate::writer::{Msg, Writer, sync_dir};
+use crate::writer::{Msg, Sender, Writer, sync_dir};
 use crate::{StoreError, StoreOptions};
 
 /// What [`DataDir::recover`] found and did.
@@ -48,11 +47,37 @@ pub struct Recovery {
     pub problems: Vec<String>,
 }
 
+/// Waits for the journal to be on disk ([`DataDir::syncer`]).
+#[derive(Clone)]
+pub struct Syncer {
+    shared: Arc<crate::writer::Shared>,
+    tx: Sender,
+    next: Arc<AtomicU64>,
+}
+
+impl std::fmt::Debug for Syncer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Syncer")
+    }
+}
+
+impl Syncer {
+    /// Blocks until every record numbered so far is on disk; an error if the writer
+    /// failed. Returns at once when the directory was closed (nothing more to wait for).
+    pub fn sync(&self) -> Result<(), StoreError> {
+        if self.tx.lock().unwrap_or_else(|p| p.into_inner()).is_none() {
+            return Ok(());
+        }
+        let seq = self.next.load(Ordering::Acquire) - 1;
+        crate::writer::wait_durable(&self.shared, &self.tx, seq)
+    }
+}
+
 /// The session's journal: numbers, encodes and hands each change to the writer.
 struct Recorder {
     /// Taken away when the directory closes, so the writer can stop while the session
     /// lives on (later changes are not recorded then).
-    tx: Arc<Mutex<Option<SyncSender<Msg>>>>,
+    tx: Sender,
     next: Arc<AtomicU64>,
     reconfigured: Arc<AtomicBool>,
 }
@@ -96,8 +121,6 @@ pub struct DataDir {
     /// What opening found (a torn tail cut, a bad catalog).
     opened: Vec<String>,
     writer: Option<Writer>,
-    /// The journal's sender to the writer (shared with the session's journal).
-    journal_tx: Arc<Mutex<Option<SyncSender<Msg>>>>,
     next: Arc<AtomicU64>,
     reconfigured: Arc<AtomicBool>,
     last_checkpoint: Instant,
@@ -189,7 +212,6 @@ impl DataDir {
             catalogs,
             opened,
             writer: None,
-            journal_tx: Arc::new(Mutex::new(None)),
             next: Arc::new(AtomicU64::new(1)),
             reconfigured: Arc::new(AtomicBool::new(false)),
             last_checkpoint: Instant::now(),
@@ -277,11 +299,11 @@ impl DataDir {
             self.opts.segment_bytes,
             Duration::from_millis(self.opts.fsync_ms),
         )?;
-        *self.journal_tx.lock().unwrap_or_else(|p| p.into_inner()) = writer.sender();
+        let tx = writer.sender();
         self.writer = Some(writer);
         self.compactor = Some(Compactor::start(&self.root, self.opts.clone())?);
         session.set_journal(Some(Box::new(Recorder {
-            tx: self.journal_tx.clone(),
+            tx,
             next: self.next.clone(),
             reconfigured: self.reconfigured.clone(),
         })));
@@ -402,6 +424,18 @@ impl DataDir {
         }
     }
 
+    /// A handle that waits for the journal to be on disk, as [`DataDir::sync`] does,
+    /// from another thread and without the directory (an MQTT connection's); `None`
+    /// before [`DataDir::recover`]. Once the directory is closed it returns at once.
+    pub fn syncer(&self) -> Option<Syncer> {
+        let w = self.writer.as_ref()?;
+        Some(Syncer {
+            shared: w.shared(),
+            tx: w.sender(),
+            next: self.next.clone(),
+        })
+    }
+
     /// The last record numbered so far and the last on disk.
     pub fn progress(&self) -> (u64, u64) {
         let numbered = self.next.load(Ordering::Acquire) - 1;
@@ -432,10 +466,6 @@ impl DataDir {
     /// Stops the writer (after writing and syncing what it was given) and the
     /// compactor; the session's journal, if still attached, records nothing more.
     fn stop(&mut self) {
-        self.journal_tx
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .take();
         if let Some(mut w) = self.writer.take() {
             w.stop();
         }

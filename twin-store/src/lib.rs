@@ -53,7 +53,7 @@ pub mod segment;
 mod writer;
 
 pub use catalog::Catalog;
-pub use dir::{DataDir, Recovery};
+pub use dir::{DataDir, Recovery, Syncer};
 pub use read::{SeriesSample, read_series};
 
 /// Default: sync the journal this many milliseconds after a write at most.

@@ -54,9 +54,19 @@ impl Shared {
     }
 }
 
+/// The sender to the writer thread, shared by the journal, the directory and its
+/// [`crate::Syncer`]s; taken away (`None`) to let the thread stop.
+pub(crate) type Sender = Arc<Mutex<Option<SyncSender<Msg>>>>;
+
+fn send(tx: &Sender, m: Msg) {
+    if let Some(tx) = tx.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        tx.send(m).ok();
+    }
+}
+
 /// The handle to the writer thread.
 pub(crate) struct Writer {
-    tx: Option<SyncSender<Msg>>,
+    tx: Sender,
     shared: Arc<Shared>,
     thread: Option<JoinHandle<()>>,
 }
@@ -219,61 +229,66 @@ impl Writer {
             .spawn(move || thread.run(rx))
             .map_err(|e| StoreError::io(dir, e))?;
         Ok(Writer {
-            tx: Some(tx),
+            tx: Arc::new(Mutex::new(Some(tx))),
             shared,
             thread: Some(thread),
         })
     }
 
-    /// A sender for the journal.
-    pub(crate) fn sender(&self) -> Option<SyncSender<Msg>> {
+    /// The sender (for the journal and syncers).
+    pub(crate) fn sender(&self) -> Sender {
         self.tx.clone()
+    }
+
+    /// What waiters share with the thread.
+    pub(crate) fn shared(&self) -> Arc<Shared> {
+        self.shared.clone()
     }
 
     /// Blocks until every record up to `seq` is on disk (asking for a sync now).
     pub(crate) fn wait_durable(&self, seq: u64) -> Result<(), StoreError> {
-        let mut s = self.shared.lock();
+        wait_durable(&self.shared, &self.tx, seq)
+    }
+}
+
+/// Blocks until every record up to `seq` is on disk, asking the writer to sync now.
+pub(crate) fn wait_durable(shared: &Shared, tx: &Sender, seq: u64) -> Result<(), StoreError> {
+    let mut s = shared.lock();
+    if s.durable >= seq {
+        return Ok(());
+    }
+    drop(s);
+    send(tx, Msg::Sync);
+    s = shared.lock();
+    loop {
+        if let Some(e) = &s.error {
+            return Err(StoreError::Journal(e.clone()));
+        }
         if s.durable >= seq {
             return Ok(());
         }
-        drop(s);
-        if let Some(tx) = &self.tx {
-            tx.send(Msg::Sync).ok();
+        if s.stopped {
+            return Err(StoreError::Journal("the journal writer stopped".into()));
         }
-        s = self.shared.lock();
-        loop {
-            if let Some(e) = &s.error {
-                return Err(StoreError::Journal(e.clone()));
-            }
-            if s.durable >= seq {
-                return Ok(());
-            }
-            if s.stopped {
-                return Err(StoreError::Journal("the journal writer stopped".into()));
-            }
-            s = self
-                .shared
-                .changed
-                .wait_timeout(s, Duration::from_millis(100))
-                .map(|(g, _)| g)
-                .unwrap_or_else(|p| p.into_inner().0);
-            if s.durable < seq && s.error.is_none() {
-                // The request may have raced with a sync in progress: ask again.
-                drop(s);
-                if let Some(tx) = &self.tx {
-                    tx.send(Msg::Sync).ok();
-                }
-                s = self.shared.lock();
-            }
+        s = shared
+            .changed
+            .wait_timeout(s, Duration::from_millis(100))
+            .map(|(g, _)| g)
+            .unwrap_or_else(|p| p.into_inner().0);
+        if s.durable < seq && s.error.is_none() {
+            // The request may have raced with a sync in progress: ask again.
+            drop(s);
+            send(tx, Msg::Sync);
+            s = shared.lock();
         }
     }
+}
 
+impl Writer {
     /// Closes the open segment and starts the next (for a checkpoint).
     pub(crate) fn rotate(&self) -> Result<(), StoreError> {
         let (answer, done) = sync_channel(1);
-        if let Some(tx) = &self.tx {
-            tx.send(Msg::Rotate(answer)).ok();
-        }
+        send(&self.tx, Msg::Rotate(answer));
         done.recv().ok();
         match &self.shared.lock().error {
             Some(e) => Err(StoreError::Journal(e.clone())),
@@ -294,7 +309,7 @@ impl Writer {
     /// Writes and syncs what is queued, then stops the thread. Senders held elsewhere
     /// (the session's journal) must be dropped first, or this waits for them.
     pub(crate) fn stop(&mut self) {
-        self.tx = None;
+        self.tx.lock().unwrap_or_else(|p| p.into_inner()).take();
         if let Some(t) = self.thread.take() {
             t.join().ok();
         }

@@ -283,6 +283,33 @@ impl Proc {
 }
 
 impl Proc {
+    /// Sends SIGINT (Ctrl-C), waits for a clean exit and returns what it printed.
+    pub fn interrupt(mut self, timeout: Duration) -> String {
+        if let Some(c) = &self.child {
+            let _ = Command::new("kill")
+                .args(["-INT", &c.id().to_string()])
+                .status();
+        }
+        let deadline = Instant::now() + timeout;
+        let mut child = self.child.take().unwrap();
+        let status = loop {
+            if let Some(s) = child.try_wait().unwrap() {
+                break s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no exit after SIGINT:\n{}",
+                self.output()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        for r in self.readers.drain(..) {
+            let _ = r.join();
+        }
+        assert!(status.success(), "failed: {status}\n{}", self.output());
+        self.output()
+    }
+
     /// Kills it with SIGKILL (it can write nothing more) and returns what it printed.
     pub fn kill(mut self) -> String {
         if let Some(mut c) = self.child.take() {

@@ -58,6 +58,7 @@ pub async fn status(State(served): State<Arc<Served>>) -> Json<Json_> {
         "counters": served.counters.values(),
         "stream": served.stream_counters().json(),
         "district": served.district().map(|d| d.status_json()),
+        "data_dir": served.store_status(),
     }))
 }
 
