@@ -10,9 +10,7 @@ use std::time::{Duration, Instant};
 
 use clap::Args;
 use twin_chongming::DEFAULT_RULES_JSON;
-use twin_chongming::sim::{
-    SimConfig, Simulator, StandardChannels, standard_channels, standard_config, standard_layers,
-};
+use twin_chongming::sim::{SimConfig, Simulator, StandardChannels, standard_config};
 use twin_core::state::IngestReport;
 use twin_core::state::alert::AlertEvent;
 use twin_core::state::vitals::VitalRow;
@@ -368,17 +366,20 @@ pub fn load_session(
     Ok(match resume {
         None => live_twin(data, rules, history_mib)?,
         Some(p) => {
-            let mut live = twin_core::snapshot::load(p, session_config(history_mib))?;
-            let channels = standard_channels(&mut live);
-            live.set_incident_rules(twin_chongming::sim::standard_incident_rules());
-            live.set_dispatch_rules(twin_chongming::sim::standard_dispatch_rules());
-            live.set_layers(standard_layers(&channels))?;
-            if let Some(r) = rules {
-                let text = std::fs::read_to_string(r)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", r.display()))?;
-                live.set_rules_json(&text)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", r.display()))?;
-            }
+            let text = rules
+                .map(|r| {
+                    std::fs::read_to_string(r).map_err(|e| anyhow::anyhow!("{}: {e}", r.display()))
+                })
+                .transpose()?;
+            let (live, channels) = twin_chongming::sim::standard_session_from_snapshot(
+                p,
+                session_config(history_mib),
+                text.as_deref(),
+            )
+            .map_err(|e| match rules {
+                Some(r) => anyhow::anyhow!("{e} (rules {})", r.display()),
+                None => anyhow::anyhow!("{e}"),
+            })?;
             outln!(
                 "twin: resumed from {} ({} open alerts)",
                 p.display(),

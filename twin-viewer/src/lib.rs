@@ -21,6 +21,7 @@
 //! - Picking is exact and asynchronous: [`TwinView::request_pick`] asks for a pixel; a
 //!   frame or two later [`TwinView::take_pick`] returns the asset drawn there.
 
+pub mod durable;
 pub mod incidents;
 pub mod live;
 pub mod remote;

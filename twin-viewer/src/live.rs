@@ -39,6 +39,10 @@ pub struct Live {
     attached: std::collections::HashMap<u32, Vec<Handle>>,
     /// Colours sent to the renderer (overlay colours plus hosts).
     pub colors: Vec<Rgba>,
+    /// The data directory the session is journalled to (`--data-dir`).
+    store: Option<twin_store::DataDir>,
+    /// The data directory's error was printed.
+    store_error_told: bool,
 }
 
 /// What drives the viewer's twin.
@@ -76,6 +80,29 @@ impl Live {
             SimConfig::default_for(twin, seed, twin_core::Timestamp::from_millis(start_ms)),
         );
         Ok(Live::with(session, channels, Source::Sim(Box::new(sim))))
+    }
+
+    /// The live twin kept in a data directory ([`crate::durable::open`]), simulated
+    /// from the later of `start_ms` and its own clock.
+    pub fn durable(
+        session: Session,
+        channels: StandardChannels,
+        dir: twin_store::DataDir,
+        start_ms: i64,
+        seed: u64,
+    ) -> Live {
+        let start = start_ms.max(session.now().as_millis().div_euclid(1000) * 1000);
+        let mut session = session;
+        session.advance(Timestamp::from_millis(start));
+        let twin = session.twin();
+        let sim = Simulator::new(
+            twin,
+            &channels,
+            SimConfig::default_for(twin, seed, Timestamp::from_millis(start)),
+        );
+        let mut live = Live::with(session, channels, Source::Sim(Box::new(sim)));
+        live.store = Some(dir);
+        live
     }
 
     /// The twin served at `link`'s server, shown on `twin` (the same assets: the
@@ -118,6 +145,8 @@ impl Live {
             hosts,
             attached,
             colors,
+            store: None,
+            store_error_told: false,
         }
     }
 
@@ -184,6 +213,19 @@ impl Live {
             self.session.tick(Timestamp::from_millis(target));
         }
         self.take_events();
+        if let Some(dir) = self.store.as_mut() {
+            let err = dir
+                .maybe_checkpoint(&self.session)
+                .err()
+                .map(|e| e.to_string())
+                .or_else(|| dir.error());
+            if let Some(e) = err
+                && !self.store_error_told
+            {
+                self.store_error_told = true;
+                eprintln!("twin-viewer: data dir: {e}");
+            }
+        }
     }
 
     /// Simulates `ms` of telemetry at once (before the window opens).

@@ -55,6 +55,10 @@ struct Options {
     /// `twin serve` printed it) instead of simulating one.
     #[arg(long)]
     connect: Option<String>,
+    /// Keep the viewer's simulated twin in this directory (as `twin run --data-dir`):
+    /// a restart comes back from it, its history included.
+    #[arg(long, conflicts_with = "connect")]
+    data_dir: Option<std::path::PathBuf>,
     /// The token for --connect (prefer $TWIN_TOKEN: a command line is visible to other
     /// users). An operator's token can acknowledge alerts.
     #[arg(long)]
@@ -234,24 +238,33 @@ fn probe(
 
 fn main() {
     let opts = Options::parse();
-    let twin = match load(&opts) {
+    // With --data-dir the twin comes from the directory's checkpoint when it has one.
+    let twin = || match load(&opts) {
         Ok(t) => t,
         Err(e) => {
             eprintln!("twin-viewer: {e}");
             std::process::exit(1);
         }
     };
-    let live = match &opts.connect {
-        None => {
-            // The simulated clock starts at 2026-11-21 08:00 China time (00:00 UTC).
-            let start_ms = 1_795_219_200_000;
-            Live::new(twin, start_ms, 7).map(|mut live| {
+    let live = match (&opts.connect, &opts.data_dir) {
+        (None, Some(dir)) => {
+            twin_viewer::durable::open(dir, || load(&opts)).map(|(session, channels, dir)| {
+                let mut live = Live::durable(session, channels, dir, 1_795_219_200_000, 7);
                 live.fast_forward((opts.skip_min.max(0.0) * 60_000.0) as i64);
                 live.speed = opts.speed;
                 live
             })
         }
-        Some(url) => {
+        (None, None) => {
+            // The simulated clock starts at 2026-11-21 08:00 China time (00:00 UTC).
+            let start_ms = 1_795_219_200_000;
+            Live::new(twin(), start_ms, 7).map(|mut live| {
+                live.fast_forward((opts.skip_min.max(0.0) * 60_000.0) as i64);
+                live.speed = opts.speed;
+                live
+            })
+        }
+        (Some(url), _) => {
             let options = twin_client::Options {
                 token: opts
                     .token
@@ -260,6 +273,7 @@ fn main() {
                 ca: opts.ca.clone(),
                 read_timeout: None,
             };
+            let twin = twin();
             if let Err(why) = probe(url, &options, &twin, opts.overlay.as_deref()) {
                 eprintln!("twin-viewer: {why}");
                 std::process::exit(2);

@@ -344,3 +344,69 @@ fn the_viewer_refuses_a_server_with_other_assets_or_a_bad_token_before_opening()
     assert!(err.contains("401"), "{err}");
     server.stop();
 }
+
+/// Runs the viewer on a data directory until its screenshot; returns its stderr.
+fn viewer_on_data_dir(display: &str, dir: &std::path::Path, skip_min: &str, tag: &str) -> String {
+    let out = std::env::temp_dir().join(format!("twin-viewer-dd-{tag}-{}.png", std::process::id()));
+    let runtime = std::env::temp_dir().join(format!("twin-xdg-dd-{}", std::process::id()));
+    std::fs::create_dir_all(&runtime).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_twin-viewer"))
+        .args(["--size", "800x600", "--scale", "0.05", "--skip", skip_min])
+        .args(["--data-dir", dir.to_str().unwrap()])
+        .args(["--screenshot", out.to_str().unwrap(), "--after", "3"])
+        .env("DISPLAY", display)
+        .env("XDG_RUNTIME_DIR", &runtime)
+        .output()
+        .expect("twin-viewer runs");
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(
+        o.status.success(),
+        "twin-viewer exited with {}\n{err}",
+        o.status
+    );
+    assert!(out.exists(), "no screenshot\n{err}");
+    std::fs::remove_file(&out).ok();
+    err
+}
+
+#[test]
+fn the_viewer_keeps_its_twin_in_a_data_dir_and_comes_back_with_its_history() {
+    let Some((display, _xvfb)) = display() else {
+        return;
+    };
+    let dir = std::env::temp_dir().join(format!("twin-viewer-data-{}", std::process::id()));
+    std::fs::remove_dir_all(&dir).ok();
+    let gauge = "CM-S-WL-000001";
+    // Two simulated minutes before the window opens (2026-11-21 00:00 UTC on).
+    let err = viewer_on_data_dir(&display, &dir, "2", "a");
+    assert!(err.contains("0 records replayed"), "{err}");
+    let (first, problems) =
+        twin_store::read_series(&dir, gauge, "level", i64::MIN, i64::MAX).unwrap();
+    assert!(problems.is_empty(), "{problems:?}");
+    assert!(first.len() >= 120, "{} samples kept", first.len());
+    assert_eq!(first[0].ts, 1_795_219_201_000, "the first simulated second");
+    // Started again: what the first run journalled is replayed, and the simulation
+    // goes on from where it stopped, two more minutes.
+    let err = viewer_on_data_dir(&display, &dir, "2", "b");
+    let replayed: u64 = err
+        .split("data dir ")
+        .nth(1)
+        .and_then(|l| l.split(": ").nth(1))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no recovery line\n{err}"));
+    assert!(replayed >= 120, "{replayed} records replayed\n{err}");
+    let (second, _) = twin_store::read_series(&dir, gauge, "level", i64::MIN, i64::MAX).unwrap();
+    assert!(
+        second.len() >= first.len() + 120,
+        "{} then {}",
+        first.len(),
+        second.len()
+    );
+    assert_eq!(
+        &second[..first.len()],
+        &first[..],
+        "the first run's history is kept"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}

@@ -92,7 +92,7 @@ pub use incident::{CAMERA_CLEAR_MS, Incident, SimConfig};
 pub use overlay::standard_layers;
 pub use standard::{
     ONLINE_WINDOW_MS, standard_config, standard_dispatch_rules, standard_incident_rules,
-    standard_session,
+    standard_session, standard_session_from_snapshot,
 };
 
 use incident::envelope;

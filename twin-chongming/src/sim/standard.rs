@@ -31,6 +31,29 @@ pub fn standard_session(
     Ok((session, channels))
 }
 
+/// The standard session of a snapshot ([`twin_core::snapshot::load`]): the snapshot
+/// holds the assets, channels, state, alert rules, open alerts, incidents and orders;
+/// the incident and dispatch rules and the overlay, which it does not hold, are set as
+/// [`standard_session`] sets them. `rules_json`, when given, replaces the snapshot's
+/// alert rules.
+pub fn standard_session_from_snapshot(
+    path: &std::path::Path,
+    config: SessionConfig,
+    rules_json: Option<&str>,
+) -> Result<(Session, StandardChannels), String> {
+    let mut session = twin_core::snapshot::load(path, config).map_err(|e| e.to_string())?;
+    let channels = standard_channels(&mut session);
+    session.set_incident_rules(standard_incident_rules());
+    session.set_dispatch_rules(standard_dispatch_rules());
+    session
+        .set_layers(standard_layers(&channels))
+        .map_err(|e| format!("{}: {e}", path.display()))?;
+    if let Some(text) = rules_json {
+        session.set_rules_json(text).map_err(|e| e.to_string())?;
+    }
+    Ok((session, channels))
+}
+
 /// How the island's alerts group into incidents ([`crate::DEFAULT_INCIDENTS_JSON`]);
 /// a session restored from a snapshot needs them set again.
 pub fn standard_incident_rules() -> twin_core::state::incident::IncidentRules {
