@@ -180,7 +180,11 @@ impl Remap {
             let identity = handles
                 .iter()
                 .enumerate()
-                .all(|(i, h)| *h == i as u32 || *h == GONE32)
+                // An asset gone since is the identity only where no other asset took
+                // its number.
+                .all(|(i, h)| {
+                    *h == i as u32 || (*h == GONE32 && twin.get(Handle(i as u32)).is_none())
+                })
                 && channels.iter().enumerate().all(|(i, c)| *c == i as u16);
             maps.insert(*seq, (!identity).then_some((handles, channels)));
         }

@@ -100,7 +100,8 @@ pub fn write(
     if rows.is_empty() {
         return Ok(None);
     }
-    rows.sort_by_key(|r| (r.channel, r.handle, r.ts, r.seq));
+    // (channel, handle, ts, seq) is unique: an unstable sort orders it the same.
+    rows.sort_unstable_by_key(|r| (r.channel, r.handle, r.ts, r.seq));
     let from = rows.iter().map(|r| r.ts).min().unwrap_or_default();
     let to = rows.iter().map(|r| r.ts).max().unwrap_or_default();
     let path = dir.join(file_name(from, to, first_seq));

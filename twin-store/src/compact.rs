@@ -55,6 +55,8 @@ pub(crate) fn history_files(dir: &Path) -> Result<Vec<HistoryFile>, StoreError> 
 pub(crate) struct Compactor {
     tx: Option<Sender<(u64, Catalogs)>>,
     error: Arc<Mutex<Option<String>>>,
+    /// Jobs sent and not finished.
+    pending: Arc<std::sync::atomic::AtomicUsize>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -63,31 +65,51 @@ impl Compactor {
         let (tx, rx) = channel::<(u64, Catalogs)>();
         let error = Arc::new(Mutex::new(None));
         let err = error.clone();
+        let pending = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let left = pending.clone();
         let root = root.to_path_buf();
         let thread = std::thread::Builder::new()
             .name("twin-compactor".into())
             .spawn(move || {
+                use std::sync::atomic::Ordering::AcqRel;
                 while let Ok(mut job) = rx.recv() {
+                    let mut jobs = 1;
                     // Only the latest request matters.
                     while let Ok(newer) = rx.try_recv() {
                         job = newer;
+                        jobs += 1;
                     }
                     if let Err(e) = compact(&root, job.0, &job.1, &opts) {
                         *err.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
                     }
+                    left.fetch_sub(jobs, AcqRel);
                 }
             })
             .map_err(|e| StoreError::io(Path::new("compactor"), e))?;
         Ok(Compactor {
             tx: Some(tx),
             error,
+            pending,
             thread: Some(thread),
         })
     }
 
     pub(crate) fn compact(&self, upto: u64, catalogs: Catalogs) {
         if let Some(tx) = &self.tx {
-            tx.send((upto, catalogs)).ok();
+            self.pending
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+            if tx.send((upto, catalogs)).is_err() {
+                self.pending
+                    .fetch_sub(1, std::sync::atomic::Ordering::AcqRel);
+            }
+        }
+    }
+
+    /// Waits until the compactor has finished every job sent (or failed).
+    pub(crate) fn wait_idle(&self) {
+        while self.pending.load(std::sync::atomic::Ordering::Acquire) > 0 && self.error().is_none()
+        {
+            std::thread::sleep(std::time::Duration::from_millis(20));
         }
     }
 

@@ -75,6 +75,8 @@ impl Syncer {
 
 /// The session's journal: numbers, encodes and hands each change to the writer.
 struct Recorder {
+    /// Bytes of records made (the directory compares it with the last checkpoint's).
+    bytes: Arc<AtomicU64>,
     /// Taken away when the directory closes, so the writer can stop while the session
     /// lives on (later changes are not recorded then).
     tx: Sender,
@@ -103,6 +105,7 @@ impl Journal for Recorder {
             Entry::Acknowledged { now, alert } => segment::acknowledged_body(out, now, alert),
             Entry::Reconfigured { .. } => {}
         });
+        self.bytes.fetch_add(buf.len() as u64, Ordering::Relaxed);
         // A writer that failed keeps draining; its error reaches DataDir::sync.
         if let Some(tx) = self.tx.lock().unwrap_or_else(|p| p.into_inner()).as_ref() {
             tx.send(Msg::Records(seq, buf)).ok();
@@ -124,6 +127,9 @@ pub struct DataDir {
     next: Arc<AtomicU64>,
     reconfigured: Arc<AtomicBool>,
     last_checkpoint: Instant,
+    /// Bytes journalled in all, and at the last checkpoint.
+    bytes: Arc<AtomicU64>,
+    bytes_at_checkpoint: u64,
     compactor: Option<Compactor>,
 }
 
@@ -215,6 +221,8 @@ impl DataDir {
             next: Arc::new(AtomicU64::new(1)),
             reconfigured: Arc::new(AtomicBool::new(false)),
             last_checkpoint: Instant::now(),
+            bytes: Arc::new(AtomicU64::new(0)),
+            bytes_at_checkpoint: 0,
             compactor: None,
         })
     }
@@ -303,6 +311,7 @@ impl DataDir {
         self.writer = Some(writer);
         self.compactor = Some(Compactor::start(&self.root, self.opts.clone())?);
         session.set_journal(Some(Box::new(Recorder {
+            bytes: self.bytes.clone(),
             tx,
             next: self.next.clone(),
             reconfigured: self.reconfigured.clone(),
@@ -364,6 +373,8 @@ impl DataDir {
     pub fn checkpoint_due(&self) -> bool {
         self.reconfigured.load(Ordering::Acquire)
             || self.last_checkpoint.elapsed() >= self.opts.checkpoint_every
+            || self.bytes.load(Ordering::Relaxed) - self.bytes_at_checkpoint
+                >= self.opts.checkpoint_bytes
     }
 
     /// Writes a checkpoint if one is due ([`DataDir::checkpoint_due`]); true if it did.
@@ -384,6 +395,7 @@ impl DataDir {
         };
         self.reconfigured.store(false, Ordering::Release);
         self.last_checkpoint = Instant::now();
+        self.bytes_at_checkpoint = self.bytes.load(Ordering::Relaxed);
         let seq = self.next.load(Ordering::Acquire) - 1;
         writer.rotate()?;
         let catalog = Catalog::of(session);
@@ -410,6 +422,10 @@ impl DataDir {
         if self.checkpoints.len() == 2
             && let Some(c) = &self.compactor
         {
+            // Back-pressure: a compactor still at the last checkpoint's segments means
+            // the twin journals faster than they become history files; waiting here
+            // keeps the segments on disk to about three checkpoints' worth.
+            c.wait_idle();
             c.compact(self.checkpoints[0].0, self.catalogs.clone());
         }
         Ok(())

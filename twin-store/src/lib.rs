@@ -14,8 +14,10 @@
 //! [`StoreOptions::fsync_ms`] after it was written, or at once when someone waits for it
 //! ([`DataDir::sync`]: an MQTT ingest acknowledges a message only after that).
 //!
-//! Every [`StoreOptions::checkpoint_every`] (and whenever something entries cannot
-//! replay changed: rules, layers, assets) [`DataDir::checkpoint`] writes a *checkpoint*:
+//! Every [`StoreOptions::checkpoint_every`] of real time or
+//! [`StoreOptions::checkpoint_bytes`] of journal, whichever comes first (and whenever
+//! something entries cannot replay changed: rules, layers, assets),
+//! [`DataDir::checkpoint`] writes a *checkpoint*:
 //! a full snapshot ([`twin_core::snapshot`]) named by the last record it covers, in
 //! `DIR/checkpoints/`. The two newest are kept.
 //!
@@ -68,6 +70,10 @@ pub struct StoreOptions {
     pub segment_bytes: u64,
     /// Real time between checkpoints.
     pub checkpoint_every: std::time::Duration,
+    /// A checkpoint is also written once this many bytes were journalled since the
+    /// last: it bounds the replay at a restart and the segments waiting for
+    /// compaction when the twin runs faster than real time.
+    pub checkpoint_bytes: u64,
     /// History files whose newest sample is older than this (before the newest file's
     /// newest) are deleted; `None`: kept by age forever.
     pub retain_ms: Option<i64>,
@@ -82,6 +88,7 @@ impl Default for StoreOptions {
             fsync_ms: DEFAULT_FSYNC_MS,
             segment_bytes: 64 << 20,
             checkpoint_every: std::time::Duration::from_secs(300),
+            checkpoint_bytes: 1 << 30,
             retain_ms: Some(30 * 24 * 3600 * 1000),
             retain_bytes: Some(10 << 30),
         }
