@@ -329,3 +329,79 @@ fn old_segments_become_parquet_and_a_series_reads_back_whole() {
     assert_eq!(picture(&back), picture(&live));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn retention_deletes_the_oldest_history_files_past_size_and_age() {
+    let files = |dir: &Path| -> Vec<(i64, i64, u64)> {
+        let mut v: Vec<_> = std::fs::read_dir(dir.join("history"))
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                let name = e.file_name().into_string().unwrap();
+                let (from, to, _) = twin_store::columnar::parse_name(&name).unwrap();
+                (from, to, e.metadata().unwrap().len())
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let run = |name: &str, opts: StoreOptions| {
+        let dir = temp(name);
+        let (mut live, mut d, _) = reopen(&dir, opts);
+        for m in 0..10 {
+            drive(&mut live, m * 60, (m + 1) * 60);
+            d.maybe_checkpoint(&live).unwrap();
+        }
+        d.close(&mut live).unwrap();
+        dir
+    };
+    let every = StoreOptions {
+        segment_bytes: 4_000,
+        checkpoint_every: Duration::ZERO,
+        retain_ms: None,
+        retain_bytes: None,
+        ..StoreOptions::default()
+    };
+    // Kept whole: the reference.
+    let all_dir = run("retain-none", every.clone());
+    let all = files(&all_dir);
+    assert!(all.len() > 10, "{all:?}");
+    let newest = all.iter().map(|f| f.1).max().unwrap();
+
+    // By age: nothing whose newest sample is more than 3 minutes before the newest.
+    let aged = run(
+        "retain-age",
+        StoreOptions {
+            retain_ms: Some(180_000),
+            ..every.clone()
+        },
+    );
+    let kept = files(&aged);
+    assert!(!kept.is_empty() && kept.len() < all.len(), "{kept:?}");
+    assert!(kept.iter().all(|f| f.1 >= newest - 180_000), "{kept:?}");
+    assert_eq!(
+        kept.len(),
+        all.iter().filter(|f| f.1 >= newest - 180_000).count()
+    );
+
+    // By size: the newest files that fit in a quarter of the whole.
+    let total: u64 = all.iter().map(|f| f.2).sum();
+    let sized = run(
+        "retain-size",
+        StoreOptions {
+            retain_bytes: Some(total / 4),
+            ..every
+        },
+    );
+    let kept = files(&sized);
+    let kept_bytes: u64 = kept.iter().map(|f| f.2).sum();
+    assert!(kept_bytes <= total / 4, "{kept_bytes} > {}", total / 4);
+    assert!(!kept.is_empty());
+    // The oldest went first: what is kept is the tail of the full list.
+    let oldest_kept = kept.iter().map(|f| f.1).min().unwrap();
+    assert!(all.iter().filter(|f| f.1 > oldest_kept).count() + 1 >= kept.len());
+    assert_eq!(kept.last().map(|f| f.1), Some(newest));
+    for d in [all_dir, aged, sized] {
+        std::fs::remove_dir_all(d).ok();
+    }
+}
