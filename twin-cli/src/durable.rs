@@ -103,8 +103,10 @@ pub fn open_live(
     let began = Instant::now();
     let mut dir = DataDir::open(root, store.options()?)?;
     let mut loaded = None;
+    // A checkpoint comes back with its own rules (the journal after it was made under
+    // them); --rules replaces them after the replay.
     for (seq, path) in dir.checkpoints() {
-        match load_session(data, rules, Some(&path), history_mib) {
+        match load_session(data, None, Some(&path), history_mib) {
             Ok((s, c)) => {
                 loaded = Some((s, c, seq));
                 break;
@@ -120,6 +122,14 @@ pub fn open_live(
         }
     };
     let rec = dir.recover(&mut live, checkpoint)?;
+    if let (Some(r), Some(_)) = (rules, checkpoint) {
+        let text =
+            std::fs::read_to_string(r).map_err(|e| anyhow::anyhow!("{}: {e}", r.display()))?;
+        live.set_rules_json(&text)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", r.display()))?;
+        // Rules are not journalled: checkpointed at once.
+        dir.checkpoint(&live)?;
+    }
     for p in &rec.problems {
         eprintln!("twin: data dir: {p}");
     }

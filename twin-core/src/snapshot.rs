@@ -16,6 +16,7 @@
 //! | 5 | the open alerts, as JSON |
 //! | 6 | 3D surfaces ([`crate::Surfaces`]), optional: per asset that has them, its index `u32`, vertex and triangle counts (`u32`), the vertices (three `f64`), the triangles (three `u32`), one role `u8` per triangle (0 roof, 1 wall, 2 ground, 3 other) |
 //! | 7 | incidents and work orders, as JSON ([`crate::session::manage::SavedManagement`]), optional |
+//! | 8 | the alert engine's evaluation state: next alert number, last silence scan, every (rule, asset) watch (pending run, open alert, last sample), optional |
 //!
 //! History is not saved: a restored twin starts its history from the snapshot.
 //!
@@ -166,7 +167,8 @@ pub fn to_bytes(live: &Session) -> Result<Vec<u8>, SnapshotError> {
             file: "snapshot".into(),
             message: format!("incidents and orders: {e}"),
         })?;
-    out.extend_from_slice(&7u32.to_le_bytes());
+    let engine = live.alert_state(|h| index_of.get(h as usize).copied().filter(|i| *i != u32::MAX));
+    out.extend_from_slice(&8u32.to_le_bytes());
     section(&mut out, 1, &fgb);
     section(&mut out, 2, Json::Array(channels).to_string().as_bytes());
     section(&mut out, 3, &rows);
@@ -178,6 +180,7 @@ pub fn to_bytes(live: &Session) -> Result<Vec<u8>, SnapshotError> {
     section(&mut out, 5, Json::Array(alerts).to_string().as_bytes());
     section(&mut out, 6, &shells);
     section(&mut out, 7, &management);
+    section(&mut out, 8, &engine);
     Ok(out)
 }
 
@@ -541,6 +544,11 @@ pub fn from_bytes(
             "alerts: alert {} names unknown rule `{}`",
             o.id, o.rule
         )));
+    }
+    // The engine's evaluation state (absent from snapshots written before it was kept).
+    if let Ok(engine) = get(8) {
+        live.restore_alert_state(engine, &handles)
+            .map_err(|e| bad(format!("alert engine: {e}")))?;
     }
     Ok(live)
 }

@@ -11,7 +11,9 @@
 //! | `quality` | uint8 | 0 good, 1 uncertain, 2 bad |
 //! | `seq` | uint64 | the journal record the sample came in (a later record wins a tie) |
 //!
-//! Rows are sorted by channel, asset, time and record, in row groups of at most
+//! Rows are sorted by channel, asset, time and record (and within a record in the
+//! order of its samples: the later of two at one time is the value held), in row
+//! groups of at most
 //! [`ROW_GROUP`] rows, Snappy-compressed. The key-value metadata holds `twin.from_ms`,
 //! `twin.to_ms` (the samples' time range), `twin.first_seq` and `twin.last_seq`.
 //! The file name is `FROM_TO_FIRSTSEQ.parquet` (times as UTC milliseconds, the
@@ -100,8 +102,9 @@ pub fn write(
     if rows.is_empty() {
         return Ok(None);
     }
-    // (channel, handle, ts, seq) is unique: an unstable sort orders it the same.
-    rows.sort_unstable_by_key(|r| (r.channel, r.handle, r.ts, r.seq));
+    // Stable: one record may hold the same (asset, channel, time) twice (two messages
+    // in one batch), and the later one is the value held.
+    rows.sort_by_key(|r| (r.channel, r.handle, r.ts, r.seq));
     let from = rows.iter().map(|r| r.ts).min().unwrap_or_default();
     let to = rows.iter().map(|r| r.ts).max().unwrap_or_default();
     let path = dir.join(file_name(from, to, first_seq));

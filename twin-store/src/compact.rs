@@ -105,9 +105,12 @@ impl Compactor {
         }
     }
 
-    /// Waits until the compactor has finished every job sent (or failed).
+    /// Waits until the compactor has finished every job sent (or failed, or its
+    /// thread ended).
     pub(crate) fn wait_idle(&self) {
-        while self.pending.load(std::sync::atomic::Ordering::Acquire) > 0 && self.error().is_none()
+        while self.pending.load(std::sync::atomic::Ordering::Acquire) > 0
+            && self.error().is_none()
+            && !self.thread.as_ref().is_none_or(|t| t.is_finished())
         {
             std::thread::sleep(std::time::Duration::from_millis(20));
         }

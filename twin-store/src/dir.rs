@@ -63,15 +63,19 @@ impl std::fmt::Debug for Syncer {
 
 impl Syncer {
     /// Blocks until every record numbered so far is on disk; an error if the writer
-    /// failed. Returns at once when the directory was closed (nothing more to wait for).
+    /// failed or the directory was closed (what was applied since is not journalled:
+    /// it must not be acknowledged).
     pub fn sync(&self) -> Result<(), StoreError> {
         if self.tx.lock().unwrap_or_else(|p| p.into_inner()).is_none() {
-            return Ok(());
+            return Err(StoreError::Journal("the data directory is closed".into()));
         }
         let seq = self.next.load(Ordering::Acquire) - 1;
         crate::writer::wait_durable(&self.shared, &self.tx, seq)
     }
 }
+
+/// How long after a failed checkpoint the next is tried.
+const RETRY: Duration = Duration::from_secs(10);
 
 /// The session's journal: numbers, encodes and hands each change to the writer.
 struct Recorder {
@@ -130,6 +134,8 @@ pub struct DataDir {
     /// Bytes journalled in all, and at the last checkpoint.
     bytes: Arc<AtomicU64>,
     bytes_at_checkpoint: u64,
+    /// When the last checkpoint failed (it is tried again after [`RETRY`]).
+    failed_at: Option<Instant>,
     compactor: Option<Compactor>,
 }
 
@@ -223,6 +229,7 @@ impl DataDir {
             last_checkpoint: Instant::now(),
             bytes: Arc::new(AtomicU64::new(0)),
             bytes_at_checkpoint: 0,
+            failed_at: None,
             compactor: None,
         })
     }
@@ -269,8 +276,16 @@ impl DataDir {
         session.set_journal(None);
         self.restore_history_files(session, &mut rec)?;
         let map = Remap::new(session, &self.catalogs);
-        let mut last = c;
-        for (_, path) in numbered(&sub(&self.root, "wal"), ".wal")? {
+        let segments = numbered(&sub(&self.root, "wal"), ".wal")?;
+        // New records are numbered after every segment's first number, even where the
+        // records before were lost (a damaged segment): a number is never used twice,
+        // and a segment always ends before the next one's first number.
+        let mut last = segments
+            .iter()
+            .map(|(first, _)| first.saturating_sub(1))
+            .fold(c, u64::max);
+        let mut expected = c + 1;
+        for (_, path) in segments {
             let mut r = match SegmentReader::open(&path) {
                 Ok(r) => r,
                 Err(e) => {
@@ -281,6 +296,13 @@ impl DataDir {
             while let Some(next) = r.next_record() {
                 let (seq, record) = next?;
                 last = last.max(seq);
+                if seq > expected && expected > c {
+                    rec.problems.push(format!(
+                        "records {expected} to {} are missing: replayed without them",
+                        seq - 1
+                    ));
+                }
+                expected = expected.max(seq + 1);
                 if seq <= c {
                     if let Record::Applied { samples, .. } = record {
                         let samples = map.samples(seq, samples);
@@ -371,6 +393,9 @@ impl DataDir {
     /// Whether a checkpoint is due: something entries cannot replay changed, or
     /// [`StoreOptions::checkpoint_every`] passed since the last.
     pub fn checkpoint_due(&self) -> bool {
+        if self.failed_at.is_some_and(|t| t.elapsed() < RETRY) {
+            return false;
+        }
         self.reconfigured.load(Ordering::Acquire)
             || self.last_checkpoint.elapsed() >= self.opts.checkpoint_every
             || self.bytes.load(Ordering::Relaxed) - self.bytes_at_checkpoint
@@ -390,12 +415,30 @@ impl DataDir {
     /// snapshot named by the last record, a catalog if it changed, keeps the two newest
     /// checkpoints and hands the segments older than both to the compactor.
     pub fn checkpoint(&mut self, session: &Session) -> Result<(), StoreError> {
+        // Cleared now (a change made while the snapshot is written asks again); put back
+        // if the checkpoint fails, so that it is tried again.
+        let was_reconfigured = self.reconfigured.swap(false, Ordering::AcqRel);
+        let result = self.write_checkpoint(session);
+        match &result {
+            Ok(()) => {
+                self.failed_at = None;
+                self.last_checkpoint = Instant::now();
+                self.bytes_at_checkpoint = self.bytes.load(Ordering::Relaxed);
+            }
+            Err(_) => {
+                self.failed_at = Some(Instant::now());
+                if was_reconfigured {
+                    self.reconfigured.store(true, Ordering::Release);
+                }
+            }
+        }
+        result
+    }
+
+    fn write_checkpoint(&mut self, session: &Session) -> Result<(), StoreError> {
         let Some(writer) = &self.writer else {
             return Err(StoreError::Journal("not recovered yet".into()));
         };
-        self.reconfigured.store(false, Ordering::Release);
-        self.last_checkpoint = Instant::now();
-        self.bytes_at_checkpoint = self.bytes.load(Ordering::Relaxed);
         let seq = self.next.load(Ordering::Acquire) - 1;
         writer.rotate()?;
         let catalog = Catalog::of(session);
@@ -442,7 +485,7 @@ impl DataDir {
 
     /// A handle that waits for the journal to be on disk, as [`DataDir::sync`] does,
     /// from another thread and without the directory (an MQTT connection's); `None`
-    /// before [`DataDir::recover`]. Once the directory is closed it returns at once.
+    /// before [`DataDir::recover`]. Once the directory is closed it fails at once.
     pub fn syncer(&self) -> Option<Syncer> {
         let w = self.writer.as_ref()?;
         Some(Syncer {
@@ -524,7 +567,11 @@ fn replay(session: &mut Session, map: &Remap, seq: u64, record: Record, rec: &mu
         }
         Record::Acknowledged { now, alert } => {
             session.advance(now);
-            session.acknowledge(alert);
+            if !session.acknowledge(alert) {
+                rec.problems.push(format!(
+                    "record {seq}: alert {alert} not open to acknowledge in the replay"
+                ));
+            }
         }
     }
 }

@@ -39,10 +39,10 @@
 //!
 //! ## What a crash can lose
 //! Records not yet synced: at most `fsync_ms` of applied changes (default
-//! [`DEFAULT_FSYNC_MS`] ms) on a power cut; nothing on a crash of the process alone
-//! once a record reached the writer thread's file (the operating system holds it). A
-//! source that waits for [`DataDir::sync`] before acknowledging (MQTT QoS 1) loses
-//! nothing: what was not synced was not acknowledged and comes again.
+//! [`DEFAULT_FSYNC_MS`] ms), whether the process dies or the power goes (the writer
+//! hands its buffer to the operating system only when it syncs). A source that waits
+//! for [`DataDir::sync`] before acknowledging (MQTT QoS 1) loses nothing: what was not
+//! synced was not acknowledged and comes again.
 
 use std::path::Path;
 

@@ -23,14 +23,45 @@ pub struct SeriesSample {
 /// from the history files and the journal's segments, in time order: one per time,
 /// the latest record's where a time was written more than once (as the twin's
 /// history keeps it). Also returns what could not be read (damaged files), which is
-/// skipped. Safe to call while a twin writes the directory.
+/// skipped. Safe to call while a twin writes the directory: a segment listed and then
+/// compacted away before it was read makes the read start again (at most five times).
 pub fn read_series(
     root: &Path,
     asset: &str,
     channel: &str,
     from: i64,
     to: i64,
-) -> Result<(Vec<SeriesSample>, Vec<String>), StoreError> {
+) -> Result<Series, StoreError> {
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match read_once(root, asset, channel, from, to)? {
+            Some(done) => return Ok(done),
+            None if tries >= 5 => {
+                return Err(StoreError::Journal(
+                    "segments kept being compacted while they were read; try again".into(),
+                ));
+            }
+            None => {}
+        }
+    }
+}
+
+/// A series' samples and the problems met reading it.
+type Series = (Vec<SeriesSample>, Vec<String>);
+
+/// One read; `None` if a listed segment was gone when it was read.
+fn read_once(
+    root: &Path,
+    asset: &str,
+    channel: &str,
+    from: i64,
+    to: i64,
+) -> Result<Option<Series>, StoreError> {
+    // Segments are listed before history files: a segment compacted after this
+    // listing has its history file in the next one, or is missing when read (then
+    // the whole read starts again).
+    let segments = numbered(&root.join("wal"), ".wal")?;
     let mut problems = Vec::new();
     // ts → (record, value, quality); the later record wins.
     let mut by_ts: BTreeMap<i64, (u64, f64, u8)> = BTreeMap::new();
@@ -71,11 +102,11 @@ pub fn read_series(
             .or_else(|| keys.iter().next())
             .and_then(|(_, k)| *k)
     };
-    for (_, path) in numbered(&root.join("wal"), ".wal")? {
+    for (_, path) in segments {
         let mut r = match SegmentReader::open(&path) {
             Ok(r) => r,
             Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-                continue;
+                return Ok(None);
             }
             Err(e) => {
                 problems.push(e.to_string());
@@ -105,5 +136,5 @@ pub fn read_series(
         .into_iter()
         .map(|(ts, (_, value, quality))| SeriesSample { ts, value, quality })
         .collect();
-    Ok((samples, problems))
+    Ok(Some((samples, problems)))
 }

@@ -591,6 +591,20 @@ impl Session {
 
     // ---- snapshots -----------------------------------------------------------------
 
+    /// The alert engine's evaluation state for a snapshot (see `state::alert::saved`).
+    pub(crate) fn alert_state(&self, index_of: impl Fn(u32) -> Option<u32>) -> Vec<u8> {
+        self.alerts.save_state(index_of)
+    }
+
+    /// Puts back the alert engine's evaluation state, after the open alerts.
+    pub(crate) fn restore_alert_state(
+        &mut self,
+        bytes: &[u8],
+        handles: &[Handle],
+    ) -> Result<(), String> {
+        self.alerts.restore_state(bytes, handles)
+    }
+
     /// Puts back alerts that were open when a snapshot was taken; returns those whose
     /// rule this session does not have.
     pub(crate) fn restore_alerts(&mut self, alerts: Vec<Alert>) -> Vec<Alert> {

@@ -42,6 +42,8 @@ pub fn require(served: &Served, caller: &Caller, role: Role) -> Result<(), ApiEr
 
 /// `GET /api/v1/status`: the clock, what the twin holds, and the server's counters.
 pub async fn status(State(served): State<Arc<Served>>) -> Json<Json_> {
+    // Before the session's lock: the feed takes the directory's lock, then the session's.
+    let data_dir = served.store_status();
     let session = served.read();
     let open = served.open_alerts(&session).len();
     Json(json!({
@@ -58,7 +60,7 @@ pub async fn status(State(served): State<Arc<Served>>) -> Json<Json_> {
         "counters": served.counters.values(),
         "stream": served.stream_counters().json(),
         "district": served.district().map(|d| d.status_json()),
-        "data_dir": served.store_status(),
+        "data_dir": data_dir,
     }))
 }
 

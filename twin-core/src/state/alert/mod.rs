@@ -28,6 +28,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 mod assets;
 mod geofence;
 mod json;
+mod saved;
 
 pub use geofence::{FenceOn, GeofenceRule};
 pub use json::{RuleError, load_geofences_json, load_rules_json};
