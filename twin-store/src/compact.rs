@@ -182,6 +182,8 @@ pub(crate) fn compact(
             std::fs::remove_file(path).map_err(|e| StoreError::io(path, e))?;
         }
         sync_dir(&wal).map_err(|e| StoreError::io(&wal, e))?;
+        // After every file, so the history never exceeds the limits by more than one.
+        retain(&history, opts)?;
     }
     retain(&history, opts)
 }
