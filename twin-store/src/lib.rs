@@ -9,7 +9,7 @@
 //! the clock ticked, a work-order step taken, an alert acknowledged — and is
 //! deterministic in them. The session tells each change to a journal
 //! ([`twin_core::session::journal`]); this crate's journal numbers it, encodes it
-//! ([`segment`]) and hands it to a writer thread ([`writer`]) that appends it to the
+//! ([`segment`]) and hands it to a writer thread (`writer.rs`) that appends it to the
 //! open *segment* of `DIR/wal/`, checksummed, and syncs it to disk at most
 //! [`StoreOptions::fsync_ms`] after it was written, or at once when someone waits for it
 //! ([`DataDir::sync`]: an MQTT ingest acknowledges a message only after that).
