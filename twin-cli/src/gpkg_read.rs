@@ -166,8 +166,14 @@ impl Columns {
             let v = r.get_ref(i)?;
             if Some(i) == self.geometry {
                 geometry = match v {
-                    ValueRef::Blob(b) => geozero::wkb::GpkgWkb(b.to_vec())
-                        .to_geo()
+                    // Counts checked against the blob's length first: geozero
+                    // allocates for the counts it reads (a 17-byte blob aborted).
+                    ValueRef::Blob(b) => twin_core::load::check_gpkg_blob(b)
+                        .and_then(|()| {
+                            geozero::wkb::GpkgWkb(b.to_vec())
+                                .to_geo()
+                                .map_err(|e| e.to_string())
+                        })
                         .map_err(|e| format!("geometry: {e}")),
                     ValueRef::Null => Err("no geometry".into()),
                     _ => Err("the geometry column holds no GeoPackage blob".into()),

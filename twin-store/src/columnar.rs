@@ -202,6 +202,22 @@ fn strings(a: &dyn Array) -> Option<Vec<Option<&str>>> {
 /// rows returned (so a series read does not build every row).
 pub fn read(
     path: &Path,
+    keep: impl FnMut(&str, &str) -> bool,
+) -> Result<Vec<NamedRow>, StoreError> {
+    // The parquet crate (59.3) panics on some corrupt pages (a VLQ run header too long:
+    // found by fuzzing, `fuzz/regressions/history_parquet/`): a damaged history file
+    // is an error, not the end of the process.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_unguarded(path, keep)))
+        .unwrap_or_else(|_| {
+            Err(StoreError::Invalid {
+                file: path.display().to_string(),
+                message: "corrupt Parquet data (the reader gave up on a page)".into(),
+            })
+        })
+}
+
+fn read_unguarded(
+    path: &Path,
     mut keep: impl FnMut(&str, &str) -> bool,
 ) -> Result<Vec<NamedRow>, StoreError> {
     let bad = |m: String| StoreError::Invalid {

@@ -39,9 +39,68 @@ pub fn read_flatgeobuf_from<R: Read + Seek>(
     read_fgb(reader, file, mapping, &mut |_, _| {})
 }
 
+/// A reader that refuses a size prefix larger than the bytes left. The flatgeobuf
+/// crate (6.0.1) reads each feature's 4-byte size and zero-fills a buffer of that size
+/// before reading it, so a corrupt 756-byte file made it allocate 4 GiB (found by
+/// fuzzing, `fuzz/regressions/flatgeobuf/`). Every 4-byte read of a FlatGeobuf file is
+/// a size prefix (the header's and each feature's); this wrapper reads those whole and
+/// fails with `InvalidData` when the size runs past the end. The crate takes a failed
+/// size read for the end of the features, so the refusal is also kept in `refused`
+/// for the caller to report.
+struct SizeChecked<R> {
+    inner: R,
+    pos: u64,
+    len: u64,
+    refused: std::rc::Rc<std::cell::RefCell<Option<String>>>,
+}
+
+impl<R: Read + Seek> SizeChecked<R> {
+    fn new(mut inner: R) -> std::io::Result<Self> {
+        let pos = inner.stream_position()?;
+        let len = inner.seek(std::io::SeekFrom::End(0))?;
+        inner.seek(std::io::SeekFrom::Start(pos))?;
+        Ok(SizeChecked {
+            inner,
+            pos,
+            len,
+            refused: Default::default(),
+        })
+    }
+}
+
+impl<R: Read> Read for SizeChecked<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if buf.len() == 4 {
+            self.inner.read_exact(buf)?;
+            self.pos += 4;
+            let size = u64::from(u32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]));
+            let left = self.len.saturating_sub(self.pos);
+            if size > left {
+                let why = format!(
+                    "a size prefix of {size} bytes at byte {}, {left} bytes left",
+                    self.pos - 4
+                );
+                *self.refused.borrow_mut() = Some(why.clone());
+                return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, why));
+            }
+            return Ok(4);
+        }
+        let n = self.inner.read(buf)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl<R: Seek> Seek for SizeChecked<R> {
+    fn seek(&mut self, to: std::io::SeekFrom) -> std::io::Result<u64> {
+        self.pos = self.inner.seek(to)?;
+        Ok(self.pos)
+    }
+}
+
 /// [`read_flatgeobuf_from`] with progress (the header's feature count as the total).
 pub(crate) fn read_fgb<R: Read + Seek>(
-    mut reader: R,
+    reader: R,
     file: &str,
     mapping: &Mapping,
     progress: &mut dyn FnMut(usize, Option<usize>),
@@ -50,6 +109,8 @@ pub(crate) fn read_fgb<R: Read + Seek>(
         file: file.to_string(),
         message,
     };
+    let mut reader = SizeChecked::new(reader).map_err(|e| format(e.to_string()))?;
+    let refused = reader.refused.clone();
     let fgb =
         FgbReader::open(&mut reader).map_err(|e| format(format!("not a FlatGeobuf file: {e}")))?;
     let mut iter = fgb
@@ -93,7 +154,14 @@ pub(crate) fn read_fgb<R: Read + Seek>(
     loop {
         let feature = match iter.next() {
             Ok(Some(f)) => f,
-            Ok(None) => break,
+            Ok(None) => {
+                if let Some(why) = refused.borrow_mut().take() {
+                    return Err(format(format!(
+                        "feature {index}: {why} (truncated or corrupt file)"
+                    )));
+                }
+                break;
+            }
             Err(e) => {
                 // The rest of the file cannot be read: a truncated or corrupt file.
                 return Err(format(format!(

@@ -16,15 +16,18 @@ mod fgb_write;
 mod geojson;
 mod mapping;
 mod mapping_file;
+mod wkb_check;
 
 pub use self::cityjson::{
     read_cityjson, read_cityjson_seq, read_cityjson_seq_from, read_cityjson_str,
 };
+pub(crate) use self::convert::geometry_from_geojson;
 pub use self::fgb::{read_flatgeobuf, read_flatgeobuf_from};
 pub use self::fgb_write::{write_flatgeobuf, write_flatgeobuf_with};
 pub use self::geojson::{read_geojson, read_geojson_str};
 pub use self::mapping::{IdSource, KindRule, KindRules, KindSource, Mapping};
 pub use self::mapping_file::MappingError;
+pub use self::wkb_check::check_gpkg_blob;
 
 use crate::asset::Handle;
 use crate::error::FeatureError;

@@ -274,9 +274,10 @@ pub fn load_geofences_json(text: &str) -> Result<Vec<GeofenceRule>, RuleError> {
         }
         let geometry: geojson::Geometry = serde_json::from_value(zone.clone())
             .map_err(|e| fail(format!("`geofence` is not a GeoJSON geometry: {e}")))?;
-        let zone: geo_types::Geometry<f64> = geometry
-            .try_into()
-            .map_err(|e| fail(format!("`geofence`: {e}")))?;
+        // Checked position by position (geojson's own conversion indexes a position
+        // with fewer than two numbers and panics: found by fuzzing).
+        let zone = crate::load::geometry_from_geojson(&geometry.value)
+            .map_err(|p| fail(format!("`geofence`: {p}")))?;
         crate::load::check_asset_geometry(&zone)
             .and_then(|()| crate::load::check_asset_validity(&zone))
             .map_err(|p| fail(format!("`geofence`: {p}")))?;

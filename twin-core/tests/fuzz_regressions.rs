@@ -1,0 +1,42 @@
+//! Inputs the fuzzers found (fuzz/regressions/, docs/fuzzing.md): each is refused
+//! with an error that says what is wrong, where it panicked, aborted or took gigabytes
+//! before.
+
+use std::path::PathBuf;
+
+use twin_core::load::{Mapping, check_gpkg_blob, read_flatgeobuf};
+use twin_core::state::alert::load_geofences_json;
+
+fn found(target: &str, name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../fuzz/regressions")
+        .join(target)
+        .join(name)
+}
+
+#[test]
+fn a_geofence_position_of_one_number_is_refused() {
+    let text =
+        std::fs::read_to_string(found("alert_rules", "geofence-position-of-one-number.json"))
+            .unwrap();
+    let err = load_geofences_json(&text).unwrap_err().to_string();
+    assert!(err.contains("has 1 positions"), "{err}");
+}
+
+#[test]
+fn a_flatgeobuf_feature_declaring_4_gib_is_refused_without_allocating_it() {
+    let err = read_flatgeobuf(
+        &found("flatgeobuf", "feature-size-4gib.fgb"),
+        &Mapping::default(),
+    )
+    .expect_err("refused")
+    .to_string();
+    assert!(err.contains("bytes left"), "{err}");
+}
+
+#[test]
+fn a_geopackage_blob_declaring_billions_of_rings_is_refused() {
+    let blob = std::fs::read(found("gpkg_geometry", "polygon-ring-count-huge.gpb")).unwrap();
+    let err = check_gpkg_blob(&blob).unwrap_err();
+    assert!(err.contains("rings"), "{err}");
+}
