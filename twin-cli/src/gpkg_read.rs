@@ -101,7 +101,7 @@ pub fn read(
         let mut stmt = db
             .prepare(&format!("SELECT rowid, * FROM {}", ident(&t.name)))
             .map_err(table_error)?;
-        let columns = Columns::of(&stmt, t, mapping);
+        let columns = Columns::of(&db, t, mapping).map_err(|e| format_error(&file, e))?;
         let mut rows = stmt.query([]).map_err(table_error)?;
         let mut failed = None;
         let features = std::iter::from_fn(|| match rows.next() {
@@ -143,18 +143,37 @@ struct Columns {
 }
 
 impl Columns {
-    fn of(stmt: &rusqlite::Statement<'_>, t: &Table, mapping: &Mapping) -> Columns {
-        let names: Vec<String> = stmt.column_names().map(|s| s.to_string()).collect();
+    /// The columns of `SELECT rowid, *` on the table: `rowid`, then the table's own in
+    /// order, their names read as bytes (rusqlite's column names panic on a name that
+    /// is not UTF-8: found by fuzzing, fuzz/regressions/gpkg/).
+    fn of(db: &rusqlite::Connection, t: &Table, mapping: &Mapping) -> Result<Columns, String> {
+        let table = |e: rusqlite::Error| format!("table `{}`: {e}", t.name);
+        let mut info = db
+            .prepare(&format!("PRAGMA table_info({})", ident(&t.name)))
+            .map_err(table)?;
+        let raw = info
+            .query_map([], |r| Ok(r.get_ref(1)?.as_bytes()?.to_vec()))
+            .map_err(table)?
+            .collect::<rusqlite::Result<Vec<Vec<u8>>>>()
+            .map_err(table)?;
+        let mut names = vec!["rowid".to_string()];
+        for (i, b) in raw.into_iter().enumerate() {
+            names.push(
+                String::from_utf8(b).map_err(|_| {
+                    format!("table `{}`: the name of column {i} is not UTF-8", t.name)
+                })?,
+            );
+        }
         let geometry = names
             .iter()
             .skip(1)
             .position(|n| n == &t.geometry)
             .map(|i| i + 1);
-        Columns {
+        Ok(Columns {
             names,
             geometry,
             own_id: mapping.id == twin_core::load::IdSource::Feature,
-        }
+        })
     }
 
     /// One row as a feature: its columns as properties, its `fid` as its own id.

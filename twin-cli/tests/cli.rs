@@ -984,3 +984,20 @@ fn a_resumed_run_groups_alerts_with_the_islands_incident_rules() {
     assert!(!out.contains("water-level-high in 陈家镇"), "{out}");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A GeoPackage the fuzzer found (fuzz/regressions/gpkg/): a column name that is not
+/// UTF-8 made rusqlite panic; the load is refused with the table and column.
+#[test]
+fn a_geopackage_column_name_that_is_not_utf8_is_refused() {
+    let file = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../fuzz/regressions/gpkg/column-name-not-utf8.gpkg"
+    );
+    let o = twin(&["info", "--data", file], "");
+    assert!(!o.status.success());
+    let err = stderr(&o);
+    assert!(
+        err.contains("is not UTF-8") && !err.contains("panicked"),
+        "{err}"
+    );
+}

@@ -40,3 +40,14 @@ fn a_geopackage_blob_declaring_billions_of_rings_is_refused() {
     let err = check_gpkg_blob(&blob).unwrap_err();
     assert!(err.contains("rings"), "{err}");
 }
+
+#[test]
+fn a_flatgeobuf_header_whose_index_size_overflows_is_refused() {
+    let err = read_flatgeobuf(
+        &found("flatgeobuf", "index-size-overflow.fgb"),
+        &Mapping::default(),
+    )
+    .expect_err("refused")
+    .to_string();
+    assert!(err.contains("index-size-overflow.fgb"), "{err}");
+}

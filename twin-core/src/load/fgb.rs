@@ -111,11 +111,27 @@ pub(crate) fn read_fgb<R: Read + Seek>(
     };
     let mut reader = SizeChecked::new(reader).map_err(|e| format(e.to_string()))?;
     let refused = reader.refused.clone();
-    let fgb =
-        FgbReader::open(&mut reader).map_err(|e| format(format!("not a FlatGeobuf file: {e}")))?;
-    let mut iter = fgb
-        .select_all_seq()
-        .map_err(|e| format(format!("cannot read features: {e}")))?;
+    // flatgeobuf 6.0.1 computes the index's size from the header's feature count
+    // without overflow checks (a panic in debug builds, a wrong size in release: found
+    // by fuzzing, fuzz/regressions/flatgeobuf/index-size-overflow.fgb).
+    let r = &mut reader;
+    let opened = std::panic::catch_unwind(std::panic::AssertUnwindSafe(move || {
+        FgbReader::open(r)
+            .map_err(|e| format!("not a FlatGeobuf file: {e}"))
+            .and_then(|f| {
+                f.select_all_seq()
+                    .map_err(|e| format!("cannot read features: {e}"))
+            })
+    }));
+    let mut iter = match opened {
+        Ok(Ok(iter)) => iter,
+        Ok(Err(e)) => return Err(format(e)),
+        Err(_) => {
+            return Err(format(
+                "the header's feature count and index cannot be read (corrupt header)".into(),
+            ));
+        }
+    };
     // The header's CRS (an EPSG code) unless the caller gave one.
     let declared = match iter.header().crs() {
         Some(c) if mapping.file_crs && c.code() != 0 => {
