@@ -2,10 +2,9 @@
 //! and as a `.city.jsonl` stream (versions, transforms, vertex indices, geometry
 //! templates, the CRS), then the features into a twin as a lenient load does.
 #![no_main]
-use libfuzzer_sys::fuzz_target;
 use twin_core::{LoadMode, Mapping, Twin};
 
-fuzz_target!(|data: &[u8]| {
+twin_fuzz::fuzz_parser!(|data: &[u8]| {
     let mapping = Mapping::default();
     for name in ["fuzz.city.json", "fuzz.city.jsonl"] {
         if let Ok(read) = twin_core::load::read_bytes(data, name, &mapping) {

@@ -3,10 +3,9 @@
 //! feature's checks through the default mapping), then the features into a twin as a
 //! lenient load does (`Twin::from_reads`: ids, relations, the R-tree).
 #![no_main]
-use libfuzzer_sys::fuzz_target;
 use twin_core::{LoadMode, Mapping, Twin};
 
-fuzz_target!(|data: &[u8]| {
+twin_fuzz::fuzz_parser!(|data: &[u8]| {
     let mapping = Mapping::default();
     if let Ok(read) = twin_core::load::read_bytes(data, "fuzz.geojson", &mapping) {
         let _ = Twin::from_reads(vec![read], LoadMode::Lenient);

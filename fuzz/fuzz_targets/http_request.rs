@@ -13,7 +13,6 @@ use std::sync::OnceLock;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderName, HeaderValue, Method, Request};
-use libfuzzer_sys::fuzz_target;
 use tower::ServiceExt;
 
 fn router() -> &'static Router {
@@ -53,7 +52,7 @@ fn request(data: &[u8]) -> Option<Request<Body>> {
     req.body(Body::from(body.to_vec())).ok()
 }
 
-fuzz_target!(|data: &[u8]| {
+twin_fuzz::fuzz_parser!(|data: &[u8]| {
     let Some(req) = request(data) else { return };
     runtime().block_on(async {
         let res = router().clone().oneshot(req).await.expect("the router is infallible");

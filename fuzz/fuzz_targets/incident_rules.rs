@@ -1,8 +1,7 @@
 //! Incident rules files: `twin_core::state::incident::IncidentRules::from_json`.
 #![no_main]
-use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| {
+twin_fuzz::fuzz_parser!(|data: &[u8]| {
     let Some(text) = twin_fuzz::text(data) else { return };
     let _ = twin_core::state::incident::IncidentRules::from_json(text);
 });

@@ -6,10 +6,9 @@
 //! with `segment::encode` from the rest, split into bodies by a length byte each, so
 //! that bodies get past the checksum to the record decoder.
 #![no_main]
-use libfuzzer_sys::fuzz_target;
 use twin_store::segment::{self, SegmentReader};
 
-fuzz_target!(|data: &[u8]| {
+twin_fuzz::fuzz_parser!(|data: &[u8]| {
     let _ = segment::decode(data);
     let Some((&mode, rest)) = data.split_first() else { return };
     let file = if mode & 1 == 0 {

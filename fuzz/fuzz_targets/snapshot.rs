@@ -2,11 +2,10 @@
 //! (what `snapshot::load` calls after reading the file). A snapshot that loads must
 //! save again and that save must load: anything else is a crash.
 #![no_main]
-use libfuzzer_sys::fuzz_target;
 use twin_core::SessionConfig;
 use twin_core::snapshot::{from_bytes, to_bytes};
 
-fuzz_target!(|data: &[u8]| {
+twin_fuzz::fuzz_parser!(|data: &[u8]| {
     if let Ok(s) = from_bytes(data, "fuzz.twin", SessionConfig::default())
         && let Ok(again) = to_bytes(&s)
     {

@@ -9,7 +9,6 @@
 //! through `api::live::acknowledge_alert`; `step` through `api::manage::take_step`;
 //! `get_incident` and `get_incidents` through the session's incident views.
 #![no_main]
-use libfuzzer_sys::fuzz_target;
 use serde_json::Value as Json;
 use twin_server::api::manage::{StepBody, take_step};
 use twin_server::stream::sub::{Subscribe, resolve};
@@ -38,7 +37,7 @@ struct Envelope {
     unit: Option<String>,
 }
 
-fuzz_target!(|data: &[u8]| {
+twin_fuzz::fuzz_parser!(|data: &[u8]| {
     let Some(text) = twin_fuzz::text(data) else { return };
     let Ok(env) = serde_json::from_str::<Envelope>(text) else { return };
     let served = twin_fuzz::served();

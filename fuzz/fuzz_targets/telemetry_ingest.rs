@@ -7,7 +7,6 @@
 #![no_main]
 use std::cell::RefCell;
 
-use libfuzzer_sys::fuzz_target;
 use twin_core::telemetry::{Format, JsonIngest, parse};
 use twin_core::{Session, Timestamp};
 
@@ -22,7 +21,7 @@ thread_local! {
     ));
 }
 
-fuzz_target!(|data: &[u8]| {
+twin_fuzz::fuzz_parser!(|data: &[u8]| {
     let Some(text) = twin_fuzz::text(data) else { return };
     let now = Timestamp::from_millis(NOW_MS);
     PAIR.with(|p| {

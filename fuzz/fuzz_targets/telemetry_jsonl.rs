@@ -4,7 +4,6 @@
 //! (`parse_json_line_serde`) and the typed one (`parse_json_line_typed`): the module
 //! promises the same readings and the same error messages, so a difference is a crash.
 #![no_main]
-use libfuzzer_sys::fuzz_target;
 use twin_core::telemetry::{
     Format, parse, parse_json_line, parse_json_line_serde, parse_json_line_typed,
 };
@@ -17,7 +16,7 @@ fn same(line: &str) {
     assert_eq!(typed, dom, "the typed parser and the serde DOM differ on {line:?}");
 }
 
-fuzz_target!(|data: &[u8]| {
+twin_fuzz::fuzz_parser!(|data: &[u8]| {
     let Some(text) = twin_fuzz::text(data) else { return };
     let _ = parse(text, "fuzz.jsonl", Format::JsonLines);
     same(text);

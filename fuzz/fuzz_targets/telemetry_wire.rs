@@ -3,10 +3,9 @@
 //! readings, SensorThings `dataArray`s), as `twin run --mqtt` and `twin serve --mqtt`
 //! call them on every message.
 #![no_main]
-use libfuzzer_sys::fuzz_target;
 use twin_core::telemetry::wire;
 
-fuzz_target!(|data: &[u8]| {
+twin_fuzz::fuzz_parser!(|data: &[u8]| {
     let _ = wire::decode(data, "T-S-WL-1");
     let _ = wire::decode_batch(data);
 });

@@ -2,10 +2,9 @@
 //! segments) and `Topic::check` against the tiny twin; and `decode_segment` of
 //! `encode_segment` gives back any non-empty text (a crash if not).
 #![no_main]
-use libfuzzer_sys::fuzz_target;
 use twin_core::topic::{Topic, decode_segment, encode_segment};
 
-fuzz_target!(|data: &[u8]| {
+twin_fuzz::fuzz_parser!(|data: &[u8]| {
     let Some(text) = twin_fuzz::text(data) else { return };
     if let Ok(t) = Topic::parse(text) {
         let _ = t.check(twin_fuzz::twin());

@@ -1,6 +1,6 @@
 //! What the fuzz targets share: a tiny live twin to resolve channels, ids and towns
 //! against, the server built over it, scratch files for readers that take a path, and
-//! a panic hook for the one target whose parser catches a dependency's panic.
+//! [`fuzz_parser!`], which counts only panics that escape the parser as crashes.
 //!
 //! The tiny twin is `context/tiny.geojson` (2 towns, a building, a road, a parking
 //! lot, a charger and 6 sensors) run for 3 simulated hours by `twin run` and saved as
@@ -91,11 +91,29 @@ thread_local! {
         const { RefCell::new(None) };
 }
 
+/// A fuzz target as libFuzzer's `fuzz_target!`, except that a panic the code under
+/// test catches itself is not a crash (see [`record_panics_instead_of_aborting`]); a
+/// panic that escapes the body still is.
+#[macro_export]
+macro_rules! fuzz_parser {
+    (|$data:ident: &[u8]| $body:block) => {
+        libfuzzer_sys::fuzz_target!(
+            init: {
+                $crate::record_panics_instead_of_aborting();
+            },
+            |$data: &[u8]| {
+                $crate::run_catching(|| $body);
+            }
+        );
+    };
+}
+
 /// Replaces libFuzzer's abort-on-any-panic hook with one that only records the
-/// message, for a parser that catches a dependency's panic itself (glTF:
-/// `twin_render::model` wraps `gltf::Document::from_json` in `catch_unwind`, as it
-/// runs in production). A panic that is not caught still ends the run as a crash:
-/// [`run_catching`] aborts on it after printing the message.
+/// message, for parsers that catch a dependency's panic themselves and refuse the
+/// input, as they do in production (twin-render around the `gltf` crate, twin-core
+/// around `flatgeobuf`'s reader, twin-store around `parquet`). A panic that is not
+/// caught still ends the run as a crash: [`run_catching`] aborts on it after printing
+/// the message and where it happened.
 pub fn record_panics_instead_of_aborting() {
     std::panic::set_hook(Box::new(|info| {
         let location = info

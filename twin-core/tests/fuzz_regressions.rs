@@ -51,3 +51,19 @@ fn a_flatgeobuf_header_whose_index_size_overflows_is_refused() {
     .to_string();
     assert!(err.contains("index-size-overflow.fgb"), "{err}");
 }
+
+#[test]
+fn a_geopackage_ring_declaring_billions_of_points_is_refused() {
+    let blob = std::fs::read(found("gpkg_geometry", "ring-point-count-huge.gpb")).unwrap();
+    let err = check_gpkg_blob(&blob).unwrap_err();
+    assert!(err.contains("bytes left"), "{err}");
+}
+
+#[test]
+fn a_cityjson_ring_of_two_positions_does_not_reach_earcut() {
+    let text =
+        std::fs::read_to_string(found("cityjson", "earcut-ring-under-4-positions.city.json"))
+            .unwrap();
+    // Loads or is refused with a reason; never panics (a debug assertion in earcut).
+    let _ = twin_core::load::read_cityjson_str(&text, "found.city.json", &Mapping::default());
+}

@@ -29,7 +29,9 @@ pub fn check_gpkg_blob(blob: &[u8]) -> Result<(), String> {
         return Ok(());
     }
     let mut at = start;
-    wkb(blob, &mut at, 0)
+    // geozero reads the top-level geometry's counts in the byte order of the GP
+    // header's flags (bit 0), not of the WKB's own byte-order byte: so does this check.
+    wkb(blob, &mut at, 0, Some(blob[3] & 1 != 0))
 }
 
 const MAX_DEPTH: usize = 32;
@@ -58,7 +60,7 @@ fn fits(b: &[u8], at: usize, count: u32, each: usize, what: &str) -> Result<(), 
     Ok(())
 }
 
-fn wkb(b: &[u8], at: &mut usize, depth: usize) -> Result<(), String> {
+fn wkb(b: &[u8], at: &mut usize, depth: usize, counts_little: Option<bool>) -> Result<(), String> {
     if depth > MAX_DEPTH {
         return Err(format!("collections nested more than {MAX_DEPTH} deep"));
     }
@@ -69,6 +71,7 @@ fn wkb(b: &[u8], at: &mut usize, depth: usize) -> Result<(), String> {
     };
     *at += 1;
     let raw = u32_at(b, at, little)?;
+    let little = counts_little.unwrap_or(little);
     // Extended WKB flags, then ISO thousands.
     let (mut z, mut m) = (raw & 0x8000_0000 != 0, raw & 0x4000_0000 != 0);
     if raw & 0x2000_0000 != 0 {
@@ -108,7 +111,7 @@ fn wkb(b: &[u8], at: &mut usize, depth: usize) -> Result<(), String> {
             // The smallest part: byte order, type and a count or a 2D point.
             fits(b, *at, parts, 9, "parts")?;
             for _ in 0..parts {
-                wkb(b, at, depth + 1)?;
+                wkb(b, at, depth + 1, None)?;
             }
         }
         k => return Err(format!("geometry type {k} is not 1 to 7")),
@@ -122,6 +125,8 @@ mod tests {
 
     fn blob(wkb: &[u8]) -> Vec<u8> {
         let mut b = vec![b'G', b'P', 0, 1, 0, 0, 0, 0];
+        // Flags bit 0: little-endian, as the WKB below.
+        b[3] = 1;
         b.extend_from_slice(wkb);
         b
     }

@@ -261,6 +261,15 @@ fn triangulate(fs: &[Face], p: &HashMap<usize, [f64; 3]>) -> (Vec<[usize; 3]>, V
             )
         };
         let poly = Polygon::new(ring(outer), f.rings[1..].iter().map(ring).collect());
+        // A ring of fewer than three distinct positions is no area (and geo's earcut
+        // asserts against it: found by fuzzing, fuzz/regressions/cityjson/): skip the
+        // surface.
+        if std::iter::once(poly.exterior())
+            .chain(poly.interiors())
+            .any(|r| r.0.len() < 4)
+        {
+            continue;
+        }
         let raw = poly.earcut_triangles_raw();
         let flat: Vec<usize> = f.rings.iter().flatten().copied().collect();
         if raw.vertices.len() != flat.len() {
