@@ -117,16 +117,21 @@ impl Catalogs {
     }
 }
 
+/// The entries of a directory (none when it does not exist).
+pub(crate) fn entries(dir: &Path) -> Result<Vec<std::fs::DirEntry>, StoreError> {
+    match std::fs::read_dir(dir) {
+        Ok(rd) => rd
+            .collect::<std::io::Result<Vec<_>>>()
+            .map_err(|e| StoreError::io(dir, e)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Vec::new()),
+        Err(e) => Err(StoreError::io(dir, e)),
+    }
+}
+
 /// Files `NNNN<suffix>` (20 digits) of a directory, by number.
 pub(crate) fn numbered(dir: &Path, suffix: &str) -> Result<Vec<(u64, PathBuf)>, StoreError> {
     let mut out = Vec::new();
-    let rd = match std::fs::read_dir(dir) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(StoreError::io(dir, e)),
-    };
-    for e in rd {
-        let e = e.map_err(|e| StoreError::io(dir, e))?;
+    for e in entries(dir)? {
         let name = e.file_name();
         let Some(name) = name.to_str() else { continue };
         let Some(digits) = name.strip_suffix(suffix) else {

@@ -163,23 +163,6 @@ pub fn write(
     Ok(Some(path))
 }
 
-/// A sample read back from a history file, by name.
-#[derive(Clone, Debug, PartialEq)]
-pub struct NamedRow {
-    /// The asset's id.
-    pub asset: String,
-    /// The channel's name.
-    pub channel: String,
-    /// Time, UTC milliseconds.
-    pub ts: i64,
-    /// The value.
-    pub value: f64,
-    /// Quality.
-    pub quality: u8,
-    /// The journal record it came in.
-    pub seq: u64,
-}
-
 fn strings(a: &dyn Array) -> Option<Vec<Option<&str>>> {
     use arrow_array::cast::AsArray;
     if let Some(d) = a.as_dictionary_opt::<Int32Type>() {
@@ -198,16 +181,30 @@ fn strings(a: &dyn Array) -> Option<Vec<Option<&str>>> {
     Some(s.iter().collect())
 }
 
-/// Reads a history file, calling `keep` on each row's asset and channel to choose the
-/// rows returned (so a series read does not build every row).
-pub fn read(
-    path: &Path,
-    keep: impl FnMut(&str, &str) -> bool,
-) -> Result<Vec<NamedRow>, StoreError> {
+/// A row of a history file as it is read (names borrowed from the file's
+/// dictionaries: nothing is allocated per row).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct RowRef<'a> {
+    /// The asset's id.
+    pub asset: &'a str,
+    /// The channel's name.
+    pub channel: &'a str,
+    /// Time, UTC milliseconds.
+    pub ts: i64,
+    /// The value.
+    pub value: f64,
+    /// Quality.
+    pub quality: u8,
+    /// The journal record it came in.
+    pub seq: u64,
+}
+
+/// Calls `f` on every row of a history file, in file order.
+pub fn for_each_row(path: &Path, f: impl FnMut(RowRef<'_>)) -> Result<(), StoreError> {
     // The parquet crate (59.3) panics on some corrupt pages (a VLQ run header too long:
     // found by fuzzing, `fuzz/regressions/history_parquet/`): a damaged history file
     // is an error, not the end of the process.
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| read_unguarded(path, keep)))
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| rows_unguarded(path, f)))
         .unwrap_or_else(|_| {
             Err(StoreError::Invalid {
                 file: path.display().to_string(),
@@ -216,10 +213,7 @@ pub fn read(
         })
 }
 
-fn read_unguarded(
-    path: &Path,
-    mut keep: impl FnMut(&str, &str) -> bool,
-) -> Result<Vec<NamedRow>, StoreError> {
+fn rows_unguarded(path: &Path, mut f: impl FnMut(RowRef<'_>)) -> Result<(), StoreError> {
     let bad = |m: String| StoreError::Invalid {
         file: path.display().to_string(),
         message: m,
@@ -228,7 +222,6 @@ fn read_unguarded(
     let reader = ParquetRecordBatchReaderBuilder::try_new(file)
         .and_then(|b| b.build())
         .map_err(|e| bad(e.to_string()))?;
-    let mut out = Vec::new();
     for batch in reader {
         let batch = batch.map_err(|e| bad(e.to_string()))?;
         let col = |name: &str| {
@@ -265,17 +258,15 @@ fn read_unguarded(
             let (Some(a), Some(c)) = (assets[i], channels[i]) else {
                 continue;
             };
-            if keep(a, c) {
-                out.push(NamedRow {
-                    asset: a.to_string(),
-                    channel: c.to_string(),
-                    ts: ts.value(i),
-                    value: value.value(i),
-                    quality: quality.value(i),
-                    seq: seq.value(i),
-                });
-            }
+            f(RowRef {
+                asset: a,
+                channel: c,
+                ts: ts.value(i),
+                value: value.value(i),
+                quality: quality.value(i),
+                seq: seq.value(i),
+            });
         }
     }
-    Ok(out)
+    Ok(())
 }

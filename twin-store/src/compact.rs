@@ -28,13 +28,7 @@ pub(crate) struct HistoryFile {
 /// The history files, oldest (by newest sample) first.
 pub(crate) fn history_files(dir: &Path) -> Result<Vec<HistoryFile>, StoreError> {
     let mut out = Vec::new();
-    let rd = match std::fs::read_dir(dir) {
-        Ok(rd) => rd,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(StoreError::io(dir, e)),
-    };
-    for e in rd {
-        let e = e.map_err(|e| StoreError::io(dir, e))?;
+    for e in crate::catalog::entries(dir)? {
         let name = e.file_name();
         let Some((from, to, _)) = name.to_str().and_then(columnar::parse_name) else {
             continue;

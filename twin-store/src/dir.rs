@@ -17,8 +17,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use twin_core::session::journal::{Entry, Journal};
-use twin_core::state::{Quality, Sample};
-use twin_core::{Session, Timestamp};
+use twin_core::state::{ChannelId, Quality, Sample};
+use twin_core::{Handle, Session, Timestamp};
 
 use crate::catalog::{Catalog, Catalogs, Remap, numbered};
 use crate::columnar;
@@ -176,8 +176,8 @@ impl DataDir {
         // written as NAME.tmp, synced, then renamed): never used, removed.
         for d in ["checkpoints", "catalogs", "history"] {
             let dir = sub(root, d);
-            for e in std::fs::read_dir(&dir).map_err(|e| StoreError::io(&dir, e))? {
-                let path = e.map_err(|e| StoreError::io(&dir, e))?.path();
+            for e in crate::catalog::entries(&dir)? {
+                let path = e.path();
                 if path.extension().is_some_and(|x| x == "tmp") {
                     std::fs::remove_file(&path).map_err(|e| StoreError::io(&path, e))?;
                     opened.push(format!("{}: half-written file removed", path.display()));
@@ -362,28 +362,35 @@ impl DataDir {
         }
         let mut samples = Vec::new();
         for f in chosen.iter().rev() {
-            let rows = match columnar::read(&f.path, |_, _| true) {
-                Ok(rows) => rows,
-                Err(e) => {
-                    rec.problems.push(format!("history file not used: {e}"));
-                    continue;
-                }
-            };
-            rec.history_files += 1;
             samples.clear();
-            for r in rows {
-                let h = session.twin().handle(&r.asset);
-                let (Some(h), Some(c)) = (h, session.store().channel(&r.channel)) else {
-                    continue;
-                };
-                samples.push(Sample {
-                    handle: h,
-                    channel: c,
-                    ts: Timestamp::from_millis(r.ts),
-                    value: r.value,
-                    quality: Quality::from_u8(r.quality),
-                });
+            // Rows come sorted by channel and asset: the last names' numbers are
+            // looked up once per run of rows, not per row.
+            let mut names: Option<(String, String)> = None;
+            let mut key: Option<(Handle, ChannelId)> = None;
+            let (twin, store) = (session.twin(), session.store());
+            let read = columnar::for_each_row(&f.path, |r| {
+                let same = names
+                    .as_ref()
+                    .is_some_and(|(a, c)| a == r.asset && c == r.channel);
+                if !same {
+                    key = twin.handle(r.asset).zip(store.channel(r.channel));
+                    names = Some((r.asset.to_string(), r.channel.to_string()));
+                }
+                if let Some((handle, channel)) = key {
+                    samples.push(Sample {
+                        handle,
+                        channel,
+                        ts: Timestamp::from_millis(r.ts),
+                        value: r.value,
+                        quality: Quality::from_u8(r.quality),
+                    });
+                }
+            });
+            if let Err(e) = read {
+                rec.problems.push(format!("history file not used: {e}"));
+                continue;
             }
+            rec.history_files += 1;
             let n = session.restore_history(&samples);
             rec.history_samples += n as u64;
         }

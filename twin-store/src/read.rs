@@ -78,10 +78,13 @@ fn read_once(
         if f.to < from || f.from > to {
             continue;
         }
-        match columnar::read(&f.path, |a, c| a == asset && c == channel) {
-            Ok(rows) => rows
-                .into_iter()
-                .for_each(|r| put(r.ts, r.seq, r.value, r.quality)),
+        let read = columnar::for_each_row(&f.path, |r| {
+            if r.asset == asset && r.channel == channel {
+                put(r.ts, r.seq, r.value, r.quality);
+            }
+        });
+        match read {
+            Ok(()) => {}
             // Deleted by retention since the listing: nothing to read.
             Err(StoreError::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
             }

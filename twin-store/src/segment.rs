@@ -178,14 +178,6 @@ pub fn file_name(first_seq: u64) -> String {
     format!("{first_seq:020}.wal")
 }
 
-/// The first sequence number a segment's file name says, if it is a segment's name.
-pub fn seq_of_name(name: &str) -> Option<u64> {
-    let digits = name.strip_suffix(".wal")?;
-    (digits.len() == 20 && digits.bytes().all(|b| b.is_ascii_digit()))
-        .then(|| digits.parse().ok())
-        .flatten()
-}
-
 struct Cursor<'a> {
     b: &'a [u8],
 }

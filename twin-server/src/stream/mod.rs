@@ -208,41 +208,69 @@ pub async fn stream(
         .on_upgrade(move |socket| connection(served, caller, socket, slot))
 }
 
-/// What the reader hands the writer.
+/// What the reader hands the writer: a client's control message as [`parse`] reads it,
+/// or what happened to the connection. Public for the fuzz target (fuzz/), which feeds
+/// [`parse`] and acts on its answer as the writer does.
 #[derive(Debug)]
-enum Cmd {
+pub enum Cmd {
+    /// `subscribe`: what to send.
     Subscribe(Box<Subscribe>),
+    /// `ack`: acknowledge an alert.
     Ack {
+        /// The request's number, echoed in the answer.
         req: Option<u64>,
+        /// The alert.
         alert: u64,
     },
+    /// `get_incident`: one incident in detail.
     GetIncident {
+        /// The request's number.
         req: Option<u64>,
+        /// The incident.
         incident: u64,
     },
+    /// `get_incidents`: the incidents open at a time.
     IncidentsAt {
+        /// The request's number.
         req: Option<u64>,
+        /// The time, UTC milliseconds.
         at: i64,
     },
+    /// `step`: a step on a work order.
     Step {
+        /// The request's number.
         req: Option<u64>,
+        /// The order.
         order: u64,
+        /// The action's name.
         action: String,
+        /// Its note and unit.
         body: StepBody,
     },
+    /// `ping`.
     Ping {
+        /// The request's number.
         req: Option<u64>,
     },
+    /// A message refused, with the answer's status and reason.
     Error {
+        /// The request's number, when it could be read.
         req: Option<u64>,
+        /// The HTTP-like status.
         status: u16,
+        /// Why.
         message: String,
     },
+    /// The connection is to close with this code and reason.
     Close {
+        /// The WebSocket close code.
         code: u16,
+        /// The reason.
         reason: String,
     },
+    /// The client was idle too long.
     Idle,
+    /// The connection is gone.
     Gone,
 }
 
@@ -364,7 +392,9 @@ async fn read_loop(
     }
 }
 
-fn parse(text: &str) -> Cmd {
+/// Reads one control message (docs/stream.md §3); anything malformed is a
+/// [`Cmd::Error`] with the reason.
+pub fn parse(text: &str) -> Cmd {
     let env: Envelope = match serde_json::from_str(text) {
         Ok(e) => e,
         Err(e) => {
