@@ -67,3 +67,15 @@ fn a_cityjson_ring_of_two_positions_does_not_reach_earcut() {
     // Loads or is refused with a reason; never panics (a debug assertion in earcut).
     let _ = twin_core::load::read_cityjson_str(&text, "found.city.json", &Mapping::default());
 }
+
+#[test]
+fn a_geopackage_multipolygon_whose_part_says_point_is_refused() {
+    // geozero read the part as a polygon anyway, and one of its rings declared
+    // 4 billion points: a 68 GB allocation. Found by the CI's brief fuzz run.
+    let blob = std::fs::read(found("gpkg_geometry", "multipolygon-part-says-point.gpb")).unwrap();
+    let err = check_gpkg_blob(&blob).unwrap_err();
+    assert!(
+        err.contains("MultiPolygon") && err.contains("Point"),
+        "{err}"
+    );
+}

@@ -31,7 +31,7 @@ pub fn check_gpkg_blob(blob: &[u8]) -> Result<(), String> {
     let mut at = start;
     // geozero reads the top-level geometry's counts in the byte order of the GP
     // header's flags (bit 0), not of the WKB's own byte-order byte: so does this check.
-    wkb(blob, &mut at, 0, Some(blob[3] & 1 != 0))
+    wkb(blob, &mut at, 0, Some(blob[3] & 1 != 0), None)
 }
 
 const MAX_DEPTH: usize = 32;
@@ -60,7 +60,33 @@ fn fits(b: &[u8], at: usize, count: u32, each: usize, what: &str) -> Result<(), 
     Ok(())
 }
 
-fn wkb(b: &[u8], at: &mut usize, depth: usize, counts_little: Option<bool>) -> Result<(), String> {
+/// The WKB type names, for errors.
+fn kind_name(kind: u32) -> &'static str {
+    match kind {
+        1 => "Point",
+        2 => "LineString",
+        3 => "Polygon",
+        4 => "MultiPoint",
+        5 => "MultiLineString",
+        6 => "MultiPolygon",
+        7 => "GeometryCollection",
+        _ => "unknown type",
+    }
+}
+
+/// Checks one WKB geometry at `at`. `part_of` is the kind the enclosing Multi*
+/// requires of its parts: the WKB standard allows only Points in a MultiPoint (and so
+/// on), and geozero decodes a part as the collection's element type whatever the
+/// part's own header says, so a part of another kind is refused here rather than
+/// checked as what it claims to be (a fuzzer's find: a MultiPolygon whose part said
+/// Point and was then read as a polygon of 4 billion points).
+fn wkb(
+    b: &[u8],
+    at: &mut usize,
+    depth: usize,
+    counts_little: Option<bool>,
+    part_of: Option<u32>,
+) -> Result<(), String> {
     if depth > MAX_DEPTH {
         return Err(format!("collections nested more than {MAX_DEPTH} deep"));
     }
@@ -86,6 +112,18 @@ fn wkb(b: &[u8], at: &mut usize, depth: usize, counts_little: Option<bool>) -> R
         3 => (z, m) = (true, true),
         t => return Err(format!("geometry type {iso} ({t}xxx) is not WKB")),
     }
+    if let Some(parent) = part_of {
+        let want = parent - 3;
+        if kind != want {
+            return Err(format!(
+                "a part of a {} at byte {} is a {} (type {iso}), not a {}",
+                kind_name(parent),
+                *at,
+                kind_name(kind),
+                kind_name(want)
+            ));
+        }
+    }
     let point = 8 * (2 + usize::from(z) + usize::from(m));
     match kind {
         1 => {
@@ -110,8 +148,9 @@ fn wkb(b: &[u8], at: &mut usize, depth: usize, counts_little: Option<bool>) -> R
             let parts = u32_at(b, at, little)?;
             // The smallest part: byte order, type and a count or a 2D point.
             fits(b, *at, parts, 9, "parts")?;
+            let part_of = (kind != 7).then_some(kind);
             for _ in 0..parts {
-                wkb(b, at, depth + 1, None)?;
+                wkb(b, at, depth + 1, None, part_of)?;
             }
         }
         k => return Err(format!("geometry type {k} is not 1 to 7")),
@@ -147,5 +186,25 @@ mod tests {
         assert!(check_gpkg_blob(&blob(&line)).is_err());
         line.extend_from_slice(&[0; 8]);
         assert_eq!(check_gpkg_blob(&blob(&line)), Ok(()));
+    }
+
+    #[test]
+    fn parts_of_a_multi_geometry_must_be_of_its_element_type() {
+        // A MultiPoint of one point: fits.
+        let mut multi = vec![1, 4, 0, 0, 0, 1, 0, 0, 0, 1, 1, 0, 0, 0];
+        multi.extend_from_slice(&[0; 16]);
+        assert_eq!(check_gpkg_blob(&blob(&multi)), Ok(()));
+        // A MultiPolygon whose one part says Point: refused, naming both.
+        let mut wrong = vec![1, 6, 0, 0, 0, 1, 0, 0, 0, 1, 1, 0, 0, 0];
+        wrong.extend_from_slice(&[0; 16]);
+        let err = check_gpkg_blob(&blob(&wrong)).unwrap_err();
+        assert!(
+            err.contains("MultiPolygon") && err.contains("Point"),
+            "{err}"
+        );
+        // A GeometryCollection may hold any kind.
+        let mut collection = vec![1, 7, 0, 0, 0, 1, 0, 0, 0, 1, 1, 0, 0, 0];
+        collection.extend_from_slice(&[0; 16]);
+        assert_eq!(check_gpkg_blob(&blob(&collection)), Ok(()));
     }
 }
