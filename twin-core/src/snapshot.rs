@@ -68,11 +68,11 @@ pub enum SnapshotError {
     },
 }
 
-fn section(out: &mut Vec<u8>, kind: u8, bytes: &[u8]) {
-    out.push(kind);
-    out.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
-    out.extend_from_slice(&crc32fast::hash(bytes).to_le_bytes());
-    out.extend_from_slice(bytes);
+fn section(out: &mut impl Write, kind: u8, bytes: &[u8]) -> std::io::Result<()> {
+    out.write_all(&[kind])?;
+    out.write_all(&(bytes.len() as u64).to_le_bytes())?;
+    out.write_all(&crc32fast::hash(bytes).to_le_bytes())?;
+    out.write_all(bytes)
 }
 
 fn channel_json(spec: &ChannelSpec) -> Json {
@@ -86,6 +86,18 @@ fn channel_json(spec: &ChannelSpec) -> Json {
 
 /// The snapshot bytes of a live session.
 pub fn to_bytes(live: &Session) -> Result<Vec<u8>, SnapshotError> {
+    let mut out = Vec::new();
+    write_to(live, &mut out).map_err(|source| SnapshotError::Io {
+        file: "snapshot".into(),
+        source,
+    })??;
+    Ok(out)
+}
+
+/// Writes the snapshot to `out` section by section, so that a save holds one
+/// section at a time and not the whole snapshot twice (the island's is 41 MB). The
+/// outer error is `out`'s, the inner the snapshot's.
+fn write_to(live: &Session, out: &mut impl Write) -> std::io::Result<Result<(), SnapshotError>> {
     let twin = live.twin();
     let assets: Vec<(Handle, &crate::Asset)> = twin.iter().collect();
     let mut index_of = vec![u32::MAX; twin.handle_capacity()];
@@ -119,12 +131,14 @@ pub fn to_bytes(live: &Session) -> Result<Vec<u8>, SnapshotError> {
     let mut fgb = Vec::new();
     // Without a spatial index, so that features keep handle order: state rows refer
     // to assets by their position.
-    crate::load::write_flatgeobuf_with(to_write.iter().copied(), "twin", &mut fgb, false).map_err(
-        |e| SnapshotError::Invalid {
+    if let Err(e) =
+        crate::load::write_flatgeobuf_with(to_write.iter().copied(), "twin", &mut fgb, false)
+    {
+        return Ok(Err(SnapshotError::Invalid {
             file: "snapshot".into(),
             message: e.to_string(),
-        },
-    )?;
+        }));
+    }
     let channels: Vec<Json> = live
         .store()
         .channels()
@@ -155,33 +169,33 @@ pub fn to_bytes(live: &Session) -> Result<Vec<u8>, SnapshotError> {
         })
         .collect();
     let f = twin.frame();
-    let mut out = Vec::with_capacity(fgb.len() + rows.len() + 4096);
-    out.extend_from_slice(MAGIC);
-    out.extend_from_slice(&VERSION.to_le_bytes());
+    let management = match serde_json::to_vec(&live.save_management()) {
+        Ok(m) => m,
+        Err(e) => {
+            return Ok(Err(SnapshotError::Invalid {
+                file: "snapshot".into(),
+                message: format!("incidents and orders: {e}"),
+            }));
+        }
+    };
+    out.write_all(MAGIC)?;
+    out.write_all(&VERSION.to_le_bytes())?;
     for v in [f.origin_lon(), f.origin_lat(), f.origin_height()] {
-        out.extend_from_slice(&v.to_le_bytes());
+        out.write_all(&v.to_le_bytes())?;
     }
-    let shells = surfaces_bytes(&assets);
-    let management =
-        serde_json::to_vec(&live.save_management()).map_err(|e| SnapshotError::Invalid {
-            file: "snapshot".into(),
-            message: format!("incidents and orders: {e}"),
-        })?;
+    out.write_all(&8u32.to_le_bytes())?;
+    section(out, 1, &fgb)?;
+    drop(fgb);
+    section(out, 2, Json::Array(channels).to_string().as_bytes())?;
+    section(out, 3, &rows)?;
+    drop(rows);
+    section(out, 4, live.alerts().rules_json(live.store()).as_bytes())?;
+    section(out, 5, Json::Array(alerts).to_string().as_bytes())?;
+    section(out, 6, &surfaces_bytes(&assets))?;
+    section(out, 7, &management)?;
     let engine = live.alert_state(|h| index_of.get(h as usize).copied().filter(|i| *i != u32::MAX));
-    out.extend_from_slice(&8u32.to_le_bytes());
-    section(&mut out, 1, &fgb);
-    section(&mut out, 2, Json::Array(channels).to_string().as_bytes());
-    section(&mut out, 3, &rows);
-    section(
-        &mut out,
-        4,
-        live.alerts().rules_json(live.store()).as_bytes(),
-    );
-    section(&mut out, 5, Json::Array(alerts).to_string().as_bytes());
-    section(&mut out, 6, &shells);
-    section(&mut out, 7, &management);
-    section(&mut out, 8, &engine);
-    Ok(out)
+    section(out, 8, &engine)?;
+    Ok(Ok(()))
 }
 
 /// Section 6: the assets' 3D surfaces.
@@ -297,17 +311,31 @@ fn read_surfaces(bytes: &[u8], read: &mut crate::load::ReadResult) -> Result<(),
 
 /// Writes the snapshot atomically: temporary file, fsync, rename.
 pub fn save(live: &Session, path: &Path) -> Result<(), SnapshotError> {
-    let bytes = to_bytes(live)?;
     let io = |source| SnapshotError::Io {
         file: path.display().to_string(),
         source,
     };
     let tmp = temp_path(path);
     {
-        // Closed before the rename.
-        let mut f = std::fs::File::create(&tmp).map_err(io)?;
-        f.write_all(&bytes).map_err(io)?;
-        f.sync_all().map_err(io)?;
+        // Written as it is built (write_to), closed before the rename.
+        let f = std::fs::File::create(&tmp).map_err(io)?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+        let written = write_to(live, &mut w).and_then(|built| {
+            let f = w.into_inner().map_err(|e| e.into_error())?;
+            f.sync_all()?;
+            Ok(built)
+        });
+        match written {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(e);
+            }
+            Err(e) => {
+                let _ = std::fs::remove_file(&tmp);
+                return Err(io(e));
+            }
+        }
     }
     std::fs::rename(&tmp, path).map_err(io)?;
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())

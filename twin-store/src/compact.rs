@@ -1,17 +1,16 @@
 //! The compactor: journal segments no longer needed for replay become history files
 //! ([`crate::columnar`]), then retention deletes the oldest files past the limits.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc::{Sender, channel};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use crate::catalog::{Catalogs, numbered};
-use crate::columnar::{self, Row};
+use crate::columnar::{self, HistoryWriter, Row};
 use crate::segment::{Record, SegmentReader};
 use crate::writer::sync_dir;
-use crate::{StoreError, StoreOptions};
+use crate::{Catalog, StoreError, StoreOptions};
 
 fn sub(root: &Path, name: &str) -> PathBuf {
     root.join(name)
@@ -132,25 +131,25 @@ pub(crate) fn compact(
     let wal = sub(root, "wal");
     let history = sub(root, "history");
     let segments = numbered(&wal, ".wal")?;
+    // The run being gathered, reused from segment to segment.
+    let mut run: Vec<Row> = Vec::new();
     for pair in segments.windows(2) {
         let ((first, path), (next_first, _)) = (&pair[0], &pair[1]);
         if *next_first > upto + 1 {
             break;
         }
         let mut r = SegmentReader::open(path)?;
-        let mut rows = Vec::new();
-        let mut by_catalog: BTreeMap<u64, Vec<Row>> = BTreeMap::new();
+        // One history file per catalog the segment's records fall under (normally one:
+        // a checkpoint, which may save a catalog, also starts a segment), written one
+        // sorted run of at most ROW_GROUP rows at a time.
+        let mut file: Option<(u64, Arc<Catalog>, HistoryWriter)> = None;
         while let Some(next) = r.next_record() {
             let (seq, record) = next?;
-            if let Record::Applied { samples, .. } = record {
-                rows.extend(samples.into_iter().map(|s| Row {
-                    handle: s.handle.0,
-                    channel: s.channel.0,
-                    ts: s.ts.as_millis(),
-                    value: s.value,
-                    quality: s.quality as u8,
-                    seq,
-                }));
+            let Record::Applied { samples, .. } = record else {
+                continue;
+            };
+            if samples.is_empty() {
+                continue;
             }
             let key = catalogs
                 .0
@@ -158,14 +157,42 @@ pub(crate) fn compact(
                 .next_back()
                 .or_else(|| catalogs.0.iter().next())
                 .map_or(0, |(k, _)| *k);
-            by_catalog.entry(key).or_default().append(&mut rows);
-        }
-        for (key, mut rows) in by_catalog {
-            let Some(catalog) = catalogs.0.get(&key).or_else(|| catalogs.for_seq(*first)) else {
+            if file.as_ref().is_some_and(|(k, _, _)| *k != key)
+                && let Some((_, catalog, mut w)) = file.take()
+            {
+                w.write_run(&mut run, &catalog)?;
+                run.clear();
+                w.finish(seq - 1)?;
+            }
+            if file.is_none() {
+                let Some(catalog) = catalogs.0.get(&key).or_else(|| catalogs.for_seq(*first))
+                else {
+                    continue;
+                };
+                file = Some((key, catalog.clone(), HistoryWriter::create(&history, seq)?));
+            }
+            let Some((_, catalog, w)) = file.as_mut() else {
                 continue;
             };
-            let first_row = rows.iter().map(|r| r.seq).min().unwrap_or(*first);
-            columnar::write(&history, &mut rows, catalog, first_row, next_first - 1)?;
+            for s in samples {
+                run.push(Row {
+                    handle: s.handle.0,
+                    channel: s.channel.0,
+                    ts: s.ts.as_millis(),
+                    value: s.value,
+                    quality: s.quality as u8,
+                    seq,
+                });
+                if run.len() == columnar::ROW_GROUP {
+                    w.write_run(&mut run, catalog)?;
+                    run.clear();
+                }
+            }
+        }
+        if let Some((_, catalog, mut w)) = file.take() {
+            w.write_run(&mut run, &catalog)?;
+            run.clear();
+            w.finish(next_first - 1)?;
         }
         if r.damage().is_some() {
             let damaged = sub(root, "damaged");

@@ -353,8 +353,9 @@ impl DataDir {
         let mut chosen = Vec::new();
         let mut bytes = 0u64;
         for f in files.iter().rev() {
-            // Snappy-compressed rows take ~4 bytes on disk; ~13 in memory.
-            bytes = bytes.saturating_add(f.bytes.saturating_mul(13) / 4);
+            // A sample takes ~5.4 bytes in a history file (zstd; Snappy files written
+            // before 2026-12-07 ~6.8) and ~13 in memory.
+            bytes = bytes.saturating_add(f.bytes.saturating_mul(12) / 5);
             if bytes > budget && !chosen.is_empty() {
                 break;
             }
