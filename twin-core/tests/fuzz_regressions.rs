@@ -79,3 +79,24 @@ fn a_geopackage_multipolygon_whose_part_says_point_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn a_cityjson_building_whose_surfaces_break_the_union_does_not_panic() {
+    // i_overlay's debug assertion `is_fill_top` fired inside geo's unary_union.
+    let text = std::fs::read_to_string(found(
+        "cityjson",
+        "union-assertion-degenerate-surfaces.city.json",
+    ))
+    .unwrap();
+    let read = twin_core::load::read_cityjson_str(&text, "found.city.json", &Mapping::default())
+        .expect("the file itself reads");
+    // The building whose union failed is refused, saying why.
+    let why: Vec<String> = read
+        .iter()
+        .filter_map(|r| r.as_ref().err().map(|e| e.to_string()))
+        .collect();
+    assert!(
+        why.iter().any(|w| w.contains("could not be unioned")),
+        "{why:?}"
+    );
+}
