@@ -102,25 +102,6 @@ pub fn parse_name(name: &str) -> Option<(i64, i64, u64)> {
     parts.next().is_none().then_some((from, to, seq))
 }
 
-/// Writes `rows` (any order; sorted here) as a history file in `dir`, synced and
-/// renamed into place; returns its path, or `None` when there are no rows.
-pub fn write(
-    dir: &Path,
-    rows: &mut [Row],
-    catalog: &Catalog,
-    first_seq: u64,
-    last_seq: u64,
-) -> Result<Option<PathBuf>, StoreError> {
-    if rows.is_empty() {
-        return Ok(None);
-    }
-    let mut w = HistoryWriter::create(dir, first_seq)?;
-    for run in rows.chunks_mut(ROW_GROUP) {
-        w.write_run(run, catalog)?;
-    }
-    w.finish(last_seq)
-}
-
 /// A history file being written one sorted run (one row group) at a time, so that
 /// the compactor holds at most [`ROW_GROUP`] rows of a segment however large the
 /// segment is. Until [`HistoryWriter::finish`] the file is `FIRSTSEQ.parquet.tmp`
@@ -129,6 +110,7 @@ pub struct HistoryWriter {
     dir: PathBuf,
     tmp: PathBuf,
     writer: ArrowWriter<File>,
+    schema: Arc<Schema>,
     first_seq: u64,
     range: Option<(i64, i64)>,
 }
@@ -149,12 +131,14 @@ impl HistoryWriter {
             .set_max_row_group_row_count(Some(ROW_GROUP))
             .build();
         let file = File::create(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
-        let writer = ArrowWriter::try_new(file, Arc::new(schema()), Some(props))
+        let schema = Arc::new(schema());
+        let writer = ArrowWriter::try_new(file, schema.clone(), Some(props))
             .map_err(|e| parquet_error(&tmp, e))?;
         Ok(HistoryWriter {
             dir: dir.to_path_buf(),
             tmp,
             writer,
+            schema,
             first_seq,
             range: None,
         })
@@ -175,7 +159,6 @@ impl HistoryWriter {
                 Some((a, b)) => (a.min(r.ts), b.max(r.ts)),
             });
         }
-        let schema = Arc::new(schema());
         for chunk in rows.chunks(BATCH) {
             let mut asset = StringDictionaryBuilder::<Int32Type>::new();
             let mut channel = StringDictionaryBuilder::<Int32Type>::new();
@@ -198,11 +181,12 @@ impl HistoryWriter {
                 )),
                 Arc::new(UInt64Array::from_iter_values(chunk.iter().map(|r| r.seq))),
             ];
-            let batch =
-                RecordBatch::try_new(schema.clone(), columns).map_err(|e| StoreError::Invalid {
+            let batch = RecordBatch::try_new(self.schema.clone(), columns).map_err(|e| {
+                StoreError::Invalid {
                     file: self.tmp.display().to_string(),
                     message: e.to_string(),
-                })?;
+                }
+            })?;
             self.writer
                 .write(&batch)
                 .map_err(|e| parquet_error(&self.tmp, e))?;
