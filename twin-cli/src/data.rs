@@ -32,11 +32,29 @@ pub fn load(args: &DataArgs) -> anyhow::Result<Twin> {
     };
     // The frame is centred on the files' data: a city anywhere gets true metres.
     let mut reads = Vec::new();
+    let place = args
+        .place
+        .as_deref()
+        .map(twin_bim::Place::parse)
+        .transpose()
+        .map_err(|e| anyhow::anyhow!(e))?;
     for path in &args.data {
-        let gpkg = path
-            .extension()
-            .is_some_and(|e| e.eq_ignore_ascii_case("gpkg"));
-        if gpkg {
+        let ext = |x: &str| path.extension().is_some_and(|e| e.eq_ignore_ascii_case(x));
+        if ext("ifc") {
+            let model = twin_bim::read_ifc(path, place.as_ref())?;
+            eprintln!(
+                "twin: {}: {} {} elements, placed by {}",
+                path.display(),
+                model.schema,
+                model.assets.len(),
+                match model.placed_by {
+                    twin_bim::PlacedBy::Site { heading } =>
+                        format!("its IfcSite's reference point (+Y at {heading:.1}° from north)"),
+                    twin_bim::PlacedBy::Given => "--place".to_string(),
+                }
+            );
+            reads.push(model.assets);
+        } else if ext("gpkg") {
             reads.extend(crate::gpkg_read::read(path, &mapping, &args.layers)?);
         } else {
             let bar = progress_bar(

@@ -108,8 +108,9 @@ enum Command {
 /// Where the twin comes from.
 #[derive(Args, Debug, Clone)]
 pub struct DataArgs {
-    /// GeoJSON (.geojson/.json), FlatGeobuf (.fgb) or GeoPackage (.gpkg) files to
-    /// load instead of the bundled island; repeat for several.
+    /// GeoJSON (.geojson/.json), FlatGeobuf (.fgb), GeoPackage (.gpkg) or IFC (.ifc:
+    /// every element an asset, id its GlobalId) files to load instead of the bundled
+    /// island; repeat for several.
     #[arg(long = "data", global = true)]
     pub data: Vec<PathBuf>,
     /// CRS of the --data files, overriding one a file declares (a FlatGeobuf header,
@@ -136,6 +137,11 @@ pub struct DataArgs {
     /// Keep the good features of a --data file and report the bad ones instead of failing.
     #[arg(long, global = true)]
     pub lenient: bool,
+    /// Where an IFC model stands: its origin at LON,LAT (WGS84), its +Y axis facing
+    /// HEADING degrees clockwise from north, its origin BASE metres up. Overrides the
+    /// model's own IfcSite reference point; needed for a model without one.
+    #[arg(long, global = true, value_name = "LON,LAT[,HEADING[,BASE]]")]
+    pub place: Option<String>,
     /// Scale of the bundled island's synthetic infrastructure (10 gives 1M+ assets).
     #[arg(long, global = true, default_value_t = 1.0)]
     pub scale: f64,

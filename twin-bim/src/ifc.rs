@@ -1,0 +1,353 @@
+//! IFC to assets: ifc-lite meshes the elements and extracts the data model (entities,
+//! property sets, spatial structure); this module turns each product into an
+//! [`Asset`] placed on the earth.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use geo::{ConvexHull, Coord, MultiPoint, Point};
+use ifc_lite_processing::data_model::DataModel;
+use twin_core::{Asset, AssetKind};
+use twin_core::{PropValue, Properties, Source, SurfaceRole, Surfaces, Vertical, ZLevel};
+
+use crate::place::{Place, PlacedBy, Placement};
+use crate::{BimError, Model};
+
+/// Classes that are not assets: openings are voids already cut from their walls,
+/// virtual elements and annotations are not physical.
+const NOT_ASSETS: [&str; 4] = [
+    "IFCOPENINGELEMENT",
+    "IFCVIRTUALELEMENT",
+    "IFCANNOTATION",
+    "IFCOPENINGSTANDARDCASE",
+];
+
+/// The kind of an IFC class: IfcBuilding is a building; any other class
+/// `custom:ifc_<class in snake case>` with `StandardCase` / `ElementedCase` dropped
+/// (`IfcWallStandardCase` → `ifc_wall`, `IfcBuildingStorey` → `ifc_building_storey`).
+pub fn kind_of_class(class: &str) -> AssetKind {
+    let name = class_name(class);
+    if name == "IfcBuilding" {
+        return AssetKind::Building;
+    }
+    let base = name
+        .trim_end_matches("StandardCase")
+        .trim_end_matches("ElementedCase");
+    let base = base.strip_prefix("Ifc").unwrap_or(base);
+    let mut snake = String::from("ifc");
+    for c in base.chars() {
+        if c.is_uppercase() {
+            snake.push('_');
+        }
+        snake.extend(c.to_lowercase());
+    }
+    AssetKind::Custom(snake)
+}
+
+/// An IFC class name in its usual spelling (`IFCWALLSTANDARDCASE` → `IfcWallStandardCase`)
+/// where ifc-lite's schema knows it; else as given.
+pub fn class_name(class: &str) -> String {
+    match ifc_lite_core::IfcType::from_str(class) {
+        ifc_lite_core::IfcType::Unknown(_) => class.to_string(),
+        known => known.name().to_string(),
+    }
+}
+
+pub(crate) fn convert(
+    bytes: &[u8],
+    file: &str,
+    schema: &str,
+    place: Option<&Place>,
+) -> Result<Model, BimError> {
+    let bad = |message: String| BimError::Model {
+        file: file.to_string(),
+        message,
+    };
+    // ifc-lite's own assertions are not the end of the process.
+    let (geometry, data) = std::panic::catch_unwind(|| {
+        (
+            ifc_lite_processing::process_geometry(bytes),
+            ifc_lite_processing::data_model::extract_data_model(bytes),
+        )
+    })
+    .map_err(|_| bad("the IFC reader gave up on this model (a panic in ifc-lite)".into()))?;
+    if let Some(why) = &data.refused {
+        return Err(bad(format!("refused by the IFC reader: {why}")));
+    }
+    let frame = geometry.frame;
+    // The site's origin in world coordinates (its placement's translation).
+    let origin = geometry
+        .site_transform
+        .as_ref()
+        .filter(|m| m.len() == 16)
+        .map_or([0.0; 3], |m| [m[12], m[13], m[14]]);
+    let placement = match place {
+        Some(p) => Placement::new(p, [0.0; 3], PlacedBy::Given),
+        None => site_placement(&geometry.metadata.georeferencing, bytes, origin).ok_or_else(
+            || {
+                bad("the model says nowhere on the earth (no IfcSite reference latitude and longitude): give --place LON,LAT[,HEADING[,BASE]]".into())
+            },
+        )?,
+    };
+
+    // Triangles per element, in WGS84.
+    let mut shells: HashMap<u32, Surfaces> = HashMap::new();
+    for m in &geometry.meshes {
+        let s = shells.entry(m.express_id).or_default();
+        let first = s.vertices.len() as u32;
+        let n = m.positions.len() / 3;
+        for p in m.positions.chunks_exact(3) {
+            let world = frame.to_world([
+                m.origin[0] + f64::from(p[0]),
+                m.origin[1] + f64::from(p[1]),
+                m.origin[2] + f64::from(p[2]),
+            ]);
+            s.vertices.push(placement.to_wgs84(world));
+        }
+        for t in m.indices.chunks_exact(3) {
+            if t.iter().any(|&i| i as usize >= n) {
+                continue;
+            }
+            s.triangles.push([first + t[0], first + t[1], first + t[2]]);
+            s.roles
+                .push(role(&s.vertices, s.triangles[s.triangles.len() - 1]));
+        }
+    }
+
+    let parents = parents(&data);
+    let psets = properties_by_element(&data);
+    let source_file: Arc<str> = Arc::from(file);
+    let mut assets = Vec::new();
+    let mut index = 0usize;
+    for e in &data.entities {
+        let Some(gid) = e.global_id.as_deref().filter(|g| !g.is_empty()) else {
+            continue;
+        };
+        let upper = e.type_name.to_ascii_uppercase();
+        if NOT_ASSETS.contains(&upper.as_str())
+            || !ifc_lite_core::is_subtype_of_for_schema(schema, &e.type_name, "IfcProduct")
+        {
+            continue;
+        }
+        let class = class_name(&e.type_name);
+        let mut a = Asset::new(
+            gid,
+            kind_of_class(&class),
+            geo::Geometry::Point(Point::new(0.0, 0.0)),
+        );
+        a.name_en = e.name.clone().filter(|n| !n.is_empty());
+        a.source = Source {
+            file: source_file.clone(),
+            feature: index,
+        };
+        index += 1;
+        let mut props = Properties::new();
+        props.insert("ifc_class".into(), PropValue::Str(class.clone()));
+        if let Some(t) = e.predefined_type.as_ref().filter(|t| !t.is_empty()) {
+            props.insert("ifc_predefined_type".into(), PropValue::Str(t.clone()));
+        }
+        if let Some(t) = e.object_type.as_ref().filter(|t| !t.is_empty()) {
+            props.insert("ifc_object_type".into(), PropValue::Str(t.clone()));
+        }
+        for (k, v) in psets.get(&e.entity_id).into_iter().flatten() {
+            props.insert(k.clone(), v.clone());
+        }
+        a.properties = props;
+        a.part_of = parents
+            .get(&e.entity_id)
+            .and_then(|p| gid_of(&data, *p))
+            .map(str::to_string);
+        let shell = shells.remove(&e.entity_id).unwrap_or_default();
+        let (geometry, vertical) = footprint(&shell, &placement);
+        a.geometry = geometry;
+        a.vertical = vertical;
+        a.surfaces = Some(Arc::new(shell));
+        assets.push(Ok(a));
+    }
+    Ok(Model {
+        assets,
+        schema: schema.to_string(),
+        placed_by: placement.by.clone(),
+    })
+}
+
+/// The triangle's role by its normal: up-facing roofs, steep walls, else other.
+fn role(v: &[[f64; 3]], t: [u32; 3]) -> SurfaceRole {
+    let [a, b, c] = t.map(|i| v[i as usize]);
+    // Normal's vertical share in a local metric (degrees scaled by latitude).
+    let k = a[1].to_radians().cos();
+    let u = [
+        (b[0] - a[0]) * k * 111_320.0,
+        (b[1] - a[1]) * 110_540.0,
+        b[2] - a[2],
+    ];
+    let w = [
+        (c[0] - a[0]) * k * 111_320.0,
+        (c[1] - a[1]) * 110_540.0,
+        c[2] - a[2],
+    ];
+    let n = [
+        u[1] * w[2] - u[2] * w[1],
+        u[2] * w[0] - u[0] * w[2],
+        u[0] * w[1] - u[1] * w[0],
+    ];
+    let len = (n[0] * n[0] + n[1] * n[1] + n[2] * n[2]).sqrt();
+    if len == 0.0 || !len.is_finite() {
+        return SurfaceRole::Other;
+    }
+    let up = n[2] / len;
+    if up.abs() < 0.3 {
+        SurfaceRole::Wall
+    } else {
+        SurfaceRole::Other
+    }
+}
+
+/// The placement the file gives: its IfcSite's reference point (ifc-lite reports it
+/// as a georeference in EPSG:4326), turned by the TrueNorth of its model context.
+fn site_placement(
+    georef: &Option<ifc_lite_processing::Georeferencing>,
+    bytes: &[u8],
+    origin: [f64; 3],
+) -> Option<Placement> {
+    let g = georef.as_ref()?;
+    if g.crs_name.as_deref() != Some("EPSG:4326") {
+        return None;
+    }
+    let heading = true_north(bytes)
+        .and_then(|(x, y)| Placement::heading_of_true_north(x, y))
+        .unwrap_or(0.0);
+    let place = Place {
+        lon: g.eastings,
+        lat: g.northings,
+        heading,
+        base: g.orthogonal_height,
+    };
+    (place.lon.is_finite() && place.lat.is_finite() && place.base.is_finite())
+        .then(|| Placement::new(&place, origin, PlacedBy::Site { heading }))
+}
+
+/// The TrueNorth (x, y) of the first IfcGeometricRepresentationContext, read from
+/// the STEP text (ifc-lite's site georeference leaves it out).
+fn true_north(bytes: &[u8]) -> Option<(f64, f64)> {
+    let text = std::str::from_utf8(bytes).ok()?;
+    let at = text.find("IFCGEOMETRICREPRESENTATIONCONTEXT(")?;
+    let args = &text[at + "IFCGEOMETRICREPRESENTATIONCONTEXT(".len()..];
+    let args = &args[..args.find(';')?];
+    // Attributes: ContextIdentifier, ContextType, CoordinateSpaceDimension, Precision,
+    // WorldCoordinateSystem, TrueNorth (no nesting before the sixth).
+    let north = args.split(',').nth(5)?.trim().trim_end_matches(')');
+    let id = north.strip_prefix('#')?.trim();
+    let def = format!("#{id}=");
+    let d = text.find(&def).or_else(|| text.find(&format!("#{id}= ")))?;
+    let rest = &text[d..];
+    let open = rest.find("((")? + 2;
+    let close = open + rest[open..].find(')')?;
+    let mut nums = rest[open..close]
+        .split(',')
+        .map(|v| v.trim().parse::<f64>());
+    Some((nums.next()?.ok()?, nums.next()?.ok()?))
+}
+
+/// Each element's parent: its spatial container (IfcRelContainedInSpatialStructure)
+/// or the whole it is part of (IfcRelAggregates); spaces, storeys and buildings by
+/// aggregation.
+fn parents(data: &DataModel) -> HashMap<u32, u32> {
+    let mut out = HashMap::new();
+    for r in &data.relationships {
+        let t = r.rel_type.to_ascii_uppercase();
+        if t == "IFCRELCONTAINEDINSPATIALSTRUCTURE" {
+            out.insert(r.related_id, r.relating_id);
+        }
+    }
+    for r in &data.relationships {
+        if r.rel_type.eq_ignore_ascii_case("IfcRelAggregates") {
+            out.entry(r.related_id).or_insert(r.relating_id);
+        }
+    }
+    out
+}
+
+fn gid_of(data: &DataModel, id: u32) -> Option<&str> {
+    // Entities are in file order; a linear search per element is too slow for 100k.
+    data.entities
+        .binary_search_by_key(&id, |e| e.entity_id)
+        .ok()
+        .or_else(|| data.entities.iter().position(|e| e.entity_id == id))
+        .and_then(|i| data.entities[i].global_id.as_deref())
+}
+
+/// `Pset.Property` → value for every element with property sets.
+fn properties_by_element(data: &DataModel) -> HashMap<u32, Vec<(String, PropValue)>> {
+    let sets: HashMap<u32, &ifc_lite_processing::data_model::PropertySet> =
+        data.property_sets.iter().map(|p| (p.pset_id, p)).collect();
+    let mut out: HashMap<u32, Vec<(String, PropValue)>> = HashMap::new();
+    for r in &data.relationships {
+        if !r.rel_type.eq_ignore_ascii_case("IfcRelDefinesByProperties") {
+            continue;
+        }
+        let Some(set) = sets.get(&r.relating_id) else {
+            continue;
+        };
+        let props = out.entry(r.related_id).or_default();
+        for p in &set.properties {
+            props.push((
+                format!("{}.{}", set.pset_name, p.property_name),
+                value(&p.property_type, &p.property_value),
+            ));
+        }
+    }
+    out
+}
+
+/// A property's value as twin holds it: numbers, booleans, else text.
+fn value(ty: &str, text: &str) -> PropValue {
+    match ty.to_ascii_lowercase().as_str() {
+        "real" | "integer" | "number" | "float" | "double" => text
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+            .map_or_else(|| PropValue::Str(text.to_string()), PropValue::Num),
+        "boolean" | "logical" | "bool" => match text.to_ascii_lowercase().as_str() {
+            "true" | ".t." | "1" => PropValue::Bool(true),
+            "false" | ".f." | "0" => PropValue::Bool(false),
+            _ => PropValue::Str(text.to_string()),
+        },
+        _ => PropValue::Str(text.to_string()),
+    }
+}
+
+/// The element's footprint (convex hull of its shell seen from above; its reference
+/// point when it has no shell) and its vertical extent.
+fn footprint(shell: &Surfaces, placement: &Placement) -> (geo::Geometry<f64>, Vertical) {
+    if shell.vertices.is_empty() {
+        let p = placement.to_wgs84([0.0; 3]);
+        return (
+            geo::Geometry::Point(Point::new(p[0], p[1])),
+            Vertical {
+                base: p[2],
+                height: 0.0,
+                z_level: ZLevel::Ground,
+            },
+        );
+    }
+    let points: MultiPoint<f64> = shell
+        .vertices
+        .iter()
+        .map(|v| Point::from(Coord { x: v[0], y: v[1] }))
+        .collect();
+    let (lo, hi) = shell
+        .vertices
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
+            (lo.min(v[2]), hi.max(v[2]))
+        });
+    (
+        geo::Geometry::Polygon(points.convex_hull()),
+        Vertical {
+            base: lo,
+            height: hi - lo,
+            z_level: ZLevel::Ground,
+        },
+    )
+}

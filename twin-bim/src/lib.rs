@@ -1,0 +1,104 @@
+//! Building models as twin assets: "GIS + BIM + IoT" down to the room and the door.
+//!
+//! An IFC file (IFC2X3, IFC4, IFC4X1–IFC4X3) becomes one [`Asset`] per product: the
+//! site, the building, each storey and space, each wall, slab, door, window and piece
+//! of equipment. Its **GlobalId is its twin id**, its IFC class gives its kind (an
+//! `IfcBuilding` is a [`AssetKind::Building`], anything else `custom:ifc_<class>`,
+//! e.g. `custom:ifc_door`), its name is its English name, and its property sets are
+//! its properties as `Pset.Property` (numbers and booleans typed; the exact class in
+//! `ifc_class`). `part_of` names the spatial structure it is contained in (a door its
+//! storey, a space its storey, a storey its building), so a room's alert can roll up
+//! to its building.
+//!
+//! Geometry comes from ifc-lite (`ifc-lite-processing`, MPL-2.0, used unmodified):
+//! each element's triangles, placed on the earth, are its [`Surfaces`] (drawn by
+//! twin-render as a CityJSON building's are), their convex hull seen from above its
+//! footprint in the R-tree, and their lowest and highest points its
+//! [`Vertical`] extent.
+//!
+//! **Placement** ([`place`]): by the IfcSite's reference latitude, longitude and
+//! elevation, turned by the model context's TrueNorth (ifc-lite leaves TrueNorth out
+//! of its site georeference, so it is read here); or where the user says with
+//! [`Place`] (`--place LON,LAT[,HEADING[,BASE]]`), which wins. A model with neither is
+//! refused with that hint. IfcMapConversion to a projected CRS is not read yet.
+//!
+//! **Bad models** are refused before ifc-lite sees them ([`check`]): a file that is
+//! not STEP, is truncated, names a schema twin does not read, defines an entity
+//! twice or refers to one that is not there — ifc-lite itself returns what it could
+//! read of such a file without an error. Panics inside ifc-lite are caught and
+//! reported; nothing is loaded from a refused model.
+//!
+//! [`Asset`]: twin_core::Asset
+//! [`AssetKind::Building`]: twin_core::AssetKind::Building
+//! [`Surfaces`]: twin_core::Surfaces
+//! [`Vertical`]: twin_core::Vertical
+
+pub mod check;
+pub mod ifc;
+pub mod place;
+
+pub use place::{Place, PlacedBy, Placement};
+
+/// A model read into assets.
+#[derive(Debug)]
+pub struct Model {
+    /// One per product, in file order (each `Ok`; a per-element error is reserved for
+    /// elements the reader cannot convert).
+    pub assets: twin_core::load::ReadResult,
+    /// The file's schema.
+    pub schema: String,
+    /// Where the placement came from.
+    pub placed_by: PlacedBy,
+}
+
+/// Why a model was not read.
+#[derive(Debug, thiserror::Error)]
+pub enum BimError {
+    /// The file could not be read.
+    #[error("{file}: cannot read: {source}")]
+    Io {
+        /// The file.
+        file: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The model is broken or cannot be placed.
+    #[error("{file}: {message}")]
+    Model {
+        /// The file.
+        file: String,
+        /// What is wrong (naming the entity where there is one).
+        message: String,
+    },
+}
+
+/// The largest IFC file read (bytes).
+pub const MAX_FILE_BYTES: u64 = 2 << 30;
+
+/// Reads an IFC file into assets, placed by the file or by `place` (which wins).
+pub fn read_ifc(path: &std::path::Path, place: Option<&Place>) -> Result<Model, BimError> {
+    let file = path.display().to_string();
+    let io = |source| BimError::Io {
+        file: file.clone(),
+        source,
+    };
+    let len = std::fs::metadata(path).map_err(io)?.len();
+    if len > MAX_FILE_BYTES {
+        return Err(BimError::Model {
+            file,
+            message: format!("{len} bytes: larger than the {MAX_FILE_BYTES} twin reads"),
+        });
+    }
+    let bytes = std::fs::read(path).map_err(io)?;
+    read_ifc_bytes(&bytes, &file, place)
+}
+
+/// Reads IFC bytes into assets; `file` names them in errors and in each asset's source.
+pub fn read_ifc_bytes(bytes: &[u8], file: &str, place: Option<&Place>) -> Result<Model, BimError> {
+    let checked = check::check(bytes).map_err(|message| BimError::Model {
+        file: file.to_string(),
+        message,
+    })?;
+    ifc::convert(bytes, file, &checked.schema, place)
+}

@@ -1,0 +1,323 @@
+//! IFC models read into assets, checked against IfcOpenShell (PyPI, in
+//! scripts/pyenv; scripts/ifc-reference.py prints what it reads) on the public models
+//! in ../shared/data/external/ifc.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use serde_json::Value;
+use twin_bim::{Place, PlacedBy, read_ifc, read_ifc_bytes};
+use twin_core::Asset;
+use twin_core::PropValue;
+use twin_core::crs::LocalFrame;
+
+fn model(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../shared/data/external/ifc")
+        .join(name)
+}
+
+fn python() -> String {
+    std::env::var("TWIN_PYTHON").unwrap_or_else(|_| {
+        let o = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/pyenv"))
+            .output()
+            .expect("scripts/pyenv");
+        assert!(
+            o.status.success(),
+            "scripts/pyenv: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        String::from_utf8_lossy(&o.stdout).trim().to_string()
+    })
+}
+
+/// What IfcOpenShell reads from the model.
+fn reference(path: &Path) -> Value {
+    let o = Command::new(python())
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../scripts/ifc-reference.py"
+        ))
+        .arg(path)
+        .output()
+        .expect("run scripts/ifc-reference.py");
+    assert!(
+        o.status.success(),
+        "ifc-reference: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).expect("reference JSON")
+}
+
+fn assets(path: &Path, place: Option<&Place>) -> (Vec<Asset>, PlacedBy) {
+    let m = read_ifc(path, place).unwrap_or_else(|e| panic!("{e}"));
+    (
+        m.assets
+            .into_iter()
+            .map(|a| a.expect("every element converts"))
+            .collect(),
+        m.placed_by,
+    )
+}
+
+fn class(a: &Asset) -> &str {
+    a.properties
+        .get("ifc_class")
+        .and_then(PropValue::as_str)
+        .unwrap_or("")
+}
+
+/// Counts per class, storeys, containment and property values equal IfcOpenShell's.
+fn check_against_reference(assets: &[Asset], r: &Value) {
+    let skipped = ["IfcOpeningElement", "IfcVirtualElement", "IfcAnnotation"];
+    let mut ours: BTreeMap<&str, u64> = BTreeMap::new();
+    for a in assets {
+        *ours.entry(class(a)).or_default() += 1;
+    }
+    let theirs: BTreeMap<&str, u64> = r["classes"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(k, _)| !skipped.contains(&k.as_str()))
+        .map(|(k, v)| (k.as_str(), v.as_u64().unwrap()))
+        .collect();
+    assert_eq!(ours, theirs, "elements per class");
+    let by_id: BTreeMap<&str, &Asset> = assets.iter().map(|a| (a.id.as_str(), a)).collect();
+    let storeys: Vec<&str> = r["storeys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap())
+        .collect();
+    for (s, want) in storeys.iter().zip(r["storeys"].as_array().unwrap()) {
+        let a = by_id.get(s).unwrap_or_else(|| panic!("storey {s}"));
+        assert_eq!(class(a), "IfcBuildingStorey");
+        assert_eq!(
+            a.name_en.as_deref(),
+            want["name"].as_str(),
+            "storey {s}'s name"
+        );
+    }
+    // Every element in a spatial structure is part of it; every aggregated part of
+    // its whole unless it is contained.
+    let contained = r["containers"].as_object().unwrap();
+    for (e, container) in contained {
+        if let Some(a) = by_id.get(e.as_str()) {
+            assert_eq!(
+                a.part_of.as_deref(),
+                container.as_str(),
+                "{e} ({})",
+                class(a)
+            );
+        }
+    }
+    for (e, whole) in r["aggregates"].as_object().unwrap() {
+        if contained.contains_key(e) {
+            continue;
+        }
+        if let Some(a) = by_id.get(e.as_str()) {
+            assert_eq!(a.part_of.as_deref(), whole.as_str(), "{e} ({})", class(a));
+        }
+    }
+    // Property values of doors and spaces.
+    let mut checked = 0;
+    let expected: usize = r["psets"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|p| p.as_object().unwrap().len())
+        .sum();
+    for (e, props) in r["psets"].as_object().unwrap() {
+        let a = by_id[e.as_str()];
+        for (k, v) in props.as_object().unwrap() {
+            let got = a
+                .properties
+                .get(k)
+                .unwrap_or_else(|| panic!("{e} has no {k}"));
+            match (got, v) {
+                (PropValue::Num(x), Value::Number(n)) => {
+                    assert!(
+                        (x - n.as_f64().unwrap()).abs() < 1e-9,
+                        "{e} {k}: {x} vs {n}"
+                    )
+                }
+                (PropValue::Bool(b), Value::Bool(w)) => assert_eq!(b, w, "{e} {k}"),
+                (PropValue::Str(s), Value::String(w)) => assert_eq!(s, w, "{e} {k}"),
+                (got, want) => panic!("{e} {k}: {got:?} where IfcOpenShell has {want}"),
+            }
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, expected);
+}
+
+/// A space's shell back in model coordinates (metres), as min and max corners.
+fn model_box(a: &Asset, site: [f64; 3], north: (f64, f64)) -> ([f64; 3], [f64; 3]) {
+    let frame = LocalFrame::new(site[0], site[1], site[2]);
+    let (tx, ty) = north;
+    let mut lo = [f64::INFINITY; 3];
+    let mut hi = [f64::NEG_INFINITY; 3];
+    for v in &a.surfaces.as_ref().unwrap().vertices {
+        let [e, n, u] = frame.to_local3(v[0], v[1], v[2]);
+        let p = [e * ty + n * tx, -e * tx + n * ty, u];
+        for i in 0..3 {
+            lo[i] = lo[i].min(p[i]);
+            hi[i] = hi[i].max(p[i]);
+        }
+    }
+    (lo, hi)
+}
+
+#[test]
+fn fzk_haus_reads_as_ifcopenshell_reads_it_and_stands_at_its_site() {
+    let path = model("AC20-FZK-Haus.ifc");
+    let r = reference(&path);
+    let (assets, by) = assets(&path, None);
+    check_against_reference(&assets, &r);
+    // Placed by the site's reference point, turned by TrueNorth (0.766, 0.643).
+    let PlacedBy::Site { heading } = by else {
+        panic!("placed by {by:?}")
+    };
+    assert!((heading + 50.0).abs() < 1e-6, "{heading}");
+    let site = &r["site"];
+    let site = [
+        site["ref_longitude"].as_f64().unwrap(),
+        site["ref_latitude"].as_f64().unwrap(),
+        site["ref_elevation"].as_f64().unwrap(),
+    ];
+    let tn = r["true_north"].as_array().unwrap();
+    let north = (tn[0].as_f64().unwrap(), tn[1].as_f64().unwrap());
+    // Every space's box equals IfcOpenShell's to a millimetre.
+    for s in r["spaces"].as_array().unwrap() {
+        let a = assets
+            .iter()
+            .find(|a| a.id == s["id"].as_str().unwrap())
+            .unwrap();
+        let (lo, hi) = model_box(a, site, north);
+        for i in 0..3 {
+            let (wl, wh) = (s["min"][i].as_f64().unwrap(), s["max"][i].as_f64().unwrap());
+            assert!(
+                (lo[i] - wl).abs() < 1e-3 && (hi[i] - wh).abs() < 1e-3,
+                "space {} axis {i}: {lo:?}–{hi:?}, IfcOpenShell {wl}–{wh}",
+                s["long_name"]
+            );
+        }
+    }
+    // The bedroom by hand: centre (9.675, 6.975) is 0.876 m east and 11.895 m north
+    // of the site point, its floor at the site's elevation (110 m) and 2.5 m high.
+    let bed = assets
+        .iter()
+        .find(|a| a.id == "347jFE2yX7IhCEIALmupEH")
+        .unwrap();
+    assert_eq!(bed.kind.to_string(), "custom:ifc_space");
+    let frame = LocalFrame::new(site[0], site[1], site[2]);
+    let c = geo::Centroid::centroid(&bed.geometry).unwrap();
+    let (e, n) = frame.to_local(c.x(), c.y());
+    assert!(
+        (e - 0.876).abs() < 0.01 && (n - 11.895).abs() < 0.01,
+        "{e} {n}"
+    );
+    assert!((bed.vertical.base - 110.0).abs() < 1e-6 && (bed.vertical.height - 2.5).abs() < 1e-6);
+    // A known door: its class, kind, storey and a property from Pset_DoorCommon.
+    let door = assets
+        .iter()
+        .find(|a| a.id == "1Oms875aH3Wg$9l65H2ZGw")
+        .unwrap();
+    assert_eq!(door.kind.to_string(), "custom:ifc_door");
+    assert_eq!(door.name_en.as_deref(), Some("Innentuer-1"));
+    assert_eq!(door.part_of.as_deref(), Some("2eyxpyOx95m90jmsXLOuR0"));
+    assert_eq!(
+        door.properties.get("Pset_DoorCommon.ThermalTransmittance"),
+        Some(&PropValue::Num(2.0))
+    );
+    assert!(
+        !door.surfaces.as_ref().unwrap().is_empty(),
+        "the door has a shell"
+    );
+}
+
+#[test]
+fn duplex_ifc2x3_reads_as_ifcopenshell_reads_it() {
+    let path = model("duplex.ifc");
+    let r = reference(&path);
+    let (assets, _) = assets(&path, None);
+    check_against_reference(&assets, &r);
+    let door = assets
+        .iter()
+        .find(|a| a.id == "1hOSvn6df7F8_7GcBWlRGQ")
+        .unwrap();
+    assert_eq!(
+        door.properties.get("Pset_DoorCommon.IsExternal"),
+        Some(&PropValue::Bool(true))
+    );
+}
+
+#[test]
+fn a_model_without_a_site_needs_a_place() {
+    let path = model("hello-wall.ifc");
+    let err = read_ifc(&path, None).unwrap_err().to_string();
+    assert!(
+        err.contains("hello-wall.ifc") && err.contains("--place"),
+        "{err}"
+    );
+    let place = Place::parse("121.397,31.623,0,3").unwrap();
+    let r = reference(&path);
+    let (assets, by) = assets(&path, Some(&place));
+    assert_eq!(by, PlacedBy::Given);
+    check_against_reference(&assets, &r);
+    // The wall stands where it was put, from 3 m up.
+    let wall = assets.iter().find(|a| class(a) == "IfcWall").unwrap();
+    let c = geo::Centroid::centroid(&wall.geometry).unwrap();
+    assert!(
+        (c.x() - 121.397).abs() < 1e-3 && (c.y() - 31.623).abs() < 1e-3,
+        "{c:?}"
+    );
+    assert!(
+        (wall.vertical.base - 3.0).abs() < 0.5,
+        "{:?}",
+        wall.vertical
+    );
+}
+
+#[test]
+fn broken_models_are_refused_naming_what_is_wrong() {
+    let good = std::fs::read(model("AC20-FZK-Haus.ifc")).unwrap();
+    let cut = &good[..good.len() / 2];
+    let err = read_ifc_bytes(cut, "cut.ifc", None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.starts_with("cut.ifc: truncated"), "{err}");
+    // A wall whose representation is not in the file.
+    let text = String::from_utf8_lossy(&good).into_owned();
+    let at = text.find("IFCWALLSTANDARDCASE(").unwrap();
+    let line_start = text[..at].rfind('#').unwrap();
+    let end = at + text[at..].find(";").unwrap();
+    let entity = &text[line_start..end];
+    let rep = entity.match_indices('#').nth(3).map(|(i, _)| i).unwrap();
+    let num_end = rep
+        + 1
+        + entity[rep + 1..]
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap();
+    let broken = format!(
+        "{}{}#999999{}{}",
+        &text[..line_start],
+        &entity[..rep],
+        &entity[num_end..],
+        &text[end..]
+    );
+    let err = read_ifc_bytes(broken.as_bytes(), "dangling.ifc", None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("refers to #999999"), "{err}");
+    let unknown = text.replacen("FILE_SCHEMA(('IFC4'))", "FILE_SCHEMA(('IFC9'))", 1);
+    let err = read_ifc_bytes(unknown.as_bytes(), "ifc9.ifc", None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("IFC9"), "{err}");
+    let err = read_ifc_bytes(b"not a model", "x.ifc", None)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("not a STEP file"), "{err}");
+}
