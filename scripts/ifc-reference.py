@@ -5,7 +5,7 @@ answers twin's IFC reader is checked against (docs/bim-plan.md).
     $(scripts/pyenv)/python scripts/ifc-reference.py MODEL.ifc > expected.json
 
 Prints one JSON object:
-- schema: the file's schema (IFC2X3, IFC4, ...),
+- schema: the file's schema (IFC2X3, IFC4, ...), project: the IfcProject's GlobalId,
 - classes: the number of IfcProduct entities per class,
 - storeys: [{id, name, elevation}] in file order,
 - spaces: [{id, name, long_name, storey, min, max}]: each IfcSpace with the storey it
@@ -52,7 +52,7 @@ def plain(v):
 def main(path):
     f = ifcopenshell.open(path)
     unit = uu.calculate_unit_scale(f)
-    out = {"schema": f.schema}
+    out = {"schema": f.schema, "project": f.by_type("IfcProject")[0].GlobalId}
     out["classes"] = dict(sorted(collections.Counter(e.is_a() for e in f.by_type("IfcProduct")).items()))
     out["storeys"] = [
         {"id": s.GlobalId, "name": s.Name, "elevation": (s.Elevation or 0.0) * unit}

@@ -37,24 +37,16 @@ pub fn check(bytes: &[u8]) -> Result<Checked, String> {
         return Err("truncated: the file does not end with END-ISO-10303-21;".into());
     }
     let schema = file_schema(text).ok_or("the header has no FILE_SCHEMA")?;
-    let known = ["IFC2X3", "IFC4", "IFC4X1", "IFC4X2", "IFC4X3"];
-    if !known
-        .iter()
-        .any(|k| schema == *k || schema.starts_with(&format!("{k}_")))
-    {
+    // ifc-lite's own table of the schemas it reads (a label it does not know, such
+    // as IFC2X3_FINAL, left every entity outside IfcProduct: an empty model).
+    if ifc_lite_core::SchemaVersion::from_file_schema(&schema).is_none() {
         return Err(format!(
-            "schema {schema} is not one twin reads (IFC2X3, IFC4, IFC4X1, IFC4X2, IFC4X3)"
+            "schema {schema} is not one twin reads (IFC2X3, IFC4, IFC4X1, IFC4X2, IFC4X3 and their addenda)"
         ));
     }
     let data = find(text, b"DATA;").ok_or("no DATA section")?;
-    let (defined, uses) = scan(&text[data..])?;
-    if defined.len() > MAX_ENTITIES {
-        return Err(format!(
-            "{} entities: more than the {MAX_ENTITIES} twin reads",
-            defined.len()
-        ));
-    }
-    for (from, to) in uses {
+    let (defined, forward) = scan(&text[data..])?;
+    for (from, to) in forward {
         if !defined.contains(&to) {
             return Err(format!(
                 "entity #{from} refers to #{to}, which is not in the file"
@@ -84,13 +76,18 @@ fn file_schema(text: &[u8]) -> Option<String> {
     )
 }
 
-/// The entities defined (`#n=`) and every reference (`#m` inside an entity's
-/// attributes) with the entity it is in. Strings (`'…'`, `''` an escaped quote) are
-/// skipped; a string left open is an error.
-fn scan(data: &[u8]) -> Result<(HashSet<u64>, Vec<(u64, u64)>), String> {
+/// The entities defined (`#n=`) and the references (`#m` inside an entity's
+/// attributes, with the entity they are in) to entities not defined before them —
+/// only those need a second look, so memory follows the entities, not the
+/// references. Strings (`'…'`, `''` an escaped quote) and comments are skipped; a
+/// string left open, a number past u32 (ifc-lite's limit) or more than
+/// [`MAX_ENTITIES`] is an error.
+type Scanned = (HashSet<u32>, Vec<(u32, u32)>);
+
+fn scan(data: &[u8]) -> Result<Scanned, String> {
     let mut defined = HashSet::new();
-    let mut uses = Vec::new();
-    let mut current: Option<u64> = None;
+    let mut forward = Vec::new();
+    let mut current: Option<u32> = None;
     let mut i = 0;
     let n = data.len();
     while i < n {
@@ -127,12 +124,19 @@ fn scan(data: &[u8]) -> Result<(HashSet<u64>, Vec<(u64, u64)>), String> {
                 while e < n && data[e].is_ascii_digit() {
                     e += 1;
                 }
+                if e == s {
+                    i += 1;
+                    continue;
+                }
                 let Some(id) = std::str::from_utf8(&data[s..e])
                     .ok()
-                    .and_then(|t| t.parse::<u64>().ok())
+                    .and_then(|t| t.parse::<u32>().ok())
                 else {
-                    i = e.max(i + 1);
-                    continue;
+                    return Err(format!(
+                        "entity #{}: #{} is past the largest entity number twin reads",
+                        current.unwrap_or(0),
+                        String::from_utf8_lossy(&data[s..e])
+                    ));
                 };
                 let mut k = e;
                 while k < n && data[k].is_ascii_whitespace() {
@@ -142,11 +146,16 @@ fn scan(data: &[u8]) -> Result<(HashSet<u64>, Vec<(u64, u64)>), String> {
                     if !defined.insert(id) {
                         return Err(format!("entity #{id} is defined twice"));
                     }
+                    if defined.len() > MAX_ENTITIES {
+                        return Err(format!("more than the {MAX_ENTITIES} entities twin reads"));
+                    }
                     current = Some(id);
                     i = k + 1;
                 } else {
-                    if let Some(c) = current {
-                        uses.push((c, id));
+                    if let Some(c) = current
+                        && !defined.contains(&id)
+                    {
+                        forward.push((c, id));
                     }
                     i = e;
                 }
@@ -158,7 +167,7 @@ fn scan(data: &[u8]) -> Result<(HashSet<u64>, Vec<(u64, u64)>), String> {
             _ => i += 1,
         }
     }
-    Ok((defined, uses))
+    Ok((defined, forward))
 }
 
 #[cfg(test)]

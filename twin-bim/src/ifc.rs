@@ -11,6 +11,7 @@ use twin_core::{Asset, AssetKind};
 use twin_core::{PropValue, Properties, Source, SurfaceRole, Surfaces, Vertical, ZLevel};
 
 use crate::place::{Place, PlacedBy, Placement};
+use crate::step::{self, StepText};
 use crate::{BimError, Model};
 
 /// Classes that are not assets: openings are voids already cut from their walls,
@@ -81,13 +82,21 @@ pub(crate) fn convert(
         .as_ref()
         .filter(|m| m.len() == 16)
         .map_or([0.0; 3], |m| [m[12], m[13], m[14]]);
+    if geometry.metadata.length_unit_refused.is_some() {
+        return Err(bad(
+            "its length unit is not one the IFC reader can use".into()
+        ));
+    }
+    let unit = geometry
+        .metadata
+        .length_unit_scale
+        .filter(|u| u.is_finite() && *u > 0.0)
+        .unwrap_or(1.0);
     let placement = match place {
         Some(p) => Placement::new(p, [0.0; 3], PlacedBy::Given),
-        None => site_placement(&geometry.metadata.georeferencing, bytes, origin).ok_or_else(
-            || {
-                bad("the model says nowhere on the earth (no IfcSite reference latitude and longitude): give --place LON,LAT[,HEADING[,BASE]]".into())
-            },
-        )?,
+        None => site_placement(bytes, unit, origin).map_err(bad)?.ok_or_else(|| {
+            bad("the model says nowhere on the earth (no IfcSite reference latitude and longitude): give --place LON,LAT[,HEADING[,BASE]]".into())
+        })?,
     };
 
     // Triangles per element, in WGS84.
@@ -115,20 +124,35 @@ pub(crate) fn convert(
     }
 
     let parents = parents(&data);
+    let gids: HashMap<u32, &str> = data
+        .entities
+        .iter()
+        .filter_map(|e| Some((e.entity_id, e.global_id.as_deref()?)))
+        .collect();
     let psets = properties_by_element(&data);
     let source_file: Arc<str> = Arc::from(file);
+    let is_asset = |e: &ifc_lite_processing::data_model::EntityMetadata| {
+        e.global_id.as_deref().is_some_and(|g| !g.is_empty())
+            && !NOT_ASSETS.contains(&e.type_name.to_ascii_uppercase().as_str())
+            && ifc_lite_core::is_subtype_of_for_schema(schema, &e.type_name, "IfcProduct")
+    };
+    // The products that become assets: a parent outside them (the IfcProject above
+    // the site) is not named in part_of, which must name an asset.
+    let products: std::collections::HashSet<u32> = data
+        .entities
+        .iter()
+        .filter(|e| is_asset(e))
+        .map(|e| e.entity_id)
+        .collect();
     let mut assets = Vec::new();
     let mut index = 0usize;
     for e in &data.entities {
-        let Some(gid) = e.global_id.as_deref().filter(|g| !g.is_empty()) else {
-            continue;
-        };
-        let upper = e.type_name.to_ascii_uppercase();
-        if NOT_ASSETS.contains(&upper.as_str())
-            || !ifc_lite_core::is_subtype_of_for_schema(schema, &e.type_name, "IfcProduct")
-        {
+        if !products.contains(&e.entity_id) {
             continue;
         }
+        let Some(gid) = e.global_id.as_deref() else {
+            continue;
+        };
         let class = class_name(&e.type_name);
         let mut a = Asset::new(
             gid,
@@ -155,8 +179,9 @@ pub(crate) fn convert(
         a.properties = props;
         a.part_of = parents
             .get(&e.entity_id)
-            .and_then(|p| gid_of(&data, *p))
-            .map(str::to_string);
+            .filter(|p| products.contains(p))
+            .and_then(|p| gids.get(p))
+            .map(|g| g.to_string());
         let shell = shells.remove(&e.entity_id).unwrap_or_default();
         let (geometry, vertical) = footprint(&shell, &placement);
         a.geometry = geometry;
@@ -203,50 +228,42 @@ fn role(v: &[[f64; 3]], t: [u32; 3]) -> SurfaceRole {
     }
 }
 
-/// The placement the file gives: its IfcSite's reference point (ifc-lite reports it
-/// as a georeference in EPSG:4326), turned by the TrueNorth of its model context.
-fn site_placement(
-    georef: &Option<ifc_lite_processing::Georeferencing>,
-    bytes: &[u8],
-    origin: [f64; 3],
-) -> Option<Placement> {
-    let g = georef.as_ref()?;
-    if g.crs_name.as_deref() != Some("EPSG:4326") {
-        return None;
-    }
-    let heading = true_north(bytes)
-        .and_then(|(x, y)| Placement::heading_of_true_north(x, y))
-        .unwrap_or(0.0);
-    let place = Place {
-        lon: g.eastings,
-        lat: g.northings,
-        heading,
-        base: g.orthogonal_height,
+/// The placement the file gives: its IfcSite's reference point (RefLatitude,
+/// RefLongitude, RefElevation in the file's length unit), turned by the TrueNorth of
+/// its model context. `Err` when the site has a reference point that is not one.
+fn site_placement(bytes: &[u8], unit: f64, origin: [f64; 3]) -> Result<Option<Placement>, String> {
+    let text = String::from_utf8_lossy(bytes);
+    let step = StepText::new(&text);
+    let Some((lat, lon, elevation)) = step::site_reference(&step) else {
+        return Ok(None);
     };
-    (place.lon.is_finite() && place.lat.is_finite() && place.base.is_finite())
-        .then(|| Placement::new(&place, origin, PlacedBy::Site { heading }))
-}
-
-/// The TrueNorth (x, y) of the first IfcGeometricRepresentationContext, read from
-/// the STEP text (ifc-lite's site georeference leaves it out).
-fn true_north(bytes: &[u8]) -> Option<(f64, f64)> {
-    let text = std::str::from_utf8(bytes).ok()?;
-    let at = text.find("IFCGEOMETRICREPRESENTATIONCONTEXT(")?;
-    let args = &text[at + "IFCGEOMETRICREPRESENTATIONCONTEXT(".len()..];
-    let args = &args[..args.find(';')?];
-    // Attributes: ContextIdentifier, ContextType, CoordinateSpaceDimension, Precision,
-    // WorldCoordinateSystem, TrueNorth (no nesting before the sixth).
-    let north = args.split(',').nth(5)?.trim().trim_end_matches(')');
-    let id = north.strip_prefix('#')?.trim();
-    let def = format!("#{id}=");
-    let d = text.find(&def).or_else(|| text.find(&format!("#{id}= ")))?;
-    let rest = &text[d..];
-    let open = rest.find("((")? + 2;
-    let close = open + rest[open..].find(')')?;
-    let mut nums = rest[open..close]
-        .split(',')
-        .map(|v| v.trim().parse::<f64>());
-    Some((nums.next()?.ok()?, nums.next()?.ok()?))
+    if !((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)) {
+        return Err(format!(
+            "the IfcSite's reference point ({lat}, {lon}) is not a latitude and longitude"
+        ));
+    }
+    let heading = match step::true_north(&step) {
+        None => 0.0,
+        Some((x, y)) => Placement::heading_of_true_north(x, y)
+            .ok_or_else(|| format!("TrueNorth ({x}, {y}) is not a direction"))?,
+    };
+    let base = elevation * unit;
+    if !base.is_finite() {
+        return Err(format!(
+            "the IfcSite's RefElevation {elevation} is not a height"
+        ));
+    }
+    let place = Place {
+        lon,
+        lat,
+        heading,
+        base,
+    };
+    Ok(Some(Placement::new(
+        &place,
+        origin,
+        PlacedBy::Site { heading },
+    )))
 }
 
 /// Each element's parent: its spatial container (IfcRelContainedInSpatialStructure)
@@ -266,15 +283,6 @@ fn parents(data: &DataModel) -> HashMap<u32, u32> {
         }
     }
     out
-}
-
-fn gid_of(data: &DataModel, id: u32) -> Option<&str> {
-    // Entities are in file order; a linear search per element is too slow for 100k.
-    data.entities
-        .binary_search_by_key(&id, |e| e.entity_id)
-        .ok()
-        .or_else(|| data.entities.iter().position(|e| e.entity_id == id))
-        .and_then(|i| data.entities[i].global_id.as_deref())
 }
 
 /// `Pset.Property` → value for every element with property sets.
@@ -321,7 +329,7 @@ fn value(ty: &str, text: &str) -> PropValue {
 /// point when it has no shell) and its vertical extent.
 fn footprint(shell: &Surfaces, placement: &Placement) -> (geo::Geometry<f64>, Vertical) {
     if shell.vertices.is_empty() {
-        let p = placement.to_wgs84([0.0; 3]);
+        let p = placement.to_wgs84(placement.origin());
         return (
             geo::Geometry::Point(Point::new(p[0], p[1])),
             Vertical {

@@ -36,6 +36,7 @@
 pub mod check;
 pub mod ifc;
 pub mod place;
+mod step;
 
 pub use place::{Place, PlacedBy, Placement};
 

@@ -93,6 +93,11 @@ impl Placement {
         (len.is_finite() && len > 1e-12).then(|| (-x / len).atan2(y / len).to_degrees())
     }
 
+    /// The model point that stands at the placement's longitude and latitude.
+    pub fn origin(&self) -> [f64; 3] {
+        self.origin
+    }
+
     /// Longitude, latitude and height of a model point.
     pub fn to_wgs84(&self, p: [f64; 3]) -> [f64; 3] {
         let (x, y, z) = (
