@@ -285,6 +285,7 @@ pub struct RowRef<'a> {
 /// the file is refused. The crate's own readers never need to read past the end of a
 /// file: page data is read with `take(len)` (which stops before the end) and the footer
 /// through `get_bytes`.
+#[derive(Clone)]
 struct EofStrict(bytes::Bytes);
 
 impl parquet::file::reader::Length for EofStrict {
@@ -321,6 +322,58 @@ impl std::io::Read for EofStrictRead {
     }
 }
 
+/// Refuses a dictionary page that declares more values than its bytes can hold.
+///
+/// parquet 59.3 sizes a column's dictionary by the count its page header declares
+/// (`DictDecoder::set_dict` resizes to it before decoding), so a 4 kB history file whose
+/// `value` dictionary declared 1.7 billion doubles allocated 13.9 GB (a fuzzer's find,
+/// `fuzz/regressions/history_parquet/dictionary-count-13gb.parquet`). Every page header
+/// is read (pages other than dictionaries are skipped, not decoded) and each dictionary
+/// decoded once: a plain-encoded value takes at least its fixed width, or the 4-byte
+/// length of a byte array, so more values than that are a corrupt page. The files twin
+/// writes have one small dictionary per column chunk (asset and channel names).
+fn check_dictionaries(file: &EofStrict) -> Result<(), String> {
+    use parquet::basic::Type as Physical;
+    use parquet::column::page::Page;
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let reader = SerializedFileReader::new(file.clone()).map_err(|e| e.to_string())?;
+    for g in 0..reader.num_row_groups() {
+        let group = reader.get_row_group(g).map_err(|e| e.to_string())?;
+        let meta = group.metadata();
+        for c in 0..meta.num_columns() {
+            let column = meta.column(c).column_descr();
+            let width = match column.physical_type() {
+                Physical::INT64 | Physical::DOUBLE => 8,
+                Physical::INT32 | Physical::FLOAT | Physical::BYTE_ARRAY => 4,
+                Physical::INT96 => 12,
+                Physical::FIXED_LEN_BYTE_ARRAY => column.type_length().max(1) as usize,
+                Physical::BOOLEAN => 0,
+            };
+            let mut pages = group.get_column_page_reader(c).map_err(|e| e.to_string())?;
+            while let Some(page) = pages.peek_next_page().map_err(|e| e.to_string())? {
+                if !page.is_dict {
+                    pages.skip_next_page().map_err(|e| e.to_string())?;
+                    continue;
+                }
+                if let Some(Page::DictionaryPage {
+                    buf, num_values, ..
+                }) = pages.get_next_page().map_err(|e| e.to_string())?
+                {
+                    let need = (num_values as usize).saturating_mul(width);
+                    if need > buf.len() {
+                        return Err(format!(
+                            "row group {g}, column {}: a dictionary page declares {num_values} values in {} bytes",
+                            column.path(),
+                            buf.len()
+                        ));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Calls `f` on every row of a history file, in file order.
 pub fn for_each_row(path: &Path, f: impl FnMut(RowRef<'_>)) -> Result<(), StoreError> {
     // The parquet crate (59.3) panics on some corrupt pages (a VLQ run header too long:
@@ -342,8 +395,11 @@ fn rows_unguarded(path: &Path, mut f: impl FnMut(RowRef<'_>)) -> Result<(), Stor
     };
     // Read whole (a history file is one segment's samples, ~20 MB) and hand the
     // parquet reader an `EofStrict` view of it (below: why).
-    let bytes = std::fs::read(path).map_err(|e| StoreError::io(path, e))?;
-    let reader = ParquetRecordBatchReaderBuilder::try_new(EofStrict(bytes::Bytes::from(bytes)))
+    let bytes = EofStrict(bytes::Bytes::from(
+        std::fs::read(path).map_err(|e| StoreError::io(path, e))?,
+    ));
+    check_dictionaries(&bytes).map_err(bad)?;
+    let reader = ParquetRecordBatchReaderBuilder::try_new(bytes)
         .and_then(|b| b.build())
         .map_err(|e| bad(e.to_string()))?;
     for batch in reader {

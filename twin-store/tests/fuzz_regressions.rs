@@ -28,3 +28,11 @@ fn a_page_header_running_past_the_end_is_refused_at_the_end() {
     let err = refusal("thrift-list-skip-at-eof.parquet");
     assert!(err.contains("past the end of the file"), "{err}");
 }
+
+/// The `value` column's dictionary page declares 1.7 billion doubles in a few bytes:
+/// the parquet crate allocated 13.9 GB for it; the twin refuses the page first.
+#[test]
+fn a_dictionary_declaring_more_values_than_its_bytes_is_refused() {
+    let err = refusal("dictionary-count-13gb.parquet");
+    assert!(err.contains("a dictionary page declares"), "{err}");
+}
