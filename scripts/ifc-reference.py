@@ -19,7 +19,11 @@ Prints one JSON object:
 - site: {ref_latitude, ref_longitude, ref_elevation} in decimal degrees and metres when
   the IfcSite has them, and true_north: the model context's TrueNorth (x, y) if any,
 - map_conversion: {eastings, northings, orthogonal_height, x_axis_abscissa,
-  x_axis_ordinate, scale} if the file has an IfcMapConversion.
+  x_axis_ordinate, scale} if the file has an IfcMapConversion, and map_boxes:
+  {element GlobalId: [[e, n, h] min, [e, n, h] max]}: the box of each product's world
+  vertices in map coordinates, in metres (IfcOpenShell's util.geolocation.auto_xyz2enh
+  on every vertex, map units times the map unit: the projected CRS's MapUnit, else the
+  project's length unit).
 
 Lengths are converted to metres with the file's unit scale (IfcOpenShell's
 util.unit.calculate_unit_scale), as twin reports them.
@@ -32,6 +36,7 @@ import sys
 import ifcopenshell
 import ifcopenshell.geom
 import ifcopenshell.util.element as ue
+import ifcopenshell.util.geolocation as geo
 import ifcopenshell.util.unit as uu
 
 
@@ -47,6 +52,29 @@ def plain(v):
     if isinstance(v, (int, float, bool, str)) or v is None:
         return v
     return str(v)
+
+
+def map_boxes(f, mc, unit, settings):
+    """Each product's box in map coordinates (metres), as IfcOpenShell georeferences it."""
+    map_unit = unit
+    target = mc.TargetCRS
+    if target.is_a("IfcProjectedCRS") and target.MapUnit:
+        map_unit = uu.get_prefix_multiplier(target.MapUnit.Prefix) if target.MapUnit.is_a("IfcSIUnit") \
+            else uu.calculate_unit_scale(f)  # conversion-based map units are not in the test files
+    boxes = {}
+    for e in f.by_type("IfcProduct"):
+        if not e.Representation or e.is_a("IfcOpeningElement"):
+            continue
+        try:
+            verts = ifcopenshell.geom.create_shape(settings, e).geometry.verts
+        except RuntimeError:
+            continue
+        pts = [geo.auto_xyz2enh(f, verts[i] / unit, verts[i + 1] / unit, verts[i + 2] / unit)
+               for i in range(0, len(verts), 3)]
+        pts = [[c * map_unit for c in p] for p in pts]
+        boxes[e.GlobalId] = [[round(min(p[k] for p in pts), 4) for k in range(3)],
+                             [round(max(p[k] for p in pts), 4) for k in range(3)]]
+    return boxes
 
 
 def main(path):
@@ -114,6 +142,7 @@ def main(path):
                 "x_axis_abscissa": mc.XAxisAbscissa, "x_axis_ordinate": mc.XAxisOrdinate,
                 "scale": mc.Scale,
             }
+            out["map_boxes"] = map_boxes(f, mc, unit, settings)
             break
     json.dump(out, sys.stdout, indent=1, sort_keys=True)
     print()

@@ -10,9 +10,9 @@ use ifc_lite_processing::data_model::DataModel;
 use twin_core::{Asset, AssetKind};
 use twin_core::{PropValue, Properties, Source, SurfaceRole, Surfaces, Vertical, ZLevel};
 
-use crate::place::{Place, PlacedBy, Placement};
+use crate::place::{MapConversion, Place, PlacedBy, Placement};
 use crate::step::{self, StepText};
-use crate::{BimError, Model};
+use crate::{BimError, Model, ReadOptions};
 
 /// Classes that are not assets: openings are voids already cut from their walls,
 /// virtual elements and annotations are not physical.
@@ -58,7 +58,7 @@ pub(crate) fn convert(
     bytes: &[u8],
     file: &str,
     schema: &str,
-    place: Option<&Place>,
+    options: &ReadOptions,
 ) -> Result<Model, BimError> {
     let bad = |message: String| BimError::Model {
         file: file.to_string(),
@@ -92,11 +92,9 @@ pub(crate) fn convert(
         .length_unit_scale
         .filter(|u| u.is_finite() && *u > 0.0)
         .unwrap_or(1.0);
-    let placement = match place {
+    let placement = match &options.place {
         Some(p) => Placement::new(p, [0.0; 3], PlacedBy::Given),
-        None => site_placement(bytes, unit, origin).map_err(bad)?.ok_or_else(|| {
-            bad("the model says nowhere on the earth (no IfcSite reference latitude and longitude): give --place LON,LAT[,HEADING[,BASE]]".into())
-        })?,
+        None => file_placement(bytes, unit, origin, options.crs.as_ref()).map_err(bad)?,
     };
 
     // Triangles per element, in WGS84.
@@ -111,7 +109,11 @@ pub(crate) fn convert(
                 m.origin[1] + f64::from(p[1]),
                 m.origin[2] + f64::from(p[2]),
             ]);
-            s.vertices.push(placement.to_wgs84(world));
+            s.vertices.push(
+                placement
+                    .to_wgs84(world)
+                    .map_err(|e| bad(format!("#{} ({}): {e}", m.express_id, m.ifc_type)))?,
+            );
         }
         for t in m.indices.chunks_exact(3) {
             if t.iter().any(|&i| i as usize >= n) {
@@ -183,7 +185,8 @@ pub(crate) fn convert(
             .and_then(|p| gids.get(p))
             .map(|g| g.to_string());
         let shell = shells.remove(&e.entity_id).unwrap_or_default();
-        let (geometry, vertical) = footprint(&shell, &placement);
+        let (geometry, vertical) =
+            footprint(&shell, &placement).map_err(|e| bad(format!("{gid}: {e}")))?;
         a.geometry = geometry;
         a.vertical = vertical;
         a.surfaces = Some(Arc::new(shell));
@@ -228,13 +231,87 @@ fn role(v: &[[f64; 3]], t: [u32; 3]) -> SurfaceRole {
     }
 }
 
-/// The placement the file gives: its IfcSite's reference point (RefLatitude,
-/// RefLongitude, RefElevation in the file's length unit), turned by the TrueNorth of
-/// its model context. `Err` when the site has a reference point that is not one.
-fn site_placement(bytes: &[u8], unit: f64, origin: [f64; 3]) -> Result<Option<Placement>, String> {
+/// The placement the file gives: its IfcMapConversion where twin knows (or is told)
+/// the map's CRS, else its IfcSite's reference point; `Err` when it gives none or a
+/// broken one.
+fn file_placement(
+    bytes: &[u8],
+    unit: f64,
+    origin: [f64; 3],
+    given_crs: Option<&twin_core::crs::Crs>,
+) -> Result<Placement, String> {
     let text = String::from_utf8_lossy(bytes);
     let step = StepText::new(&text);
-    let Some((lat, lon, elevation)) = step::site_reference(&step) else {
+    let mut unnamed = None;
+    if let Some(conv) = step::map_conversion(&step)? {
+        let named = crs_of_name(&conv.crs_name);
+        let (crs, crs_given) = match (named, given_crs) {
+            (Some(c), _) => (Some(c), false),
+            (None, Some(c)) => (Some(c.clone()), true),
+            (None, None) => (None, false),
+        };
+        match crs {
+            Some(crs) => {
+                let norm = conv.abscissa.hypot(conv.ordinate);
+                let rotation = (conv.abscissa / norm, conv.ordinate / norm);
+                let heading = -rotation.1.atan2(rotation.0).to_degrees();
+                let by = PlacedBy::MapConversion {
+                    crs: crs.to_string(),
+                    heading,
+                    crs_given,
+                };
+                let conversion = MapConversion {
+                    project_unit: unit,
+                    map_unit: conv.map_unit.unwrap_or(unit),
+                    offset: [conv.eastings, conv.northings, conv.height],
+                    rotation,
+                    scale: conv.factors.map(|f| f * conv.scale),
+                    crs,
+                };
+                return Placement::mapped(conversion, by);
+            }
+            None => unnamed = Some(conv.crs_name),
+        }
+    }
+    match (site_placement(&step, unit, origin)?, unnamed) {
+        (Some(p), _) => Ok(p),
+        (None, Some(name)) => Err(format!(
+            "its IfcMapConversion is into a projected CRS twin cannot name ('{name}') and its IfcSite has no reference latitude and longitude: give --crs EPSG:N (the map's CRS) or --place LON,LAT[,HEADING[,BASE]]"
+        )),
+        (None, None) => Err("the model says nowhere on the earth (no IfcMapConversion, no IfcSite reference latitude and longitude): give --place LON,LAT[,HEADING[,BASE]]".into()),
+    }
+}
+
+/// The CRS an IfcProjectedCRS's name stands for: `EPSG:4549`, `EPSG 4549`,
+/// `urn:ogc:def:crs:EPSG::4549`, an OGC URL, or any other name twin's CRS parser
+/// reads; `None` for an empty or unknown name.
+fn crs_of_name(name: &str) -> Option<twin_core::crs::Crs> {
+    let name = name.trim();
+    if name.is_empty() {
+        return None;
+    }
+    if let Ok(c) = name.parse::<twin_core::crs::Crs>() {
+        return Some(c);
+    }
+    let upper = name.to_ascii_uppercase();
+    let after = &upper[upper.rfind("EPSG")? + 4..];
+    let digits: String = after
+        .trim_start_matches(|c: char| !c.is_ascii_digit())
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    format!("EPSG:{digits}").parse().ok()
+}
+
+/// The placement the file gives by its IfcSite's reference point (RefLatitude,
+/// RefLongitude, RefElevation in the file's length unit), turned by the TrueNorth of
+/// its model context. `Err` when the site has a reference point that is not one.
+fn site_placement(
+    step: &StepText<'_>,
+    unit: f64,
+    origin: [f64; 3],
+) -> Result<Option<Placement>, String> {
+    let Some((lat, lon, elevation)) = step::site_reference(step) else {
         return Ok(None);
     };
     if !((-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon)) {
@@ -242,7 +319,7 @@ fn site_placement(bytes: &[u8], unit: f64, origin: [f64; 3]) -> Result<Option<Pl
             "the IfcSite's reference point ({lat}, {lon}) is not a latitude and longitude"
         ));
     }
-    let heading = match step::true_north(&step) {
+    let heading = match step::true_north(step) {
         None => 0.0,
         Some((x, y)) => Placement::heading_of_true_north(x, y)
             .ok_or_else(|| format!("TrueNorth ({x}, {y}) is not a direction"))?,
@@ -327,17 +404,20 @@ fn value(ty: &str, text: &str) -> PropValue {
 
 /// The element's footprint (convex hull of its shell seen from above; its reference
 /// point when it has no shell) and its vertical extent.
-fn footprint(shell: &Surfaces, placement: &Placement) -> (geo::Geometry<f64>, Vertical) {
+fn footprint(
+    shell: &Surfaces,
+    placement: &Placement,
+) -> Result<(geo::Geometry<f64>, Vertical), String> {
     if shell.vertices.is_empty() {
-        let p = placement.to_wgs84(placement.origin());
-        return (
+        let p = placement.to_wgs84(placement.origin())?;
+        return Ok((
             geo::Geometry::Point(Point::new(p[0], p[1])),
             Vertical {
                 base: p[2],
                 height: 0.0,
                 z_level: ZLevel::Ground,
             },
-        );
+        ));
     }
     let points: MultiPoint<f64> = shell
         .vertices
@@ -350,12 +430,12 @@ fn footprint(shell: &Surfaces, placement: &Placement) -> (geo::Geometry<f64>, Ve
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), v| {
             (lo.min(v[2]), hi.max(v[2]))
         });
-    (
+    Ok((
         geo::Geometry::Polygon(points.convex_hull()),
         Vertical {
             base: lo,
             height: hi - lo,
             z_level: ZLevel::Ground,
         },
-    )
+    ))
 }

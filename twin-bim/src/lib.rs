@@ -16,11 +16,20 @@
 //! footprint in the R-tree, and their lowest and highest points its
 //! [`Vertical`] extent.
 //!
-//! **Placement** ([`place`]): by the IfcSite's reference latitude, longitude and
-//! elevation, turned by the model context's TrueNorth (ifc-lite leaves TrueNorth out
-//! of its site georeference, so it is read here); or where the user says with
-//! [`Place`] (`--place LON,LAT[,HEADING[,BASE]]`), which wins. A model with neither is
-//! refused with that hint. IfcMapConversion to a projected CRS is not read yet.
+//! **Placement** ([`place`]), first that applies:
+//! 1. where the user says with [`Place`] (`--place LON,LAT[,HEADING[,BASE]]`);
+//! 2. the file's IfcMapConversion (IFC4 and later; IfcMapConversionScaled too) into
+//!    its IfcProjectedCRS, when twin knows that CRS by its name (`EPSG:4549`,
+//!    `urn:ogc:def:crs:EPSG::4549`) or the user names it ([`ReadOptions::crs`],
+//!    `--crs`) — model point → map point as IfcOpenShell's `xyz2enh` computes it,
+//!    then the CRS's own projection to WGS84;
+//! 3. the IfcSite's reference latitude, longitude and elevation, turned by the model
+//!    context's TrueNorth (ifc-lite leaves TrueNorth out of its site georeference, so
+//!    it is read here).
+//!
+//! A model with none is refused with the hint; so is a map conversion into a CRS
+//! twin cannot name when the site has no reference point either. IFC2X3's
+//! `ePSet_MapConversion` on the project is not read.
 //!
 //! **Bad models** are refused before ifc-lite sees them ([`check`]): a file that is
 //! not STEP, is truncated, names a schema twin does not read, defines an entity
@@ -38,7 +47,18 @@ pub mod ifc;
 pub mod place;
 mod step;
 
-pub use place::{Place, PlacedBy, Placement};
+pub use place::{MapConversion, Place, PlacedBy, Placement};
+
+/// How to read a model: where to put it when the file does not say (or to override
+/// it), and the CRS of its IfcMapConversion when the file leaves it unnamed.
+#[derive(Clone, Debug, Default)]
+pub struct ReadOptions {
+    /// `--place`: wins over anything the file says.
+    pub place: Option<Place>,
+    /// `--crs`: the CRS of the file's IfcMapConversion when its IfcProjectedCRS has no
+    /// name twin knows (an empty name, or a description). A name twin knows wins.
+    pub crs: Option<twin_core::crs::Crs>,
+}
 
 /// A model read into assets.
 #[derive(Debug)]
@@ -77,8 +97,8 @@ pub enum BimError {
 /// The largest IFC file read (bytes).
 pub const MAX_FILE_BYTES: u64 = 2 << 30;
 
-/// Reads an IFC file into assets, placed by the file or by `place` (which wins).
-pub fn read_ifc(path: &std::path::Path, place: Option<&Place>) -> Result<Model, BimError> {
+/// Reads an IFC file into assets, placed by the file or by `options.place` (which wins).
+pub fn read_ifc(path: &std::path::Path, options: &ReadOptions) -> Result<Model, BimError> {
     let file = path.display().to_string();
     let io = |source| BimError::Io {
         file: file.clone(),
@@ -92,14 +112,14 @@ pub fn read_ifc(path: &std::path::Path, place: Option<&Place>) -> Result<Model, 
         });
     }
     let bytes = std::fs::read(path).map_err(io)?;
-    read_ifc_bytes(&bytes, &file, place)
+    read_ifc_bytes(&bytes, &file, options)
 }
 
 /// Reads IFC bytes into assets; `file` names them in errors and in each asset's source.
-pub fn read_ifc_bytes(bytes: &[u8], file: &str, place: Option<&Place>) -> Result<Model, BimError> {
+pub fn read_ifc_bytes(bytes: &[u8], file: &str, options: &ReadOptions) -> Result<Model, BimError> {
     let checked = check::check(bytes).map_err(|message| BimError::Model {
         file: file.to_string(),
         message,
     })?;
-    ifc::convert(bytes, file, &checked.schema, place)
+    ifc::convert(bytes, file, &checked.schema, options)
 }

@@ -1,8 +1,8 @@
-//! Where a model stands on the earth: from the file (its IfcSite's reference latitude,
-//! longitude and elevation, turned by the model's TrueNorth) or from the user
-//! (`--place LON,LAT[,HEADING[,BASE]]`).
+//! Where a model stands on the earth: from the file (its IfcMapConversion to a
+//! projected CRS, else its IfcSite's reference latitude, longitude and elevation turned
+//! by the model's TrueNorth) or from the user (`--place LON,LAT[,HEADING[,BASE]]`).
 
-use twin_core::crs::LocalFrame;
+use twin_core::crs::{Crs, LocalFrame, Transformer};
 
 /// A placement the user gives: the model's origin at `lon`, `lat` (WGS84 degrees) and
 /// `base` metres, its +Y axis facing `heading` degrees clockwise from north.
@@ -57,20 +57,91 @@ pub enum PlacedBy {
         /// Bearing of the model's +Y axis from TrueNorth.
         heading: f64,
     },
+    /// The file's IfcMapConversion into a projected CRS.
+    MapConversion {
+        /// The map's CRS as twin reads it (`EPSG:4549`).
+        crs: String,
+        /// Bearing of the model's +Y axis from the map's grid north, degrees.
+        heading: f64,
+        /// Whether the CRS came from `--crs` (the file's was empty or unknown).
+        crs_given: bool,
+    },
     /// `--place`.
     Given,
+}
+
+impl std::fmt::Display for PlacedBy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PlacedBy::Site { heading } => write!(
+                f,
+                "its IfcSite's reference point (+Y at {heading:.1}° from north)"
+            ),
+            PlacedBy::MapConversion {
+                crs,
+                heading,
+                crs_given,
+            } => write!(
+                f,
+                "its IfcMapConversion into {crs}{} (+Y at {heading:.1}° from grid north)",
+                if *crs_given { " (from --crs)" } else { "" }
+            ),
+            PlacedBy::Given => f.write_str("--place"),
+        }
+    }
+}
+
+/// An IfcMapConversion ready to use: model metres to map metres in `crs`.
+#[derive(Clone, Debug)]
+pub struct MapConversion {
+    /// Metres per project length unit (the file's IfcUnitAssignment).
+    pub project_unit: f64,
+    /// Metres per map unit (the projected CRS's MapUnit, else the project's unit).
+    pub map_unit: f64,
+    /// Eastings, northings and orthogonal height of the model's origin, map units.
+    pub offset: [f64; 3],
+    /// cos and sin of the angle from the map's x axis to the model's x axis.
+    pub rotation: (f64, f64),
+    /// Scale times FactorX, FactorY, FactorZ.
+    pub scale: [f64; 3],
+    /// The map's CRS.
+    pub crs: Crs,
+}
+
+impl MapConversion {
+    /// The map point of a model point (model metres in, map metres out), as
+    /// buildingSMART's georeferencing guide and IfcOpenShell's
+    /// `ifcopenshell.util.geolocation.xyz2enh` define it: local ordinates in project
+    /// units, rotated by the x axis' angle, times the scale, plus the offset.
+    pub fn to_map(&self, p: [f64; 3]) -> [f64; 3] {
+        let [x, y, z] = p.map(|v| v / self.project_unit);
+        let (c, s) = self.rotation;
+        let e = self.scale[0] * c * x - self.scale[1] * s * y + self.offset[0];
+        let n = self.scale[0] * s * x + self.scale[1] * c * y + self.offset[1];
+        let h = self.scale[2] * z + self.offset[2];
+        [e, n, h].map(|v| v * self.map_unit)
+    }
 }
 
 /// Model coordinates (metres, x east-ish, y north-ish, z up, as the file's world
 /// coordinate system) to WGS84 longitude, latitude and height.
 #[derive(Clone, Debug)]
 pub struct Placement {
-    frame: LocalFrame,
+    how: How,
     origin: [f64; 3],
-    /// True north in model axes, unit length.
-    north: [f64; 2],
     /// Where it came from.
     pub by: PlacedBy,
+}
+
+#[derive(Clone, Debug)]
+enum How {
+    /// A local east-north-up frame at the origin, turned: true north in model axes.
+    Frame { frame: LocalFrame, north: [f64; 2] },
+    /// Through the map's projected CRS.
+    Map {
+        conversion: MapConversion,
+        to_wgs84: Box<Transformer>,
+    },
 }
 
 impl Placement {
@@ -78,12 +149,35 @@ impl Placement {
     pub fn new(place: &Place, origin: [f64; 3], by: PlacedBy) -> Placement {
         let h = place.heading.to_radians();
         Placement {
-            frame: LocalFrame::new(place.lon, place.lat, place.base),
+            how: How::Frame {
+                frame: LocalFrame::new(place.lon, place.lat, place.base),
+                // +Y at bearing h: north is at −h from +Y, (sin −h, cos −h) in model axes.
+                north: [-h.sin(), h.cos()],
+            },
             origin,
-            // +Y at bearing h: north is at −h from +Y, (sin −h, cos −h) in model axes.
-            north: [-h.sin(), h.cos()],
             by,
         }
+    }
+
+    /// A placement through a map conversion; `Err` when twin cannot convert from its
+    /// CRS to WGS84.
+    pub fn mapped(conversion: MapConversion, by: PlacedBy) -> Result<Placement, String> {
+        let to_wgs84 = Transformer::new(&conversion.crs, &Crs::Wgs84)
+            .map_err(|e| format!("cannot convert from {} to WGS84: {e}", conversion.crs))?;
+        if conversion.crs.is_geographic() {
+            return Err(format!(
+                "{} is geographic: an IfcMapConversion's target is a projected CRS",
+                conversion.crs
+            ));
+        }
+        Ok(Placement {
+            how: How::Map {
+                conversion,
+                to_wgs84: Box::new(to_wgs84),
+            },
+            origin: [0.0; 3],
+            by,
+        })
     }
 
     /// The bearing of the model's +Y axis for a TrueNorth direction (x, y) given in
@@ -93,29 +187,57 @@ impl Placement {
         (len.is_finite() && len > 1e-12).then(|| (-x / len).atan2(y / len).to_degrees())
     }
 
-    /// The model point that stands at the placement's longitude and latitude.
+    /// The model point that stands at the placement's reference point.
     pub fn origin(&self) -> [f64; 3] {
         self.origin
     }
 
-    /// Longitude, latitude and height of a model point.
-    pub fn to_wgs84(&self, p: [f64; 3]) -> [f64; 3] {
-        let (x, y, z) = (
-            p[0] - self.origin[0],
-            p[1] - self.origin[1],
-            p[2] - self.origin[2],
-        );
-        let [tx, ty] = self.north;
-        let east = x * ty - y * tx;
-        let north = x * tx + y * ty;
-        self.frame.to_geographic3(east, north, z)
+    /// Longitude, latitude and height of a model point; `Err` when the map's CRS
+    /// cannot convert it (a point far outside the projection's area).
+    pub fn to_wgs84(&self, p: [f64; 3]) -> Result<[f64; 3], String> {
+        match &self.how {
+            How::Frame { frame, north } => {
+                let (x, y, z) = (
+                    p[0] - self.origin[0],
+                    p[1] - self.origin[1],
+                    p[2] - self.origin[2],
+                );
+                let [tx, ty] = *north;
+                let east = x * ty - y * tx;
+                let north = x * tx + y * ty;
+                Ok(frame.to_geographic3(east, north, z))
+            }
+            How::Map {
+                conversion,
+                to_wgs84,
+            } => {
+                let [e, n, h] = conversion.to_map(p);
+                let (lon, lat) = to_wgs84.convert(e, n).map_err(|err| {
+                    format!(
+                        "the model point ({:.3}, {:.3}, {:.3}) is at ({e:.3}, {n:.3}) in {}, which does not convert to WGS84: {err}",
+                        p[0], p[1], p[2], conversion.crs
+                    )
+                })?;
+                Ok([lon, lat, h])
+            }
+        }
     }
 
-    /// East and north metres from the origin of a model point (for checks).
+    /// East and north metres from the origin of a model point (for checks); for a
+    /// map conversion, map metres from the model's origin.
     pub fn to_east_north(&self, p: [f64; 3]) -> (f64, f64) {
-        let [tx, ty] = self.north;
-        let (x, y) = (p[0] - self.origin[0], p[1] - self.origin[1]);
-        (x * ty - y * tx, x * tx + y * ty)
+        match &self.how {
+            How::Frame { north, .. } => {
+                let [tx, ty] = *north;
+                let (x, y) = (p[0] - self.origin[0], p[1] - self.origin[1]);
+                (x * ty - y * tx, x * tx + y * ty)
+            }
+            How::Map { conversion, .. } => {
+                let [e, n, _] = conversion.to_map(p);
+                let [e0, n0, _] = conversion.to_map([0.0; 3]);
+                (e - e0, n - n0)
+            }
+        }
     }
 }
 
@@ -138,6 +260,7 @@ mod tests {
         // The bedroom's centre (9.675, 6.975): 0.876 m east, 11.895 m north (the
         // rotation IfcOpenShell's georeference applies, docs/bim-plan.md).
         let (e, n) = pl.to_east_north([9.675, 6.975, 0.0]);
+        assert!(pl.to_wgs84([9.675, 6.975, 0.0]).is_ok());
         assert!(
             (e - 0.876).abs() < 1e-3 && (n - 11.895).abs() < 1e-3,
             "{e} {n}"
@@ -146,6 +269,54 @@ mod tests {
         let east = Placement::new(&Place { heading: 90.0, ..p }, [0.0; 3], PlacedBy::Given);
         let (e, n) = east.to_east_north([0.0, 10.0, 0.0]);
         assert!((e - 10.0).abs() < 1e-9 && n.abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_map_conversion_rotates_scales_and_offsets() {
+        // geolocation-mapconversion-angle.ifc: millimetres, Eastings 15000, the x axis
+        // at (0.866, −0.5) (30° clockwise of east). A model point 1 m along x and 2 m
+        // along y (metres in, as ifc-lite gives them):
+        // E = 15000 + 0.866·1000 + 0.5·2000 = 16866.0 mm, N = −500 + 1732.05 = 1232.05 mm.
+        let conv = MapConversion {
+            project_unit: 0.001,
+            map_unit: 0.001,
+            offset: [15000.0, 0.0, 0.0],
+            rotation: (0.866025403784439, -0.5),
+            scale: [1.0; 3],
+            crs: Crs::Utm {
+                zone: 51,
+                north: true,
+            },
+        };
+        let [e, n, h] = conv.to_map([1.0, 2.0, 3.0]);
+        assert!((e - 16.866025).abs() < 1e-6, "{e}");
+        assert!((n - 1.232051).abs() < 1e-6, "{n}");
+        assert!((h - 3.0).abs() < 1e-12);
+        let heading = 0.0;
+        let pl = Placement::mapped(
+            conv,
+            PlacedBy::MapConversion {
+                crs: "EPSG:32651".into(),
+                heading,
+                crs_given: false,
+            },
+        )
+        .unwrap();
+        // UTM 51N easting 16.9 m is far west of the zone, still on the earth.
+        let [lon, lat, _] = pl.to_wgs84([1.0, 2.0, 3.0]).unwrap();
+        assert!(lon < 120.0 && lat.abs() < 1.0, "{lon} {lat}");
+        let bad = Placement::mapped(
+            MapConversion {
+                project_unit: 1.0,
+                map_unit: 1.0,
+                offset: [0.0; 3],
+                rotation: (1.0, 0.0),
+                scale: [1.0; 3],
+                crs: Crs::Wgs84,
+            },
+            PlacedBy::Given,
+        );
+        assert!(bad.unwrap_err().contains("geographic"));
     }
 
     #[test]

@@ -170,6 +170,164 @@ pub(crate) fn true_north(step: &StepText<'_>) -> Option<(f64, f64)> {
     None
 }
 
+/// An IfcMapConversion as the file writes it (IFC4 and later): local engineering
+/// coordinates to the map coordinates of its target IfcProjectedCRS.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct MapConversionText {
+    /// Eastings, northings and orthogonal height of the local origin (map units).
+    pub eastings: f64,
+    pub northings: f64,
+    pub height: f64,
+    /// The local x axis in map axes (not necessarily unit length).
+    pub abscissa: f64,
+    pub ordinate: f64,
+    /// Local ordinate × scale = map ordinate.
+    pub scale: f64,
+    /// IfcMapConversionScaled's FactorX, FactorY, FactorZ (else 1).
+    pub factors: [f64; 3],
+    /// IfcProjectedCRS.Name, e.g. `EPSG:4549` (may be empty).
+    pub crs_name: String,
+    /// Metres per map unit, when the projected CRS names its MapUnit.
+    pub map_unit: Option<f64>,
+}
+
+/// The first IfcMapConversion (or IfcMapConversionScaled). `Err` names what is wrong
+/// with one that is there.
+pub(crate) fn map_conversion(step: &StepText<'_>) -> Result<Option<MapConversionText>, String> {
+    let ids: Vec<u32> = ["IFCMAPCONVERSION", "IFCMAPCONVERSIONSCALED"]
+        .iter()
+        .flat_map(|t| step.of_type(t))
+        .collect();
+    let Some(&id) = ids.iter().min() else {
+        return Ok(None);
+    };
+    let (ty, args) = step
+        .entity(id)
+        .ok_or_else(|| format!("#{id} cannot be read"))?;
+    let num = |i: usize, default: f64, what: &str| -> Result<f64, String> {
+        match args.get(i).copied() {
+            None | Some("$") => Ok(default),
+            Some(t) => t
+                .parse::<f64>()
+                .ok()
+                .filter(|v| v.is_finite())
+                .ok_or_else(|| format!("#{id}={ty}: {what} `{t}` is not a number")),
+        }
+    };
+    let mut conv = MapConversionText {
+        eastings: num(2, 0.0, "Eastings")?,
+        northings: num(3, 0.0, "Northings")?,
+        height: num(4, 0.0, "OrthogonalHeight")?,
+        abscissa: num(5, 1.0, "XAxisAbscissa")?,
+        ordinate: num(6, 0.0, "XAxisOrdinate")?,
+        scale: num(7, 1.0, "Scale")?,
+        factors: [1.0; 3],
+        crs_name: String::new(),
+        map_unit: None,
+    };
+    if ty == "IFCMAPCONVERSIONSCALED" {
+        conv.factors = [
+            num(8, 1.0, "FactorX")?,
+            num(9, 1.0, "FactorY")?,
+            num(10, 1.0, "FactorZ")?,
+        ];
+    }
+    if conv.abscissa == 0.0 && conv.ordinate == 0.0 {
+        (conv.abscissa, conv.ordinate) = (1.0, 0.0);
+    }
+    if conv.scale == 0.0 || conv.factors.contains(&0.0) {
+        return Err(format!("#{id}={ty}: a scale of 0"));
+    }
+    let target = reference(args.get(1).copied())
+        .ok_or_else(|| format!("#{id}={ty}: its TargetCRS is not a reference"))?;
+    let (crs_ty, crs) = step
+        .entity(target)
+        .ok_or_else(|| format!("#{id}={ty}: its TargetCRS #{target} is not in the file"))?;
+    if crs_ty != "IFCPROJECTEDCRS" {
+        return Err(format!(
+            "#{id}={ty}: its TargetCRS #{target} is an {crs_ty}, not an IfcProjectedCRS"
+        ));
+    }
+    conv.crs_name = crs.first().map(|n| string(n)).unwrap_or_default();
+    if let Some(unit) = reference(crs.get(6).copied()) {
+        conv.map_unit = Some(
+            length_unit(step, unit)
+                .map_err(|e| format!("#{target}=IFCPROJECTEDCRS: its MapUnit #{unit}: {e}"))?,
+        );
+    }
+    Ok(Some(conv))
+}
+
+/// `#n` → n.
+fn reference(arg: Option<&str>) -> Option<u32> {
+    arg?.strip_prefix('#')?.trim().parse().ok()
+}
+
+/// A STEP string's text (`'EPSG:4549'` → `EPSG:4549`; `''` inside → `'`).
+fn string(arg: &str) -> String {
+    arg.trim()
+        .strip_prefix('\'')
+        .and_then(|a| a.strip_suffix('\''))
+        .map_or_else(String::new, |a| a.replace("''", "'"))
+}
+
+/// Metres per unit of a length unit: an IfcSIUnit (METRE with its prefix) or an
+/// IfcConversionBasedUnit (its IfcMeasureWithUnit's value times that unit).
+fn length_unit(step: &StepText<'_>, id: u32) -> Result<f64, String> {
+    let (ty, args) = step.entity(id).ok_or("not in the file")?;
+    match ty.as_str() {
+        "IFCSIUNIT" => {
+            if args.get(3).copied() != Some(".METRE.") {
+                return Err(format!(
+                    "an IfcSIUnit of {}, not a length",
+                    args.get(3).unwrap_or(&"?")
+                ));
+            }
+            let prefix = match args.get(2).copied().unwrap_or("$") {
+                "$" => 1.0,
+                ".KILO." => 1e3,
+                ".HECTO." => 1e2,
+                ".DECA." => 1e1,
+                ".DECI." => 1e-1,
+                ".CENTI." => 1e-2,
+                ".MILLI." => 1e-3,
+                ".MICRO." => 1e-6,
+                other => return Err(format!("the prefix {other} is not one of a length")),
+            };
+            Ok(prefix)
+        }
+        "IFCCONVERSIONBASEDUNIT" => {
+            let m = reference(args.get(3).copied()).ok_or("no ConversionFactor")?;
+            let (mty, margs) = step
+                .entity(m)
+                .ok_or("its ConversionFactor is not in the file")?;
+            if mty != "IFCMEASUREWITHUNIT" {
+                return Err(format!("its ConversionFactor is an {mty}"));
+            }
+            let value = margs
+                .first()
+                .and_then(|v| {
+                    let inner = v.split_once('(')?.1.trim_end_matches(')');
+                    inner.trim().parse::<f64>().ok()
+                })
+                .filter(|v| v.is_finite() && *v > 0.0)
+                .ok_or("its ConversionFactor's value is not a positive number")?;
+            let base =
+                reference(margs.get(1).copied()).ok_or("its ConversionFactor has no unit")?;
+            if base == id {
+                return Err("its ConversionFactor refers to itself".into());
+            }
+            // One level: the unit of a conversion factor is an SI unit.
+            let (bty, _) = step.entity(base).ok_or("its unit is not in the file")?;
+            if bty != "IFCSIUNIT" {
+                return Err(format!("its ConversionFactor's unit is an {bty}"));
+            }
+            Ok(value * length_unit(step, base)?)
+        }
+        other => Err(format!("an {other}, not a length unit")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -180,6 +338,34 @@ mod tests {
         #3= IFCGEOMETRICREPRESENTATIONCONTEXT('a, b (c)','Model',3,1.E-05,#9,#1);\n\
         #4=IFCSITE('0KMpiAlnb52RgQuM1CwVfd',#5,'Gel\\X2\\00E4\\X0\\nde',$,'',#6,#7,'',.ELEMENT.,(49,6,1,566000),(8,26,11,540400),110.,$,$);\n\
         ENDSEC;END-ISO-10303-21;";
+
+    #[test]
+    fn a_map_conversion_is_read_with_its_crs_and_unit() {
+        let file = "ISO-10303-21;HEADER;ENDSEC;DATA;\n\
+            #2=IFCSIUNIT(*,.LENGTHUNIT.,$,.METRE.);\n\
+            #3=IFCMEASUREWITHUNIT(IFCLENGTHMEASURE(0.3048),#2);\n\
+            #4=IFCCONVERSIONBASEDUNIT(#9,.LENGTHUNIT.,'foot',#3);\n\
+            #292=IFCPROJECTEDCRS('EPSG:4549',$,$,$,$,$,#4);\n\
+            #293=IFCMAPCONVERSION(#14,#292,15000.,-2.5,3.,0.866025403784439,-0.5,$);\n\
+            ENDSEC;END-ISO-10303-21;";
+        let step = StepText::new(file);
+        let m = map_conversion(&step).unwrap().unwrap();
+        assert_eq!((m.eastings, m.northings, m.height), (15000.0, -2.5, 3.0));
+        assert_eq!(
+            (m.abscissa, m.ordinate, m.scale),
+            (0.866025403784439, -0.5, 1.0)
+        );
+        assert_eq!(m.crs_name, "EPSG:4549");
+        assert_eq!(m.map_unit, Some(0.3048));
+        // A unit that is not a length is named.
+        let bad = file.replace("#4);", "#5);").replace(
+            "#4=IFCCONVERSIONBASEDUNIT",
+            "#5=IFCSIUNIT(*,.TIMEUNIT.,$,.SECOND.);#4=IFCCONVERSIONBASEDUNIT",
+        );
+        let e = map_conversion(&StepText::new(&bad)).unwrap_err();
+        assert!(e.contains("#5") && e.contains("SECOND"), "{e}");
+        assert_eq!(map_conversion(&StepText::new(FILE)), Ok(None));
+    }
 
     #[test]
     fn site_and_true_north_are_read_from_the_text() {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use serde_json::Value;
-use twin_bim::{Place, PlacedBy, read_ifc, read_ifc_bytes};
+use twin_bim::{Place, PlacedBy, ReadOptions, read_ifc, read_ifc_bytes};
 use twin_core::Asset;
 use twin_core::PropValue;
 use twin_core::crs::LocalFrame;
@@ -53,7 +53,11 @@ fn reference(path: &Path) -> Value {
 /// The model's assets, after checking that they make a twin under a strict load
 /// (ids unique, every part_of naming an asset of the model, shells valid).
 fn assets(path: &Path, place: Option<&Place>) -> (Vec<Asset>, PlacedBy) {
-    let m = read_ifc(path, place).unwrap_or_else(|e| panic!("{e}"));
+    let options = ReadOptions {
+        place: place.copied(),
+        crs: None,
+    };
+    let m = read_ifc(path, &options).unwrap_or_else(|e| panic!("{e}"));
     let assets: Vec<Asset> = m
         .assets
         .into_iter()
@@ -260,10 +264,117 @@ fn duplex_ifc2x3_reads_as_ifcopenshell_reads_it() {
     );
 }
 
+/// The box of an asset's shell in a projected CRS (metres).
+fn map_box(a: &Asset, to_map: &twin_core::crs::Transformer) -> ([f64; 3], [f64; 3]) {
+    let mut lo = [f64::INFINITY; 3];
+    let mut hi = [f64::NEG_INFINITY; 3];
+    for v in &a.surfaces.as_ref().expect("a shell").vertices {
+        let (e, n) = to_map.convert(v[0], v[1]).unwrap();
+        for (i, c) in [e, n, v[2]].into_iter().enumerate() {
+            lo[i] = lo[i].min(c);
+            hi[i] = hi[i].max(c);
+        }
+    }
+    (lo, hi)
+}
+
+/// geolocation-mapconversion-angle.ifc (IfcOpenShell's test file: millimetres, an
+/// IfcMapConversion with Eastings 15000 and the x axis 30° clockwise of east, into an
+/// IfcProjectedCRS with no name) as it is, and moved to Chongming: its CRS named
+/// EPSG:4549 (CGCS2000 / 3-degree Gauss-Kruger CM 120E), Eastings 642,015 m,
+/// Northings 3,498,000 m, OrthogonalHeight 4 m (all in millimetres, the map unit
+/// being the project's).
+#[test]
+fn a_map_conversion_places_the_model_in_its_projected_crs() {
+    let text = std::fs::read_to_string(model("geolocation-mapconversion-angle.ifc")).unwrap();
+    let err = read_ifc_bytes(text.as_bytes(), "angle.ifc", &ReadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("angle.ifc") && err.contains("IfcMapConversion") && err.contains("--crs"),
+        "{err}"
+    );
+    let moved = text
+        .replacen(
+            "#292=IFCPROJECTEDCRS('',",
+            "#292=IFCPROJECTEDCRS('EPSG:4549',",
+            1,
+        )
+        .replacen(
+            "IFCMAPCONVERSION(#14,#292,15000.,0.,0.,",
+            "IFCMAPCONVERSION(#14,#292,642015000.,3498000000.,4000.,",
+            1,
+        );
+    assert_ne!(moved, text);
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("mapconversion-chongming.ifc");
+    std::fs::write(&path, &moved).unwrap();
+    let r = reference(&path);
+    let (assets, by) = assets(&path, None);
+    let PlacedBy::MapConversion {
+        crs,
+        heading,
+        crs_given,
+    } = &by
+    else {
+        panic!("placed by {by:?}")
+    };
+    assert_eq!((crs.as_str(), *crs_given), ("EPSG:4549", false));
+    // The x axis (0.866, −0.5) is 30° clockwise of east: +Y faces 30° east of grid north.
+    assert!((heading - 30.0).abs() < 1e-9, "{heading}");
+    let cgcs: twin_core::crs::Crs = "EPSG:4549".parse().unwrap();
+    let to_map = twin_core::crs::Transformer::new(&twin_core::crs::Crs::Wgs84, &cgcs).unwrap();
+    let boxes = r["map_boxes"].as_object().unwrap();
+    assert_eq!(boxes.len(), 8, "IfcOpenShell's shapes");
+    for (gid, b) in boxes {
+        let a = assets.iter().find(|a| a.id == *gid).unwrap();
+        let (lo, hi) = map_box(a, &to_map);
+        for i in 0..3 {
+            let (wl, wh) = (b[0][i].as_f64().unwrap(), b[1][i].as_f64().unwrap());
+            assert!(
+                (lo[i] - wl).abs() < 1e-3 && (hi[i] - wh).abs() < 1e-3,
+                "{gid} axis {i}: {lo:?}–{hi:?}, IfcOpenShell {wl}–{wh}"
+            );
+        }
+    }
+    // On Chongming island (CGCS2000 ≡ WGS84 to the metre here).
+    let c = geo::Centroid::centroid(&assets[0].geometry).unwrap();
+    assert!(
+        (c.x() - 121.4963).abs() < 1e-3 && (c.y() - 31.5958).abs() < 1e-3,
+        "{c:?}"
+    );
+
+    // The file as it is, with the map's CRS given: the same model, 642,000 m west and
+    // 3,498 km south (its Eastings 15 m, Northings 0).
+    let given = ReadOptions {
+        place: None,
+        crs: Some(cgcs.clone()),
+    };
+    let m = read_ifc_bytes(text.as_bytes(), "angle.ifc", &given).unwrap();
+    assert!(matches!(
+        m.placed_by,
+        PlacedBy::MapConversion {
+            crs_given: true,
+            ..
+        }
+    ));
+    let gid = boxes.keys().next().unwrap();
+    let a = m.assets.iter().flatten().find(|a| a.id == *gid).unwrap();
+    let (lo, _) = map_box(a, &to_map);
+    let want = boxes[gid][0].as_array().unwrap();
+    let d = [
+        lo[0] - (want[0].as_f64().unwrap() - 642_000.0),
+        lo[1] - (want[1].as_f64().unwrap() - 3_498_000.0),
+        lo[2] - (want[2].as_f64().unwrap() - 4.0),
+    ];
+    assert!(d.iter().all(|d| d.abs() < 1e-3), "{d:?}");
+}
+
 #[test]
 fn a_model_without_a_site_needs_a_place() {
     let path = model("hello-wall.ifc");
-    let err = read_ifc(&path, None).unwrap_err().to_string();
+    let err = read_ifc(&path, &ReadOptions::default())
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("hello-wall.ifc") && err.contains("--place"),
         "{err}"
@@ -291,7 +402,7 @@ fn a_model_without_a_site_needs_a_place() {
 fn broken_models_are_refused_naming_what_is_wrong() {
     let good = std::fs::read(model("AC20-FZK-Haus.ifc")).unwrap();
     let cut = &good[..good.len() / 2];
-    let err = read_ifc_bytes(cut, "cut.ifc", None)
+    let err = read_ifc_bytes(cut, "cut.ifc", &ReadOptions::default())
         .unwrap_err()
         .to_string();
     assert!(err.starts_with("cut.ifc: truncated"), "{err}");
@@ -314,16 +425,16 @@ fn broken_models_are_refused_naming_what_is_wrong() {
         &entity[num_end..],
         &text[end..]
     );
-    let err = read_ifc_bytes(broken.as_bytes(), "dangling.ifc", None)
+    let err = read_ifc_bytes(broken.as_bytes(), "dangling.ifc", &ReadOptions::default())
         .unwrap_err()
         .to_string();
     assert!(err.contains("refers to #999999"), "{err}");
     let unknown = text.replacen("FILE_SCHEMA(('IFC4'))", "FILE_SCHEMA(('IFC9'))", 1);
-    let err = read_ifc_bytes(unknown.as_bytes(), "ifc9.ifc", None)
+    let err = read_ifc_bytes(unknown.as_bytes(), "ifc9.ifc", &ReadOptions::default())
         .unwrap_err()
         .to_string();
     assert!(err.contains("IFC9"), "{err}");
-    let err = read_ifc_bytes(b"not a model", "x.ifc", None)
+    let err = read_ifc_bytes(b"not a model", "x.ifc", &ReadOptions::default())
         .unwrap_err()
         .to_string();
     assert!(err.contains("not a STEP file"), "{err}");

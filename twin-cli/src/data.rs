@@ -32,26 +32,29 @@ pub fn load(args: &DataArgs) -> anyhow::Result<Twin> {
     };
     // The frame is centred on the files' data: a city anywhere gets true metres.
     let mut reads = Vec::new();
-    let place = args
-        .place
-        .as_deref()
-        .map(twin_bim::Place::parse)
-        .transpose()
-        .map_err(|e| anyhow::anyhow!(e))?;
+    let ifc_options = twin_bim::ReadOptions {
+        place: args
+            .place
+            .as_deref()
+            .map(twin_bim::Place::parse)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!(e))?,
+        crs: args
+            .crs
+            .as_deref()
+            .map(|c| c.parse::<twin_core::crs::Crs>())
+            .transpose()?,
+    };
     for path in &args.data {
         let ext = |x: &str| path.extension().is_some_and(|e| e.eq_ignore_ascii_case(x));
         if ext("ifc") {
-            let model = twin_bim::read_ifc(path, place.as_ref())?;
+            let model = twin_bim::read_ifc(path, &ifc_options)?;
             eprintln!(
                 "twin: {}: {} {} elements, placed by {}",
                 path.display(),
                 model.schema,
                 model.assets.len(),
-                match model.placed_by {
-                    twin_bim::PlacedBy::Site { heading } =>
-                        format!("its IfcSite's reference point (+Y at {heading:.1}° from north)"),
-                    twin_bim::PlacedBy::Given => "--place".to_string(),
-                }
+                model.placed_by
             );
             reads.push(model.assets);
         } else if ext("gpkg") {
