@@ -92,9 +92,38 @@ pub(crate) fn convert(
         .length_unit_scale
         .filter(|u| u.is_finite() && *u > 0.0)
         .unwrap_or(1.0);
+    let text = String::from_utf8_lossy(bytes);
+    let step = StepText::new(&text);
     let placement = match &options.place {
+        Some(p) if options.centred => {
+            let mut lo = [f64::INFINITY; 2];
+            let mut hi = [f64::NEG_INFINITY; 2];
+            for m in geometry
+                .meshes
+                .iter()
+                .filter(|m| !m.ifc_type.eq_ignore_ascii_case("IfcSite"))
+            {
+                for q in m.positions.chunks_exact(3) {
+                    let w = frame.to_world([
+                        m.origin[0] + f64::from(q[0]),
+                        m.origin[1] + f64::from(q[1]),
+                        m.origin[2] + f64::from(q[2]),
+                    ]);
+                    for i in 0..2 {
+                        lo[i] = lo[i].min(w[i]);
+                        hi[i] = hi[i].max(w[i]);
+                    }
+                }
+            }
+            let middle = if lo[0].is_finite() && hi[0].is_finite() {
+                [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0, 0.0]
+            } else {
+                [0.0; 3]
+            };
+            Placement::new(p, middle, PlacedBy::Given)
+        }
         Some(p) => Placement::new(p, [0.0; 3], PlacedBy::Given),
-        None => file_placement(bytes, unit, origin, options.crs.as_ref()).map_err(bad)?,
+        None => file_placement(&step, unit, origin, options.crs.as_ref()).map_err(bad)?,
     };
 
     // Triangles per element, in WGS84.
@@ -162,6 +191,10 @@ pub(crate) fn convert(
             geo::Geometry::Point(Point::new(0.0, 0.0)),
         );
         a.name_en = e.name.clone().filter(|n| !n.is_empty());
+        // A spatial element's LongName (a room's "Schlafzimmer" beside its Name "4"):
+        // a space is known by it, so it becomes the space's name and the Name its
+        // `ifc_name`; for the others it is `ifc_long_name`.
+        let long_name = step::long_name(&step, e.entity_id, &class);
         a.source = Source {
             file: source_file.clone(),
             feature: index,
@@ -174,6 +207,15 @@ pub(crate) fn convert(
         }
         if let Some(t) = e.object_type.as_ref().filter(|t| !t.is_empty()) {
             props.insert("ifc_object_type".into(), PropValue::Str(t.clone()));
+        }
+        if let Some(long) = long_name {
+            if class == "IfcSpace" {
+                if let Some(n) = a.name_en.replace(long) {
+                    props.insert("ifc_name".into(), PropValue::Str(n));
+                }
+            } else {
+                props.insert("ifc_long_name".into(), PropValue::Str(long));
+            }
         }
         for (k, v) in psets.get(&e.entity_id).into_iter().flatten() {
             props.insert(k.clone(), v.clone());
@@ -196,6 +238,7 @@ pub(crate) fn convert(
         assets,
         schema: schema.to_string(),
         placed_by: placement.by.clone(),
+        placement,
     })
 }
 
@@ -235,15 +278,13 @@ fn role(v: &[[f64; 3]], t: [u32; 3]) -> SurfaceRole {
 /// the map's CRS, else its IfcSite's reference point; `Err` when it gives none or a
 /// broken one.
 fn file_placement(
-    bytes: &[u8],
+    step: &StepText<'_>,
     unit: f64,
     origin: [f64; 3],
     given_crs: Option<&twin_core::crs::Crs>,
 ) -> Result<Placement, String> {
-    let text = String::from_utf8_lossy(bytes);
-    let step = StepText::new(&text);
     let mut unnamed = None;
-    if let Some(conv) = step::map_conversion(&step)? {
+    if let Some(conv) = step::map_conversion(step)? {
         let named = crs_of_name(&conv.crs_name);
         let (crs, crs_given) = match (named, given_crs) {
             (Some(c), _) => (Some(c), false),
@@ -273,7 +314,7 @@ fn file_placement(
             None => unnamed = Some(conv.crs_name),
         }
     }
-    match (site_placement(&step, unit, origin)?, unnamed) {
+    match (site_placement(step, unit, origin)?, unnamed) {
         (Some(p), _) => Ok(p),
         (None, Some(name)) => Err(format!(
             "its IfcMapConversion is into a projected CRS twin cannot name ('{name}') and its IfcSite has no reference latitude and longitude: give --crs EPSG:N (the map's CRS) or --place LON,LAT[,HEADING[,BASE]]"

@@ -58,6 +58,10 @@ pub struct ReadOptions {
     /// `--crs`: the CRS of the file's IfcMapConversion when its IfcProjectedCRS has no
     /// name twin knows (an empty name, or a description). A name twin knows wins.
     pub crs: Option<twin_core::crs::Crs>,
+    /// With `place`: the middle of the model's elements (their box seen from above,
+    /// the site's terrain left out) stands at the place, not the model's origin (for a
+    /// model put on a plot, whose origin may be anywhere).
+    pub centred: bool,
 }
 
 /// A model read into assets.
@@ -70,6 +74,9 @@ pub struct Model {
     pub schema: String,
     /// Where the placement came from.
     pub placed_by: PlacedBy,
+    /// Model coordinates to WGS84, as the assets were placed (for points given in
+    /// model coordinates: a sensor's position in a room).
+    pub placement: Placement,
 }
 
 /// Why a model was not read.

@@ -258,6 +258,68 @@ pub(crate) fn map_conversion(step: &StepText<'_>) -> Result<Option<MapConversion
     Ok(Some(conv))
 }
 
+/// The LongName of a spatial element (IfcSite, IfcBuilding, IfcBuildingStorey,
+/// IfcSpace and the other IfcSpatialElements: attribute 8), decoded; `None` when
+/// unset or empty.
+pub(crate) fn long_name(step: &StepText<'_>, id: u32, class: &str) -> Option<String> {
+    const SPATIAL: [&str; 8] = [
+        "IfcSite",
+        "IfcBuilding",
+        "IfcBuildingStorey",
+        "IfcSpace",
+        "IfcFacility",
+        "IfcFacilityPart",
+        "IfcSpatialZone",
+        "IfcExternalSpatialElement",
+    ];
+    if !SPATIAL.contains(&class) {
+        return None;
+    }
+    let (_, args) = step.entity(id)?;
+    let text = decode(&string(args.get(7)?));
+    (!text.trim().is_empty()).then_some(text)
+}
+
+/// STEP string escapes to text: `\X2\00E4\X0\` (UTF-16 hex) → ä, `\X\E4` (ISO
+/// 8859-1) → ä, `\S\d` → ä (the upper half of 8859-1), `\\` → `\`. Anything else
+/// is kept as written.
+pub(crate) fn decode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find('\\') {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        if let Some(body) = rest.strip_prefix("\\X2\\") {
+            let end = body.find("\\X0\\").unwrap_or(body.len());
+            let units: Vec<u16> = body.as_bytes()[..end]
+                .chunks(4)
+                .filter_map(|c| u16::from_str_radix(std::str::from_utf8(c).ok()?, 16).ok())
+                .collect();
+            out.push_str(&String::from_utf16_lossy(&units));
+            rest = body.get(end + 4..).unwrap_or("");
+        } else if let Some(body) = rest.strip_prefix("\\X\\")
+            && let Some(b) = body.get(..2).and_then(|h| u8::from_str_radix(h, 16).ok())
+        {
+            out.push(char::from(b));
+            rest = &body[2..];
+        } else if let Some(body) = rest.strip_prefix("\\S\\")
+            && let Some(c) = body.chars().next()
+            && c.is_ascii()
+        {
+            out.push(char::from(c as u8 + 128));
+            rest = &body[1..];
+        } else if let Some(body) = rest.strip_prefix("\\\\") {
+            out.push('\\');
+            rest = body;
+        } else {
+            out.push('\\');
+            rest = &rest[1..];
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// `#n` → n.
 fn reference(arg: Option<&str>) -> Option<u32> {
     arg?.strip_prefix('#')?.trim().parse().ok()
@@ -365,6 +427,17 @@ mod tests {
         let e = map_conversion(&StepText::new(&bad)).unwrap_err();
         assert!(e.contains("#5") && e.contains("SECOND"), "{e}");
         assert_eq!(map_conversion(&StepText::new(FILE)), Ok(None));
+    }
+
+    #[test]
+    fn step_strings_are_decoded() {
+        assert_eq!(decode("Gel\\X2\\00E4\\X0\\nde"), "Gel\u{e4}nde");
+        assert_eq!(decode("K\\X2\\00FC\\X0\\che"), "Küche");
+        assert_eq!(decode("\\X2\\5367623F\\X0\\"), "卧房");
+        assert_eq!(decode("Stra\\S\\_e"), "Straße");
+        assert_eq!(decode("a\\X\\E4b"), "aäb");
+        assert_eq!(decode("c:\\\\d"), "c:\\d");
+        assert_eq!(decode("plain"), "plain");
     }
 
     #[test]

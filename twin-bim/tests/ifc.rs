@@ -55,7 +55,7 @@ fn reference(path: &Path) -> Value {
 fn assets(path: &Path, place: Option<&Place>) -> (Vec<Asset>, PlacedBy) {
     let options = ReadOptions {
         place: place.copied(),
-        crs: None,
+        ..ReadOptions::default()
     };
     let m = read_ifc(path, &options).unwrap_or_else(|e| panic!("{e}"));
     let assets: Vec<Asset> = m
@@ -346,8 +346,8 @@ fn a_map_conversion_places_the_model_in_its_projected_crs() {
     // The file as it is, with the map's CRS given: the same model, 642,000 m west and
     // 3,498 km south (its Eastings 15 m, Northings 0).
     let given = ReadOptions {
-        place: None,
         crs: Some(cgcs.clone()),
+        ..ReadOptions::default()
     };
     let m = read_ifc_bytes(text.as_bytes(), "angle.ifc", &given).unwrap();
     assert!(matches!(
@@ -367,6 +367,75 @@ fn a_map_conversion_places_the_model_in_its_projected_crs() {
         lo[2] - (want[2].as_f64().unwrap() - 4.0),
     ];
     assert!(d.iter().all(|d| d.abs() < 1e-3), "{d:?}");
+}
+
+/// A point inside a known space finds that space (and its storey's elements are its
+/// storey's): FZK-Haus, model coordinates from IfcOpenShell's meshes (docs/bim-plan.md).
+#[test]
+fn a_point_in_a_room_finds_the_room_and_a_storey_lists_its_elements() {
+    let path = model("AC20-FZK-Haus.ifc");
+    let m = read_ifc(&path, &ReadOptions::default()).unwrap();
+    let placement = m.placement.clone();
+    let (twin, _) = twin_core::Twin::from_reads(vec![m.assets], twin_core::LoadMode::Strict)
+        .expect("strict load");
+    let spaces = twin_core::KindFilter::Is(twin_core::AssetKind::Custom("ifc_space".into()));
+    let at = |x: f64, y: f64, z: f64| -> Vec<String> {
+        let [lon, lat, h] = placement.to_wgs84([x, y, z]).unwrap();
+        twin.query_containing_3d(lon, lat, h, Some(&spaces))
+            .into_iter()
+            .map(|h| twin.get(h).unwrap().name_en.clone().unwrap_or_default())
+            .collect()
+    };
+    // The bedroom's middle.
+    assert_eq!(at(9.675, 6.975, 1.25), vec!["Schlafzimmer"]);
+    // The Galerie is a gable: under the ridge inside, above the slope near the eaves
+    // outside although inside its box; between the storeys in no space.
+    assert_eq!(at(6.0, 5.0, 4.0), vec!["Galerie"], "under the ridge");
+    assert!(at(6.0, 1.0, 5.8).is_empty(), "above the Galerie's slope");
+    assert!(at(6.0, 5.0, 2.6).is_empty(), "in the floor slab");
+    // Outside the house.
+    assert!(at(-3.0, 5.0, 1.0).is_empty());
+
+    // Erdgeschoss: its spaces and elements, as IfcOpenShell contains and aggregates them.
+    let r = reference(&path);
+    let ground = r["storeys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Erdgeschoss")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut want: Vec<String> = r["containers"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .chain(r["aggregates"].as_object().unwrap())
+        .filter(|(_, whole)| whole.as_str() == Some(ground.as_str()))
+        .map(|(part, _)| part.clone())
+        .filter(|id| twin.handle(id).is_some())
+        .collect();
+    want.sort();
+    want.dedup();
+    let h = twin.handle(&ground).unwrap();
+    let mut got: Vec<String> = twin
+        .parts(h)
+        .into_iter()
+        .map(|p| twin.get(p).unwrap().id.to_string())
+        .collect();
+    got.sort();
+    assert_eq!(got, want);
+    assert!(got.len() > 10, "{}", got.len());
+    // The building holds both storeys and everything in them.
+    let building = twin
+        .iter()
+        .find(|(_, a)| a.kind == twin_core::AssetKind::Building)
+        .unwrap()
+        .0;
+    let within = twin.parts_within(building);
+    assert!(within.contains(&h));
+    assert!(within.len() > got.len() + 2);
 }
 
 #[test]

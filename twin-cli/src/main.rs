@@ -137,10 +137,21 @@ pub struct DataArgs {
     /// Keep the good features of a --data file and report the bad ones instead of failing.
     #[arg(long, global = true)]
     pub lenient: bool,
+    /// Building models (IFC) to add to the twin the other flags load (the bundled
+    /// island, or the --data files): every element an asset, placed by the file or by
+    /// --place. Repeat for several.
+    #[arg(long = "bim", global = true, value_name = "FILE.ifc")]
+    pub models: Vec<PathBuf>,
     /// Where an IFC model stands: its origin at LON,LAT (WGS84), its +Y axis facing
-    /// HEADING degrees clockwise from north, its origin BASE metres up. Overrides the
-    /// model's own IfcSite reference point; needed for a model without one.
-    #[arg(long, global = true, value_name = "LON,LAT[,HEADING[,BASE]]")]
+    /// HEADING degrees clockwise from north, its origin BASE metres up; or `@ID` (at
+    /// the centre of the footprint of the twin's asset ID, on its base), with an
+    /// optional `,HEADING`. Overrides what the model says (IfcMapConversion, IfcSite);
+    /// needed for a model that says neither.
+    #[arg(
+        long,
+        global = true,
+        value_name = "LON,LAT[,HEADING[,BASE]] | @ID[,HEADING]"
+    )]
     pub place: Option<String>,
     /// Scale of the bundled island's synthetic infrastructure (10 gives 1M+ assets).
     #[arg(long, global = true, default_value_t = 1.0)]
@@ -195,5 +206,16 @@ fn main() -> ExitCode {
             eprintln!("twin: {e:#}");
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every subcommand's flags are consistent (clap's own checks: a global flag
+    /// named like a subcommand's flag made `twin render` panic at start).
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory;
+        super::Cli::command().debug_assert();
     }
 }

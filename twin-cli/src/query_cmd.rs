@@ -1,4 +1,4 @@
-//! `twin query contains|bbox|near|knn`.
+//! `twin query contains|bbox|near|knn|inside|parts`.
 
 use clap::Subcommand;
 use twin_core::{Handle, KindFilter, Twin};
@@ -67,6 +67,37 @@ pub enum QueryKind {
         #[arg(long)]
         kind: Option<KindFilter>,
     },
+    /// Assets whose solid holds the 3D point: the room a point is in (`--kind
+    /// custom:ifc_space`), the storey, the building. A model's element with a 3D shell
+    /// holds the points inside its shell; any other asset its footprint × its base to
+    /// its top.
+    Inside {
+        /// Longitude.
+        #[arg(allow_negative_numbers = true)]
+        lon: f64,
+        /// Latitude.
+        #[arg(allow_negative_numbers = true)]
+        lat: f64,
+        /// Height in metres (the heights the assets' bases and shells use).
+        #[arg(allow_negative_numbers = true)]
+        height: f64,
+        /// Keep only this kind.
+        #[arg(long)]
+        kind: Option<KindFilter>,
+    },
+    /// The assets that are part of an asset (whose `part_of` names it): a storey's
+    /// rooms and elements; with --all, at any depth (a building's storeys and all
+    /// they hold).
+    Parts {
+        /// The whole's id (an IFC element's GlobalId).
+        id: String,
+        /// Parts of parts too.
+        #[arg(long)]
+        all: bool,
+        /// Keep only this kind.
+        #[arg(long)]
+        kind: Option<KindFilter>,
+    },
 }
 
 fn check_lon_lat(lon: f64, lat: f64) -> anyhow::Result<()> {
@@ -85,6 +116,15 @@ pub fn run(q: &QueryKind, data: &DataArgs) -> anyhow::Result<()> {
         QueryKind::Contains { lon, lat, .. }
         | QueryKind::Knn { lon, lat, .. }
         | QueryKind::Near { lon, lat, .. } => check_lon_lat(*lon, *lat)?,
+        QueryKind::Inside {
+            lon, lat, height, ..
+        } => {
+            check_lon_lat(*lon, *lat)?;
+            if !height.is_finite() {
+                anyhow::bail!("inside: height {height} is not a number");
+            }
+        }
+        QueryKind::Parts { .. } => {}
         QueryKind::Bbox {
             min_lon,
             min_lat,
@@ -138,6 +178,30 @@ pub fn run(q: &QueryKind, data: &DataArgs) -> anyhow::Result<()> {
             .into_iter()
             .map(|(h, d)| format!("{}\t{d:.2}", row(&twin, h)))
             .collect(),
+        QueryKind::Inside {
+            lon,
+            lat,
+            height,
+            kind,
+        } => rows(
+            &twin,
+            twin.query_containing_3d(*lon, *lat, *height, kind.as_ref()),
+        ),
+        QueryKind::Parts { id, all, kind } => {
+            let h = twin
+                .handle(id)
+                .ok_or_else(|| anyhow::anyhow!("parts: no asset `{id}`"))?;
+            let parts = if *all {
+                twin.parts_within(h)
+            } else {
+                twin.parts(h)
+            };
+            let keep = |p: &Handle| {
+                kind.as_ref()
+                    .is_none_or(|k| twin.get(*p).is_some_and(|a| k.matches(&a.kind)))
+            };
+            rows(&twin, parts.into_iter().filter(keep).collect())
+        }
     };
     for l in lines {
         outln!("{l}");

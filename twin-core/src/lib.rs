@@ -74,6 +74,7 @@ pub mod load;
 pub mod measure;
 mod par;
 mod query;
+mod query3d;
 pub mod session;
 pub mod snapshot;
 pub mod state;

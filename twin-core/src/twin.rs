@@ -630,6 +630,40 @@ impl Twin {
         Ok(slot.asset)
     }
 
+    /// Changes an asset's vertical extent and sets some of its properties: a building
+    /// whose model now stands on its footprint is drawn flat and names the model's
+    /// building. The footprint (and so the index) does not change; a base or height
+    /// that is not a finite number (or a negative height) changes nothing.
+    pub fn set_vertical(
+        &mut self,
+        h: Handle,
+        vertical: crate::Vertical,
+        properties: impl IntoIterator<Item = (String, crate::PropValue)>,
+    ) -> Result<(), TwinError> {
+        let slot = self
+            .slots
+            .get_mut(h.index())
+            .and_then(Option::as_mut)
+            .ok_or(TwinError::UnknownHandle(h.0))?;
+        if !(vertical.base.is_finite() && vertical.height.is_finite() && vertical.height >= 0.0) {
+            return Err(TwinError::Invalid {
+                id: slot.asset.id.to_string(),
+                problem: Problem::BadProperty {
+                    name: "vertical".into(),
+                    message: format!(
+                        "base {} and height {} must be numbers, the height not negative",
+                        vertical.base, vertical.height
+                    ),
+                },
+            });
+        }
+        slot.asset.vertical = vertical;
+        for (k, v) in properties {
+            slot.asset.properties.insert(k, v);
+        }
+        Ok(())
+    }
+
     /// Moves an asset to a new WGS84 geometry (a ferry, a vehicle): the index entry
     /// and the located-in town follow (a moved town or island relates every asset
     /// again). A bad geometry changes nothing.

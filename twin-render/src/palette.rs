@@ -135,6 +135,7 @@ pub fn base_color(a: &Asset) -> [u8; 4] {
             Some("public") => [228, 206, 190, 255],
             _ => [226, 218, 204, 255],
         },
+        AssetKind::Custom(k) if k.starts_with("ifc_") => ifc_color(k, prop("ifc_predefined_type")),
         AssetKind::Pipe => [140, 110, 90, 255],
         AssetKind::Station5g => [122, 92, 255, 255],
         AssetKind::EvCharger => [30, 170, 110, 255],
@@ -154,6 +155,29 @@ pub fn base_color(a: &Asset) -> [u8; 4] {
             SensorType::Other(_) => [120, 120, 120, 255],
         },
         _ => [160, 160, 160, 255],
+    }
+}
+
+/// A building element's colour by its IFC class (`custom:ifc_wall`, ...) and predefined
+/// type (a slab that is a ROOF is drawn as a roof). Spaces are see-through (alpha 0):
+/// they are volumes inside the walls, found by picking and coloured by overlays.
+pub fn ifc_color(kind: &str, predefined: Option<&str>) -> [u8; 4] {
+    if predefined == Some("ROOF") {
+        return [176, 86, 64, 255];
+    }
+    match kind {
+        "ifc_space" | "ifc_spatial_zone" | "ifc_zone" => [0, 0, 0, 0],
+        "ifc_wall" | "ifc_curtain_wall" => [238, 234, 226, 255],
+        "ifc_slab" | "ifc_footing" | "ifc_pile" => [196, 192, 184, 255],
+        "ifc_roof" => [176, 86, 64, 255],
+        "ifc_window" => [124, 172, 212, 255],
+        "ifc_door" => [150, 106, 72, 255],
+        "ifc_beam" | "ifc_column" | "ifc_member" | "ifc_plate" => [186, 172, 148, 255],
+        "ifc_stair" | "ifc_stair_flight" | "ifc_ramp" | "ifc_railing" => [164, 164, 170, 255],
+        "ifc_site" | "ifc_geographic_element" => [188, 204, 164, 255],
+        "ifc_covering" => [214, 204, 192, 255],
+        "ifc_furnishing_element" | "ifc_furniture" => [204, 164, 112, 255],
+        _ => [200, 200, 204, 255],
     }
 }
 

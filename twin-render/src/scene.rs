@@ -36,9 +36,13 @@ impl Scene {
         let mut markers = Vec::new();
         for (h, a) in twin.iter() {
             // A 3D shell (CityJSON LoD2) is drawn as it is; an empty one by the parts.
+            // A see-through one (a model's room) is not drawn.
             if let Some(s) = &a.surfaces {
-                let b = &mut builders[LayerKind::Buildings.index()];
-                b.shell(&local_shell(twin, s), h.0, palette::base_color(a));
+                let color = palette::base_color(a);
+                if color[3] > 0 {
+                    let b = &mut builders[LayerKind::Buildings.index()];
+                    b.shell(&local_shell(twin, s), h.0, color);
+                }
                 continue;
             }
             let Some(g) = twin.local_geometry(h) else {
@@ -208,8 +212,13 @@ fn polygon(
     }
 }
 
-/// A building's height: its vertical extent, else its floors × 3 m, else 6 m.
+/// A building's height: its vertical extent, else its floors × 3 m, else 6 m; 0 (its
+/// plot drawn flat) when a building model stands in for it (`bim_building`, set by
+/// `twin … --bim FILE.ifc --place @ID`).
 fn building_height(a: &Asset) -> f64 {
+    if a.properties.get("bim_building").is_some() {
+        return 0.0;
+    }
     if a.vertical.height.is_finite() && a.vertical.height > 0.0 {
         return a.vertical.height;
     }
