@@ -31,6 +31,11 @@
 //! twin cannot name when the site has no reference point either. IFC2X3's
 //! `ePSet_MapConversion` on the project is not read.
 //!
+//! **Rooms are live** ([`sensors`]): [`room_sensors`] gives every IfcSpace a
+//! thermometer, a CO₂ sensor and an occupancy counter attached to it (the `twin`
+//! command adds them to every model it loads), which the simulator drives and real
+//! readings can replace.
+//!
 //! **Bad models** are refused before ifc-lite sees them ([`check`]): a file that is
 //! not STEP, is truncated, names a schema twin does not read, defines an entity
 //! twice or refers to one that is not there — ifc-lite itself returns what it could
@@ -45,9 +50,11 @@
 pub mod check;
 pub mod ifc;
 pub mod place;
+pub mod sensors;
 mod step;
 
 pub use place::{MapConversion, Place, PlacedBy, Placement};
+pub use sensors::room_sensors;
 
 /// How to read a model: where to put it when the file does not say (or to override
 /// it), and the CRS of its IfcMapConversion when the file leaves it unnamed.

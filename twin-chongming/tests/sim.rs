@@ -135,7 +135,7 @@ fn fault(config: &SimConfig) -> (Handle, i64, i64) {
 fn standard_channels_are_typed_and_idempotent() {
     let (mut store, ch) = channels();
     assert_eq!(sim::standard_channels(&mut store), ch);
-    assert_eq!(store.channels().count(), 14);
+    assert_eq!(store.channels().count(), 17);
     for (name, id) in ch.all() {
         assert_eq!(store.channel(name), Some(id), "{name}");
     }
@@ -158,6 +158,8 @@ fn standard_channels_are_typed_and_idempotent() {
     }
     let unit = |id| store.spec(id).and_then(|s| s.unit.clone());
     assert_eq!(unit(ch.level).as_deref(), Some("m"));
+    assert_eq!(unit(ch.co2).as_deref(), Some("ppm"));
+    assert_eq!(unit(ch.temperature).as_deref(), Some("°C"));
     assert_eq!(unit(ch.pm25).as_deref(), Some("µg/m³"));
     assert_eq!(unit(ch.noise).as_deref(), Some("dB(A)"));
     assert_eq!(unit(ch.power).as_deref(), Some("kW"));

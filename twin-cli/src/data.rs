@@ -36,7 +36,7 @@ pub fn load(args: &DataArgs) -> anyhow::Result<Twin> {
             model.assets.len(),
             model.placed_by
         );
-        twin.insert_read(model.assets, LoadMode::Strict)
+        twin.insert_read(with_room_sensors(model.assets), LoadMode::Strict)
             .map_err(|e| anyhow::anyhow!("--bim {}: {e}", path.display()))?;
         // A model put on a building of the twin stands in for its extruded block: the
         // block is drawn flat (its footprint stays, with its id, sensors and state)
@@ -57,6 +57,14 @@ pub fn load(args: &DataArgs) -> anyhow::Result<Twin> {
         }
     }
     Ok(twin)
+}
+
+/// A model's assets and a thermometer, CO₂ sensor and occupancy counter for each of
+/// its rooms (`twin_bim::sensors`).
+fn with_room_sensors(mut read: twin_core::load::ReadResult) -> twin_core::load::ReadResult {
+    let assets: Vec<twin_core::Asset> = read.iter().flatten().cloned().collect();
+    read.extend(twin_bim::room_sensors(&assets).into_iter().map(Ok));
+    read
 }
 
 /// How IFC files are read: `--place` (`@ID` resolved in `twin`, the twin loaded so
@@ -181,7 +189,7 @@ fn load_base(args: &DataArgs) -> anyhow::Result<Twin> {
                 model.assets.len(),
                 model.placed_by
             );
-            reads.push(model.assets);
+            reads.push(with_room_sensors(model.assets));
         } else if ext("gpkg") {
             reads.extend(crate::gpkg_read::read(path, &mapping, &args.layers)?);
         } else {

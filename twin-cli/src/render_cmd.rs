@@ -53,6 +53,11 @@ pub struct RenderArgs {
     /// Layers to show that are hidden by default (underground).
     #[arg(long, value_delimiter = ',')]
     pub show: Vec<String>,
+    /// Cut building models at this height (metres, the twin's heights): their elements
+    /// that start above it (upper storeys, the roof) are left out, so the storey below
+    /// shows from above with its rooms' floors.
+    #[arg(long, value_name = "HEIGHT", allow_negative_numbers = true)]
+    pub section: Option<f64>,
     /// A glTF binary model standing for an asset: `FILE.glb@ASSET_ID[,HEADING[,SCALE]]`
     /// (placed at the asset's centre and base, coloured by its state). Repeatable.
     #[arg(long)]
@@ -64,7 +69,11 @@ pub struct RenderArgs {
 /// Runs `twin render`.
 pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
     let mut twin = crate::data::load(&args.data)?;
-    let mut scene = Scene::build(&twin);
+    let mut scene = match args.section {
+        Some(h) if h.is_finite() => Scene::build_with(&twin, &twin_render::scene::below_section(h)),
+        Some(h) => anyhow::bail!("--section {h} is not a height"),
+        None => Scene::build(&twin),
+    };
     for spec in &args.model {
         add_model(&twin, &mut scene, spec)?;
     }

@@ -84,11 +84,19 @@ fn a_model_on_the_island_answers_which_room_a_point_is_in() {
     );
     let o = twin(&["info", "--bim", &model, "--place", "121.397,31.623"]);
     let out = ok(&o);
-    assert!(out.contains("158747 assets"), "{out}");
+    assert!(out.contains("158768 assets"), "{out}");
     assert!(
         out.contains("custom:ifc_space                     7"),
         "{out}"
     );
+    // Each room has its thermometer, CO₂ sensor and occupancy counter.
+    for kind in ["sensor:room_temperature", "sensor:co2", "sensor:occupancy"] {
+        let line = out.lines().find(|l| l.trim_start().starts_with(kind));
+        assert!(
+            line.is_some_and(|l| l.trim_end().ends_with(" 7")),
+            "{kind}: {out}"
+        );
+    }
 }
 
 /// `--place @ID` stands the model on an island building; an unknown id and a file

@@ -152,3 +152,41 @@ fn render_refuses_unknown_towns_layers_and_models() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("/nonexistent.glb"), "{}", stderr(&o));
 }
+
+/// FZK-Haus stood on an island building and cut at 1.5 m: looking straight down at
+/// the selected bedroom, the centre is its floor (tinted cyan); without the cut it is
+/// the red roof over it. A corner of the picture away from the house is the island.
+#[test]
+fn a_section_through_a_model_shows_the_picked_room() {
+    let model = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../shared/data/external/ifc/AC20-FZK-Haus.ifc"
+    );
+    let args = |cut: bool| {
+        let mut a = vec![
+            "--bim",
+            model,
+            "--place",
+            "@CM-BLD-008456",
+            "--asset",
+            "347jFE2yX7IhCEIALmupEH",
+            "--hide",
+            "markers",
+        ];
+        if cut {
+            a.extend(["--section", "1.5"]);
+        }
+        a
+    };
+    let Some(cut) = render(&args(true)) else {
+        return;
+    };
+    let c = cut.get_pixel(160, 120).0;
+    assert!(
+        c[0] < 190 && c[1] > 190 && c[2] > 190,
+        "the room's floor: {c:?}"
+    );
+    let roof = render(&args(false)).unwrap();
+    let r = roof.get_pixel(160, 120).0;
+    assert!(r[0] > r[2] + 20, "the roof above the room: {r:?}");
+}

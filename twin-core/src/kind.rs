@@ -24,6 +24,12 @@ pub enum SensorType {
     ChargerPower,
     /// Electric energy used by a building (kWh).
     BuildingEnergy,
+    /// Air temperature of a room (°C).
+    RoomTemperature,
+    /// CO₂ concentration of a room's air (ppm).
+    Co2,
+    /// People in a room.
+    Occupancy,
     /// A video front-end (a camera of the 雪亮工程 public video network) whose AI
     /// reports what it sees — exposed garbage, illegal parking, standing water,
     /// crowding — as events with a confidence, not as a periodic measurement.
@@ -34,7 +40,7 @@ pub enum SensorType {
 
 impl SensorType {
     /// Every built-in sensor type, in a fixed order.
-    pub const BUILTIN: [SensorType; 10] = [
+    pub const BUILTIN: [SensorType; 13] = [
         SensorType::WaterLevel,
         SensorType::WaterQuality,
         SensorType::Pm25,
@@ -44,6 +50,9 @@ impl SensorType {
         SensorType::ParkingOccupancy,
         SensorType::ChargerPower,
         SensorType::BuildingEnergy,
+        SensorType::RoomTemperature,
+        SensorType::Co2,
+        SensorType::Occupancy,
         SensorType::Camera,
     ];
 
@@ -59,6 +68,9 @@ impl SensorType {
             SensorType::ParkingOccupancy => "parking_occupancy",
             SensorType::ChargerPower => "charger_power",
             SensorType::BuildingEnergy => "building_energy",
+            SensorType::RoomTemperature => "room_temperature",
+            SensorType::Co2 => "co2",
+            SensorType::Occupancy => "occupancy",
             SensorType::Camera => "camera",
             SensorType::Other(s) => s,
         }

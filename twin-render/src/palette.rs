@@ -151,6 +151,9 @@ pub fn base_color(a: &Asset) -> [u8; 4] {
             SensorType::ParkingOccupancy => [90, 90, 200, 255],
             SensorType::ChargerPower => [30, 200, 120, 255],
             SensorType::BuildingEnergy => [230, 190, 40, 255],
+            SensorType::RoomTemperature => [220, 90, 60, 255],
+            SensorType::Co2 => [110, 130, 110, 255],
+            SensorType::Occupancy => [90, 140, 220, 255],
             SensorType::Camera => [70, 80, 100, 255],
             SensorType::Other(_) => [120, 120, 120, 255],
         },
@@ -159,14 +162,16 @@ pub fn base_color(a: &Asset) -> [u8; 4] {
 }
 
 /// A building element's colour by its IFC class (`custom:ifc_wall`, ...) and predefined
-/// type (a slab that is a ROOF is drawn as a roof). Spaces are see-through (alpha 0):
-/// they are volumes inside the walls, found by picking and coloured by overlays.
+/// type (a slab that is a ROOF is drawn as a roof). A room (IfcSpace) is drawn by its
+/// floor only (the scene keeps its lowest triangles), in a pale floor colour: it can
+/// be picked when what is above it is hidden.
 pub fn ifc_color(kind: &str, predefined: Option<&str>) -> [u8; 4] {
     if predefined == Some("ROOF") {
         return [176, 86, 64, 255];
     }
     match kind {
-        "ifc_space" | "ifc_spatial_zone" | "ifc_zone" => [0, 0, 0, 0],
+        "ifc_space" => [236, 226, 204, 255],
+        "ifc_spatial_zone" | "ifc_zone" => [0, 0, 0, 0],
         "ifc_wall" | "ifc_curtain_wall" => [238, 234, 226, 255],
         "ifc_slab" | "ifc_footing" | "ifc_pile" => [196, 192, 184, 255],
         "ifc_roof" => [176, 86, 64, 255],

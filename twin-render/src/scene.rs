@@ -31,17 +31,27 @@ pub struct Scene {
 impl Scene {
     /// Builds the scene of every asset of `twin`.
     pub fn build(twin: &Twin) -> Scene {
+        Scene::build_with(twin, &|_, _| true)
+    }
+
+    /// Builds the scene of the assets `keep` accepts (a section through a building
+    /// model: [`below_section`]).
+    pub fn build_with(twin: &Twin, keep: &dyn Fn(Handle, &Asset) -> bool) -> Scene {
         let mut builders: Vec<MeshBuilder> =
             LayerKind::ALL.iter().map(|_| MeshBuilder::new()).collect();
         let mut markers = Vec::new();
-        for (h, a) in twin.iter() {
+        for (h, a) in twin.iter().filter(|(h, a)| keep(*h, a)) {
             // A 3D shell (CityJSON LoD2) is drawn as it is; an empty one by the parts.
-            // A see-through one (a model's room) is not drawn.
+            // A see-through one is not drawn; a model's room by its floor.
             if let Some(s) = &a.surfaces {
                 let color = palette::base_color(a);
                 if color[3] > 0 {
+                    let mut shell = local_shell(twin, s);
+                    if matches!(&a.kind, AssetKind::Custom(k) if k == "ifc_space") {
+                        shell = floor_of(shell);
+                    }
                     let b = &mut builders[LayerKind::Buildings.index()];
-                    b.shell(&local_shell(twin, s), h.0, color);
+                    b.shell(&shell, h.0, color);
                 }
                 continue;
             }
@@ -113,6 +123,55 @@ fn local_shell(twin: &Twin, s: &Surfaces) -> Shell {
             .collect(),
         triangles: s.triangles.clone(),
         roofs: s.roles.iter().map(|r| *r == SurfaceRole::Roof).collect(),
+    }
+}
+
+/// A horizontal section at `height` metres through building models: keeps every asset
+/// but the 3D shells (a model's elements) that start above the cut — the upper
+/// storeys, the roof, the slab over the cut — so the rooms and walls of the storey
+/// below show from above, each room by its floor. Pickable as drawn.
+pub fn below_section(height: f64) -> impl Fn(Handle, &Asset) -> bool {
+    move |_, a| {
+        a.surfaces.is_none()
+            || a.surfaces.as_ref().is_some_and(|s| {
+                s.vertices
+                    .iter()
+                    .map(|v| v[2])
+                    .fold(f64::INFINITY, f64::min)
+                    <= height
+            })
+    }
+}
+
+/// A room's floor: the triangles of its shell that lie at its lowest height (within
+/// 2 cm), lifted 3 cm so they show above the slab they rest on.
+fn floor_of(shell: Shell) -> Shell {
+    let lowest = shell
+        .vertices
+        .iter()
+        .map(|v| v[2])
+        .fold(f64::INFINITY, f64::min);
+    let at_floor = |i: u32| {
+        shell
+            .vertices
+            .get(i as usize)
+            .is_some_and(|v| v[2] - lowest < 0.02)
+    };
+    let (triangles, roofs) = shell
+        .triangles
+        .iter()
+        .zip(&shell.roofs)
+        .filter(|(t, _)| t.iter().all(|&i| at_floor(i)))
+        .map(|(t, _)| (*t, false))
+        .unzip();
+    Shell {
+        vertices: shell
+            .vertices
+            .iter()
+            .map(|v| [v[0], v[1], v[2] + 0.03])
+            .collect(),
+        triangles,
+        roofs,
     }
 }
 

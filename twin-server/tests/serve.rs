@@ -231,7 +231,7 @@ fn tokens_roles_queries_history_and_alerts() {
     // Rules: read by a viewer, replaced only by an admin, and only with valid rules.
     let (code, rules) = curl(&format!("{base}/api/v1/rules"), Some(VIEWER), &[]);
     assert_eq!(code, 200);
-    assert_eq!(json(&rules).as_array().unwrap().len(), 17);
+    assert_eq!(json(&rules).as_array().unwrap().len(), 18);
     let put = |token: &str, body: &str| {
         curl(
             &format!("{base}/api/v1/rules"),
@@ -260,7 +260,7 @@ fn tokens_roles_queries_history_and_alerts() {
         "{body}"
     );
     let (_, body) = curl(&format!("{base}/api/v1/status"), Some(VIEWER), &[]);
-    assert_eq!(json(&body)["rules"], 17);
+    assert_eq!(json(&body)["rules"], 18);
     let one = r#"[{"id": "high", "kinds": "sensor:water_level", "channel": "level", "above": 5, "severity": "critical"}]"#;
     assert_eq!(put(ADMIN, one), (200, r#"{"rules":1}"#.into()));
 

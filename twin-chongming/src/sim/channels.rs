@@ -24,6 +24,12 @@ pub const POWER: &str = "power";
 pub const CHARGER: &str = "charger";
 /// Name of the building-energy channel (`building_energy` sensors, kWh per hour).
 pub const ENERGY: &str = "energy";
+/// Name of the room-temperature channel (`room_temperature` sensors, °C).
+pub const TEMPERATURE: &str = "temperature";
+/// Name of the CO₂ channel (`co2` sensors, ppm).
+pub const CO2: &str = "co2";
+/// Name of the people-count channel (`occupancy` sensors, persons).
+pub const PEOPLE: &str = "people";
 /// Camera AI event: garbage left in the open (confidence 0–1; 0: no longer seen).
 pub const EXPOSED_GARBAGE: &str = "exposed_garbage";
 /// Camera AI event: a vehicle parked where it may not be (confidence 0–1).
@@ -88,6 +94,9 @@ pub fn channel_name(t: &SensorType) -> Option<&'static str> {
         SensorType::ParkingOccupancy => OCCUPIED,
         SensorType::ChargerPower => POWER,
         SensorType::BuildingEnergy => ENERGY,
+        SensorType::RoomTemperature => TEMPERATURE,
+        SensorType::Co2 => CO2,
+        SensorType::Occupancy => PEOPLE,
         SensorType::Camera | SensorType::Other(_) => return None,
     })
 }
@@ -116,6 +125,12 @@ pub struct StandardChannels {
     pub charger: ChannelId,
     /// `energy`: electric energy used by a building (kWh per hour).
     pub energy: ChannelId,
+    /// `temperature`: a room's air temperature (°C).
+    pub temperature: ChannelId,
+    /// `co2`: a room's CO₂ (ppm).
+    pub co2: ChannelId,
+    /// `people`: people in a room.
+    pub people: ChannelId,
     /// The camera AI events ([`CAMERA_CHANNELS`], in that order): confidence 0–1.
     pub camera: [ChannelId; 4],
 }
@@ -134,12 +149,15 @@ impl StandardChannels {
             SensorType::ParkingOccupancy => self.occupied,
             SensorType::ChargerPower => self.power,
             SensorType::BuildingEnergy => self.energy,
+            SensorType::RoomTemperature => self.temperature,
+            SensorType::Co2 => self.co2,
+            SensorType::Occupancy => self.people,
             SensorType::Camera | SensorType::Other(_) => return None,
         })
     }
 
     /// Every standard channel with its name, in registration order.
-    pub fn all(&self) -> [(&'static str, ChannelId); 14] {
+    pub fn all(&self) -> [(&'static str, ChannelId); 17] {
         [
             (LEVEL, self.level),
             (WQI, self.wqi),
@@ -155,13 +173,16 @@ impl StandardChannels {
             (ILLEGAL_PARKING, self.camera[1]),
             (STANDING_WATER, self.camera[2]),
             (CROWDING, self.camera[3]),
+            (TEMPERATURE, self.temperature),
+            (CO2, self.co2),
+            (PEOPLE, self.people),
         ]
     }
 }
 
 /// The specs of the standard channels, in registration order (see the
 /// [module documentation](super) for the table).
-pub fn standard_specs() -> [ChannelSpec; 14] {
+pub fn standard_specs() -> [ChannelSpec; 17] {
     [
         ChannelSpec::number(LEVEL, "m"),
         ChannelSpec::number(WQI, ""),
@@ -177,6 +198,11 @@ pub fn standard_specs() -> [ChannelSpec; 14] {
         ChannelSpec::number(ILLEGAL_PARKING, ""),
         ChannelSpec::number(STANDING_WATER, ""),
         ChannelSpec::number(CROWDING, ""),
+        // Registered after the camera channels: ids of the channels before them stay
+        // as they were (snapshots and journals name channels, but tests read ids).
+        ChannelSpec::number(TEMPERATURE, "°C"),
+        ChannelSpec::number(CO2, "ppm"),
+        ChannelSpec::number(PEOPLE, "persons"),
     ]
 }
 
@@ -199,6 +225,9 @@ pub fn standard_channels(store: &mut impl RegisterChannel) -> StandardChannels {
         parking,
         water,
         crowding,
+        temperature,
+        co2,
+        people,
     ] = standard_specs().map(|spec| store.register_channel(spec));
     StandardChannels {
         level,
@@ -211,6 +240,9 @@ pub fn standard_channels(store: &mut impl RegisterChannel) -> StandardChannels {
         power,
         charger,
         energy,
+        temperature,
+        co2,
+        people,
         camera: [garbage, parking, water, crowding],
     }
 }

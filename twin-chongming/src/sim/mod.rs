@@ -41,6 +41,9 @@
 //! | `charger_power` | `power` | number | kW | 0–60 | sessions on 7 kW (2 h slots), 22 kW (1 h) and 60 kW (40 min) chargers, most in the evening; full power, tapering over the last 30% |
 //! | `charger_power` | `charger` | enum `idle`, `charging`, `fault` | — | state index 0–2 | [`ChargerState`]: `charging` exactly when power > 0 |
 //! | `building_energy` | `energy` | number | kWh per hour | 0–600 | floor area × floors × intensity by use (residential 6, public 12, commercial 20, industrial 25 W/m²), by a residential (evening peak), office-hours or shift profile |
+//! | `occupancy` | `people` | number | persons | 0–capacity | a room's capacity (a person per 8 m² of its footprint, 1–40) × a home's daily profile (morning and evening peaks) × a slow wander, whole people |
+//! | `co2` | `co2` | number | ppm | 380–5000 | 420 outdoors + 550–850 ppm × the share of the room's capacity present (the same people the room's `occupancy` sensor counts: the three room sensors share the room's key) |
+//! | `room_temperature` | `temperature` | number | °C | 5–40 | a set point of 20.5–22.5 + 1.2 in the afternoon + 1.5 × the share of the room's capacity present |
 //! | `camera` | `exposed_garbage`, `illegal_parking`, `standing_water`, `crowding` | number | AI confidence 0–1 | 0–1 | not periodic: only the planned [`Incident::CameraEvent`]s, each its confidence at every tick of its window, then 0 (gone) for a minute |
 //!
 //! Cameras report only their planned events; sensors of [`SensorType::Other`] are not

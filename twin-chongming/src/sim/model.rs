@@ -174,6 +174,9 @@ pub(super) enum Model {
     Parking,
     Charger,
     Energy,
+    People,
+    Co2,
+    Temperature,
 }
 
 /// What one tick shares across sensors.
@@ -349,6 +352,32 @@ impl Params {
                 p.base = (area * floors * kw_per_m2 * (0.8 + 0.4 * d(1))).clamp(0.2, 300.0);
                 p.lag_h = 0.5 * (2.0 * d(2) - 1.0);
             }
+            // A room's three sensors share the room's key (its id): the people the
+            // occupancy sensor counts are the people whose breath the CO₂ sensor
+            // measures and whose warmth the thermometer feels. `base` is the room's
+            // capacity (a person per 8 m² of floor, 1 to 40), from the host's footprint.
+            SensorType::Occupancy | SensorType::Co2 | SensorType::RoomTemperature => {
+                p.model = match t {
+                    SensorType::Occupancy => Model::People,
+                    SensorType::Co2 => Model::Co2,
+                    _ => Model::Temperature,
+                };
+                let room = host.map_or(asset.id.as_ref(), |r| r.id.as_ref());
+                p.key = mix(seed ^ mix(fnv(room)));
+                let area = host_handle
+                    .and_then(|b| twin.local_geometry(b))
+                    .map(|g| g.unsigned_area())
+                    .filter(|a| a.is_finite() && *a > 1.0)
+                    .unwrap_or(16.0);
+                p.base = (area / 8.0).clamp(1.0, 40.0);
+                // The room's own: CO₂ per full room (ppm above outdoor air), the
+                // heating set point (°C).
+                p.amp = 550.0 + 300.0 * draw(p.key, 1);
+                p.weight = 20.5 + 2.0 * draw(p.key, 2);
+                p.lag_h = 0.75 * (2.0 * draw(p.key, 3) - 1.0);
+                // Own noise for each of the three.
+                p.cos_phi = f64::from_bits(key);
+            }
             // Cameras report events (the simulator's planned camera events), not a
             // periodic value.
             SensorType::Camera | SensorType::Other(_) => return None,
@@ -410,6 +439,26 @@ impl Params {
                 }
             }
             Model::Charger => self.charger(c).0,
+            Model::People => self.people(c, hour),
+            Model::Co2 => {
+                let own = self.cos_phi.to_bits();
+                let full = self.people(c, hour) / self.base;
+                (420.0
+                    + self.amp * full
+                    + 15.0 * smooth(own ^ SALT_SLOW, t, 20 * MINUTE_MS)
+                    + 3.0 * white(own, t))
+                .clamp(380.0, 5000.0)
+            }
+            Model::Temperature => {
+                let own = self.cos_phi.to_bits();
+                let full = self.people(c, hour) / self.base;
+                (self.weight
+                    + 1.2 * at(&AFTERNOON, hour)
+                    + 1.5 * full
+                    + 0.3 * smooth(own ^ SALT_SLOW, t, HOUR_MS)
+                    + 0.05 * white(own, t))
+                .clamp(5.0, 40.0)
+            }
             Model::Energy => {
                 let noise =
                     1.0 + 0.05 * smooth(key ^ SALT_FAST, t, 5 * MINUTE_MS) + 0.02 * white(key, t);
@@ -417,6 +466,14 @@ impl Params {
                 (self.base * at(profile, hour) * noise).clamp(0.0, 600.0)
             }
         }
+    }
+
+    /// The people in a room at the clock's time: its capacity times a home's daily
+    /// profile (morning and evening peaks) and a slow wander of the room's own, whole.
+    fn people(&self, c: &Clock, hour: f64) -> f64 {
+        let profile = at(&ENERGY_PROFILES[0], hour) / 1.65;
+        let wander = 0.75 + 0.35 * smooth(self.key ^ SALT_FAST, c.t, 30 * MINUTE_MS);
+        (self.base * profile * wander).round().clamp(0.0, self.base)
     }
 
     /// A charger's power (kW) and state at the clock's time: at most one session per

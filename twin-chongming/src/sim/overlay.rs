@@ -5,7 +5,9 @@
 //! daily patterns and the default alert thresholds of `assets/rules/chongming.json`):
 //! water level 1.5–3.3 m (the critical alert), PM2.5 by China's AQI breakpoints (35, 75,
 //! 115 µg/m³), noise 40–80 dB(A), soil moisture dry to wet, traffic 0–60 vehicles/min,
-//! parking free/occupied, chargers idle/charging/fault, building energy 0–60 kWh/h.
+//! parking free/occupied, chargers idle/charging/fault, building energy 0–60 kWh/h, room
+//! temperature 16–28 °C (comfort at 22), CO₂ by the usual indoor-air bands (800, 1000 —
+//! the `co2-high` alert — and 1500 ppm).
 //! Sensors silent for two minutes turn grey.
 
 use super::channels::StandardChannels;
@@ -114,6 +116,21 @@ pub fn standard_layers(ch: &StandardChannels) -> Vec<Layer> {
             sensor(SensorType::BuildingEnergy),
             ch.energy,
             ramp(&[(0.0, Rgba::rgb(255, 245, 200)), (20.0, ORANGE), (60.0, RED)]),
+        ),
+        layer(
+            "room temperature",
+            sensor(SensorType::RoomTemperature),
+            ch.temperature,
+            ramp(&[(16.0, Rgba::rgb(40, 110, 220)), (22.0, GREEN), (28.0, RED)]),
+        ),
+        layer(
+            "co2",
+            sensor(SensorType::Co2),
+            ch.co2,
+            Style::Thresholds {
+                breaks: vec![800.0, 1000.0, 1500.0],
+                colors: vec![GREEN, YELLOW, ORANGE, RED],
+            },
         ),
     ]
 }
