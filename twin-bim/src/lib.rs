@@ -47,12 +47,14 @@
 //! [`Surfaces`]: twin_core::Surfaces
 //! [`Vertical`]: twin_core::Vertical
 
+pub mod add;
 pub mod check;
 pub mod ifc;
 pub mod place;
 pub mod sensors;
 mod step;
 
+pub use add::{Added, Standing, add_to_twin, with_room_sensors};
 pub use place::{MapConversion, Place, PlacedBy, Placement};
 pub use sensors::room_sensors;
 

@@ -5,8 +5,9 @@
 //!
 //! Ids are the room's GlobalId with a suffix: `<GlobalId>-TEMP` (`room_temperature`,
 //! channel `temperature`, °C), `<GlobalId>-CO2` (`co2`, channel `co2`, ppm) and
-//! `<GlobalId>-OCC` (`occupancy`, channel `people`). Each stands at an interior point
-//! of the room's footprint, 1.5 m above its floor, where a wall unit would be.
+//! `<GlobalId>-OCC` (`occupancy`, channel `people`). They stand 1.5 m above the room's
+//! floor, where wall units would be, side by side: the thermometer at an interior point
+//! of the room's footprint, the CO₂ sensor 0.6 m east of it and the counter 0.6 m west.
 
 use std::sync::Arc;
 
@@ -32,11 +33,14 @@ pub fn room_sensors(assets: &[Asset]) -> Vec<Asset> {
             continue;
         };
         let name = a.name_en.clone().unwrap_or_else(|| a.id.to_string());
+        // 0.6 m in degrees of longitude at the room's latitude.
+        let step = 0.6 / (111_320.0 * at.y().to_radians().cos().max(0.01));
         for (j, (t, suffix, en, zh)) in ROOM_SENSORS.iter().enumerate() {
+            let east = [0.0, step, -step][j];
             let mut s = Asset::new(
                 format!("{}-{suffix}", a.id),
                 AssetKind::Sensor(t.clone()),
-                geo::Geometry::Point(at),
+                geo::Geometry::Point(geo::Point::new(at.x() + east, at.y())),
             );
             s.name_en = Some(format!("{name} {en}"));
             s.name_zh = Some(format!("{name} {zh}"));

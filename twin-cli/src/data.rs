@@ -12,6 +12,7 @@ use crate::DataArgs;
 /// --bim files. Rejected features of a lenient load are listed on stderr.
 pub fn load(args: &DataArgs) -> anyhow::Result<Twin> {
     let mut twin = load_base(args)?;
+    let (standing, crs) = ifc_options(args)?;
     for path in &args.models {
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
         if !ext.eq_ignore_ascii_case("ifc") {
@@ -20,130 +21,33 @@ pub fn load(args: &DataArgs) -> anyhow::Result<Twin> {
                 path.display()
             );
         }
-        let options = ifc_options(args, Some(&twin))?;
-        let model = twin_bim::read_ifc(path, &options)?;
-        let buildings: Vec<String> = model
-            .assets
-            .iter()
-            .flatten()
-            .filter(|a| a.kind == twin_core::AssetKind::Building)
-            .map(|a| a.id.to_string())
-            .collect();
+        let added = twin_bim::add_to_twin(&mut twin, path, &standing, crs.as_ref())?;
         eprintln!(
-            "twin: {}: {} {} elements added, placed by {}",
+            "twin: {}: {} {} elements and {} room sensors added, placed by {}",
             path.display(),
-            model.schema,
-            model.assets.len(),
-            model.placed_by
+            added.schema,
+            added.elements,
+            added.sensors,
+            added.placed_by
         );
-        twin.insert_read(with_room_sensors(model.assets), LoadMode::Strict)
-            .map_err(|e| anyhow::anyhow!("--bim {}: {e}", path.display()))?;
-        // A model put on a building of the twin stands in for its extruded block: the
-        // block is drawn flat (its footprint stays, with its id, sensors and state)
-        // and names the model's building in `bim_building`.
-        if let Some(id) = args.place.as_deref().and_then(|p| p.strip_prefix('@')) {
-            let id = id.split(',').next().unwrap_or(id);
-            if let Some(h) = twin.handle(id) {
-                let Some(base) = twin.get(h).map(|a| a.vertical) else {
-                    continue;
-                };
-                let flat = twin_core::Vertical {
-                    height: 0.0,
-                    ..base
-                };
-                let names = twin_core::PropValue::Str(buildings.join(","));
-                twin.set_vertical(h, flat, [("bim_building".to_string(), names)])?;
-            }
-        }
     }
     Ok(twin)
 }
 
-/// A model's assets and a thermometer, CO₂ sensor and occupancy counter for each of
-/// its rooms (`twin_bim::sensors`).
-fn with_room_sensors(mut read: twin_core::load::ReadResult) -> twin_core::load::ReadResult {
-    let assets: Vec<twin_core::Asset> = read.iter().flatten().cloned().collect();
-    read.extend(twin_bim::room_sensors(&assets).into_iter().map(Ok));
-    read
-}
-
-/// How IFC files are read: `--place` (`@ID` resolved in `twin`, the twin loaded so
-/// far) and `--crs`.
-fn ifc_options(args: &DataArgs, twin: Option<&Twin>) -> anyhow::Result<twin_bim::ReadOptions> {
-    let place = match args.place.as_deref() {
-        None => None,
-        Some(at) if at.starts_with('@') => {
-            let (id, heading) = match at[1..].split_once(',') {
-                Some((id, h)) => (
-                    id,
-                    Some(
-                        h.trim()
-                            .parse::<f64>()
-                            .ok()
-                            .filter(|h| h.is_finite())
-                            .ok_or_else(|| {
-                                anyhow::anyhow!("--place {at}: heading `{h}` is not a number")
-                            })?,
-                    ),
-                ),
-                None => (&at[1..], None),
-            };
-            let no_asset = || {
-                anyhow::anyhow!("--place {at}: no asset `{id}` in the twin loaded before the model")
-            };
-            let twin = twin.ok_or_else(no_asset)?;
-            let h = twin.handle(id).ok_or_else(no_asset)?;
-            let asset = twin.get(h).ok_or_else(no_asset)?;
-            let c = geo::Centroid::centroid(&asset.geometry)
-                .ok_or_else(|| anyhow::anyhow!("--place {at}: `{id}` has no centre"))?;
-            Some(twin_bim::Place {
-                lon: c.x(),
-                lat: c.y(),
-                heading: heading.unwrap_or_else(|| plot_heading(twin, h)),
-                base: asset.vertical.base,
-            })
-        }
-        Some(p) => Some(twin_bim::Place::parse(p).map_err(|e| anyhow::anyhow!(e))?),
+/// `--place` and `--crs` as the IFC reader takes them.
+fn ifc_options(
+    args: &DataArgs,
+) -> anyhow::Result<(twin_bim::Standing, Option<twin_core::crs::Crs>)> {
+    let standing = match args.place.as_deref() {
+        None => twin_bim::Standing::AsTheFileSays,
+        Some(p) => twin_bim::Standing::parse(p).map_err(|e| anyhow::anyhow!(e))?,
     };
-    Ok(twin_bim::ReadOptions {
-        centred: args.place.as_deref().is_some_and(|p| p.starts_with('@')),
-        place,
-        crs: args
-            .crs
-            .as_deref()
-            .map(|c| c.parse::<twin_core::crs::Crs>())
-            .transpose()?,
-    })
-}
-
-/// The heading that lines a model up with a plot: its +X along the long side of the
-/// smallest rectangle around the plot's footprint (in the twin's local metres), as
-/// a bearing of +Y from north in [0, 180).
-fn plot_heading(twin: &Twin, h: twin_core::Handle) -> f64 {
-    use geo::MinimumRotatedRect;
-    let Some(rect) = twin
-        .local_geometry(h)
-        .and_then(|g| g.minimum_rotated_rect())
-    else {
-        return 0.0;
-    };
-    let p = &rect.exterior().0;
-    if p.len() < 3 {
-        return 0.0;
-    }
-    let (a, b) = (
-        (p[1].x - p[0].x, p[1].y - p[0].y),
-        (p[2].x - p[1].x, p[2].y - p[1].y),
-    );
-    let long = if a.0.hypot(a.1) >= b.0.hypot(b.1) {
-        a
-    } else {
-        b
-    };
-    // +X along `long` (east, north): +Y is 90° counter-clockwise of it; its bearing
-    // from north, clockwise.
-    let y = (-long.1, long.0);
-    y.0.atan2(y.1).to_degrees().rem_euclid(180.0)
+    let crs = args
+        .crs
+        .as_deref()
+        .map(|c| c.parse::<twin_core::crs::Crs>())
+        .transpose()?;
+    Ok((standing, crs))
 }
 
 /// The twin of --data, or the bundled island.
@@ -174,7 +78,19 @@ fn load_base(args: &DataArgs) -> anyhow::Result<Twin> {
         .iter()
         .any(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("ifc")))
     {
-        ifc_options(args, None)?
+        let (standing, crs) = ifc_options(args)?;
+        let place = match standing {
+            twin_bim::Standing::AsTheFileSays => None,
+            twin_bim::Standing::At(p) => Some(p),
+            twin_bim::Standing::On { id, .. } => anyhow::bail!(
+                "--place @{id}: a model stands on an asset of the twin it is added to (--bim), not of --data"
+            ),
+        };
+        twin_bim::ReadOptions {
+            place,
+            crs,
+            centred: false,
+        }
     } else {
         twin_bim::ReadOptions::default()
     };
@@ -189,7 +105,7 @@ fn load_base(args: &DataArgs) -> anyhow::Result<Twin> {
                 model.assets.len(),
                 model.placed_by
             );
-            reads.push(with_room_sensors(model.assets));
+            reads.push(twin_bim::with_room_sensors(model.assets));
         } else if ext("gpkg") {
             reads.extend(crate::gpkg_read::read(path, &mapping, &args.layers)?);
         } else {

@@ -109,9 +109,11 @@ pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
             hl.renderer.set_selected(Some(h));
             let (lo, hi) = asset_bounds(&twin, h)
                 .ok_or_else(|| anyhow::anyhow!("--asset {id}: no geometry"))?;
-            // Context around it in proportion: a house is seen close, a park whole.
+            // Context around it in proportion: a house is seen close, a park whole, a
+            // building model's room with its building.
             let size = (hi[0] - lo[0]).max(hi[1] - lo[1]);
-            Some(widen((lo, hi), size.clamp(25.0, 150.0)))
+            let least = if twin.part_of(h).is_some() { 8.0 } else { 25.0 };
+            Some(widen((lo, hi), size.clamp(least, 150.0)))
         }
         (None, Some(name)) => {
             let h = find_town(&twin, name)?;

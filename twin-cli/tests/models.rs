@@ -57,7 +57,7 @@ fn a_model_on_the_island_answers_which_room_a_point_is_in() {
     assert_eq!(out, "347jFE2yX7IhCEIALmupEH\tSchlafzimmer\n");
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("93 elements added, placed by --place"),
+        err.contains("93 elements and 21 room sensors added, placed by --place"),
         "{err}"
     );
 

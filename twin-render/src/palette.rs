@@ -217,6 +217,10 @@ pub fn ribbon_width(a: &Asset) -> f64 {
 /// A marker's radius in metres.
 pub fn marker_radius(a: &Asset) -> f32 {
     match &a.kind {
+        // A room's wall units: small enough for a room of a building model.
+        AssetKind::Sensor(
+            SensorType::RoomTemperature | SensorType::Co2 | SensorType::Occupancy,
+        ) => 0.35,
         AssetKind::Sensor(_) => 2.5,
         AssetKind::EvCharger => 2.0,
         _ => 6.0,

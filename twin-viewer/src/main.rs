@@ -51,6 +51,19 @@ struct Options {
     /// Keep the good features of a --data file and report the bad ones.
     #[arg(long)]
     lenient: bool,
+    /// Building models (IFC) to add to the island or the --data files: every element
+    /// an asset, every room with a thermometer, a CO₂ sensor and an occupancy counter.
+    /// Repeat for several.
+    #[arg(long = "bim", value_name = "FILE.ifc")]
+    bim: Vec<PathBuf>,
+    /// Where the --bim models stand: `LON,LAT[,HEADING[,BASE]]`, or `@ID[,HEADING]` on
+    /// an asset of the twin (a building's plot); by default where the file says.
+    #[arg(long, value_name = "LON,LAT[,HEADING[,BASE]] | @ID[,HEADING]")]
+    place: Option<String>,
+    /// Cut building models at this height (metres): their elements that start above
+    /// it (upper storeys, the roof) are not drawn, so the rooms below can be picked.
+    #[arg(long, value_name = "HEIGHT", allow_negative_numbers = true, value_parser = number)]
+    section: Option<f64>,
     /// Show the twin served at this address (http://HOST:PORT or https://…, as
     /// `twin serve` printed it) instead of simulating one.
     #[arg(long)]
@@ -136,8 +149,34 @@ fn size(s: &str) -> Result<(u32, u32), String> {
     Ok((px(w)?, px(h)?))
 }
 
-/// The twin to show: the --data files, or the synthetic island.
+/// The twin to show: the --data files, or the synthetic island, with the --bim models.
 fn load(opts: &Options) -> Result<Twin, String> {
+    let mut twin = load_base(opts)?;
+    let standing = match opts.place.as_deref() {
+        None => twin_bim::Standing::AsTheFileSays,
+        Some(p) => twin_bim::Standing::parse(p)?,
+    };
+    let crs = opts
+        .crs
+        .as_deref()
+        .map(|c| c.parse::<twin_core::crs::Crs>().map_err(|e| e.to_string()))
+        .transpose()?;
+    for path in &opts.bim {
+        let added = twin_bim::add_to_twin(&mut twin, path, &standing, crs.as_ref())
+            .map_err(|e| e.to_string())?;
+        eprintln!(
+            "twin-viewer: {}: {} elements and {} room sensors added, placed by {}",
+            path.display(),
+            added.elements,
+            added.sensors,
+            added.placed_by
+        );
+    }
+    Ok(twin)
+}
+
+/// The --data files, or the synthetic island.
+fn load_base(opts: &Options) -> Result<Twin, String> {
     if opts.data.is_empty() {
         let config = twin_chongming::synth::SynthConfig {
             scale: opts.scale.unwrap_or(1.0),
@@ -319,7 +358,10 @@ fn setup(
     opts: Res<Options>,
 ) {
     commands.spawn(Camera2d);
-    let scene = Scene::build(viewer.live.twin());
+    let scene = match opts.section {
+        Some(h) => Scene::build_with(viewer.live.twin(), &twin_render::scene::below_section(h)),
+        None => Scene::build(viewer.live.twin()),
+    };
     let mut view = TwinView::new(&mut images, &link, scene, 1024, 768);
     // Frame the three islands (the mainland context stays at the edges), or the
     // user's data.

@@ -65,8 +65,14 @@ impl Viewer {
 /// Points the camera at an asset, keeping heading and tilt.
 pub fn fly_to(twin: &Twin, h: AssetHandle, view: &mut TwinView) {
     if let Some(b) = asset_bounds(twin, h) {
-        // Small assets get a neighbourhood around them.
-        let (lo, hi) = widen(b, 120.0);
+        // Small assets get a neighbourhood around them; an element of a building
+        // model (a room, a door) its building.
+        let margin = if twin.part_of(h).is_some() {
+            15.0
+        } else {
+            120.0
+        };
+        let (lo, hi) = widen(b, margin);
         let (w, h) = view.size();
         view.camera.fit(lo, hi, w as f32 / h.max(1) as f32);
     }
@@ -301,11 +307,13 @@ fn right_panel(ui: &mut Ui, v: &mut Viewer, view: &mut TwinView) {
                     if a.vertical.height > 0.0 {
                         row("height", format!("{:.1} m", a.vertical.height));
                     }
-                    for (k, p) in a.properties.iter() {
-                        row(k, p.to_string());
-                    }
                     if let Some(host) = twin.attached_to(h).and_then(|t| twin.get(t)) {
                         row("attached to", host.id.clone());
+                    }
+                    // A model's element: the storey or building it is part of.
+                    if let Some(whole) = twin.part_of(h).and_then(|t| twin.get(t)) {
+                        let name = whole.name_en.as_deref().unwrap_or_default();
+                        row("part of", format!("{} {name}", whole.id));
                     }
                 });
             let values = v.live.values_of(h);
@@ -324,6 +332,25 @@ fn right_panel(ui: &mut Ui, v: &mut Viewer, view: &mut TwinView) {
             if let Some((name, pts)) = v.live.recent(h, 15 * 60_000) {
                 ui.label(format!("{name}, last 15 minutes"));
                 chart(ui, &pts);
+            }
+            // Properties after the live values: a model's room has dozens (its
+            // property sets), open by default only when they are few.
+            let n = a.properties.iter().count();
+            if n > 0 {
+                egui::CollapsingHeader::new(format!("Properties ({n})"))
+                    .default_open(n <= 12)
+                    .show(ui, |ui| {
+                        egui::Grid::new("properties")
+                            .num_columns(2)
+                            .striped(true)
+                            .show(ui, |ui| {
+                                for (k, p) in a.properties.iter() {
+                                    ui.label(k);
+                                    ui.label(p.to_string());
+                                    ui.end_row();
+                                }
+                            });
+                    });
             }
             if ui.button("fly to").clicked() {
                 fly_to(twin, h, view);
