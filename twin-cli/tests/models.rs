@@ -9,7 +9,7 @@ use twin_core::crs::LocalFrame;
 
 fn fzk() -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../shared/data/external/ifc/AC20-FZK-Haus.ifc")
+        .join("../twin-bim/tests/data/external/AC20-FZK-Haus.ifc")
         .display()
         .to_string()
 }

@@ -160,7 +160,7 @@ fn render_refuses_unknown_towns_layers_and_models() {
 fn a_section_through_a_model_shows_the_picked_room() {
     let model = concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../shared/data/external/ifc/AC20-FZK-Haus.ifc"
+        "/../twin-bim/tests/data/external/AC20-FZK-Haus.ifc"
     );
     let args = |cut: bool| {
         let mut a = vec![
