@@ -344,7 +344,7 @@ fn simulation_drives_the_overlay_and_silence_shows() {
     assert!(offline > 0);
     assert!(e.simulate(T0 + 10_000, T0).unwrap_err().contains("fromMs"));
     assert!(e.simulate(T0, T0 + 2 * 86_400_000).is_err());
-    assert_eq!(e.overlay_layers().len(), 9);
+    assert_eq!(e.overlay_layers().len(), 11);
     assert_eq!(e.overlay_layers()[0].channel, "level");
 }
 
@@ -612,7 +612,7 @@ fn a_page_overlay_recolours_from_held_state_and_a_bad_one_changes_nothing() {
 
     e.set_overlay(&standard).unwrap();
     assert_eq!(e.overlay_json(), standard);
-    assert_eq!(e.overlay_layers().len(), 9);
+    assert_eq!(e.overlay_layers().len(), 11);
 }
 
 #[test]

@@ -78,7 +78,7 @@ assert.ok(frame.changed instanceof Uint32Array && frame.changed.length > 0);
 const vitals = twin.vitalSigns();
 assert.equal(vitals.filter((r) => !r.island).length, 18);
 assert.ok(vitals.some((r) => r.online > 0 && r.channels.level));
-assert.equal(twin.overlayLayers().length, 9);
+assert.equal(twin.overlayLayers().length, 11);
 
 // The page's own overlay: one layer, a ramp from green at 0 m to red at 4 m. The gauge
 // is held high again first (the simulator brought it back down): an open alert.
@@ -104,7 +104,7 @@ assert.throws(() => twin.setOverlay('[{"name": "x", "kinds": "building", "channe
 assert.throws(() => twin.setOverlay("{"), /overlay file/);
 assert.deepEqual(twin.overlayLayers().map((l) => l.name), ["gauges"], "a refused overlay changes nothing");
 twin.setOverlay(standardOverlay);
-assert.equal(twin.overlayLayers().length, 9);
+assert.equal(twin.overlayLayers().length, 11);
 assert.equal(twin.overlayJson(), standardOverlay);
 
 // Vital signs through a callback: at once, then on change, paced by the twin's clock.
