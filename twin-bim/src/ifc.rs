@@ -96,8 +96,8 @@ pub(crate) fn convert(
     let step = StepText::new(&text);
     let placement = match &options.place {
         Some(p) if options.centred => {
-            let mut lo = [f64::INFINITY; 2];
-            let mut hi = [f64::NEG_INFINITY; 2];
+            let mut lo = [f64::INFINITY; 3];
+            let mut hi = [f64::NEG_INFINITY; 3];
             for m in geometry
                 .meshes
                 .iter()
@@ -109,14 +109,16 @@ pub(crate) fn convert(
                         m.origin[1] + f64::from(q[1]),
                         m.origin[2] + f64::from(q[2]),
                     ]);
-                    for i in 0..2 {
+                    for i in 0..3 {
                         lo[i] = lo[i].min(w[i]);
                         hi[i] = hi[i].max(w[i]);
                     }
                 }
             }
+            // The middle seen from above, at the model's lowest point: it stands on
+            // the plot whatever height its storeys were drawn at.
             let middle = if lo[0].is_finite() && hi[0].is_finite() {
-                [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0, 0.0]
+                [(lo[0] + hi[0]) / 2.0, (lo[1] + hi[1]) / 2.0, lo[2]]
             } else {
                 [0.0; 3]
             };

@@ -109,6 +109,16 @@ pub struct MapConversion {
 }
 
 impl MapConversion {
+    /// Metres per unit of the map CRS's own coordinates, as its projection takes them
+    /// (0.3048 for a State Plane CRS in feet); `Err` for a CRS twin cannot size.
+    fn crs_unit(&self) -> Result<f64, String> {
+        self.crs
+            .metres_per_unit()
+            .ok_or_else(|| format!("the unit of {} is not known", self.crs))
+    }
+}
+
+impl MapConversion {
     /// The map point of a model point (model metres in, map metres out), as
     /// buildingSMART's georeferencing guide and IfcOpenShell's
     /// `ifcopenshell.util.geolocation.xyz2enh` define it: local ordinates in project
@@ -137,10 +147,12 @@ pub struct Placement {
 enum How {
     /// A local east-north-up frame at the origin, turned: true north in model axes.
     Frame { frame: LocalFrame, north: [f64; 2] },
-    /// Through the map's projected CRS.
+    /// Through the map's projected CRS, whose coordinates are in units of `crs_unit`
+    /// metres.
     Map {
         conversion: MapConversion,
         to_wgs84: Box<Transformer>,
+        crs_unit: f64,
     },
 }
 
@@ -170,10 +182,12 @@ impl Placement {
                 conversion.crs
             ));
         }
+        let crs_unit = conversion.crs_unit()?;
         Ok(Placement {
             how: How::Map {
                 conversion,
                 to_wgs84: Box::new(to_wgs84),
+                crs_unit,
             },
             origin: [0.0; 3],
             by,
@@ -210,9 +224,11 @@ impl Placement {
             How::Map {
                 conversion,
                 to_wgs84,
+                crs_unit,
             } => {
+                // Map metres to the CRS's own units (feet for a State Plane CRS).
                 let [e, n, h] = conversion.to_map(p);
-                let (lon, lat) = to_wgs84.convert(e, n).map_err(|err| {
+                let (lon, lat) = to_wgs84.convert(e / crs_unit, n / crs_unit).map_err(|err| {
                     format!(
                         "the model point ({:.3}, {:.3}, {:.3}) is at ({e:.3}, {n:.3}) in {}, which does not convert to WGS84: {err}",
                         p[0], p[1], p[2], conversion.crs
@@ -317,6 +333,39 @@ mod tests {
             PlacedBy::Given,
         );
         assert!(bad.unwrap_err().contains("geographic"));
+    }
+
+    #[test]
+    fn a_map_crs_in_feet_takes_feet() {
+        // EPSG:2263 (NAD83 / New York Long Island, US survey feet): a model origin at
+        // Eastings 984,000 ft, Northings 200,000 ft (map unit: the foot) stands where
+        // the CRS's own conversion puts those feet, not 3.28 times nearer its origin.
+        let crs: Crs = "EPSG:2263".parse().unwrap();
+        let foot = crs.metres_per_unit().unwrap();
+        assert!((foot - 0.3048006096).abs() < 1e-9, "{foot}");
+        let conv = MapConversion {
+            project_unit: 1.0,
+            map_unit: foot,
+            offset: [984_000.0, 200_000.0, 0.0],
+            rotation: (1.0, 0.0),
+            scale: [1.0; 3],
+            crs: crs.clone(),
+        };
+        let pl = Placement::mapped(conv, PlacedBy::Given).unwrap();
+        let [lon, lat, _] = pl.to_wgs84([0.0; 3]).unwrap();
+        let (want_lon, want_lat) = Transformer::new(&crs, &Crs::Wgs84)
+            .unwrap()
+            .convert(984_000.0, 200_000.0)
+            .unwrap();
+        assert!(
+            (lon - want_lon).abs() < 1e-9 && (lat - want_lat).abs() < 1e-9,
+            "{lon} {lat}"
+        );
+        // Midtown Manhattan, not New Jersey.
+        assert!(
+            (lon + 73.99).abs() < 0.05 && (lat - 40.75).abs() < 0.05,
+            "{lon} {lat}"
+        );
     }
 
     #[test]

@@ -19,7 +19,11 @@ impl<'a> StepText<'a> {
     pub(crate) fn new(text: &'a str) -> StepText<'a> {
         let b = text.as_bytes();
         let mut at = HashMap::new();
-        let mut i = text.find("DATA;").unwrap_or(0);
+        // The DATA section after the header's ENDSEC (a header string may say "DATA;").
+        let after_header = text.find("ENDSEC;").map_or(0, |e| e + 7);
+        let mut i = text[after_header..]
+            .find("DATA;")
+            .map_or(0, |d| after_header + d);
         let mut in_entity = false;
         while i < b.len() {
             match b[i] {

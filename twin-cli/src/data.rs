@@ -12,6 +12,9 @@ use crate::DataArgs;
 /// --bim files. Rejected features of a lenient load are listed on stderr.
 pub fn load(args: &DataArgs) -> anyhow::Result<Twin> {
     let mut twin = load_base(args)?;
+    if args.models.is_empty() {
+        return Ok(twin);
+    }
     let (standing, crs) = ifc_options(args)?;
     for path in &args.models {
         let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");

@@ -114,7 +114,8 @@ pub struct DataArgs {
     #[arg(long = "data", global = true)]
     pub data: Vec<PathBuf>,
     /// CRS of the --data files, overriding one a file declares (a FlatGeobuf header,
-    /// GeoJSON's `crs` member); without either, lon/lat (EPSG:4326).
+    /// GeoJSON's `crs` member); without either, lon/lat (EPSG:4326). For an IFC model,
+    /// the CRS of its IfcMapConversion when the model leaves it unnamed.
     #[arg(long, global = true)]
     pub crs: Option<String>,
     /// Only these feature tables of a GeoPackage (repeat the flag); every one by

@@ -70,7 +70,7 @@ impl Twin {
     /// reload, not per reading.
     pub fn parts(&self, h: Handle) -> Vec<Handle> {
         self.iter()
-            .filter(|(p, _)| self.part_of(*p) == Some(h))
+            .filter(|(p, _)| *p != h && self.part_of(*p) == Some(h))
             .map(|(p, _)| p)
             .collect()
     }
@@ -79,6 +79,7 @@ impl Twin {
     /// spaces and elements), sorted by handle; a cycle of `part_of` ends the walk.
     pub fn parts_within(&self, h: Handle) -> Vec<Handle> {
         self.iter()
+            .filter(|(p, _)| *p != h)
             .filter(|(p, _)| {
                 let mut at = *p;
                 for _ in 0..MAX_PART_DEPTH {

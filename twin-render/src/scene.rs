@@ -132,7 +132,10 @@ fn local_shell(twin: &Twin, s: &Surfaces) -> Shell {
 /// below show from above, each room by its floor. Pickable as drawn.
 pub fn below_section(height: f64) -> impl Fn(Handle, &Asset) -> bool {
     move |_, a| {
+        // Only building models' elements (an IFC class): a city model's buildings
+        // (CityJSON shells) stay whole.
         a.surfaces.is_none()
+            || a.properties.get("ifc_class").is_none()
             || a.surfaces.as_ref().is_some_and(|s| {
                 s.vertices
                     .iter()

@@ -341,12 +341,28 @@ fn check_dictionaries(file: &EofStrict) -> Result<(), String> {
         let group = reader.get_row_group(g).map_err(|e| e.to_string())?;
         let meta = group.metadata();
         for c in 0..meta.num_columns() {
+            // Twin writes zstd (Snappy before 2026-12-07). Another codec is a damaged
+            // footer: refused before a page is decompressed (LZ4 and Brotli size their
+            // output by the page header's count, which a damaged header inflates).
+            let codec = meta.column(c).compression();
+            if !matches!(
+                codec,
+                parquet::basic::Compression::ZSTD(_)
+                    | parquet::basic::Compression::SNAPPY
+                    | parquet::basic::Compression::UNCOMPRESSED
+            ) {
+                return Err(format!(
+                    "row group {g}, column {}: compressed with {codec}, which twin does not write",
+                    meta.column(c).column_descr().path()
+                ));
+            }
             let column = meta.column(c).column_descr();
             let width = match column.physical_type() {
                 Physical::INT64 | Physical::DOUBLE => 8,
                 Physical::INT32 | Physical::FLOAT | Physical::BYTE_ARRAY => 4,
                 Physical::INT96 => 12,
                 Physical::FIXED_LEN_BYTE_ARRAY => column.type_length().max(1) as usize,
+                // Booleans are bit-packed: eight to a byte.
                 Physical::BOOLEAN => 0,
             };
             let mut pages = group.get_column_page_reader(c).map_err(|e| e.to_string())?;
@@ -359,7 +375,11 @@ fn check_dictionaries(file: &EofStrict) -> Result<(), String> {
                     buf, num_values, ..
                 }) = pages.get_next_page().map_err(|e| e.to_string())?
                 {
-                    let need = (num_values as usize).saturating_mul(width);
+                    let need = if width == 0 {
+                        (num_values as usize).div_ceil(8)
+                    } else {
+                        (num_values as usize).saturating_mul(width)
+                    };
                     if need > buf.len() {
                         return Err(format!(
                             "row group {g}, column {}: a dictionary page declares {num_values} values in {} bytes",

@@ -226,6 +226,8 @@ pub(super) struct Params {
     /// Phase of the tide (water level) as cos/sin.
     cos_phi: f64,
     sin_phi: f64,
+    /// A room sensor's own key (its id's), for noise of its own beside the room's.
+    own: u64,
 }
 
 /// A string property of an asset.
@@ -270,6 +272,7 @@ impl Params {
             weight: 1.0,
             cos_phi: 1.0,
             sin_phi: 0.0,
+            own: key,
         };
         match t {
             SensorType::WaterLevel => {
@@ -375,8 +378,6 @@ impl Params {
                 p.amp = 550.0 + 300.0 * draw(p.key, 1);
                 p.weight = 20.5 + 2.0 * draw(p.key, 2);
                 p.lag_h = 0.75 * (2.0 * draw(p.key, 3) - 1.0);
-                // Own noise for each of the three.
-                p.cos_phi = f64::from_bits(key);
             }
             // Cameras report events (the simulator's planned camera events), not a
             // periodic value.
@@ -441,7 +442,7 @@ impl Params {
             Model::Charger => self.charger(c).0,
             Model::People => self.people(c, hour),
             Model::Co2 => {
-                let own = self.cos_phi.to_bits();
+                let own = self.own;
                 let full = self.people(c, hour) / self.base;
                 (420.0
                     + self.amp * full
@@ -450,7 +451,7 @@ impl Params {
                 .clamp(380.0, 5000.0)
             }
             Model::Temperature => {
-                let own = self.cos_phi.to_bits();
+                let own = self.own;
                 let full = self.people(c, hour) / self.base;
                 (self.weight
                     + 1.2 * at(&AFTERNOON, hour)

@@ -134,6 +134,27 @@ impl Crs {
         }
     }
 
+    /// Metres per unit of a projected CRS's coordinates (0.3048 for a CRS in feet,
+    /// 1 for most); `None` for a geographic CRS or a definition twin cannot read.
+    /// The conversions of [`Transformer`] take and give coordinates in these units.
+    pub fn metres_per_unit(&self) -> Option<f64> {
+        if self.is_geographic() {
+            return None;
+        }
+        match self {
+            Crs::WebMercator | Crs::Utm { .. } | Crs::Local(_) => Some(1.0),
+            Crs::Epsg(code) => proj4rs::Proj::from_epsg_code(*code)
+                .ok()
+                .map(|p| p.to_meter()),
+            #[cfg(all(feature = "proj", not(target_arch = "wasm32")))]
+            Crs::Proj(def) => proj4rs::Proj::from_user_string(def)
+                .ok()
+                .map(|p| p.to_meter()),
+            Crs::Wgs84 | Crs::Cgcs2000 | Crs::Gcj02 => None,
+        }
+        .filter(|m| m.is_finite() && *m > 0.0)
+    }
+
     /// The EPSG code, for the CRSs that have one built in.
     pub fn epsg(&self) -> Option<u32> {
         match *self {
