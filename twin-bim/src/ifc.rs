@@ -140,11 +140,18 @@ pub(crate) fn convert(
                 m.origin[1] + f64::from(p[1]),
                 m.origin[2] + f64::from(p[2]),
             ]);
-            s.vertices.push(
-                placement
-                    .to_wgs84(world)
-                    .map_err(|e| bad(format!("#{} ({}): {e}", m.express_id, m.ifc_type)))?,
-            );
+            let v = placement
+                .to_wgs84(world)
+                .map_err(|e| bad(format!("#{} ({}): {e}", m.express_id, m.ifc_type)))?;
+            // A corrupt number in the file meshes to NaN or infinity: the model is
+            // refused (whole or not at all), naming the element.
+            if !v.iter().all(|c| c.is_finite()) {
+                return Err(bad(format!(
+                    "#{} ({}): its geometry has a coordinate that is not a finite number",
+                    m.express_id, m.ifc_type
+                )));
+            }
+            s.vertices.push(v);
         }
         for t in m.indices.chunks_exact(3) {
             if t.iter().any(|&i| i as usize >= n) {
