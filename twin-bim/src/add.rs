@@ -155,8 +155,9 @@ pub fn add_to_twin(
 /// A model's assets and, after them, a thermometer, a CO₂ sensor and an occupancy
 /// counter for each of its rooms ([`crate::room_sensors`]).
 pub fn with_room_sensors(mut read: twin_core::load::ReadResult) -> twin_core::load::ReadResult {
-    let assets: Vec<twin_core::Asset> = read.iter().flatten().cloned().collect();
-    read.extend(crate::room_sensors(&assets).into_iter().map(Ok));
+    // Read beside the model's assets, not cloned from them (shells are megabytes).
+    let sensors = crate::room_sensors(read.iter().flatten());
+    read.extend(sensors.into_iter().map(Ok));
     read
 }
 

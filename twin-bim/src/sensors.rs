@@ -25,10 +25,10 @@ pub const ROOM_SENSORS: [(SensorType, &str, &str, &str); 3] = [
 pub const SENSOR_HEIGHT: f64 = 1.5;
 
 /// The sensors of every room (`custom:ifc_space`) among `assets`, in the rooms' order.
-pub fn room_sensors(assets: &[Asset]) -> Vec<Asset> {
+pub fn room_sensors<'a>(assets: impl IntoIterator<Item = &'a Asset>) -> Vec<Asset> {
     let room = AssetKind::Custom("ifc_space".into());
     let mut out = Vec::new();
-    for (i, a) in assets.iter().filter(|a| a.kind == room).enumerate() {
+    for (i, a) in assets.into_iter().filter(|a| a.kind == room).enumerate() {
         let Some(at) = a.geometry.interior_point() else {
             continue;
         };
