@@ -204,7 +204,7 @@ fn a_camera_event_published_becomes_an_incident_with_its_order_and_quiets_when_g
     if !have_tools() {
         return;
     }
-    let broker = Broker::start("plain");
+    let broker = Broker::start("camera");
     let s = session();
     let (camera, topic) = assets(&s, "sensor:camera", 1).remove(0);
     let town = topic.split('/').nth(1).unwrap().to_string();

@@ -20,8 +20,13 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A fresh directory for one broker. Tests of one binary run in parallel, so the
+/// name carries a counter besides the process id: two brokers started under the
+/// same name (as two tests once did) must not remove each other's files.
 pub fn temp_dir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("twin-serve-mqtt-{name}-{}", std::process::id()));
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let d = std::env::temp_dir().join(format!("twin-serve-mqtt-{name}-{}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&d);
     std::fs::create_dir_all(&d).unwrap();
     // mosquitto started as root reads its files as the `mosquitto` user.
