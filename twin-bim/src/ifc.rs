@@ -65,13 +65,23 @@ pub(crate) fn convert(
         message,
     };
     // ifc-lite's own assertions are not the end of the process.
-    let (geometry, data) = std::panic::catch_unwind(|| {
-        (
-            ifc_lite_processing::process_geometry(bytes),
-            ifc_lite_processing::data_model::extract_data_model(bytes),
-        )
-    })
-    .map_err(|_| bad("the IFC reader gave up on this model (a panic in ifc-lite)".into()))?;
+    let (read, reports) = crate::reports::collecting(|| {
+        std::panic::catch_unwind(|| {
+            (
+                ifc_lite_processing::process_geometry(bytes),
+                ifc_lite_processing::data_model::extract_data_model(bytes),
+            )
+        })
+    });
+    let (geometry, data) =
+        read.map_err(|_| bad("the IFC reader gave up on this model (a panic in ifc-lite)".into()))?;
+    // A scan that came back short leaves entities out without an error of its own.
+    if let Some(first) = reports.first() {
+        return Err(bad(format!(
+            "the IFC reader read only part of it: {}",
+            first.trim_start_matches("[ifc-lite] ")
+        )));
+    }
     if let Some(why) = &data.refused {
         return Err(bad(format!("refused by the IFC reader: {why}")));
     }

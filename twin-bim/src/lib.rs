@@ -51,6 +51,7 @@ pub mod add;
 pub mod check;
 pub mod ifc;
 pub mod place;
+mod reports;
 pub mod sensors;
 mod step;
 

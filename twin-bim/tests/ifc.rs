@@ -524,4 +524,15 @@ fn broken_models_are_refused_naming_what_is_wrong() {
         .unwrap_err()
         .to_string();
     assert!(err.contains("not a STEP file"), "{err}");
+    // A name with apostrophes not doubled (`'Wand'E'xt'`): the quotes pair up, so
+    // the STEP check passes, but ifc-lite's scan drops the record as malformed and
+    // reports it (that went to stderr while the rest loaded without the wall).
+    let stray = text.replacen("'Wand-Ext-ERDG-1'", "'Wand'E'xt'", 1);
+    let err = read_ifc_bytes(stray.as_bytes(), "quote.ifc", &ReadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("quote.ifc: ") && err.contains("no terminating ';'"),
+        "{err}"
+    );
 }

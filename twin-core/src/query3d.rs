@@ -95,6 +95,38 @@ impl Twin {
             .map(|(p, _)| p)
             .collect()
     }
+
+    /// The wholes `h` belongs to, nearest first: the asset it is attached to (a
+    /// sensor's room), then that asset's `part_of` chain (the room's storey, the
+    /// storey's building, the building's site), then the town. Where an alert on `h`
+    /// rolls up to. A cycle of `part_of`, or one deeper than 32, ends the chain.
+    pub fn lineage(&self, h: Handle) -> Vec<Handle> {
+        let mut out = Vec::new();
+        let mut at = h;
+        if let Some(a) = self.attached_to(h).filter(|a| *a != h) {
+            out.push(a);
+            at = a;
+        }
+        for _ in 0..MAX_PART_DEPTH {
+            match self.part_of(at) {
+                Some(up) if up != h && !out.contains(&up) => {
+                    out.push(up);
+                    at = up;
+                }
+                _ => break,
+            }
+        }
+        if let Some(town) = self.town_of(h).filter(|t| *t != h && !out.contains(t)) {
+            out.push(town);
+        }
+        out
+    }
+
+    /// Whether `h` is `whole` or belongs to it through [`Twin::lineage`]: a room's
+    /// CO₂ sensor rolls up to the room, its storey, its building and its town.
+    pub fn rolls_up_to(&self, h: Handle, whole: Handle) -> bool {
+        h == whole || self.lineage(h).contains(&whole)
+    }
 }
 
 /// Whether a point (lon, lat, h) is inside a closed shell: the parity of a ray's
@@ -196,6 +228,82 @@ mod tests {
             s.roles.push(crate::SurfaceRole::Other);
         }
         s
+    }
+
+    #[test]
+    fn a_room_sensor_rolls_up_to_its_room_storey_building_and_town() {
+        use crate::{Asset, AssetKind};
+        let mut twin = Twin::new(LocalFrame::new(121.5, 31.6, 0.0));
+        let square = |d: f64| {
+            let ring = vec![
+                (121.5 - d, 31.6 - d),
+                (121.5 + d, 31.6 - d),
+                (121.5 + d, 31.6 + d),
+                (121.5 - d, 31.6 + d),
+            ];
+            geo::Geometry::Polygon(geo::Polygon::new(ring.into(), vec![]))
+        };
+        let part = |id: &str, kind: AssetKind, of: Option<&str>, attached: Option<&str>| {
+            let mut a = Asset::new(id, kind, square(0.0001));
+            a.part_of = of.map(str::to_string);
+            a.attached_to = attached.map(str::to_string);
+            a
+        };
+        let town = twin
+            .insert(Asset::new("town", AssetKind::Town, square(0.01)))
+            .unwrap();
+        let building = twin
+            .insert(part("b", AssetKind::Building, None, None))
+            .unwrap();
+        let storey = twin
+            .insert(part(
+                "s1",
+                AssetKind::Custom("ifc_building_storey".into()),
+                Some("b"),
+                None,
+            ))
+            .unwrap();
+        let other = twin
+            .insert(part(
+                "s2",
+                AssetKind::Custom("ifc_building_storey".into()),
+                Some("b"),
+                None,
+            ))
+            .unwrap();
+        let room = twin
+            .insert(part(
+                "r",
+                AssetKind::Custom("ifc_space".into()),
+                Some("s1"),
+                None,
+            ))
+            .unwrap();
+        let mut co2 = Asset::new(
+            "r-CO2",
+            AssetKind::Sensor(crate::SensorType::Co2),
+            geo::Geometry::Point(geo::Point::new(121.5, 31.6)),
+        );
+        co2.attached_to = Some("r".into());
+        let co2 = twin.insert(co2).unwrap();
+        assert_eq!(twin.lineage(co2), vec![room, storey, building, town]);
+        for whole in [co2, room, storey, building, town] {
+            assert!(twin.rolls_up_to(co2, whole));
+        }
+        assert!(!twin.rolls_up_to(co2, other));
+        assert!(!twin.rolls_up_to(storey, room));
+        // A cycle of part_of ends the chain instead of looping.
+        let batch = vec![
+            part("x", AssetKind::Building, Some("y"), None),
+            part("y", AssetKind::Building, Some("x"), None),
+            part("s", AssetKind::Building, None, Some("x")),
+        ];
+        let h = twin
+            .insert_assets(batch, crate::LoadMode::Strict)
+            .unwrap()
+            .inserted;
+        let (x, y, s) = (h[0], h[1], h[2]);
+        assert_eq!(twin.lineage(s), vec![x, y, town]);
     }
 
     #[test]

@@ -315,6 +315,14 @@ fn right_panel(ui: &mut Ui, v: &mut Viewer, view: &mut TwinView) {
                         let name = whole.name_en.as_deref().unwrap_or_default();
                         row("part of", format!("{} {name}", whole.id));
                     }
+                    // What rolls up here: a room's, storey's, building's or town's
+                    // open alerts, its own and those of its parts' sensors.
+                    if !matches!(a.kind, twin_core::AssetKind::Sensor(_)) {
+                        let within = alerts_within(twin, &v.live.open_alerts(), h);
+                        if !within.is_empty() {
+                            row("open alerts", within);
+                        }
+                    }
                 });
             let values = v.live.values_of(h);
             if !values.is_empty() {
@@ -371,6 +379,37 @@ fn right_panel(ui: &mut Ui, v: &mut Viewer, view: &mut TwinView) {
     }
     ui.separator();
     alerts(ui, v, view);
+}
+
+/// The open alerts that roll up to `whole` ([`twin_core::Twin::rolls_up_to`]), as
+/// "3: co2-high ×2, pm25-high"; empty when there are none. By asset id: an alert of
+/// a served twin carries the server's handles.
+fn alerts_within(
+    twin: &twin_core::Twin,
+    open: &[twin_core::state::alert::Alert],
+    whole: twin_core::Handle,
+) -> String {
+    let mut rules: std::collections::BTreeMap<&str, usize> = Default::default();
+    for a in open {
+        if a.rolls_up_to(twin, whole) {
+            *rules.entry(a.rule.as_str()).or_default() += 1;
+        }
+    }
+    let n: usize = rules.values().sum();
+    if n == 0 {
+        return String::new();
+    }
+    let list: Vec<String> = rules
+        .iter()
+        .map(|(r, k)| {
+            if *k > 1 {
+                format!("{r} ×{k}")
+            } else {
+                r.to_string()
+            }
+        })
+        .collect();
+    format!("{n}: {}", list.join(", "))
 }
 
 fn alerts(ui: &mut Ui, v: &mut Viewer, view: &mut TwinView) {

@@ -142,6 +142,16 @@ pub fn alert_json(session: &Session, a: &Alert) -> Json_ {
         "rule": a.rule,
         "asset": a.asset_id,
         "town": a.town.and_then(|t| twin.get(t)).map(|t| t.id.clone()),
+        // The wholes the alert rolls up to, nearest first (a room sensor's room,
+        // storey, building), by the asset's id: an alert of another process of the
+        // district carries that process's handles.
+        "within": twin.handle(&a.asset_id).map_or_else(Vec::new, |h| {
+            twin.lineage(h)
+                .into_iter()
+                .filter(|w| Some(*w) != a.town)
+                .filter_map(|w| twin.get(w).map(|w| w.id.clone()))
+                .collect()
+        }),
         "severity": a.severity,
         "state": a.state,
         "value": a.value,
@@ -158,9 +168,13 @@ pub fn alert_json(session: &Session, a: &Alert) -> Json_ {
 pub struct AlertsQuery {
     /// `open` (default: raised or acknowledged), `raised`, `acknowledged`.
     state: Option<String>,
+    /// Only alerts that roll up to this asset: a building's, a storey's or a room's
+    /// own and those of the sensors attached to them ([`twin_core::Twin::lineage`]).
+    within: Option<String>,
 }
 
-/// `GET /api/v1/alerts[?state=open|raised|acknowledged]`: open alerts, by id.
+/// `GET /api/v1/alerts[?state=open|raised|acknowledged][&within=ID]`: open alerts,
+/// by id; with `within`, those of an asset and everything it holds.
 pub async fn alerts(
     State(served): State<Arc<Served>>,
     q: Result<Query<AlertsQuery>, QueryRejection>,
@@ -177,10 +191,19 @@ pub async fn alerts(
         }
     };
     let session = served.read();
+    let twin = session.twin();
+    let whole = match q.within.as_deref() {
+        None => None,
+        Some(id) => Some(
+            twin.handle(id)
+                .ok_or_else(|| ApiError::not_found(format!("`within`: no asset `{id}`")))?,
+        ),
+    };
     let list: Vec<Json_> = served
         .open_alerts(&session)
         .iter()
         .filter(|a| want(a.state))
+        .filter(|a| whole.is_none_or(|w| a.rolls_up_to(twin, w)))
         .map(|a| alert_json(&session, a))
         .collect();
     Ok(Json(json!({"count": list.len(), "alerts": list})))

@@ -206,6 +206,17 @@ pub struct Alert {
     pub cleared_at: Option<Timestamp>,
 }
 
+impl Alert {
+    /// Whether this alert rolls up to `whole` in `twin` ([`Twin::rolls_up_to`]): a
+    /// room sensor's alert is its room's, storey's, building's and town's. The asset
+    /// is found by its id, so an alert from another process of a district (whose
+    /// handles are that process's) is placed in this twin.
+    pub fn rolls_up_to(&self, twin: &Twin, whole: Handle) -> bool {
+        twin.handle(&self.asset_id)
+            .is_some_and(|h| twin.rolls_up_to(h, whole))
+    }
+}
+
 /// What happened to an alert.
 #[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(tag = "event", content = "alert", rename_all = "snake_case")]
