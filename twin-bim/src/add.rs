@@ -143,6 +143,8 @@ pub fn add_to_twin(
         let names = PropValue::Str(buildings.join(","));
         twin.set_vertical(h, flat, [("bim_building".to_string(), names)])
             .map_err(|e| bad(e.to_string()))?;
+        let model = buildings.first().and_then(|b| twin.handle(b));
+        beside_the_model(twin, h, model);
     }
     Ok(Added {
         schema,
@@ -150,6 +152,53 @@ pub fn add_to_twin(
         sensors: n_sensors,
         placed_by,
     })
+}
+
+/// The plot's own sensors (the island's energy meter of the block the model now
+/// stands for) were in the middle of the block, at its height: inside the model's
+/// rooms. Each goes to the ground at the first corner of the plot (1 m in from it)
+/// that is outside the model's footprint, as a meter on the plot outside the house; a
+/// plot with no such corner leaves them where they are.
+fn beside_the_model(twin: &mut Twin, plot: Handle, model: Option<Handle>) {
+    use geo::{Contains, Point};
+    let (Some(p), Some(m)) = (twin.get(plot), model.and_then(|m| twin.get(m))) else {
+        return;
+    };
+    let (geo::Geometry::Polygon(ring), Some(c)) = (&p.geometry, p.geometry.centroid()) else {
+        return;
+    };
+    let frame = twin.frame();
+    let (cx, cy) = frame.to_local(c.x(), c.y());
+    let base = p.vertical.base;
+    let spot = ring.exterior().points().find_map(|q| {
+        let (x, y) = frame.to_local(q.x(), q.y());
+        let d = (x - cx).hypot(y - cy);
+        if d < 2.0 {
+            return None;
+        }
+        let (x, y) = (x - (x - cx) / d, y - (y - cy) / d);
+        let (lon, lat) = frame.to_geographic(x, y);
+        let at = Point::new(lon, lat);
+        (!m.geometry.contains(&at)).then_some(at)
+    });
+    let Some(spot) = spot else {
+        return;
+    };
+    let meters: Vec<Handle> = twin
+        .iter()
+        .filter(|(h, a)| {
+            twin.attached_to(*h) == Some(plot) && matches!(a.geometry, geo::Geometry::Point(_))
+        })
+        .map(|(h, _)| h)
+        .collect();
+    for h in meters {
+        let Some(v) = twin.get(h).map(|a| a.vertical) else {
+            continue;
+        };
+        if twin.move_asset(h, geo::Geometry::Point(spot)).is_ok() {
+            let _ = twin.set_vertical(h, Vertical { base, ..v }, []);
+        }
+    }
 }
 
 /// A model's assets and, after them, a thermometer, a CO₂ sensor and an occupancy

@@ -251,10 +251,11 @@ pub(crate) fn convert(
         a.geometry = geometry;
         a.vertical = vertical;
         a.surfaces = Some(Arc::new(shell));
-        assets.push(Ok(a));
+        assets.push(a);
     }
+    crate::extent::of_wholes(&mut assets);
     Ok(Model {
-        assets,
+        assets: assets.into_iter().map(Ok).collect(),
         schema: schema.to_string(),
         placed_by: placement.by.clone(),
         placement,

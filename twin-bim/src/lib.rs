@@ -49,6 +49,7 @@
 
 pub mod add;
 pub mod check;
+mod extent;
 pub mod ifc;
 pub mod place;
 mod reports;

@@ -413,8 +413,35 @@ fn a_point_in_a_room_finds_the_room_and_a_storey_lists_its_elements() {
     // Outside the house.
     assert!(at(-3.0, 5.0, 1.0).is_empty());
 
-    // Erdgeschoss: its spaces and elements, as IfcOpenShell contains and aggregates them.
+    // Each storey stands at its elevation (as IfcOpenShell reads it; twin takes the
+    // floor from the storey's rooms), spans its elements' footprints, and holds a
+    // point on its floor.
     let r = reference(&path);
+    let zero = placement.to_wgs84([0.0, 0.0, 0.0]).unwrap()[2];
+    let storeys =
+        twin_core::KindFilter::Is(twin_core::AssetKind::Custom("ifc_building_storey".into()));
+    for s in r["storeys"].as_array().unwrap() {
+        let a = twin
+            .get(twin.handle(s["id"].as_str().unwrap()).unwrap())
+            .unwrap();
+        let elevation = s["elevation"].as_f64().unwrap();
+        assert!(
+            (a.vertical.base - zero - elevation).abs() < 0.01,
+            "{}: floor {} vs elevation {elevation}",
+            s["name"],
+            a.vertical.base - zero
+        );
+        assert!(
+            matches!(a.geometry, geo::Geometry::Polygon(_)),
+            "{:?}",
+            a.geometry
+        );
+        let [lon, lat, h] = placement.to_wgs84([6.0, 5.0, elevation + 1.0]).unwrap();
+        let found = twin.query_containing_3d(lon, lat, h, Some(&storeys));
+        assert_eq!(found, vec![twin.handle(&a.id).unwrap()], "{}", s["name"]);
+    }
+
+    // Erdgeschoss: its spaces and elements, as IfcOpenShell contains and aggregates them.
     let ground = r["storeys"]
         .as_array()
         .unwrap()

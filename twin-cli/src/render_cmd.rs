@@ -58,6 +58,10 @@ pub struct RenderArgs {
     /// shows from above with its rooms' floors.
     #[arg(long, value_name = "HEIGHT", allow_negative_numbers = true)]
     pub section: Option<f64>,
+    /// Storey isolation in building models: show this storey (its name, long name or
+    /// GlobalId) and those below it, leave out the storeys above and the roof.
+    #[arg(long, value_name = "NAME|ID")]
+    pub storey: Option<String>,
     /// A glTF binary model standing for an asset: `FILE.glb@ASSET_ID[,HEADING[,SCALE]]`
     /// (placed at the asset's centre and base, coloured by its state). Repeatable.
     #[arg(long)]
@@ -69,10 +73,12 @@ pub struct RenderArgs {
 /// Runs `twin render`.
 pub fn run(args: &RenderArgs) -> anyhow::Result<()> {
     let mut twin = crate::data::load(&args.data)?;
-    let mut scene = match args.section {
-        Some(h) if h.is_finite() => Scene::build_with(&twin, &twin_render::scene::below_section(h)),
-        Some(h) => anyhow::bail!("--section {h} is not a height"),
-        None => Scene::build(&twin),
+    let mut scene = if args.section.is_some() || args.storey.is_some() {
+        let keep = twin_render::cut::keep(&twin, args.section, args.storey.as_deref())
+            .map_err(anyhow::Error::msg)?;
+        Scene::build_with(&twin, &keep)
+    } else {
+        Scene::build(&twin)
     };
     for spec in &args.model {
         add_model(&twin, &mut scene, spec)?;

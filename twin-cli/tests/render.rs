@@ -153,16 +153,16 @@ fn render_refuses_unknown_towns_layers_and_models() {
     assert!(stderr(&o).contains("/nonexistent.glb"), "{}", stderr(&o));
 }
 
-/// FZK-Haus stood on an island building and cut at 1.5 m: looking straight down at
-/// the selected bedroom, the centre is its floor (tinted cyan); without the cut it is
-/// the red roof over it. A corner of the picture away from the house is the island.
+/// FZK-Haus stood on an island building and cut at 1.5 m, or its ground storey
+/// isolated: looking straight down at the selected bedroom, the centre is its floor
+/// (tinted cyan); without the cut it is the red roof over it. A corner of the picture away from the house is the island.
 #[test]
 fn a_section_through_a_model_shows_the_picked_room() {
     let model = concat!(
         env!("CARGO_MANIFEST_DIR"),
         "/../twin-bim/tests/data/external/AC20-FZK-Haus.ifc"
     );
-    let args = |cut: bool| {
+    let args = |cut: Option<&'static str>| {
         let mut a = vec![
             "--bim",
             model,
@@ -173,12 +173,12 @@ fn a_section_through_a_model_shows_the_picked_room() {
             "--hide",
             "markers",
         ];
-        if cut {
-            a.extend(["--section", "1.5"]);
+        if let Some(c) = cut {
+            a.extend(c.split(' '));
         }
         a
     };
-    let Some(cut) = render(&args(true)) else {
+    let Some(cut) = render(&args(Some("--section 1.5"))) else {
         return;
     };
     let c = cut.get_pixel(160, 120).0;
@@ -186,7 +186,42 @@ fn a_section_through_a_model_shows_the_picked_room() {
         c[0] < 190 && c[1] > 190 && c[2] > 190,
         "the room's floor: {c:?}"
     );
-    let roof = render(&args(false)).unwrap();
+    let roof = render(&args(None)).unwrap();
     let r = roof.get_pixel(160, 120).0;
     assert!(r[0] > r[2] + 20, "the roof above the room: {r:?}");
+    // Storey isolation: the ground storey shows without the attic and the roof, by
+    // the storey's name or its GlobalId; the attic alone keeps the roof off too but
+    // its floor slab covers the bedroom.
+    for storey in ["--storey Erdgeschoss", "--storey 2eyxpyOx95m90jmsXLOuR0"] {
+        let c = render(&args(Some(storey))).unwrap().get_pixel(160, 120).0;
+        assert!(
+            c[0] < 190 && c[1] > 190 && c[2] > 190,
+            "{storey}: the room's floor: {c:?}"
+        );
+    }
+    let attic = render(&args(Some("--storey Dachgeschoss"))).unwrap();
+    let a = attic.get_pixel(160, 120).0;
+    assert!(
+        !(a[0] < 190 && a[1] > 190 && a[2] > 190) && a[0] <= r[0],
+        "the attic's floor: {a:?}"
+    );
+    let out = std::env::temp_dir().join(format!("twin-keller-{}.png", std::process::id()));
+    let o = twin(&[
+        "render",
+        "--out",
+        out.to_str().unwrap(),
+        "--bim",
+        model,
+        "--place",
+        "@CM-BLD-008456",
+        "--storey",
+        "Keller",
+    ]);
+    assert!(!o.status.success());
+    assert!(!out.exists());
+    let err = stderr(&o);
+    assert!(
+        err.contains("--storey: no storey `Keller`; the storeys are Erdgeschoss (2eyxpyOx95m90jmsXLOuR0), Dachgeschoss"),
+        "{err}"
+    );
 }

@@ -33,6 +33,7 @@
 //! tests.
 
 mod camera;
+pub mod cut;
 mod geometry;
 #[cfg(not(target_arch = "wasm32"))]
 mod headless;

@@ -35,7 +35,7 @@ impl Scene {
     }
 
     /// Builds the scene of the assets `keep` accepts (a section through a building
-    /// model: [`below_section`]).
+    /// model: [`crate::cut::below_section`], [`crate::cut::up_to_storey`]).
     pub fn build_with(twin: &Twin, keep: &dyn Fn(Handle, &Asset) -> bool) -> Scene {
         let mut builders: Vec<MeshBuilder> =
             LayerKind::ALL.iter().map(|_| MeshBuilder::new()).collect();
@@ -123,26 +123,6 @@ fn local_shell(twin: &Twin, s: &Surfaces) -> Shell {
             .collect(),
         triangles: s.triangles.clone(),
         roofs: s.roles.iter().map(|r| *r == SurfaceRole::Roof).collect(),
-    }
-}
-
-/// A horizontal section at `height` metres through building models: keeps every asset
-/// but the 3D shells (a model's elements) that start above the cut — the upper
-/// storeys, the roof, the slab over the cut — so the rooms and walls of the storey
-/// below show from above, each room by its floor. Pickable as drawn.
-pub fn below_section(height: f64) -> impl Fn(Handle, &Asset) -> bool {
-    move |_, a| {
-        // Only building models' elements (an IFC class): a city model's buildings
-        // (CityJSON shells) stay whole.
-        a.surfaces.is_none()
-            || a.properties.get("ifc_class").is_none()
-            || a.surfaces.as_ref().is_some_and(|s| {
-                s.vertices
-                    .iter()
-                    .map(|v| v[2])
-                    .fold(f64::INFINITY, f64::min)
-                    <= height
-            })
     }
 }
 

@@ -64,6 +64,10 @@ struct Options {
     /// it (upper storeys, the roof) are not drawn, so the rooms below can be picked.
     #[arg(long, value_name = "HEIGHT", allow_negative_numbers = true, value_parser = number)]
     section: Option<f64>,
+    /// Storey isolation in building models: show this storey (its name, long name or
+    /// GlobalId) and those below it, not the storeys above and the roof.
+    #[arg(long, value_name = "NAME|ID")]
+    storey: Option<String>,
     /// Show the twin served at this address (http://HOST:PORT or https://…, as
     /// `twin serve` printed it) instead of simulating one.
     #[arg(long)]
@@ -327,6 +331,11 @@ fn main() {
             std::process::exit(1);
         }
     };
+    // A storey that is not there is a mistake to say before a window opens.
+    if let Err(e) = twin_render::cut::keep(live.twin(), opts.section, opts.storey.as_deref()) {
+        eprintln!("twin-viewer: {e}");
+        std::process::exit(2);
+    }
     App::new()
         .add_plugins(DefaultPlugins.set(WindowPlugin {
             primary_window: Some(Window {
@@ -358,10 +367,14 @@ fn setup(
     opts: Res<Options>,
 ) {
     commands.spawn(Camera2d);
-    let scene = match opts.section {
-        Some(h) => Scene::build_with(viewer.live.twin(), &twin_render::scene::below_section(h)),
-        None => Scene::build(viewer.live.twin()),
-    };
+    // --section and --storey were checked in main.
+    let scene =
+        match twin_render::cut::keep(viewer.live.twin(), opts.section, opts.storey.as_deref()) {
+            Ok(keep) if opts.section.is_some() || opts.storey.is_some() => {
+                Scene::build_with(viewer.live.twin(), &keep)
+            }
+            _ => Scene::build(viewer.live.twin()),
+        };
     let mut view = TwinView::new(&mut images, &link, scene, 1024, 768);
     // Frame the three islands (the mainland context stays at the edges), or the
     // user's data.
