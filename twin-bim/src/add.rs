@@ -124,7 +124,7 @@ pub fn add_to_twin(
         schema,
         placed_by,
         ..
-    } = crate::read_ifc(path, &options)?;
+    } = crate::read_model(path, &options)?;
     let elements = assets.len();
     let buildings: Vec<String> = assets
         .iter()

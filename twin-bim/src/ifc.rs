@@ -263,7 +263,7 @@ pub(crate) fn convert(
 }
 
 /// The triangle's role by its normal: up-facing roofs, steep walls, else other.
-fn role(v: &[[f64; 3]], t: [u32; 3]) -> SurfaceRole {
+pub(crate) fn role(v: &[[f64; 3]], t: [u32; 3]) -> SurfaceRole {
     let [a, b, c] = t.map(|i| v[i as usize]);
     // Normal's vertical share in a local metric (degrees scaled by latitude).
     let k = a[1].to_radians().cos();
@@ -465,7 +465,7 @@ fn value(ty: &str, text: &str) -> PropValue {
 
 /// The element's footprint (convex hull of its shell seen from above; its reference
 /// point when it has no shell) and its vertical extent.
-fn footprint(
+pub(crate) fn footprint(
     shell: &Surfaces,
     placement: &Placement,
 ) -> Result<(geo::Geometry<f64>, Vertical), String> {

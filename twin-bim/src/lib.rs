@@ -36,11 +36,23 @@
 //! command adds them to every model it loads), which the simulator drives and real
 //! readings can replace.
 //!
+//! **glTF** ([`gltf`]): a `.glb` (or `.gltf` with its buffers beside it) with a node
+//! hierarchy reads the same way — each named node an element, its id from `extras`
+//! or its name (IfcConvert's files keep the GlobalIds), its IFC class from `extras`
+//! when it has one, `part_of` its nearest named ancestor — placed by [`Place`] only,
+//! since glTF says nothing of where it stands. [`read_model`] picks the reader by the
+//! file's extension.
+//!
+//! **Storeys** have no geometry in IFC; each spatial element without a shell gets
+//! the extent of its parts (a footprint and the height its rooms start at), so a
+//! point finds its storey and storeys can be ordered for storey isolation.
+//!
 //! **Bad models** are refused before ifc-lite sees them ([`check`]): a file that is
 //! not STEP, is truncated, names a schema twin does not read, defines an entity
 //! twice or refers to one that is not there — ifc-lite itself returns what it could
-//! read of such a file without an error. Panics inside ifc-lite are caught and
-//! reported; nothing is loaded from a refused model.
+//! read of such a file without an error — and after it when ifc-lite's scan reports
+//! that it dropped a record. Panics inside ifc-lite are caught and reported; nothing
+//! is loaded from a refused model.
 //!
 //! [`Asset`]: twin_core::Asset
 //! [`AssetKind::Building`]: twin_core::AssetKind::Building
@@ -50,6 +62,7 @@
 pub mod add;
 pub mod check;
 mod extent;
+pub mod gltf;
 pub mod ifc;
 pub mod place;
 mod reports;
@@ -131,6 +144,78 @@ pub fn read_ifc(path: &std::path::Path, options: &ReadOptions) -> Result<Model, 
     }
     let bytes = std::fs::read(path).map_err(io)?;
     read_ifc_bytes(&bytes, &file, options)
+}
+
+/// Whether twin-bim reads `path` as a building model: `.ifc`, `.glb` or `.gltf`.
+pub fn is_model(path: &std::path::Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| {
+        ["ifc", "glb", "gltf"]
+            .iter()
+            .any(|m| e.eq_ignore_ascii_case(m))
+    })
+}
+
+/// Reads a building model: IFC, or a glTF's node hierarchy (`.glb`, or `.gltf` with its
+/// buffers in files beside it), by the file's extension.
+pub fn read_model(path: &std::path::Path, options: &ReadOptions) -> Result<Model, BimError> {
+    let is_gltf = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("glb") || e.eq_ignore_ascii_case("gltf"));
+    if !is_gltf {
+        return read_ifc(path, options);
+    }
+    let file = path.display().to_string();
+    let io = |source| BimError::Io {
+        file: file.clone(),
+        source,
+    };
+    let len = std::fs::metadata(path).map_err(io)?.len();
+    if len > MAX_FILE_BYTES {
+        return Err(BimError::Model {
+            file,
+            message: format!("{len} bytes: larger than the {MAX_FILE_BYTES} twin reads"),
+        });
+    }
+    let bytes = std::fs::read(path).map_err(io)?;
+    let external = if bytes.starts_with(b"glTF") {
+        Vec::new()
+    } else {
+        external_buffers(&bytes, path)?
+    };
+    gltf::read_gltf_bytes(&bytes, &external, &file, options)
+}
+
+/// The buffers a `.gltf` names by URI, read from beside it, in order. A `data:` URI is
+/// not read (a `.glb` holds its buffer itself).
+fn external_buffers(json: &[u8], path: &std::path::Path) -> Result<Vec<Vec<u8>>, BimError> {
+    let file = path.display().to_string();
+    let bad = |message: String| BimError::Model {
+        file: file.clone(),
+        message,
+    };
+    let doc: serde_json::Value =
+        serde_json::from_slice(json).map_err(|e| bad(format!("not a valid glTF: {e}")))?;
+    let dir = path.parent().unwrap_or(std::path::Path::new("."));
+    let mut out = Vec::new();
+    for b in doc["buffers"].as_array().into_iter().flatten() {
+        let Some(uri) = b["uri"].as_str() else {
+            continue;
+        };
+        if uri.starts_with("data:") {
+            return Err(bad(
+                "a buffer is a data: URI, which twin does not read: convert the file to .glb"
+                    .into(),
+            ));
+        }
+        let at = dir.join(uri);
+        let data = std::fs::read(&at).map_err(|source| BimError::Io {
+            file: at.display().to_string(),
+            source,
+        })?;
+        out.push(data);
+    }
+    Ok(out)
 }
 
 /// Reads IFC bytes into assets; `file` names them in errors and in each asset's source.

@@ -13,25 +13,9 @@ use twin_core::Asset;
 use twin_core::PropValue;
 use twin_core::crs::LocalFrame;
 
-fn model(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/data/external")
-        .join(name)
-}
+mod common;
 
-fn python() -> String {
-    std::env::var("TWIN_PYTHON").unwrap_or_else(|_| {
-        let o = Command::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../scripts/pyenv"))
-            .output()
-            .expect("scripts/pyenv");
-        assert!(
-            o.status.success(),
-            "scripts/pyenv: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-        String::from_utf8_lossy(&o.stdout).trim().to_string()
-    })
-}
+use common::{model, python};
 
 /// What IfcOpenShell reads from the model.
 fn reference(path: &Path) -> Value {

@@ -17,10 +17,9 @@ pub fn load(args: &DataArgs) -> anyhow::Result<Twin> {
     }
     let (standing, crs) = ifc_options(args)?;
     for path in &args.models {
-        let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-        if !ext.eq_ignore_ascii_case("ifc") {
+        if !twin_bim::is_model(path) {
             anyhow::bail!(
-                "--bim {}: twin reads IFC models (.ifc); other files go in --data",
+                "--bim {}: twin reads building models (.ifc, .glb, .gltf); other files go in --data",
                 path.display()
             );
         }
@@ -76,11 +75,7 @@ fn load_base(args: &DataArgs) -> anyhow::Result<Twin> {
     };
     // The frame is centred on the files' data: a city anywhere gets true metres.
     let mut reads = Vec::new();
-    let ifc_options = if args
-        .data
-        .iter()
-        .any(|p| p.extension().is_some_and(|e| e.eq_ignore_ascii_case("ifc")))
-    {
+    let ifc_options = if args.data.iter().any(|p| twin_bim::is_model(p)) {
         let (standing, crs) = ifc_options(args)?;
         let place = match standing {
             twin_bim::Standing::AsTheFileSays => None,
@@ -99,8 +94,8 @@ fn load_base(args: &DataArgs) -> anyhow::Result<Twin> {
     };
     for path in &args.data {
         let ext = |x: &str| path.extension().is_some_and(|e| e.eq_ignore_ascii_case(x));
-        if ext("ifc") {
-            let model = twin_bim::read_ifc(path, &ifc_options)?;
+        if twin_bim::is_model(path) {
+            let model = twin_bim::read_model(path, &ifc_options)?;
             eprintln!(
                 "twin: {}: {} {} elements, placed by {}",
                 path.display(),

@@ -138,10 +138,11 @@ pub struct DataArgs {
     /// Keep the good features of a --data file and report the bad ones instead of failing.
     #[arg(long, global = true)]
     pub lenient: bool,
-    /// Building models (IFC) to add to the twin the other flags load (the bundled
-    /// island, or the --data files): every element an asset, placed by the file or by
-    /// --place. Repeat for several.
-    #[arg(long = "bim", global = true, value_name = "FILE.ifc")]
+    /// Building models to add to the twin the other flags load (the bundled island, or
+    /// the --data files): IFC (every element an asset, placed by the file or by
+    /// --place) or glTF (.glb, .gltf: every named node an element, placed by --place).
+    /// Repeat for several.
+    #[arg(long = "bim", global = true, value_name = "FILE.ifc|FILE.glb")]
     pub models: Vec<PathBuf>,
     /// Where an IFC model stands: its origin at LON,LAT (WGS84), its +Y axis facing
     /// HEADING degrees clockwise from north, its origin BASE metres up; or `@ID` (at

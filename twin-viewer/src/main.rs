@@ -51,10 +51,10 @@ struct Options {
     /// Keep the good features of a --data file and report the bad ones.
     #[arg(long)]
     lenient: bool,
-    /// Building models (IFC) to add to the island or the --data files: every element
-    /// an asset, every room with a thermometer, a CO₂ sensor and an occupancy counter.
-    /// Repeat for several.
-    #[arg(long = "bim", value_name = "FILE.ifc")]
+    /// Building models (IFC, or glTF .glb/.gltf with named nodes) to add to the island
+    /// or the --data files: every element an asset, every room with a thermometer, a
+    /// CO₂ sensor and an occupancy counter. Repeat for several.
+    #[arg(long = "bim", value_name = "FILE.ifc|FILE.glb")]
     bim: Vec<PathBuf>,
     /// Where the --bim models stand: `LON,LAT[,HEADING[,BASE]]`, or `@ID[,HEADING]` on
     /// an asset of the twin (a building's plot); by default where the file says.
