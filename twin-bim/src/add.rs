@@ -202,11 +202,14 @@ fn beside_the_model(twin: &mut Twin, plot: Handle, model: Option<Handle>) {
 }
 
 /// A model's assets and, after them, a thermometer, a CO₂ sensor and an occupancy
-/// counter for each of its rooms ([`crate::room_sensors`]).
+/// counter for each of its rooms ([`crate::room_sensors`]) and an energy meter for
+/// each building ([`crate::sensors::building_meters`]).
 pub fn with_room_sensors(mut read: twin_core::load::ReadResult) -> twin_core::load::ReadResult {
     // Read beside the model's assets, not cloned from them (shells are megabytes).
     let sensors = crate::room_sensors(read.iter().flatten());
-    read.extend(sensors.into_iter().map(Ok));
+    let mut assets: Vec<&mut twin_core::Asset> = read.iter_mut().flatten().collect();
+    let meters = crate::sensors::building_meters(&mut assets);
+    read.extend(sensors.into_iter().chain(meters).map(Ok));
     read
 }
 

@@ -1,7 +1,7 @@
 //! Sensors for the rooms of a model: every IfcSpace gets a thermometer, a CO₂ sensor
-//! and an occupancy counter, attached to it, so an imported building is live the
-//! moment it loads (the simulator drives them; a real deployment sends readings to
-//! the same ids).
+//! and an occupancy counter, attached to it, and every IfcBuilding an energy meter
+//! ([`building_meters`]), so an imported building is live the moment it loads (the
+//! simulator drives them; a real deployment sends readings to the same ids).
 //!
 //! Ids are the room's GlobalId with a suffix: `<GlobalId>-TEMP` (`room_temperature`,
 //! channel `temperature`, °C), `<GlobalId>-CO2` (`co2`, channel `co2`, ppm) and
@@ -58,6 +58,60 @@ pub fn room_sensors<'a>(assets: impl IntoIterator<Item = &'a Asset>) -> Vec<Asse
             };
             out.push(s);
         }
+    }
+    out
+}
+
+/// An electricity meter (`building_energy`, channel `energy`, kWh) for every building of
+/// a model that has parts (an `IfcBuilding`, kind `building`): `<GlobalId>-ENERGY`,
+/// attached to it at an interior point of its footprint, 1 m above its lowest floor.
+/// The simulator sizes its load by the building's footprint and `floors` (set here to
+/// the number of its storeys when the file does not give one).
+pub fn building_meters(assets: &mut [&mut Asset]) -> Vec<Asset> {
+    let storey = AssetKind::Custom("ifc_building_storey".into());
+    let mut out = Vec::new();
+    for i in 0..assets.len() {
+        let a = &*assets[i];
+        if a.kind != AssetKind::Building
+            || a.properties.get("ifc_class").is_none()
+            || !matches!(a.geometry, geo::Geometry::Polygon(_))
+        {
+            continue;
+        }
+        let Some(at) = a.geometry.interior_point() else {
+            continue;
+        };
+        let id = a.id.to_string();
+        let storeys = assets
+            .iter()
+            .filter(|s| s.kind == storey && s.part_of.as_deref() == Some(id.as_str()))
+            .count();
+        let a = &mut *assets[i];
+        if storeys > 0 && a.properties.get("floors").is_none() {
+            a.properties
+                .insert("floors".into(), PropValue::Num(storeys as f64));
+        }
+        let name = a.name_en.clone().unwrap_or_else(|| id.clone());
+        let mut m = Asset::new(
+            format!("{id}-ENERGY"),
+            AssetKind::Sensor(SensorType::BuildingEnergy),
+            geo::Geometry::Point(at),
+        );
+        m.name_en = Some(format!("{name} energy"));
+        m.name_zh = Some(format!("{name} 电表"));
+        m.attached_to = Some(id);
+        m.vertical = Vertical {
+            base: a.vertical.base + 1.0,
+            height: 0.0,
+            z_level: ZLevel::Ground,
+        };
+        m.properties
+            .insert("generated".into(), PropValue::Str("building meter".into()));
+        m.source = Source {
+            file: Arc::from(format!("{}#meters", a.source.file)),
+            feature: out.len(),
+        };
+        out.push(m);
     }
     out
 }

@@ -25,7 +25,7 @@ pub fn load(args: &DataArgs) -> anyhow::Result<Twin> {
         }
         let added = twin_bim::add_to_twin(&mut twin, path, &standing, crs.as_ref())?;
         eprintln!(
-            "twin: {}: {} {} elements and {} room sensors added, placed by {}",
+            "twin: {}: {} {} elements and {} sensors added (rooms and meters), placed by {}",
             path.display(),
             added.schema,
             added.elements,

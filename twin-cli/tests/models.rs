@@ -57,7 +57,7 @@ fn a_model_on_the_island_answers_which_room_a_point_is_in() {
     assert_eq!(out, "347jFE2yX7IhCEIALmupEH\tSchlafzimmer\n");
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("93 elements and 21 room sensors added, placed by --place"),
+        err.contains("93 elements and 22 sensors added (rooms and meters), placed by --place"),
         "{err}"
     );
 
@@ -84,7 +84,7 @@ fn a_model_on_the_island_answers_which_room_a_point_is_in() {
     );
     let o = twin(&["info", "--bim", &model, "--place", "121.397,31.623"]);
     let out = ok(&o);
-    assert!(out.contains("158768 assets"), "{out}");
+    assert!(out.contains("158769 assets"), "{out}");
     assert!(
         out.contains("custom:ifc_space                     7"),
         "{out}"

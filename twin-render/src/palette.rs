@@ -221,6 +221,12 @@ pub fn marker_radius(a: &Asset) -> f32 {
         AssetKind::Sensor(
             SensorType::RoomTemperature | SensorType::Co2 | SensorType::Occupancy,
         ) => 0.35,
+        // A building model's own meter (twin-bim's `<GlobalId>-ENERGY`) inside it.
+        AssetKind::Sensor(_)
+            if a.properties.get("generated").and_then(|g| g.as_str()) == Some("building meter") =>
+        {
+            0.5
+        }
         AssetKind::Sensor(_) => 2.5,
         AssetKind::EvCharger => 2.0,
         _ => 6.0,

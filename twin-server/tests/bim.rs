@@ -61,7 +61,7 @@ fn a_rooms_alert_rolls_up_to_its_storey_building_and_town() {
     .unwrap();
     let place = Place::parse("121.397,31.623").unwrap();
     let added = twin_bim::add_to_twin(&mut twin, &model, &Standing::At(place), None).unwrap();
-    assert_eq!((added.elements, added.sensors), (93, 21));
+    assert_eq!((added.elements, added.sensors), (93, 22));
     let mut s = twin_chongming::sim::standard_session(
         twin,
         twin_chongming::sim::standard_config(6 * 3_600_000, None),
@@ -122,4 +122,55 @@ fn a_rooms_alert_rolls_up_to_its_storey_building_and_town() {
         v["reason"].as_str().unwrap().contains("NO-SUCH-ASSET"),
         "{v}"
     );
+}
+
+/// The model's building gets an energy meter and its rooms their three sensors, and
+/// the simulator drives them all: after half an hour each has a value in its range.
+#[test]
+fn the_simulator_drives_a_models_meter_and_room_sensors() {
+    use twin_chongming::sim::{SimConfig, Simulator};
+    let model = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../twin-bim/tests/data/external/AC20-FZK-Haus.ifc");
+    let mut twin = twin_chongming::island::load(&twin_chongming::SynthConfig {
+        seed: 2026,
+        scale: 0.05,
+    })
+    .unwrap();
+    let place = Place::parse("121.397,31.623").unwrap();
+    twin_bim::add_to_twin(&mut twin, &model, &Standing::At(place), None).unwrap();
+    let (mut s, channels) = twin_chongming::sim::standard_session(
+        twin,
+        twin_chongming::sim::standard_config(6 * 3_600_000, None),
+        twin_chongming::DEFAULT_RULES_JSON,
+    )
+    .unwrap();
+    // FZK-Haus's IfcBuilding, its two storeys counted as its floors.
+    let building = "2hQBAVPOr5VxhS3Jl0O47h";
+    let b = s.twin().get(s.twin().handle(building).unwrap()).unwrap();
+    assert_eq!(
+        b.properties.get("floors").and_then(|f| f.as_f64()),
+        Some(2.0)
+    );
+    let start = Timestamp::from_millis(T0);
+    let mut sim = Simulator::new(s.twin(), &channels, SimConfig::quiet(7, start));
+    for m in 0..=30 {
+        sim.drive(&mut s, start.add_ms(m * 60_000));
+    }
+    let value = |id: &str, channel: &str| {
+        let h = s.twin().handle(id).unwrap_or_else(|| panic!("no {id}"));
+        let c = s.store().channel(channel).unwrap();
+        s.store()
+            .latest_value(h, c)
+            .and_then(|v| match v {
+                V::Num(x) => Some(x),
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{id} has no {channel}"))
+    };
+    let kwh = value(&format!("{building}-ENERGY"), "energy");
+    assert!(kwh > 0.0 && kwh < 50.0, "{kwh}");
+    let co2 = value(&format!("{BEDROOM}-CO2"), "co2");
+    assert!((380.0..3000.0).contains(&co2), "{co2}");
+    let t = value(&format!("{BEDROOM}-TEMP"), "temperature");
+    assert!((10.0..35.0).contains(&t), "{t}");
 }

@@ -169,7 +169,7 @@ fn load(opts: &Options) -> Result<Twin, String> {
         let added = twin_bim::add_to_twin(&mut twin, path, &standing, crs.as_ref())
             .map_err(|e| e.to_string())?;
         eprintln!(
-            "twin-viewer: {}: {} elements and {} room sensors added, placed by {}",
+            "twin-viewer: {}: {} elements and {} sensors added (rooms and meters), placed by {}",
             path.display(),
             added.elements,
             added.sensors,
