@@ -205,6 +205,24 @@ fn a_section_through_a_model_shows_the_picked_room() {
         !(a[0] < 190 && a[1] > 190 && a[2] > 190) && a[0] <= r[0],
         "the attic's floor: {a:?}"
     );
+    // See-through: the roof keeps a third of its pixels (an ordered dither), so the
+    // bedroom's floor shows through the rest: over 8×8 pixels, cyan outweighs red.
+    let xray = render(&args(Some("--see-through"))).unwrap();
+    let mut sum = [0u32; 3];
+    for y in 116..124 {
+        for x in 156..164 {
+            let p = xray.get_pixel(x, y).0;
+            (0..3).for_each(|i| sum[i] += u32::from(p[i]));
+        }
+    }
+    let roof_pixels = (116..124)
+        .flat_map(|y| (156..164).map(move |x| (x, y)))
+        .filter(|&(x, y)| xray.get_pixel(x, y).0 == roof.get_pixel(x, y).0)
+        .count();
+    assert!(
+        (16..=26).contains(&roof_pixels),
+        "{roof_pixels} of 64 pixels the roof's ({sum:?})"
+    );
     let out = std::env::temp_dir().join(format!("twin-keller-{}.png", std::process::id()));
     let o = twin(&[
         "render",

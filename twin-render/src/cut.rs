@@ -5,7 +5,9 @@
 //! Both are filters for [`Scene::build_with`](crate::Scene::build_with): the scene
 //! is rebuilt without the elements above, so the rooms of the storey show from above
 //! by their floors and can be picked as drawn. A city model's buildings (CityJSON
-//! shells, without an `ifc_class`) stay whole.
+//! shells, without an `ifc_class`) stay whole. Or nothing is left out and the
+//! model's shell is drawn see-through ([`model_shell`] for
+//! [`Scene::build_styled`](crate::Scene::build_styled)).
 
 use twin_core::{Asset, Handle, Twin};
 
@@ -24,6 +26,18 @@ fn lowest(a: &Asset) -> f64 {
             .iter()
             .map(|v| v[2])
             .fold(f64::INFINITY, f64::min)
+    })
+}
+
+/// A building model's shell, to draw see-through (`--see-through`): every element
+/// of a model but its rooms (drawn by their floors) and the spatial structure (drawn by
+/// their parts), so walls, slabs, roof, doors and windows let the rooms show.
+pub fn model_shell(_: Handle, a: &Asset) -> bool {
+    ifc_class(a).is_some_and(|c| {
+        !matches!(
+            c,
+            "IfcSpace" | "IfcSite" | "IfcBuilding" | "IfcBuildingStorey" | "IfcProject"
+        )
     })
 }
 

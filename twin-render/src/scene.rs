@@ -28,6 +28,9 @@ pub struct Scene {
     pub handle_capacity: u32,
 }
 
+/// The share of a see-through shell's pixels drawn (of 255): a third.
+const SEE_THROUGH_ALPHA: u8 = 85;
+
 impl Scene {
     /// Builds the scene of every asset of `twin`.
     pub fn build(twin: &Twin) -> Scene {
@@ -37,6 +40,17 @@ impl Scene {
     /// Builds the scene of the assets `keep` accepts (a section through a building
     /// model: [`crate::cut::below_section`], [`crate::cut::up_to_storey`]).
     pub fn build_with(twin: &Twin, keep: &dyn Fn(Handle, &Asset) -> bool) -> Scene {
+        Scene::build_styled(twin, keep, &|_, _| false)
+    }
+
+    /// [`Scene::build_with`], with the 3D shells `see_through` accepts drawn
+    /// see-through (a building model's walls and roof: [`crate::cut::model_shell`]):
+    /// a third of their pixels, so the rooms inside show, and not picked.
+    pub fn build_styled(
+        twin: &Twin,
+        keep: &dyn Fn(Handle, &Asset) -> bool,
+        see_through: &dyn Fn(Handle, &Asset) -> bool,
+    ) -> Scene {
         let mut builders: Vec<MeshBuilder> =
             LayerKind::ALL.iter().map(|_| MeshBuilder::new()).collect();
         let mut markers = Vec::new();
@@ -44,7 +58,10 @@ impl Scene {
             // A 3D shell (CityJSON LoD2) is drawn as it is; an empty one by the parts.
             // A see-through one is not drawn; a model's room by its floor.
             if let Some(s) = &a.surfaces {
-                let color = palette::base_color(a);
+                let mut color = palette::base_color(a);
+                if color[3] > 0 && see_through(h, a) {
+                    color[3] = SEE_THROUGH_ALPHA;
+                }
                 if color[3] > 0 {
                     let mut shell = local_shell(twin, s);
                     if matches!(&a.kind, AssetKind::Custom(k) if k == "ifc_space") {

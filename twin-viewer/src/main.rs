@@ -68,6 +68,10 @@ struct Options {
     /// GlobalId) and those below it, not the storeys above and the roof.
     #[arg(long, value_name = "NAME|ID")]
     storey: Option<String>,
+    /// Draw building models' shells see-through, so their rooms show inside and can
+    /// be picked through the walls.
+    #[arg(long)]
+    see_through: bool,
     /// Show the twin served at this address (http://HOST:PORT or https://…, as
     /// `twin serve` printed it) instead of simulating one.
     #[arg(long)]
@@ -370,6 +374,9 @@ fn setup(
     // --section and --storey were checked in main.
     let scene =
         match twin_render::cut::keep(viewer.live.twin(), opts.section, opts.storey.as_deref()) {
+            Ok(keep) if opts.see_through => {
+                Scene::build_styled(viewer.live.twin(), &keep, &twin_render::cut::model_shell)
+            }
             Ok(keep) if opts.section.is_some() || opts.storey.is_some() => {
                 Scene::build_with(viewer.live.twin(), &keep)
             }
