@@ -55,10 +55,11 @@ def plain(v):
 
 
 def map_boxes(f, mc, unit, settings):
-    """Each product's box in map coordinates (metres), as IfcOpenShell georeferences it."""
+    """Each product's box in map coordinates (metres), as IfcOpenShell georeferences it
+    (mc: the IfcMapConversion, or None for IFC2X3's ePSet_MapConversion, in project units)."""
     map_unit = unit
-    target = mc.TargetCRS
-    if target.is_a("IfcProjectedCRS") and target.MapUnit:
+    target = mc.TargetCRS if mc is not None else None
+    if target is not None and target.is_a("IfcProjectedCRS") and target.MapUnit:
         map_unit = uu.get_prefix_multiplier(target.MapUnit.Prefix) if target.MapUnit.is_a("IfcSIUnit") \
             else uu.calculate_unit_scale(f)  # conversion-based map units are not in the test files
     boxes = {}
@@ -144,6 +145,16 @@ def main(path):
             }
             out["map_boxes"] = map_boxes(f, mc, unit, settings)
             break
+    else:
+        pset = ue.get_pset(f.by_type("IfcProject")[0], "ePSet_MapConversion")
+        if pset:
+            out["map_conversion"] = {
+                "eastings": pset.get("Eastings"), "northings": pset.get("Northings"),
+                "orthogonal_height": pset.get("OrthogonalHeight"),
+                "x_axis_abscissa": pset.get("XAxisAbscissa"),
+                "x_axis_ordinate": pset.get("XAxisOrdinate"), "scale": pset.get("Scale"),
+            }
+            out["map_boxes"] = map_boxes(f, None, unit, settings)
     json.dump(out, sys.stdout, indent=1, sort_keys=True)
     print()
 

@@ -48,7 +48,7 @@ class Step:
         return gid(self.g)
 
 
-def main(target, schema, cols, rows):
+def main(target, schema, cols, rows, epset=None):
     w = sys.stdout
     w.write("ISO-10303-21;\nHEADER;\n"
             "FILE_DESCRIPTION(('ViewDefinition [CoordinationView]'),'2;1');\n"
@@ -107,6 +107,19 @@ def main(target, schema, cols, rows):
 
     door_sets = {}
 
+    if epset:
+        # IFC2X3's georeference (buildingSMART's guide): two property sets on the project.
+        e, n, h, xaa, xao, scale, crs = epset.split(",")
+        vals = [s.add(f"IFCPROPERTYSINGLEVALUE('{k}',$,IFCLENGTHMEASURE({float(v)!r}),$)")
+                for k, v in (("Eastings", e), ("Northings", n), ("OrthogonalHeight", h))]
+        vals += [s.add(f"IFCPROPERTYSINGLEVALUE('{k}',$,IFCREAL({float(v)!r}),$)")
+                 for k, v in (("XAxisAbscissa", xaa), ("XAxisOrdinate", xao), ("Scale", scale))]
+        mc = s.add(f"IFCPROPERTYSET('{s.gid()}',#{oh},'ePSet_MapConversion',$,({','.join(f'#{v}' for v in vals)}))")
+        name = s.add(f"IFCPROPERTYSINGLEVALUE('Name',$,IFCLABEL('{crs}'),$)")
+        pcrs = s.add(f"IFCPROPERTYSET('{s.gid()}',#{oh},'ePSet_ProjectedCRS',$,(#{name}))")
+        for ps in (mc, pcrs):
+            s.add(f"IFCRELDEFINESBYPROPERTIES('{s.gid()}',#{oh},$,$,(#{project}),#{ps})")
+
     per_storey = cols * rows * per_room
     storeys = max(1, -(-target // per_storey))
     rooms_left = -(-target // per_room)
@@ -154,5 +167,8 @@ if __name__ == "__main__":
     ap.add_argument("--schema", choices=["IFC4", "IFC2X3"], default="IFC4")
     ap.add_argument("--cols", type=int, default=40)
     ap.add_argument("--rows", type=int, default=25)
+    ap.add_argument("--epset-map-conversion", metavar="E,N,H,XAA,XAO,SCALE,CRS",
+                    help="IFC2X3: georeference the project by ePSet_MapConversion and "
+                         "ePSet_ProjectedCRS (e.g. 642000,3498000,4,0.866,-0.5,1,EPSG:4549)")
     a = ap.parse_args()
-    main(a.elements, a.schema, max(1, a.cols), max(1, a.rows))
+    main(a.elements, a.schema, max(1, a.cols), max(1, a.rows), a.epset_map_conversion)

@@ -104,6 +104,7 @@ pub(crate) fn convert(
         .unwrap_or(1.0);
     let text = String::from_utf8_lossy(bytes);
     let step = StepText::new(&text);
+    let psets = properties_by_element(&data);
     let placement = match &options.place {
         Some(p) if options.centred => {
             let mut lo = [f64::INFINITY; 3];
@@ -135,7 +136,17 @@ pub(crate) fn convert(
             Placement::new(p, middle, PlacedBy::Given)
         }
         Some(p) => Placement::new(p, [0.0; 3], PlacedBy::Given),
-        None => file_placement(&step, unit, origin, options.crs.as_ref()).map_err(bad)?,
+        None => {
+            // IFC2X3 has no IfcMapConversion: its georeference is two property sets on
+            // the project (buildingSMART's georeferencing guide).
+            let project = step
+                .of_type("IFCPROJECT")
+                .into_iter()
+                .min()
+                .and_then(|id| psets.get(&id));
+            let epset = project.and_then(|p| epset_map_conversion(p));
+            file_placement(&step, unit, origin, options.crs.as_ref(), epset).map_err(bad)?
+        }
     };
 
     // Triangles per element, in WGS84.
@@ -179,7 +190,6 @@ pub(crate) fn convert(
         .iter()
         .filter_map(|e| Some((e.entity_id, e.global_id.as_deref()?)))
         .collect();
-    let psets = properties_by_element(&data);
     let source_file: Arc<str> = Arc::from(file);
     let is_asset = |e: &ifc_lite_processing::data_model::EntityMetadata| {
         e.global_id.as_deref().is_some_and(|g| !g.is_empty())
@@ -302,9 +312,10 @@ fn file_placement(
     unit: f64,
     origin: [f64; 3],
     given_crs: Option<&twin_core::crs::Crs>,
+    epset: Option<step::MapConversionText>,
 ) -> Result<Placement, String> {
     let mut unnamed = None;
-    if let Some(conv) = step::map_conversion(step)? {
+    if let Some(conv) = step::map_conversion(step)?.or(epset) {
         let named = crs_of_name(&conv.crs_name);
         let (crs, crs_given) = match (named, given_crs) {
             (Some(c), _) => (Some(c), false),
@@ -341,6 +352,55 @@ fn file_placement(
         )),
         (None, None) => Err("the model says nowhere on the earth (no IfcMapConversion, no IfcSite reference latitude and longitude): give --place LON,LAT[,HEADING[,BASE]]".into()),
     }
+}
+
+/// IFC2X3's map conversion: the project's `ePSet_MapConversion` (Eastings, Northings,
+/// OrthogonalHeight, XAxisAbscissa, XAxisOrdinate, Scale; absent ones as in IFC4) and
+/// `ePSet_ProjectedCRS.Name`, as IfcOpenShell's `util.geolocation` reads them. `None`
+/// when the project has no `ePSet_MapConversion`, or one with a value that is not a
+/// number (then the file is placed as if it had none).
+fn epset_map_conversion(props: &[(String, PropValue)]) -> Option<step::MapConversionText> {
+    let get = |k: &str| {
+        props
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(&format!("ePSet_MapConversion.{k}")))
+            .map(|(_, v)| v)
+    };
+    let has_any = props
+        .iter()
+        .any(|(n, _)| n.to_ascii_lowercase().starts_with("epset_mapconversion."));
+    if !has_any {
+        return None;
+    }
+    let num = |k: &str, default: f64| match get(k) {
+        None => Some(default),
+        Some(PropValue::Num(v)) if v.is_finite() => Some(*v),
+        Some(PropValue::Str(t)) => t.trim().parse::<f64>().ok().filter(|v| v.is_finite()),
+        Some(_) => None,
+    };
+    let mut conv = step::MapConversionText {
+        eastings: num("Eastings", 0.0)?,
+        northings: num("Northings", 0.0)?,
+        height: num("OrthogonalHeight", 0.0)?,
+        abscissa: num("XAxisAbscissa", 1.0)?,
+        ordinate: num("XAxisOrdinate", 0.0)?,
+        scale: num("Scale", 1.0)?,
+        factors: [1.0; 3],
+        crs_name: props
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case("ePSet_ProjectedCRS.Name"))
+            .and_then(|(_, v)| v.as_str())
+            .unwrap_or_default()
+            .to_string(),
+        map_unit: None,
+    };
+    if conv.abscissa == 0.0 && conv.ordinate == 0.0 {
+        (conv.abscissa, conv.ordinate) = (1.0, 0.0);
+    }
+    if conv.scale == 0.0 {
+        conv.scale = 1.0;
+    }
+    Some(conv)
 }
 
 /// The CRS an IfcProjectedCRS's name stands for: `EPSG:4549`, `EPSG 4549`,

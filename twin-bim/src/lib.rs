@@ -27,9 +27,11 @@
 //!    context's TrueNorth (ifc-lite leaves TrueNorth out of its site georeference, so
 //!    it is read here).
 //!
+//! IFC2X3 has no IfcMapConversion: the project's `ePSet_MapConversion` and
+//! `ePSet_ProjectedCRS` (buildingSMART's georeferencing guide) stand in for it.
+//!
 //! A model with none is refused with the hint; so is a map conversion into a CRS
-//! twin cannot name when the site has no reference point either. IFC2X3's
-//! `ePSet_MapConversion` on the project is not read.
+//! twin cannot name when the site has no reference point either.
 //!
 //! **Rooms are live** ([`sensors`]): [`room_sensors`] gives every IfcSpace a
 //! thermometer, a CO₂ sensor and an occupancy counter attached to it (the `twin`

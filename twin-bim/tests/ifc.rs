@@ -265,6 +265,56 @@ fn an_ifc2x3_model_reads_as_ifcopenshell_reads_it() {
     assert_eq!(external, 6);
 }
 
+/// IFC2X3 has no IfcMapConversion: its georeference is the project's
+/// ePSet_MapConversion and ePSet_ProjectedCRS. The synthetic model with both (to
+/// EPSG:4549, the x axis 30° clockwise of east) stands where IfcOpenShell's
+/// `auto_xyz2enh` puts every shape, within a millimetre, though its IfcSite also has
+/// a reference point (the map conversion comes first, as in IFC4).
+#[test]
+fn an_ifc2x3_model_is_placed_by_its_projects_map_conversion_property_set() {
+    let path = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("synth-ifc2x3-epset.ifc");
+    let out = Command::new(python())
+        .arg(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../scripts/ifc-synth.py"
+        ))
+        .args(["60", "--schema", "IFC2X3", "--cols", "3", "--rows", "2"])
+        .args([
+            "--epset-map-conversion",
+            "642000,3498000,4,0.866,-0.5,1,EPSG:4549",
+        ])
+        .output()
+        .expect("run scripts/ifc-synth.py");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    std::fs::write(&path, &out.stdout).unwrap();
+    let r = reference(&path);
+    let (assets, by) = assets(&path, None);
+    let PlacedBy::MapConversion { crs, heading, .. } = &by else {
+        panic!("placed by {by:?}")
+    };
+    assert_eq!(crs, "EPSG:4549");
+    assert!((heading - 30.0).abs() < 0.01, "{heading}");
+    let cgcs: twin_core::crs::Crs = "EPSG:4549".parse().unwrap();
+    let to_map = twin_core::crs::Transformer::new(&twin_core::crs::Crs::Wgs84, &cgcs).unwrap();
+    let boxes = r["map_boxes"].as_object().unwrap();
+    assert_eq!(boxes.len(), 60, "IfcOpenShell's shapes");
+    for (gid, b) in boxes {
+        let a = assets.iter().find(|a| a.id == *gid).unwrap();
+        let (lo, hi) = map_box(a, &to_map);
+        for i in 0..3 {
+            let (wl, wh) = (b[0][i].as_f64().unwrap(), b[1][i].as_f64().unwrap());
+            assert!(
+                (lo[i] - wl).abs() < 1e-3 && (hi[i] - wh).abs() < 1e-3,
+                "{gid} axis {i}: {lo:?}–{hi:?}, IfcOpenShell {wl}–{wh}"
+            );
+        }
+    }
+}
+
 /// The box of an asset's shell in a projected CRS (metres).
 fn map_box(a: &Asset, to_map: &twin_core::crs::Transformer) -> ([f64; 3], [f64; 3]) {
     let mut lo = [f64::INFINITY; 3];
