@@ -1,5 +1,5 @@
-//! GeoPackage geometry blobs: what twin-cli's GeoPackage reader does with a row's
-//! geometry (`twin-cli/src/gpkg_read.rs`): `twin_core::load::check_gpkg_blob` (the
+//! GeoPackage geometry blobs: what twin-gpkg's reader does with a row's geometry
+//! (`twin-gpkg/src/lib.rs`): `twin_core::load::check_gpkg_blob` (the
 //! counts against the blob's length), then `geozero::wkb::GpkgWkb(blob).to_geo()`,
 //! then the feature through `twin_core::load::read_features` with the default mapping
 //! (the blob's CRS declared as the table's, EPSG:4326).

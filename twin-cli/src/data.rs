@@ -105,7 +105,7 @@ fn load_base(args: &DataArgs) -> anyhow::Result<Twin> {
             );
             reads.push(twin_bim::with_room_sensors(model.assets));
         } else if ext("gpkg") {
-            reads.extend(crate::gpkg_read::read(path, &mapping, &args.layers)?);
+            reads.extend(twin_gpkg::read(path, &mapping, &args.layers)?);
         } else {
             let bar = progress_bar(
                 &format!("reading {}", path.display()),

@@ -18,7 +18,6 @@ mod durable;
 mod export_rows;
 mod geoparquet_out;
 mod gpkg;
-mod gpkg_read;
 mod info;
 mod mqtt;
 mod orders_out;

@@ -22,6 +22,7 @@
 //!   frame or two later [`TwinView::take_pick`] returns the asset drawn there.
 
 pub mod durable;
+pub mod files;
 pub mod incidents;
 pub mod live;
 pub mod remote;

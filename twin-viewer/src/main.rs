@@ -31,8 +31,9 @@ struct Options {
     /// Seed of the synthetic infrastructure.
     #[arg(long, default_value_t = 2026)]
     seed: u64,
-    /// GeoJSON (.geojson/.json) or FlatGeobuf (.fgb) files to open instead of the
-    /// bundled island; repeat for several.
+    /// GeoJSON (.geojson/.json), FlatGeobuf (.fgb), GeoPackage (.gpkg) or CityJSON
+    /// (.city.json/.jsonl) files to open instead of the bundled island; repeat for
+    /// several.
     #[arg(long = "data")]
     data: Vec<PathBuf>,
     /// CRS of the --data files, overriding one a file declares; without either,
@@ -211,8 +212,7 @@ fn load_base(opts: &Options) -> Result<Twin, String> {
         twin_core::LoadMode::Strict
     };
     // The frame is centred on the files' data: a city anywhere gets true metres.
-    let (twin, reports) =
-        Twin::from_files(&opts.data, &mapping, mode).map_err(|e| e.to_string())?;
+    let (twin, reports) = twin_viewer::files::twin_of_files(&opts.data, &mapping, mode)?;
     for report in &reports {
         for r in &report.rejected {
             eprintln!("twin-viewer: rejected {r}");

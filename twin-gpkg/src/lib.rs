@@ -1,11 +1,19 @@
-//! GeoPackage in: every feature table of a file (or the ones `--layer` names), each
+//! GeoPackage in, for every front end that opens a user's files (`twin --data`, the
+//! desktop viewer's `--data`): every feature table of a file (or the ones named), each
 //! row a feature whose columns are its properties and whose `fid` is its own id, the
 //! geometry decoded by geozero (`GpkgWkb`: the `GP` header, then WKB) in the CRS its
 //! `gpkg_spatial_ref_sys` row names. Rows go through twin-core's mapping like any
-//! other file's features ([`twin_core::load::read_features`]).
+//! other file's features ([`twin_core::load::read_features`]), so ids, kinds and
+//! names come from the same mapping options as for GeoJSON or FlatGeobuf.
 //!
-//! The file is opened read-only; a file that is not a GeoPackage, or a table the
-//! file's own metadata names but does not hold, is a [`LoadError::Format`] naming it.
+//! The file is opened read-only by SQLite (rusqlite, bundled); a file that is not a
+//! GeoPackage, or a table the file's own metadata names but does not hold, is a
+//! [`LoadError::Format`] naming it. Each geometry blob is checked by twin-core
+//! ([`twin_core::load::check_gpkg_blob`]) before geozero decodes it, so a corrupt blob
+//! is a rejected feature, never a panic or an allocation its size does not justify.
+//!
+//! Not in twin-core because SQLite is C: twin-core builds for wasm32 with no C
+//! toolchain.
 
 use std::path::Path;
 
