@@ -70,13 +70,15 @@ pub struct Added {
     pub schema: String,
     /// Elements of the model added.
     pub elements: usize,
-    /// Room sensors added ([`crate::room_sensors`]).
+    /// Sensors added: the rooms' ([`crate::room_sensors`]) and the buildings' meters
+    /// ([`crate::sensors::building_meters`]).
     pub sensors: usize,
     /// Where the placement came from.
     pub placed_by: crate::PlacedBy,
 }
 
-/// Reads the IFC model at `path` and adds its elements and its rooms' sensors to
+/// Reads the building model at `path` (IFC, or glTF: [`crate::read_model`]) and adds
+/// its elements, its rooms' sensors and its buildings' meters to
 /// `twin`, placed as `standing` says (`crs` for an IfcMapConversion the file leaves
 /// unnamed). A model that cannot be read or whose assets clash with the twin's (an id
 /// already there) changes nothing.
@@ -132,7 +134,22 @@ pub fn add_to_twin(
         .filter(|a| a.kind == AssetKind::Building)
         .map(|a| a.id.to_string())
         .collect();
-    let assets = with_room_sensors(assets);
+    let mut assets = with_room_sensors(assets);
+    // A plot with an energy meter of its own keeps it as the building's meter: the
+    // model's generated one would count the building's energy twice in its town.
+    if let Some(plot) = on {
+        let metered = twin.iter().any(|(h, a)| {
+            a.kind == AssetKind::Sensor(twin_core::SensorType::BuildingEnergy)
+                && twin.attached_to(h) == Some(plot)
+        });
+        if metered {
+            assets.retain(|a| {
+                a.as_ref().map_or(true, |a| {
+                    a.properties.get("generated").and_then(|g| g.as_str()) != Some("building meter")
+                })
+            });
+        }
+    }
     let n_sensors = assets.len() - elements;
     twin.insert_read(assets, LoadMode::Strict)
         .map_err(|e| bad(e.to_string()))?;
@@ -187,7 +204,9 @@ fn beside_the_model(twin: &mut Twin, plot: Handle, model: Option<Handle>) {
     let meters: Vec<Handle> = twin
         .iter()
         .filter(|(h, a)| {
-            twin.attached_to(*h) == Some(plot) && matches!(a.geometry, geo::Geometry::Point(_))
+            twin.attached_to(*h) == Some(plot)
+                && matches!(a.kind, AssetKind::Sensor(_))
+                && matches!(a.geometry, geo::Geometry::Point(_))
         })
         .map(|(h, _)| h)
         .collect();

@@ -61,10 +61,15 @@ pub(crate) fn of_wholes(assets: &mut [Asset]) {
 }
 
 fn extent(parts: &[&Asset]) -> Option<(geo::Geometry<f64>, Vertical)> {
+    // The parts' footprints are already the convex hulls of their shells: the hull of
+    // their corners is the hull of every vertex, from far fewer points.
     let points: MultiPoint<f64> = parts
         .iter()
-        .flat_map(|p| p.surfaces.iter().flat_map(|s| s.vertices.iter()))
-        .map(|v| Point::from(Coord { x: v[0], y: v[1] }))
+        .flat_map(|p| match &p.geometry {
+            geo::Geometry::Polygon(poly) => poly.exterior().0.clone(),
+            _ => Vec::new(),
+        })
+        .map(|c| Point::from(Coord { x: c.x, y: c.y }))
         .collect();
     if points.0.len() < 3 {
         return None;

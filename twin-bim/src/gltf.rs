@@ -116,7 +116,12 @@ pub fn read_gltf_bytes(
         let class = ["ifc_class", "IfcClass", "class", "type"]
             .iter()
             .find_map(|k| extras.get(*k).and_then(|v| v.as_str()))
-            .filter(|c| c.len() > 3 && c[..3].eq_ignore_ascii_case("ifc"))
+            .filter(|c| {
+                c.len() > 3
+                    && c.as_bytes()
+                        .get(..3)
+                        .is_some_and(|p| p.eq_ignore_ascii_case(b"ifc"))
+            })
             .map(crate::ifc::class_name);
         let kind = match (&class, extras.get("kind").and_then(|k| k.as_str())) {
             (Some(c), _) => crate::ifc::kind_of_class(c),

@@ -210,12 +210,31 @@ fn external_buffers(json: &[u8], path: &std::path::Path) -> Result<Vec<Vec<u8>>,
                     .into(),
             ));
         }
-        let at = dir.join(uri);
-        let data = std::fs::read(&at).map_err(|source| BimError::Io {
+        // A relative reference beside the file (glTF's own rule); an absolute path or
+        // one climbing out of the file's folder is refused. Percent-escapes are not
+        // decoded: such a name is looked up as written.
+        let rel = std::path::Path::new(uri);
+        if rel.is_absolute()
+            || rel
+                .components()
+                .any(|c| !matches!(c, std::path::Component::Normal(_)))
+        {
+            return Err(bad(format!(
+                "buffer `{uri}` is not a file beside the .gltf"
+            )));
+        }
+        let at = dir.join(rel);
+        let io = |source| BimError::Io {
             file: at.display().to_string(),
             source,
-        })?;
-        out.push(data);
+        };
+        let len = std::fs::metadata(&at).map_err(io)?.len();
+        if len > MAX_FILE_BYTES {
+            return Err(bad(format!(
+                "buffer `{uri}` has {len} bytes: larger than the {MAX_FILE_BYTES} twin reads"
+            )));
+        }
+        out.push(std::fs::read(&at).map_err(io)?);
     }
     Ok(out)
 }

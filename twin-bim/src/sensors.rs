@@ -63,15 +63,23 @@ pub fn room_sensors<'a>(assets: impl IntoIterator<Item = &'a Asset>) -> Vec<Asse
 }
 
 /// An electricity meter (`building_energy`, channel `energy`, kWh) for every building of
-/// a model that has parts (an `IfcBuilding`, kind `building`): `<GlobalId>-ENERGY`,
+/// a model that has a footprint (an `IfcBuilding`, kind `building`, given the extent of
+/// its parts): `<GlobalId>-ENERGY`,
 /// attached to it at an interior point of its footprint, 1 m above its lowest floor.
 /// The simulator sizes its load by the building's footprint and `floors` (set here to
 /// the number of its storeys when the file does not give one).
 pub fn building_meters(assets: &mut [&mut Asset]) -> Vec<Asset> {
     let storey = AssetKind::Custom("ifc_building_storey".into());
+    // Storeys per building, counted once.
+    let mut storeys_of: std::collections::HashMap<String, usize> = Default::default();
+    for a in assets.iter().filter(|a| a.kind == storey) {
+        if let Some(b) = &a.part_of {
+            *storeys_of.entry(b.clone()).or_default() += 1;
+        }
+    }
     let mut out = Vec::new();
-    for i in 0..assets.len() {
-        let a = &*assets[i];
+    for a in assets.iter_mut() {
+        let a: &mut Asset = a;
         if a.kind != AssetKind::Building
             || a.properties.get("ifc_class").is_none()
             || !matches!(a.geometry, geo::Geometry::Polygon(_))
@@ -82,11 +90,7 @@ pub fn building_meters(assets: &mut [&mut Asset]) -> Vec<Asset> {
             continue;
         };
         let id = a.id.to_string();
-        let storeys = assets
-            .iter()
-            .filter(|s| s.kind == storey && s.part_of.as_deref() == Some(id.as_str()))
-            .count();
-        let a = &mut *assets[i];
+        let storeys = storeys_of.get(&id).copied().unwrap_or(0);
         if storeys > 0 && a.properties.get("floors").is_none() {
             a.properties
                 .insert("floors".into(), PropValue::Num(storeys as f64));

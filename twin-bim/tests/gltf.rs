@@ -56,8 +56,9 @@ fn ifcopenshells_gltf_of_a_model_keeps_the_ids_and_stands_where_the_ifc_stands()
     let from_glb = by_id(read_model(&glb, &options).unwrap().assets);
     let from_ifc = by_id(read_ifc(&ifc, &options).unwrap().assets);
     assert_eq!(from_glb.len(), written);
-    // Every element of the glTF is an element of the IFC by its GlobalId, and stands
-    // where the IFC read puts it: IfcOpenShell's geometry against ifc-lite's.
+    // Each element of the glTF that the IFC read has (IfcOpenShell also writes the
+    // openings twin leaves out) stands where the IFC read puts it, by its GlobalId:
+    // IfcOpenShell's geometry against ifc-lite's.
     let mut compared = 0;
     for (id, g) in &from_glb {
         assert_eq!(g.kind.to_string(), "custom:gltf_node");
@@ -90,6 +91,17 @@ fn ifcopenshells_gltf_of_a_model_keeps_the_ids_and_stands_where_the_ifc_stands()
         compared += 1;
     }
     assert!(compared >= 80, "{compared} of {}", from_glb.len());
+    // And the other way: every element the IFC read meshed is a node of the glTF.
+    let missing: Vec<&String> = from_ifc
+        .iter()
+        .filter(|(_, a)| a.surfaces.as_ref().is_some_and(|s| !s.vertices.is_empty()))
+        .map(|(id, _)| id)
+        .filter(|id| !from_glb.contains_key(*id))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "not in IfcOpenShell's glTF: {missing:?}"
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
@@ -261,4 +273,24 @@ fn a_gltf_without_a_place_or_broken_is_refused_by_name() {
     .unwrap_err()
     .to_string();
     assert!(e.starts_with("cut.glb: "), "{e}");
+    // A node under two parents (glTF's trees are disjoint): expanded once per path, 64
+    // levels of it would be 2^64 nodes; it is refused.
+    let shared = glb(&[
+        json!({"name": "Root", "children": [1, 1]}),
+        json!({"name": "Box", "cube": [0.0, 0.0, 0.0, 1.0]}),
+    ]);
+    let e = twin_bim::gltf::read_gltf_bytes(&shared, &[], "dag.glb", &placed(121.5, 31.6, 0.0))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("node 1 is in the scene's hierarchy twice"),
+        "{e}"
+    );
+    // A class that is not ASCII where its first three bytes would be sliced.
+    let odd = glb(&[json!({"name": "Box", "cube": [0.0, 0.0, 0.0, 1.0],
+                          "extras": {"type": "a€b"}})]);
+    let m =
+        twin_bim::gltf::read_gltf_bytes(&odd, &[], "odd.glb", &placed(121.5, 31.6, 0.0)).unwrap();
+    let a = m.assets.into_iter().next().unwrap().unwrap();
+    assert_eq!(a.kind.to_string(), "custom:gltf_node");
 }

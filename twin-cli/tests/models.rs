@@ -114,6 +114,25 @@ fn a_model_stands_on_a_building_of_the_island() {
         "@CM-BLD-008456,30",
     ]);
     assert!(ok(&o).lines().count() > 10);
+    // The island's block keeps its own energy meter as the building's (moved out of
+    // the house to the plot's corner): the model adds no second one. Put at a point
+    // instead, the model's building gets its own.
+    let meters = |place: &str| {
+        let o = twin(&["info", "--bim", &model, "--place", place]);
+        let out = ok(&o);
+        let line = out
+            .lines()
+            .find(|l| l.trim_start().starts_with("sensor:building_energy"))
+            .unwrap_or_else(|| panic!("{out}"))
+            .to_string();
+        (line, String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let (on_plot, err) = meters("@CM-BLD-008456");
+    assert!(on_plot.trim_end().ends_with(" 42000"), "{on_plot}");
+    assert!(err.contains("93 elements and 21 sensors added"), "{err}");
+    let (at_point, err) = meters("121.397,31.623");
+    assert!(at_point.trim_end().ends_with(" 42001"), "{at_point}");
+    assert!(err.contains("93 elements and 22 sensors added"), "{err}");
     let o = twin(&["info", "--bim", &model, "--place", "@NO-SUCH-BUILDING"]);
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);

@@ -41,13 +41,65 @@ pub fn model_shell(_: Handle, a: &Asset) -> bool {
     })
 }
 
-/// A horizontal section at `height` metres through building models: keeps every asset
-/// but the 3D shells (a model's elements) that start above the cut — the upper
-/// storeys, the roof, the slab over the cut — so the rooms and walls of the storey
-/// below show from above, each room by its floor. Pickable as drawn.
-pub fn below_section(height: f64) -> impl Fn(Handle, &Asset) -> bool {
-    // A shell with no vertices (a storey, a building) is drawn by its parts: kept.
-    move |_, a| ifc_class(a).is_none() || !lowest(a).is_finite() || lowest(a) <= height
+/// A horizontal section at `height` metres through building models: leaves out the 3D
+/// shells (a model's elements) that start above the cut — the upper storeys, the
+/// roof, the slab over the cut — and what hangs off them (an upper room's sensors),
+/// so the rooms and walls of the storey below show from above, each room by its
+/// floor. Pickable as drawn.
+pub fn below_section(twin: &Twin, height: f64) -> impl Fn(Handle, &Asset) -> bool + use<> {
+    let mut seed = vec![false; twin.handle_capacity()];
+    for (h, a) in twin.iter() {
+        // A shell with no vertices (a storey, a building) is drawn by its parts: kept.
+        if ifc_class(a).is_some() && lowest(a).is_finite() && lowest(a) > height {
+            seed[h.index()] = true;
+        }
+    }
+    let hide = with_what_hangs_off(twin, seed);
+    move |h, _| !hide.get(h.index()).copied().unwrap_or(false)
+}
+
+/// `seed` (hidden handles) grown by every asset whose wholes ([`Twin::lineage`]: what
+/// it is attached to, then its `part_of` chain) include a hidden one. Each asset's
+/// chain is walked once: an answer found for a whole serves all its parts.
+fn with_what_hangs_off(twin: &Twin, seed: Vec<bool>) -> Vec<bool> {
+    // 0: not known yet, 1: hidden, 2: shown.
+    let mut state: Vec<u8> = seed.iter().map(|s| if *s { 1 } else { 0 }).collect();
+    let up = |h: Handle| twin.attached_to(h).or_else(|| twin.part_of(h));
+    for (h, _) in twin.iter() {
+        let mut path = Vec::new();
+        let mut at = Some(h);
+        let mut answer = 2;
+        while let Some(x) = at {
+            match state.get(x.index()).copied().unwrap_or(2) {
+                0 if path.len() < 32 && !path.contains(&x) => {
+                    path.push(x);
+                    at = up(x);
+                }
+                0 => break,
+                known => {
+                    answer = known;
+                    break;
+                }
+            }
+        }
+        for x in path {
+            state[x.index()] = answer;
+        }
+    }
+    state.iter().map(|s| *s == 1).collect()
+}
+
+fn is_roof(a: &Asset) -> bool {
+    match ifc_class(a) {
+        Some("IfcRoof") => true,
+        Some("IfcSlab") => {
+            a.properties
+                .get("ifc_predefined_type")
+                .and_then(|t| t.as_str())
+                == Some("ROOF")
+        }
+        _ => false,
+    }
 }
 
 /// The storey `text` names: its id (IFC GlobalId), or its name or long name
@@ -99,48 +151,53 @@ pub fn find_storey(twin: &Twin, text: &str) -> Result<Handle, String> {
 /// leaves out those above — their elements, rooms and the sensors attached to their
 /// rooms — with the building's elements in no storey (a roof aggregated to the
 /// building) that start at or above the next storey's floor, or above the top of the
-/// storey's own elements. Storeys are ordered by
+/// storey's own elements, and the storey's own roof (an IfcRoof, a ROOF slab: a top
+/// storey often holds its roof), so its rooms show from above. Storeys are ordered by
 /// their floors (twin-bim gives each the height its rooms start at). Other buildings
 /// and everything else of the twin stay.
 pub fn up_to_storey(twin: &Twin, storey: Handle) -> impl Fn(Handle, &Asset) -> bool + use<> {
-    let mut hide = vec![false; twin.handle_capacity()];
+    let mut seed = vec![false; twin.handle_capacity()];
     if let Some(s) = twin.get(storey) {
         let building = twin.part_of(storey);
         let floor = s.vertical.base;
-        let above: Vec<Handle> = twin
-            .iter()
-            .filter(|(h, a)| {
-                is_storey(a) && twin.part_of(*h) == building && a.vertical.base > floor + 0.05
-            })
-            .map(|(h, _)| h)
-            .collect();
-        // Where the storey ends: the next storey's floor, or the top of its own
-        // elements (for the top storey, so that its roof goes too).
-        let own_top = if s.vertical.height > 0.0 {
+        let mut next_floor = if s.vertical.height > 0.0 {
             floor + s.vertical.height
         } else {
             f64::INFINITY
         };
-        let next_floor = above
-            .iter()
-            .filter_map(|h| twin.get(*h))
-            .map(|a| a.vertical.base)
-            .fold(own_top, f64::min);
         for (h, a) in twin.iter() {
-            let lineage = twin.lineage(h);
-            let hidden = above.contains(&h)
-                || lineage.iter().any(|w| above.contains(w))
-                || (ifc_class(a).is_some()
-                    && !lineage.iter().any(|w| twin.get(*w).is_some_and(is_storey))
-                    && building.is_some_and(|b| lineage.contains(&b))
-                    && !is_storey(a)
-                    && lowest(a).is_finite()
-                    && lowest(a) >= next_floor - 0.05);
-            if hidden {
-                hide[h.index()] = true;
+            if is_storey(a) && twin.part_of(h) == building && a.vertical.base > floor + 0.05 {
+                seed[h.index()] = true;
+                next_floor = next_floor.min(a.vertical.base);
+            }
+        }
+        for (h, a) in twin.iter() {
+            if ifc_class(a).is_none() || is_storey(a) {
+                continue;
+            }
+            let own_roof = twin.part_of(h) == Some(storey) && is_roof(a);
+            // In the building but in no storey: its part_of chain reaches the building
+            // before any storey.
+            let mut at = twin.part_of(h);
+            let mut in_no_storey = false;
+            for _ in 0..32 {
+                match at {
+                    Some(w) if Some(w) == building => {
+                        in_no_storey = true;
+                        break;
+                    }
+                    Some(w) if twin.get(w).is_some_and(is_storey) => break,
+                    Some(w) => at = twin.part_of(w),
+                    None => break,
+                }
+            }
+            let above = in_no_storey && lowest(a).is_finite() && lowest(a) >= next_floor - 0.05;
+            if own_roof || above {
+                seed[h.index()] = true;
             }
         }
     }
+    let hide = with_what_hangs_off(twin, seed);
     move |h, _| !hide.get(h.index()).copied().unwrap_or(false)
 }
 
@@ -152,7 +209,7 @@ pub type Keep = Box<dyn Fn(Handle, &Asset) -> bool>;
 /// ([`find_storey`]); both apply when both are given. `Err` says what was wrong.
 pub fn keep(twin: &Twin, section: Option<f64>, storey: Option<&str>) -> Result<Keep, String> {
     let below: Option<Keep> = match section {
-        Some(h) if h.is_finite() => Some(Box::new(below_section(h))),
+        Some(h) if h.is_finite() => Some(Box::new(below_section(twin, h))),
         Some(h) => return Err(format!("--section {h} is not a height")),
         None => None,
     };
@@ -250,6 +307,13 @@ mod tests {
             element("up-wall", "IfcWall", Some("upper"), 3.0),
             element("up-room", "IfcSpace", Some("upper"), 3.0),
             element("roof", "IfcRoof", Some("b"), 6.0),
+            {
+                // A roof slab the upper storey holds (FZK-Haus's attic holds its roof).
+                let mut r = element("up-roof", "IfcSlab", Some("upper"), 5.5);
+                r.properties
+                    .insert("ifc_predefined_type".into(), PropValue::Str("ROOF".into()));
+                r
+            },
             co2,
             Asset::new(
                 "tree",
@@ -280,7 +344,8 @@ mod tests {
             kept(&twin, &up_to_storey(&twin, ground)),
             ["b", "ground", "ground-room", "ground-wall", "tree"]
         );
-        // The upper storey: everything but the roof, which starts above its floor.
+        // The upper storey: everything but the roofs: the building's, which starts
+        // above the storey's elements, and the storey's own roof slab.
         let upper = find_storey(&twin, "upper").unwrap();
         assert_eq!(
             kept(&twin, &up_to_storey(&twin, upper)),
@@ -296,19 +361,12 @@ mod tests {
                 "upper"
             ]
         );
-        // Both filters: the section at 1 m keeps only what starts below it.
+        // Both filters: the section at 1 m keeps only what starts below it, and not the
+        // upper room's sensor either.
         let both = keep(&twin, Some(1.0), Some("Dachgeschoss")).unwrap();
         assert_eq!(
             kept(&twin, &both),
-            [
-                "b",
-                "ground",
-                "ground-room",
-                "ground-wall",
-                "tree",
-                "up-room-CO2",
-                "upper"
-            ]
+            ["b", "ground", "ground-room", "ground-wall", "tree", "upper"]
         );
     }
 

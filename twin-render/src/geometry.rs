@@ -50,6 +50,9 @@ pub struct Chunk {
     pub indices: Vec<u32>,
     /// Line indices (two per segment) into `vertices`: building edges.
     pub lines: Vec<u32>,
+    /// Drawn see-through (a building model's shell with `--see-through`): an ordered
+    /// dither of its pixels, its own pipeline, never picked.
+    pub see_through: bool,
 }
 
 impl Chunk {

@@ -36,6 +36,10 @@ pub struct Pipelines {
     pub layout: wgpu::BindGroupLayout,
     /// Opaque, lit triangles.
     pub fill: wgpu::RenderPipeline,
+    /// Lit triangles drawn as an ordered dither of their pixels (a see-through
+    /// shell): a pipeline of its own, so that only these lose the early depth test
+    /// that a fragment `discard` costs.
+    pub dither: wgpu::RenderPipeline,
     /// See-through triangles drawn over what is there (towns' choropleth).
     pub overlay: wgpu::RenderPipeline,
     /// See-through triangles drawn over everything (underground assets).
@@ -173,6 +177,15 @@ impl Pipelines {
                 "fill",
                 "vs_main",
                 "fs_main",
+                tri,
+                Depth::Write,
+                None,
+                false,
+            )),
+            dither: make(spec(
+                "dither",
+                "vs_main",
+                "fs_dither",
                 tri,
                 Depth::Write,
                 None,

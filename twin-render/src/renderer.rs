@@ -38,6 +38,7 @@ struct GpuChunk {
     indices: wgpu::Buffer,
     index_count: u32,
     lines: Option<(wgpu::Buffer, u32)>,
+    see_through: bool,
 }
 
 /// Draws a [`Scene`] with live colours. One renderer serves any number of targets
@@ -172,6 +173,7 @@ impl Renderer {
                     indices,
                     index_count: c.indices.len() as u32,
                     lines,
+                    see_through: c.see_through,
                 });
                 self.stats.mesh_uploads += 1;
             }
@@ -377,9 +379,13 @@ impl Renderer {
                 _ => &p.fill,
             };
             for c in chunks {
+                // A see-through shell is not picked: a click goes to the room behind.
+                if c.see_through && picking {
+                    continue;
+                }
                 pass.set_vertex_buffer(0, c.vertices.slice(..));
                 if c.index_count > 0 {
-                    pass.set_pipeline(fill);
+                    pass.set_pipeline(if c.see_through { &p.dither } else { fill });
                     pass.set_index_buffer(c.indices.slice(..), wgpu::IndexFormat::Uint32);
                     pass.draw_indexed(0..c.index_count, 0, 0..1);
                     stats.draw_calls += 1;

@@ -54,12 +54,14 @@ impl Scene {
         let mut builders: Vec<MeshBuilder> =
             LayerKind::ALL.iter().map(|_| MeshBuilder::new()).collect();
         let mut markers = Vec::new();
+        let mut see_through_shells = MeshBuilder::new();
         for (h, a) in twin.iter().filter(|(h, a)| keep(*h, a)) {
             // A 3D shell (CityJSON LoD2) is drawn as it is; an empty one by the parts.
             // A see-through one is not drawn; a model's room by its floor.
             if let Some(s) = &a.surfaces {
                 let mut color = palette::base_color(a);
-                if color[3] > 0 && see_through(h, a) {
+                let dithered = color[3] > 0 && see_through(h, a);
+                if dithered {
                     color[3] = SEE_THROUGH_ALPHA;
                 }
                 if color[3] > 0 {
@@ -67,7 +69,11 @@ impl Scene {
                     if matches!(&a.kind, AssetKind::Custom(k) if k == "ifc_space") {
                         shell = floor_of(shell);
                     }
-                    let b = &mut builders[LayerKind::Buildings.index()];
+                    let b = if dithered {
+                        &mut see_through_shells
+                    } else {
+                        &mut builders[LayerKind::Buildings.index()]
+                    };
                     b.shell(&shell, h.0, color);
                 }
                 continue;
@@ -77,8 +83,15 @@ impl Scene {
             };
             add_asset(&mut builders, &mut markers, h, a, g);
         }
+        let mut layers: Vec<Vec<Chunk>> = builders.into_iter().map(MeshBuilder::finish).collect();
+        layers[LayerKind::Buildings.index()].extend(see_through_shells.finish().into_iter().map(
+            |mut c| {
+                c.see_through = true;
+                c
+            },
+        ));
         let mut scene = Scene {
-            layers: builders.into_iter().map(MeshBuilder::finish).collect(),
+            layers,
             markers,
             bounds: None,
             handle_capacity: twin.handle_capacity() as u32,

@@ -62,6 +62,11 @@ pub struct GltfNode {
 /// How deep a node hierarchy may be (deeper is taken for a cycle).
 const MAX_DEPTH: usize = 64;
 
+/// The most vertices a file may expand to after its node transforms (64 M, 768 MB of
+/// positions): a mesh used by many nodes is copied for each, so a small file can ask
+/// for any number.
+pub const MAX_VERTICES: usize = 64 << 20;
+
 /// Reads a glTF (binary, or JSON with `external` buffers given in order for its
 /// buffers that have a URI) into the nodes of its default scene (or first scene).
 /// `Err(Empty)` when no node has a triangle.
@@ -142,8 +147,24 @@ fn read_unguarded(
         });
     };
     let mut nodes = Vec::new();
+    // glTF's node hierarchy is a set of disjoint trees: a node reached twice (a child
+    // of two parents, or a root listed twice) would be expanded once per path, 2^64
+    // times for 64 levels of a few hundred bytes; it is refused.
+    let mut walk = Walk {
+        seen: vec![false; g.document.nodes().len()],
+        vertices: 0,
+    };
     for node in scene.nodes() {
-        add_node(&mut nodes, &node, None, Mat4::IDENTITY, &data, 0, file)?;
+        add_node(
+            &mut nodes,
+            &node,
+            None,
+            Mat4::IDENTITY,
+            &data,
+            0,
+            file,
+            &mut walk,
+        )?;
     }
     if nodes.iter().all(|n| n.indices.is_empty()) {
         return Err(GltfError::Empty {
@@ -153,6 +174,7 @@ fn read_unguarded(
     Ok(nodes)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn add_node(
     nodes: &mut Vec<GltfNode>,
     node: &gltf::Node,
@@ -161,12 +183,25 @@ fn add_node(
     data: &[&[u8]],
     depth: usize,
     file: &str,
+    walk: &mut Walk,
 ) -> Result<(), GltfError> {
+    let bounds = |what: String| GltfError::Bounds {
+        file: file.to_string(),
+        what,
+    };
     if depth > MAX_DEPTH {
-        return Err(GltfError::Bounds {
-            file: file.to_string(),
-            what: format!("node hierarchy deeper than {MAX_DEPTH} (a cycle?)"),
-        });
+        return Err(bounds(format!(
+            "node hierarchy deeper than {MAX_DEPTH} (a cycle?)"
+        )));
+    }
+    match walk.seen.get_mut(node.index()) {
+        Some(s) if !*s => *s = true,
+        _ => {
+            return Err(bounds(format!(
+                "node {} is in the scene's hierarchy twice (glTF nodes form disjoint trees)",
+                node.index()
+            )));
+        }
     }
     let m = parent_m * Mat4::from_cols_array_2d(&node.transform().matrix());
     let mut out = GltfNode {
@@ -184,6 +219,12 @@ fn add_node(
             let Some(pos) = reader.read_positions() else {
                 continue;
             };
+            walk.vertices = walk.vertices.saturating_add(reader_len(&p));
+            if walk.vertices > MAX_VERTICES {
+                return Err(bounds(format!(
+                    "more than {MAX_VERTICES} vertices after the node transforms"
+                )));
+            }
             let base = out.positions.len() as u32;
             let n_before = out.positions.len();
             out.positions
@@ -210,9 +251,20 @@ fn add_node(
     let me = nodes.len();
     nodes.push(out);
     for child in node.children() {
-        add_node(nodes, &child, Some(me), m, data, depth + 1, file)?;
+        add_node(nodes, &child, Some(me), m, data, depth + 1, file, walk)?;
     }
     Ok(())
+}
+
+/// What a walk of the node trees has seen: the nodes visited, the vertices taken.
+struct Walk {
+    seen: Vec<bool>,
+    vertices: usize,
+}
+
+/// The vertex count a primitive's POSITION accessor declares (0 without one).
+fn reader_len(p: &gltf::Primitive) -> usize {
+    p.get(&gltf::Semantic::Positions).map_or(0, |a| a.count())
 }
 
 /// Parses and validates a glTF. gltf-json 1.4.1's validation indexes a primitive's

@@ -119,26 +119,28 @@ fn lit(c: vec3<f32>, world: vec3<f32>) -> vec3<f32> {
     return c * (g.sun.w + (1.0 - g.sun.w) * diffuse);
 }
 
-// Screen-door transparency for a see-through shell (a building model's walls and
-// roof drawn with a base alpha below 1): a 4x4 ordered-dither pattern keeps that share
-// of its pixels, so the rooms behind show through the holes with no sorting and no
-// blending (the same in WebGL2). Opaque colours keep every pixel.
-fn see_through(i: VsOut) -> bool {
-    if i.color.a >= 0.99 {
-        return false;
-    }
-    let p = vec2<u32>(u32(i.clip.x) % 4u, u32(i.clip.y) % 4u);
-    let bayer = array<f32, 16>(0.0, 8.0, 2.0, 10.0, 12.0, 4.0, 14.0, 6.0,
-                               3.0, 11.0, 1.0, 9.0, 15.0, 7.0, 13.0, 5.0);
-    return (bayer[p.y * 4u + p.x] + 0.5) / 16.0 >= i.color.a;
-}
-
 @fragment
 fn fs_main(i: VsOut) -> @location(0) vec4<f32> {
-    if see_through(i) {
+    return out_color(lit(i.color.rgb, i.world), 1.0);
+}
+
+// The 4x4 ordered-dither thresholds (Bayer), as module constants.
+const BAYER: array<f32, 16> = array<f32, 16>(0.0, 8.0, 2.0, 10.0, 12.0, 4.0, 14.0, 6.0,
+                                             3.0, 11.0, 1.0, 9.0, 15.0, 7.0, 13.0, 5.0);
+
+// Screen-door transparency for a see-through shell (a building model's walls and
+// roof, drawn by the `dither` pipeline with a base alpha below 1): the pattern keeps
+// that share of its pixels, so the rooms behind show through the holes with no
+// sorting and no blending (the same in WebGL2). The colour is lit before the discard,
+// while the whole quad still computes its derivatives.
+@fragment
+fn fs_dither(i: VsOut) -> @location(0) vec4<f32> {
+    let c = lit(i.color.rgb, i.world);
+    let p = vec2<u32>(u32(i.clip.x) % 4u, u32(i.clip.y) % 4u);
+    if (BAYER[p.y * 4u + p.x] + 0.5) / 16.0 >= i.color.a {
         discard;
     }
-    return out_color(lit(i.color.rgb, i.world), 1.0);
+    return out_color(c, 1.0);
 }
 
 // See-through layers (towns' choropleth, underground): the colour's alpha times the
@@ -158,12 +160,8 @@ fn fs_line(i: VsOut) -> @location(0) vec4<f32> {
     return out_color(i.color.rgb, 1.0);
 }
 
-// Picking: the handle + 1 of the nearest surface (0 where nothing is drawn). A
-// see-through shell is not picked: a click goes to the room behind it.
+// Picking: the handle + 1 of the nearest surface (0 where nothing is drawn).
 @fragment
 fn fs_pick(i: VsOut) -> @location(0) u32 {
-    if i.color.a < 0.99 {
-        discard;
-    }
     return i.handle + 1u;
 }

@@ -146,9 +146,10 @@ pub fn alert_json(session: &Session, a: &Alert) -> Json_ {
         // storey, building), by the asset's id: an alert of another process of the
         // district carries that process's handles.
         "within": twin.handle(&a.asset_id).map_or_else(Vec::new, |h| {
+            let town = twin.town_of(h);
             twin.lineage(h)
                 .into_iter()
-                .filter(|w| Some(*w) != a.town)
+                .filter(|w| Some(*w) != town)
                 .filter_map(|w| twin.get(w).map(|w| w.id.clone()))
                 .collect()
         }),
