@@ -21,8 +21,8 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use twin_core::load::GltfNode;
 use twin_core::{Asset, AssetKind, PropValue, Properties, Source, Surfaces};
+use twin_gltf::GltfNode;
 
 use crate::place::{PlacedBy, Placement};
 use crate::{BimError, Model, ReadOptions};
@@ -39,7 +39,7 @@ pub fn read_gltf_bytes(
         file: file.to_string(),
         message,
     };
-    let nodes = twin_core::load::read_gltf_nodes(bytes, external, file).map_err(|e| {
+    let nodes = twin_gltf::read_gltf_nodes(bytes, external, file).map_err(|e| {
         bad(e
             .to_string()
             .trim_start_matches(&format!("{file}: "))

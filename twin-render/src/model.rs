@@ -8,7 +8,7 @@
 //! height. Every vertex carries the handle of the asset the model represents, so live
 //! state colours a model like any building.
 //!
-//! The file is read by twin-core's glTF reader ([`twin_core::load::read_gltf_nodes`]),
+//! The file is read by twin-gltf's reader ([`twin_gltf::read_gltf_nodes`]),
 //! which bounds-checks everything before the `gltf` crate's readers touch it: a
 //! corrupt model is refused with a [`ModelError`], never a panic.
 
@@ -17,7 +17,7 @@ use twin_core::crs::LocalFrame;
 use crate::geometry::{Chunk, MeshBuilder, Vertex};
 
 /// Why a model could not be read (twin-core's hardened glTF reader's error).
-pub use twin_core::load::GltfError as ModelError;
+pub use twin_gltf::GltfError as ModelError;
 
 /// A model's triangles in its own axes (glTF: metres, +Y up), one colour per triangle
 /// run.
@@ -56,7 +56,7 @@ impl Model {
     /// buffers that have a URI).
     pub fn from_gltf(bytes: &[u8], external: &[Vec<u8>], file: &str) -> Result<Model, ModelError> {
         let mut model = Model::default();
-        for node in twin_core::load::read_gltf_nodes(bytes, external, file)? {
+        for node in twin_gltf::read_gltf_nodes(bytes, external, file)? {
             let base = model.positions.len() as u32;
             model.positions.extend(node.positions);
             model.colors.extend(node.colors);

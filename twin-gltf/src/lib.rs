@@ -9,8 +9,13 @@
 //!
 //! Everything read from the file is bounds-checked before the `gltf` crate's readers
 //! touch it (gltf 1.4.1 asserts some of these instead of returning errors: found by
-//! fuzzing, fuzz/regressions/gltf/), and any panic left in the parser becomes a
-//! [`GltfError`].
+//! fuzzing, fuzz/regressions/gltf/), any panic left in the parser becomes a
+//! [`GltfError`], a node reached twice is refused (glTF's node trees are disjoint; a
+//! shared node would be expanded once per path) and a file expands to at most
+//! [`MAX_VERTICES`].
+//!
+//! Its own crate, not twin-core's: the engine keeps to GIS formats and builds for
+//! wasm32 without a 3D-model parser (ARCHITECTURE.md's dependency rules).
 
 use glam::{Mat4, Vec3};
 
