@@ -14,8 +14,9 @@ Prints one JSON object:
   spatial structure (IfcRelContainedInSpatialStructure), and aggregates
   {part GlobalId: whole GlobalId} (IfcRelAggregates),
 - psets: {element GlobalId: {"Pset.Prop": value}} for doors and spaces: the values of
-  the element's own IfcPropertySets as IfcOpenShell's util.element.get_psets returns
-  them (numbers, booleans, text),
+  the element's property sets, its type's inherited and the predefined ones
+  (IfcDoorLiningProperties ...) included, as IfcOpenShell's util.element.get_psets
+  returns them (numbers, booleans, text),
 - site: {ref_latitude, ref_longitude, ref_elevation} in decimal degrees and metres when
   the IfcSite has them, and true_north: the model context's TrueNorth (x, y) if any,
 - map_conversion: {eastings, northings, orthogonal_height, x_axis_abscissa,
@@ -116,11 +117,9 @@ def main(path):
     psets = {}
     for e in list(f.by_type("IfcDoor")) + list(f.by_type("IfcSpace")):
         flat = {}
-        # The element's own IfcPropertySets (not its type's, not the predefined
-        # property sets such as IfcDoorLiningProperties: twin does not read those yet).
-        for pset, props in ue.get_psets(e, psets_only=True, should_inherit=False).items():
-            if not f.by_id(props["id"]).is_a("IfcPropertySet"):
-                continue
+        # As BIM tools show them: the element's property sets over its type's, and the
+        # predefined ones (IfcDoorLiningProperties ...); quantities left out.
+        for pset, props in ue.get_psets(e, psets_only=True, should_inherit=True).items():
             for k, v in props.items():
                 if k != "id":
                     flat[f"{pset}.{k}"] = plain(v)

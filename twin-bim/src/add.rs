@@ -75,6 +75,9 @@ pub struct Added {
     pub sensors: usize,
     /// Where the placement came from.
     pub placed_by: crate::PlacedBy,
+    /// The assets added and those of the twin that changed (the plot the model stands
+    /// on, its sensors moved beside the model): what a session counts in again.
+    pub handles: Vec<Handle>,
 }
 
 /// Reads the building model at `path` (IFC, or glTF: [`crate::read_model`]) and adds
@@ -89,6 +92,35 @@ pub fn add_to_twin(
     crs: Option<&twin_core::crs::Crs>,
 ) -> Result<Added, BimError> {
     let file = path.display().to_string();
+    add_with(twin, &file, standing, crs, |options| {
+        crate::read_model(path, options)
+    })
+}
+
+/// [`add_to_twin`] for a model's bytes ([`crate::read_model_bytes`]): what a web page
+/// or a screen of a served twin adds. The same bytes, name's extension and standing
+/// give the same assets with the same ids in the same order as [`add_to_twin`] of the
+/// file, so the twins' fingerprints agree.
+pub fn add_bytes_to_twin(
+    twin: &mut Twin,
+    file: &str,
+    bytes: &[u8],
+    standing: &Standing,
+    crs: Option<&twin_core::crs::Crs>,
+) -> Result<Added, BimError> {
+    add_with(twin, file, standing, crs, |options| {
+        crate::read_model_bytes(bytes, file, options)
+    })
+}
+
+fn add_with(
+    twin: &mut Twin,
+    file: &str,
+    standing: &Standing,
+    crs: Option<&twin_core::crs::Crs>,
+    read: impl FnOnce(&ReadOptions) -> Result<Model, BimError>,
+) -> Result<Added, BimError> {
+    let file = file.to_string();
     let bad = |message: String| BimError::Model {
         file: file.clone(),
         message,
@@ -126,7 +158,7 @@ pub fn add_to_twin(
         schema,
         placed_by,
         ..
-    } = crate::read_model(path, &options)?;
+    } = read(&options)?;
     let elements = assets.len();
     let buildings: Vec<String> = assets
         .iter()
@@ -151,8 +183,10 @@ pub fn add_to_twin(
         }
     }
     let n_sensors = assets.len() - elements;
-    twin.insert_read(assets, LoadMode::Strict)
-        .map_err(|e| bad(e.to_string()))?;
+    let mut handles = twin
+        .insert_read(assets, LoadMode::Strict)
+        .map_err(|e| bad(e.to_string()))?
+        .inserted;
     if let Some(h) = on
         && let Some(v) = twin.get(h).map(|a| a.vertical)
     {
@@ -161,12 +195,14 @@ pub fn add_to_twin(
         twin.set_vertical(h, flat, [("bim_building".to_string(), names)])
             .map_err(|e| bad(e.to_string()))?;
         let model = buildings.first().and_then(|b| twin.handle(b));
-        beside_the_model(twin, h, model);
+        handles.push(h);
+        handles.extend(beside_the_model(twin, h, model));
     }
     Ok(Added {
         schema,
         elements,
         sensors: n_sensors,
+        handles,
         placed_by,
     })
 }
@@ -175,14 +211,14 @@ pub fn add_to_twin(
 /// stands for) were in the middle of the block, at its height: inside the model's
 /// rooms. Each goes to the ground at the first corner of the plot (1 m in from it)
 /// that is outside the model's footprint, as a meter on the plot outside the house; a
-/// plot with no such corner leaves them where they are.
-fn beside_the_model(twin: &mut Twin, plot: Handle, model: Option<Handle>) {
+/// plot with no such corner leaves them where they are. Gives the sensors it moved.
+fn beside_the_model(twin: &mut Twin, plot: Handle, model: Option<Handle>) -> Vec<Handle> {
     use geo::{Contains, Point};
     let (Some(p), Some(m)) = (twin.get(plot), model.and_then(|m| twin.get(m))) else {
-        return;
+        return Vec::new();
     };
     let (geo::Geometry::Polygon(ring), Some(c)) = (&p.geometry, p.geometry.centroid()) else {
-        return;
+        return Vec::new();
     };
     let frame = twin.frame();
     let (cx, cy) = frame.to_local(c.x(), c.y());
@@ -199,7 +235,7 @@ fn beside_the_model(twin: &mut Twin, plot: Handle, model: Option<Handle>) {
         (!m.geometry.contains(&at)).then_some(at)
     });
     let Some(spot) = spot else {
-        return;
+        return Vec::new();
     };
     let meters: Vec<Handle> = twin
         .iter()
@@ -210,7 +246,7 @@ fn beside_the_model(twin: &mut Twin, plot: Handle, model: Option<Handle>) {
         })
         .map(|(h, _)| h)
         .collect();
-    for h in meters {
+    for &h in &meters {
         let Some(v) = twin.get(h).map(|a| a.vertical) else {
             continue;
         };
@@ -218,6 +254,7 @@ fn beside_the_model(twin: &mut Twin, plot: Handle, model: Option<Handle>) {
             let _ = twin.set_vertical(h, Vertical { base, ..v }, []);
         }
     }
+    meters
 }
 
 /// A model's assets and, after them, a thermometer, a CO₂ sensor and an occupancy

@@ -104,7 +104,7 @@ pub(crate) fn convert(
         .unwrap_or(1.0);
     let text = String::from_utf8_lossy(bytes);
     let step = StepText::new(&text);
-    let psets = properties_by_element(&data);
+    let psets = crate::psets::properties_by_element(&data, &step).map_err(bad)?;
     let placement = match &options.place {
         Some(p) if options.centred => {
             let mut lo = [f64::INFINITY; 3];
@@ -481,46 +481,6 @@ fn parents(data: &DataModel) -> HashMap<u32, u32> {
         }
     }
     out
-}
-
-/// `Pset.Property` → value for every element with property sets.
-fn properties_by_element(data: &DataModel) -> HashMap<u32, Vec<(String, PropValue)>> {
-    let sets: HashMap<u32, &ifc_lite_processing::data_model::PropertySet> =
-        data.property_sets.iter().map(|p| (p.pset_id, p)).collect();
-    let mut out: HashMap<u32, Vec<(String, PropValue)>> = HashMap::new();
-    for r in &data.relationships {
-        if !r.rel_type.eq_ignore_ascii_case("IfcRelDefinesByProperties") {
-            continue;
-        }
-        let Some(set) = sets.get(&r.relating_id) else {
-            continue;
-        };
-        let props = out.entry(r.related_id).or_default();
-        for p in &set.properties {
-            props.push((
-                format!("{}.{}", set.pset_name, p.property_name),
-                value(&p.property_type, &p.property_value),
-            ));
-        }
-    }
-    out
-}
-
-/// A property's value as twin holds it: numbers, booleans, else text.
-fn value(ty: &str, text: &str) -> PropValue {
-    match ty.to_ascii_lowercase().as_str() {
-        "real" | "integer" | "number" | "float" | "double" => text
-            .parse::<f64>()
-            .ok()
-            .filter(|v| v.is_finite())
-            .map_or_else(|| PropValue::Str(text.to_string()), PropValue::Num),
-        "boolean" | "logical" | "bool" => match text.to_ascii_lowercase().as_str() {
-            "true" | ".t." | "1" => PropValue::Bool(true),
-            "false" | ".f." | "0" => PropValue::Bool(false),
-            _ => PropValue::Str(text.to_string()),
-        },
-        _ => PropValue::Str(text.to_string()),
-    }
 }
 
 /// The element's footprint (convex hull of its shell seen from above; its reference

@@ -67,11 +67,12 @@ mod extent;
 pub mod gltf;
 pub mod ifc;
 pub mod place;
+mod psets;
 mod reports;
 pub mod sensors;
 mod step;
 
-pub use add::{Added, Standing, add_to_twin, with_room_sensors};
+pub use add::{Added, Standing, add_bytes_to_twin, add_to_twin, with_room_sensors};
 pub use place::{MapConversion, Place, PlacedBy, Placement};
 pub use sensors::room_sensors;
 
@@ -186,6 +187,48 @@ pub fn read_model(path: &std::path::Path, options: &ReadOptions) -> Result<Model
         external_buffers(&bytes, path)?
     };
     gltf::read_gltf_bytes(&bytes, &external, &file, options)
+}
+
+/// Reads a building model from bytes, as a web page or a server hands them: a `.glb`
+/// (the bytes start with `glTF`), a `.gltf` whose buffers are all inside the file
+/// (none, since `data:` URIs are not read), or IFC. `file` names the model in errors
+/// and in each asset's source; only its extension is looked at.
+pub fn read_model_bytes(
+    bytes: &[u8],
+    file: &str,
+    options: &ReadOptions,
+) -> Result<Model, BimError> {
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(BimError::Model {
+            file: file.to_string(),
+            message: format!(
+                "{} bytes: larger than the {MAX_FILE_BYTES} twin reads",
+                bytes.len()
+            ),
+        });
+    }
+    let gltf_json = std::path::Path::new(file)
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("gltf"));
+    if bytes.starts_with(b"glTF") {
+        return gltf::read_gltf_bytes(bytes, &[], file, options);
+    }
+    if gltf_json {
+        let doc: serde_json::Value =
+            serde_json::from_slice(bytes).map_err(|e| BimError::Model {
+                file: file.to_string(),
+                message: format!("not a valid glTF: {e}"),
+            })?;
+        if doc["buffers"].as_array().is_some_and(|b| !b.is_empty()) {
+            return Err(BimError::Model {
+                file: file.to_string(),
+                message: "its buffers are in other files, which twin cannot open from here: convert it to .glb".into(),
+            });
+        }
+        return gltf::read_gltf_bytes(bytes, &[], file, options);
+    }
+    read_ifc_bytes(bytes, file, options)
 }
 
 /// The buffers a `.gltf` names by URI, read from beside it, in order. A `data:` URI is

@@ -78,10 +78,25 @@ impl<'a> StepText<'a> {
 
     /// The numbers of every entity of type `ty` (upper case), in file order.
     pub(crate) fn of_type(&self, ty: &str) -> Vec<u32> {
+        // The type is compared where it stands: splitting every entity's attributes
+        // to learn its type cost a large model seconds.
+        let is = |at: usize| {
+            let rest = &self.text[at..];
+            rest.find('=').is_some_and(|eq| {
+                let after = &rest[eq + 1..];
+                let after = after.trim_start();
+                after.len() > ty.len()
+                    && after.as_bytes()[..ty.len()].eq_ignore_ascii_case(ty.as_bytes())
+                    && matches!(
+                        after.as_bytes()[ty.len()],
+                        b'(' | b' ' | b'\t' | b'\r' | b'\n'
+                    )
+            })
+        };
         let mut out: Vec<(usize, u32)> = self
             .at
             .iter()
-            .filter(|(id, _)| self.entity(**id).is_some_and(|(t, _)| t == ty))
+            .filter(|(_, at)| is(**at))
             .map(|(id, at)| (*at, *id))
             .collect();
         out.sort_unstable();

@@ -227,6 +227,40 @@ fn fzk_haus_reads_as_ifcopenshell_reads_it_and_stands_at_its_site() {
         door.properties.get("Pset_DoorCommon.ThermalTransmittance"),
         Some(&PropValue::Num(2.0))
     );
+    // Its type's sets (IfcDoorType.HasPropertySets, as in FZK-Haus's STEP text): the
+    // predefined lining and panel sets, whose values are the entities' attributes
+    // (#17731: LiningDepth 0.1, LiningThickness 0.05, LiningOffset 0.; #17734:
+    // PanelDepth 0.04, .SWINGING.), and a property set of the type.
+    let prop = |k: &str| door.properties.get(k).cloned();
+    assert_eq!(
+        prop("Tür Linien-Sachmerkmale.LiningDepth"),
+        Some(PropValue::Num(0.1))
+    );
+    assert_eq!(
+        prop("Tür Linien-Sachmerkmale.LiningThickness"),
+        Some(PropValue::Num(0.05))
+    );
+    assert_eq!(
+        prop("Tür Linien-Sachmerkmale.LiningOffset"),
+        Some(PropValue::Num(0.0))
+    );
+    assert_eq!(
+        prop("Tür Linien-Sachmerkmale.ThresholdDepth"),
+        None,
+        "unset ($)"
+    );
+    assert_eq!(
+        prop("Türblatt-Sachmerkmale - Panel1.PanelDepth"),
+        Some(PropValue::Num(0.04))
+    );
+    assert_eq!(
+        prop("Türblatt-Sachmerkmale - Panel1.PanelOperation"),
+        Some(PropValue::Str("SWINGING".into()))
+    );
+    assert_eq!(
+        prop("AC_Pset_IFC_Tür_-_Eine_Öffnunsgrichtung.Konstruktionsmaterial"),
+        Some(PropValue::Str("Aluminium".into()))
+    );
     assert!(
         !door.surfaces.as_ref().unwrap().is_empty(),
         "the door has a shell"

@@ -160,6 +160,21 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     if let Some(dir) = dir {
         served.set_data_dir(dir);
     }
+    // The models go to the screens as read now, in the order they were added, with
+    // the same --place and --crs: a dashboard adds them to its own twin to hold the
+    // same assets (twin_server::models).
+    for path in &args.data.models {
+        let bytes =
+            std::fs::read(path).map_err(|e| anyhow::anyhow!("--bim {}: {e}", path.display()))?;
+        served
+            .add_model(
+                &path.display().to_string(),
+                bytes,
+                args.data.place.clone(),
+                args.data.crs.clone(),
+            )
+            .map_err(|e| anyhow::anyhow!("--bim {e}"))?;
+    }
     for o in &args.overlays {
         let (name, file) = o
             .split_once('=')

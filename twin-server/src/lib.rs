@@ -43,6 +43,7 @@
 pub mod api;
 pub mod auth;
 pub mod district;
+pub mod models;
 pub mod mqtt;
 pub mod ogc;
 mod run;

@@ -155,6 +155,8 @@ pub struct Served {
     pub(crate) overlays: Vec<NamedOverlay>,
     /// The data directory the session is journalled to ([`Served::set_data_dir`]).
     pub(crate) store: Option<crate::store::Stored>,
+    /// The building models the twin holds, offered to screens ([`crate::models`]).
+    pub(crate) models: Vec<crate::models::ServedModel>,
 }
 
 /// Most named overlays beside the session's own.
@@ -214,6 +216,7 @@ impl Served {
             district: None,
             overlays: Vec::new(),
             store: None,
+            models: Vec::new(),
         }
     }
 

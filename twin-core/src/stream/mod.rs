@@ -9,7 +9,10 @@
 //!
 //! - kind 1 ([`KIND_COLORS`]): `count` runs of `u32 start, u32 len, len × RGBA`;
 //! - kind 2 ([`KIND_VALUES`]): `count` records of `u32 handle, u16 channel, u8 quality,
-//!   u8 0, f64 value, i64 ts_ms` ([`VALUE_RECORD`] bytes each).
+//!   u8 0, f64 value, i64 ts_ms` ([`VALUE_RECORD`] bytes each);
+//! - kind 5 ([`KIND_FILE`]): a piece of a file the client asked for (a building model
+//!   the served twin holds, `get_model`): `u32 file index, u32 offset`, then the bytes;
+//!   `count` is the whole file's length. [`FileParts`] puts the pieces together.
 //!
 //! [`decode`] checks a frame whole (lengths, runs, trailing bytes) before it returns
 //! anything, so a reader that refuses a bad frame has changed nothing. [`Remote`] is a
@@ -18,7 +21,7 @@
 use std::ops::Range;
 
 mod remote;
-pub use remote::{Applied, Caller, Hello, HelloChannel, PROTOCOL, Remote, RemoteError};
+pub use remote::{Applied, Caller, Hello, HelloChannel, HelloModel, PROTOCOL, Remote, RemoteError};
 
 /// The frame format version.
 pub const VERSION: u8 = 1;
@@ -28,6 +31,10 @@ pub const HEADER: usize = 24;
 pub const KIND_COLORS: u8 = 1;
 /// Value frames.
 pub const KIND_VALUES: u8 = 2;
+/// File pieces (`get_model`'s answer).
+pub const KIND_FILE: u8 = 5;
+/// Bytes before a file piece's bytes: file index and offset.
+pub const FILE_PIECE_HEADER: usize = 8;
 /// Bytes of one run header (start, len).
 pub const RUN_HEADER: usize = 8;
 /// Bytes of one value record.
@@ -118,6 +125,17 @@ pub enum Body<'a> {
     Colors(Vec<(Range<u32>, &'a [u8])>),
     /// Value records.
     Values(Vec<ValueRecord>),
+    /// A piece of a file.
+    File {
+        /// Which file (the index the server's list gives it).
+        index: u32,
+        /// Where in the file the piece starts.
+        offset: u32,
+        /// The whole file's length.
+        total: u32,
+        /// The piece.
+        bytes: &'a [u8],
+    },
 }
 
 /// Why a frame was refused.
@@ -130,7 +148,9 @@ pub enum FrameError {
     #[error("stream frame version {0}; this reader reads {VERSION}")]
     Version(u8),
     /// A kind this reader does not know.
-    #[error("stream frame kind {0}; this reader reads {KIND_COLORS} and {KIND_VALUES}")]
+    #[error(
+        "stream frame kind {0}; this reader reads {KIND_COLORS}, {KIND_VALUES} and {KIND_FILE}"
+    )]
     Kind(u8),
     /// A colour run that goes past the end of the frame.
     #[error("colour frame: run {0} is cut short")]
@@ -145,6 +165,16 @@ pub enum FrameError {
         bytes: usize,
         /// Runs read.
         count: u32,
+    },
+    /// A file piece that does not fit in its file.
+    #[error("file piece: {bytes} bytes at {offset} of a file of {total}")]
+    FilePiece {
+        /// Where the piece starts.
+        offset: u64,
+        /// Its length (`u64::MAX` when the frame is too short for the piece's header).
+        bytes: u64,
+        /// The file's length.
+        total: u32,
     },
     /// A value frame whose length is not its count of records.
     #[error("value frame: {bytes} bytes for {count} records of {VALUE_RECORD}")]
@@ -228,13 +258,165 @@ pub fn decode(b: &[u8]) -> Result<(Header, Body<'_>), FrameError> {
                 .collect();
             Ok((header, Body::Values(records)))
         }
+        KIND_FILE => {
+            let bad = |bytes: u64, offset: u64| FrameError::FilePiece {
+                offset,
+                bytes,
+                total: count,
+            };
+            if body.len() < FILE_PIECE_HEADER {
+                return Err(bad(u64::MAX, 0));
+            }
+            let (index, offset) = (u32_at(body, 0), u32_at(body, 4));
+            let bytes = &body[FILE_PIECE_HEADER..];
+            if u64::from(offset) + bytes.len() as u64 > u64::from(count) {
+                return Err(bad(bytes.len() as u64, u64::from(offset)));
+            }
+            Ok((
+                header,
+                Body::File {
+                    index,
+                    offset,
+                    total: count,
+                    bytes,
+                },
+            ))
+        }
         k => Err(FrameError::Kind(k)),
+    }
+}
+
+/// Appends a file piece frame's body to `out` (a header of kind [`KIND_FILE`] whose
+/// count is the file's length written first).
+pub fn write_file_piece(out: &mut Vec<u8>, index: u32, offset: u32, bytes: &[u8]) {
+    out.extend_from_slice(&index.to_le_bytes());
+    out.extend_from_slice(&offset.to_le_bytes());
+    out.extend_from_slice(bytes);
+}
+
+/// A file that comes in pieces ([`KIND_FILE`] frames), put together in order. The
+/// length is the one the file was announced with, so a server cannot make a client
+/// hold more than it agreed to; a piece that is out of order, of another file or
+/// of another length is refused.
+#[derive(Debug)]
+pub struct FileParts {
+    index: u32,
+    bytes: Vec<u8>,
+    total: u32,
+}
+
+impl FileParts {
+    /// Waits for file `index` of `total` bytes.
+    pub fn new(index: u32, total: u32) -> FileParts {
+        FileParts {
+            index,
+            bytes: Vec::new(),
+            total,
+        }
+    }
+
+    /// Takes one frame; `Ok(true)` once the file is whole.
+    pub fn take(&mut self, frame: &[u8]) -> Result<bool, String> {
+        let (_, body) = decode(frame).map_err(|e| e.to_string())?;
+        let Body::File {
+            index,
+            offset,
+            total,
+            bytes,
+        } = body
+        else {
+            return Err("a frame that is not a file piece".into());
+        };
+        if index != self.index || total != self.total {
+            return Err(format!(
+                "a piece of file {index} ({total} bytes) while file {} ({} bytes) comes",
+                self.index, self.total
+            ));
+        }
+        if offset as usize != self.bytes.len() {
+            return Err(format!(
+                "a piece at {offset} where {} was next",
+                self.bytes.len()
+            ));
+        }
+        self.bytes.extend_from_slice(bytes);
+        Ok(self.is_whole())
+    }
+
+    /// Whether every byte came.
+    pub fn is_whole(&self) -> bool {
+        self.bytes.len() == self.total as usize
+    }
+
+    /// The bytes so far (the whole file once [`FileParts::is_whole`]).
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The file, taken.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A file piece frame, written by hand from docs/stream.md §4.
+    fn piece(index: u32, offset: u32, total: u32, bytes: &[u8]) -> Vec<u8> {
+        let mut f = vec![KIND_FILE, VERSION, 0, 0];
+        f.extend_from_slice(&7u32.to_le_bytes());
+        f.extend_from_slice(&1u32.to_le_bytes());
+        f.extend_from_slice(&total.to_le_bytes());
+        f.extend_from_slice(&42i64.to_le_bytes());
+        f.extend_from_slice(&index.to_le_bytes());
+        f.extend_from_slice(&offset.to_le_bytes());
+        f.extend_from_slice(bytes);
+        f
+    }
+
+    #[test]
+    fn a_file_comes_together_from_its_pieces_and_nothing_else() {
+        let mut p = FileParts::new(2, 10);
+        assert_eq!(p.take(&piece(2, 0, 10, b"hello ")), Ok(false));
+        // Out of order, another file, another length, past the end: refused, nothing
+        // taken.
+        assert!(
+            p.take(&piece(2, 0, 10, b"again"))
+                .unwrap_err()
+                .contains("at 0 where 6")
+        );
+        assert!(
+            p.take(&piece(3, 6, 10, b"abcd"))
+                .unwrap_err()
+                .contains("file 3")
+        );
+        assert!(
+            p.take(&piece(2, 6, 11, b"abcd"))
+                .unwrap_err()
+                .contains("11 bytes")
+        );
+        assert!(
+            p.take(&piece(2, 6, 10, b"abcde"))
+                .unwrap_err()
+                .contains("5 bytes at 6 of a file of 10")
+        );
+        assert_eq!(p.bytes(), b"hello ");
+        assert_eq!(p.take(&piece(2, 6, 10, b"abcd")), Ok(true));
+        assert_eq!(p.into_bytes(), b"hello abcd");
+        // A frame too short for the piece's header.
+        let mut short = piece(0, 0, 0, b"");
+        short.truncate(HEADER + 4);
+        assert!(matches!(decode(&short), Err(FrameError::FilePiece { .. })));
+        // What the server writes is what the test wrote.
+        let mut out = Vec::new();
+        header(KIND_FILE, 10).write(&mut out);
+        write_file_piece(&mut out, 2, 6, b"abcd");
+        let mut want = piece(2, 6, 10, b"abcd");
+        want[8..12].copy_from_slice(&3u32.to_le_bytes());
+        assert_eq!(out, want);
+    }
 
     fn header(kind: u8, count: u32) -> Header {
         Header {

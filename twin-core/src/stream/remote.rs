@@ -43,6 +43,28 @@ pub struct Hello {
     /// The twin's clock (UTC ms).
     #[serde(default)]
     pub now: i64,
+    /// The building models the server added to its twin, in the order it added them:
+    /// a screen that adds the same ones the same way (`get_model` gives their bytes)
+    /// holds the server's assets.
+    #[serde(default)]
+    pub models: Vec<HelloModel>,
+}
+
+/// A building model the served twin holds (`twin serve --bim FILE --place …`).
+#[derive(Clone, Debug, Default, Deserialize, serde::Serialize, PartialEq, Eq)]
+pub struct HelloModel {
+    /// Its index in `get_model` and in file pieces.
+    pub index: u32,
+    /// The file's name, without its folder (its extension tells `.gltf` from the rest).
+    pub name: String,
+    /// Its length.
+    pub bytes: u32,
+    /// Where it stands, as `--place` said it (`None`: where the file says).
+    #[serde(default)]
+    pub place: Option<String>,
+    /// The CRS given for its IfcMapConversion (`--crs`).
+    #[serde(default)]
+    pub crs: Option<String>,
 }
 
 /// One channel of the hello.
@@ -117,7 +139,9 @@ pub enum Applied {
         /// Records of channels this screen has.
         applied: usize,
     },
-    /// A frame of another asset generation, dropped.
+    /// A frame of another asset generation, dropped; or a file piece, which is not
+    /// for the session (the screen puts a model's pieces together with
+    /// [`super::FileParts`] before it begins).
     Stale,
 }
 
@@ -238,6 +262,7 @@ impl Remote {
                     applied: samples.len(),
                 })
             }
+            Body::File { .. } => Ok(Applied::Stale),
         }
     }
 }

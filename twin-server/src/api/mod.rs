@@ -20,6 +20,8 @@
 //! | `GET /api/v1/orders` | viewer | work orders, `state`, `limit` |
 //! | `GET /api/v1/orders/{id}` | viewer | one, with its history and next steps |
 //! | `POST /api/v1/orders/{id}/{action}` | operator / admin | a step ([`manage`]) |
+//! | `GET /api/v1/models` | viewer | the building models the twin holds ([`crate::models`]) |
+//! | `GET /api/v1/models/{index}` | viewer | a model's file, as the server read it |
 //! | `GET /ogc/...` | viewer | OGC API – Features ([`crate::ogc`]) |
 
 pub mod assets;
@@ -68,6 +70,8 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("get", "/api/v1/orders"),
     ("get", "/api/v1/orders/{id}"),
     ("post", "/api/v1/orders/{id}/{action}"),
+    ("get", "/api/v1/models"),
+    ("get", "/api/v1/models/{index}"),
     ("get", "/ogc"),
     ("get", "/ogc/conformance"),
     ("get", "/ogc/collections"),
@@ -95,6 +99,8 @@ pub fn router(served: Arc<Served>) -> Router {
         .route("/api/v1/orders", get(manage::orders))
         .route("/api/v1/orders/{id}", get(manage::order))
         .route("/api/v1/orders/{id}/{action}", post(manage::step))
+        .route("/api/v1/models", get(crate::models::list))
+        .route("/api/v1/models/{index}", get(crate::models::file))
         .merge(crate::ogc::routes())
         .route_layer(middleware::from_fn_with_state(served.clone(), authenticate));
     Router::new()

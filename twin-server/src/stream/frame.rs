@@ -131,6 +131,25 @@ pub struct Framer {
 }
 
 impl Framer {
+    /// A file piece: `bytes` at `offset` of file `index`, `total` bytes long
+    /// (docs/stream.md §4, kind 5).
+    pub fn file_piece(
+        &mut self,
+        index: u32,
+        offset: u32,
+        bytes: &[u8],
+        total: u32,
+        generation: u64,
+        now: i64,
+    ) -> Vec<u8> {
+        let mut out =
+            Vec::with_capacity(HEADER + twin_core::stream::FILE_PIECE_HEADER + bytes.len());
+        self.header(&mut out, twin_core::stream::KIND_FILE, 0, generation, now);
+        Header::set_count(&mut out, total);
+        twin_core::stream::write_file_piece(&mut out, index, offset, bytes);
+        out
+    }
+
     fn header(&mut self, out: &mut Vec<u8>, kind: u8, overlay: u16, generation: u64, now: i64) {
         self.seq = self.seq.wrapping_add(1);
         out.clear();

@@ -55,6 +55,7 @@ use crate::state::Served;
 use frame::{Bits, Framer};
 pub use hub::{Hub, StreamCounters};
 use sub::{Resolved, Subscribe};
+use twin_core::stream::{FILE_PIECE_HEADER, HEADER};
 
 /// The one subprotocol the server speaks.
 pub const PROTOCOL: &str = "twin.v1";
@@ -247,6 +248,13 @@ pub enum Cmd {
         /// Its note and unit.
         body: StepBody,
     },
+    /// `get_model`: a building model's bytes, as file pieces.
+    GetModel {
+        /// The request's number.
+        req: Option<u64>,
+        /// The model's index in the hello's `models`.
+        model: u32,
+    },
     /// `ping`.
     Ping {
         /// The request's number.
@@ -295,6 +303,8 @@ struct Envelope {
     note: Option<String>,
     #[serde(default)]
     unit: Option<String>,
+    #[serde(default)]
+    model: Option<u32>,
 }
 
 /// Aborts the reader task when the connection ends, however it ends.
@@ -451,9 +461,16 @@ pub fn parse(text: &str) -> Cmd {
             },
             _ => bad("`step` needs `order` (the order's id) and `action`".into()),
         },
+        "get_model" => match env.model {
+            Some(model) => Cmd::GetModel {
+                req: env.req,
+                model,
+            },
+            None => bad("`get_model` needs `model`, the model's index in the hello".into()),
+        },
         "ping" => Cmd::Ping { req: env.req },
         other => bad(format!(
-            "unknown message type `{other}` (subscribe, ack, step, get_incident, get_incidents, ping)"
+            "unknown message type `{other}` (subscribe, ack, step, get_incident, get_incidents, get_model, ping)"
         )),
     }
 }
@@ -480,6 +497,8 @@ struct Client {
     generation: u64,
     skipped: u64,
     ping_due: bool,
+    /// A model being sent: the request, the model, the next offset.
+    sending: Option<(Option<u64>, u32, usize)>,
 }
 
 fn error_text(req: Option<u64>, status: u16, message: &str, fatal: bool) -> String {
@@ -524,6 +543,7 @@ async fn write_loop(
         generation,
         skipped: 0,
         ping_due: false,
+        sending: None,
     };
     let mut ping = tokio::time::interval_at(
         tokio::time::Instant::now() + limits.ping_every,
@@ -647,6 +667,7 @@ fn hello(served: &Served, caller: &Caller) -> (String, u64) {
             .chain(served.overlays().iter().map(|o| json!({"name": o.name, "layers": o.layers.iter().map(|l| l.name.clone()).collect::<Vec<_>>()})))
             .collect::<Vec<_>>(),
         "towns": towns,
+        "models": served.models().iter().map(|m| &m.info).collect::<Vec<_>>(),
         "limits": {
             "messages_per_second": l.messages_per_second,
             "max_text_bytes": l.max_text_bytes,
@@ -739,6 +760,26 @@ impl Client {
                     Ok(o) => json!({"type": "step_result", "req": req, "order": o}).to_string(),
                     Err(e) => error_text(req, e.status.as_u16(), &e.reason, false),
                 });
+            }
+            Cmd::GetModel { req, model } => {
+                if served.models().get(model as usize).is_none() {
+                    self.replies.push_back(error_text(
+                        req,
+                        404,
+                        &format!("no model {model}"),
+                        false,
+                    ));
+                } else if self.sending.is_some() {
+                    // One at a time: a client cannot queue the same megabytes twice.
+                    self.replies.push_back(error_text(
+                        req,
+                        429,
+                        "a model is being sent: ask for the next when `model_end` came",
+                        false,
+                    ));
+                } else {
+                    self.sending = Some((req, model, 0));
+                }
             }
             Cmd::Ping { req } => self
                 .replies
@@ -983,6 +1024,37 @@ impl Client {
             .await?;
         }
         let mut budget = limits.round_bytes;
+        // A model's pieces go before the state frames, within the same round budget.
+        if let Some((req, index, mut offset)) = self.sending.take() {
+            let Some(m) = served.models().get(index as usize) else {
+                return Ok(());
+            };
+            let now = served.stream.now.load(Ordering::Relaxed);
+            let generation = served.stream.mirror().generation;
+            let piece = limits.frame_bytes.max(1024) - HEADER - FILE_PIECE_HEADER;
+            while budget > 0 && offset < m.bytes.len() {
+                let end = (offset + piece).min(m.bytes.len());
+                let frame = self.framer.file_piece(
+                    index,
+                    offset as u32,
+                    &m.bytes[offset..end],
+                    m.bytes.len() as u32,
+                    generation,
+                    now,
+                );
+                budget = budget.saturating_sub(frame.len());
+                offset = end;
+                counters.frames.fetch_add(1, Ordering::Relaxed);
+                send(sink, Message::binary(frame), limits, counters, idle).await?;
+            }
+            if offset < m.bytes.len() {
+                self.sending = Some((req, index, offset));
+            } else {
+                let text = json!({"type": "model_end", "req": req, "model": index, "bytes": m.bytes.len()})
+                    .to_string();
+                send(sink, Message::text(text), limits, counters, idle).await?;
+            }
+        }
         while budget > 0 && !(self.dirty_colors.is_empty() && self.dirty_values.is_empty()) {
             let frame = {
                 let m = served.stream.mirror();
