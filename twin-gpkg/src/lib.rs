@@ -196,11 +196,7 @@ impl Columns {
                     // Counts checked against the blob's length first: geozero
                     // allocates for the counts it reads (a 17-byte blob aborted).
                     ValueRef::Blob(b) => twin_core::load::check_gpkg_blob(b)
-                        .and_then(|()| {
-                            geozero::wkb::GpkgWkb(b.to_vec())
-                                .to_geo()
-                                .map_err(|e| e.to_string())
-                        })
+                        .and_then(|()| geozero::wkb::GpkgWkb(b).to_geo().map_err(|e| e.to_string()))
                         .map_err(|e| format!("geometry: {e}")),
                     ValueRef::Null => Err("no geometry".into()),
                     _ => Err("the geometry column holds no GeoPackage blob".into()),

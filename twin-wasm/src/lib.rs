@@ -89,3 +89,16 @@ pub use stream::FRAME_VERSION;
 pub use twin_core::stream::Remote;
 #[cfg(target_arch = "wasm32")]
 pub use view::JsTwinView;
+
+/// Runs when the module is instantiated: a panic (a bug: input is refused with an
+/// Error, never by panicking) is written to the console with its message and place
+/// before the module aborts, so a page's report says what went wrong.
+#[cfg(target_arch = "wasm32")]
+#[wasm_bindgen::prelude::wasm_bindgen(start)]
+pub fn start() {
+    std::panic::set_hook(Box::new(|info| {
+        web_sys::console::error_1(&wasm_bindgen::JsValue::from_str(&format!(
+            "twin-wasm panicked: {info}"
+        )));
+    }));
+}

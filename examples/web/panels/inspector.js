@@ -1,6 +1,8 @@
 // The inspector: the selected asset's identity, place, properties and latest values,
 // with the latest values of the sensors attached to it (a building's energy meter) and
-// its open alerts. Values refresh every second.
+// its open alerts. Values refresh every second. An element of a building model shows its
+// IFC class and GlobalId (its id) first; long property lists (an IFC element's property
+// sets) are folded.
 import { el, fill, dateTime, age, valueText } from "../dom.js";
 
 const MAX_SENSORS = 40;
@@ -42,6 +44,8 @@ export class InspectorPanel {
       el("dl", { class: "ident" },
         row("id", el("code", { "data-testid": "inspector-id", text: a.id })),
         row("kind", a.kind),
+        row("IFC class", a.properties.ifc_class && el("span", { "data-testid": "inspector-ifc-class", text: a.properties.ifc_class })),
+        row("GlobalId", a.properties.ifc_class && el("code", { text: a.id })),
         row("town", a.town && [this.link(a.town), " ", this.app.townName(a.town)]),
         row("attached to", a.attachedTo && this.link(a.attachedTo)),
         row("part of", a.partOf && this.link(a.partOf)),
@@ -51,11 +55,11 @@ export class InspectorPanel {
         el("button", { type: "button", text: "fly to", on: { click: () => this.app.select(a.id, { fly: true }) } }),
         el("button", { type: "button", text: "clear", on: { click: () => this.app.select(null) } })),
       this.values,
-      Object.keys(a.properties).length > 0 && [
-        el("h3", { text: "properties" }),
-        el("table", { class: "props" }, el("tbody", {},
-          Object.entries(a.properties).map(([k, v]) => el("tr", {}, el("th", { scope: "row", text: k }), el("td", { text: String(v) }))))),
-      ]);
+      Object.keys(a.properties).length > 0 &&
+        el("details", { class: "props-box", open: Object.keys(a.properties).length <= 12 ? true : null },
+          el("summary", { text: `properties (${Object.keys(a.properties).length})` }),
+          el("table", { class: "props" }, el("tbody", {},
+            Object.entries(a.properties).map(([k, v]) => el("tr", {}, el("th", { scope: "row", text: k }), el("td", { text: String(v) })))))));
     this.refresh(a);
   }
 
