@@ -75,9 +75,6 @@ pub struct Added {
     pub sensors: usize,
     /// Where the placement came from.
     pub placed_by: crate::PlacedBy,
-    /// The assets added and those of the twin that changed (the plot the model stands
-    /// on, its sensors moved beside the model): what a session counts in again.
-    pub handles: Vec<Handle>,
 }
 
 /// Reads the building model at `path` (IFC, or glTF: [`crate::read_model`]) and adds
@@ -183,10 +180,8 @@ fn add_with(
         }
     }
     let n_sensors = assets.len() - elements;
-    let mut handles = twin
-        .insert_read(assets, LoadMode::Strict)
-        .map_err(|e| bad(e.to_string()))?
-        .inserted;
+    twin.insert_read(assets, LoadMode::Strict)
+        .map_err(|e| bad(e.to_string()))?;
     if let Some(h) = on
         && let Some(v) = twin.get(h).map(|a| a.vertical)
     {
@@ -195,14 +190,12 @@ fn add_with(
         twin.set_vertical(h, flat, [("bim_building".to_string(), names)])
             .map_err(|e| bad(e.to_string()))?;
         let model = buildings.first().and_then(|b| twin.handle(b));
-        handles.push(h);
-        handles.extend(beside_the_model(twin, h, model));
+        beside_the_model(twin, h, model);
     }
     Ok(Added {
         schema,
         elements,
         sensors: n_sensors,
-        handles,
         placed_by,
     })
 }
@@ -211,14 +204,14 @@ fn add_with(
 /// stands for) were in the middle of the block, at its height: inside the model's
 /// rooms. Each goes to the ground at the first corner of the plot (1 m in from it)
 /// that is outside the model's footprint, as a meter on the plot outside the house; a
-/// plot with no such corner leaves them where they are. Gives the sensors it moved.
-fn beside_the_model(twin: &mut Twin, plot: Handle, model: Option<Handle>) -> Vec<Handle> {
+/// plot with no such corner leaves them where they are.
+fn beside_the_model(twin: &mut Twin, plot: Handle, model: Option<Handle>) {
     use geo::{Contains, Point};
     let (Some(p), Some(m)) = (twin.get(plot), model.and_then(|m| twin.get(m))) else {
-        return Vec::new();
+        return;
     };
     let (geo::Geometry::Polygon(ring), Some(c)) = (&p.geometry, p.geometry.centroid()) else {
-        return Vec::new();
+        return;
     };
     let frame = twin.frame();
     let (cx, cy) = frame.to_local(c.x(), c.y());
@@ -235,7 +228,7 @@ fn beside_the_model(twin: &mut Twin, plot: Handle, model: Option<Handle>) -> Vec
         (!m.geometry.contains(&at)).then_some(at)
     });
     let Some(spot) = spot else {
-        return Vec::new();
+        return;
     };
     let meters: Vec<Handle> = twin
         .iter()
@@ -246,7 +239,7 @@ fn beside_the_model(twin: &mut Twin, plot: Handle, model: Option<Handle>) -> Vec
         })
         .map(|(h, _)| h)
         .collect();
-    for &h in &meters {
+    for h in meters {
         let Some(v) = twin.get(h).map(|a| a.vertical) else {
             continue;
         };
@@ -254,7 +247,6 @@ fn beside_the_model(twin: &mut Twin, plot: Handle, model: Option<Handle>) -> Vec
             let _ = twin.set_vertical(h, Vertical { base, ..v }, []);
         }
     }
-    meters
 }
 
 /// A model's assets and, after them, a thermometer, a CO₂ sensor and an occupancy

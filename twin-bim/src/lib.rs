@@ -159,15 +159,8 @@ pub fn is_model(path: &std::path::Path) -> bool {
 }
 
 /// Reads a building model: IFC, or a glTF's node hierarchy (`.glb`, or `.gltf` with its
-/// buffers in files beside it), by the file's extension.
+/// buffers in files beside it), as [`read_model_bytes`] reads the file's bytes.
 pub fn read_model(path: &std::path::Path, options: &ReadOptions) -> Result<Model, BimError> {
-    let is_gltf = path
-        .extension()
-        .and_then(|e| e.to_str())
-        .is_some_and(|e| e.eq_ignore_ascii_case("glb") || e.eq_ignore_ascii_case("gltf"));
-    if !is_gltf {
-        return read_ifc(path, options);
-    }
     let file = path.display().to_string();
     let io = |source| BimError::Io {
         file: file.clone(),
@@ -181,12 +174,17 @@ pub fn read_model(path: &std::path::Path, options: &ReadOptions) -> Result<Model
         });
     }
     let bytes = std::fs::read(path).map_err(io)?;
-    let external = if bytes.starts_with(b"glTF") {
-        Vec::new()
-    } else {
-        external_buffers(&bytes, path)?
-    };
-    gltf::read_gltf_bytes(&bytes, &external, &file, options)
+    let gltf_json = path
+        .extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| e.eq_ignore_ascii_case("glb") || e.eq_ignore_ascii_case("gltf"))
+        && !bytes.starts_with(b"glTF");
+    if gltf_json {
+        // Only a file has neighbours: its buffers are read from beside it.
+        let external = external_buffers(&bytes, path)?;
+        return gltf::read_gltf_bytes(&bytes, &external, &file, options);
+    }
+    read_model_bytes(&bytes, &file, options)
 }
 
 /// Reads a building model from bytes, as a web page or a server hands them: a `.glb`

@@ -139,8 +139,7 @@ pub(crate) fn properties_by_element(
         let Some((_, args)) = step.entity(rel) else {
             continue;
         };
-        let (Some(related), Some(ty)) = (args.get(4), args.get(5).and_then(|a| reference(a)))
-        else {
+        let (Some(related), Some(ty)) = (args.get(4), step::reference(args.get(5).copied())) else {
             continue;
         };
         // IfcTypeObject: GlobalId, OwnerHistory, Name, Description, ApplicableOccurrence,
@@ -231,15 +230,7 @@ fn predefined(step: &StepText<'_>, id: u32) -> Option<Set> {
 
 /// A STEP string's text (`'…'`, escapes decoded); `$` is empty.
 fn text(raw: &str) -> String {
-    let raw = raw.trim();
-    match raw.strip_prefix('\'').and_then(|r| r.strip_suffix('\'')) {
-        Some(inner) => step::decode(&inner.replace("''", "'")),
-        None => String::new(),
-    }
-}
-
-fn reference(raw: &str) -> Option<u32> {
-    raw.trim().strip_prefix('#')?.parse().ok()
+    step::decode(&step::string(raw))
 }
 
 /// The references of a list attribute `(#1,#2)`.
@@ -247,7 +238,12 @@ fn references(list: &str) -> Vec<u32> {
     list.trim()
         .strip_prefix('(')
         .and_then(|l| l.strip_suffix(')'))
-        .map(|inner| inner.split(',').filter_map(reference).collect())
+        .map(|inner| {
+            inner
+                .split(',')
+                .filter_map(|r| step::reference(Some(r.trim())))
+                .collect()
+        })
         .unwrap_or_default()
 }
 

@@ -340,12 +340,12 @@ pub(crate) fn decode(s: &str) -> String {
 }
 
 /// `#n` → n.
-fn reference(arg: Option<&str>) -> Option<u32> {
+pub(crate) fn reference(arg: Option<&str>) -> Option<u32> {
     arg?.strip_prefix('#')?.trim().parse().ok()
 }
 
 /// A STEP string's text (`'EPSG:4549'` → `EPSG:4549`; `''` inside → `'`).
-fn string(arg: &str) -> String {
+pub(crate) fn string(arg: &str) -> String {
     arg.trim()
         .strip_prefix('\'')
         .and_then(|a| a.strip_suffix('\''))

@@ -523,19 +523,6 @@ impl Session {
         Ok(report)
     }
 
-    /// Changes the twin with `f` — adding a building model, which inserts its elements
-    /// and moves what stood on its plot — and counts in what `f` says it added or
-    /// changed, as [`Session::insert_assets`] does. `f` must leave the twin as it found
-    /// it when it fails.
-    pub fn edit_twin<R, E>(
-        &mut self,
-        f: impl FnOnce(&mut Twin) -> Result<(R, Vec<Handle>), E>,
-    ) -> Result<R, E> {
-        let (r, changed) = f(&mut self.twin)?;
-        self.assets_changed(&changed);
-        Ok(r)
-    }
-
     /// Reads GeoJSON text and inserts its features, as [`Session::insert_assets`].
     pub fn load_geojson_str(
         &mut self,

@@ -1025,10 +1025,10 @@ impl Client {
         }
         let mut budget = limits.round_bytes;
         // A model's pieces go before the state frames, within the same round budget.
-        if let Some((req, index, mut offset)) = self.sending.take() {
-            let Some(m) = served.models().get(index as usize) else {
-                return Ok(());
-            };
+        // (Models are fixed at start: an index accepted by `get_model` stays valid.)
+        if let Some((req, index, mut offset)) = self.sending.take()
+            && let Some(m) = served.models().get(index as usize)
+        {
             let now = served.stream.now.load(Ordering::Relaxed);
             let generation = served.stream.mirror().generation;
             let piece = limits.frame_bytes.max(1024) - HEADER - FILE_PIECE_HEADER;
